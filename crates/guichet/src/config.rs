@@ -1,0 +1,104 @@
+//! Configuration: defaults, then a TOML file (`--config`), then `GUICHET_*` environment
+//! variables, then command-line flags. No file is needed to start.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use guichet_store::db::Durability;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port the web server listens on.
+    pub listen: String,
+    /// Directory of the embedded database and of stored files.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; the embedded SQLite database of `data_dir` otherwise.
+    pub database_url: Option<String>,
+    /// Public base URL, e.g. `https://guichet.region.fr` (enables HSTS when https).
+    pub public_url: Option<String>,
+    /// `text` (default) or `json` log lines.
+    pub log_format: LogFormat,
+    /// `full` (default): every acknowledged write survives a crash. `relaxed`: faster, may lose
+    /// the last writes on power loss (see docs/ARCHITECTURE.md).
+    pub durability: Durability,
+    /// Maximum database connections of this node.
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("guichet-data"),
+            database_url: None,
+            public_url: None,
+            log_format: LogFormat::Text,
+            durability: Durability::Full,
+            db_max_connections: 16,
+        }
+    }
+}
+
+/// Options given on the command line; only those present override the layers below.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "log_format",
+    "durability",
+    "db_max_connections",
+];
+
+impl Config {
+    pub fn load(file: Option<&Path>, defaults: Config, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(defaults));
+        if let Some(file) = file {
+            if !file.exists() {
+                anyhow::bail!("le fichier de configuration {} n'existe pas", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("GUICHET_").only(ENV_KEYS))
+            .merge(Serialized::defaults(overrides));
+        figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("configuration invalide : {e}"))
+    }
+
+    /// The database URL to use: the configured one, or the embedded database of `data_dir`.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => Ok(url.clone()),
+            _ => {
+                std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+                    anyhow::anyhow!(
+                        "impossible de créer le répertoire de données {} : {e}",
+                        self.data_dir.display()
+                    )
+                })?;
+                Ok(guichet_store::Db::sqlite_url_in(&self.data_dir))
+            }
+        }
+    }
+}

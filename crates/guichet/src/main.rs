@@ -1,0 +1,402 @@
+//! `guichet`: the one binary of the platform.
+
+mod config;
+mod demo;
+
+use clap::{Args, Parser, Subcommand};
+use config::{Config, LogFormat, Overrides};
+use guichet_store::{tenant, territory, Db};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "guichet",
+    version,
+    about = "Guichet : le guichet numérique unique des collectivités d'une région.",
+    long_about = "Guichet : le guichet numérique unique des collectivités d'une région.\n\n\
+        Every option can also be set in a TOML file (--config) or by a GUICHET_* environment \
+        variable: GUICHET_LISTEN, GUICHET_DATA_DIR, GUICHET_DATABASE_URL, GUICHET_PUBLIC_URL, \
+        GUICHET_LOG_FORMAT (text|json), GUICHET_DURABILITY (full|relaxed), GUICHET_DB_MAX_CONNECTIONS."
+)]
+struct Cli {
+    /// A TOML configuration file (optional: sane defaults apply without it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by every subcommand that touches data.
+#[derive(Args, Clone, Default)]
+struct DataOptions {
+    /// Directory of the embedded database and stored files [default: ./guichet-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded database, e.g. postgres://user@host/guichet.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeOptions {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    #[command(flatten)]
+    data: DataOptions,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server.
+    Serve(ServeOptions),
+    /// Run the web server with demo data: the région Bourgogne-Franche-Comté and some of its
+    /// collectivités (own data directory ./guichet-demo unless --data-dir is given).
+    Demo(ServeOptions),
+    /// Apply pending database migrations (also done automatically at start).
+    Migrate(DataOptions),
+    /// The referential of French territories.
+    #[command(subcommand)]
+    Territory(TerritoryCommand),
+    /// Collectivités (tenants) of the platform.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Subcommand)]
+enum TerritoryCommand {
+    /// Load the shipped referential (or FILE, same format) into the database; safe to re-run.
+    Import {
+        /// A referential file in the format of data/territoire.tsv.gz (gzip or plain text).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Re-import even if this version is already loaded.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        data: DataOptions,
+    },
+    /// Find communes by INSEE code, postal code or name (accents and case ignored).
+    Commune {
+        /// An INSEE code (21231), a postal code (21000) or the start of a name (dijon).
+        query: String,
+        #[command(flatten)]
+        data: DataOptions,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Make a territory entity a collectivité of the platform.
+    Add(TenantAdd),
+    /// List the collectivités of the platform.
+    List(DataOptions),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("entity").required(true).args(["siren", "insee", "region", "departement"])))]
+struct TenantAdd {
+    /// SIREN of a commune or an EPCI (e.g. 212102313 for Dijon).
+    #[arg(long)]
+    siren: Option<String>,
+    /// INSEE code of a commune (e.g. 21231).
+    #[arg(long)]
+    insee: Option<String>,
+    /// Code of a région (e.g. 27).
+    #[arg(long, value_name = "CODE")]
+    region: Option<String>,
+    /// Code of a département (e.g. 21).
+    #[arg(long, value_name = "CODE")]
+    departement: Option<String>,
+    /// This région operates the platform (only one operator).
+    #[arg(long)]
+    operator: bool,
+    /// Contact e-mail shown to residents.
+    #[arg(long)]
+    email: Option<String>,
+    /// Contact phone number shown to residents.
+    #[arg(long)]
+    phone: Option<String>,
+    /// Postal address shown to residents.
+    #[arg(long)]
+    address: Option<String>,
+    /// Website of the collectivité.
+    #[arg(long)]
+    website: Option<String>,
+    #[command(flatten)]
+    data: DataOptions,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Erreur : impossible de démarrer : {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Erreur : {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(cli_config: Option<&PathBuf>, defaults: Config, listen: Option<String>, data: &DataOptions) -> anyhow::Result<Config> {
+    Config::load(
+        cli_config.map(PathBuf::as_path),
+        defaults,
+        &Overrides {
+            listen,
+            data_dir: data.data_dir.clone(),
+            database_url: data.database_url.clone(),
+        },
+    )
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Connects and migrates; every data command starts with this.
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(
+        &config.database_url()?,
+        &guichet_store::db::DbOptions {
+            max_connections: config.db_max_connections,
+            durability: config.durability,
+        },
+    )
+    .await?;
+    guichet_store::migrate::run(&db).await?;
+    Ok(db)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = cli.config.as_ref();
+    match cli.command {
+        Command::Serve(o) => {
+            let config = load(cfg, Config::default(), o.listen, &o.data)?;
+            init_logs(config.log_format);
+            serve(config, false).await
+        }
+        Command::Demo(o) => {
+            let defaults = Config {
+                data_dir: PathBuf::from("guichet-demo"),
+                ..Config::default()
+            };
+            let config = load(cfg, defaults, o.listen, &o.data)?;
+            init_logs(config.log_format);
+            serve(config, true).await
+        }
+        Command::Migrate(data) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            println!(
+                "Base de données {} à jour (version {}).",
+                db.backend().name(),
+                guichet_store::migrate::current_version(&db).await?
+            );
+            Ok(())
+        }
+        Command::Territory(TerritoryCommand::Import { file, force, data }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let report = match file {
+                None => territory::import_shipped(&db, force).await?,
+                Some(path) => {
+                    let bytes = std::fs::read(&path)
+                        .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", path.display()))?;
+                    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+                        territory::decompress(&bytes)?
+                    } else {
+                        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} n'est pas en UTF-8", path.display()))?
+                    };
+                    let referential = guichet_domain::territory::Referential::parse(&text)?;
+                    territory::import(&db, &referential, &format!("fichier {}", path.display())).await?
+                }
+            };
+            if report.skipped {
+                println!("Référentiel territorial déjà à jour ({}).", territory::SHIPPED_VERSION);
+            } else {
+                println!(
+                    "Référentiel territorial importé : {} régions, {} départements, {} intercommunalités, {} communes.",
+                    report.regions, report.departements, report.epcis, report.communes
+                );
+            }
+            Ok(())
+        }
+        Command::Territory(TerritoryCommand::Commune { query, data }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            territory::import_shipped(&db, false).await?;
+            let q = query.trim();
+            // INSEE codes and postal codes are 5 characters, mostly digits (2A004 in Corsica).
+            let is_code = q.len() == 5 && q.chars().filter(char::is_ascii_digit).count() >= 3;
+            let found = if is_code {
+                let mut by_code = territory::communes_by_insee(&db, q).await?;
+                by_code.extend(territory::communes_by_postal_code(&db, q).await?);
+                by_code
+            } else {
+                territory::search_communes(&db, q, 20).await?
+            };
+            if found.is_empty() {
+                anyhow::bail!("aucune commune ne correspond à « {q} »");
+            }
+            let mut out = String::new();
+            for c in found {
+                let d = territory::commune_details(&db, &c.insee).await?;
+                let (epci, dep, reg) = d
+                    .map(|d| {
+                        (
+                            d.epci.map(|e| e.nom).unwrap_or_else(|| "—".into()),
+                            d.departement.map(|x| format!("{} ({})", x.nom, x.code)).unwrap_or_default(),
+                            d.region.map(|x| format!("{} ({})", x.nom, x.code)).unwrap_or_default(),
+                        )
+                    })
+                    .unwrap_or_default();
+                out += &format!(
+                    "{}\t{}\t{}\tCP {}\tSIREN {}\tEPCI {}\t{}\t{}\n",
+                    c.insee,
+                    c.nom,
+                    c.kind.label(),
+                    c.postal_codes.join(","),
+                    c.siren.unwrap_or_else(|| "—".into()),
+                    epci,
+                    dep,
+                    reg
+                );
+            }
+            print_out(&out);
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Add(a)) => {
+            let config = load(cfg, Config::default(), None, &a.data)?;
+            let db = open(&config).await?;
+            territory::import_shipped(&db, false).await?;
+            let target = match (a.siren, a.insee, a.region, a.departement) {
+                (Some(s), _, _, _) => tenant::Target::Siren(s),
+                (_, Some(i), _, _) => tenant::Target::Insee(i),
+                (_, _, Some(r), _) => tenant::Target::Region(r),
+                (_, _, _, Some(d)) => tenant::Target::Departement(d),
+                _ => anyhow::bail!("indiquez --siren, --insee, --region ou --departement"),
+            };
+            let contact = tenant::Contact {
+                email: a.email,
+                phone: a.phone,
+                address: a.address,
+                website: a.website,
+            };
+            let t = tenant::add(&db, &target, &contact, a.operator).await?;
+            println!("Collectivité ajoutée : {} (adresse /collectivites/{}).", t.name, t.slug);
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List(data)) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let tenants = tenant::list(&db).await?;
+            if tenants.is_empty() {
+                println!("Aucune collectivité sur la plateforme.");
+                return Ok(());
+            }
+            let mut out = String::from("SLUG\tNOM\tNIVEAU\tSIREN\tDÉPARTEMENT\tRÉGION\tSTATUT\n");
+            for t in tenants {
+                let departement = match t.departement_code.as_deref() {
+                    Some(code) => territory::departement(&db, code)
+                        .await?
+                        .map(|d| format!("{} ({})", d.nom, d.code))
+                        .unwrap_or_else(|| code.to_string()),
+                    None => "—".into(),
+                };
+                let region = match t.region_code.as_deref() {
+                    Some(code) => territory::region(&db, code)
+                        .await?
+                        .map(|r| format!("{} ({})", r.nom, r.code))
+                        .unwrap_or_else(|| code.to_string()),
+                    None => "—".into(),
+                };
+                out += &format!(
+                    "{}\t{}\t{}{}\t{}\t{}\t{}\t{}\n",
+                    t.slug,
+                    t.name,
+                    t.entity_kind.label(),
+                    if t.is_operator { " (opérateur)" } else { "" },
+                    t.siren.as_deref().unwrap_or("—"),
+                    departement,
+                    region,
+                    t.status.label()
+                );
+            }
+            print_out(&out);
+            Ok(())
+        }
+    }
+}
+
+/// Writes a command's listing; a closed pipe (`| head`) is not an error.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let db = open(&config).await?;
+    let report = territory::import_shipped(&db, false).await?;
+    if !report.skipped {
+        tracing::info!(communes = report.communes, "territory referential imported");
+    }
+    if demo {
+        demo::seed(&db).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {} : {e}", config.listen))?;
+    let address = listener.local_addr()?;
+    if demo {
+        demo::print_welcome(&db, address).await?;
+    }
+    tracing::info!(%address, database = db.backend().name(), "Guichet is listening");
+    let state = guichet_web::AppState::new(
+        db.clone(),
+        guichet_web::WebConfig {
+            public_url: config.public_url.clone(),
+        },
+    );
+    guichet_web::serve(listener, state, shutdown_signal()).await?;
+    db.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT: the server then stops accepting and finishes what it started.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}

@@ -1,0 +1,143 @@
+//! Connection to the database, whichever backend the URL names.
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Durability of commits. `Full` is the default: a commit acknowledged to a user survives a crash
+/// or power loss. `Relaxed` only by explicit configuration (see docs/ARCHITECTURE.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    #[default]
+    Full,
+    Relaxed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub durability: Durability,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            durability: Durability::Full,
+        }
+    }
+}
+
+impl Db {
+    /// The URL of the embedded database inside a data directory.
+    pub fn sqlite_url_in(data_dir: &Path) -> String {
+        format!("sqlite://{}?mode=rwc", data_dir.join("guichet.sqlite").display())
+    }
+
+    pub async fn connect(url: &str, options: &DbOptions) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("adresse de base de données non reconnue : utilisez sqlite:// ou postgres://");
+        };
+        let connect_options = AnyConnectOptions::from_str(url)
+            .with_context(|| "adresse de base de données invalide".to_string())?
+            .disable_statement_logging();
+        let durability = options.durability;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // One writer at a time in SQLite: a small pool avoids lock convoys.
+                Backend::Sqlite => options.max_connections.min(8),
+                Backend::Postgres => options.max_connections,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            let sync = match durability {
+                                Durability::Full => "FULL",
+                                Durability::Relaxed => "NORMAL",
+                            };
+                            conn.execute(
+                                format!(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+                                )
+                                .as_str(),
+                            )
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            let commit = match durability {
+                                Durability::Full => "on",
+                                Durability::Relaxed => "off",
+                            };
+                            conn.execute(
+                                format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC';")
+                                    .as_str(),
+                            )
+                            .await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await
+            .with_context(|| match backend {
+                Backend::Sqlite => "impossible d'ouvrir la base SQLite".to_string(),
+                Backend::Postgres => "impossible de se connecter à PostgreSQL".to_string(),
+            })?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Pool size and idle connections, for metrics.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,16 @@
+//! Storage of Guichet: one schema, one set of migrations and one data-access layer that runs on
+//! embedded SQLite (default) and on PostgreSQL. Queries are written once, in the SQL both speak,
+//! with `$1`-style parameters, through sqlx's `Any` driver.
+
+pub mod db;
+pub mod migrate;
+pub mod tenant;
+pub mod territory;
+
+pub use db::{Backend, Db};
+
+/// Current time as stored in every `*_at` column: Unix milliseconds, UTC.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -1,0 +1,49 @@
+//! Static assets, served under content-hashed names so browsers cache them for a year.
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+use crate::AppState;
+
+pub struct Asset {
+    pub href: String,
+    pub body: &'static str,
+    pub content_type: &'static str,
+}
+
+fn hashed(stem: &str, ext: &str, body: &'static str, content_type: &'static str) -> Asset {
+    let digest = hex::encode(Sha256::digest(body.as_bytes()));
+    Asset {
+        href: format!("/static/{stem}.{}.{ext}", &digest[..12]),
+        body,
+        content_type,
+    }
+}
+
+pub static CSS: LazyLock<Asset> =
+    LazyLock::new(|| hashed("guichet", "css", include_str!("../assets/guichet.css"), "text/css; charset=utf-8"));
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/static/{file}", get(serve_asset))
+}
+
+async fn serve_asset(Path(file): Path<String>) -> Response {
+    let asset = &*CSS;
+    if asset.href.strip_prefix("/static/") == Some(file.as_str()) {
+        (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            asset.body,
+        )
+            .into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "ressource introuvable").into_response()
+    }
+}

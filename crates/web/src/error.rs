@@ -1,0 +1,62 @@
+//! Errors shown to users: a page in the site's layout, never a stack trace or an SQL message.
+
+use crate::layout::Layout;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub heading: &'static str,
+    pub message: &'static str,
+    pub reference: Option<String>,
+}
+
+pub fn render(page: &ErrorPage, status: StatusCode) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, page.heading).into_response(),
+    }
+}
+
+/// An internal failure: logged with a reference the user can quote, shown as a plain 500 page.
+pub struct AppError(anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for AppError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+fn incident_reference() -> String {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    format!("{:x}", (nanos as u64) & 0xff_ffff_ffff)
+}
+
+pub fn internal_error_page(reference: String) -> Response {
+    render(
+        &ErrorPage {
+            layout: Layout::bare(),
+            heading: "Une erreur est survenue",
+            message: "Le service n'a pas pu traiter votre demande. Rien de ce que vous aviez déjà enregistré n'est perdu. Réessayez dans quelques instants.",
+            reference: Some(reference),
+        },
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let reference = incident_reference();
+        tracing::error!(reference, error = format!("{:#}", self.0), "request failed");
+        internal_error_page(reference)
+    }
+}
+
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let reference = incident_reference();
+    tracing::error!(reference, "handler panicked");
+    internal_error_page(reference)
+}

@@ -1,0 +1,59 @@
+//! One log line and a few metrics per request, labelled by route pattern, never by raw URL.
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once; later calls reuse it).
+pub fn install_recorder() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            .expect("static bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder was installed first, which this crate never does.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+pub fn render() -> String {
+    install_recorder().render()
+}
+
+pub async fn track(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(aucune)".to_string());
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route.clone()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("guichet_http_requests_total", &labels).increment(1);
+    metrics::histogram!("guichet_http_request_duration_seconds", &labels[..2]).record(elapsed.as_secs_f64());
+    tracing::info!(
+        target: "guichet::http",
+        %method,
+        route,
+        path,
+        status,
+        ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}

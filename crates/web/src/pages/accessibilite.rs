@@ -1,0 +1,19 @@
+use super::html;
+use crate::error::AppError;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+#[derive(Template)]
+#[template(path = "accessibilite.html")]
+struct AccessibilitePage {
+    layout: Layout,
+}
+
+pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
+    html(&AccessibilitePage {
+        layout: Layout::new(&state).await,
+    })
+}

@@ -1,0 +1,42 @@
+use super::html;
+use crate::error::AppError;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use guichet_domain::territory::EntityKind;
+use guichet_store::tenant::{self, Tenant};
+
+pub struct Group {
+    pub label: &'static str,
+    pub tenants: Vec<Tenant>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    groups: Vec<Group>,
+}
+
+pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
+    let tenants = tenant::list(&state.db).await?;
+    let groups = [
+        (EntityKind::Region, "Région"),
+        (EntityKind::Departement, "Départements"),
+        (EntityKind::Epci, "Intercommunalités"),
+        (EntityKind::Commune, "Communes"),
+    ]
+    .into_iter()
+    .map(|(kind, label)| Group {
+        label,
+        tenants: tenants.iter().filter(|t| t.entity_kind == kind).cloned().collect(),
+    })
+    .filter(|g| !g.tenants.is_empty())
+    .collect();
+    html(&HomePage {
+        layout: Layout::new(&state).await,
+        groups,
+    })
+}
