@@ -57,7 +57,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]
@@ -66,8 +66,14 @@ mod tests {
 
     #[test]
     fn accepts_real_sirens() {
-        assert_eq!(Siren::parse("212102313").map(|s| s.to_string()), Ok("212102313".into()));
-        assert!(Siren::parse("242 100 410").is_ok(), "Dijon Métropole, typed with spaces");
+        assert_eq!(
+            Siren::parse("212102313").map(|s| s.to_string()),
+            Ok("212102313".into())
+        );
+        assert!(
+            Siren::parse("242 100 410").is_ok(),
+            "Dijon Métropole, typed with spaces"
+        );
     }
 
     #[test]

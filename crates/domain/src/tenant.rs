@@ -48,7 +48,37 @@ pub fn display_name(kind: EntityKind, nom: &str) -> String {
 /// "de la Côte-d'Or", "de Saône-et-Loire", "de l'Yonne": the form after "Département".
 fn with_article(nom: &str) -> String {
     // Names of départements that take an article in French usage.
-    const FEMININE_LA: &[&str] = &["Côte-d'Or", "Haute-", "Corrèze", "Creuse", "Dordogne", "Drôme", "Gironde", "Loire", "Lozère", "Manche", "Marne", "Meuse", "Moselle", "Nièvre", "Sarthe", "Savoie", "Seine", "Somme", "Vienne", "Mayenne", "Meurthe-et-Moselle", "Charente", "Corse-du-Sud", "Haute-Corse", "Réunion", "Guadeloupe", "Martinique", "Guyane", "Creuse"];
+    const FEMININE_LA: &[&str] = &[
+        "Côte-d'Or",
+        "Haute-",
+        "Corrèze",
+        "Creuse",
+        "Dordogne",
+        "Drôme",
+        "Gironde",
+        "Loire",
+        "Lozère",
+        "Manche",
+        "Marne",
+        "Meuse",
+        "Moselle",
+        "Nièvre",
+        "Sarthe",
+        "Savoie",
+        "Seine",
+        "Somme",
+        "Vienne",
+        "Mayenne",
+        "Meurthe-et-Moselle",
+        "Charente",
+        "Corse-du-Sud",
+        "Haute-Corse",
+        "Réunion",
+        "Guadeloupe",
+        "Martinique",
+        "Guyane",
+        "Creuse",
+    ];
     if nom.starts_with(['A', 'E', 'I', 'O', 'U', 'Y', 'É', 'Î']) {
         return format!("de l'{nom}");
     }
@@ -76,17 +106,35 @@ mod tests {
 
     #[test]
     fn names_read_as_residents_say_them() {
-        assert_eq!(display_name(EntityKind::Region, "Bourgogne-Franche-Comté"), "Région Bourgogne-Franche-Comté");
-        assert_eq!(display_name(EntityKind::Departement, "Côte-d'Or"), "Département de la Côte-d'Or");
-        assert_eq!(display_name(EntityKind::Departement, "Saône-et-Loire"), "Département de Saône-et-Loire");
-        assert_eq!(display_name(EntityKind::Departement, "Yonne"), "Département de l'Yonne");
-        assert_eq!(display_name(EntityKind::Departement, "Doubs"), "Département du Doubs");
+        assert_eq!(
+            display_name(EntityKind::Region, "Bourgogne-Franche-Comté"),
+            "Région Bourgogne-Franche-Comté"
+        );
+        assert_eq!(
+            display_name(EntityKind::Departement, "Côte-d'Or"),
+            "Département de la Côte-d'Or"
+        );
+        assert_eq!(
+            display_name(EntityKind::Departement, "Saône-et-Loire"),
+            "Département de Saône-et-Loire"
+        );
+        assert_eq!(
+            display_name(EntityKind::Departement, "Yonne"),
+            "Département de l'Yonne"
+        );
+        assert_eq!(
+            display_name(EntityKind::Departement, "Doubs"),
+            "Département du Doubs"
+        );
         assert_eq!(display_name(EntityKind::Commune, "Dijon"), "Dijon");
     }
 
     #[test]
     fn slug_falls_back_to_code_when_taken() {
         assert_eq!(slug_for("Saint-Martin", "21550", |_| false), "saint-martin");
-        assert_eq!(slug_for("Saint-Martin", "21550", |s| s == "saint-martin"), "saint-martin-21550");
+        assert_eq!(
+            slug_for("Saint-Martin", "21550", |s| s == "saint-martin"),
+            "saint-martin-21550"
+        );
     }
 }

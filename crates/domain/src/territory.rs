@@ -153,7 +153,8 @@ impl Referential {
                 }),
                 ("C", 10) => referential.communes.push(Commune {
                     insee: col(1).into(),
-                    kind: CommuneType::from_code(col(2)).ok_or_else(|| err("type de commune inconnu"))?,
+                    kind: CommuneType::from_code(col(2))
+                        .ok_or_else(|| err("type de commune inconnu"))?,
                     nom: col(3).into(),
                     departement_code: opt(4),
                     region_code: opt(5),

@@ -62,7 +62,10 @@ mod tests {
 
     #[test]
     fn slugs_are_url_safe() {
-        assert_eq!(slugify("Bourgogne-Franche-Comté"), "bourgogne-franche-comte");
+        assert_eq!(
+            slugify("Bourgogne-Franche-Comté"),
+            "bourgogne-franche-comte"
+        );
         assert_eq!(slugify("Semur-en-Auxois"), "semur-en-auxois");
         assert_eq!(slugify("L'Haÿ-les-Roses"), "l-hay-les-roses");
     }

@@ -70,11 +70,18 @@ const ENV_KEYS: &[&str] = &[
 ];
 
 impl Config {
-    pub fn load(file: Option<&Path>, defaults: Config, overrides: &Overrides) -> anyhow::Result<Self> {
+    pub fn load(
+        file: Option<&Path>,
+        defaults: Config,
+        overrides: &Overrides,
+    ) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {
             if !file.exists() {
-                anyhow::bail!("le fichier de configuration {} n'existe pas", file.display());
+                anyhow::bail!(
+                    "le fichier de configuration {} n'existe pas",
+                    file.display()
+                );
             }
             figment = figment.merge(Toml::file(file));
         }

@@ -23,9 +23,24 @@ fn contact(email: &str, phone: &str, address: &str) -> Contact {
 
 /// The communes of the demo; their EPCI join too.
 const DEMO_COMMUNES: &[(&str, &str, &str, &str)] = &[
-    ("21231", "accueil@dijon.example", "03 80 00 00 01", "Hôtel de ville, place de la Libération, 21000 Dijon"),
-    ("71270", "accueil@macon.example", "03 85 00 00 02", "Hôtel de ville, rue Sigorgne, 71000 Mâcon"),
-    ("21603", "mairie@semur-en-auxois.example", "03 80 00 00 03", "Mairie, place Gaveau, 21140 Semur-en-Auxois"),
+    (
+        "21231",
+        "accueil@dijon.example",
+        "03 80 00 00 01",
+        "Hôtel de ville, place de la Libération, 21000 Dijon",
+    ),
+    (
+        "71270",
+        "accueil@macon.example",
+        "03 85 00 00 02",
+        "Hôtel de ville, rue Sigorgne, 71000 Mâcon",
+    ),
+    (
+        "21603",
+        "mairie@semur-en-auxois.example",
+        "03 80 00 00 03",
+        "Mairie, place Gaveau, 21140 Semur-en-Auxois",
+    ),
 ];
 
 pub async fn seed(db: &Db) -> anyhow::Result<()> {
@@ -34,21 +49,33 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             target: Target::Region("27".into()),
             kind: EntityKind::Region,
             code: "27",
-            contact: contact("contact@bfc.example", "03 81 00 00 00", "4 square Castan, 25000 Besançon"),
+            contact: contact(
+                "contact@bfc.example",
+                "03 81 00 00 00",
+                "4 square Castan, 25000 Besançon",
+            ),
             operator: true,
         },
         DemoTenant {
             target: Target::Departement("21".into()),
             kind: EntityKind::Departement,
             code: "21",
-            contact: contact("contact@cotedor.example", "03 80 00 00 21", "53 bis rue de la Préfecture, 21000 Dijon"),
+            contact: contact(
+                "contact@cotedor.example",
+                "03 80 00 00 21",
+                "53 bis rue de la Préfecture, 21000 Dijon",
+            ),
             operator: false,
         },
         DemoTenant {
             target: Target::Departement("71".into()),
             kind: EntityKind::Departement,
             code: "71",
-            contact: contact("contact@saoneetloire.example", "03 85 00 00 71", "Espace Duhesme, 71000 Mâcon"),
+            contact: contact(
+                "contact@saoneetloire.example",
+                "03 85 00 00 71",
+                "Espace Duhesme, 71000 Mâcon",
+            ),
             operator: false,
         },
     ];
@@ -61,7 +88,10 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             contact: contact(email, phone, address),
             operator: false,
         });
-        if let Some(e) = territory::commune_details(db, insee).await?.and_then(|d| d.epci) {
+        if let Some(e) = territory::commune_details(db, insee)
+            .await?
+            .and_then(|d| d.epci)
+        {
             epcis.push(e.siren);
         }
     }
@@ -71,8 +101,17 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
         }
     }
     for siren in &epcis {
-        if tenant::by_entity(db, EntityKind::Epci, siren).await?.is_none() {
-            tenant::add(db, &Target::Siren(siren.clone()), &Contact::default(), false).await?;
+        if tenant::by_entity(db, EntityKind::Epci, siren)
+            .await?
+            .is_none()
+        {
+            tenant::add(
+                db,
+                &Target::Siren(siren.clone()),
+                &Contact::default(),
+                false,
+            )
+            .await?;
         }
     }
     Ok(())

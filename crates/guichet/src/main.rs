@@ -130,7 +130,10 @@ struct TenantAdd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("Erreur : impossible de démarrer : {e}");
@@ -146,7 +149,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(cli_config: Option<&PathBuf>, defaults: Config, listen: Option<String>, data: &DataOptions) -> anyhow::Result<Config> {
+fn load(
+    cli_config: Option<&PathBuf>,
+    defaults: Config,
+    listen: Option<String>,
+    data: &DataOptions,
+) -> anyhow::Result<Config> {
     Config::load(
         cli_config.map(PathBuf::as_path),
         defaults,
@@ -160,8 +168,11 @@ fn load(cli_config: Option<&PathBuf>, defaults: Config, listen: Option<String>, 
 
 fn init_logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -215,19 +226,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = match file {
                 None => territory::import_shipped(&db, force).await?,
                 Some(path) => {
-                    let bytes = std::fs::read(&path)
-                        .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", path.display()))?;
+                    let bytes = std::fs::read(&path).map_err(|e| {
+                        anyhow::anyhow!("impossible de lire {} : {e}", path.display())
+                    })?;
                     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
                         territory::decompress(&bytes)?
                     } else {
-                        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} n'est pas en UTF-8", path.display()))?
+                        String::from_utf8(bytes)
+                            .map_err(|_| anyhow::anyhow!("{} n'est pas en UTF-8", path.display()))?
                     };
                     let referential = guichet_domain::territory::Referential::parse(&text)?;
-                    territory::import(&db, &referential, &format!("fichier {}", path.display())).await?
+                    territory::import(&db, &referential, &format!("fichier {}", path.display()))
+                        .await?
                 }
             };
             if report.skipped {
-                println!("Référentiel territorial déjà à jour ({}).", territory::SHIPPED_VERSION);
+                println!(
+                    "Référentiel territorial déjà à jour ({}).",
+                    territory::SHIPPED_VERSION
+                );
             } else {
                 println!(
                     "Référentiel territorial importé : {} régions, {} départements, {} intercommunalités, {} communes.",
@@ -260,8 +277,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|d| {
                         (
                             d.epci.map(|e| e.nom).unwrap_or_else(|| "—".into()),
-                            d.departement.map(|x| format!("{} ({})", x.nom, x.code)).unwrap_or_default(),
-                            d.region.map(|x| format!("{} ({})", x.nom, x.code)).unwrap_or_default(),
+                            d.departement
+                                .map(|x| format!("{} ({})", x.nom, x.code))
+                                .unwrap_or_default(),
+                            d.region
+                                .map(|x| format!("{} ({})", x.nom, x.code))
+                                .unwrap_or_default(),
                         )
                     })
                     .unwrap_or_default();
@@ -298,7 +319,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 website: a.website,
             };
             let t = tenant::add(&db, &target, &contact, a.operator).await?;
-            println!("Collectivité ajoutée : {} (adresse /collectivites/{}).", t.name, t.slug);
+            println!(
+                "Collectivité ajoutée : {} (adresse /collectivites/{}).",
+                t.name, t.slug
+            );
             Ok(())
         }
         Command::Tenant(TenantCommand::List(data)) => {

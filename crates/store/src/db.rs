@@ -56,7 +56,10 @@ impl Default for DbOptions {
 impl Db {
     /// The URL of the embedded database inside a data directory.
     pub fn sqlite_url_in(data_dir: &Path) -> String {
-        format!("sqlite://{}?mode=rwc", data_dir.join("guichet.sqlite").display())
+        format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("guichet.sqlite").display()
+        )
     }
 
     pub async fn connect(url: &str, options: &DbOptions) -> anyhow::Result<Self> {
@@ -66,7 +69,9 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            anyhow::bail!("adresse de base de données non reconnue : utilisez sqlite:// ou postgres://");
+            anyhow::bail!(
+                "adresse de base de données non reconnue : utilisez sqlite:// ou postgres://"
+            );
         };
         let connect_options = AnyConnectOptions::from_str(url)
             .with_context(|| "adresse de base de données invalide".to_string())?

@@ -144,7 +144,12 @@ async fn resolve(db: &Db, target: &Target) -> Result<Entity, TenantError> {
 }
 
 /// Makes a territory entity a collectivité of the platform. Nothing is written on error.
-pub async fn add(db: &Db, target: &Target, contact: &Contact, operator: bool) -> Result<Tenant, TenantError> {
+pub async fn add(
+    db: &Db,
+    target: &Target,
+    contact: &Contact,
+    operator: bool,
+) -> Result<Tenant, TenantError> {
     let entity = resolve(db, target).await?;
     if operator && entity.kind != EntityKind::Region {
         return Err(TenantError::OperatorMustBeRegion);
@@ -198,9 +203,11 @@ pub async fn add(db: &Db, target: &Target, contact: &Contact, operator: bool) ->
     .await?
     .try_get(0)?;
     tx.commit().await?;
-    by_id(db, id)
-        .await?
-        .ok_or_else(|| TenantError::Storage(anyhow::anyhow!("collectivité {id} introuvable après création")))
+    by_id(db, id).await?.ok_or_else(|| {
+        TenantError::Storage(anyhow::anyhow!(
+            "collectivité {id} introuvable après création"
+        ))
+    })
 }
 
 /// Tenants with the département and région they lie in, derived from the referential.
@@ -229,7 +236,8 @@ fn from_row(row: &AnyRow) -> anyhow::Result<Tenant> {
     Ok(Tenant {
         id: row.try_get("id")?,
         slug: row.try_get("slug")?,
-        entity_kind: EntityKind::from_code(&kind).ok_or_else(|| anyhow::anyhow!("type inconnu {kind}"))?,
+        entity_kind: EntityKind::from_code(&kind)
+            .ok_or_else(|| anyhow::anyhow!("type inconnu {kind}"))?,
         entity_code: row.try_get("entity_code")?,
         siren: row.try_get("siren")?,
         name: row.try_get("name")?,
@@ -237,7 +245,8 @@ fn from_row(row: &AnyRow) -> anyhow::Result<Tenant> {
         contact_phone: row.try_get("contact_phone")?,
         contact_address: row.try_get("contact_address")?,
         website: row.try_get("website")?,
-        status: TenantStatus::from_code(&status).ok_or_else(|| anyhow::anyhow!("statut inconnu {status}"))?,
+        status: TenantStatus::from_code(&status)
+            .ok_or_else(|| anyhow::anyhow!("statut inconnu {status}"))?,
         is_operator: row.try_get::<i64, _>("is_operator")? != 0,
         departement_code: row.try_get("departement_code")?,
         region_code: row.try_get("region_code")?,
@@ -253,22 +262,44 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Tenant>> {
             CASE t.entity_kind WHEN 'region' THEN 0 WHEN 'departement' THEN 1 WHEN 'epci' THEN 2 ELSE 3 END,
             t.name"
     );
-    sqlx::query(&sql).fetch_all(db.pool()).await?.iter().map(from_row).collect()
+    sqlx::query(&sql)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 pub async fn by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Tenant>> {
     let sql = format!("{SELECT} WHERE t.slug = $1");
-    sqlx::query(&sql).bind(slug).fetch_optional(db.pool()).await?.as_ref().map(from_row).transpose()
+    sqlx::query(&sql)
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<Tenant>> {
     let sql = format!("{SELECT} WHERE t.id = $1");
-    sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await?.as_ref().map(from_row).transpose()
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn operator(db: &Db) -> anyhow::Result<Option<Tenant>> {
     let sql = format!("{SELECT} WHERE t.is_operator = 1");
-    sqlx::query(&sql).fetch_optional(db.pool()).await?.as_ref().map(from_row).transpose()
+    sqlx::query(&sql)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 /// Finds the tenant of a territory entity, if it joined.

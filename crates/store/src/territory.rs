@@ -56,8 +56,16 @@ pub async fn import_shipped(db: &Db, force: bool) -> anyhow::Result<ImportReport
 /// Replaces the referential in one transaction: readers see the old one or the new one, whole.
 pub async fn import(db: &Db, r: &Referential, version: &str) -> anyhow::Result<ImportReport> {
     let mut tx = db.pool().begin().await?;
-    for table in ["commune_postal_codes", "communes", "epcis", "departements", "regions"] {
-        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+    for table in [
+        "commune_postal_codes",
+        "communes",
+        "epcis",
+        "departements",
+        "regions",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
     }
     let epci_of = r.epci_of_communes();
     let parent_epci = |c: &Commune| -> Option<String> {
@@ -68,9 +76,20 @@ pub async fn import(db: &Db, r: &Referential, version: &str) -> anyhow::Result<I
             .map(|s| s.to_string())
     };
 
-    insert_rows(&mut tx, "regions", &["code", "nom", "nom_folded", "chef_lieu"], &r.regions, |x| {
-        vec![x.code.clone().into(), x.nom.clone().into(), fold(&x.nom).into(), x.chef_lieu.clone().into()]
-    })
+    insert_rows(
+        &mut tx,
+        "regions",
+        &["code", "nom", "nom_folded", "chef_lieu"],
+        &r.regions,
+        |x| {
+            vec![
+                x.code.clone().into(),
+                x.nom.clone().into(),
+                fold(&x.nom).into(),
+                x.chef_lieu.clone().into(),
+            ]
+        },
+    )
     .await?;
     insert_rows(
         &mut tx,
@@ -88,22 +107,36 @@ pub async fn import(db: &Db, r: &Referential, version: &str) -> anyhow::Result<I
         },
     )
     .await?;
-    insert_rows(&mut tx, "epcis", &["siren", "nom", "nom_folded", "kind", "population"], &r.epcis, |x| {
-        vec![
-            x.siren.clone().into(),
-            x.nom.clone().into(),
-            fold(&x.nom).into(),
-            x.kind.clone().into(),
-            x.population.into(),
-        ]
-    })
+    insert_rows(
+        &mut tx,
+        "epcis",
+        &["siren", "nom", "nom_folded", "kind", "population"],
+        &r.epcis,
+        |x| {
+            vec![
+                x.siren.clone().into(),
+                x.nom.clone().into(),
+                fold(&x.nom).into(),
+                x.kind.clone().into(),
+                x.population.into(),
+            ]
+        },
+    )
     .await?;
     insert_rows(
         &mut tx,
         "communes",
         &[
-            "insee", "kind", "nom", "nom_folded", "departement_code", "region_code", "siren", "population",
-            "parent_insee", "epci_siren",
+            "insee",
+            "kind",
+            "nom",
+            "nom_folded",
+            "departement_code",
+            "region_code",
+            "siren",
+            "population",
+            "parent_insee",
+            "epci_siren",
         ],
         &r.communes,
         |c| {
@@ -125,13 +158,21 @@ pub async fn import(db: &Db, r: &Referential, version: &str) -> anyhow::Result<I
     let postal: Vec<(String, String, &'static str)> = r
         .communes
         .iter()
-        .flat_map(|c| c.postal_codes.iter().map(move |p| (p.clone(), c.insee.clone(), c.kind.code())))
+        .flat_map(|c| {
+            c.postal_codes
+                .iter()
+                .map(move |p| (p.clone(), c.insee.clone(), c.kind.code()))
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    insert_rows(&mut tx, "commune_postal_codes", &["postal_code", "insee", "kind"], &postal, |(p, i, k)| {
-        vec![p.clone().into(), i.clone().into(), k.to_string().into()]
-    })
+    insert_rows(
+        &mut tx,
+        "commune_postal_codes",
+        &["postal_code", "insee", "kind"],
+        &postal,
+        |(p, i, k)| vec![p.clone().into(), i.clone().into(), k.to_string().into()],
+    )
     .await?;
     sqlx::query(
         "INSERT INTO territory_meta (key, value) VALUES ('version', $1)
@@ -247,10 +288,17 @@ fn commune_from_row(row: &AnyRow, postal_codes: Vec<String>) -> anyhow::Result<C
 }
 
 /// Orders commune types so that a commune in its own right comes before former communes.
-const KIND_ORDER: &str = "CASE c.kind WHEN 'commune-actuelle' THEN 0 WHEN 'arrondissement-municipal' THEN 1 \
+const KIND_ORDER: &str =
+    "CASE c.kind WHEN 'commune-actuelle' THEN 0 WHEN 'arrondissement-municipal' THEN 1 \
      WHEN 'commune-deleguee' THEN 2 ELSE 3 END";
 
-async fn communes_where(db: &Db, condition: &str, bind: &str, order: &str, limit: i64) -> anyhow::Result<Vec<Commune>> {
+async fn communes_where(
+    db: &Db,
+    condition: &str,
+    bind: &str,
+    order: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<Commune>> {
     let sql = format!(
         "SELECT c.insee, c.kind, c.nom, c.departement_code, c.region_code, c.siren, c.population, c.parent_insee
          FROM communes c WHERE {condition} ORDER BY {order} LIMIT {limit}"
@@ -289,7 +337,10 @@ pub async fn commune_by_insee(db: &Db, insee: &str) -> anyhow::Result<Option<Com
 }
 
 pub async fn commune_by_siren(db: &Db, siren: &str) -> anyhow::Result<Option<Commune>> {
-    Ok(communes_where(db, "c.siren = $1", siren, KIND_ORDER, 1).await?.into_iter().next())
+    Ok(communes_where(db, "c.siren = $1", siren, KIND_ORDER, 1)
+        .await?
+        .into_iter()
+        .next())
 }
 
 pub async fn communes_by_postal_code(db: &Db, postal_code: &str) -> anyhow::Result<Vec<Commune>> {
@@ -375,10 +426,11 @@ pub async fn region(db: &Db, code: &str) -> anyhow::Result<Option<Region>> {
 }
 
 pub async fn departement(db: &Db, code: &str) -> anyhow::Result<Option<Departement>> {
-    let row = sqlx::query("SELECT code, region_code, nom, chef_lieu FROM departements WHERE code = $1")
-        .bind(code)
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query("SELECT code, region_code, nom, chef_lieu FROM departements WHERE code = $1")
+            .bind(code)
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|r| {
         Ok(Departement {
             code: r.try_get(0)?,

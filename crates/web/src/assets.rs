@@ -25,8 +25,14 @@ fn hashed(stem: &str, ext: &str, body: &'static str, content_type: &'static str)
     }
 }
 
-pub static CSS: LazyLock<Asset> =
-    LazyLock::new(|| hashed("guichet", "css", include_str!("../assets/guichet.css"), "text/css; charset=utf-8"));
+pub static CSS: LazyLock<Asset> = LazyLock::new(|| {
+    hashed(
+        "guichet",
+        "css",
+        include_str!("../assets/guichet.css"),
+        "text/css; charset=utf-8",
+    )
+});
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/static/{file}", get(serve_asset))

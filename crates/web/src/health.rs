@@ -8,13 +8,18 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.backend().name();
     if state.db.ping().await {
-        (StatusCode::OK, Json(serde_json::json!({"status": "ok", "database": database})))
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "database": database})),
+        )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -28,7 +33,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("guichet_db_pool_connections").set(f64::from(size));
     metrics::gauge!("guichet_db_pool_idle_connections").set(idle as f64);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::observe::render(),
     )
 }

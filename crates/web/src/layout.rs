@@ -9,7 +9,11 @@ pub struct Layout {
 
 impl Layout {
     pub async fn new(state: &AppState) -> Self {
-        let operator = guichet_store::tenant::operator(&state.db).await.ok().flatten().map(|t| t.name);
+        let operator = guichet_store::tenant::operator(&state.db)
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.name);
         Self {
             css: crate::assets::CSS.href.as_str(),
             operator,

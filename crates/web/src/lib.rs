@@ -22,7 +22,9 @@ pub struct WebConfig {
 
 impl WebConfig {
     pub fn is_tls(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 }
 
@@ -58,14 +60,21 @@ pub fn routes() -> Router<AppState> {
 /// The application with every layer: metrics and request log, security headers, panic
 /// catching, timeouts and compression.
 pub fn app(state: AppState) -> Router {
-    use tower_http::{catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer};
+    use tower_http::{
+        catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer,
+    };
     let tls = state.config.is_tls();
     routes()
         .fallback(pages::not_found)
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
-        .layer(axum::middleware::from_fn(move |req, next| security::headers(tls, req, next)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            security::headers(tls, req, next)
+        }))
         .layer(axum::middleware::from_fn(observe::track))
         .with_state(state)
 }
@@ -77,5 +86,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observe::install_recorder();
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -13,7 +13,9 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn install_recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
-            .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            .set_buckets(&[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
             .expect("static bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
@@ -45,7 +47,8 @@ pub async fn track(req: Request, next: Next) -> Response {
         ("status", status.to_string()),
     ];
     metrics::counter!("guichet_http_requests_total", &labels).increment(1);
-    metrics::histogram!("guichet_http_request_duration_seconds", &labels[..2]).record(elapsed.as_secs_f64());
+    metrics::histogram!("guichet_http_request_duration_seconds", &labels[..2])
+        .record(elapsed.as_secs_f64());
     tracing::info!(
         target: "guichet::http",
         %method,

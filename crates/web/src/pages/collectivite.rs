@@ -32,7 +32,10 @@ struct TenantPage {
     contact: Vec<(&'static str, String)>,
 }
 
-pub async fn page(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, AppError> {
+pub async fn page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
     let Some(t) = tenant::by_slug(&state.db, &slug).await? else {
         return Ok(super::not_found(State(state)).await.into_response());
     };
@@ -100,7 +103,7 @@ fn format_population(n: i64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(c);
@@ -112,7 +115,10 @@ fn format_population(n: i64) -> String {
 mod tests {
     #[test]
     fn population_reads_the_french_way() {
-        assert_eq!(super::format_population(161_830), "161\u{202f}830 habitants");
+        assert_eq!(
+            super::format_population(161_830),
+            "161\u{202f}830 habitants"
+        );
         assert_eq!(super::format_population(830), "830 habitants");
     }
 }

@@ -31,7 +31,11 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
     .into_iter()
     .map(|(kind, label)| Group {
         label,
-        tenants: tenants.iter().filter(|t| t.entity_kind == kind).cloned().collect(),
+        tenants: tenants
+            .iter()
+            .filter(|t| t.entity_kind == kind)
+            .cloned()
+            .collect(),
     })
     .filter(|g| !g.tenants.is_empty())
     .collect();

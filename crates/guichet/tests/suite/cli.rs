@@ -1,0 +1,121 @@
+//! The `guichet` command as an operator uses it.
+
+use crate::support::{run_cli, TestDb};
+
+#[tokio::test]
+async fn tenant_add_on_an_empty_data_directory_then_list() {
+    let t = TestDb::empty().await;
+    let args = t.cli_args();
+    let with = |cmd: &[&str]| -> Vec<String> {
+        cmd.iter()
+            .map(|s| s.to_string())
+            .chain(args.iter().cloned())
+            .collect()
+    };
+    let run = |cmd: Vec<String>| run_cli(&cmd.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let (ok, out, err) = run(with(&["tenant", "add", "--siren", "212102313"]));
+    assert!(ok, "tenant add failed: {err}");
+    assert!(out.contains("Collectivité ajoutée : Dijon"), "{out}");
+
+    let (ok, out, err) = run(with(&["tenant", "list"]));
+    assert!(ok, "{err}");
+    let dijon = out
+        .lines()
+        .find(|l| l.starts_with("dijon\t"))
+        .expect("Dijon listed");
+    assert!(dijon.contains("Côte-d'Or (21)"), "{dijon}");
+    assert!(dijon.contains("Bourgogne-Franche-Comté (27)"), "{dijon}");
+
+    let (ok, _, err) = run(with(&["tenant", "add", "--siren", "212102314"]));
+    assert!(!ok, "a bad SIREN must fail");
+    assert!(
+        err.contains("Erreur : le SIREN 212102314 n'est pas valide"),
+        "{err}"
+    );
+
+    let (ok, _, err) = run(with(&["tenant", "add", "--siren", "212102313"]));
+    assert!(!ok);
+    assert!(err.contains("déjà une collectivité"), "{err}");
+
+    let (ok, out, _) = run(with(&["tenant", "list"]));
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2, "header and Dijon only: {out}");
+}
+
+#[tokio::test]
+async fn migrate_and_territory_import_are_safe_to_rerun() {
+    let t = TestDb::empty().await;
+    let args = t.cli_args();
+    let run = |cmd: &[&str]| {
+        let all: Vec<String> = cmd
+            .iter()
+            .map(|s| s.to_string())
+            .chain(args.iter().cloned())
+            .collect();
+        run_cli(&all.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (ok, out, err) = run(&["migrate"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("à jour"), "{out}");
+    let (ok, out, err) = run(&["territory", "import"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("37590 communes"), "{out}");
+    let (ok, out, _) = run(&["territory", "import"]);
+    assert!(ok);
+    assert!(out.contains("déjà à jour"), "{out}");
+    let (ok, out, _) = run(&["territory", "commune", "dijon"]);
+    assert!(ok);
+    assert!(out.starts_with("21231\tDijon"), "{out}");
+    assert!(out.contains("Dijon Métropole"));
+}
+
+#[test]
+fn help_is_in_plain_words() {
+    let (ok, out, _) = run_cli(&["--help"]);
+    assert!(ok);
+    for cmd in ["serve", "demo", "migrate", "territory", "tenant"] {
+        assert!(out.contains(cmd), "--help lists {cmd}: {out}");
+    }
+    let (ok, out, _) = run_cli(&["tenant", "add", "--help"]);
+    assert!(ok);
+    assert!(out.contains("--siren") && out.contains("--insee") && out.contains("--departement"));
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let missing = dir.path().join("absent.toml");
+    let (ok, _, err) = run_cli(&[
+        "--config",
+        missing.to_str().expect("utf8"),
+        "tenant",
+        "list",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("le fichier de configuration"), "{err}");
+}
+
+#[test]
+fn config_file_values_apply_and_bad_values_are_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("guichet.toml");
+    std::fs::write(&file, "durability = \"sometimes\"\n").expect("write");
+    let (ok, _, err) = run_cli(&["--config", file.to_str().expect("utf8"), "tenant", "list"]);
+    assert!(!ok);
+    assert!(err.contains("configuration invalide"), "{err}");
+
+    let data = dir.path().join("donnees");
+    std::fs::write(
+        &file,
+        format!("data_dir = {:?}\n", data.display().to_string()),
+    )
+    .expect("write");
+    let (ok, out, err) = run_cli(&["--config", file.to_str().expect("utf8"), "migrate"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("sqlite"));
+    assert!(
+        data.join("guichet.sqlite").exists(),
+        "the data_dir of the file is used"
+    );
+}

@@ -1,0 +1,9 @@
+//! The integration suite of Guichet: one test binary, a fresh database per test, run on SQLite
+//! by default and on PostgreSQL when GUICHET_TEST_DATABASE_URL is set.
+
+mod cli;
+mod shutdown;
+mod support;
+mod tenants;
+mod territory;
+mod web;

@@ -1,0 +1,207 @@
+//! Collectivités join from the referential; mistakes are refused with nothing written.
+
+use crate::support::TestDb;
+use guichet_domain::territory::EntityKind;
+use guichet_store::tenant::{self, Contact, Target, TenantError};
+
+async fn count(t: &TestDb) -> usize {
+    tenant::list(&t.db).await.expect("list").len()
+}
+
+#[tokio::test]
+async fn every_level_can_join() {
+    let t = TestDb::with_referential().await;
+    let region = tenant::add(
+        &t.db,
+        &Target::Region("27".into()),
+        &Contact::default(),
+        true,
+    )
+    .await
+    .expect("région");
+    assert_eq!(region.name, "Région Bourgogne-Franche-Comté");
+    assert!(region.is_operator);
+    let dep = tenant::add(
+        &t.db,
+        &Target::Departement("21".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("département");
+    assert_eq!(dep.name, "Département de la Côte-d'Or");
+    assert_eq!(dep.region_code.as_deref(), Some("27"));
+    let epci = tenant::add(
+        &t.db,
+        &Target::Siren("242100410".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("EPCI");
+    assert_eq!(
+        (epci.entity_kind, epci.name.as_str()),
+        (EntityKind::Epci, "Dijon Métropole")
+    );
+    assert_eq!(epci.departement_code.as_deref(), Some("21"));
+    let contact = Contact {
+        email: Some("mairie@semur.example".into()),
+        ..Contact::default()
+    };
+    let commune = tenant::add(&t.db, &Target::Insee("21603".into()), &contact, false)
+        .await
+        .expect("commune");
+    assert_eq!(commune.slug, "semur-en-auxois");
+    assert_eq!(commune.siren.as_deref(), Some("212106033"));
+    assert_eq!(
+        commune.contact_email.as_deref(),
+        Some("mairie@semur.example")
+    );
+
+    let listed: Vec<String> = tenant::list(&t.db)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            "bourgogne-franche-comte",
+            "cote-d-or",
+            "dijon-metropole",
+            "semur-en-auxois"
+        ]
+    );
+    assert_eq!(
+        tenant::operator(&t.db)
+            .await
+            .expect("operator")
+            .map(|t| t.id),
+        Some(region.id)
+    );
+}
+
+#[tokio::test]
+async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
+    let t = TestDb::with_referential().await;
+    tenant::add(
+        &t.db,
+        &Target::Siren("212102313".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("Dijon");
+    let before = count(&t).await;
+
+    let dup = tenant::add(
+        &t.db,
+        &Target::Siren("212 102 313".into()),
+        &Contact::default(),
+        false,
+    )
+    .await;
+    assert!(
+        matches!(dup, Err(TenantError::AlreadyTenant(..))),
+        "{dup:?}"
+    );
+    let dup_by_insee = tenant::add(
+        &t.db,
+        &Target::Insee("21231".into()),
+        &Contact::default(),
+        false,
+    )
+    .await;
+    assert!(matches!(dup_by_insee, Err(TenantError::AlreadyTenant(..))));
+
+    // A well-formed SIREN (valid key) that no commune or EPCI has.
+    let unknown = tenant::add(
+        &t.db,
+        &Target::Siren("732829320".into()),
+        &Contact::default(),
+        false,
+    )
+    .await;
+    let message = unknown.expect_err("unknown SIREN").to_string();
+    assert!(
+        message.contains("aucune commune ni intercommunalité"),
+        "{message}"
+    );
+
+    let bad = tenant::add(
+        &t.db,
+        &Target::Siren("212102314".into()),
+        &Contact::default(),
+        false,
+    )
+    .await;
+    assert!(bad
+        .expect_err("bad key")
+        .to_string()
+        .contains("clé de contrôle"));
+    let unknown_dep = tenant::add(
+        &t.db,
+        &Target::Departement("00".into()),
+        &Contact::default(),
+        false,
+    )
+    .await;
+    assert!(matches!(
+        unknown_dep,
+        Err(TenantError::UnknownDepartement(_))
+    ));
+
+    assert_eq!(
+        count(&t).await,
+        before,
+        "nothing written by refused additions"
+    );
+}
+
+#[tokio::test]
+async fn there_is_one_operator_and_it_is_a_region() {
+    let t = TestDb::with_referential().await;
+    let not_region = tenant::add(
+        &t.db,
+        &Target::Departement("21".into()),
+        &Contact::default(),
+        true,
+    )
+    .await;
+    assert!(matches!(not_region, Err(TenantError::OperatorMustBeRegion)));
+    tenant::add(
+        &t.db,
+        &Target::Region("27".into()),
+        &Contact::default(),
+        true,
+    )
+    .await
+    .expect("operator");
+    let second = tenant::add(
+        &t.db,
+        &Target::Region("84".into()),
+        &Contact::default(),
+        true,
+    )
+    .await;
+    assert!(
+        matches!(second, Err(TenantError::OperatorExists(_))),
+        "{second:?}"
+    );
+    assert_eq!(count(&t).await, 1);
+}
+
+#[tokio::test]
+async fn adding_a_tenant_needs_the_referential() {
+    let t = TestDb::empty().await;
+    guichet_store::migrate::run(&t.db).await.expect("migrate");
+    let err = tenant::add(
+        &t.db,
+        &Target::Siren("212102313".into()),
+        &Contact::default(),
+        false,
+    )
+    .await;
+    assert!(matches!(err, Err(TenantError::NoReferential)));
+}
