@@ -1,7 +1,11 @@
 //! Pure domain rules of Guichet. Nothing here does I/O or reads the clock: time and data are
 //! passed in, so every rule can be tested on its own.
 
+pub mod audit;
+pub mod password;
+pub mod role;
 pub mod siren;
 pub mod tenant;
 pub mod territory;
 pub mod text;
+pub mod throttle;

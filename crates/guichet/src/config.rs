@@ -7,7 +7,7 @@ use guichet_store::db::Durability;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address and port the web server listens on.
@@ -25,6 +25,16 @@ pub struct Config {
     pub durability: Durability,
     /// Maximum database connections of this node.
     pub db_max_connections: u32,
+    /// Sender of e-mails, e.g. `Guichet <ne-pas-repondre@guichet.region.fr>`.
+    pub mail_from: String,
+    /// SMTP relay; without it, e-mails are written to `data_dir/courriels` (demo, development).
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub smtp_tls: guichet_web::mail::SmtpTls,
+    pub smtp_username: Option<String>,
+    /// Never logged.
+    pub smtp_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -44,6 +54,12 @@ impl Default for Config {
             log_format: LogFormat::Text,
             durability: Durability::Full,
             db_max_connections: 16,
+            mail_from: "Guichet <ne-pas-repondre@guichet.localhost>".into(),
+            smtp_host: None,
+            smtp_port: 25,
+            smtp_tls: guichet_web::mail::SmtpTls::None,
+            smtp_username: None,
+            smtp_password: None,
         }
     }
 }
@@ -67,6 +83,12 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "durability",
     "db_max_connections",
+    "mail_from",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_username",
+    "smtp_password",
 ];
 
 impl Config {
@@ -106,6 +128,27 @@ impl Config {
                 })?;
                 Ok(guichet_store::Db::sqlite_url_in(&self.data_dir))
             }
+        }
+    }
+}
+
+impl Config {
+    /// Where e-mails go: the SMTP relay if one is configured, files in the data directory otherwise.
+    pub fn mail(&self) -> guichet_web::mail::MailConfig {
+        use guichet_web::mail::{MailConfig, SmtpSettings, Transport};
+        let transport = match &self.smtp_host {
+            Some(host) if !host.trim().is_empty() => Transport::Smtp(SmtpSettings {
+                host: host.clone(),
+                port: self.smtp_port,
+                tls: self.smtp_tls,
+                username: self.smtp_username.clone(),
+                password: self.smtp_password.clone(),
+            }),
+            _ => Transport::Directory(self.data_dir.join("courriels")),
+        };
+        MailConfig {
+            from: self.mail_from.clone(),
+            transport,
         }
     }
 }

@@ -1,8 +1,15 @@
 //! Demo data: the région Bourgogne-Franche-Comté and some of its collectivités. Idempotent.
 
+use guichet_domain::role::Role;
 use guichet_domain::territory::EntityKind;
+use guichet_store::account::{self, Kind};
 use guichet_store::tenant::{self, Contact, Target};
-use guichet_store::{territory, Db};
+use guichet_store::{team, territory, Db};
+
+/// The password of every demo account (demo only; documented in the README).
+pub const DEMO_PASSWORD: &str = "demo-guichet-2026";
+pub const DEMO_USAGER: &str = "usager@demo.example";
+pub const DEMO_OPERATOR: &str = "operateur@demo.example";
 
 struct DemoTenant {
     target: Target,
@@ -114,6 +121,57 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             .await?;
         }
     }
+    seed_accounts(db).await
+}
+
+/// The address of the demo agent of a collectivité.
+pub fn agent_email(slug: &str) -> String {
+    format!("agent.{slug}@demo.example")
+}
+
+async fn ensure_account(
+    db: &Db,
+    kind: Kind,
+    email: &str,
+    name: &str,
+    totp: bool,
+) -> anyhow::Result<i64> {
+    let user = match account::by_email(db, email).await? {
+        Some(u) => u,
+        None => account::create(db, kind, email, name, Some(DEMO_PASSWORD))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    account::mark_email_confirmed(db, user.id).await?;
+    if totp && !user.totp_enabled {
+        account::force_totp(db, user.id, &account::demo_totp_secret(email)).await?;
+    }
+    Ok(user.id)
+}
+
+/// One usager, one agent per collectivité (with every role, so that each can be tried), one operator.
+async fn seed_accounts(db: &Db) -> anyhow::Result<()> {
+    ensure_account(db, Kind::Usager, DEMO_USAGER, "Camille Usager", false).await?;
+    for t in tenant::list(db).await? {
+        let email = agent_email(&t.slug);
+        let id =
+            ensure_account(db, Kind::Agent, &email, &format!("Agent {}", t.name), true).await?;
+        for role in Role::TENANT_ROLES {
+            team::grant(db, t.id, id, role, None).await?;
+        }
+        if t.is_operator {
+            let op = ensure_account(
+                db,
+                Kind::Agent,
+                DEMO_OPERATOR,
+                "Opérateur de la région",
+                true,
+            )
+            .await?;
+            team::grant(db, t.id, op, Role::Operateur, None).await?;
+            team::grant(db, t.id, op, Role::Admin, None).await?;
+        }
+    }
     Ok(())
 }
 
@@ -123,5 +181,23 @@ pub async fn print_welcome(db: &Db, address: std::net::SocketAddr) -> anyhow::Re
     for t in tenant::list(db).await? {
         println!("  - {} : http://{address}/collectivites/{}", t.name, t.slug);
     }
+    println!();
+    println!("Comptes de démonstration (mot de passe de tous : {DEMO_PASSWORD}) :");
+    println!("  - usager : {DEMO_USAGER}");
+    println!(
+        "  - opérateur : {DEMO_OPERATOR} (second facteur, clé TOTP {})",
+        account::demo_totp_secret(DEMO_OPERATOR)
+    );
+    for t in tenant::list(db).await? {
+        let email = agent_email(&t.slug);
+        println!(
+            "  - agent de {} (admin, instructeur, modérateur, publication) : {email} (clé TOTP {})",
+            t.name,
+            account::demo_totp_secret(&email)
+        );
+    }
+    println!(
+        "Codes du second facteur en cours et courriels envoyés : http://{address}/demo/courriels"
+    );
     Ok(())
 }

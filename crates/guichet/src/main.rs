@@ -62,6 +62,15 @@ enum Command {
     /// Collectivités (tenants) of the platform.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// The audit journal.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-compute the hash chain of the journal; exits non-zero naming the first broken entry.
+    Verify(DataOptions),
 }
 
 #[derive(Subcommand)]
@@ -325,6 +334,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Audit(AuditCommand::Verify(data)) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            match guichet_store::audit::verify(&db).await? {
+                Ok(n) => {
+                    println!("Journal d'audit intègre : {n} entrées vérifiées.");
+                    Ok(())
+                }
+                Err(broken) => anyhow::bail!(
+                    "journal d'audit rompu à l'entrée {} : {}",
+                    broken.id,
+                    broken.reason
+                ),
+            }
+        }
         Command::Tenant(TenantCommand::List(data)) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
@@ -390,10 +414,24 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         demo::print_welcome(&db, address).await?;
     }
     tracing::info!(%address, database = db.backend().name(), "Guichet is listening");
+    let mail = config.mail();
+    match &mail.transport {
+        guichet_web::mail::Transport::Directory(dir) => {
+            tracing::warn!(dir = %dir.display(), "no SMTP relay configured: e-mails are written to files")
+        }
+        guichet_web::mail::Transport::Smtp(s) => {
+            tracing::info!(host = %s.host, port = s.port, "e-mails sent over SMTP")
+        }
+    }
     let state = guichet_web::AppState::new(
         db.clone(),
         guichet_web::WebConfig {
-            public_url: config.public_url.clone(),
+            public_url: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{address}")),
+            demo,
+            mail,
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

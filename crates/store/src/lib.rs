@@ -2,10 +2,18 @@
 //! embedded SQLite (default) and on PostgreSQL. Queries are written once, in the SQL both speak,
 //! with `$1`-style parameters, through sqlx's `Any` driver.
 
+pub mod account;
+pub mod api_token;
+pub mod audit;
 pub mod db;
 pub mod migrate;
+pub mod outbox;
+pub mod secret;
+pub mod session;
+pub mod team;
 pub mod tenant;
 pub mod territory;
+pub mod throttle;
 
 pub use db::{Backend, Db};
 

@@ -5,11 +5,18 @@ use anyhow::Context;
 use sqlx::Row;
 
 /// (version, name, SQL). Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "identity",
+        include_str!("../migrations/0002_identity.sql"),
+    ),
+];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.
 pub fn schema_fingerprint() -> String {

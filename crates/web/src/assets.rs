@@ -3,12 +3,8 @@
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
-
-use crate::AppState;
 
 pub struct Asset {
     pub href: String,
@@ -34,11 +30,7 @@ pub static CSS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/static/{file}", get(serve_asset))
-}
-
-async fn serve_asset(Path(file): Path<String>) -> Response {
+pub async fn serve_asset(Path(file): Path<String>) -> Response {
     let asset = &*CSS;
     if asset.href.strip_prefix("/static/") == Some(file.as_str()) {
         (

@@ -4,16 +4,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-}
-
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.backend().name();
     if state.db.ping().await {
         (
@@ -28,7 +21,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let (size, idle) = state.db.pool_stats();
     metrics::gauge!("guichet_db_pool_connections").set(f64::from(size));
     metrics::gauge!("guichet_db_pool_idle_connections").set(idle as f64);

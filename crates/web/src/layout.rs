@@ -1,14 +1,20 @@
 //! What every page's layout needs.
 
+use crate::auth::Visitor;
 use crate::AppState;
 
 pub struct Layout {
     pub css: &'static str,
     pub operator: Option<String>,
+    /// The signed-in person's name, for the header.
+    pub user: Option<String>,
+    pub is_agent: bool,
+    pub csrf: String,
+    pub demo: bool,
 }
 
 impl Layout {
-    pub async fn new(state: &AppState) -> Self {
+    pub async fn for_visitor(state: &AppState, visitor: &Visitor) -> Self {
         let operator = guichet_store::tenant::operator(&state.db)
             .await
             .ok()
@@ -17,14 +23,22 @@ impl Layout {
         Self {
             css: crate::assets::CSS.href.as_str(),
             operator,
+            user: visitor.user.as_ref().map(|u| u.display_name.clone()),
+            is_agent: visitor.is_agent(),
+            csrf: visitor.csrf_token.clone(),
+            demo: state.config.demo,
         }
     }
 
-    /// For pages rendered without the database (panics, fatal errors).
+    /// For pages rendered without a request context (panics, fatal errors).
     pub fn bare() -> Self {
         Self {
             css: crate::assets::CSS.href.as_str(),
             operator: None,
+            user: None,
+            is_agent: false,
+            csrf: String::new(),
+            demo: false,
         }
     }
 }

@@ -1,30 +1,52 @@
-//! HTTP layer of Guichet: the router, pages, assets, health and metrics.
+//! HTTP layer of Guichet: the route table and its authorization layer, pages, assets, API, health,
+//! metrics and the e-mail worker.
 
+pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod error;
+pub mod form;
 pub mod health;
 pub mod layout;
+pub mod mail;
 pub mod observe;
 pub mod pages;
+pub mod routes;
 pub mod security;
 
-use axum::Router;
+use axum::{Extension, Router};
 use guichet_store::Db;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of the web layer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebConfig {
-    /// Public base URL (e.g. https://guichet.region.fr); HSTS is sent when it is https.
-    pub public_url: Option<String>,
+    /// Public base URL, used in links sent by e-mail (never taken from the request's Host header);
+    /// HSTS and Secure cookies when it is https.
+    pub public_url: String,
+    /// Demo mode: demo pages (e-mails written to files) are reachable.
+    pub demo: bool,
+    pub mail: mail::MailConfig,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            demo: false,
+            mail: mail::MailConfig::default(),
+        }
+    }
 }
 
 impl WebConfig {
     pub fn is_tls(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.trim_end_matches('/'))
     }
 }
 
@@ -34,6 +56,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub db: Db,
     pub config: WebConfig,
+    /// Wakes the e-mail worker when a mail is queued.
+    pub mail_waker: tokio::sync::Notify,
 }
 
 impl std::ops::Deref for AppState {
@@ -45,16 +69,12 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(db: Db, config: WebConfig) -> Self {
-        Self(Arc::new(Inner { db, config }))
+        Self(Arc::new(Inner {
+            db,
+            config,
+            mail_waker: tokio::sync::Notify::new(),
+        }))
     }
-}
-
-/// The route table without the layers: the test suite enumerates it.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(pages::routes())
-        .merge(health::routes())
-        .merge(assets::routes())
 }
 
 /// The application with every layer: metrics and request log, security headers, panic
@@ -64,8 +84,10 @@ pub fn app(state: AppState) -> Router {
         catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer,
     };
     let tls = state.config.is_tls();
-    routes()
+    routes::table()
+        .into_router()
         .fallback(pages::not_found)
+        .layer(Extension(state.clone()))
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(TimeoutLayer::with_status_code(
@@ -79,14 +101,21 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then lets in-flight requests finish. Also runs the background
+/// worker (e-mails, purges) until then.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observe::install_recorder();
-    axum::serve(listener, app(state))
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx));
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    result
 }

@@ -1,7 +1,12 @@
 //! The integration suite of Guichet: one test binary, a fresh database per test, run on SQLite
 //! by default and on PostgreSQL when GUICHET_TEST_DATABASE_URL is set.
 
+mod api;
+mod audit;
+mod authz;
 mod cli;
+mod identity;
+mod personas;
 mod shutdown;
 mod support;
 mod tenants;

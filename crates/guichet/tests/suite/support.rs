@@ -217,15 +217,37 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start() -> Self {
         let db = TestDb::with_referential().await;
-        Self::start_on(db).await
+        Self::start_on(db, None).await
     }
 
-    pub async fn start_on(db: TestDb) -> Self {
+    /// A server whose e-mails go to a real SMTP server.
+    pub async fn with_smtp(smtp: &SmtpSink) -> Self {
+        let db = TestDb::with_referential().await;
+        Self::start_on(db, Some(smtp.port)).await
+    }
+
+    pub async fn start_on(db: TestDb, smtp_port: Option<u16>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = guichet_web::AppState::new(db.db.clone(), guichet_web::WebConfig::default());
+        let transport = match smtp_port {
+            Some(port) => guichet_web::mail::Transport::Smtp(guichet_web::mail::SmtpSettings {
+                host: "127.0.0.1".into(),
+                port,
+                ..Default::default()
+            }),
+            None => guichet_web::mail::Transport::Directory(db.dir.path().join("courriels")),
+        };
+        let config = guichet_web::WebConfig {
+            public_url: base.clone(),
+            demo: false,
+            mail: guichet_web::mail::MailConfig {
+                from: "Guichet <ne-pas-repondre@guichet.test>".into(),
+                transport,
+            },
+        };
+        let state = guichet_web::AppState::new(db.db.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = guichet_web::serve(listener, state, async {
@@ -233,11 +255,7 @@ impl TestServer {
             })
             .await;
         });
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .build()
-            .expect("client");
+        let client = Browser::new(&base).client;
         Self {
             base,
             client,
@@ -258,6 +276,240 @@ impl TestServer {
         let r = self.get(path).await;
         let status = r.status().as_u16();
         (status, r.text().await.expect("body"))
+    }
+
+    /// A new browser (own cookies) on this server.
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    pub fn db(&self) -> &guichet_store::Db {
+        &self.db.db
+    }
+}
+
+/// A browser: keeps cookies, fills the anti-CSRF field of forms, never follows redirects by itself.
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub html: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("client");
+        Self {
+            base: base.to_string(),
+            client,
+            jar,
+        }
+    }
+
+    /// Sets a cookie as the server would have.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let url: reqwest::Url = self.base.parse().expect("base url");
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+
+    /// The value of a cookie the server set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.base.parse().expect("base url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
+    }
+
+    async fn page(r: reqwest::Response) -> Page {
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Page {
+            status,
+            location,
+            html: r.text().await.expect("body"),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        Self::page(self.client.get(url).send().await.expect("GET")).await
+    }
+
+    /// The anti-CSRF token of this browser, read from a page's form as a user's browser would.
+    pub async fn csrf(&self) -> String {
+        let page = self.get("/connexion").await;
+        field_value(&page.html, "_csrf").expect("a form with the anti-CSRF field")
+    }
+
+    /// Posts a form, with the anti-CSRF token of this browser.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("_csrf", &token));
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly these fields (no anti-CSRF token unless given).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let url = format!("{}{path}", self.base);
+        Self::page(
+            self.client
+                .post(url)
+                .form(fields)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+}
+
+/// The value attribute of the input named `name` in a page.
+pub fn field_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let at = html.find(&marker)?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let start = tag.find("value=\"")? + "value=\"".len();
+    let end = tag[start..].find('"')? + start;
+    Some(tag[start..end].to_string())
+}
+
+/// A real SMTP server (Python's aiosmtpd) writing every message it receives to a maildir.
+pub struct SmtpSink {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+pub struct ReceivedMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl ReceivedMail {
+    /// The first link in the body.
+    pub fn link(&self) -> String {
+        self.body
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .expect("a link in the mail")
+            .to_string()
+    }
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("maildir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path().join("maildir"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd (scripts/test installs it: pip install aiosmtpd)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self { port, dir, child };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("aiosmtpd did not start on port {port}");
+    }
+
+    pub fn received(&self) -> Vec<ReceivedMail> {
+        let new = self.dir.path().join("maildir").join("new");
+        let mut files: Vec<_> = std::fs::read_dir(&new)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .filter_map(|raw| {
+                let msg = mail_parser::MessageParser::default().parse(&raw)?;
+                Some(ReceivedMail {
+                    to: msg
+                        .to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .unwrap_or_default()
+                        .to_string(),
+                    subject: msg.subject().unwrap_or_default().to_string(),
+                    body: msg.body_text(0).map(|b| b.to_string()).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Waits (up to 10 s) for a mail to this address whose subject contains `subject`.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
+        for _ in 0..200 {
+            if let Some(m) = self
+                .received()
+                .into_iter()
+                .rev()
+                .find(|m| m.to == to && m.subject.contains(subject))
+            {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let seen: Vec<String> = self
+            .received()
+            .iter()
+            .map(|m| format!("{} / {}", m.to, m.subject))
+            .collect();
+        panic!("no mail to {to} about {subject:?}; received: {seen:?}");
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -12,8 +12,11 @@ struct AccessibilitePage {
     layout: Layout,
 }
 
-pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+) -> Result<Response, AppError> {
     html(&AccessibilitePage {
-        layout: Layout::new(&state).await,
+        layout: Layout::for_visitor(&state, &visitor).await,
     })
 }

@@ -16,9 +16,12 @@ struct ListPage {
     tenants: Vec<tenant::Tenant>,
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+) -> Result<Response, AppError> {
     html(&ListPage {
-        layout: Layout::new(&state).await,
+        layout: Layout::for_visitor(&state, &visitor).await,
         tenants: tenant::list(&state.db).await?,
     })
 }
@@ -34,6 +37,7 @@ struct TenantPage {
 
 pub async fn page(
     State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let Some(t) = tenant::by_slug(&state.db, &slug).await? else {
@@ -91,7 +95,7 @@ pub async fn page(
     .filter_map(|(k, v)| v.map(|v| (k, v)))
     .collect();
     html(&TenantPage {
-        layout: Layout::new(&state).await,
+        layout: Layout::for_visitor(&state, &visitor).await,
         tenant: t,
         territory: facts,
         contact,

@@ -20,7 +20,10 @@ struct HomePage {
     groups: Vec<Group>,
 }
 
-pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+) -> Result<Response, AppError> {
     let tenants = tenant::list(&state.db).await?;
     let groups = [
         (EntityKind::Region, "Région"),
@@ -40,7 +43,7 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, AppError> {
     .filter(|g| !g.tenants.is_empty())
     .collect();
     html(&HomePage {
-        layout: Layout::new(&state).await,
+        layout: Layout::for_visitor(&state, &visitor).await,
         groups,
     })
 }

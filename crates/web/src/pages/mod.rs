@@ -1,9 +1,18 @@
-//! Public HTML pages.
+//! HTML pages, one module per capability.
 
-mod accessibilite;
-mod collectivite;
-mod home;
+pub mod accessibilite;
+pub mod admin;
+pub mod collectivite;
+pub mod compte;
+pub mod demo;
+pub mod equipe;
+pub mod home;
+pub mod jetons;
+pub mod journal;
+pub mod operateur;
+pub mod securite;
 
+use crate::auth::Visitor;
 use crate::error::{render, AppError, ErrorPage};
 use crate::layout::Layout;
 use crate::AppState;
@@ -11,26 +20,41 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::page))
-        .route("/collectivites", get(collectivite::list))
-        .route("/collectivites/{slug}", get(collectivite::page))
-        .route("/accessibilite", get(accessibilite::page))
-}
 
 /// Renders a template into a 200 page, or a 500 page if rendering fails.
 pub(crate) fn html(template: &impl Template) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())
 }
 
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    layout: Layout,
+    heading: &'static str,
+    paragraphs: Vec<String>,
+    link: Option<(&'static str, &'static str)>,
+}
+
+/// A simple page: a heading, a few paragraphs, an optional link onward.
+pub(crate) async fn message(
+    state: &AppState,
+    visitor: &Visitor,
+    heading: &'static str,
+    paragraphs: Vec<String>,
+    link: Option<(&'static str, &'static str)>,
+) -> Result<Response, AppError> {
+    html(&MessagePage {
+        layout: Layout::for_visitor(state, visitor).await,
+        heading,
+        paragraphs,
+        link,
+    })
+}
+
 pub async fn not_found(State(state): State<AppState>) -> Response {
     render(
         &ErrorPage {
-            layout: Layout::new(&state).await,
+            layout: Layout::for_visitor(&state, &Visitor::default()).await,
             heading: "Page introuvable",
             message: "La page que vous cherchez n'existe pas ou n'existe plus. Vérifiez l'adresse, ou repartez de l'accueil.",
             reference: None,

@@ -1,0 +1,114 @@
+//! Roles within a collectivité and what each permits. Deny by default: a permission is granted
+//! only by a role listed here.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Role {
+    /// Manages the collectivité: team, démarches, settings, journal.
+    Admin,
+    /// Processes dossiers.
+    Instructeur,
+    /// Moderates and processes signalements.
+    Moderateur,
+    /// Publishes open data.
+    Publication,
+    /// Runs the platform for the région (only on the operator's tenant).
+    Operateur,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Reach the collectivité's back office at all.
+    BackOffice,
+    ManageTeam,
+    ViewJournal,
+    ManageApiTokens,
+    ProcessDossiers,
+    ModerateSignalements,
+    PublishData,
+    /// Platform-wide operation: onboarding collectivités, platform health and indicators.
+    OperatePlatform,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Self::Admin,
+        Self::Instructeur,
+        Self::Moderateur,
+        Self::Publication,
+        Self::Operateur,
+    ];
+
+    /// The roles an admin can give within an ordinary collectivité.
+    pub const TENANT_ROLES: [Role; 4] = [
+        Self::Admin,
+        Self::Instructeur,
+        Self::Moderateur,
+        Self::Publication,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Instructeur => "instructeur",
+            Self::Moderateur => "moderateur",
+            Self::Publication => "publication",
+            Self::Operateur => "operateur",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Admin => "Administrateur",
+            Self::Instructeur => "Instructeur",
+            Self::Moderateur => "Modérateur",
+            Self::Publication => "Publication des données",
+            Self::Operateur => "Opérateur de la plateforme",
+        }
+    }
+
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission as P;
+        match self {
+            Self::Admin => matches!(
+                permission,
+                P::BackOffice | P::ManageTeam | P::ViewJournal | P::ManageApiTokens
+            ),
+            Self::Instructeur => matches!(
+                permission,
+                P::BackOffice | P::ProcessDossiers | P::ManageApiTokens
+            ),
+            Self::Moderateur => matches!(permission, P::BackOffice | P::ModerateSignalements),
+            Self::Publication => matches!(permission, P::BackOffice | P::PublishData),
+            Self::Operateur => matches!(
+                permission,
+                P::BackOffice | P::OperatePlatform | P::ViewJournal | P::ManageTeam
+            ),
+        }
+    }
+}
+
+/// Whether any of these roles grants the permission.
+pub fn allowed(roles: &[Role], permission: Permission) -> bool {
+    roles.iter().any(|r| r.grants(permission))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_gets_only_its_permissions() {
+        assert!(allowed(&[Role::Instructeur], Permission::ProcessDossiers));
+        assert!(!allowed(&[Role::Instructeur], Permission::ManageTeam));
+        assert!(!allowed(&[Role::Moderateur], Permission::ProcessDossiers));
+        assert!(allowed(&[Role::Admin], Permission::ViewJournal));
+        assert!(!allowed(&[Role::Admin], Permission::OperatePlatform));
+        assert!(!allowed(&[], Permission::BackOffice), "no role, no access");
+    }
+}

@@ -1,0 +1,113 @@
+//! The people of the tests: a usager, agents of Dijon and Mâcon with various roles, the operator.
+
+use crate::support::{Browser, TestServer};
+use guichet_domain::role::Role;
+use guichet_store::account::{self, Kind};
+use guichet_store::tenant::{self, Contact, Target, Tenant};
+use guichet_store::{session, team};
+
+pub const PASSWORD: &str = "cheval agrafe batterie correcte";
+
+pub struct Tenants {
+    pub region: Tenant,
+    pub dijon: Tenant,
+    pub macon: Tenant,
+}
+
+/// The région (operator), Dijon and Mâcon join the platform.
+pub async fn tenants(s: &TestServer) -> Tenants {
+    let db = s.db();
+    Tenants {
+        region: tenant::add(db, &Target::Region("27".into()), &Contact::default(), true)
+            .await
+            .expect("région"),
+        dijon: tenant::add(
+            db,
+            &Target::Insee("21231".into()),
+            &Contact::default(),
+            false,
+        )
+        .await
+        .expect("Dijon"),
+        macon: tenant::add(
+            db,
+            &Target::Insee("71270".into()),
+            &Contact::default(),
+            false,
+        )
+        .await
+        .expect("Mâcon"),
+    }
+}
+
+pub struct Persona {
+    pub browser: Browser,
+    pub user_id: i64,
+    pub email: String,
+    pub totp_secret: Option<String>,
+}
+
+/// An account with a signed-in browser (session opened as a successful login would).
+pub async fn persona(
+    s: &TestServer,
+    kind: Kind,
+    email: &str,
+    roles: &[(&Tenant, Role)],
+) -> Persona {
+    let db = s.db();
+    let user = account::create(
+        db,
+        kind,
+        email,
+        email.split('@').next().unwrap_or("x"),
+        Some(PASSWORD),
+    )
+    .await
+    .expect("account");
+    account::mark_email_confirmed(db, user.id)
+        .await
+        .expect("confirm");
+    let mut totp_secret = None;
+    if kind == Kind::Agent {
+        let secret = account::new_totp_secret();
+        account::force_totp(db, user.id, &secret)
+            .await
+            .expect("totp");
+        totp_secret = Some(secret);
+    }
+    for (t, role) in roles {
+        team::grant(db, t.id, user.id, *role, None)
+            .await
+            .expect("role");
+    }
+    let (cookie, _) = session::create(
+        db,
+        user.id,
+        kind == Kind::Agent,
+        Some("127.0.0.1"),
+        Some("test"),
+    )
+    .await
+    .expect("session");
+    let browser = s.browser();
+    browser.set_cookie("guichet_session", &cookie);
+    Persona {
+        browser,
+        user_id: user.id,
+        email: email.to_string(),
+        totp_secret,
+    }
+}
+
+pub async fn usager(s: &TestServer) -> Persona {
+    persona(s, Kind::Usager, "camille@exemple.fr", &[]).await
+}
+
+pub fn anonymous(s: &TestServer) -> Persona {
+    Persona {
+        browser: s.browser(),
+        user_id: 0,
+        email: String::new(),
+        totp_secret: None,
+    }
+}

@@ -1,0 +1,536 @@
+//! Accounts: usagers and agents, passwords (Argon2id), e-mail confirmation, second factor.
+
+use crate::db::Db;
+use crate::secret::{hash_token, random_token};
+use anyhow::Context;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Kind {
+    Usager,
+    Agent,
+}
+
+impl Kind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Usager => "usager",
+            Self::Agent => "agent",
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct User {
+    pub id: i64,
+    pub kind: Kind,
+    pub email: String,
+    pub display_name: String,
+    pub email_confirmed: bool,
+    pub totp_enabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("un compte existe déjà avec cette adresse électronique")]
+    EmailTaken,
+    #[error("adresse électronique invalide")]
+    InvalidEmail,
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+/// Lower-cases and checks the shape of an address (the confirmation link proves it works).
+pub fn normalize_email(input: &str) -> Result<String, AccountError> {
+    let email = input.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+                && email.matches('@').count() == 1
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(AccountError::InvalidEmail)
+    }
+}
+
+const COLUMNS: &str =
+    "id, kind, email, display_name, email_confirmed_at, totp_enabled_at, created_at";
+
+fn from_row(row: &AnyRow) -> anyhow::Result<User> {
+    let kind: String = row.try_get("kind")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        kind: if kind == "agent" {
+            Kind::Agent
+        } else {
+            Kind::Usager
+        },
+        email: row
+            .try_get::<Option<String>, _>("email")?
+            .unwrap_or_default(),
+        display_name: row.try_get("display_name")?,
+        email_confirmed: row
+            .try_get::<Option<i64>, _>("email_confirmed_at")?
+            .is_some(),
+        totp_enabled: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Argon2id with the crate's default (OWASP-recommended) parameters, off the async threads.
+pub async fn hash_password(password: &str) -> anyhow::Result<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hachage du mot de passe : {e}"))
+    })
+    .await?
+}
+
+async fn verify_hash(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash to verify against when the account does not exist, so that timing does not tell.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub async fn create(
+    db: &Db,
+    kind: Kind,
+    email: &str,
+    display_name: &str,
+    password: Option<&str>,
+) -> Result<User, AccountError> {
+    let email = normalize_email(email)?;
+    let hash = match password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let now = crate::now_ms();
+    let row = sqlx::query(&format!(
+        "INSERT INTO users (kind, email, display_name, password_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING {COLUMNS}"
+    ))
+    .bind(kind.code())
+    .bind(&email)
+    .bind(display_name.trim())
+    .bind(hash)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    match row {
+        Some(row) => Ok(from_row(&row)?),
+        None => Err(AccountError::EmailTaken),
+    }
+}
+
+pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<User>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn by_email(db: &Db, email: &str) -> anyhow::Result<Option<User>> {
+    let Ok(email) = normalize_email(email) else {
+        return Ok(None);
+    };
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE email = $1 AND deleted_at IS NULL"
+    ))
+    .bind(email)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// Checks e-mail and password. Takes the same time whether or not the account exists.
+pub async fn authenticate(db: &Db, email: &str, password: &str) -> anyhow::Result<Option<User>> {
+    let row = match normalize_email(email) {
+        Ok(email) => {
+            sqlx::query(&format!(
+            "SELECT {COLUMNS}, password_hash FROM users WHERE email = $1 AND deleted_at IS NULL"
+        ))
+            .bind(email)
+            .fetch_optional(db.pool())
+            .await?
+        }
+        Err(_) => None,
+    };
+    let stored: Option<String> = row
+        .as_ref()
+        .and_then(|r| r.try_get("password_hash").ok())
+        .flatten();
+    let dummy = match DUMMY_HASH.get() {
+        Some(h) => h.clone(),
+        None => {
+            let h = hash_password("mot de passe factice pour le temps constant").await?;
+            DUMMY_HASH.get_or_init(|| h).clone()
+        }
+    };
+    let ok = verify_hash(password, stored.as_deref().unwrap_or(&dummy)).await;
+    match (ok && stored.is_some(), row) {
+        (true, Some(row)) => Ok(Some(from_row(&row)?)),
+        _ => Ok(None),
+    }
+}
+
+pub async fn set_password(db: &Db, user_id: i64, password: &str) -> anyhow::Result<()> {
+    let hash = hash_password(password).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(crate::now_ms())
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn verify_password(db: &Db, user_id: i64, password: &str) -> anyhow::Result<bool> {
+    let hash: Option<String> = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?
+        .flatten();
+    Ok(match hash {
+        Some(h) => verify_hash(password, &h).await,
+        None => false,
+    })
+}
+
+pub async fn mark_email_confirmed(db: &Db, user_id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET email_confirmed_at = COALESCE(email_confirmed_at, $1), updated_at = $1 WHERE id = $2")
+        .bind(crate::now_ms())
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), AccountError> {
+    let email = normalize_email(new_email)?;
+    if by_email(db, &email).await?.is_some() {
+        return Err(AccountError::EmailTaken);
+    }
+    sqlx::query(
+        "UPDATE users SET email = $1, email_confirmed_at = $2, updated_at = $2 WHERE id = $3",
+    )
+    .bind(email)
+    .bind(crate::now_ms())
+    .bind(user_id)
+    .execute(db.pool())
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => AccountError::EmailTaken,
+        _ => AccountError::Storage(e.into()),
+    })?;
+    Ok(())
+}
+
+/// Deletes an account: personal data is erased at once; the row stays, anonymised, because the
+/// audit journal (kept one year) and submitted dossiers (kept for their retention period) refer to it.
+pub async fn delete(db: &Db, user_id: i64) -> anyhow::Result<()> {
+    let mut tx = db.pool().begin().await?;
+    let now = crate::now_ms();
+    sqlx::query(
+        "UPDATE users SET email = NULL, display_name = 'Compte supprimé', password_hash = NULL,
+             totp_secret = NULL, totp_enabled_at = NULL, deleted_at = $1, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    for sql in [
+        "DELETE FROM sessions WHERE user_id = $1",
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        "DELETE FROM email_tokens WHERE user_id = $1",
+        "DELETE FROM memberships WHERE user_id = $1",
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, 0) WHERE user_id = $1",
+    ] {
+        sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+// ---- E-mail tokens: confirmation and password reset --------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    ConfirmEmail,
+    ResetPassword,
+    ChangeEmail,
+}
+
+impl Purpose {
+    fn code(self) -> &'static str {
+        match self {
+            Self::ConfirmEmail => "confirm",
+            Self::ResetPassword => "reset",
+            Self::ChangeEmail => "change_email",
+        }
+    }
+
+    /// How long a link works.
+    pub fn lifetime_ms(self) -> i64 {
+        match self {
+            Self::ConfirmEmail | Self::ChangeEmail => 48 * 3_600_000,
+            Self::ResetPassword => 3_600_000,
+        }
+    }
+}
+
+/// Issues a single-use token for a link sent by e-mail.
+pub async fn issue_email_token(
+    db: &Db,
+    user_id: i64,
+    purpose: Purpose,
+    new_email: Option<&str>,
+) -> anyhow::Result<String> {
+    let token = random_token();
+    let now = crate::now_ms();
+    sqlx::query(
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, new_email, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(hash_token(&token))
+    .bind(user_id)
+    .bind(purpose.code())
+    .bind(new_email.map(str::to_string))
+    .bind(now)
+    .bind(now + purpose.lifetime_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(token)
+}
+
+/// Uses a token once: returns its user and the new e-mail it carries, if valid.
+pub async fn consume_email_token(
+    db: &Db,
+    token: &str,
+    purpose: Purpose,
+) -> anyhow::Result<Option<(i64, Option<String>)>> {
+    let now = crate::now_ms();
+    let row = sqlx::query(
+        "UPDATE email_tokens SET used_at = $1
+         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
+         RETURNING user_id, new_email",
+    )
+    .bind(now)
+    .bind(hash_token(token))
+    .bind(purpose.code())
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+// ---- Second factor -------------------------------------------------------------------------------
+
+/// Stores a TOTP secret being enrolled (not yet active).
+pub async fn set_pending_totp(db: &Db, user_id: i64, secret_base32: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $2")
+        .bind(secret_base32)
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn totp_secret(db: &Db, user_id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query("SELECT totp_secret FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>(0))
+        .transpose()?
+        .flatten())
+}
+
+fn totp(secret_base32: &str, email: &str) -> anyhow::Result<totp_rs::TOTP> {
+    let secret = totp_rs::Secret::Encoded(secret_base32.to_string())
+        .to_bytes()
+        .map_err(|e| anyhow::anyhow!("secret TOTP illisible : {e:?}"))?;
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        Some("Guichet".into()),
+        email.to_string(),
+    )
+    .map_err(|e| anyhow::anyhow!("secret TOTP invalide : {e}"))
+}
+
+/// A new random secret (160 bits, RFC 4226's recommendation), base32.
+pub fn new_totp_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 20];
+    rand::rng().fill_bytes(&mut bytes);
+    totp_rs::Secret::Raw(bytes.to_vec())
+        .to_encoded()
+        .to_string()
+}
+
+/// The otpauth:// URL an authenticator app reads from the QR code.
+pub fn totp_url(secret_base32: &str, email: &str) -> anyhow::Result<String> {
+    Ok(totp(secret_base32, email)?.get_url())
+}
+
+/// Checks a code at time `now_s` (one step of drift allowed) and refuses a step already used, so
+/// that an intercepted code cannot be replayed.
+pub async fn check_totp(db: &Db, user_id: i64, code: &str, now_s: u64) -> anyhow::Result<bool> {
+    let row = sqlx::query("SELECT totp_secret, totp_last_step, email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let Some(secret): Option<String> = row.try_get(0)? else {
+        return Ok(false);
+    };
+    let last_step: Option<i64> = row.try_get(1)?;
+    let email: String = row.try_get::<Option<String>, _>(2)?.unwrap_or_default();
+    let code: String = code.chars().filter(char::is_ascii_digit).collect();
+    let t = totp(&secret, &email)?;
+    let current = (now_s / 30) as i64;
+    for step in [current - 1, current, current + 1] {
+        if step <= last_step.unwrap_or(i64::MIN) || step < 0 {
+            continue;
+        }
+        if t.generate(step as u64 * 30) == code {
+            let updated = sqlx::query(
+                "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step)
+            .bind(user_id)
+            .execute(db.pool())
+            .await?;
+            return Ok(updated.rows_affected() == 1);
+        }
+    }
+    Ok(false)
+}
+
+/// Activates the enrolled secret and returns ten fresh recovery codes (shown once).
+pub async fn enable_totp(db: &Db, user_id: i64) -> anyhow::Result<Vec<String>> {
+    let mut tx = db.pool().begin().await?;
+    let now = crate::now_ms();
+    sqlx::query("UPDATE users SET totp_enabled_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        let raw = random_token();
+        let code: String = raw
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(10)
+            .collect::<String>()
+            .to_lowercase();
+        let code = format!("{}-{}", &code[..5], &code[5..]);
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(hash_token(&code))
+            .execute(&mut *tx)
+            .await?;
+        codes.push(code);
+    }
+    tx.commit().await.context("activation du second facteur")?;
+    Ok(codes)
+}
+
+/// Uses a recovery code once.
+pub async fn use_recovery_code(db: &Db, user_id: i64, code: &str) -> anyhow::Result<bool> {
+    let code = code.trim().to_lowercase();
+    let done = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+    )
+    .bind(crate::now_ms())
+    .bind(user_id)
+    .bind(hash_token(&code))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets a known TOTP secret, already enabled (demo accounts only).
+pub async fn force_totp(db: &Db, user_id: i64, secret_base32: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = $2 WHERE id = $3")
+        .bind(secret_base32)
+        .bind(crate::now_ms())
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The current code for a secret (tests and the demo page use it).
+pub fn totp_code(secret_base32: &str, at_s: u64) -> anyhow::Result<String> {
+    Ok(totp(secret_base32, "x")?.generate(at_s))
+}
+
+/// The fixed TOTP secret of a demo account, derived from its address (demo only, documented).
+pub fn demo_totp_secret(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("guichet-demo:{email}").as_bytes());
+    totp_rs::Secret::Raw(digest[..20].to_vec())
+        .to_encoded()
+        .to_string()
+}
+
+/// Addresses of the demo accounts that have a second factor (the demo page shows their codes).
+pub async fn demo_agents(db: &Db) -> anyhow::Result<Vec<String>> {
+    sqlx::query("SELECT email FROM users WHERE email LIKE '%@demo.example' AND totp_enabled_at IS NOT NULL ORDER BY email")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}

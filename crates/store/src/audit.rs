@@ -1,0 +1,189 @@
+//! The audit journal in the database: append in the caller's transaction, list, verify.
+
+use crate::db::Db;
+use guichet_domain::audit::{entry_hash, Broken, Entry, Event, Verifier};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// Appends an event inside `tx`, so that it commits with the change it records, or not at all.
+pub async fn append_in(tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::Result<i64> {
+    // Locks the head row: appends are serialized on every backend.
+    let head = sqlx::query(
+        "UPDATE audit_head SET last_id = last_id WHERE singleton = 1 RETURNING last_id, last_hash",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let last_id: i64 = head.try_get(0)?;
+    let prev_hash: String = head.try_get(1)?;
+    let id = last_id + 1;
+    let at = crate::now_ms();
+    let hash = entry_hash(id, at, event, &prev_hash);
+    sqlx::query(
+        "INSERT INTO audit_events (id, at, tenant_id, actor_id, actor, on_behalf_of, action, object_type,
+             object_id, ip, details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(event.tenant_id)
+    .bind(event.actor_id)
+    .bind(&event.actor)
+    .bind(event.on_behalf_of.clone())
+    .bind(&event.action)
+    .bind(event.object_type.clone())
+    .bind(event.object_id.clone())
+    .bind(event.ip.clone())
+    .bind(&event.details)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
+        .bind(id)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Appends an event in a transaction of its own.
+pub async fn append(db: &Db, event: &Event) -> anyhow::Result<i64> {
+    let mut tx = db.pool().begin().await?;
+    let id = append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn from_row(row: &AnyRow) -> anyhow::Result<Entry> {
+    Ok(Entry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        event: Event {
+            tenant_id: row.try_get("tenant_id")?,
+            actor_id: row.try_get("actor_id")?,
+            actor: row.try_get("actor")?,
+            on_behalf_of: row.try_get("on_behalf_of")?,
+            action: row.try_get("action")?,
+            object_type: row.try_get("object_type")?,
+            object_id: row.try_get("object_id")?,
+            ip: row.try_get("ip")?,
+            details: row.try_get("details")?,
+        },
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+const COLUMNS: &str =
+    "id, at, tenant_id, actor_id, actor, on_behalf_of, action, object_type, object_id, ip, details, prev_hash, hash";
+
+/// Re-computes the whole chain, page by page (constant memory). Ok(number of entries checked).
+pub async fn verify(db: &Db) -> anyhow::Result<Result<usize, Broken>> {
+    let mut verifier = Verifier::default();
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT 5000"
+        ))
+        .bind(after)
+        .fetch_all(db.pool())
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let entry = from_row(row)?;
+            after = entry.id;
+            if let Err(broken) = verifier.check(&entry) {
+                return Ok(Err(broken));
+            }
+        }
+    }
+    let head = sqlx::query("SELECT last_id, last_hash FROM audit_head WHERE singleton = 1")
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| -> anyhow::Result<(i64, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+        .transpose()?
+        .filter(|(id, _)| *id > 0);
+    Ok(verifier.finish(head))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Entries about this collectivité, or made by one of its agents.
+    pub tenant_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    /// Matches the start of the action code, e.g. "connexion" or "role".
+    pub action: Option<String>,
+    /// Free text searched in the actor and the object.
+    pub text: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Keyset pagination: entries with a smaller id.
+    pub before_id: Option<i64>,
+}
+
+/// Entries matching the filter, newest first.
+pub async fn list(db: &Db, filter: &Filter, limit: i64) -> anyhow::Result<Vec<Entry>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_events WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if filter.tenant_id.is_some() {
+        let p = next();
+        sql += &format!(
+            " AND (tenant_id = {p} OR actor_id IN (SELECT user_id FROM memberships WHERE tenant_id = {p}))"
+        );
+    }
+    if filter.actor_id.is_some() {
+        sql += &format!(" AND actor_id = {}", next());
+    }
+    if filter.action.is_some() {
+        sql += &format!(" AND action LIKE {}", next());
+    }
+    if filter.text.is_some() {
+        let p = next();
+        sql += &format!(" AND (LOWER(actor) LIKE {p} OR LOWER(COALESCE(object_id, '')) LIKE {p} OR LOWER(COALESCE(on_behalf_of, '')) LIKE {p})");
+    }
+    if filter.from_ms.is_some() {
+        sql += &format!(" AND at >= {}", next());
+    }
+    if filter.to_ms.is_some() {
+        sql += &format!(" AND at < {}", next());
+    }
+    if filter.before_id.is_some() {
+        sql += &format!(" AND id < {}", next());
+    }
+    sql += &format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 10_000));
+    let mut q = sqlx::query(&sql);
+    if let Some(t) = filter.tenant_id {
+        q = q.bind(t);
+    }
+    if let Some(a) = filter.actor_id {
+        q = q.bind(a);
+    }
+    if let Some(a) = &filter.action {
+        q = q.bind(format!("{}%", escape_like(a)));
+    }
+    if let Some(t) = &filter.text {
+        q = q.bind(format!("%{}%", escape_like(&t.to_lowercase())));
+    }
+    if let Some(f) = filter.from_ms {
+        q = q.bind(f);
+    }
+    if let Some(t) = filter.to_ms {
+        q = q.bind(t);
+    }
+    if let Some(b) = filter.before_id {
+        q = q.bind(b);
+    }
+    q.fetch_all(db.pool()).await?.iter().map(from_row).collect()
+}
+
+/// LIKE wildcards typed by a user are taken literally (we drop them: no escape clause is portable
+/// without care, and they add nothing to a search box).
+fn escape_like(s: &str) -> String {
+    s.replace(['%', '_', '\\'], "")
+}

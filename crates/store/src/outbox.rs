@@ -1,0 +1,109 @@
+//! E-mails waiting to be sent. Any node's worker claims one at a time with a lease, so several
+//! nodes never send the same mail twice in normal operation, and a crashed node's claim expires.
+
+use crate::db::Db;
+use sqlx::Row;
+
+/// Retries: after 1, 2, 4, … minutes, at most this many attempts.
+pub const MAX_ATTEMPTS: i64 = 8;
+const LEASE_MS: i64 = 60_000;
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub id: i64,
+    pub tenant_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+pub async fn enqueue(
+    db: &Db,
+    tenant_id: Option<i64>,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+) -> anyhow::Result<i64> {
+    let now = crate::now_ms();
+    Ok(sqlx::query(
+        "INSERT INTO outbox (tenant_id, recipient, subject, body, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(recipient)
+    .bind(subject)
+    .bind(body)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?)
+}
+
+/// Claims the oldest mail due, if any.
+pub async fn claim(db: &Db, now: i64) -> anyhow::Result<Option<Mail>> {
+    // The outer condition is re-checked on the locked row (PostgreSQL) or under the write lock
+    // (SQLite): two workers never both win the same mail.
+    let row = sqlx::query(
+        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
+         WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
+                       AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT 1)
+           AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
+         RETURNING id, tenant_id, recipient, subject, body, attempts",
+    )
+    .bind(now + LEASE_MS)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok(Mail {
+            id: r.try_get(0)?,
+            tenant_id: r.try_get(1)?,
+            recipient: r.try_get(2)?,
+            subject: r.try_get(3)?,
+            body: r.try_get(4)?,
+            attempts: r.try_get(5)?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn mark_sent(db: &Db, id: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id = $2",
+    )
+    .bind(crate::now_ms())
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Schedules a retry with exponential backoff, or gives up after MAX_ATTEMPTS.
+pub async fn mark_failed(db: &Db, mail: &Mail, error: &str, now: i64) -> anyhow::Result<()> {
+    let status = if mail.attempts >= MAX_ATTEMPTS {
+        "failed"
+    } else {
+        "pending"
+    };
+    let delay = 60_000i64 << (mail.attempts - 1).clamp(0, 10);
+    sqlx::query(
+        "UPDATE outbox SET status = $1, next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
+    )
+    .bind(status)
+    .bind(now + delay)
+    .bind(error.chars().take(500).collect::<String>())
+    .bind(mail.id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Counts by status, for the operator and for tests.
+pub async fn count(db: &Db, status: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM outbox WHERE status = $1")
+        .bind(status)
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?)
+}

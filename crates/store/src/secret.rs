@@ -1,0 +1,44 @@
+//! Random secrets and tokens. Tokens are shown once (in a cookie, a link, a form) and stored only as
+//! their SHA-256, so a copy of the database gives nobody a working token.
+
+use crate::db::Db;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// 32 random bytes from the OS generator, URL-safe base64 without padding.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A platform-wide secret, created on first use and shared by every node through the database.
+pub async fn platform_secret(db: &Db, name: &str) -> anyhow::Result<String> {
+    if let Some(row) = sqlx::query("SELECT value FROM platform_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db.pool())
+        .await?
+    {
+        return Ok(row.try_get(0)?);
+    }
+    sqlx::query("INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(random_token())
+        .bind(crate::now_ms())
+        .execute(db.pool())
+        .await?;
+    // Another node may have won the race: read what is stored.
+    Ok(
+        sqlx::query("SELECT value FROM platform_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(db.pool())
+            .await?
+            .try_get(0)?,
+    )
+}

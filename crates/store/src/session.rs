@@ -1,0 +1,164 @@
+//! Server-side sessions, shared by every web node through the database.
+
+use crate::db::Db;
+use crate::secret::{hash_token, random_token};
+use sqlx::Row;
+
+/// A session is closed after this long without a request…
+pub const IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
+/// …and after this long in any case.
+pub const ABSOLUTE_TIMEOUT_MS: i64 = 12 * 3_600 * 1000;
+/// `last_seen_at` is written at most this often, not on every request.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub mfa_done: bool,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Opens a session; returns the cookie value (shown once) and the session.
+pub async fn create(
+    db: &Db,
+    user_id: i64,
+    mfa_done: bool,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> anyhow::Result<(String, Session)> {
+    let token = random_token();
+    let now = crate::now_ms();
+    let session = Session {
+        id_hash: hash_token(&token),
+        user_id,
+        mfa_done,
+        created_at: now,
+        last_seen_at: now,
+        ip: ip.map(str::to_string),
+        user_agent: user_agent.map(|s| s.chars().take(200).collect()),
+    };
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, mfa_done, created_at, last_seen_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $4, $5, $6)",
+    )
+    .bind(&session.id_hash)
+    .bind(user_id)
+    .bind(i64::from(mfa_done))
+    .bind(now)
+    .bind(session.ip.clone())
+    .bind(session.user_agent.clone())
+    .execute(db.pool())
+    .await?;
+    Ok((token, session))
+}
+
+/// The live session behind a cookie value; expired sessions are deleted on sight.
+pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Session>> {
+    let id_hash = hash_token(token);
+    let row = sqlx::query(
+        "SELECT s.id_hash, s.user_id, s.mfa_done, s.created_at, s.last_seen_at, s.ip, s.user_agent
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id_hash = $1 AND u.deleted_at IS NULL",
+    )
+    .bind(&id_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let session = Session {
+        id_hash: row.try_get(0)?,
+        user_id: row.try_get(1)?,
+        mfa_done: row.try_get::<i64, _>(2)? != 0,
+        created_at: row.try_get(3)?,
+        last_seen_at: row.try_get(4)?,
+        ip: row.try_get(5)?,
+        user_agent: row.try_get(6)?,
+    };
+    if now - session.last_seen_at > IDLE_TIMEOUT_MS
+        || now - session.created_at > ABSOLUTE_TIMEOUT_MS
+    {
+        delete(db, &session.id_hash).await?;
+        return Ok(None);
+    }
+    if now - session.last_seen_at > TOUCH_EVERY_MS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(now)
+            .bind(&session.id_hash)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(Some(session))
+}
+
+pub async fn delete(db: &Db, id_hash: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Replaces a session by a new one (new cookie value), e.g. after the second factor.
+pub async fn rotate(db: &Db, old: &Session, mfa_done: bool) -> anyhow::Result<(String, Session)> {
+    delete(db, &old.id_hash).await?;
+    create(
+        db,
+        old.user_id,
+        mfa_done,
+        old.ip.as_deref(),
+        old.user_agent.as_deref(),
+    )
+    .await
+}
+
+pub async fn list_for_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Session>> {
+    let rows = sqlx::query(
+        "SELECT id_hash, user_id, mfa_done, created_at, last_seen_at, ip, user_agent
+         FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Session {
+                id_hash: row.try_get(0)?,
+                user_id: row.try_get(1)?,
+                mfa_done: row.try_get::<i64, _>(2)? != 0,
+                created_at: row.try_get(3)?,
+                last_seen_at: row.try_get(4)?,
+                ip: row.try_get(5)?,
+                user_agent: row.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// Logs a user out everywhere; returns how many sessions were closed.
+pub async fn delete_all_for_user(db: &Db, user_id: i64) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db.pool())
+        .await?
+        .rows_affected())
+}
+
+/// Removes sessions past their timeouts (run by the background worker).
+pub async fn purge_expired(db: &Db, now: i64) -> anyhow::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+            .bind(now - IDLE_TIMEOUT_MS)
+            .bind(now - ABSOLUTE_TIMEOUT_MS)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// A random value for the anti-CSRF cookie.
+pub fn new_csrf_seed() -> String {
+    random_token()
+}

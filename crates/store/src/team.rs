@@ -1,0 +1,204 @@
+//! Agents of a collectivité: roles and invitations.
+
+use crate::db::Db;
+use crate::secret::{hash_token, random_token};
+use guichet_domain::role::Role;
+use sqlx::Row;
+
+/// Invitation links work for seven days.
+pub const INVITATION_LIFETIME_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Roles of a user in every collectivité: (tenant id, role).
+pub async fn roles_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<(i64, Role)>> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, role FROM memberships WHERE user_id = $1 ORDER BY tenant_id, role",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let role: String = r.try_get(1)?;
+        if let Some(role) = Role::from_code(&role) {
+            out.push((r.try_get(0)?, role));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn grant(
+    db: &Db,
+    tenant_id: i64,
+    user_id: i64,
+    role: Role,
+    granted_by: Option<i64>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO memberships (tenant_id, user_id, role, granted_by, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant_id, user_id, role) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(role.code())
+    .bind(granted_by)
+    .bind(crate::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn revoke(db: &Db, tenant_id: i64, user_id: i64, role: Role) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND role = $3")
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(role.code())
+            .execute(db.pool())
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub totp_enabled: bool,
+}
+
+pub async fn members(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Member>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.email, u.display_name, m.role, u.totp_enabled_at FROM memberships m
+         JOIN users u ON u.id = m.user_id
+         WHERE m.tenant_id = $1 AND u.deleted_at IS NULL ORDER BY u.display_name, u.id, m.role",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<Member> = Vec::new();
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        let role = Role::from_code(&r.try_get::<String, _>(3)?);
+        match out.last_mut() {
+            Some(m) if m.user_id == id => m.roles.extend(role),
+            _ => out.push(Member {
+                user_id: id,
+                email: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                display_name: r.try_get(2)?,
+                roles: role.into_iter().collect(),
+                totp_enabled: r.try_get::<Option<i64>, _>(4)?.is_some(),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub email: String,
+    pub roles: Vec<Role>,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+}
+
+fn parse_roles(s: &str) -> Vec<Role> {
+    s.split(',').filter_map(Role::from_code).collect()
+}
+
+/// Creates an invitation; returns the token for the link (shown once, in the e-mail).
+pub async fn invite(
+    db: &Db,
+    tenant_id: i64,
+    email: &str,
+    roles: &[Role],
+    invited_by: i64,
+) -> anyhow::Result<(i64, String)> {
+    let token = random_token();
+    let now = crate::now_ms();
+    let codes: Vec<&str> = roles.iter().map(|r| r.code()).collect();
+    let id: i64 = sqlx::query(
+        "INSERT INTO invitations (tenant_id, email, roles, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(email)
+    .bind(codes.join(","))
+    .bind(hash_token(&token))
+    .bind(invited_by)
+    .bind(now)
+    .bind(now + INVITATION_LIFETIME_MS)
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?;
+    Ok((id, token))
+}
+
+/// A pending, unexpired invitation for this token.
+pub async fn find_invitation(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Invitation>> {
+    let row = sqlx::query(
+        "SELECT id, tenant_id, email, roles, expires_at, accepted_at FROM invitations
+         WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(hash_token(token))
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok(Invitation {
+            id: r.try_get(0)?,
+            tenant_id: r.try_get(1)?,
+            email: r.try_get(2)?,
+            roles: parse_roles(&r.try_get::<String, _>(3)?),
+            expires_at: r.try_get(4)?,
+            accepted_at: r.try_get(5)?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks an invitation used; false if it was used meanwhile.
+pub async fn mark_accepted(db: &Db, invitation_id: i64) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query(
+            "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
+        )
+        .bind(crate::now_ms())
+        .bind(invitation_id)
+        .execute(db.pool())
+        .await?
+        .rows_affected()
+            == 1,
+    )
+}
+
+pub async fn pending_invitations(
+    db: &Db,
+    tenant_id: i64,
+    now: i64,
+) -> anyhow::Result<Vec<Invitation>> {
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, email, roles, expires_at, accepted_at FROM invitations
+         WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC",
+    )
+    .bind(tenant_id)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Invitation {
+                id: r.try_get(0)?,
+                tenant_id: r.try_get(1)?,
+                email: r.try_get(2)?,
+                roles: parse_roles(&r.try_get::<String, _>(3)?),
+                expires_at: r.try_get(4)?,
+                accepted_at: r.try_get(5)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,225 @@
+//! Who is asking, and may they: the one authorization layer every route goes through.
+//!
+//! Every route is declared in `crate::routes` with an [`Access`] rule; there is no other way to add
+//! a route, so none can be forgotten (deny by default). The layer resolves the visitor from the
+//! session cookie or the API token, checks the anti-CSRF token of every form, and checks the rule,
+//! including the collectivité named in the path.
+
+pub mod csrf;
+pub mod visitor;
+
+use crate::error::{render, ErrorPage};
+use crate::layout::Layout;
+use crate::AppState;
+use axum::extract::{FromRequestParts, RawPathParams, Request};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::role::{allowed, Permission, Role};
+use guichet_store::tenant::Tenant;
+pub use visitor::Visitor;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// A session whose password step is done, second factor pending or not (the second-factor page).
+    PasswordDone,
+    /// Signed in; if the account has a second factor, it was given.
+    SignedIn,
+    /// Back office of the collectivité named by the `{tenant}` path segment, with this permission.
+    /// Needs the second factor.
+    Tenant(Permission),
+    /// The platform operator (an `operateur` of the operator's tenant), with the second factor.
+    Operator,
+    /// An API token with this scope (`*` for any); a `{tenant}` in the path must be the token's.
+    Api(&'static str),
+    /// Only when the server runs as `guichet demo`; 404 otherwise.
+    Demo,
+}
+
+/// The collectivité a back-office route works on, resolved and checked by the layer.
+#[derive(Clone)]
+pub struct TenantContext {
+    pub tenant: Tenant,
+    pub roles: Vec<Role>,
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
+    let Some(state) = req.extensions().get::<AppState>().cloned() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let (mut parts, body) = req.into_parts();
+    let tenant_slug = RawPathParams::from_request_parts(&mut parts, &state)
+        .await
+        .ok()
+        .and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == "tenant")
+                .map(|(_, v)| v.to_string())
+        });
+
+    if let Access::Api(scope) = access {
+        return crate::api::authorize(
+            state,
+            scope,
+            tenant_slug,
+            Request::from_parts(parts, body),
+            next,
+        )
+        .await;
+    }
+    if access == Access::Demo && !state.config.demo {
+        return crate::pages::not_found(axum::extract::State(state)).await;
+    }
+
+    let visitor = match Visitor::resolve(&state, &parts).await {
+        Ok(v) => v,
+        Err(e) => return crate::error::AppError::from(e).into_response(),
+    };
+
+    // Anti-CSRF: every state-changing form carries the token bound to this browser.
+    let mut req = Request::from_parts(parts, body);
+    if !is_safe(req.method()) {
+        match csrf::check(&state, &visitor, req).await {
+            Ok(checked) => req = checked,
+            Err(response) => return response,
+        }
+    }
+
+    let path = req.uri().path().to_string();
+    let decision = decide(&state, access, &visitor, tenant_slug.as_deref(), &path).await;
+    let tenant_context = match decision {
+        Ok(ctx) => ctx,
+        Err(response) => return visitor.finish(response),
+    };
+    if let Some(ctx) = tenant_context {
+        req.extensions_mut().insert(ctx);
+    }
+    req.extensions_mut().insert(visitor.clone());
+    let response = next.run(req).await;
+    visitor.finish(response)
+}
+
+type Decision = Result<Option<TenantContext>, Response>;
+
+async fn decide(
+    state: &AppState,
+    access: Access,
+    visitor: &Visitor,
+    tenant_slug: Option<&str>,
+    path: &str,
+) -> Decision {
+    let to_login = || -> Response {
+        let target = format!("/connexion?suite={}", urlencode(path));
+        Redirect::to(&target).into_response()
+    };
+    match access {
+        Access::Public | Access::Demo => Ok(None),
+        Access::Api(_) => Err(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Access::PasswordDone => match visitor.user {
+            Some(_) => Ok(None),
+            None => Err(to_login()),
+        },
+        Access::SignedIn => {
+            let Some(user) = &visitor.user else {
+                return Err(to_login());
+            };
+            if user.totp_enabled && !visitor.mfa_done() {
+                return Err(Redirect::to("/connexion/second-facteur").into_response());
+            }
+            Ok(None)
+        }
+        Access::Tenant(_) | Access::Operator => {
+            let Some(user) = &visitor.user else {
+                return Err(to_login());
+            };
+            // Rights first: someone without a role here is refused, whatever their second factor.
+            let context = if access == Access::Operator {
+                let operator = guichet_store::tenant::operator(&state.db)
+                    .await
+                    .ok()
+                    .flatten();
+                if !operator.is_some_and(|op| visitor.roles_in(op.id).contains(&Role::Operateur)) {
+                    return Err(forbidden(state, visitor).await);
+                }
+                None
+            } else {
+                let Access::Tenant(permission) = access else {
+                    return Err(forbidden(state, visitor).await);
+                };
+                let Some(slug) = tenant_slug else {
+                    return Err(forbidden(state, visitor).await);
+                };
+                let tenant = match guichet_store::tenant::by_slug(&state.db, slug).await {
+                    Ok(Some(t)) => t,
+                    Ok(None) => {
+                        return Err(
+                            crate::pages::not_found(axum::extract::State(state.clone())).await
+                        )
+                    }
+                    Err(e) => return Err(crate::error::AppError::from(e).into_response()),
+                };
+                let roles = visitor.roles_in(tenant.id);
+                if !allowed(&roles, permission) {
+                    return Err(forbidden(state, visitor).await);
+                }
+                Some(TenantContext { tenant, roles })
+            };
+            // Then the second factor: enrolled, and given in this session.
+            if !user.totp_enabled {
+                return Err(Redirect::to("/compte/securite").into_response());
+            }
+            if !visitor.mfa_done() {
+                let target = format!("/connexion/second-facteur?suite={}", urlencode(path));
+                return Err(Redirect::to(&target).into_response());
+            }
+            Ok(context)
+        }
+    }
+}
+
+pub async fn forbidden(state: &AppState, visitor: &Visitor) -> Response {
+    render(
+        &ErrorPage {
+            layout: Layout::for_visitor(state, visitor).await,
+            heading: "Accès refusé",
+            message: "Votre compte ne donne pas accès à cette page. Si vous pensez que c'est une erreur, adressez-vous à l'administrateur de votre collectivité.",
+            reference: None,
+        },
+        StatusCode::FORBIDDEN,
+    )
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e[1..].to_string())
+        .unwrap_or_default()
+}
+
+/// Where to go after login: only local paths, never another site.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_string)
+}
+
+/// The client's address, from the connection (a proxy in front must be trusted explicitly; see
+/// docs/ARCHITECTURE.md).
+pub fn client_ip(parts: &axum::http::request::Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+pub fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}

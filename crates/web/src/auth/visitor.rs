@@ -1,0 +1,168 @@
+//! The visitor of a request: anonymous, or a signed-in account with its session and roles.
+
+use crate::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use guichet_domain::role::Role;
+use guichet_store::account::User;
+use guichet_store::session::Session;
+
+pub const SESSION_COOKIE: &str = "guichet_session";
+pub const CSRF_COOKIE: &str = "guichet_csrf";
+
+#[derive(Clone, Default)]
+pub struct Visitor {
+    pub user: Option<User>,
+    pub session: Option<Session>,
+    pub roles: Vec<(i64, Role)>,
+    /// The anti-CSRF token to put in this page's forms.
+    pub csrf_token: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Cookies to set on the response (new CSRF seed, new or cleared session).
+    pub set_cookies: Vec<String>,
+    secure: bool,
+}
+
+pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl Visitor {
+    pub async fn resolve(state: &AppState, parts: &Parts) -> anyhow::Result<Self> {
+        let secure = state.config.is_tls();
+        let mut visitor = Visitor {
+            ip: super::client_ip(parts),
+            user_agent: super::user_agent(&parts.headers),
+            secure,
+            ..Visitor::default()
+        };
+        let now = guichet_store::now_ms();
+        if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) {
+            match guichet_store::session::find(&state.db, token, now).await? {
+                Some(session) => {
+                    visitor.user =
+                        guichet_store::account::by_id(&state.db, session.user_id).await?;
+                    if visitor.user.is_some() {
+                        visitor.roles =
+                            guichet_store::team::roles_of(&state.db, session.user_id).await?;
+                        visitor.session = Some(session);
+                    }
+                }
+                None => visitor
+                    .set_cookies
+                    .push(visitor.clear_cookie(SESSION_COOKIE)),
+            }
+        }
+        let seed = match cookie_value(&parts.headers, CSRF_COOKIE).filter(|s| s.len() >= 32) {
+            Some(seed) => seed.to_string(),
+            None => {
+                let seed = guichet_store::session::new_csrf_seed();
+                visitor
+                    .set_cookies
+                    .push(visitor.cookie(CSRF_COOKIE, &seed, "Strict"));
+                seed
+            }
+        };
+        visitor.csrf_token = super::csrf::token_for(state, &seed).await?;
+        Ok(visitor)
+    }
+
+    pub fn mfa_done(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.mfa_done)
+    }
+
+    pub fn roles_in(&self, tenant_id: i64) -> Vec<Role> {
+        self.roles
+            .iter()
+            .filter(|(t, _)| *t == tenant_id)
+            .map(|(_, r)| *r)
+            .collect()
+    }
+
+    pub fn is_agent(&self) -> bool {
+        !self.roles.is_empty()
+    }
+
+    fn cookie(&self, name: &str, value: &str, same_site: &str) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}")
+    }
+
+    fn clear_cookie(&self, name: &str) -> String {
+        format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    }
+
+    /// Sets the cookie of a new session (no Max-Age: it ends with the browser or the timeouts).
+    pub fn set_session(&mut self, token: &str) {
+        let cookie = self.cookie(SESSION_COOKIE, token, "Lax");
+        self.set_cookies.push(cookie);
+    }
+
+    pub fn clear_session(&mut self) {
+        let cookie = self.clear_cookie(SESSION_COOKIE);
+        self.set_cookies.push(cookie);
+    }
+
+    /// Adds the pending cookies to a response.
+    pub fn finish(&self, mut response: Response) -> Response {
+        for c in &self.set_cookies {
+            if let Ok(v) = HeaderValue::from_str(c) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        response
+    }
+
+    /// An audit event attributed to this visitor.
+    pub fn event(&self, tenant_id: Option<i64>, action: &str) -> guichet_domain::audit::Event {
+        guichet_domain::audit::Event {
+            tenant_id,
+            actor_id: self.user.as_ref().map(|u| u.id),
+            actor: self
+                .user
+                .as_ref()
+                .map(|u| u.email.clone())
+                .unwrap_or_else(|| "anonyme".into()),
+            on_behalf_of: None,
+            action: action.to_string(),
+            object_type: None,
+            object_id: None,
+            ip: self.ip.clone(),
+            details: "{}".into(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Visitor>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for super::TenantContext {
+    type Rejection = axum::http::StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<super::TenantContext>()
+            .cloned()
+            .ok_or(axum::http::StatusCode::FORBIDDEN)
+    }
+}

@@ -1,0 +1,35 @@
+//! Form errors shown the accessible way: a summary at the top linking to each field, and each
+//! message tied to its field (aria-describedby, aria-invalid).
+
+#[derive(Debug, Default, Clone)]
+pub struct Errors(pub Vec<(&'static str, String)>);
+
+impl Errors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for a field, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    pub fn list(&self) -> &[(&'static str, String)] {
+        &self.0
+    }
+}
+
+/// A message shown once at the top of a page (after a successful action).
+#[derive(Debug, Default, Clone)]
+pub struct Flash(pub Option<String>);

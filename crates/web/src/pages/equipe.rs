@@ -1,0 +1,375 @@
+//! The team of a collectivité: its agents, their roles, invitations.
+
+use super::compte::{capitalize, format_ms};
+use super::{html, message};
+use crate::auth::{TenantContext, Visitor};
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use guichet_domain::role::Role;
+use guichet_store::account::{self, Kind};
+use guichet_store::{audit, session, team, tenant::Tenant};
+use serde::Deserialize;
+
+pub struct PendingInvitation {
+    pub email: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "equipe.html")]
+struct TeamPage {
+    layout: Layout,
+    tenant: Tenant,
+    members: Vec<team::Member>,
+    grantable: Vec<Role>,
+    invitations: Vec<PendingInvitation>,
+    errors: Errors,
+    flash: Option<String>,
+}
+
+/// Roles that can be given in this collectivité: `operateur` only on the operator's own tenant.
+fn grantable(tenant: &Tenant) -> Vec<Role> {
+    let mut roles = Role::TENANT_ROLES.to_vec();
+    if tenant.is_operator {
+        roles.push(Role::Operateur);
+    }
+    roles
+}
+
+async fn team_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    errors: Errors,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let now = guichet_store::now_ms();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = TeamPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        tenant: ctx.tenant.clone(),
+        members: team::members(&state.db, ctx.tenant.id).await?,
+        grantable: grantable(&ctx.tenant),
+        invitations: team::pending_invitations(&state.db, ctx.tenant.id, now)
+            .await?
+            .into_iter()
+            .map(|i| PendingInvitation {
+                email: i.email,
+                expires: format_ms(i.expires_at),
+            })
+            .collect(),
+        errors,
+        flash,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+) -> Result<Response, AppError> {
+    team_page(&state, &visitor, &ctx, Errors::default(), None).await
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    body: String,
+) -> Result<Response, AppError> {
+    // Repeated checkboxes (roles=a&roles=b) need a list-aware decoder.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let email_raw = pairs
+        .iter()
+        .find(|(k, _)| k == "email")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let allowed = grantable(&ctx.tenant);
+    let roles: Vec<Role> = pairs
+        .iter()
+        .filter(|(k, _)| k == "roles")
+        .filter_map(|(_, v)| Role::from_code(v))
+        .filter(|r| allowed.contains(r))
+        .collect();
+    let mut errors = Errors::default();
+    let email = account::normalize_email(&email_raw).ok();
+    if email.is_none() {
+        errors.add("email", "Indiquez une adresse électronique valide.");
+    }
+    if roles.is_empty() {
+        errors.add("roles", "Choisissez au moins un rôle.");
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    };
+    let inviter = visitor.user.as_ref().map(|u| u.id).unwrap_or_default();
+    let (id, token) = team::invite(&state.db, ctx.tenant.id, &email, &roles, inviter).await?;
+    let link = state.config.link(&format!("/invitation/{token}"));
+    let labels: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+    crate::mail::queue(
+        &state,
+        Some(ctx.tenant.id),
+        &email,
+        &format!("Invitation à rejoindre {} sur Guichet", ctx.tenant.name),
+        &format!(
+            "Bonjour,\n\n{} vous invite à rejoindre l'équipe de {} sur Guichet (rôles : {}).\n\nPour accepter, ouvrez ce lien (valable 7 jours) :\n\n{link}\n\nVous devrez activer un second facteur d'authentification.",
+            visitor.user.as_ref().map(|u| u.display_name.as_str()).unwrap_or("Un administrateur"),
+            ctx.tenant.name,
+            labels.join(", ")
+        ),
+    )
+    .await?;
+    let mut event = visitor.event(Some(ctx.tenant.id), "equipe.invitation");
+    event.object_type = Some("invitation".into());
+    event.object_id = Some(id.to_string());
+    event.details = serde_json::json!({"email": email, "roles": roles.iter().map(|r| r.code()).collect::<Vec<_>>()}).to_string();
+    audit::append(&state.db, &event).await?;
+    team_page(
+        &state,
+        &visitor,
+        &ctx,
+        Errors::default(),
+        Some(format!("Invitation envoyée à {email}.")),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct RoleChange {
+    agent: i64,
+    role: String,
+    action: String,
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    mut visitor: Visitor,
+    ctx: TenantContext,
+    Form(f): Form<RoleChange>,
+) -> Result<Response, AppError> {
+    let mut errors = Errors::default();
+    let role = Role::from_code(&f.role).filter(|r| grantable(&ctx.tenant).contains(r));
+    let members = team::members(&state.db, ctx.tenant.id).await?;
+    let target = members.iter().find(|m| m.user_id == f.agent);
+    let me = visitor.user.as_ref().map(|u| u.id);
+    match (role, target) {
+        (None, _) => errors.add("roles", "Rôle inconnu."),
+        (_, None) => errors.add("roles", "Cet agent ne fait pas partie de l'équipe."),
+        (Some(role), Some(target)) => {
+            let grant = f.action == "donner";
+            if !grant && Some(target.user_id) == me && matches!(role, Role::Admin | Role::Operateur)
+            {
+                errors.add("roles", "Vous ne pouvez pas retirer vous-même votre rôle d'administration : demandez-le à un autre administrateur.");
+            } else {
+                if grant {
+                    team::grant(&state.db, ctx.tenant.id, target.user_id, role, me).await?;
+                } else {
+                    team::revoke(&state.db, ctx.tenant.id, target.user_id, role).await?;
+                }
+                // Privilege change: the agent's sessions restart, so new rights apply everywhere at once.
+                session::delete_all_for_user(&state.db, target.user_id).await?;
+                if Some(target.user_id) == me {
+                    visitor.clear_session();
+                }
+                let mut event = visitor.event(
+                    Some(ctx.tenant.id),
+                    if grant {
+                        "role.attribution"
+                    } else {
+                        "role.retrait"
+                    },
+                );
+                event.object_type = Some("agent".into());
+                event.object_id = Some(target.user_id.to_string());
+                event.details =
+                    serde_json::json!({"role": role.code(), "agent": target.email}).to_string();
+                audit::append(&state.db, &event).await?;
+                let flash = format!(
+                    "Rôle {} {} {}.",
+                    role.label(),
+                    if grant { "donné à" } else { "retiré à" },
+                    target.display_name
+                );
+                return Ok(visitor.finish(
+                    team_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await?,
+                ));
+            }
+        }
+    }
+    team_page(&state, &visitor, &ctx, errors, None).await
+}
+
+// ---- Accepting an invitation ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "invitation.html")]
+struct InvitationPage {
+    layout: Layout,
+    token: String,
+    tenant_name: String,
+    roles: Vec<&'static str>,
+    email: String,
+    existing: bool,
+    nom: String,
+    errors: Errors,
+}
+
+async fn expired(state: &AppState, visitor: &Visitor) -> Result<Response, AppError> {
+    let page = message(
+        state,
+        visitor,
+        "Invitation expirée ou déjà utilisée",
+        vec!["Ce lien d'invitation n'est plus valable. Demandez une nouvelle invitation à l'administrateur de votre collectivité.".into()],
+        None,
+    )
+    .await?;
+    Ok((StatusCode::NOT_FOUND, page).into_response())
+}
+
+async fn invitation_page(
+    state: &AppState,
+    visitor: &Visitor,
+    token: String,
+    inv: &team::Invitation,
+    nom: String,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let tenant = guichet_store::tenant::by_id(&state.db, inv.tenant_id).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = InvitationPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        token,
+        tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
+        roles: inv.roles.iter().map(|r| r.label()).collect(),
+        email: inv.email.clone(),
+        existing: account::by_email(&state.db, &inv.email).await?.is_some(),
+        nom,
+        errors,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn invitation_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match team::find_invitation(&state.db, &token, guichet_store::now_ms()).await? {
+        Some(inv) => {
+            invitation_page(
+                &state,
+                &visitor,
+                token,
+                &inv,
+                String::new(),
+                Errors::default(),
+            )
+            .await
+        }
+        None => expired(&state, &visitor).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    nom: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    mut visitor: Visitor,
+    Path(token): Path<String>,
+    Form(f): Form<AcceptForm>,
+) -> Result<Response, AppError> {
+    let Some(inv) = team::find_invitation(&state.db, &token, guichet_store::now_ms()).await? else {
+        return expired(&state, &visitor).await;
+    };
+    let mut errors = Errors::default();
+    let user = match account::by_email(&state.db, &inv.email).await? {
+        Some(existing) => {
+            if account::verify_password(&state.db, existing.id, &f.mot_de_passe).await? {
+                Some(existing)
+            } else {
+                errors.add("mot_de_passe", "Mot de passe incorrect.");
+                None
+            }
+        }
+        None => {
+            let nom = f.nom.trim();
+            if nom.is_empty() {
+                errors.add("nom", "Indiquez votre prénom et votre nom.");
+            }
+            if let Err(e) = guichet_domain::password::check(&f.mot_de_passe, &inv.email) {
+                errors.add("mot_de_passe", capitalize(&e.to_string()));
+            }
+            if errors.is_empty() {
+                let u = account::create(
+                    &state.db,
+                    Kind::Agent,
+                    &inv.email,
+                    nom,
+                    Some(&f.mot_de_passe),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                // The link reached this mailbox: the address is confirmed.
+                account::mark_email_confirmed(&state.db, u.id).await?;
+                Some(u)
+            } else {
+                None
+            }
+        }
+    };
+    let Some(user) = user else {
+        return invitation_page(&state, &visitor, token, &inv, f.nom, errors).await;
+    };
+    if !team::mark_accepted(&state.db, inv.id).await? {
+        return expired(&state, &visitor).await;
+    }
+    for role in &inv.roles {
+        team::grant(&state.db, inv.tenant_id, user.id, *role, None).await?;
+    }
+    if let Some(old) = &visitor.session {
+        session::delete(&state.db, &old.id_hash).await?;
+    }
+    let (cookie, new_session) = session::create(
+        &state.db,
+        user.id,
+        false,
+        visitor.ip.as_deref(),
+        visitor.user_agent.as_deref(),
+    )
+    .await?;
+    visitor.set_session(&cookie);
+    visitor.session = Some(new_session);
+    visitor.user = Some(user.clone());
+    let mut event = visitor.event(Some(inv.tenant_id), "equipe.invitation_acceptee");
+    event.object_type = Some("invitation".into());
+    event.object_id = Some(inv.id.to_string());
+    audit::append(&state.db, &event).await?;
+    let target = if user.totp_enabled {
+        "/connexion/second-facteur"
+    } else {
+        "/compte/securite"
+    };
+    Ok(visitor.finish(Redirect::to(target).into_response()))
+}

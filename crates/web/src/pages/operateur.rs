@@ -1,0 +1,46 @@
+//! The operator's view of the platform.
+
+use super::html;
+use super::journal::JournalQuery;
+use crate::auth::Visitor;
+use crate::error::AppError;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use guichet_store::tenant::{self, Tenant};
+
+#[derive(Template)]
+#[template(path = "operateur.html")]
+struct OperatorPage {
+    layout: Layout,
+    database: &'static str,
+    tenants: Vec<Tenant>,
+    mails_pending: i64,
+    mails_failed: i64,
+    audit_status: String,
+}
+
+pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    let audit_status = match guichet_store::audit::verify(&state.db).await? {
+        Ok(n) => format!("intègre ({n} entrées vérifiées)"),
+        Err(b) => format!("ROMPU à l'entrée {} : {}", b.id, b.reason),
+    };
+    html(&OperatorPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        database: state.db.backend().name(),
+        tenants: tenant::list(&state.db).await?,
+        mails_pending: guichet_store::outbox::count(&state.db, "pending").await?,
+        mails_failed: guichet_store::outbox::count(&state.db, "failed").await?,
+        audit_status,
+    })
+}
+
+pub async fn journal(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<JournalQuery>,
+) -> Result<Response, AppError> {
+    super::journal::platform_page(state, visitor, q).await
+}

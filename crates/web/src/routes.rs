@@ -1,0 +1,178 @@
+//! The route table: every route with its access rule. The router is built from it, and the test
+//! suite walks it, so a new route is covered by the authorization and security tests at once.
+
+use crate::auth::{authorize, Access};
+use crate::AppState;
+use axum::handler::Handler;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use guichet_domain::role::Permission as P;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+#[derive(Default)]
+pub struct RouteTable {
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+}
+
+impl RouteTable {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        access: Access,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        let route = route.layer(axum::middleware::from_fn(move |req, next| {
+            authorize(access, req, next)
+        }));
+        self.router = self.router.route(path, route);
+        self.specs.push(RouteSpec {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+
+    pub fn get<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("GET", path, access, get(handler))
+    }
+
+    pub fn post<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("POST", path, access, post(handler))
+    }
+
+    pub fn specs(&self) -> &[RouteSpec] {
+        &self.specs
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+/// Every route of the application.
+pub fn table() -> RouteTable {
+    use crate::{api, assets, health, pages::*};
+    use Access::*;
+    RouteTable::default()
+        // Public pages
+        .get("/", Public, home::page)
+        .get("/collectivites", Public, collectivite::list)
+        .get("/collectivites/{slug}", Public, collectivite::page)
+        .get("/accessibilite", Public, accessibilite::page)
+        .get("/healthz", Public, health::healthz)
+        .get("/metrics", Public, health::metrics)
+        .get("/static/{file}", Public, assets::serve_asset)
+        // Accounts
+        .get("/inscription", Public, compte::signup_form)
+        .post("/inscription", Public, compte::signup)
+        .get(
+            "/inscription/confirmation/{token}",
+            Public,
+            compte::confirm_email,
+        )
+        .get("/connexion", Public, compte::login_form)
+        .post("/connexion", Public, compte::login)
+        .get(
+            "/connexion/second-facteur",
+            PasswordDone,
+            securite::second_factor_form,
+        )
+        .post(
+            "/connexion/second-facteur",
+            PasswordDone,
+            securite::second_factor,
+        )
+        .post("/deconnexion", Public, compte::logout)
+        .get("/mot-de-passe-oublie", Public, compte::forgot_form)
+        .post("/mot-de-passe-oublie", Public, compte::forgot)
+        .get("/mot-de-passe/nouveau/{token}", Public, compte::reset_form)
+        .post("/mot-de-passe/nouveau/{token}", Public, compte::reset)
+        .get("/compte", SignedIn, compte::account)
+        .post("/compte/mot-de-passe", SignedIn, compte::change_password)
+        .post("/compte/courriel", SignedIn, compte::change_email)
+        .get(
+            "/compte/courriel/confirmation/{token}",
+            Public,
+            compte::confirm_new_email,
+        )
+        .get("/compte/sessions", SignedIn, compte::sessions)
+        .post(
+            "/compte/sessions/fermer-tout",
+            SignedIn,
+            compte::logout_everywhere,
+        )
+        .get("/compte/suppression", SignedIn, compte::delete_form)
+        .post("/compte/suppression", SignedIn, compte::delete)
+        .get("/compte/securite", PasswordDone, securite::totp_page)
+        .post("/compte/securite", PasswordDone, securite::totp_enable)
+        .get("/invitation/{token}", Public, equipe::invitation_form)
+        .post("/invitation/{token}", Public, equipe::accept_invitation)
+        // Back office of a collectivité
+        .get("/admin", SignedIn, admin::index)
+        .get("/admin/{tenant}", Tenant(P::BackOffice), admin::home)
+        .get(
+            "/admin/{tenant}/equipe",
+            Tenant(P::ManageTeam),
+            equipe::page,
+        )
+        .post(
+            "/admin/{tenant}/equipe/invitations",
+            Tenant(P::ManageTeam),
+            equipe::invite,
+        )
+        .post(
+            "/admin/{tenant}/equipe/roles",
+            Tenant(P::ManageTeam),
+            equipe::change_role,
+        )
+        .get(
+            "/admin/{tenant}/journal",
+            Tenant(P::ViewJournal),
+            journal::page,
+        )
+        .get(
+            "/admin/{tenant}/journal.csv",
+            Tenant(P::ViewJournal),
+            journal::export,
+        )
+        .get(
+            "/admin/{tenant}/jetons",
+            Tenant(P::ManageApiTokens),
+            jetons::page,
+        )
+        .post(
+            "/admin/{tenant}/jetons",
+            Tenant(P::ManageApiTokens),
+            jetons::create,
+        )
+        .post(
+            "/admin/{tenant}/jetons/{id}/revocation",
+            Tenant(P::ManageApiTokens),
+            jetons::revoke,
+        )
+        // The operator (région)
+        .get("/operateur", Operator, operateur::page)
+        .get("/operateur/journal", Operator, operateur::journal)
+        // API
+        .get("/api/v1/moi", Api("*"), api::me)
+        // Demo only
+        .get("/demo/courriels", Demo, demo::mails)
+        .get("/demo/courriels/{name}", Demo, demo::mail)
+}
