@@ -65,6 +65,8 @@ enum Command {
     /// The audit journal.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// List the web routes and who may use each (JSON), as the authorization layer applies them.
+    Routes,
 }
 
 #[derive(Subcommand)]
@@ -328,10 +330,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 website: a.website,
             };
             let t = tenant::add(&db, &target, &contact, a.operator).await?;
+            guichet_store::audit::append(
+                &db,
+                &guichet_domain::audit::Event {
+                    tenant_id: Some(t.id),
+                    actor: "ligne de commande".into(),
+                    action: "collectivite.ajout".into(),
+                    object_type: Some("collectivite".into()),
+                    object_id: Some(t.slug.clone()),
+                    details: serde_json::json!({"operateur": a.operator}).to_string(),
+                    ..Default::default()
+                },
+            )
+            .await?;
             println!(
                 "Collectivité ajoutée : {} (adresse /collectivites/{}).",
                 t.name, t.slug
             );
+            Ok(())
+        }
+        Command::Routes => {
+            print_out(&format!("{:#}\n", guichet_web::routes::table().to_json()));
             Ok(())
         }
         Command::Audit(AuditCommand::Verify(data)) => {

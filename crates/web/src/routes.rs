@@ -57,6 +57,25 @@ impl RouteTable {
         self.add("POST", path, access, post(handler))
     }
 
+    /// The table as JSON, for tools outside the Rust code (the browser suite).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.specs
+            .iter()
+            .map(|s| {
+                let access = match s.access {
+                    Access::Public => "public".to_string(),
+                    Access::PasswordDone => "password_done".to_string(),
+                    Access::SignedIn => "signed_in".to_string(),
+                    Access::Tenant(p) => format!("tenant:{p:?}"),
+                    Access::Operator => "operator".to_string(),
+                    Access::Api(scope) => format!("api:{scope}"),
+                    Access::Demo => "demo".to_string(),
+                };
+                serde_json::json!({"method": s.method, "path": s.path, "access": access})
+            })
+            .collect()
+    }
+
     pub fn specs(&self) -> &[RouteSpec] {
         &self.specs
     }

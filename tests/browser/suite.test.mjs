@@ -1,0 +1,330 @@
+// The browser suite of Guichet: every page of the router, as every kind of visitor, checked with
+// axe-core (WCAG 2.0/2.1 A and AA), at 320 px wide, and measured for sobriety (bytes, requests,
+// EcoIndex); the main journeys with the keyboard only and without JavaScript.
+//
+// Runs Debian's Chromium through playwright-core against `guichet demo` on a free port.
+// Run with scripts/browser-tests (installs what it needs); writes docs/SOBRIETY.md.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+import { ecoIndex, grade } from './ecoindex.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const bin = process.env.GUICHET_BIN || join(root, 'target', 'debug', 'guichet');
+const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const PASSWORD = 'demo-guichet-2026';
+const BUDGET = { bytes: 35_000, requests: 8, ecoindex: 80 };
+
+let server, base, browser, dataDir;
+const personas = {};
+const measures = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function waitHealthy(url) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('guichet demo did not become healthy');
+}
+
+async function newPage(context) {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  // Measure every page as a first visit: nothing served from the cache.
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  return page;
+}
+
+/// Logs in through the login form, and the second factor with the code the demo page shows.
+async function login(context, email) {
+  const page = await newPage(context);
+  await page.goto(`${base}/connexion`);
+  await page.fill('#email', email);
+  await page.fill('#mot_de_passe', PASSWORD);
+  await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  if (page.url().includes('/connexion/second-facteur')) {
+    const codes = await context.newPage();
+    await codes.goto(`${base}/demo/courriels`);
+    const code = await codes.locator(`tr:has(td:text-is("${email}")) code`).innerText();
+    await codes.close();
+    await page.fill('#code', code);
+    await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  }
+  assert.ok(!page.url().includes('/connexion'), `${email} is logged in (at ${page.url()})`);
+  await page.close();
+}
+
+before(async () => {
+  const port = await freePort();
+  dataDir = mkdtempSync(join(tmpdir(), 'guichet-browser-'));
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ['demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, GUICHET_DATABASE_URL: '' },
+  });
+  await waitHealthy(base);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  personas.anonymous = { context: await browser.newContext({ bypassCSP: true }), tenant: 'dijon' };
+  for (const [name, email, tenant] of [
+    ['usager', 'usager@demo.example', 'dijon'],
+    ['agent', 'agent.dijon@demo.example', 'dijon'],
+    ['operateur', 'operateur@demo.example', 'bourgogne-franche-comte'],
+  ]) {
+    const context = await browser.newContext({ bypassCSP: true });
+    await login(context, email);
+    personas[name] = { context, tenant };
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+function routes() {
+  return JSON.parse(execFileSync(bin, ['routes'], { encoding: 'utf8' }));
+}
+
+/// The concrete URL of a route for a persona.
+function concrete(path, persona) {
+  return path
+    .replace('{tenant}', persona.tenant)
+    .replace('{slug}', 'dijon')
+    .replace('{token}', 'lien-perime')
+    .replace('{id}', '1')
+    .replace('{name}', '00000001');
+}
+
+const NOT_HTML = (r) => r.path === '/healthz' || r.path === '/metrics' || r.path.startsWith('/static/')
+  || r.path.startsWith('/api/') || r.path.endsWith('.csv');
+
+/// Visits a URL (or runs `action` on a fresh page) and returns axe violations and the figures.
+async function check(context, url, action, alreadyChecked = () => false) {
+  const page = await newPage(context);
+  const requests = [];
+  page.on('requestfinished', (req) => requests.push(req));
+  if (action) {
+    await action(page);
+  } else {
+    await page.goto(url, { waitUntil: 'load' });
+  }
+  // Pages have no script of their own: once loaded, every request is done.
+  await page.waitForLoadState('load');
+  const landedKey = new URL(page.url()).pathname + new URL(page.url()).search;
+  if (alreadyChecked(landedKey)) {
+    await page.close();
+    return { skipped: true };
+  }
+  let bytes = 0;
+  for (const req of requests) {
+    const sizes = await req.sizes();
+    bytes += sizes.responseBodySize + sizes.responseHeadersSize;
+  }
+  const dom = await page.evaluate(() => document.getElementsByTagName('*').length);
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async (tags) => {
+    // eslint-disable-next-line no-undef
+    return axe.run(document, { runOnly: { type: 'tag', values: tags } });
+  }, WCAG_TAGS);
+  await page.setViewportSize({ width: 320, height: 640 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  if (overflow > 0 && process.env.DEBUG_OVERFLOW) {
+    console.log(await page.evaluate(() => [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth)
+      .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8).join('\n')));
+  }
+  const title = await page.title();
+  const finalUrl = page.url();
+  await page.close();
+  const score = ecoIndex(dom, requests.length, bytes / 1024);
+  return { violations: result.violations, bytes, requests: requests.length, dom, score, overflow, title, finalUrl };
+}
+
+function describe(v) {
+  return v.map((x) => `${x.id} (${x.impact}): ${x.help} — ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n    ');
+}
+
+test('every page, as every kind of visitor, passes axe, fits 320 px and keeps to the budget', async () => {
+  const failures = [];
+  const seen = new Set();
+  const checked = new Set();
+  for (const [who, persona] of Object.entries(personas)) {
+    for (const r of routes().filter((r) => r.method === 'GET' && !NOT_HTML(r))) {
+      const url = `${base}${concrete(r.path, persona)}`;
+      const m = await check(persona.context, url, null, (landed) => checked.has(`${who}|${landed}`));
+      if (m.skipped) continue;
+      checked.add(`${who}|${new URL(m.finalUrl).pathname}${new URL(m.finalUrl).search}`);
+      const key = `${who} ${r.path}`;
+      if (m.violations.length) failures.push(`${key} (${url}):\n    ${describe(m.violations)}`);
+      if (m.overflow > 0) failures.push(`${key}: scrolls horizontally at 320 px (${m.overflow} px)`);
+      const publicPage = r.access === 'public' || r.access === 'demo';
+      if (m.bytes > BUDGET.bytes || m.requests > BUDGET.requests) failures.push(`${key}: ${m.bytes} bytes, ${m.requests} requests over budget`);
+      if (publicPage && who === 'anonymous' && m.score <= BUDGET.ecoindex) failures.push(`${key}: EcoIndex ${m.score.toFixed(1)} is not grade A`);
+      const landed = new URL(m.finalUrl).pathname;
+      const id = `${who}|${landed}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        measures.push({ who, route: r.path, landed, kind: publicPage ? 'public' : 'back-office / compte', ...m });
+      }
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
+test('pages in their error and confirmation states pass axe too', async () => {
+  const anon = personas.anonymous.context;
+  const agent = personas.agent.context;
+  const states = [
+    ['inscription avec erreurs', anon, async (p) => { await p.goto(`${base}/inscription`); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],
+    ['connexion refusée', anon, async (p) => { await p.goto(`${base}/connexion`); await p.fill('#email', 'personne@exemple.fr'); await p.fill('#mot_de_passe', 'pas le bon mot de passe'); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],
+    ['mot de passe oublié envoyé', anon, async (p) => { await p.goto(`${base}/mot-de-passe-oublie`); await p.fill('#email', 'personne@exemple.fr'); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],
+    ['page introuvable', anon, async (p) => { await p.goto(`${base}/nexiste-pas`); }],
+    ['invitation avec erreurs', agent, async (p) => { await p.goto(`${base}/admin/dijon/equipe`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/invitations"] button[type=submit]')]); }],
+    ['jeton créé', agent, async (p) => { await p.goto(`${base}/admin/dijon/jetons`); await p.fill('#nom', 'Essai'); await p.check('#portee-1'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/jetons"] button[type=submit]')]); }],
+    ['journal filtré, date invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/journal?du=2026-02-31`); }],
+  ];
+  const failures = [];
+  for (const [name, context, action] of states) {
+    const m = await check(context, null, action);
+    if (m.violations.length) failures.push(`${name}:\n    ${describe(m.violations)}`);
+    if (m.overflow > 0) failures.push(`${name}: scrolls horizontally at 320 px`);
+    measures.push({ who: 'état', route: name, landed: new URL(m.finalUrl).pathname, kind: 'état', ...m });
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
+test('axe catches a missing label and a poor contrast (the check can fail)', async () => {
+  const page = await newPage(personas.anonymous.context);
+  await page.goto(`${base}/connexion`);
+  await page.evaluate(() => {
+    document.querySelector('label[for=email]').remove();
+    document.querySelector('main h1').style.color = '#bbbbbb';
+  });
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async (tags) => axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG_TAGS);
+  await page.close();
+  const ids = result.violations.map((v) => v.id);
+  assert.ok(ids.includes('label'), `missing label reported: ${ids}`);
+  assert.ok(ids.includes('color-contrast'), `poor contrast reported: ${ids}`);
+});
+
+/// Presses Tab until the focused element matches, as a keyboard user would.
+async function tabTo(page, selector, max = 40) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+  }
+  throw new Error(`${selector} cannot be reached with the keyboard`);
+}
+
+async function signUpAndLogIn(context, email, { keyboard }) {
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  if (keyboard) {
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('href')), '#contenu', 'the skip link comes first');
+    await tabTo(page, 'a[href="/inscription"]');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    await tabTo(page, '#nom');
+    await page.keyboard.type('Dominique Clavier');
+    await tabTo(page, '#email');
+    await page.keyboard.type(email);
+    await tabTo(page, '#mot_de_passe');
+    await page.keyboard.type('une phrase tapée sans souris');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  } else {
+    await page.goto(`${base}/inscription`);
+    await page.fill('#nom', 'Dominique Sansjs');
+    await page.fill('#email', email);
+    await page.fill('#mot_de_passe', 'une phrase sans javascript');
+    await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  }
+  assert.match(await page.locator('h1').innerText(), /Confirmez votre adresse/);
+  // Follow the link of the confirmation e-mail, from the demo's mailbox.
+  await page.goto(`${base}/demo/courriels`);
+  const mail = page.locator('li', { hasText: email }).first().locator('a');
+  await Promise.all([page.waitForNavigation(), mail.click()]);
+  const link = await page.locator('main a[href*="/inscription/confirmation/"]').getAttribute('href');
+  await page.goto(link);
+  assert.match(await page.locator('h1').innerText(), /Adresse confirmée/);
+  await page.goto(`${base}/connexion`);
+  const password = keyboard ? 'une phrase tapée sans souris' : 'une phrase sans javascript';
+  if (keyboard) {
+    await tabTo(page, '#email');
+    await page.keyboard.type(email);
+    await tabTo(page, '#mot_de_passe');
+    await page.keyboard.type(password);
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  } else {
+    await page.fill('#email', email);
+    await page.fill('#mot_de_passe', password);
+    await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  }
+  assert.equal(new URL(page.url()).pathname, '/compte');
+  assert.match(await page.locator('main').innerText(), /Mon compte/);
+  await page.close();
+}
+
+test('sign-up, confirmation and login with the keyboard only', async () => {
+  const context = await browser.newContext({ bypassCSP: true });
+  await signUpAndLogIn(context, 'clavier@exemple.fr', { keyboard: true });
+  await context.close();
+});
+
+test('sign-up, confirmation and login with JavaScript disabled', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  await signUpAndLogIn(context, 'sansjs@exemple.fr', { keyboard: false });
+  await context.close();
+});
+
+after(() => {
+  if (!measures.length) return;
+  const rows = measures
+    .sort((a, b) => (a.kind + a.who + a.landed).localeCompare(b.kind + b.who + b.landed))
+    .map((m) => `| ${m.kind} | ${m.who} | \`${m.landed}\` | ${m.title.replace(/\|/g, '/')} | ${(m.bytes / 1024).toFixed(1)} | ${m.requests} | ${m.dom} | ${m.score.toFixed(0)} | ${grade(m.score)} |`);
+  const doc = `# Sobriety of every page
+
+Written by the browser suite (\`scripts/browser-tests\`, part of \`scripts/test\`); do not edit by hand.
+Measured in Debian's Chromium (headless), cache disabled (every page as a first visit), against
+\`guichet demo\`. Bytes are what crossed the network, compressed, headers included. EcoIndex from
+DOM elements, requests and size with the reference quantiles of cnumr/ecoindex_reference
+(score = 100 - 5 × (3·q_dom + 2·q_req + q_size) / 6; grade A above 80).
+
+Budget: public pages at most ${BUDGET.bytes / 1000} KB and ${BUDGET.requests} requests and grade A;
+back-office pages the same weight and requests, EcoIndex reported.
+
+| kind | visitor | page | title | KB | requests | DOM elements | EcoIndex | grade |
+| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |
+${rows.join('\n')}
+`;
+  writeFileSync(join(root, 'docs', 'SOBRIETY.md'), doc);
+});
