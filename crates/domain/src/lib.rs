@@ -2,6 +2,8 @@
 //! passed in, so every rule can be tested on its own.
 
 pub mod audit;
+pub mod demarche;
+pub mod dossier;
 pub mod password;
 pub mod role;
 pub mod siren;

@@ -1,0 +1,13 @@
+//! Démarches: the definition of a procedure (its form, deadlines and rules), the checks of a
+//! definition, and the validation of what a usager typed against it.
+
+pub mod definition;
+pub mod values;
+
+pub use definition::{
+    Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel, Page, TacitRule,
+};
+pub use values::{validate, Answers, FieldError};
+
+#[cfg(test)]
+mod tests;
