@@ -6,6 +6,8 @@ pub mod account;
 pub mod api_token;
 pub mod audit;
 pub mod db;
+pub mod demarche;
+pub mod dossier;
 pub mod migrate;
 pub mod outbox;
 pub mod secret;

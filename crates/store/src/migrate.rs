@@ -16,6 +16,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../migrations/0002_identity.sql"),
     ),
+    (
+        3,
+        "demarches",
+        include_str!("../migrations/0003_demarches.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

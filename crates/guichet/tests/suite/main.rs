@@ -5,6 +5,7 @@ mod api;
 mod audit;
 mod authz;
 mod cli;
+mod dossiers;
 mod identity;
 mod personas;
 mod shutdown;

@@ -72,6 +72,12 @@ impl TestDb {
             None => sqlite_from_template(dir.path()),
         };
         let db = connect(&url).await;
+        // As at every start: a template built before a new migration is brought up to date.
+        migrate::run(&db).await.expect("migrate");
+        assert_eq!(
+            migrate::current_version(&db).await.expect("version"),
+            migrate::latest_version()
+        );
         Self { url, db, dir }
     }
 

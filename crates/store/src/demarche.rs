@@ -1,0 +1,257 @@
+//! Démarches of a collectivité: versioned definitions, publication.
+
+use crate::db::Db;
+use guichet_domain::demarche::Definition;
+use guichet_domain::text::slugify;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Status {
+    Brouillon,
+    Publiee,
+    Fermee,
+}
+
+impl Status {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Brouillon => "brouillon",
+            Self::Publiee => "publiee",
+            Self::Fermee => "fermee",
+        }
+    }
+
+    fn from_code(s: &str) -> Self {
+        match s {
+            "publiee" => Self::Publiee,
+            "fermee" => Self::Fermee,
+            _ => Self::Brouillon,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Brouillon => "brouillon (jamais publiée)",
+            Self::Publiee => "publiée",
+            Self::Fermee => "fermée",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Demarche {
+    pub tenant_id: i64,
+    pub id: i64,
+    pub slug: String,
+    pub status: Status,
+    pub title: String,
+    pub published_version: Option<i64>,
+    pub draft_version: Option<i64>,
+}
+
+const COLUMNS: &str = "tenant_id, id, slug, status, title, published_version, draft_version";
+
+fn from_row(r: &AnyRow) -> anyhow::Result<Demarche> {
+    Ok(Demarche {
+        tenant_id: r.try_get("tenant_id")?,
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        status: Status::from_code(&r.try_get::<String, _>("status")?),
+        title: r.try_get("title")?,
+        published_version: r.try_get("published_version")?,
+        draft_version: r.try_get("draft_version")?,
+    })
+}
+
+/// Creates a démarche from a checked definition, as a draft (version 1).
+pub async fn create(db: &Db, tenant_id: i64, definition: &Definition) -> anyhow::Result<Demarche> {
+    let mut tx = db.pool().begin().await?;
+    let base = slugify(&definition.title);
+    let taken: Vec<String> = sqlx::query("SELECT slug FROM demarches WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let mut slug = base.clone();
+    let mut n = 2;
+    while taken.contains(&slug) {
+        slug = format!("{base}-{n}");
+        n += 1;
+    }
+    let now = crate::now_ms();
+    let id: i64 = sqlx::query(
+        "INSERT INTO demarches (tenant_id, slug, status, title, draft_version, created_at, updated_at)
+         VALUES ($1, $2, 'brouillon', $3, 1, $4, $4) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(&slug)
+    .bind(&definition.title)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    sqlx::query("INSERT INTO demarche_versions (tenant_id, demarche_id, version, definition, created_at) VALUES ($1, $2, 1, $3, $4)")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(definition.to_json())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    get(db, tenant_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("démarche {id} introuvable"))
+}
+
+pub async fn get(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Demarche>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM demarches WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn by_slug(db: &Db, tenant_id: i64, slug: &str) -> anyhow::Result<Option<Demarche>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM demarches WHERE tenant_id = $1 AND slug = $2"
+    ))
+    .bind(tenant_id)
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn list(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Demarche>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM demarches WHERE tenant_id = $1 ORDER BY title"
+    ))
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// The démarches open to usagers.
+pub async fn list_published(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Demarche>> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM demarches WHERE tenant_id = $1 AND status = 'publiee' ORDER BY title"))
+        .bind(tenant_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn definition(
+    db: &Db,
+    tenant_id: i64,
+    demarche_id: i64,
+    version: i64,
+) -> anyhow::Result<Option<Definition>> {
+    let row = sqlx::query("SELECT definition FROM demarche_versions WHERE tenant_id = $1 AND demarche_id = $2 AND version = $3")
+        .bind(tenant_id)
+        .bind(demarche_id)
+        .bind(version)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(r) => {
+            let text: String = r.try_get(0)?;
+            Ok(Some(serde_json::from_str(&text)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Replaces the draft definition, or starts a new draft version after the published one.
+pub async fn save_draft(db: &Db, d: &Demarche, definition: &Definition) -> anyhow::Result<i64> {
+    let mut tx = db.pool().begin().await?;
+    let now = crate::now_ms();
+    let version = match d.draft_version {
+        Some(v) => {
+            sqlx::query("UPDATE demarche_versions SET definition = $1 WHERE tenant_id = $2 AND demarche_id = $3 AND version = $4 AND published_at IS NULL")
+                .bind(definition.to_json())
+                .bind(d.tenant_id)
+                .bind(d.id)
+                .bind(v)
+                .execute(&mut *tx)
+                .await?;
+            v
+        }
+        None => {
+            let v = d.published_version.unwrap_or(0) + 1;
+            sqlx::query("INSERT INTO demarche_versions (tenant_id, demarche_id, version, definition, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(d.tenant_id)
+                .bind(d.id)
+                .bind(v)
+                .bind(definition.to_json())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            v
+        }
+    };
+    sqlx::query("UPDATE demarches SET draft_version = $1, updated_at = $2, title = CASE WHEN published_version IS NULL THEN $3 ELSE title END WHERE tenant_id = $4 AND id = $5")
+        .bind(version)
+        .bind(now)
+        .bind(&definition.title)
+        .bind(d.tenant_id)
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// Publishes the draft: it is frozen, and new dossiers use it.
+pub async fn publish(db: &Db, d: &Demarche) -> anyhow::Result<Option<i64>> {
+    let Some(v) = d.draft_version else {
+        return Ok(None);
+    };
+    let definition = definition(db, d.tenant_id, d.id, v).await?;
+    let mut tx = db.pool().begin().await?;
+    let now = crate::now_ms();
+    sqlx::query("UPDATE demarche_versions SET published_at = $1 WHERE tenant_id = $2 AND demarche_id = $3 AND version = $4")
+        .bind(now)
+        .bind(d.tenant_id)
+        .bind(d.id)
+        .bind(v)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE demarches SET status = 'publiee', published_version = $1, draft_version = NULL, title = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
+        .bind(v)
+        .bind(definition.map(|d| d.title).unwrap_or_else(|| d.title.clone()))
+        .bind(now)
+        .bind(d.tenant_id)
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(v))
+}
+
+pub async fn set_status(db: &Db, d: &Demarche, status: Status) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE demarches SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+    )
+    .bind(status.code())
+    .bind(crate::now_ms())
+    .bind(d.tenant_id)
+    .bind(d.id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,487 @@
+//! Dossiers: drafts, submission, instruction, history. Every state change is written with its
+//! history event and its audit entry in one transaction: all of it, or none.
+
+use crate::db::Db;
+use guichet_domain::audit::Event;
+use guichet_domain::demarche::{Answers, Definition};
+use guichet_domain::dossier::{
+    deadline, tacit_decision, transition, Action, Actor, State, TransitionError,
+};
+use guichet_domain::text::fold;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct Dossier {
+    pub tenant_id: i64,
+    pub id: i64,
+    pub number: String,
+    pub demarche_id: i64,
+    pub version: i64,
+    pub usager_id: Option<i64>,
+    pub state: State,
+    pub answers: Answers,
+    pub applicant_name: Option<String>,
+    pub assigned_to: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub submitted_at: Option<i64>,
+    pub complete_since: Option<i64>,
+    pub deadline_at: Option<i64>,
+    pub decided_at: Option<i64>,
+    pub tacit: bool,
+    pub decision_reason: Option<String>,
+}
+
+const COLUMNS: &str = "tenant_id, id, number, demarche_id, version, usager_id, state, answers, applicant_name, assigned_to,
+    created_at, updated_at, submitted_at, complete_since, deadline_at, decided_at, tacit, decision_reason";
+
+fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
+    let state: String = r.try_get("state")?;
+    let answers: String = r.try_get("answers")?;
+    Ok(Dossier {
+        tenant_id: r.try_get("tenant_id")?,
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        demarche_id: r.try_get("demarche_id")?,
+        version: r.try_get("version")?,
+        usager_id: r.try_get("usager_id")?,
+        state: State::from_code(&state).ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
+        answers: serde_json::from_str(&answers)?,
+        applicant_name: r.try_get("applicant_name")?,
+        assigned_to: r.try_get("assigned_to")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        submitted_at: r.try_get("submitted_at")?,
+        complete_since: r.try_get("complete_since")?,
+        deadline_at: r.try_get("deadline_at")?,
+        decided_at: r.try_get("decided_at")?,
+        tacit: r.try_get::<i64, _>("tacit")? != 0,
+        decision_reason: r.try_get("decision_reason")?,
+    })
+}
+
+/// Starts a draft dossier for a usager on the published version of a démarche.
+pub async fn create_draft(
+    db: &Db,
+    tenant_id: i64,
+    demarche_id: i64,
+    version: i64,
+    usager_id: Option<i64>,
+    applicant_name: &str,
+) -> anyhow::Result<Dossier> {
+    let mut tx = db.pool().begin().await?;
+    let now = crate::now_ms();
+    let temporary = crate::secret::random_token();
+    let id: i64 = sqlx::query(
+        "INSERT INTO dossiers (tenant_id, number, demarche_id, version, usager_id, state, answers, applicant_name,
+             applicant_folded, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'brouillon', '{}', $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(&temporary)
+    .bind(demarche_id)
+    .bind(version)
+    .bind(usager_id)
+    .bind(applicant_name)
+    .bind(fold(applicant_name))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    // A public number residents can quote: year and sequence.
+    let year = time::OffsetDateTime::now_utc().year();
+    sqlx::query("UPDATE dossiers SET number = $1 WHERE id = $2")
+        .bind(format!("{year}-{id:07}"))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    get(db, tenant_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("dossier {id} introuvable"))
+}
+
+pub async fn get(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Dossier>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM dossiers WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// A usager's own dossier; none if it belongs to someone else.
+pub async fn get_for_usager(db: &Db, id: i64, usager_id: i64) -> anyhow::Result<Option<Dossier>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM dossiers WHERE id = $1 AND usager_id = $2"
+    ))
+    .bind(id)
+    .bind(usager_id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn list_for_usager(db: &Db, usager_id: i64) -> anyhow::Result<Vec<Dossier>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM dossiers WHERE usager_id = $1 ORDER BY id DESC LIMIT 200"
+    ))
+    .bind(usager_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Saves the answers of a dossier the usager may still edit. Returns false if it no longer may.
+pub async fn save_answers(db: &Db, d: &Dossier, answers: &Answers) -> anyhow::Result<bool> {
+    let editable: Vec<&str> = State::ALL
+        .iter()
+        .filter(|s| s.editable_by_usager())
+        .map(|s| s.code())
+        .collect();
+    let sql = format!(
+        "UPDATE dossiers SET answers = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND state IN ({})",
+        editable.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+    );
+    Ok(sqlx::query(&sql)
+        .bind(serde_json::to_string(answers)?)
+        .bind(crate::now_ms())
+        .bind(d.tenant_id)
+        .bind(d.id)
+        .execute(db.pool())
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Who acts, for the history and the journal.
+#[derive(Debug, Clone)]
+pub struct By {
+    pub actor: Actor,
+    pub user_id: Option<i64>,
+    pub label: String,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Refused(#[from] TransitionError),
+    /// Someone else changed the dossier meanwhile.
+    #[error("le dossier a changé entre-temps : rechargez la page")]
+    Conflict,
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ChangeError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+/// Applies an action: new state, history event, audit entry, in one transaction. The update is
+/// conditional on the state read, so two agents acting at once cannot both win.
+pub async fn change(
+    db: &Db,
+    d: &Dossier,
+    definition: &Definition,
+    action: &Action,
+    by: &By,
+) -> Result<State, ChangeError> {
+    change_at(db, d, definition, action, by, crate::now_ms(), false).await
+}
+
+async fn change_at(
+    db: &Db,
+    d: &Dossier,
+    definition: &Definition,
+    action: &Action,
+    by: &By,
+    now: i64,
+    tacit: bool,
+) -> Result<State, ChangeError> {
+    let to = if tacit {
+        match action {
+            Action::Accept => State::Accepte,
+            _ => State::Refuse,
+        }
+    } else {
+        transition(d.state, action, by.actor)?
+    };
+    let message = match action {
+        Action::RequestCorrection { message } => Some(message.clone()),
+        Action::Refuse { reason } | Action::Close { reason } => Some(reason.clone()),
+        _ => None,
+    };
+    let mut tx = db.pool().begin().await?;
+    let (submitted_at, complete_since, deadline_at) = match (d.state, to) {
+        // A (re)submission restarts the instruction clock: the dossier is complete from now.
+        (_, State::Depose) | (State::EnCorrection, State::EnInstruction) => (
+            Some(d.submitted_at.unwrap_or(now)),
+            Some(now),
+            deadline(now, definition.deadline_days),
+        ),
+        _ => (d.submitted_at, d.complete_since, d.deadline_at),
+    };
+    let decided_at = if to.is_final() { Some(now) } else { None };
+    let decision_reason = if to.is_final() { message.clone() } else { None };
+    let updated = sqlx::query(
+        "UPDATE dossiers SET state = $1, updated_at = $2, submitted_at = $3, complete_since = $4, deadline_at = $5,
+             decided_at = $6, decision_reason = $7, tacit = $8
+         WHERE tenant_id = $9 AND id = $10 AND state = $11",
+    )
+    .bind(to.code())
+    .bind(now)
+    .bind(submitted_at)
+    .bind(complete_since)
+    .bind(deadline_at)
+    .bind(decided_at)
+    .bind(decision_reason)
+    .bind(i64::from(tacit))
+    .bind(d.tenant_id)
+    .bind(d.id)
+    .bind(d.state.code())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ChangeError::Conflict);
+    }
+    sqlx::query(
+        "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, from_state, to_state, body)
+         VALUES ($1, $2, $3, $4, $5, 'etat', $6, $7, $8)",
+    )
+    .bind(d.tenant_id)
+    .bind(d.id)
+    .bind(now)
+    .bind(by.user_id)
+    .bind(&by.label)
+    .bind(d.state.code())
+    .bind(to.code())
+    .bind(message)
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::append_in(
+        &mut tx,
+        &Event {
+            tenant_id: Some(d.tenant_id),
+            actor_id: by.user_id,
+            actor: by.label.clone(),
+            on_behalf_of: None,
+            action: format!("dossier.{}", to.code()),
+            object_type: Some("dossier".into()),
+            object_id: Some(d.number.clone()),
+            ip: by.ip.clone(),
+            details:
+                serde_json::json!({"de": d.state.code(), "vers": to.code(), "implicite": tacit})
+                    .to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+/// Applies the tacit decision to every dossier whose deadline passed. `now` is injected, so that
+/// tests move time instead of sleeping. Returns the numbers of the dossiers decided.
+pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<String>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM dossiers WHERE state IN ('depose', 'en_instruction') AND deadline_at IS NOT NULL AND deadline_at <= $1
+         ORDER BY deadline_at LIMIT 1000"
+    ))
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?;
+    let mut decided = Vec::new();
+    for row in rows {
+        let d = from_row(&row)?;
+        let Some(def) =
+            crate::demarche::definition(db, d.tenant_id, d.demarche_id, d.version).await?
+        else {
+            continue;
+        };
+        let since = d.complete_since.unwrap_or(d.created_at);
+        let Some(outcome) = tacit_decision(d.state, since, def.deadline_days, def.tacit_rule, now)
+        else {
+            continue;
+        };
+        let action = if outcome == State::Accepte {
+            Action::Accept
+        } else {
+            Action::Refuse {
+                reason: "décision implicite".into(),
+            }
+        };
+        let by = By {
+            actor: Actor::Systeme,
+            user_id: None,
+            label: format!("système ({})", def.tacit_rule.label()),
+            ip: None,
+        };
+        match change_at(db, &d, &def, &action, &by, now, true).await {
+            Ok(_) => decided.push(d.number.clone()),
+            // Decided by an agent meanwhile: nothing to do.
+            Err(ChangeError::Conflict) => {}
+            Err(e) => return Err(anyhow::anyhow!("{e}")),
+        }
+    }
+    Ok(decided)
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryEvent {
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub from_state: Option<State>,
+    pub to_state: Option<State>,
+    pub body: Option<String>,
+}
+
+pub async fn history(
+    db: &Db,
+    tenant_id: i64,
+    dossier_id: i64,
+    include_notes: bool,
+) -> anyhow::Result<Vec<HistoryEvent>> {
+    let sql = if include_notes {
+        "SELECT at, actor, kind, from_state, to_state, body FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 ORDER BY id"
+    } else {
+        "SELECT at, actor, kind, from_state, to_state, body FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 AND kind <> 'note' ORDER BY id"
+    };
+    sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(dossier_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(HistoryEvent {
+                at: r.try_get(0)?,
+                actor: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                from_state: r
+                    .try_get::<Option<String>, _>(3)?
+                    .as_deref()
+                    .and_then(State::from_code),
+                to_state: r
+                    .try_get::<Option<String>, _>(4)?
+                    .as_deref()
+                    .and_then(State::from_code),
+                body: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Adds a message (seen by the usager) or a private note (agents only).
+pub async fn add_event(
+    db: &Db,
+    d: &Dossier,
+    by: &By,
+    kind: &str,
+    body: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(d.tenant_id)
+    .bind(d.id)
+    .bind(crate::now_ms())
+    .bind(by.user_id)
+    .bind(&by.label)
+    .bind(kind)
+    .bind(body)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub states: Vec<State>,
+    pub demarche_id: Option<i64>,
+    pub assigned_to: Option<i64>,
+    /// Number or applicant name (accents and case ignored, prefix).
+    pub text: Option<String>,
+    pub overdue_at: Option<i64>,
+    /// Keyset pagination: dossiers with a smaller id.
+    pub before_id: Option<i64>,
+}
+
+/// A page of a collectivité's queue, newest first; stays fast at millions of rows (keyset on the
+/// (tenant_id, state, id) index).
+pub async fn queue(
+    db: &Db,
+    tenant_id: i64,
+    f: &QueueFilter,
+    limit: i64,
+) -> anyhow::Result<Vec<Dossier>> {
+    let mut sql =
+        format!("SELECT {COLUMNS} FROM dossiers WHERE tenant_id = $1 AND state <> 'brouillon'");
+    let mut binds: Vec<BindValue> = vec![BindValue::Int(tenant_id)];
+    let next = |v: BindValue, binds: &mut Vec<BindValue>| {
+        binds.push(v);
+        format!("${}", binds.len())
+    };
+    if !f.states.is_empty() {
+        let list: Vec<String> = f.states.iter().map(|s| format!("'{}'", s.code())).collect();
+        sql += &format!(" AND state IN ({})", list.join(", "));
+    }
+    if let Some(d) = f.demarche_id {
+        sql += &format!(" AND demarche_id = {}", next(BindValue::Int(d), &mut binds));
+    }
+    if let Some(a) = f.assigned_to {
+        sql += &format!(" AND assigned_to = {}", next(BindValue::Int(a), &mut binds));
+    }
+    if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let number = next(BindValue::Text(t.to_string()), &mut binds);
+        let name = next(BindValue::Text(format!("{}%", fold(t))), &mut binds);
+        sql += &format!(" AND (number = {number} OR applicant_folded LIKE {name})");
+    }
+    if let Some(now) = f.overdue_at {
+        sql += &format!(
+            " AND deadline_at < {} AND state IN ('depose', 'en_instruction')",
+            next(BindValue::Int(now), &mut binds)
+        );
+    }
+    if let Some(b) = f.before_id {
+        sql += &format!(" AND id < {}", next(BindValue::Int(b), &mut binds));
+    }
+    sql += &format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 500));
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = match b {
+            BindValue::Int(i) => q.bind(i),
+            BindValue::Text(t) => q.bind(t),
+        };
+    }
+    q.fetch_all(db.pool()).await?.iter().map(from_row).collect()
+}
+
+enum BindValue {
+    Int(i64),
+    Text(String),
+}
+
+pub async fn assign(db: &Db, d: &Dossier, agent: Option<i64>) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE dossiers SET assigned_to = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+    )
+    .bind(agent)
+    .bind(crate::now_ms())
+    .bind(d.tenant_id)
+    .bind(d.id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
