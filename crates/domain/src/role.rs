@@ -22,6 +22,8 @@ pub enum Permission {
     /// Reach the collectivité's back office at all.
     BackOffice,
     ManageTeam,
+    /// Design, publish and close démarches.
+    DesignDemarches,
     ViewJournal,
     ManageApiTokens,
     ProcessDossiers,
@@ -77,7 +79,11 @@ impl Role {
         match self {
             Self::Admin => matches!(
                 permission,
-                P::BackOffice | P::ManageTeam | P::ViewJournal | P::ManageApiTokens
+                P::BackOffice
+                    | P::ManageTeam
+                    | P::DesignDemarches
+                    | P::ViewJournal
+                    | P::ManageApiTokens
             ),
             Self::Instructeur => matches!(
                 permission,

@@ -60,3 +60,40 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     tracing::error!(reference, "handler panicked");
     internal_error_page(reference)
 }
+
+/// Requests the router or an extractor rejects (malformed path parameter, form fields of the wrong
+/// type, body too large) get a French page in the site's layout instead of the framework's English
+/// plain text. API routes keep JSON.
+pub async fn french_rejections(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let response = next.run(req).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !plain || !(status.is_client_error()) {
+        return response;
+    }
+    let (heading, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("Envoi trop volumineux", "Ce que vous avez envoyé dépasse la taille autorisée. Réduisez la taille des fichiers, puis réessayez."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("Formulaire non reconnu", "Le formulaire n'a pas été envoyé dans un format attendu. Revenez à la page précédente et réessayez."),
+        _ => ("Demande invalide", "L'adresse ou le formulaire envoyé contient une valeur invalide. Revenez à la page précédente, vérifiez vos réponses et réessayez."),
+    };
+    if api {
+        return crate::api::error(status, "bad_request", message);
+    }
+    render(
+        &ErrorPage {
+            layout: Layout::bare(),
+            heading,
+            message,
+            reference: None,
+        },
+        status,
+    )
+}

@@ -2,11 +2,11 @@
 //! message tied to its field (aria-describedby, aria-invalid).
 
 #[derive(Debug, Default, Clone)]
-pub struct Errors(pub Vec<(&'static str, String)>);
+pub struct Errors(pub Vec<(String, String)>);
 
 impl Errors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push((field.into(), message.into()));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -25,7 +25,7 @@ impl Errors {
         self.get(field).is_some()
     }
 
-    pub fn list(&self) -> &[(&'static str, String)] {
+    pub fn list(&self) -> &[(String, String)] {
         &self.0
     }
 }

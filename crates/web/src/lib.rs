@@ -87,6 +87,7 @@ pub fn app(state: AppState) -> Router {
     routes::table()
         .into_router()
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(error::french_rejections))
         .layer(Extension(state.clone()))
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -141,6 +141,21 @@ pub fn table() -> RouteTable {
         .post("/compte/suppression", SignedIn, compte::delete)
         .get("/compte/securite", PasswordDone, securite::totp_page)
         .post("/compte/securite", PasswordDone, securite::totp_enable)
+        // Filing a dossier
+        .get("/demarches/{tenant}/{slug}", Public, depot::page)
+        .post(
+            "/demarches/{tenant}/{slug}/dossiers",
+            SignedIn,
+            depot::start,
+        )
+        .get("/dossiers", SignedIn, depot::mine)
+        .get("/dossiers/{id}", SignedIn, depot::view)
+        .get("/dossiers/{id}/etapes/{step}", SignedIn, depot::step)
+        .post("/dossiers/{id}/etapes/{step}", SignedIn, depot::save_step)
+        .get("/dossiers/{id}/recapitulatif", SignedIn, depot::review)
+        .post("/dossiers/{id}/depot", SignedIn, depot::submit)
+        .post("/dossiers/{id}/retrait", SignedIn, depot::withdraw)
+        .post("/dossiers/{id}/messages", SignedIn, depot::message)
         .get("/invitation/{token}", Public, equipe::invitation_form)
         .post("/invitation/{token}", Public, equipe::accept_invitation)
         // Back office of a collectivité
@@ -170,6 +185,66 @@ pub fn table() -> RouteTable {
             "/admin/{tenant}/journal.csv",
             Tenant(P::ViewJournal),
             journal::export,
+        )
+        .get(
+            "/admin/{tenant}/demarches",
+            Tenant(P::DesignDemarches),
+            conception::list,
+        )
+        .post(
+            "/admin/{tenant}/demarches",
+            Tenant(P::DesignDemarches),
+            conception::import,
+        )
+        .get(
+            "/admin/{tenant}/demarches/{id}",
+            Tenant(P::DesignDemarches),
+            conception::show,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/brouillon",
+            Tenant(P::DesignDemarches),
+            conception::save,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/publication",
+            Tenant(P::DesignDemarches),
+            conception::publish,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/fermeture",
+            Tenant(P::DesignDemarches),
+            conception::close,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/reouverture",
+            Tenant(P::DesignDemarches),
+            conception::reopen,
+        )
+        .get(
+            "/admin/{tenant}/demarches/{id}/export",
+            Tenant(P::DesignDemarches),
+            conception::export,
+        )
+        .get(
+            "/admin/{tenant}/dossiers",
+            Tenant(P::ProcessDossiers),
+            instruction::queue,
+        )
+        .get(
+            "/admin/{tenant}/dossiers/{id}",
+            Tenant(P::ProcessDossiers),
+            instruction::show,
+        )
+        .post(
+            "/admin/{tenant}/dossiers/{id}/action",
+            Tenant(P::ProcessDossiers),
+            instruction::act,
+        )
+        .post(
+            "/admin/{tenant}/dossiers/{id}/messages",
+            Tenant(P::ProcessDossiers),
+            instruction::message,
         )
         .get(
             "/admin/{tenant}/jetons",

@@ -74,6 +74,7 @@ fn concrete(path: &str, css: &str) -> String {
         .replace("{token}", "jeton-inconnu")
         .replace("{id}", "1")
         .replace("{name}", "1")
+        .replace("{step}", "0")
         .replace("{file}", css)
 }
 

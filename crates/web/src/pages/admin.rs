@@ -57,6 +57,12 @@ pub async fn home(
 ) -> Result<Response, AppError> {
     let slug = &ctx.tenant.slug;
     let mut links = Vec::new();
+    if allowed(&ctx.roles, Permission::ProcessDossiers) {
+        links.push((format!("/admin/{slug}/dossiers"), "Dossiers à instruire"));
+    }
+    if allowed(&ctx.roles, Permission::DesignDemarches) {
+        links.push((format!("/admin/{slug}/demarches"), "Démarches"));
+    }
     if allowed(&ctx.roles, Permission::ManageTeam) {
         links.push((format!("/admin/{slug}/equipe"), "Équipe et rôles"));
     }

@@ -1,0 +1,374 @@
+//! The whole life of a démarche through the web, as its users live it: an admin imports and
+//! publishes it, a usager fills it over two sessions and submits it, receives the accusé de
+//! réception by e-mail, an agent asks for a correction, the usager corrects, the agent accepts.
+
+use crate::personas::{self, PASSWORD};
+use crate::support::{Browser, SmtpSink, TestServer};
+use guichet_domain::role::Role;
+use guichet_store::account::Kind;
+
+const TERRASSE: &str = r#"{
+  "title": "Demande d'autorisation de terrasse",
+  "description": "Installer une terrasse de café ou de restaurant sur le domaine public.",
+  "audience": "Commerçants de Dijon",
+  "documents": ["Extrait Kbis"],
+  "deadline_days": 30,
+  "tacit_rule": "accord",
+  "retention_months": 36,
+  "contact": "Service du domaine public — 03 80 00 00 10",
+  "pages": [
+    { "title": "Votre établissement", "fields": [
+      { "id": "enseigne", "label": "Nom de l'établissement", "type": "short_text", "required": true },
+      { "id": "siret", "label": "SIRET", "type": "siret", "required": true },
+      { "id": "chauffage", "label": "Chauffage extérieur ?", "type": "yes_no", "required": true },
+      { "id": "puissance", "label": "Puissance du chauffage (kW)", "type": "decimal", "min": 0, "max": 50, "required": true,
+        "condition": { "field": "chauffage", "equals": ["oui"] } }
+    ] },
+    { "title": "La terrasse", "fields": [
+      { "id": "zones", "label": "Emplacements", "type": "block", "item_label": "Emplacement", "min": 1, "max": 3, "fields": [
+        { "id": "adresse", "label": "Adresse", "type": "address", "required": true },
+        { "id": "surface", "label": "Surface (m²)", "type": "decimal", "min": 1, "max": 200, "required": true }
+      ] },
+      { "id": "engagement", "label": "Je m'engage à respecter le règlement des terrasses", "type": "checkbox", "required": true }
+    ] }
+  ]
+}"#;
+
+async fn login(b: &Browser, email: &str) {
+    let page = b
+        .post(
+            "/connexion",
+            &[("email", email), ("mot_de_passe", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "login of {email}: {}", page.html);
+}
+
+fn id_from(location: &str, prefix: &str) -> i64 {
+    location
+        .strip_prefix(prefix)
+        .and_then(|r| r.split('/').next())
+        .and_then(|i| i.parse().ok())
+        .expect("id in location")
+}
+
+#[tokio::test]
+async fn design_publish_file_over_two_sessions_correct_and_accept() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::tenants(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
+    )
+    .await;
+
+    // The admin imports the definition; a mistake is reported with its line, nothing is created.
+    let broken = TERRASSE.replace("\"type\": \"siret\"", "\"type\": \"numero_siret\"");
+    let refused = admin
+        .browser
+        .post("/admin/dijon/demarches", &[("definition", &broken)])
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(
+        refused.html.contains("ligne 13 : type inconnu"),
+        "{}",
+        refused.html
+    );
+    let created = admin
+        .browser
+        .post("/admin/dijon/demarches", &[("definition", TERRASSE)])
+        .await;
+    let location = created.location.expect("redirect to the démarche");
+    let demarche_id = id_from(&location, "/admin/dijon/demarches/");
+    let page = admin.browser.get(&location).await;
+    assert!(
+        page.html.contains("brouillon"),
+        "not public before publication"
+    );
+    assert_eq!(
+        s.browser()
+            .get("/demarches/dijon/demande-d-autorisation-de-terrasse")
+            .await
+            .status,
+        404
+    );
+    let published = admin
+        .browser
+        .post(
+            &format!("/admin/dijon/demarches/{demarche_id}/publication"),
+            &[],
+        )
+        .await;
+    assert!(published.html.contains("Version 1 publiée"));
+
+    // A usager finds it on Dijon's page and starts.
+    let usager = personas::usager(&s).await;
+    let dijon = usager
+        .browser
+        .get("/demarches/dijon/demande-d-autorisation-de-terrasse")
+        .await;
+    assert_eq!(dijon.status, 200);
+    assert!(dijon.html.contains("30 jours") && dijon.html.contains("silence vaut accord"));
+    let started = usager
+        .browser
+        .post(
+            "/demarches/dijon/demande-d-autorisation-de-terrasse/dossiers",
+            &[],
+        )
+        .await;
+    let step0 = started.location.expect("first step");
+    let dossier_id = id_from(&step0, "/dossiers/");
+
+    // Step 1 with a wrong SIRET: the errors are listed and tied to their fields, typed values kept.
+    let bad = usager
+        .browser
+        .post(
+            &step0,
+            &[
+                ("enseigne", "Le Bistrot"),
+                ("siret", "12345678901234"),
+                ("chauffage", "oui"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.html.contains("clé de contrôle"), "SIRET refused");
+    assert!(
+        bad.html.contains("Ce champ est obligatoire"),
+        "heating power required when heating: {}",
+        bad.html
+    );
+    assert!(
+        bad.html.contains("value=\"Le Bistrot\""),
+        "what was typed is kept"
+    );
+    assert!(bad.html.contains("aria-describedby=\"siret-erreur\""));
+    let ok = usager
+        .browser
+        .post(
+            &step0,
+            &[
+                ("enseigne", "Le Bistrot"),
+                ("siret", "212 102 313 00013"),
+                ("chauffage", "oui"),
+                ("puissance", "4,5"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        ok.location.as_deref(),
+        Some(&*format!("/dossiers/{dossier_id}/etapes/1"))
+    );
+
+    // Step 2: add a second emplacement without JavaScript, save the draft, and stop there.
+    let step1 = format!("/dossiers/{dossier_id}/etapes/1");
+    let added = usager
+        .browser
+        .post(
+            &step1,
+            &[
+                ("zones[0].adresse", "1 place de la Libération, 21000 Dijon"),
+                ("zones[0].surface", "12"),
+                ("action", "ajouter:zones"),
+            ],
+        )
+        .await;
+    assert!(added.html.contains("Emplacement 2"), "{}", added.html);
+    let saved = usager
+        .browser
+        .post(
+            &step1,
+            &[
+                ("zones[0].adresse", "1 place de la Libération, 21000 Dijon"),
+                ("zones[0].surface", "12"),
+                ("zones[1].adresse", "3 rue des Forges, 21000 Dijon"),
+                ("action", "enregistrer"),
+            ],
+        )
+        .await;
+    assert!(
+        saved.html.contains("Brouillon enregistré à"),
+        "{}",
+        saved.html
+    );
+
+    // Later, on another device: the draft is there.
+    let phone = s.browser();
+    login(&phone, &usager.email).await;
+    let resumed = phone.get(&step1).await;
+    assert!(
+        resumed.html.contains("3 rue des Forges"),
+        "draft kept across devices"
+    );
+    let done = phone
+        .post(
+            &step1,
+            &[
+                ("zones[0].adresse", "1 place de la Libération, 21000 Dijon"),
+                ("zones[0].surface", "12"),
+                ("zones[1].adresse", "3 rue des Forges, 21000 Dijon"),
+                ("zones[1].surface", "8,5"),
+                ("engagement", "coche"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location.as_deref(),
+        Some(&*format!("/dossiers/{dossier_id}/recapitulatif"))
+    );
+    let review = phone
+        .get(&format!("/dossiers/{dossier_id}/recapitulatif"))
+        .await;
+    assert!(
+        review.html.contains("Le Bistrot")
+            && review.html.contains("8,5")
+            && review.html.contains("Déposer mon dossier"),
+        "{}",
+        review.html
+    );
+    let submitted = phone
+        .post(&format!("/dossiers/{dossier_id}/depot"), &[])
+        .await;
+    assert_eq!(
+        submitted.location.as_deref(),
+        Some(&*format!("/dossiers/{dossier_id}?depose=1"))
+    );
+    let accuse = phone.get(&format!("/dossiers/{dossier_id}?depose=1")).await;
+    assert!(
+        accuse.html.contains("Accusé de réception")
+            && accuse.html.contains("silence vaut accord")
+            && accuse.html.contains("Service du domaine public")
+    );
+    let mail = smtp.wait_for(&usager.email, "Accusé de réception").await;
+    assert!(
+        mail.body.contains("Délai") && mail.body.contains("silence vaut accord"),
+        "{}",
+        mail.body
+    );
+
+    // Another usager cannot see it.
+    let other = personas::persona(&s, Kind::Usager, "autre@exemple.fr", &[]).await;
+    assert_eq!(
+        other
+            .browser
+            .get(&format!("/dossiers/{dossier_id}"))
+            .await
+            .status,
+        404
+    );
+
+    // The agent finds it in "à traiter", asks for a correction.
+    let queue = admin.browser.get("/admin/dijon/dossiers").await;
+    assert!(
+        queue.html.contains("Camille") || queue.html.contains("camille"),
+        "{}",
+        queue.html
+    );
+    let agent_view = format!("/admin/dijon/dossiers/{dossier_id}");
+    let view = admin.browser.get(&agent_view).await;
+    assert!(view.html.contains("Le Bistrot"));
+    let no_reason = admin
+        .browser
+        .post(
+            &format!("{agent_view}/action"),
+            &[("action", "refuser"), ("motif", "")],
+        )
+        .await;
+    assert!(
+        no_reason.html.contains("Action impossible"),
+        "a refusal needs a reason"
+    );
+    admin
+        .browser
+        .post(&format!("{agent_view}/action"), &[("action", "instruire")])
+        .await;
+    let asked = admin
+        .browser
+        .post(
+            &format!("{agent_view}/action"),
+            &[
+                ("action", "corriger"),
+                (
+                    "motif",
+                    "La surface du 2e emplacement dépasse l'autorisation.",
+                ),
+            ],
+        )
+        .await;
+    assert!(
+        asked.html.contains("en attente de correction"),
+        "{}",
+        asked.html
+    );
+    let mail = smtp
+        .wait_for(&usager.email, "en attente de correction")
+        .await;
+    assert!(mail.body.contains("dépasse l'autorisation"));
+
+    // The usager corrects and submits again.
+    phone
+        .post(
+            &step1,
+            &[
+                ("zones[0].adresse", "1 place de la Libération, 21000 Dijon"),
+                ("zones[0].surface", "12"),
+                ("zones[1].adresse", "3 rue des Forges, 21000 Dijon"),
+                ("zones[1].surface", "6"),
+                ("engagement", "coche"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    phone
+        .post(&format!("/dossiers/{dossier_id}/depot"), &[])
+        .await;
+    let accepted = admin
+        .browser
+        .post(&format!("{agent_view}/action"), &[("action", "accepter")])
+        .await;
+    assert!(accepted.html.contains("accepté"), "{}", accepted.html);
+    smtp.wait_for(&usager.email, "accepté").await;
+    let final_view = phone.get(&format!("/dossiers/{dossier_id}")).await;
+    assert!(final_view.html.contains("accepté"));
+    assert!(
+        !final_view.html.contains("Modifier mon dossier"),
+        "no edit after the decision"
+    );
+
+    // The journal has every step, and its chain verifies.
+    let journal = guichet_store::audit::list(s.db(), &Default::default(), 200)
+        .await
+        .expect("journal");
+    for action in [
+        "dossier.depose",
+        "dossier.en_instruction",
+        "dossier.en_correction",
+        "dossier.accepte",
+        "dossier.consultation",
+        "demarche.publication",
+    ] {
+        assert!(
+            journal.iter().any(|e| e.event.action == action),
+            "{action} journaled"
+        );
+    }
+    assert!(guichet_store::audit::verify(s.db())
+        .await
+        .expect("verify")
+        .is_ok());
+}
+
+#[tokio::test]
+async fn a_malformed_address_gets_a_french_error_page() {
+    let s = TestServer::start().await;
+    let u = personas::usager(&s).await;
+    let page = u.browser.get("/dossiers/pas-un-nombre").await;
+    assert_eq!(page.status, 400);
+    assert!(page.html.contains("Demande invalide"), "{}", page.html);
+}

@@ -1,0 +1,327 @@
+//! Designing démarches (admins): import a definition, edit it as a new draft version, preview,
+//! publish, close, reopen, export.
+
+use super::formulaire::render;
+use super::{html, not_found};
+use crate::auth::{TenantContext, Visitor};
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use guichet_domain::demarche::{Answers, Definition, DefinitionError};
+use guichet_store::demarche::{self, Demarche, Status};
+use guichet_store::{audit, tenant::Tenant};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "admin-demarches.html")]
+struct ListPage {
+    layout: Layout,
+    tenant: Tenant,
+    rows: Vec<(i64, String, &'static str)>,
+    errors: Errors,
+    definition: String,
+}
+
+async fn list_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    errors: Errors,
+    definition: String,
+) -> Result<Response, AppError> {
+    let rows = demarche::list(&state.db, ctx.tenant.id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.title, d.status.label()))
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = ListPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        tenant: ctx.tenant.clone(),
+        rows,
+        errors,
+        definition,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+) -> Result<Response, AppError> {
+    list_page(&state, &visitor, &ctx, Errors::default(), String::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct DefinitionForm {
+    #[serde(default)]
+    definition: String,
+}
+
+fn definition_errors(errors: &[DefinitionError]) -> Errors {
+    let mut e = Errors::default();
+    let text: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+    e.add(
+        "definition",
+        format!("La définition n'est pas valide : {}", text.join(" ; ")),
+    );
+    e
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Form(f): Form<DefinitionForm>,
+) -> Result<Response, AppError> {
+    let def = match Definition::from_json(&f.definition) {
+        Ok(d) => d,
+        Err(errors) => {
+            return list_page(
+                &state,
+                &visitor,
+                &ctx,
+                definition_errors(&errors),
+                f.definition,
+            )
+            .await
+        }
+    };
+    let d = demarche::create(&state.db, ctx.tenant.id, &def).await?;
+    let mut event = visitor.event(Some(ctx.tenant.id), "demarche.creation");
+    event.object_type = Some("demarche".into());
+    event.object_id = Some(d.slug.clone());
+    audit::append(&state.db, &event).await?;
+    Ok(Redirect::to(&format!("/admin/{}/demarches/{}", ctx.tenant.slug, d.id)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin-demarche.html")]
+struct DemarchePage {
+    layout: Layout,
+    tenant: Tenant,
+    d: Demarche,
+    shown_version: i64,
+    preview: String,
+    definition: String,
+    errors: Errors,
+    flash: Option<String>,
+}
+
+async fn load(
+    state: &AppState,
+    ctx: &TenantContext,
+    id: i64,
+) -> anyhow::Result<Option<(Demarche, i64, Definition)>> {
+    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(None);
+    };
+    let version = d.draft_version.or(d.published_version).unwrap_or(1);
+    let Some(def) = demarche::definition(&state.db, ctx.tenant.id, d.id, version).await? else {
+        return Ok(None);
+    };
+    Ok(Some((d, version, def)))
+}
+
+async fn demarche_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    id: i64,
+    errors: Errors,
+    typed: Option<String>,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let Some((d, version, def)) = load(state, ctx, id).await? else {
+        return Ok(not_found(State(state.clone())).await);
+    };
+    let labels = def
+        .all_fields()
+        .iter()
+        .map(|f| (f.id.clone(), f.label.clone()))
+        .collect::<Vec<_>>();
+    let mut preview = String::new();
+    for p in &def.pages {
+        preview.push_str(&format!("<h3>{}</h3>", super::formulaire::esc(&p.title)));
+        // The preview's controls are not submitted anywhere; their ids are prefixed to stay unique.
+        preview.push_str(&render(
+            &p.fields,
+            &Answers::default(),
+            &[],
+            labels.clone(),
+            "apercu-",
+        ));
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = DemarchePage {
+        layout: Layout::for_visitor(state, visitor).await,
+        tenant: ctx.tenant.clone(),
+        shown_version: version,
+        preview,
+        definition: typed.unwrap_or_else(|| def.to_json()),
+        errors,
+        flash,
+        d,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    demarche_page(&state, &visitor, &ctx, id, Errors::default(), None, None).await
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<DefinitionForm>,
+) -> Result<Response, AppError> {
+    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let def = match Definition::from_json(&f.definition) {
+        Ok(def) => def,
+        Err(errors) => {
+            return demarche_page(
+                &state,
+                &visitor,
+                &ctx,
+                id,
+                definition_errors(&errors),
+                Some(f.definition),
+                None,
+            )
+            .await
+        }
+    };
+    let version = demarche::save_draft(&state.db, &d, &def).await?;
+    let mut event = visitor.event(Some(ctx.tenant.id), "demarche.modification");
+    event.object_type = Some("demarche".into());
+    event.object_id = Some(d.slug.clone());
+    event.details = serde_json::json!({"version": version}).to_string();
+    audit::append(&state.db, &event).await?;
+    demarche_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        None,
+        Some(format!("Brouillon de la version {version} enregistré.")),
+    )
+    .await
+}
+
+async fn set(
+    state: AppState,
+    visitor: Visitor,
+    ctx: TenantContext,
+    id: i64,
+    what: &str,
+) -> Result<Response, AppError> {
+    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let flash = match what {
+        "publication" => match demarche::publish(&state.db, &d).await? {
+            Some(v) => format!("Version {v} publiée : les nouveaux dossiers l'utilisent."),
+            None => "Rien à publier.".into(),
+        },
+        "fermeture" => {
+            demarche::set_status(&state.db, &d, Status::Fermee).await?;
+            "Démarche fermée aux nouveaux dossiers ; les dossiers en cours continuent.".into()
+        }
+        _ => {
+            if d.published_version.is_some() {
+                demarche::set_status(&state.db, &d, Status::Publiee).await?;
+            }
+            "Démarche rouverte.".into()
+        }
+    };
+    let mut event = visitor.event(Some(ctx.tenant.id), &format!("demarche.{what}"));
+    event.object_type = Some("demarche".into());
+    event.object_id = Some(d.slug.clone());
+    audit::append(&state.db, &event).await?;
+    demarche_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        None,
+        Some(flash),
+    )
+    .await
+}
+
+pub async fn publish(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    set(state, visitor, ctx, id, "publication").await
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    set(state, visitor, ctx, id, "fermeture").await
+}
+
+pub async fn reopen(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    set(state, visitor, ctx, id, "reouverture").await
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let Some((d, _, def)) = load(&state, &ctx, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/json; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.json\"", d.slug),
+            ),
+        ],
+        def.to_json(),
+    )
+        .into_response())
+}

@@ -1,0 +1,609 @@
+//! Filing a dossier: the démarche's page, the steps (saved as a draft at every step), the review,
+//! the deposit with its accusé de réception, and the usager's view of their dossier.
+
+use super::compte::format_ms;
+use super::formulaire::{add_item, decode, esc, remove_item, render};
+use super::{html, not_found};
+use crate::auth::Visitor;
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::demarche::{values, Answers, Definition, Field, FieldError, FieldKind};
+use guichet_domain::dossier::{Action, Actor, State as DState};
+use guichet_store::dossier::{self, By, Dossier};
+use guichet_store::tenant::Tenant;
+use guichet_store::{demarche, tenant};
+use serde::Deserialize;
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+async fn published(
+    state: &AppState,
+    tenant_slug: &str,
+    slug: &str,
+) -> anyhow::Result<Option<(Tenant, demarche::Demarche, Definition)>> {
+    let Some(t) = tenant::by_slug(&state.db, tenant_slug).await? else {
+        return Ok(None);
+    };
+    let Some(d) = demarche::by_slug(&state.db, t.id, slug).await? else {
+        return Ok(None);
+    };
+    let Some(v) = d.published_version else {
+        return Ok(None);
+    };
+    let Some(def) = demarche::definition(&state.db, t.id, d.id, v).await? else {
+        return Ok(None);
+    };
+    Ok(Some((t, d, def)))
+}
+
+#[derive(Template)]
+#[template(path = "demarche.html")]
+struct DemarchePage {
+    layout: Layout,
+    tenant: Tenant,
+    slug: String,
+    def: Definition,
+    open: bool,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((tenant_slug, slug)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let Some((t, d, def)) = published(&state, &tenant_slug, &slug).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    html(&DemarchePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        tenant: t,
+        slug: d.slug,
+        def,
+        open: d.status == demarche::Status::Publiee,
+    })
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((tenant_slug, slug)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let Some(user) = &visitor.user else {
+        return Ok(Redirect::to("/connexion").into_response());
+    };
+    let Some((t, d, _)) = published(&state, &tenant_slug, &slug).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if d.status != demarche::Status::Publiee {
+        return Ok(not_found(State(state)).await);
+    }
+    let x = dossier::create_draft(
+        &state.db,
+        t.id,
+        d.id,
+        d.published_version.unwrap_or(1),
+        Some(user.id),
+        &user.display_name,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/dossiers/{}/etapes/0", x.id)).into_response())
+}
+
+/// The usager's own dossier with its definition, or None (someone else's is "not found").
+async fn own(
+    state: &AppState,
+    visitor: &Visitor,
+    id: i64,
+) -> anyhow::Result<Option<(Dossier, Definition)>> {
+    let Some(user) = &visitor.user else {
+        return Ok(None);
+    };
+    let Some(x) = dossier::get_for_usager(&state.db, id, user.id).await? else {
+        return Ok(None);
+    };
+    let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((x, def)))
+}
+
+fn labels(def: &Definition) -> Vec<(String, String)> {
+    def.all_fields()
+        .iter()
+        .map(|f| (f.id.clone(), f.label.clone()))
+        .collect()
+}
+
+/// Whether an input name belongs to one of these fields (block repetitions included).
+fn belongs(key: &str, fields: &[Field]) -> bool {
+    fields
+        .iter()
+        .any(|f| key == f.id || key.starts_with(&format!("{}[", f.id)))
+}
+
+#[derive(Template)]
+#[template(path = "etape.html")]
+struct StepPage {
+    layout: Layout,
+    title: String,
+    number: String,
+    id: i64,
+    step: usize,
+    steps: usize,
+    page_title: String,
+    fields_html: String,
+    errors: Errors,
+    flash: Option<String>,
+}
+
+async fn step_page(
+    state: &AppState,
+    visitor: &Visitor,
+    x: &Dossier,
+    def: &Definition,
+    step: usize,
+    errors: Vec<FieldError>,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let page = &def.pages[step];
+    let fields_html = render(&page.fields, &x.answers, &errors, labels(def), "");
+    let mut summary = Errors::default();
+    for e in &errors {
+        summary.add(super::formulaire::dom_id(&e.key), e.message.clone());
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = StepPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        title: def.title.clone(),
+        number: x.number.clone(),
+        id: x.id,
+        step,
+        steps: def.pages.len(),
+        page_title: page.title.clone(),
+        fields_html,
+        errors: summary,
+        flash,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn step(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, step)): Path<(i64, usize)>,
+) -> Result<Response, AppError> {
+    let Some((x, def)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !x.state.editable_by_usager() {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    if step >= def.pages.len() {
+        return Ok(not_found(State(state)).await);
+    }
+    step_page(&state, &visitor, &x, &def, step, Vec::new(), None).await
+}
+
+pub async fn save_step(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, step)): Path<(i64, usize)>,
+    body: String,
+) -> Result<Response, AppError> {
+    let Some((mut x, def)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !x.state.editable_by_usager() || step >= def.pages.len() {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let (typed, action) = decode(pairs);
+    let fields = &def.pages[step].fields;
+    // This page's answers replace the stored ones; other pages' answers are kept as they are.
+    x.answers.0.retain(|k, _| !belongs(k, fields));
+    for (k, v) in typed.0 {
+        if belongs(&k, fields) {
+            x.answers.0.insert(k, v);
+        }
+    }
+    let action = action.unwrap_or_else(|| "continuer".into());
+    if let Some(block) = action.strip_prefix("ajouter:") {
+        add_item(&mut x.answers, block);
+    } else if let Some(item) = action.strip_prefix("retirer:") {
+        remove_item(&mut x.answers, item);
+    }
+    if !dossier::save_answers(&state.db, &x, &x.answers).await? {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    let saved_at = {
+        let now = time::OffsetDateTime::now_utc();
+        format!("{:02}:{:02}", now.hour(), now.minute())
+    };
+    if action == "enregistrer" || action.starts_with("ajouter:") || action.starts_with("retirer:") {
+        return step_page(
+            &state,
+            &visitor,
+            &x,
+            &def,
+            step,
+            Vec::new(),
+            Some(format!("Brouillon enregistré à {saved_at} (UTC).")),
+        )
+        .await;
+    }
+    let errors = values::validate_page(&def, step, &x.answers, today());
+    if !errors.is_empty() {
+        return step_page(
+            &state,
+            &visitor,
+            &x,
+            &def,
+            step,
+            errors,
+            Some(format!(
+                "Brouillon enregistré à {saved_at} (UTC), avec des réponses à corriger."
+            )),
+        )
+        .await;
+    }
+    let next = if step + 1 < def.pages.len() {
+        format!("/dossiers/{id}/etapes/{}", step + 1)
+    } else {
+        format!("/dossiers/{id}/recapitulatif")
+    };
+    Ok(Redirect::to(&next).into_response())
+}
+
+pub struct Section {
+    pub title: String,
+    pub edit: String,
+    pub answers: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "recapitulatif.html")]
+struct ReviewPage {
+    layout: Layout,
+    title: String,
+    number: String,
+    id: i64,
+    sections: Vec<Section>,
+    problems: Vec<(String, String)>,
+}
+
+/// A value as the usager reads it back.
+fn display(field: &Field, values: &[&str]) -> String {
+    match &field.kind {
+        FieldKind::Checkbox => "oui".into(),
+        FieldKind::Date { .. } => values
+            .iter()
+            .filter_map(|v| values::parse_date(v))
+            .map(|d| format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => values.join(", "),
+    }
+}
+
+fn summarize(
+    fields: &[Field],
+    answers: &Answers,
+    prefix: Option<&str>,
+    out: &mut Vec<(String, String)>,
+) {
+    for f in fields {
+        let key = prefix
+            .map(|p| format!("{p}.{}", f.id))
+            .unwrap_or_else(|| f.id.clone());
+        if !f.kind.has_value() || !values::is_shown(f, answers, prefix) {
+            continue;
+        }
+        if let FieldKind::Block {
+            fields: inner,
+            item_label,
+            ..
+        } = &f.kind
+        {
+            for i in 0..answers.block_len(&key) {
+                out.push((format!("{item_label} {}", i + 1), String::new()));
+                summarize(inner, answers, Some(&format!("{key}[{i}]")), out);
+            }
+            continue;
+        }
+        let v = answers.all(&key);
+        out.push((
+            f.label.clone(),
+            if v.is_empty() {
+                "(sans réponse)".into()
+            } else {
+                display(f, &v)
+            },
+        ));
+    }
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let Some((x, def)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !x.state.editable_by_usager() {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    let mut problems = Vec::new();
+    for (i, _) in def.pages.iter().enumerate() {
+        for e in values::validate_page(&def, i, &x.answers, today()) {
+            let label = def
+                .field(e.key.rsplit('.').next().unwrap_or(&e.key))
+                .map(|f| f.label.clone())
+                .unwrap_or_default();
+            problems.push((
+                format!("/dossiers/{id}/etapes/{i}"),
+                format!("{label} : {}", e.message),
+            ));
+        }
+    }
+    let sections = def
+        .pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut answers = Vec::new();
+            summarize(&p.fields, &x.answers, None, &mut answers);
+            Section {
+                title: p.title.clone(),
+                edit: format!("/dossiers/{id}/etapes/{i}"),
+                answers,
+            }
+        })
+        .collect();
+    html(&ReviewPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        title: def.title.clone(),
+        number: x.number.clone(),
+        id,
+        sections,
+        problems,
+    })
+}
+
+fn by_usager(visitor: &Visitor) -> By {
+    By {
+        actor: Actor::Usager,
+        user_id: visitor.user.as_ref().map(|u| u.id),
+        label: visitor
+            .user
+            .as_ref()
+            .map(|u| u.email.clone())
+            .unwrap_or_default(),
+        ip: visitor.ip.clone(),
+    }
+}
+
+pub struct Accuse {
+    pub deposited: String,
+    pub deadline: String,
+    pub rule: String,
+    pub contact: String,
+}
+
+fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<Accuse> {
+    let deposited = x.submitted_at?;
+    Some(Accuse {
+        deposited: format_ms(deposited),
+        deadline: match x.deadline_at {
+            Some(d) => format!(
+                "réponse au plus tard le {}",
+                format_ms(d).split(" à ").next().unwrap_or_default()
+            ),
+            None => "aucun délai fixé".into(),
+        },
+        rule: def.tacit_rule.label().to_string(),
+        contact: def
+            .contact
+            .clone()
+            .or_else(|| tenant.contact_email.clone())
+            .unwrap_or_else(|| tenant.name.clone()),
+    })
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let Some((x, def)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let normalized = match values::validate(&def, &x.answers, today()) {
+        Ok(n) => n,
+        Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}/recapitulatif")).into_response()),
+    };
+    dossier::save_answers(&state.db, &x, &normalized).await?;
+    match dossier::change(&state.db, &x, &def, &Action::Submit, &by_usager(&visitor)).await {
+        Ok(_) => {}
+        Err(dossier::ChangeError::Storage(e)) => return Err(e.into()),
+        Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response()),
+    }
+    let x = dossier::get(&state.db, x.tenant_id, x.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("dossier disparu"))?;
+    let t = tenant::by_id(&state.db, x.tenant_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
+    if let (Some(user), Some(a)) = (&visitor.user, accuse(&x, &def, &t)) {
+        let link = state.config.link(&format!("/dossiers/{id}"));
+        crate::mail::queue(
+            &state,
+            Some(t.id),
+            &user.email,
+            &format!("Accusé de réception — dossier n° {}", x.number),
+            &format!(
+                "Bonjour,\n\n{} a bien reçu votre dossier « {} ».\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}\n\nSuivre votre dossier :\n{link}",
+                t.name, def.title, x.number, a.deposited, a.deadline, a.rule, a.contact
+            ),
+        )
+        .await?;
+    }
+    Ok(Redirect::to(&format!("/dossiers/{id}?depose=1")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "dossier-usager.html")]
+struct UsagerDossierPage {
+    layout: Layout,
+    d: Dossier,
+    title: String,
+    tenant_name: String,
+    accuse: Option<Accuse>,
+    editable: bool,
+    withdrawable: bool,
+    history: Vec<(String, String, String)>,
+    flash: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ViewQuery {
+    depose: Option<u8>,
+}
+
+pub async fn view(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, AppError> {
+    let Some((x, def)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let t = tenant::by_id(&state.db, x.tenant_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
+    let history = dossier::history(&state.db, x.tenant_id, x.id, false)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let what = match (h.kind.as_str(), h.to_state) {
+                ("etat", Some(s)) => match &h.body {
+                    Some(b) => format!("Dossier {} : {}", s.label(), b),
+                    None => format!("Dossier {}", s.label()),
+                },
+                _ => h.body.clone().unwrap_or_default(),
+            };
+            (format_ms(h.at), h.actor, what)
+        })
+        .collect();
+    html(&UsagerDossierPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        accuse: accuse(&x, &def, &t),
+        editable: x.state.editable_by_usager(),
+        withdrawable: matches!(x.state, DState::Depose | DState::EnInstruction | DState::EnCorrection),
+        title: def.title.clone(),
+        tenant_name: t.name,
+        history,
+        flash: q.depose.map(|_| format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {}.", x.number)),
+        d: x,
+    })
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let Some((x, def)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    match dossier::change(&state.db, &x, &def, &Action::Withdraw, &by_usager(&visitor)).await {
+        Ok(_) | Err(dossier::ChangeError::Refused(_)) | Err(dossier::ChangeError::Conflict) => {
+            Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+        }
+        Err(dossier::ChangeError::Storage(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MessageForm {
+    #[serde(default)]
+    message: String,
+}
+
+pub async fn message(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<MessageForm>,
+) -> Result<Response, AppError> {
+    let Some((x, _)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let body = f.message.trim();
+    if !body.is_empty() && x.state != DState::Brouillon {
+        dossier::add_event(
+            &state.db,
+            &x,
+            &by_usager(&visitor),
+            "message",
+            &body.chars().take(5000).collect::<String>(),
+        )
+        .await?;
+    }
+    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "mes-dossiers.html")]
+struct MyDossiersPage {
+    layout: Layout,
+    /// (id, démarche title, number, state)
+    rows: Vec<(i64, String, String, &'static str)>,
+}
+
+pub async fn mine(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    let Some(user) = &visitor.user else {
+        return Ok(Redirect::to("/connexion").into_response());
+    };
+    let mut rows = Vec::new();
+    for x in dossier::list_for_usager(&state.db, user.id).await? {
+        let title = demarche::get(&state.db, x.tenant_id, x.demarche_id)
+            .await?
+            .map(|d| d.title)
+            .unwrap_or_default();
+        rows.push((x.id, title, x.number.clone(), x.state.label()));
+    }
+    html(&MyDossiersPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        rows,
+    })
+}
+
+/// Escapes for the summary of answers (used by the agents' view too).
+pub fn answers_html(def: &Definition, answers: &Answers) -> String {
+    let mut out = String::new();
+    for p in &def.pages {
+        let mut rows = Vec::new();
+        summarize(&p.fields, answers, None, &mut rows);
+        out.push_str(&format!("<h3>{}</h3><dl class=\"facts\">", esc(&p.title)));
+        for (k, v) in rows {
+            out.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(&k), esc(&v)));
+        }
+        out.push_str("</dl>");
+    }
+    out
+}

@@ -1,0 +1,404 @@
+//! Renders a démarche's fields as accessible HTML form controls, and reads them back. Works
+//! without JavaScript: repeatable blocks are grown and shrunk with submit buttons, and conditional
+//! fields are always shown with the condition spelled out.
+
+use guichet_domain::demarche::{Answers, Field, FieldError, FieldKind};
+use std::fmt::Write;
+
+/// HTML-escapes text for element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An input name as an HTML id: `enfants[0].prenom` → `enfants-0-prenom`.
+pub fn dom_id(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_string()
+}
+
+pub struct Renderer<'a> {
+    pub answers: &'a Answers,
+    pub errors: &'a [FieldError],
+    /// Labels of every field, to spell out conditions.
+    pub labels: Vec<(String, String)>,
+    /// Prefix of every element id (a preview next to a real form must not reuse its ids).
+    pub id_prefix: &'a str,
+}
+
+impl Renderer<'_> {
+    fn error(&self, key: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.message.as_str())
+    }
+
+    fn described(&self, out: &mut String, id: &str, help: bool, error: bool, condition: bool) {
+        let mut ids = Vec::new();
+        if help {
+            ids.push(format!("{id}-aide"));
+        }
+        if condition {
+            ids.push(format!("{id}-condition"));
+        }
+        if error {
+            ids.push(format!("{id}-erreur"));
+        }
+        if !ids.is_empty() {
+            let _ = write!(out, " aria-describedby=\"{}\"", ids.join(" "));
+        }
+        if error {
+            out.push_str(" aria-invalid=\"true\"");
+        }
+    }
+
+    fn preamble(&self, out: &mut String, field: &Field, id: &str, key: &str) {
+        if let Some(h) = &field.help {
+            let _ = write!(out, "<p class=\"hint\" id=\"{id}-aide\">{}</p>", esc(h));
+        }
+        if let Some(c) = &field.condition {
+            let target = self
+                .labels
+                .iter()
+                .find(|(i, _)| *i == c.field)
+                .map(|(_, l)| l.as_str())
+                .unwrap_or(&c.field);
+            let _ = write!(
+                out,
+                "<p class=\"hint\" id=\"{id}-condition\">À remplir seulement si vous avez répondu « {} » à « {} ».</p>",
+                esc(&c.equals.join(" » ou « ")),
+                esc(target)
+            );
+        }
+        if let Some(e) = self.error(key) {
+            let _ = write!(out, "<p class=\"error\" id=\"{id}-erreur\">{}</p>", esc(e));
+        }
+    }
+
+    pub fn fields(&self, fields: &[Field], prefix: Option<&str>, out: &mut String) {
+        for field in fields {
+            let key = match prefix {
+                Some(p) => format!("{p}.{}", field.id),
+                None => field.id.clone(),
+            };
+            self.field(field, &key, out);
+        }
+    }
+
+    fn field(&self, field: &Field, key: &str, out: &mut String) {
+        let id = format!("{}{}", self.id_prefix, dom_id(key));
+        let value = self.answers.get(key).unwrap_or_default().to_string();
+        let has_error = self.error(key).is_some();
+        let required = if field.required {
+            " <span class=\"meta\">(obligatoire)</span>"
+        } else {
+            ""
+        };
+        let help = field.help.is_some();
+        let cond = field.condition.is_some();
+        match &field.kind {
+            FieldKind::Heading => {
+                let _ = write!(out, "<h3>{}</h3>", esc(&field.label));
+            }
+            FieldKind::Explanation => {
+                let _ = write!(out, "<p>{}</p>", esc(&field.label));
+            }
+            FieldKind::SingleChoice { .. }
+            | FieldKind::MultipleChoice { .. }
+            | FieldKind::YesNo => {
+                let (options, multiple): (Vec<String>, bool) = match &field.kind {
+                    FieldKind::SingleChoice { options } => (options.clone(), false),
+                    FieldKind::MultipleChoice { options, .. } => (options.clone(), true),
+                    _ => (vec!["oui".into(), "non".into()], false),
+                };
+                let chosen = self.answers.all(key);
+                let _ = write!(out, "<fieldset class=\"field\" id=\"{id}\"");
+                self.described(out, &id, help, has_error, cond);
+                let _ = write!(out, "><legend>{}{required}</legend>", esc(&field.label));
+                self.preamble(out, field, &id, key);
+                for (i, o) in options.iter().enumerate() {
+                    let checked = if chosen.contains(&o.as_str()) {
+                        " checked"
+                    } else {
+                        ""
+                    };
+                    let kind = if multiple { "checkbox" } else { "radio" };
+                    let label = if matches!(field.kind, FieldKind::YesNo) {
+                        if o == "oui" {
+                            "Oui"
+                        } else {
+                            "Non"
+                        }
+                    } else {
+                        o.as_str()
+                    };
+                    let _ = write!(
+                        out,
+                        "<div class=\"checks\"><input type=\"{kind}\" id=\"{id}-{i}\" name=\"{}\" value=\"{}\"{checked}><label for=\"{id}-{i}\">{}</label></div>",
+                        esc(key),
+                        esc(o),
+                        esc(label)
+                    );
+                }
+                out.push_str("</fieldset>");
+            }
+            FieldKind::Checkbox => {
+                let checked = if value.is_empty() { "" } else { " checked" };
+                let _ = write!(out, "<div class=\"field checks\">");
+                self.preamble(out, field, &id, key);
+                let _ = write!(
+                    out,
+                    "<input type=\"checkbox\" id=\"{id}\" name=\"{}\" value=\"coche\"{checked}",
+                    esc(key)
+                );
+                self.described(out, &id, help, has_error, cond);
+                let _ = write!(
+                    out,
+                    "><label for=\"{id}\">{}{required}</label></div>",
+                    esc(&field.label)
+                );
+            }
+            FieldKind::Block {
+                fields,
+                min,
+                max,
+                item_label,
+            } => {
+                let n = self
+                    .answers
+                    .block_len(key)
+                    .max(*min as usize)
+                    .max(1)
+                    .min(*max as usize);
+                let _ = write!(
+                    out,
+                    "<fieldset class=\"field\" id=\"{id}\"><legend>{}</legend>",
+                    esc(&field.label)
+                );
+                if let Some(e) = self.error(key) {
+                    let _ = write!(out, "<p class=\"error\" id=\"{id}-erreur\">{}</p>", esc(e));
+                }
+                for i in 0..n {
+                    let item = format!("{key}[{i}]");
+                    let _ = write!(
+                        out,
+                        "<fieldset class=\"item\"><legend>{} {}</legend>",
+                        esc(item_label),
+                        i + 1
+                    );
+                    // An empty hidden value keeps the repetition when nothing is typed yet.
+                    let _ = write!(
+                        out,
+                        "<input type=\"hidden\" name=\"{}.__\" value=\"\">",
+                        esc(&item)
+                    );
+                    self.fields(fields, Some(&item), out);
+                    if n > *min as usize {
+                        let _ = write!(
+                            out,
+                            "<button type=\"submit\" name=\"action\" value=\"retirer:{}\" class=\"secondary\">Retirer {} {}</button>",
+                            esc(&item),
+                            esc(&item_label.to_lowercase()),
+                            i + 1
+                        );
+                    }
+                    out.push_str("</fieldset>");
+                }
+                if n < *max as usize {
+                    let _ = write!(
+                        out,
+                        "<button type=\"submit\" name=\"action\" value=\"ajouter:{}\" class=\"secondary\">Ajouter : {}</button>",
+                        esc(key),
+                        esc(&item_label.to_lowercase())
+                    );
+                }
+                out.push_str("</fieldset>");
+            }
+            FieldKind::File { .. } => {
+                let _ = write!(
+                    out,
+                    "<div class=\"field\"><p><strong>{}</strong>{required}</p>",
+                    esc(&field.label)
+                );
+                self.preamble(out, field, &id, key);
+                let _ = write!(
+                    out,
+                    "<p class=\"notice\" id=\"{id}\">Les pièces jointes se déposent au guichet de la collectivité pour le moment : indiquez-le dans votre demande.</p></div>"
+                );
+            }
+            FieldKind::LongText { .. } => {
+                let _ = write!(
+                    out,
+                    "<div class=\"field\"><label for=\"{id}\">{}{required}</label>",
+                    esc(&field.label)
+                );
+                self.preamble(out, field, &id, key);
+                let _ = write!(
+                    out,
+                    "<textarea id=\"{id}\" name=\"{}\" rows=\"5\"",
+                    esc(key)
+                );
+                self.described(out, &id, help, has_error, cond);
+                let _ = write!(out, ">{}</textarea></div>", esc(&value));
+            }
+            kind => {
+                let (input_type, autocomplete, inputmode) = match kind {
+                    FieldKind::Integer { .. } => ("text", "", "numeric"),
+                    FieldKind::Decimal { .. } => ("text", "", "decimal"),
+                    FieldKind::Date { .. } => ("date", "", ""),
+                    FieldKind::Email => ("email", "email", ""),
+                    FieldKind::Phone => ("tel", "tel", ""),
+                    FieldKind::Address => ("text", "street-address", ""),
+                    FieldKind::Siret => ("text", "", "numeric"),
+                    FieldKind::Iban => ("text", "", ""),
+                    _ => ("text", "", ""),
+                };
+                let _ = write!(
+                    out,
+                    "<div class=\"field\"><label for=\"{id}\">{}{required}</label>",
+                    esc(&field.label)
+                );
+                self.preamble(out, field, &id, key);
+                let _ = write!(
+                    out,
+                    "<input type=\"{input_type}\" id=\"{id}\" name=\"{}\" value=\"{}\"",
+                    esc(key),
+                    esc(&value)
+                );
+                if !autocomplete.is_empty() {
+                    let _ = write!(out, " autocomplete=\"{autocomplete}\"");
+                }
+                if !inputmode.is_empty() {
+                    let _ = write!(out, " inputmode=\"{inputmode}\"");
+                }
+                self.described(out, &id, help, has_error, cond);
+                out.push_str("></div>");
+            }
+        }
+    }
+}
+
+/// Renders fields to HTML.
+pub fn render(
+    fields: &[Field],
+    answers: &Answers,
+    errors: &[FieldError],
+    labels: Vec<(String, String)>,
+    id_prefix: &str,
+) -> String {
+    let r = Renderer {
+        answers,
+        errors,
+        labels,
+        id_prefix,
+    };
+    let mut out = String::new();
+    r.fields(fields, None, &mut out);
+    out
+}
+
+/// Reads a submitted form into answers: every value by name, except technical ones.
+pub fn decode(pairs: Vec<(String, String)>) -> (Answers, Option<String>) {
+    let mut answers = Answers::default();
+    let mut action = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "_csrf" => {}
+            "action" => action = Some(v),
+            _ => answers.0.entry(k).or_default().push(v),
+        }
+    }
+    (answers, action)
+}
+
+/// Removes one repetition of a block and renumbers the following ones.
+pub fn remove_item(answers: &mut Answers, item: &str) {
+    let Some((block, index)) = item.rsplit_once('[').and_then(|(b, rest)| {
+        rest.trim_end_matches(']')
+            .parse::<usize>()
+            .ok()
+            .map(|i| (b.to_string(), i))
+    }) else {
+        return;
+    };
+    let prefix = format!("{block}[");
+    let mut moved = std::collections::BTreeMap::new();
+    for (k, v) in std::mem::take(&mut answers.0) {
+        let parsed = k
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, tail)| i.parse::<usize>().ok().map(|i| (i, tail.to_string())));
+        match parsed {
+            Some((i, _)) if i == index => {}
+            Some((i, tail)) if i > index => {
+                moved.insert(format!("{block}[{}]{tail}", i - 1), v);
+            }
+            _ => {
+                moved.insert(k, v);
+            }
+        }
+    }
+    answers.0 = moved;
+}
+
+/// Adds an empty repetition at the end of a block.
+pub fn add_item(answers: &mut Answers, block: &str) {
+    let n = answers.block_len(block);
+    answers
+        .0
+        .insert(format!("{block}[{n}].__"), vec![String::new()]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_are_removed_and_renumbered() {
+        let mut a = Answers::default();
+        for (k, v) in [
+            ("enfants[0].prenom", "A"),
+            ("enfants[1].prenom", "B"),
+            ("enfants[2].prenom", "C"),
+            ("nom", "X"),
+        ] {
+            a.set(k, vec![v.into()]);
+        }
+        remove_item(&mut a, "enfants[1]");
+        assert_eq!(a.get("enfants[0].prenom"), Some("A"));
+        assert_eq!(a.get("enfants[1].prenom"), Some("C"));
+        assert_eq!(a.block_len("enfants"), 2);
+        assert_eq!(a.get("nom"), Some("X"));
+        add_item(&mut a, "enfants");
+        assert_eq!(a.block_len("enfants"), 3);
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            esc("<a href=\"x\">l'été & co</a>"),
+            "&lt;a href=&quot;x&quot;&gt;l&#39;été &amp; co&lt;/a&gt;"
+        );
+        assert_eq!(dom_id("enfants[0].prenom"), "enfants-0--prenom");
+    }
+}

@@ -1,0 +1,432 @@
+//! Processing dossiers (instructeurs): queues, the dossier page, decisions, messages and notes.
+
+use super::compte::format_ms;
+use super::depot::answers_html;
+use super::{html, not_found};
+use crate::auth::{TenantContext, Visitor};
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use guichet_domain::dossier::{transition, Action, Actor, State as DState};
+use guichet_domain::role::Role;
+use guichet_store::dossier::{self, By, ChangeError, Dossier, QueueFilter};
+use guichet_store::{audit, demarche, tenant::Tenant};
+use serde::Deserialize;
+
+const TABS: &[(&str, &str)] = &[
+    ("a-traiter", "À traiter"),
+    ("suivis", "Suivis par moi"),
+    ("en-instruction", "En instruction"),
+    ("en-correction", "En correction"),
+    ("en-retard", "En retard"),
+    ("traites", "Traités"),
+    ("tous", "Tous"),
+];
+
+pub struct Row {
+    pub id: i64,
+    pub number: String,
+    pub demarche: String,
+    pub applicant: String,
+    pub state: &'static str,
+    pub deadline: String,
+}
+
+#[derive(Template)]
+#[template(path = "file-attente.html")]
+struct QueuePage {
+    layout: Layout,
+    tenant: Tenant,
+    tabs: &'static [(&'static str, &'static str)],
+    current: String,
+    q: String,
+    rows: Vec<Row>,
+    next_page: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    #[serde(default)]
+    file: String,
+    #[serde(default)]
+    q: String,
+    avant: Option<i64>,
+}
+
+const PAGE: i64 = 50;
+
+fn day(ms: i64) -> String {
+    format_ms(ms)
+        .split(" à ")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, AppError> {
+    let current = if TABS.iter().any(|(k, _)| *k == q.file) {
+        q.file.clone()
+    } else {
+        "a-traiter".to_string()
+    };
+    let me = visitor.user.as_ref().map(|u| u.id);
+    let mut filter = QueueFilter {
+        text: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
+        before_id: q.avant,
+        ..Default::default()
+    };
+    match current.as_str() {
+        "a-traiter" => filter.states = vec![DState::Depose],
+        "suivis" => filter.assigned_to = me,
+        "en-instruction" => filter.states = vec![DState::EnInstruction],
+        "en-correction" => filter.states = vec![DState::EnCorrection],
+        "en-retard" => filter.overdue_at = Some(guichet_store::now_ms()),
+        "traites" => filter.states = vec![DState::Accepte, DState::Refuse, DState::SansSuite],
+        _ => {}
+    }
+    let dossiers = dossier::queue(&state.db, ctx.tenant.id, &filter, PAGE).await?;
+    let mut titles = std::collections::HashMap::new();
+    let mut rows = Vec::new();
+    for x in &dossiers {
+        if let std::collections::hash_map::Entry::Vacant(e) = titles.entry(x.demarche_id) {
+            let t = demarche::get(&state.db, ctx.tenant.id, x.demarche_id)
+                .await?
+                .map(|d| d.title)
+                .unwrap_or_default();
+            e.insert(t);
+        }
+        rows.push(Row {
+            id: x.id,
+            number: x.number.clone(),
+            demarche: titles.get(&x.demarche_id).cloned().unwrap_or_default(),
+            applicant: x.applicant_name.clone().unwrap_or_default(),
+            state: x.state.label(),
+            deadline: x.deadline_at.map(day).unwrap_or_else(|| "—".into()),
+        });
+    }
+    let next_page = (dossiers.len() as i64 == PAGE).then(|| {
+        let last = dossiers.last().map(|x| x.id).unwrap_or_default();
+        format!(
+            "/admin/{}/dossiers?{}",
+            ctx.tenant.slug,
+            serde_urlencoded::to_string([
+                ("file", current.clone()),
+                ("q", q.q.clone()),
+                ("avant", last.to_string())
+            ])
+            .unwrap_or_default()
+        )
+    });
+    html(&QueuePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        tenant: ctx.tenant,
+        tabs: TABS,
+        current,
+        q: q.q,
+        rows,
+        next_page,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "dossier-agent.html")]
+struct DossierPage {
+    layout: Layout,
+    tenant: Tenant,
+    d: Dossier,
+    title: String,
+    deadline: String,
+    actions: Vec<(&'static str, &'static str)>,
+    answers_html: String,
+    history: Vec<(String, String, String)>,
+    errors: Errors,
+    flash: Option<String>,
+}
+
+fn actor(ctx: &TenantContext) -> Actor {
+    if ctx.roles.contains(&Role::Admin) {
+        Actor::Admin
+    } else {
+        Actor::Agent
+    }
+}
+
+/// The action behind each choice of the form, with a placeholder reason.
+fn action_for(code: &str, reason: &str) -> Option<Action> {
+    Some(match code {
+        "instruire" => Action::StartInstruction,
+        "corriger" => Action::RequestCorrection {
+            message: reason.to_string(),
+        },
+        "accepter" => Action::Accept,
+        "refuser" => Action::Refuse {
+            reason: reason.to_string(),
+        },
+        "classer" => Action::Close {
+            reason: reason.to_string(),
+        },
+        "rouvrir" => Action::Reopen,
+        _ => return None,
+    })
+}
+
+const CHOICES: &[(&str, &str)] = &[
+    ("instruire", "Passer en instruction"),
+    ("corriger", "Demander une correction à l'usager"),
+    ("accepter", "Accepter"),
+    ("refuser", "Refuser (motif obligatoire)"),
+    ("classer", "Classer sans suite (motif obligatoire)"),
+    ("rouvrir", "Rouvrir le dossier (administrateur)"),
+];
+
+async fn dossier_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    id: i64,
+    errors: Errors,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state.clone())).await);
+    };
+    if x.state == DState::Brouillon {
+        // A draft is the usager's own business until they submit it.
+        return Ok(not_found(State(state.clone())).await);
+    }
+    let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
+    else {
+        return Ok(not_found(State(state.clone())).await);
+    };
+    // Every look at a usager's dossier is in the journal.
+    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.consultation");
+    event.object_type = Some("dossier".into());
+    event.object_id = Some(x.number.clone());
+    audit::append(&state.db, &event).await?;
+    let who = actor(ctx);
+    let actions = CHOICES
+        .iter()
+        .filter(|(code, _)| {
+            action_for(code, "motif").is_some_and(|a| transition(x.state, &a, who).is_ok())
+        })
+        .copied()
+        .collect();
+    let history = dossier::history(&state.db, x.tenant_id, x.id, true)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let what = match (h.kind.as_str(), h.to_state) {
+                ("etat", Some(s)) => match &h.body {
+                    Some(b) => format!("→ {} : {}", s.label(), b),
+                    None => format!("→ {}", s.label()),
+                },
+                ("note", _) => format!("Note privée : {}", h.body.clone().unwrap_or_default()),
+                _ => format!("Message : {}", h.body.clone().unwrap_or_default()),
+            };
+            (format_ms(h.at), h.actor, what)
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = DossierPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        tenant: ctx.tenant.clone(),
+        title: def.title.clone(),
+        deadline: x.deadline_at.map(day).unwrap_or_else(|| "aucune".into()),
+        actions,
+        answers_html: answers_html(&def, &x.answers),
+        history,
+        errors,
+        flash,
+        d: x,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    dossier_page(&state, &visitor, &ctx, id, Errors::default(), None).await
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    motif: String,
+}
+
+fn by(visitor: &Visitor, ctx: &TenantContext) -> By {
+    By {
+        actor: actor(ctx),
+        user_id: visitor.user.as_ref().map(|u| u.id),
+        label: visitor
+            .user
+            .as_ref()
+            .map(|u| u.email.clone())
+            .unwrap_or_default(),
+        ip: visitor.ip.clone(),
+    }
+}
+
+async fn notify(state: &AppState, x: &Dossier, subject: &str, text: &str) -> anyhow::Result<()> {
+    let Some(uid) = x.usager_id else {
+        return Ok(());
+    };
+    let Some(user) = guichet_store::account::by_id(&state.db, uid).await? else {
+        return Ok(());
+    };
+    let link = state.config.link(&format!("/dossiers/{}", x.id));
+    crate::mail::queue(
+        state,
+        Some(x.tenant_id),
+        &user.email,
+        subject,
+        &format!("Bonjour,\n\n{text}\n\nVoir votre dossier :\n{link}"),
+    )
+    .await
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, AppError> {
+    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
+    else {
+        return Ok(not_found(State(state)).await);
+    };
+    let mut errors = Errors::default();
+    let Some(action) = action_for(&f.action, f.motif.trim()) else {
+        errors.add("action", "Choisissez une action.");
+        return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
+    };
+    match dossier::change(&state.db, &x, &def, &action, &by(&visitor, &ctx)).await {
+        Ok(to) => {
+            let mut text = format!(
+                "Votre dossier n° {} « {} » est désormais : {}.",
+                x.number,
+                def.title,
+                to.label()
+            );
+            if !f.motif.trim().is_empty() {
+                text.push_str(&format!("\n\nMessage du service : {}", f.motif.trim()));
+            }
+            if to == DState::EnCorrection {
+                text.push_str("\n\nCorrigez votre dossier puis déposez-le de nouveau.");
+            }
+            notify(
+                &state,
+                &x,
+                &format!("Dossier n° {} : {}", x.number, to.label()),
+                &text,
+            )
+            .await?;
+            dossier_page(
+                &state,
+                &visitor,
+                &ctx,
+                id,
+                Errors::default(),
+                Some(format!(
+                    "Dossier {} ; l'usager est prévenu par courriel.",
+                    to.label()
+                )),
+            )
+            .await
+        }
+        Err(ChangeError::Refused(e)) => {
+            errors.add("motif", format!("Action impossible : {e}."));
+            dossier_page(&state, &visitor, &ctx, id, errors, None).await
+        }
+        Err(ChangeError::Conflict) => {
+            errors.add(
+                "action",
+                "Le dossier a changé entre-temps (un autre agent l'a traité) : vérifiez son état.",
+            );
+            dossier_page(&state, &visitor, &ctx, id, errors, None).await
+        }
+        Err(ChangeError::Storage(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    texte: String,
+    #[serde(default)]
+    genre: String,
+}
+
+pub async fn message(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let text = f.texte.trim();
+    if text.is_empty() {
+        let mut errors = Errors::default();
+        errors.add("texte", "Écrivez le message ou la note.");
+        return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
+    }
+    let kind = if f.genre == "note" { "note" } else { "message" };
+    dossier::add_event(
+        &state.db,
+        &x,
+        &by(&visitor, &ctx),
+        kind,
+        &text.chars().take(5000).collect::<String>(),
+    )
+    .await?;
+    if kind == "message" {
+        notify(
+            &state,
+            &x,
+            &format!("Nouveau message sur votre dossier n° {}", x.number),
+            &format!("Le service vous a écrit :\n\n{text}"),
+        )
+        .await?;
+    }
+    let flash = if kind == "note" {
+        "Note privée ajoutée."
+    } else {
+        "Message envoyé à l'usager."
+    };
+    dossier_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        Some(flash.into()),
+    )
+    .await
+}
