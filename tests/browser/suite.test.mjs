@@ -92,13 +92,13 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
-  personas.anonymous = { context: await browser.newContext({ bypassCSP: true }), tenant: 'dijon' };
+  personas.anonymous = { context: await browser.newContext({ bypassCSP: true, locale: 'fr-FR' }), tenant: 'dijon' };
   for (const [name, email, tenant] of [
     ['usager', 'usager@demo.example', 'dijon'],
     ['agent', 'agent.dijon@demo.example', 'dijon'],
     ['operateur', 'operateur@demo.example', 'bourgogne-franche-comte'],
   ]) {
-    const context = await browser.newContext({ bypassCSP: true });
+    const context = await browser.newContext({ bypassCSP: true, locale: 'fr-FR' });
     await login(context, email);
     personas[name] = { context, tenant };
   }
@@ -114,10 +114,16 @@ function routes() {
   return JSON.parse(execFileSync(bin, ['routes'], { encoding: 'utf8' }));
 }
 
-/// The concrete URL of a route for a persona.
+/// The concrete URL of a route for a persona. In a fresh demo, dossiers 1 to 7 of the demo usager
+/// are in every state (1 draft, 2 deposited, 3 in instruction, 4 awaiting correction, 5 accepted,
+/// 6 refused, 7 closed) and démarche 1 is Dijon's school catering.
 function concrete(path, persona) {
+  if (path === '/demarches/{tenant}/{slug}') return '/demarches/dijon/inscription-a-la-restauration-scolaire';
+  const dossier = path.startsWith('/admin/') ? '3' : '4';
   return path
     .replace('{tenant}', persona.tenant)
+    .replace('/dossiers/{id}', `/dossiers/${dossier}`)
+    .replace('{step}', '1')
     .replace('{slug}', 'dijon')
     .replace('{token}', 'lien-perime')
     .replace('{id}', '1')
@@ -125,7 +131,7 @@ function concrete(path, persona) {
 }
 
 const NOT_HTML = (r) => r.path === '/healthz' || r.path === '/metrics' || r.path.startsWith('/static/')
-  || r.path.startsWith('/api/') || r.path.endsWith('.csv');
+  || r.path.startsWith('/api/') || r.path.endsWith('.csv') || r.path.endsWith('/export');
 
 /// Visits a URL (or runs `action` on a fresh page) and returns axe violations and the figures.
 async function check(context, url, action, alreadyChecked = () => false) {
@@ -203,6 +209,7 @@ test('every page, as every kind of visitor, passes axe, fits 320 px and keeps to
 test('pages in their error and confirmation states pass axe too', async () => {
   const anon = personas.anonymous.context;
   const agent = personas.agent.context;
+  const usager = personas.usager.context;
   const states = [
     ['inscription avec erreurs', anon, async (p) => { await p.goto(`${base}/inscription`); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],
     ['connexion refusée', anon, async (p) => { await p.goto(`${base}/connexion`); await p.fill('#email', 'personne@exemple.fr'); await p.fill('#mot_de_passe', 'pas le bon mot de passe'); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],
@@ -211,6 +218,14 @@ test('pages in their error and confirmation states pass axe too', async () => {
     ['invitation avec erreurs', agent, async (p) => { await p.goto(`${base}/admin/dijon/equipe`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/invitations"] button[type=submit]')]); }],
     ['jeton créé', agent, async (p) => { await p.goto(`${base}/admin/dijon/jetons`); await p.fill('#nom', 'Essai'); await p.check('#portee-1'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/jetons"] button[type=submit]')]); }],
     ['journal filtré, date invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/journal?du=2026-02-31`); }],
+    ['étape avec erreurs', usager, async (p) => { await p.goto(`${base}/dossiers/1/etapes/0`); await p.fill('#telephone', '12'); await Promise.all([p.waitForNavigation(), p.click('button[value=continuer]')]); }],
+    ['bloc répété sans JavaScript', usager, async (p) => { await p.goto(`${base}/dossiers/1/etapes/1`); await Promise.all([p.waitForNavigation(), p.click('button[value^="ajouter:"]')]); }],
+    ['récapitulatif incomplet', usager, async (p) => { await p.goto(`${base}/dossiers/1/recapitulatif`); }],
+    ['dossier accepté', usager, async (p) => { await p.goto(`${base}/dossiers/5`); }],
+    ['dossier refusé', usager, async (p) => { await p.goto(`${base}/dossiers/6`); }],
+    ['file des dossiers traités', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers?file=traites`); }],
+    ['dossier en correction (agent)', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers/4`); }],
+    ['import de démarche invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/demarches`); await p.fill('#definition', '{"title": 1}'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/demarches"] button[type=submit]')]); }],
   ];
   const failures = [];
   for (const [name, context, action] of states) {
@@ -295,7 +310,7 @@ async function signUpAndLogIn(context, email, { keyboard }) {
 }
 
 test('sign-up, confirmation and login with the keyboard only', async () => {
-  const context = await browser.newContext({ bypassCSP: true });
+  const context = await browser.newContext({ bypassCSP: true, locale: 'fr-FR' });
   await signUpAndLogIn(context, 'clavier@exemple.fr', { keyboard: true });
   await context.close();
 });
@@ -327,4 +342,100 @@ back-office pages the same weight and requests, EcoIndex reported.
 ${rows.join('\n')}
 `;
   writeFileSync(join(root, 'docs', 'SOBRIETY.md'), doc);
+});
+
+/// Chooses a radio button with the keyboard: Tab reaches the group, arrows move within it.
+async function keyboardRadio(page, selector) {
+  const name = await page.locator(selector).getAttribute('name');
+  await tabTo(page, `input[type=radio][name="${name}"]`);
+  for (let i = 0; i < 12; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) {
+      await page.keyboard.press('Space');
+      return;
+    }
+    await page.keyboard.press('ArrowDown');
+  }
+  throw new Error(`${selector} cannot be chosen with the keyboard`);
+}
+
+/// Files Dijon's terrasse démarche. With `keyboard`, only Tab, typing, Space and Enter are used.
+async function fileTerrasse(context, { keyboard }) {
+  const page = await context.newPage();
+  const type = async (selector, text) => {
+    if (keyboard) { await tabTo(page, selector); await page.keyboard.type(text); } else { await page.fill(selector, text); }
+  };
+  const pick = async (selector) => {
+    if (!keyboard) { await page.check(selector); return; }
+    if ((await page.locator(selector).getAttribute('type')) === 'radio') { await keyboardRadio(page, selector); return; }
+    await tabTo(page, selector);
+    await page.keyboard.press('Space');
+  };
+  const submit = async (selector) => {
+    if (keyboard) { await tabTo(page, selector); await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]); } else { await Promise.all([page.waitForNavigation(), page.click(selector)]); }
+  };
+  await page.goto(`${base}/demarches/dijon/demande-d-autorisation-de-terrasse`);
+  await submit('main form button[type=submit]');
+  assert.match(page.url(), /\/etapes\/0$/);
+  await type('#enseigne', 'Le Bistrot du Clavier');
+  await type('#siret', '21210231300013');
+  await type('#courriel', 'bistrot@exemple.fr');
+  // Radio groups: the first Tab lands on the group; arrows choose within it (Space checks it).
+  await pick('#chauffage-1');
+  await submit('button[value=continuer]');
+  assert.match(page.url(), /\/etapes\/1$/, `step 1 reached (${await page.locator('.errors').allInnerTexts()})`);
+  await type('#zones-0--adresse', '1 place de la Libération, 21000 Dijon');
+  await type('#zones-0--surface', '10');
+  if (keyboard) {
+    await tabTo(page, '#debut');
+    await page.keyboard.type('15012030');
+  } else {
+    await page.fill('#debut', '2030-01-15');
+  }
+  await pick('#engagement');
+  await submit('button[value=continuer]');
+  assert.match(page.url(), /\/recapitulatif$/, `review reached (${await page.locator('.errors').allInnerTexts()})`);
+  await submit('form[action$="/depot"] button[type=submit]');
+  assert.match(await page.locator('main').innerText(), /Accusé de réception/);
+  const number = (await page.locator('h1').innerText()).replace('Dossier n° ', '');
+  await page.close();
+  return number;
+}
+
+/// An agent takes the dossier into instruction and accepts it.
+async function processDossier(context, number, { keyboard }) {
+  const page = await context.newPage();
+  await page.goto(`${base}/admin/dijon/dossiers?q=${encodeURIComponent(number)}&file=tous`);
+  const link = page.locator(`a:text-is("${number}")`);
+  if (keyboard) {
+    // The search leaves one dossier in the table.
+    await tabTo(page, 'table a[href^="/admin/dijon/dossiers/"]');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  } else {
+    await Promise.all([page.waitForNavigation(), link.click()]);
+  }
+  for (const action of ['instruire', 'accepter']) {
+    if (keyboard) {
+      await keyboardRadio(page, `#action-${action}`);
+      await tabTo(page, 'form[action$="/action"] button[type=submit]');
+      await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    } else {
+      await page.check(`#action-${action}`);
+      await Promise.all([page.waitForNavigation(), page.click('form[action$="/action"] button[type=submit]')]);
+    }
+  }
+  assert.match(await page.locator('main').innerText(), /État : ?accepté|accepté/);
+  await page.close();
+}
+
+test('file a dossier and process it with the keyboard only', async () => {
+  const number = await fileTerrasse(personas.usager.context, { keyboard: true });
+  await processDossier(personas.agent.context, number, { keyboard: true });
+});
+
+test('file a dossier and process it with JavaScript disabled', async () => {
+  const usager = await browser.newContext({ javaScriptEnabled: false, locale: 'fr-FR' });
+  await login(usager, 'usager@demo.example');
+  const number = await fileTerrasse(usager, { keyboard: false });
+  await usager.close();
+  await processDossier(personas.agent.context, number, { keyboard: false });
 });

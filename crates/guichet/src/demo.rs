@@ -121,7 +121,149 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             .await?;
         }
     }
-    seed_accounts(db).await
+    seed_accounts(db).await?;
+    seed_demarches(db).await
+}
+
+/// Realistic démarches of the demo collectivités, published.
+const DEMO_DEMARCHES: &[(&str, &str)] = &[
+    ("dijon", include_str!("../demo/dijon-cantine.json")),
+    ("dijon", include_str!("../demo/dijon-terrasse.json")),
+    ("cote-d-or", include_str!("../demo/cotedor-logement.json")),
+    (
+        "bourgogne-franche-comte",
+        include_str!("../demo/region-permis.json"),
+    ),
+];
+
+async fn seed_demarches(db: &Db) -> anyhow::Result<()> {
+    use guichet_domain::demarche::Definition;
+    use guichet_store::demarche;
+    for (slug, json) in DEMO_DEMARCHES {
+        let Some(t) = tenant::by_slug(db, slug).await? else {
+            continue;
+        };
+        let def = Definition::from_json(json)
+            .map_err(|e| anyhow::anyhow!("démarche de démo invalide : {e:?}"))?;
+        let existing = demarche::list(db, t.id).await?;
+        if existing.iter().any(|d| d.title == def.title) {
+            continue;
+        }
+        let d = demarche::create(db, t.id, &def).await?;
+        demarche::publish(db, &d).await?;
+    }
+    seed_dossiers(db).await
+}
+
+/// Dossiers of the demo usager on Dijon's school catering, one in every state.
+async fn seed_dossiers(db: &Db) -> anyhow::Result<()> {
+    use guichet_domain::demarche::Answers;
+    use guichet_domain::dossier::{Action, Actor};
+    use guichet_store::{demarche, dossier};
+    let Some(usager) = account::by_email(db, DEMO_USAGER).await? else {
+        return Ok(());
+    };
+    if !dossier::list_for_usager(db, usager.id).await?.is_empty() {
+        return Ok(());
+    }
+    let Some(dijon) = tenant::by_slug(db, "dijon").await? else {
+        return Ok(());
+    };
+    let Some(cantine) =
+        demarche::by_slug(db, dijon.id, "inscription-a-la-restauration-scolaire").await?
+    else {
+        return Ok(());
+    };
+    let version = cantine.published_version.unwrap_or(1);
+    let Some(def) = demarche::definition(db, dijon.id, cantine.id, version).await? else {
+        return Ok(());
+    };
+    let mut answers = Answers::default();
+    for (k, v) in [
+        ("telephone", "06 12 34 56 78"),
+        ("adresse", "12 rue de la Liberté, 21000 Dijon"),
+        ("quotient", "850"),
+        ("enfants[0].prenom", "Léa"),
+        ("enfants[0].nom", "Usager"),
+        ("enfants[0].naissance", "2018-07-14"),
+        ("enfants[0].ecole", "Élémentaire Montchapet"),
+        ("enfants[0].jours", "lundi"),
+        ("enfants[0].jours", "jeudi"),
+        ("enfants[0].allergie", "non"),
+        ("reglement", "coche"),
+    ] {
+        answers
+            .0
+            .entry(k.to_string())
+            .or_default()
+            .push(v.to_string());
+    }
+    let usager_by = dossier::By {
+        actor: Actor::Usager,
+        user_id: Some(usager.id),
+        label: usager.email.clone(),
+        ip: None,
+    };
+    let agent_email = agent_email("dijon");
+    let agent_id = account::by_email(db, &agent_email).await?.map(|u| u.id);
+    let agent_by = dossier::By {
+        actor: Actor::Agent,
+        user_id: agent_id,
+        label: agent_email,
+        ip: None,
+    };
+    let plans: &[&[Action]] = &[
+        &[],
+        &[Action::Submit],
+        &[Action::Submit, Action::StartInstruction],
+        &[
+            Action::Submit,
+            Action::StartInstruction,
+            Action::RequestCorrection {
+                message: "Indiquez les jours de cantine de chaque enfant.".into(),
+            },
+        ],
+        &[Action::Submit, Action::StartInstruction, Action::Accept],
+        &[
+            Action::Submit,
+            Action::StartInstruction,
+            Action::Refuse {
+                reason: "L'enfant n'est pas scolarisé dans une école publique de Dijon.".into(),
+            },
+        ],
+        &[
+            Action::Submit,
+            Action::Close {
+                reason: "Demande en double.".into(),
+            },
+        ],
+    ];
+    for plan in plans {
+        let mut x = dossier::create_draft(
+            db,
+            dijon.id,
+            cantine.id,
+            version,
+            Some(usager.id),
+            &usager.display_name,
+        )
+        .await?;
+        dossier::save_answers(db, &x, &answers).await?;
+        for action in plan.iter() {
+            let by = if matches!(action, Action::Submit) {
+                &usager_by
+            } else {
+                &agent_by
+            };
+            dossier::change(db, &x, &def, action, by)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            x = dossier::get(db, dijon.id, x.id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("dossier de démo disparu"))?;
+        }
+    }
+    Ok(())
 }
 
 /// The address of the demo agent of a collectivité.

@@ -31,6 +31,8 @@ pub async fn list(
 struct TenantPage {
     layout: Layout,
     tenant: tenant::Tenant,
+    /// (slug, title)
+    demarches: Vec<(String, String)>,
     territory: Vec<(&'static str, String)>,
     contact: Vec<(&'static str, String)>,
 }
@@ -94,8 +96,14 @@ pub async fn page(
     .into_iter()
     .filter_map(|(k, v)| v.map(|v| (k, v)))
     .collect();
+    let demarches = guichet_store::demarche::list_published(&state.db, t.id)
+        .await?
+        .into_iter()
+        .map(|d| (d.slug, d.title))
+        .collect();
     html(&TenantPage {
         layout: Layout::for_visitor(&state, &visitor).await,
+        demarches,
         tenant: t,
         territory: facts,
         contact,
