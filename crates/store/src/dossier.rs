@@ -292,8 +292,8 @@ async fn change_at(
 }
 
 /// Applies the tacit decision to every dossier whose deadline passed. `now` is injected, so that
-/// tests move time instead of sleeping. Returns the numbers of the dossiers decided.
-pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<String>> {
+/// tests move time instead of sleeping. Returns the dossiers decided, as they were before.
+pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<Dossier>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM dossiers WHERE state IN ('depose', 'en_instruction') AND deadline_at IS NOT NULL AND deadline_at <= $1
          ORDER BY deadline_at LIMIT 1000"
@@ -328,7 +328,7 @@ pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<Stri
             ip: None,
         };
         match change_at(db, &d, &def, &action, &by, now, true).await {
-            Ok(_) => decided.push(d.number.clone()),
+            Ok(_) => decided.push(d),
             // Decided by an agent meanwhile: nothing to do.
             Err(ChangeError::Conflict) => {}
             Err(e) => return Err(anyhow::anyhow!("{e}")),

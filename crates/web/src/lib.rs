@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod form;
 pub mod health;
+pub mod jobs;
 pub mod layout;
 pub mod mail;
 pub mod observe;
@@ -111,7 +112,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     observe::install_recorder();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx));
+    let worker = tokio::spawn(jobs::run_worker(state.clone(), stop_rx));
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)

@@ -171,25 +171,3 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
     }
     Ok(handled)
 }
-
-/// The background worker: sends mails as they are queued (and every few seconds, for mails queued
-/// by other nodes or due for retry), and purges expired sessions and old login failures.
-pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut last_purge = 0i64;
-    loop {
-        if let Err(e) = drain(&state).await {
-            tracing::error!(error = format!("{e:#}"), "e-mail worker");
-        }
-        let now = guichet_store::now_ms();
-        if now - last_purge > 600_000 {
-            last_purge = now;
-            let _ = guichet_store::session::purge_expired(&state.db, now).await;
-            let _ = guichet_store::throttle::purge_old(&state.db, now).await;
-        }
-        tokio::select! {
-            _ = stop.changed() => break,
-            () = state.mail_waker.notified() => {},
-            () = tokio::time::sleep(Duration::from_secs(5)) => {},
-        }
-    }
-}

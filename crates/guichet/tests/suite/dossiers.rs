@@ -199,7 +199,10 @@ async fn the_tacit_rule_applies_at_the_deadline_without_sleeping() {
     let decided = dossier::apply_tacit_decisions(&t.db, since + 30 * DAY_MS)
         .await
         .expect("job");
-    assert_eq!(decided, vec![x.number.clone()]);
+    assert_eq!(
+        decided.iter().map(|d| d.number.clone()).collect::<Vec<_>>(),
+        vec![x.number.clone()]
+    );
     let x = dossier::get(&t.db, tenant_id, x.id)
         .await
         .expect("q")

@@ -372,3 +372,43 @@ async fn a_malformed_address_gets_a_french_error_page() {
     assert_eq!(page.status, 400);
     assert!(page.html.contains("Demande invalide"), "{}", page.html);
 }
+
+#[tokio::test]
+async fn the_usager_is_told_when_silence_decides() {
+    use guichet_domain::demarche::Definition;
+    use guichet_domain::dossier::{Action, Actor, DAY_MS};
+    use guichet_store::{demarche, dossier};
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::tenants(&s).await;
+    let u = personas::usager(&s).await;
+    let def = Definition::from_json(TERRASSE).expect("definition");
+    let d = demarche::create(s.db(), t.dijon.id, &def)
+        .await
+        .expect("démarche");
+    demarche::publish(s.db(), &d).await.expect("publish");
+    let x = dossier::create_draft(s.db(), t.dijon.id, d.id, 1, Some(u.user_id), "Camille")
+        .await
+        .expect("draft");
+    let by = dossier::By {
+        actor: Actor::Usager,
+        user_id: Some(u.user_id),
+        label: u.email.clone(),
+        ip: None,
+    };
+    dossier::change(s.db(), &x, &def, &Action::Submit, &by)
+        .await
+        .expect("submit");
+    let x = dossier::get(s.db(), t.dijon.id, x.id)
+        .await
+        .expect("q")
+        .expect("dossier");
+
+    let n = guichet_web::jobs::tacit_decisions(&s.state, x.deadline_at.expect("deadline"))
+        .await
+        .expect("job");
+    assert_eq!(n, 1);
+    let mail = smtp.wait_for(&u.email, "décision implicite").await;
+    assert!(mail.body.contains("accepté"), "{}", mail.body);
+    assert!(x.deadline_at.expect("deadline") - x.complete_since.expect("since") == 30 * DAY_MS);
+}

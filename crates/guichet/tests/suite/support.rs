@@ -217,6 +217,7 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub db: TestDb,
+    pub state: guichet_web::AppState,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -255,8 +256,9 @@ impl TestServer {
         };
         let state = guichet_web::AppState::new(db.db.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serve_state = state.clone();
         tokio::spawn(async move {
-            let _ = guichet_web::serve(listener, state, async {
+            let _ = guichet_web::serve(listener, serve_state, async {
                 let _ = rx.await;
             })
             .await;
@@ -266,6 +268,7 @@ impl TestServer {
             base,
             client,
             db,
+            state,
             _shutdown: tx,
         }
     }

@@ -1,0 +1,70 @@
+//! The background worker, one per node (safe with several: every job claims its rows): sends
+//! e-mails as they are queued, applies tacit decisions when deadlines pass, purges expired
+//! sessions and old login failures.
+
+use crate::AppState;
+use std::time::Duration;
+
+/// How often the periodic jobs run.
+const TACIT_EVERY_MS: i64 = 60_000;
+const PURGE_EVERY_MS: i64 = 600_000;
+
+/// Applies due tacit decisions and tells each usager. Returns how many dossiers were decided.
+pub async fn tacit_decisions(state: &AppState, now: i64) -> anyhow::Result<usize> {
+    let decided = guichet_store::dossier::apply_tacit_decisions(&state.db, now).await?;
+    for before in &decided {
+        let Some(after) =
+            guichet_store::dossier::get(&state.db, before.tenant_id, before.id).await?
+        else {
+            continue;
+        };
+        let Some(usager_id) = after.usager_id else {
+            continue;
+        };
+        let Some(user) = guichet_store::account::by_id(&state.db, usager_id).await? else {
+            continue;
+        };
+        let link = state.config.link(&format!("/dossiers/{}", after.id));
+        crate::mail::queue(
+            state,
+            Some(after.tenant_id),
+            &user.email,
+            &format!("Dossier n° {} : {} (décision implicite)", after.number, after.state.label()),
+            &format!(
+                "Bonjour,\n\nLe délai d'instruction de votre dossier n° {} est écoulé sans décision explicite. Conformément à la règle de cette démarche, votre demande est {} (décision implicite).\n\nVoir votre dossier :\n{link}",
+                after.number,
+                after.state.label()
+            ),
+        )
+        .await?;
+    }
+    Ok(decided.len())
+}
+
+pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let (mut last_purge, mut last_tacit) = (0i64, 0i64);
+    loop {
+        if let Err(e) = crate::mail::drain(&state).await {
+            tracing::error!(error = format!("{e:#}"), "e-mail worker");
+        }
+        let now = guichet_store::now_ms();
+        if now - last_tacit > TACIT_EVERY_MS {
+            last_tacit = now;
+            match tacit_decisions(&state, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dossiers = n, "tacit decisions applied"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "tacit decisions"),
+            }
+        }
+        if now - last_purge > PURGE_EVERY_MS {
+            last_purge = now;
+            let _ = guichet_store::session::purge_expired(&state.db, now).await;
+            let _ = guichet_store::throttle::purge_old(&state.db, now).await;
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            () = state.mail_waker.notified() => {},
+            () = tokio::time::sleep(Duration::from_secs(5)) => {},
+        }
+    }
+}
