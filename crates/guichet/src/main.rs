@@ -451,6 +451,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .unwrap_or_else(|| format!("http://{address}")),
             demo,
             mail,
+            files: guichet_store::files::LocalStore {
+                dir: config.data_dir.join("fichiers"),
+            },
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod db;
 pub mod demarche;
 pub mod dossier;
+pub mod files;
 pub mod migrate;
 pub mod outbox;
 pub mod secret;

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "demarches",
         include_str!("../migrations/0003_demarches.sql"),
     ),
+    (4, "files", include_str!("../migrations/0004_files.sql")),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -20,6 +20,9 @@ use guichet_store::Db;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The largest request body accepted: a step with its files.
+pub const MAX_UPLOAD_BYTES: usize = 60 * 1024 * 1024;
+
 /// Settings of the web layer.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -29,6 +32,8 @@ pub struct WebConfig {
     /// Demo mode: demo pages (e-mails written to files) are reachable.
     pub demo: bool,
     pub mail: mail::MailConfig,
+    /// Where attached files are kept.
+    pub files: guichet_store::files::LocalStore,
 }
 
 impl Default for WebConfig {
@@ -37,6 +42,9 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
             demo: false,
             mail: mail::MailConfig::default(),
+            files: guichet_store::files::LocalStore {
+                dir: std::path::PathBuf::from("guichet-data/fichiers"),
+            },
         }
     }
 }
@@ -89,6 +97,8 @@ pub fn app(state: AppState) -> Router {
         .into_router()
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(error::french_rejections))
+        // Uploads are checked field by field (size per démarche); this is the outer bound.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(Extension(state.clone()))
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -156,6 +156,7 @@ pub fn table() -> RouteTable {
         .post("/dossiers/{id}/depot", SignedIn, depot::submit)
         .post("/dossiers/{id}/retrait", SignedIn, depot::withdraw)
         .post("/dossiers/{id}/messages", SignedIn, depot::message)
+        .get("/dossiers/{id}/fichiers/{file}", SignedIn, depot::file)
         .get("/invitation/{token}", Public, equipe::invitation_form)
         .post("/invitation/{token}", Public, equipe::accept_invitation)
         // Back office of a collectivité
@@ -245,6 +246,11 @@ pub fn table() -> RouteTable {
             "/admin/{tenant}/dossiers/{id}/messages",
             Tenant(P::ProcessDossiers),
             instruction::message,
+        )
+        .get(
+            "/admin/{tenant}/dossiers/{id}/fichiers/{file}",
+            Tenant(P::ProcessDossiers),
+            instruction::file,
         )
         .get(
             "/admin/{tenant}/jetons",

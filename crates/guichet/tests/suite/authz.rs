@@ -208,8 +208,8 @@ async fn an_agent_of_macon_can_never_reach_dijon() {
         .filter(|s| matches!(s.access, Access::Tenant(_)))
     {
         tenant_routes += 1;
-        let own = concrete(spec.path, "").replace("/dijon", "/macon");
-        let other = concrete(spec.path, "");
+        let own = concrete(spec.path, "x").replace("/dijon", "/macon");
+        let other = concrete(spec.path, "x");
         let (own_page, other_page) = if spec.method == "GET" {
             (
                 macon.browser.get(&own).await,

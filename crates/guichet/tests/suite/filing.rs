@@ -412,3 +412,176 @@ async fn the_usager_is_told_when_silence_decides() {
     assert!(mail.body.contains("accepté"), "{}", mail.body);
     assert!(x.deadline_at.expect("deadline") - x.complete_since.expect("since") == 30 * DAY_MS);
 }
+
+const PERMIS_DE_CONSTRUIRE: &str = r#"{
+  "title": "Déclaration de travaux",
+  "description": "Déclarer des travaux sur une maison.",
+  "retention_months": 12,
+  "pages": [ { "title": "Travaux", "fields": [
+    { "id": "description", "label": "Description des travaux", "type": "short_text", "required": true },
+    { "id": "plan", "label": "Plan de situation", "type": "file", "accept": ["application/pdf"], "max_size_mb": 1, "required": true }
+  ] } ]
+}"#;
+
+fn part(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str(mime)
+        .expect("mime")
+}
+
+#[tokio::test]
+async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journaled() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let def =
+        guichet_domain::demarche::Definition::from_json(PERMIS_DE_CONSTRUIRE).expect("definition");
+    let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def)
+        .await
+        .expect("démarche");
+    guichet_store::demarche::publish(s.db(), &d)
+        .await
+        .expect("publish");
+    let u = personas::usager(&s).await;
+    let started = u
+        .browser
+        .post(&format!("/demarches/dijon/{}/dossiers", d.slug), &[])
+        .await;
+    let step = started.location.expect("step");
+    let form = u.browser.get(&step).await;
+    assert!(
+        form.html.contains("enctype=\"multipart/form-data\"")
+            && form.html.contains("type=\"file\"")
+    );
+    assert!(form.html.contains("Formats acceptés : PDF ; 1 Mo maximum"));
+
+    // A PNG named .pdf: refused by its content; the description typed is kept.
+    let png = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0,
+        0, 1,
+    ];
+    let disguised = reqwest::multipart::Form::new()
+        .text("description", "Véranda de 12 m²")
+        .text("action", "continuer")
+        .part("plan", part(png, "plan.pdf", "application/pdf"));
+    let refused = u.browser.post_multipart(&step, disguised).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(
+        refused.html.contains("n&#39;a pas été joint")
+            || refused.html.contains("n'a pas été joint"),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("Véranda de 12 m²"),
+        "what was typed is kept"
+    );
+
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+        .to_vec();
+    let too_big = [pdf.clone(), vec![b' '; 1024 * 1024]].concat();
+    let big = reqwest::multipart::Form::new()
+        .text("description", "Véranda")
+        .text("action", "enregistrer")
+        .part("plan", part(too_big, "plan.pdf", "application/pdf"));
+    let refused = u.browser.post_multipart(&step, big).await;
+    assert!(
+        refused.html.contains("1 Mo"),
+        "size refused: {}",
+        refused.html
+    );
+
+    let good = reqwest::multipart::Form::new()
+        .text("description", "Véranda de 12 m²")
+        .text("action", "continuer")
+        .part(
+            "plan",
+            part(pdf.clone(), "plan situation.pdf", "application/pdf"),
+        );
+    let ok = u.browser.post_multipart(&step, good).await;
+    assert!(
+        ok.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("/recapitulatif")),
+        "{:?} {}",
+        ok.location,
+        ok.html
+    );
+    let dossier_id: i64 = step
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|i| i.parse().ok())
+        .expect("id");
+    let review = u
+        .browser
+        .get(&format!("/dossiers/{dossier_id}/recapitulatif"))
+        .await;
+    assert!(review.html.contains("plan situation.pdf"));
+    u.browser
+        .post(&format!("/dossiers/{dossier_id}/depot"), &[])
+        .await;
+
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let page = agent
+        .browser
+        .get(&format!("/admin/dijon/dossiers/{dossier_id}"))
+        .await;
+    let href = page
+        .html
+        .split("href=\"")
+        .find(|h| h.contains("/fichiers/"))
+        .and_then(|h| h.split('"').next())
+        .expect("file link")
+        .to_string();
+    let download = agent
+        .browser
+        .client
+        .get(format!("{}{href}", s.base))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status(), 200);
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("attachment"));
+    assert_eq!(
+        download.bytes().await.expect("bytes").to_vec(),
+        pdf,
+        "the stored file is the uploaded one"
+    );
+    let journal = guichet_store::audit::list(s.db(), &Default::default(), 20)
+        .await
+        .expect("journal");
+    assert!(journal
+        .iter()
+        .any(|e| e.event.action == "dossier.fichier.consultation"
+            && e.event.actor == "instructeur@dijon.fr"));
+
+    let other = personas::persona(&s, Kind::Usager, "autre@exemple.fr", &[]).await;
+    let usager_href = href.replace("/admin/dijon", "");
+    assert_eq!(
+        other.browser.get(&usager_href).await.status,
+        404,
+        "another usager cannot fetch it"
+    );
+    let macon = personas::persona(
+        &s,
+        Kind::Agent,
+        "agent@macon.fr",
+        &[(&t.macon, Role::Instructeur)],
+    )
+    .await;
+    assert_eq!(
+        macon.browser.get(&href).await.status,
+        403,
+        "nor an agent of Mâcon"
+    );
+}

@@ -253,6 +253,9 @@ impl TestServer {
                 from: "Guichet <ne-pas-repondre@guichet.test>".into(),
                 transport,
             },
+            files: guichet_store::files::LocalStore {
+                dir: db.dir.path().join("fichiers"),
+            },
         };
         let state = guichet_web::AppState::new(db.db.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -379,6 +382,21 @@ impl Browser {
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("_csrf", &token));
         self.post_raw(path, &all).await
+    }
+
+    /// Posts a multipart form (with files), the anti-CSRF token in the query string as the page does.
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let token = self.csrf().await;
+        let url = format!("{}{path}?_csrf={token}", self.base);
+        Self::page(
+            self.client
+                .post(url)
+                .multipart(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
     }
 
     /// Posts exactly these fields (no anti-CSRF token unless given).

@@ -141,6 +141,7 @@ struct StepPage {
     steps: usize,
     page_title: String,
     fields_html: String,
+    multipart: bool,
     errors: Errors,
     flash: Option<String>,
 }
@@ -155,7 +156,8 @@ async fn step_page(
     flash: Option<String>,
 ) -> Result<Response, AppError> {
     let page = &def.pages[step];
-    let fields_html = render(&page.fields, &x.answers, &errors, labels(def), "");
+    let names = file_names(state, x).await?;
+    let fields_html = render(&page.fields, &x.answers, &errors, labels(def), "", &names);
     let mut summary = Errors::default();
     for e in &errors {
         summary.add(super::formulaire::dom_id(&e.key), e.message.clone());
@@ -173,6 +175,7 @@ async fn step_page(
         step,
         steps: def.pages.len(),
         page_title: page.title.clone(),
+        multipart: super::formulaire::has_files(&page.fields),
         fields_html,
         errors: summary,
         flash,
@@ -201,7 +204,7 @@ pub async fn save_step(
     State(state): State<AppState>,
     visitor: Visitor,
     Path((id, step)): Path<(i64, usize)>,
-    body: String,
+    req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let Some((mut x, def)) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
@@ -209,18 +212,93 @@ pub async fn save_step(
     if !x.state.editable_by_usager() || step >= def.pages.len() {
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let (pairs, uploads) = read_form(&state, req).await?;
     let (typed, action) = decode(pairs);
     let fields = &def.pages[step].fields;
-    // This page's answers replace the stored ones; other pages' answers are kept as they are.
-    x.answers.0.retain(|k, _| !belongs(k, fields));
+    // This page's answers replace the stored ones (except files, which a form never sends back);
+    // other pages' answers are kept as they are.
+    let is_file = |k: &str| {
+        matches!(
+            field_of(&def, k).map(|f| &f.kind),
+            Some(FieldKind::File { .. })
+        )
+    };
+    x.answers.0.retain(|k, _| !belongs(k, fields) || is_file(k));
     for (k, v) in typed.0 {
-        if belongs(&k, fields) {
+        if belongs(&k, fields) && !is_file(&k) {
             x.answers.0.insert(k, v);
         }
     }
+    // Each upload is checked on its own: a refused file is reported, everything else is kept.
+    let mut upload_errors = Vec::new();
+    for (key, name, bytes) in uploads {
+        let Some(FieldKind::File {
+            accept,
+            max_size_mb,
+            max_files,
+        }) = field_of(&def, &key).map(|f| f.kind.clone())
+        else {
+            continue;
+        };
+        if !belongs(&key, fields) {
+            continue;
+        }
+        match values::check_file(&bytes, &accept, max_size_mb) {
+            Ok(mime) => {
+                let mut current: Vec<String> = x.answers.0.get(&key).cloned().unwrap_or_default();
+                if max_files == 1 {
+                    for old in current.drain(..) {
+                        if let Some(f) = guichet_store::files::get(
+                            &state.db,
+                            x.tenant_id,
+                            x.id,
+                            old.trim_start_matches("fichier:"),
+                        )
+                        .await?
+                        {
+                            guichet_store::files::remove(&state.db, &state.config.files, &f)
+                                .await?;
+                        }
+                    }
+                } else if current.len() >= max_files as usize {
+                    upload_errors.push(FieldError { key: key.clone(), message: format!("{max_files} fichiers au maximum : retirez-en un avant d'en ajouter un autre.") });
+                    continue;
+                }
+                let stored = guichet_store::files::add(
+                    &state.db,
+                    &state.config.files,
+                    x.tenant_id,
+                    x.id,
+                    &key,
+                    visitor.user.as_ref().map(|u| u.id),
+                    &name,
+                    mime,
+                    &bytes,
+                )
+                .await?;
+                current.push(format!("fichier:{}", stored.id));
+                x.answers.0.insert(key, current);
+            }
+            Err(message) => upload_errors.push(FieldError {
+                key,
+                message: format!(
+                    "« {} » n'a pas été joint : {message}",
+                    guichet_store::files::clean_name(&name)
+                ),
+            }),
+        }
+    }
     let action = action.unwrap_or_else(|| "continuer".into());
-    if let Some(block) = action.strip_prefix("ajouter:") {
+    if let Some(target) = action.strip_prefix("supprimer-fichier:") {
+        if let Some((key, fid)) = target.split_once('|') {
+            if let Some(values) = x.answers.0.get_mut(key) {
+                values.retain(|v| v.trim_start_matches("fichier:") != fid);
+            }
+            if let Some(f) = guichet_store::files::get(&state.db, x.tenant_id, x.id, fid).await? {
+                guichet_store::files::remove(&state.db, &state.config.files, &f).await?;
+            }
+        }
+    } else if let Some(block) = action.strip_prefix("ajouter:") {
         add_item(&mut x.answers, block);
     } else if let Some(item) = action.strip_prefix("retirer:") {
         remove_item(&mut x.answers, item);
@@ -232,7 +310,24 @@ pub async fn save_step(
         let now = time::OffsetDateTime::now_utc();
         format!("{:02}:{:02}", now.hour(), now.minute())
     };
-    if action == "enregistrer" || action.starts_with("ajouter:") || action.starts_with("retirer:") {
+    if !upload_errors.is_empty() {
+        let message = format!("Brouillon enregistré à {saved_at} (UTC) ; un fichier a été refusé.");
+        return step_page(
+            &state,
+            &visitor,
+            &x,
+            &def,
+            step,
+            upload_errors,
+            Some(message),
+        )
+        .await;
+    }
+    if action == "enregistrer"
+        || action.starts_with("ajouter:")
+        || action.starts_with("retirer:")
+        || action.starts_with("supprimer-fichier:")
+    {
         return step_page(
             &state,
             &visitor,
@@ -267,6 +362,79 @@ pub async fn save_step(
     Ok(Redirect::to(&next).into_response())
 }
 
+/// The field an input name refers to (`enfants[0].pai` → the field `pai`).
+fn field_of<'a>(def: &'a Definition, key: &str) -> Option<&'a Field> {
+    def.field(key.rsplit('.').next().unwrap_or(key))
+}
+
+/// Names of a dossier's files, by id.
+async fn file_names(
+    state: &AppState,
+    x: &Dossier,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    Ok(
+        guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.name))
+            .collect(),
+    )
+}
+
+type Uploads = Vec<(String, String, Vec<u8>)>;
+
+/// Reads a step's form: url-encoded, or multipart with files (name, original name, bytes).
+async fn read_form(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<(Vec<(String, String)>, Uploads), AppError> {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let bytes = axum::body::to_bytes(req.into_body(), 1024 * 1024)
+            .await
+            .map_err(|e| anyhow::anyhow!("formulaire illisible : {e}"))?;
+        return Ok((
+            serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
+            Vec::new(),
+        ));
+    }
+    let mut form = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| anyhow::anyhow!("formulaire illisible : {e}"))?;
+    let (mut pairs, mut uploads) = (Vec::new(), Vec::new());
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| anyhow::anyhow!("envoi interrompu : {e}"))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        match field.file_name().map(str::to_string) {
+            Some(file_name) => {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("envoi interrompu : {e}"))?;
+                if !file_name.is_empty() && !bytes.is_empty() {
+                    uploads.push((name, file_name, bytes.to_vec()));
+                }
+            }
+            None => pairs.push((
+                name,
+                field
+                    .text()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("formulaire illisible : {e}"))?,
+            )),
+        }
+    }
+    Ok((pairs, uploads))
+}
+
 pub struct Section {
     pub title: String,
     pub edit: String,
@@ -285,8 +453,22 @@ struct ReviewPage {
 }
 
 /// A value as the usager reads it back.
-fn display(field: &Field, values: &[&str]) -> String {
+fn display(
+    field: &Field,
+    values: &[&str],
+    names: &std::collections::HashMap<String, String>,
+) -> String {
     match &field.kind {
+        FieldKind::File { .. } => values
+            .iter()
+            .map(|v| {
+                names
+                    .get(v.trim_start_matches("fichier:"))
+                    .cloned()
+                    .unwrap_or_else(|| "document".into())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         FieldKind::Checkbox => "oui".into(),
         FieldKind::Date { .. } => values
             .iter()
@@ -302,6 +484,7 @@ fn summarize(
     fields: &[Field],
     answers: &Answers,
     prefix: Option<&str>,
+    names: &std::collections::HashMap<String, String>,
     out: &mut Vec<(String, String)>,
 ) {
     for f in fields {
@@ -319,7 +502,7 @@ fn summarize(
         {
             for i in 0..answers.block_len(&key) {
                 out.push((format!("{item_label} {}", i + 1), String::new()));
-                summarize(inner, answers, Some(&format!("{key}[{i}]")), out);
+                summarize(inner, answers, Some(&format!("{key}[{i}]")), names, out);
             }
             continue;
         }
@@ -329,7 +512,7 @@ fn summarize(
             if v.is_empty() {
                 "(sans réponse)".into()
             } else {
-                display(f, &v)
+                display(f, &v, names)
             },
         ));
     }
@@ -359,13 +542,14 @@ pub async fn review(
             ));
         }
     }
+    let names = file_names(&state, &x).await?;
     let sections = def
         .pages
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let mut answers = Vec::new();
-            summarize(&p.fields, &x.answers, None, &mut answers);
+            summarize(&p.fields, &x.answers, None, &names, &mut answers);
             Section {
                 title: p.title.clone(),
                 edit: format!("/dossiers/{id}/etapes/{i}"),
@@ -594,11 +778,15 @@ pub async fn mine(State(state): State<AppState>, visitor: Visitor) -> Result<Res
 }
 
 /// Escapes for the summary of answers (used by the agents' view too).
-pub fn answers_html(def: &Definition, answers: &Answers) -> String {
+pub fn answers_html(
+    def: &Definition,
+    answers: &Answers,
+    names: &std::collections::HashMap<String, String>,
+) -> String {
     let mut out = String::new();
     for p in &def.pages {
         let mut rows = Vec::new();
-        summarize(&p.fields, answers, None, &mut rows);
+        summarize(&p.fields, answers, None, names, &mut rows);
         out.push_str(&format!("<h3>{}</h3><dl class=\"facts\">", esc(&p.title)));
         for (k, v) in rows {
             out.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(&k), esc(&v)));
@@ -606,4 +794,40 @@ pub fn answers_html(def: &Definition, answers: &Answers) -> String {
         out.push_str("</dl>");
     }
     out
+}
+
+/// Serves a file of a dossier as a download, whatever its type (never rendered inline).
+pub fn download(f: &guichet_store::files::StoredFile, bytes: Vec<u8>) -> Response {
+    use axum::http::header;
+    (
+        [
+            (header::CONTENT_TYPE, f.mime.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}\"",
+                    f.name.replace(|c: char| !c.is_ascii() || c == '"', "_")
+                ),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The usager downloads a file of their own dossier.
+pub async fn file(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, file_id)): Path<(i64, String)>,
+) -> Result<Response, AppError> {
+    let Some((x, _)) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let Some(f) = guichet_store::files::get(&state.db, x.tenant_id, x.id, &file_id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let bytes = state.config.files.get(&f.id).await?;
+    Ok(download(&f, bytes))
 }

@@ -2,7 +2,7 @@
 //! without JavaScript: repeatable blocks are grown and shrunk with submit buttons, and conditional
 //! fields are always shown with the condition spelled out.
 
-use guichet_domain::demarche::{Answers, Field, FieldError, FieldKind};
+use guichet_domain::demarche::{values, Answers, Field, FieldError, FieldKind};
 use std::fmt::Write;
 
 /// HTML-escapes text for element content and attribute values.
@@ -43,6 +43,8 @@ pub struct Renderer<'a> {
     pub labels: Vec<(String, String)>,
     /// Prefix of every element id (a preview next to a real form must not reuse its ids).
     pub id_prefix: &'a str,
+    /// Names of the files already attached, by file id.
+    pub file_names: &'a std::collections::HashMap<String, String>,
 }
 
 impl Renderer<'_> {
@@ -234,17 +236,74 @@ impl Renderer<'_> {
                 }
                 out.push_str("</fieldset>");
             }
-            FieldKind::File { .. } => {
+            FieldKind::File {
+                accept,
+                max_size_mb,
+                max_files,
+            } => {
+                let formats: Vec<&str> = values::KNOWN_FILE_TYPES
+                    .iter()
+                    .filter(|(m, _, _)| accept.iter().any(|a| a == m))
+                    .map(|(_, l, _)| *l)
+                    .collect();
+                let extensions: Vec<String> = values::KNOWN_FILE_TYPES
+                    .iter()
+                    .filter(|(m, _, _)| accept.iter().any(|a| a == m))
+                    .flat_map(|(m, _, e)| [format!(".{e}"), m.to_string()])
+                    .collect();
                 let _ = write!(
                     out,
-                    "<div class=\"field\"><p><strong>{}</strong>{required}</p>",
+                    "<div class=\"field\"><label for=\"{id}\">{}{required}</label>",
                     esc(&field.label)
                 );
-                self.preamble(out, field, &id, key);
                 let _ = write!(
                     out,
-                    "<p class=\"notice\" id=\"{id}\">Les pièces jointes se déposent au guichet de la collectivité pour le moment : indiquez-le dans votre demande.</p></div>"
+                    "<p class=\"hint\" id=\"{id}-formats\">Formats acceptés : {} ; {} Mo maximum par fichier{}.</p>",
+                    formats.join(", "),
+                    max_size_mb,
+                    if *max_files > 1 { format!(", {max_files} fichiers au plus") } else { String::new() }
                 );
+                self.preamble(out, field, &id, key);
+                let attached = self.answers.all(key);
+                if !attached.is_empty() {
+                    let _ = write!(out, "<ul class=\"files\">");
+                    for v in attached {
+                        let fid = v.trim_start_matches("fichier:");
+                        let name = self
+                            .file_names
+                            .get(fid)
+                            .map(String::as_str)
+                            .unwrap_or("document");
+                        let _ = write!(
+                            out,
+                            "<li>{} <button type=\"submit\" name=\"action\" value=\"supprimer-fichier:{}|{}\" class=\"link\">Retirer<span class=\"visually-hidden\"> {}</span></button></li>",
+                            esc(name),
+                            esc(key),
+                            esc(fid),
+                            esc(name)
+                        );
+                    }
+                    out.push_str("</ul>");
+                }
+                let multiple = if *max_files > 1 { " multiple" } else { "" };
+                let _ = write!(
+                    out,
+                    "<input type=\"file\" id=\"{id}\" name=\"{}\" accept=\"{}\"{multiple}",
+                    esc(key),
+                    esc(&extensions.join(","))
+                );
+                let mut ids = vec![format!("{id}-formats")];
+                if help {
+                    ids.push(format!("{id}-aide"));
+                }
+                if cond {
+                    ids.push(format!("{id}-condition"));
+                }
+                if has_error {
+                    ids.push(format!("{id}-erreur"));
+                    out.push_str(" aria-invalid=\"true\"");
+                }
+                let _ = write!(out, " aria-describedby=\"{}\"></div>", ids.join(" "));
             }
             FieldKind::LongText { .. } => {
                 let _ = write!(
@@ -305,12 +364,14 @@ pub fn render(
     errors: &[FieldError],
     labels: Vec<(String, String)>,
     id_prefix: &str,
+    file_names: &std::collections::HashMap<String, String>,
 ) -> String {
     let r = Renderer {
         answers,
         errors,
         labels,
         id_prefix,
+        file_names,
     };
     let mut out = String::new();
     r.fields(fields, None, &mut out);
@@ -359,6 +420,15 @@ pub fn remove_item(answers: &mut Answers, item: &str) {
         }
     }
     answers.0 = moved;
+}
+
+/// Whether these fields (blocks included) ask for files: the form must then be multipart.
+pub fn has_files(fields: &[Field]) -> bool {
+    fields.iter().any(|f| match &f.kind {
+        FieldKind::File { .. } => true,
+        FieldKind::Block { fields, .. } => has_files(fields),
+        _ => false,
+    })
 }
 
 /// Adds an empty repetition at the end of a block.

@@ -149,6 +149,8 @@ struct DossierPage {
     deadline: String,
     actions: Vec<(&'static str, &'static str)>,
     answers_html: String,
+    /// (id, name, KB)
+    files: Vec<(String, String, i64)>,
     history: Vec<(String, String, String)>,
     errors: Errors,
     flash: Option<String>,
@@ -237,6 +239,11 @@ async fn dossier_page(
             (format_ms(h.at), h.actor, what)
         })
         .collect();
+    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
+    let names = files
+        .iter()
+        .map(|f| (f.id.clone(), f.name.clone()))
+        .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -248,7 +255,11 @@ async fn dossier_page(
         title: def.title.clone(),
         deadline: x.deadline_at.map(day).unwrap_or_else(|| "aucune".into()),
         actions,
-        answers_html: answers_html(&def, &x.answers),
+        answers_html: answers_html(&def, &x.answers, &names),
+        files: files
+            .into_iter()
+            .map(|f| (f.id, f.name, f.size / 1024 + 1))
+            .collect(),
         history,
         errors,
         flash,
@@ -429,4 +440,29 @@ pub async fn message(
         Some(flash.into()),
     )
     .await
+}
+
+/// An agent downloads a file of a dossier of their collectivité; journaled like any access.
+pub async fn file(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id, file_id)): Path<(String, i64, String)>,
+) -> Result<Response, AppError> {
+    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if x.state == DState::Brouillon {
+        return Ok(not_found(State(state)).await);
+    }
+    let Some(f) = guichet_store::files::get(&state.db, ctx.tenant.id, x.id, &file_id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.fichier.consultation");
+    event.object_type = Some("dossier".into());
+    event.object_id = Some(x.number.clone());
+    event.details = serde_json::json!({"fichier": f.name, "sha256": f.sha256}).to_string();
+    audit::append(&state.db, &event).await?;
+    let bytes = state.config.files.get(&f.id).await?;
+    Ok(super::depot::download(&f, bytes))
 }
