@@ -131,7 +131,7 @@ function concrete(path, persona) {
 }
 
 const NOT_HTML = (r) => r.path === '/healthz' || r.path === '/metrics' || r.path.startsWith('/static/')
-  || r.path.startsWith('/api/') || r.path.endsWith('.csv') || r.path.endsWith('/export');
+  || r.path.startsWith('/api/') || r.path.endsWith('.csv') || r.path.endsWith('.zip') || r.path.endsWith('/export');
 
 /// Visits a URL (or runs `action` on a fresh page) and returns axe violations and the figures.
 async function check(context, url, action, alreadyChecked = () => false) {
@@ -225,6 +225,7 @@ test('pages in their error and confirmation states pass axe too', async () => {
     ['dossier refusé', usager, async (p) => { await p.goto(`${base}/dossiers/6`); }],
     ['file des dossiers traités', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers?file=traites`); }],
     ['dossier en correction (agent)', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers/4`); }],
+    ['étape avec pièces jointes', usager, async (p) => { await p.goto(`${base}/demarches/cote-d-or/demande-d-aide-pour-l-adaptation-du-logement`); await Promise.all([p.waitForNavigation(), p.click('main form button[type=submit]')]); await p.goto(p.url().replace(/etapes\/0$/, 'etapes/1')); }],
     ['import de démarche invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/demarches`); await p.fill('#definition', '{"title": 1}'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/demarches"] button[type=submit]')]); }],
   ];
   const failures = [];

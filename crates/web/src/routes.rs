@@ -247,6 +247,21 @@ pub fn table() -> RouteTable {
             Tenant(P::ProcessDossiers),
             instruction::message,
         )
+        .post(
+            "/admin/{tenant}/dossiers/{id}/attribution",
+            Tenant(P::ProcessDossiers),
+            instruction::assign,
+        )
+        .get(
+            "/admin/{tenant}/dossiers.csv",
+            Tenant(P::ProcessDossiers),
+            instruction::export_csv,
+        )
+        .get(
+            "/admin/{tenant}/dossiers/{id}/fichiers.zip",
+            Tenant(P::ProcessDossiers),
+            instruction::files_zip,
+        )
         .get(
             "/admin/{tenant}/dossiers/{id}/fichiers/{file}",
             Tenant(P::ProcessDossiers),

@@ -565,6 +565,47 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
         .any(|e| e.event.action == "dossier.fichier.consultation"
             && e.event.actor == "instructeur@dijon.fr"));
 
+    let zip = agent
+        .browser
+        .client
+        .get(format!(
+            "{}/admin/dijon/dossiers/{dossier_id}/fichiers.zip",
+            s.base
+        ))
+        .send()
+        .await
+        .expect("zip");
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let bytes = zip.bytes().await.expect("bytes");
+    assert!(bytes.starts_with(b"PK"), "a ZIP archive");
+
+    // Assignment to an agent who processes dossiers, journaled; "suivis par moi" lists it.
+    let me: String = agent.user_id.to_string();
+    let assigned = agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{dossier_id}/attribution"),
+            &[("agent", &me)],
+        )
+        .await;
+    assert!(
+        assigned.html.contains("Dossier attribué à"),
+        "{}",
+        assigned.html
+    );
+    let mine = agent.browser.get("/admin/dijon/dossiers?file=suivis").await;
+    assert!(mine
+        .html
+        .contains(&format!("/admin/dijon/dossiers/{dossier_id}\"")));
+    let stranger = agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{dossier_id}/attribution"),
+            &[("agent", "999999")],
+        )
+        .await;
+    assert_eq!(stranger.status, 422);
+
     let other = personas::persona(&s, Kind::Usager, "autre@exemple.fr", &[]).await;
     let usager_href = href.replace("/admin/dijon", "");
     assert_eq!(
@@ -584,4 +625,60 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
         403,
         "nor an agent of Mâcon"
     );
+}
+
+#[tokio::test]
+async fn a_queue_of_100000_dossiers_exports_as_a_stream() {
+    use guichet_domain::demarche::Definition;
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let def = Definition::from_json(TERRASSE).expect("definition");
+    let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def)
+        .await
+        .expect("démarche");
+    guichet_store::demarche::publish(s.db(), &d)
+        .await
+        .expect("publish");
+    // 100,000 submitted dossiers in one statement, on either database.
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 100000)
+         INSERT INTO dossiers (tenant_id, number, demarche_id, version, state, answers, applicant_name, applicant_folded,
+             created_at, updated_at, submitted_at)
+         SELECT $1, 'T-' || CAST(n AS TEXT), $2, 1, 'depose', '{\"enseigne\":[\"Café\"]}', 'Demandeur ' || CAST(n AS TEXT),
+             'demandeur ' || CAST(n AS TEXT), n, n, n FROM seq",
+    )
+    .bind(t.dijon.id)
+    .bind(d.id)
+    .execute(s.db().pool())
+    .await
+    .expect("bulk insert");
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let r = agent
+        .browser
+        .client
+        .get(format!("{}/admin/dijon/dossiers.csv?file=tous", s.base))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().get("content-length").is_none(),
+        "streamed, not built in memory first"
+    );
+    let body = r.text().await.expect("body");
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines.len(), 100_001, "header and every dossier");
+    assert!(lines[0].starts_with("numero;demarche"));
+    assert!(lines[1].starts_with("T-100000;Demande d'autorisation de terrasse"));
+    let queue = agent
+        .browser
+        .get("/admin/dijon/dossiers?file=a-traiter")
+        .await;
+    assert!(queue.html.contains("Dossiers plus anciens"), "paginated");
 }

@@ -61,6 +61,24 @@ pub struct QueueQuery {
 
 const PAGE: i64 = 50;
 
+fn queue_filter(current: &str, q: &QueueQuery, me: Option<i64>) -> QueueFilter {
+    let mut filter = QueueFilter {
+        text: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
+        before_id: q.avant,
+        ..Default::default()
+    };
+    match current {
+        "a-traiter" => filter.states = vec![DState::Depose],
+        "suivis" => filter.assigned_to = me,
+        "en-instruction" => filter.states = vec![DState::EnInstruction],
+        "en-correction" => filter.states = vec![DState::EnCorrection],
+        "en-retard" => filter.overdue_at = Some(guichet_store::now_ms()),
+        "traites" => filter.states = vec![DState::Accepte, DState::Refuse, DState::SansSuite],
+        _ => {}
+    }
+    filter
+}
+
 fn day(ms: i64) -> String {
     format_ms(ms)
         .split(" à ")
@@ -81,20 +99,7 @@ pub async fn queue(
         "a-traiter".to_string()
     };
     let me = visitor.user.as_ref().map(|u| u.id);
-    let mut filter = QueueFilter {
-        text: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
-        before_id: q.avant,
-        ..Default::default()
-    };
-    match current.as_str() {
-        "a-traiter" => filter.states = vec![DState::Depose],
-        "suivis" => filter.assigned_to = me,
-        "en-instruction" => filter.states = vec![DState::EnInstruction],
-        "en-correction" => filter.states = vec![DState::EnCorrection],
-        "en-retard" => filter.overdue_at = Some(guichet_store::now_ms()),
-        "traites" => filter.states = vec![DState::Accepte, DState::Refuse, DState::SansSuite],
-        _ => {}
-    }
+    let filter = queue_filter(&current, &q, me);
     let dossiers = dossier::queue(&state.db, ctx.tenant.id, &filter, PAGE).await?;
     let mut titles = std::collections::HashMap::new();
     let mut rows = Vec::new();
@@ -151,6 +156,8 @@ struct DossierPage {
     answers_html: String,
     /// (id, name, KB)
     files: Vec<(String, String, i64)>,
+    /// Agents who process dossiers: (id, name, assigned to this one)
+    team: Vec<(i64, String, bool)>,
     history: Vec<(String, String, String)>,
     errors: Errors,
     flash: Option<String>,
@@ -256,6 +263,17 @@ async fn dossier_page(
         deadline: x.deadline_at.map(day).unwrap_or_else(|| "aucune".into()),
         actions,
         answers_html: answers_html(&def, &x.answers, &names),
+        team: guichet_store::team::members(&state.db, ctx.tenant.id)
+            .await?
+            .into_iter()
+            .filter(|m| {
+                guichet_domain::role::allowed(
+                    &m.roles,
+                    guichet_domain::role::Permission::ProcessDossiers,
+                )
+            })
+            .map(|m| (m.user_id, m.display_name, Some(m.user_id) == x.assigned_to))
+            .collect(),
         files: files
             .into_iter()
             .map(|f| (f.id, f.name, f.size / 1024 + 1))
@@ -465,4 +483,215 @@ pub async fn file(
     audit::append(&state.db, &event).await?;
     let bytes = state.config.files.get(&f.id).await?;
     Ok(super::depot::download(&f, bytes))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    agent: String,
+}
+
+/// Assigns the dossier to an agent of the collectivité who processes dossiers (or to nobody).
+pub async fn assign(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<AssignForm>,
+) -> Result<Response, AppError> {
+    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let members = guichet_store::team::members(&state.db, ctx.tenant.id).await?;
+    let target = match f.agent.trim() {
+        "" => None,
+        v => match v.parse::<i64>().ok().and_then(|id| {
+            members.iter().find(|m| {
+                m.user_id == id
+                    && guichet_domain::role::allowed(
+                        &m.roles,
+                        guichet_domain::role::Permission::ProcessDossiers,
+                    )
+            })
+        }) {
+            Some(m) => Some(m),
+            None => {
+                let mut errors = Errors::default();
+                errors.add(
+                    "agent",
+                    "Choisissez un agent de l'équipe qui instruit les dossiers.",
+                );
+                return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
+            }
+        },
+    };
+    dossier::assign(&state.db, &x, target.map(|m| m.user_id)).await?;
+    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.attribution");
+    event.object_type = Some("dossier".into());
+    event.object_id = Some(x.number.clone());
+    event.details = serde_json::json!({"agent": target.map(|m| m.email.clone())}).to_string();
+    audit::append(&state.db, &event).await?;
+    let flash = match target {
+        Some(m) => format!("Dossier attribué à {}.", m.display_name),
+        None => "Dossier sans attribution.".to_string(),
+    };
+    dossier_page(&state, &visitor, &ctx, id, Errors::default(), Some(flash)).await
+}
+
+/// The queue as CSV, streamed page by page (constant memory, whatever the number of dossiers).
+pub async fn export_csv(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, AppError> {
+    use axum::body::Body;
+    use axum::http::header;
+    let current = if TABS.iter().any(|(k, _)| *k == q.file) {
+        q.file.clone()
+    } else {
+        "tous".to_string()
+    };
+    let filter = queue_filter(&current, &q, visitor.user.as_ref().map(|u| u.id));
+    let mut event = visitor.event(Some(ctx.tenant.id), "dossiers.export");
+    event.details = serde_json::json!({"file": current, "recherche": q.q}).to_string();
+    audit::append(&state.db, &event).await?;
+    let header_line = "numero;demarche;version;demandeur;etat;decision_implicite;cree_le;depose_le;echeance;decide_le;motif;reponses\n".to_string();
+    let tenant_id = ctx.tenant.id;
+    let stream = futures_util::stream::unfold(
+        (
+            state,
+            filter,
+            Some(header_line),
+            false,
+            std::collections::HashMap::<i64, String>::new(),
+        ),
+        move |(state, mut filter, first, done, mut titles)| async move {
+            if let Some(h) = first {
+                return Some((
+                    Ok::<_, std::io::Error>(h.into_bytes()),
+                    (state, filter, None, false, titles),
+                ));
+            }
+            if done {
+                return None;
+            }
+            let page = match dossier::queue(&state.db, tenant_id, &filter, 500).await {
+                Ok(p) => p,
+                Err(e) => {
+                    return Some((
+                        Err(std::io::Error::other(e.to_string())),
+                        (state, filter, None, true, titles),
+                    ))
+                }
+            };
+            if page.is_empty() {
+                return None;
+            }
+            let mut w = csv::WriterBuilder::new()
+                .delimiter(b';')
+                .has_headers(false)
+                .from_writer(Vec::new());
+            for x in &page {
+                if let std::collections::hash_map::Entry::Vacant(e) = titles.entry(x.demarche_id) {
+                    let t = demarche::get(&state.db, tenant_id, x.demarche_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|d| d.title)
+                        .unwrap_or_default();
+                    e.insert(t);
+                }
+                let iso = |ms: Option<i64>| {
+                    ms.and_then(|m| {
+                        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(m) * 1_000_000)
+                            .ok()
+                    })
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default()
+                };
+                let _ = w.write_record([
+                    x.number.clone(),
+                    titles.get(&x.demarche_id).cloned().unwrap_or_default(),
+                    x.version.to_string(),
+                    x.applicant_name.clone().unwrap_or_default(),
+                    x.state.code().to_string(),
+                    if x.tacit { "oui".into() } else { "non".into() },
+                    iso(Some(x.created_at)),
+                    iso(x.submitted_at),
+                    iso(x.deadline_at),
+                    iso(x.decided_at),
+                    x.decision_reason.clone().unwrap_or_default(),
+                    serde_json::to_string(&x.answers.0).unwrap_or_default(),
+                ]);
+            }
+            filter.before_id = page.last().map(|x| x.id);
+            Some((
+                Ok(w.into_inner().unwrap_or_default()),
+                (state, filter, None, false, titles),
+            ))
+        },
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"dossiers-{}.csv\"", ctx.tenant.slug),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Every file of a dossier in one ZIP archive; journaled.
+pub async fn files_zip(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    use axum::http::header;
+    use std::io::Write;
+    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if x.state == DState::Brouillon {
+        return Ok(not_found(State(state)).await);
+    }
+    let files = guichet_store::files::of_dossier(&state.db, ctx.tenant.id, x.id).await?;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut used = std::collections::HashSet::new();
+    for (i, f) in files.iter().enumerate() {
+        // Two files may share a name: number them.
+        let name = if used.insert(f.name.clone()) {
+            f.name.clone()
+        } else {
+            format!("{}-{}", i + 1, f.name)
+        };
+        zip.start_file(name, options)?;
+        zip.write_all(&state.config.files.get(&f.id).await?)?;
+    }
+    let bytes = zip.finish()?.into_inner();
+    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.fichiers.export");
+    event.object_type = Some("dossier".into());
+    event.object_id = Some(x.number.clone());
+    audit::append(&state.db, &event).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"dossier-{}.zip\"", x.number),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
