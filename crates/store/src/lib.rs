@@ -11,6 +11,7 @@ pub mod dossier;
 pub mod files;
 pub mod migrate;
 pub mod outbox;
+pub mod retention;
 pub mod secret;
 pub mod session;
 pub mod team;

@@ -22,6 +22,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_demarches.sql"),
     ),
     (4, "files", include_str!("../migrations/0004_files.sql")),
+    (
+        5,
+        "retention",
+        include_str!("../migrations/0005_retention.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

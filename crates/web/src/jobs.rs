@@ -41,6 +41,38 @@ pub async fn tacit_decisions(state: &AppState, now: i64) -> anyhow::Result<usize
     Ok(decided.len())
 }
 
+/// Warns usagers two weeks before their dossier's personal data goes, and anonymises dossiers
+/// whose retention period has passed.
+pub async fn retention(state: &AppState, now: i64) -> anyhow::Result<usize> {
+    for (d, at) in guichet_store::retention::due_warnings(&state.db, now).await? {
+        let Some(usager_id) = d.usager_id else {
+            continue;
+        };
+        let Some(user) = guichet_store::account::by_id(&state.db, usager_id).await? else {
+            continue;
+        };
+        let date = crate::pages::compte::format_ms(at);
+        let day = date.split(" à ").next().unwrap_or_default();
+        let link = state.config.link(&format!("/dossiers/{}", d.id));
+        crate::mail::queue(
+            state,
+            Some(d.tenant_id),
+            &user.email,
+            &format!("Dossier n° {} : vos données seront supprimées le {day}", d.number),
+            &format!(
+                "Bonjour,\n\nLa durée de conservation de votre dossier n° {} arrive à son terme : le {day}, vos réponses, vos pièces jointes et vos messages seront supprimés. Seules des statistiques anonymes seront gardées.\n\nSi vous souhaitez garder une copie, consultez votre dossier avant cette date :\n{link}",
+                d.number
+            ),
+        )
+        .await?;
+    }
+    Ok(
+        guichet_store::retention::anonymise_due(&state.db, &state.config.files, now)
+            .await?
+            .len(),
+    )
+}
+
 pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let (mut last_purge, mut last_tacit) = (0i64, 0i64);
     loop {
@@ -58,6 +90,14 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
         }
         if now - last_purge > PURGE_EVERY_MS {
             last_purge = now;
+            match retention(&state, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    dossiers = n,
+                    "dossiers anonymised at the end of their retention period"
+                ),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "retention"),
+            }
             let _ = guichet_store::session::purge_expired(&state.db, now).await;
             let _ = guichet_store::throttle::purge_old(&state.db, now).await;
         }

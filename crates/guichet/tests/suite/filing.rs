@@ -682,3 +682,154 @@ async fn a_queue_of_100000_dossiers_exports_as_a_stream() {
         .await;
     assert!(queue.html.contains("Dossiers plus anciens"), "paginated");
 }
+
+#[tokio::test]
+async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning() {
+    use guichet_domain::demarche::Definition;
+    use guichet_domain::dossier::{Action, Actor};
+    use guichet_store::retention::{MONTH_MS, WARNING_MS};
+    use guichet_store::{demarche, dossier};
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::tenants(&s).await;
+    let u = personas::usager(&s).await;
+    let def = Definition::from_json(PERMIS_DE_CONSTRUIRE).expect("definition");
+    let d = demarche::create(s.db(), t.dijon.id, &def)
+        .await
+        .expect("démarche");
+    demarche::publish(s.db(), &d).await.expect("publish");
+    let x = dossier::create_draft(
+        s.db(),
+        t.dijon.id,
+        d.id,
+        1,
+        Some(u.user_id),
+        "Camille Martin",
+    )
+    .await
+    .expect("draft");
+    let pdf = b"%PDF-1.7\n%%EOF\n".to_vec();
+    let f = guichet_store::files::add(
+        s.db(),
+        &s.state.config.files,
+        t.dijon.id,
+        x.id,
+        "plan",
+        Some(u.user_id),
+        "plan.pdf",
+        "application/pdf",
+        &pdf,
+    )
+    .await
+    .expect("file");
+    let mut answers = guichet_domain::demarche::Answers::default();
+    answers.set("description", vec!["Véranda".into()]);
+    answers.set("plan", vec![format!("fichier:{}", f.id)]);
+    dossier::save_answers(s.db(), &x, &answers)
+        .await
+        .expect("save");
+    let usager = dossier::By {
+        actor: Actor::Usager,
+        user_id: Some(u.user_id),
+        label: u.email.clone(),
+        ip: None,
+    };
+    let agent = dossier::By {
+        actor: Actor::Agent,
+        user_id: None,
+        label: "agent@dijon.fr".into(),
+        ip: None,
+    };
+    let mut x = dossier::get(s.db(), t.dijon.id, x.id)
+        .await
+        .expect("q")
+        .expect("d");
+    for (action, by) in [
+        (Action::Submit, &usager),
+        (Action::StartInstruction, &agent),
+        (Action::Accept, &agent),
+    ] {
+        dossier::change(s.db(), &x, &def, &action, by)
+            .await
+            .expect("change");
+        x = dossier::get(s.db(), t.dijon.id, x.id)
+            .await
+            .expect("q")
+            .expect("d");
+    }
+    let end = x.decided_at.expect("decided") + 12 * MONTH_MS;
+
+    assert_eq!(
+        guichet_web::jobs::retention(&s.state, end - WARNING_MS - 1)
+            .await
+            .expect("job"),
+        0
+    );
+    assert!(
+        smtp.received()
+            .iter()
+            .all(|m| !m.subject.contains("supprimées")),
+        "not warned too early"
+    );
+    assert_eq!(
+        guichet_web::jobs::retention(&s.state, end - WARNING_MS)
+            .await
+            .expect("job"),
+        0,
+        "warned, not yet anonymised"
+    );
+    let warning = smtp.wait_for(&u.email, "seront supprimées").await;
+    assert!(warning.body.contains(&x.number));
+    guichet_web::jobs::retention(&s.state, end - WARNING_MS + 1000)
+        .await
+        .expect("job");
+    let warnings = smtp
+        .received()
+        .iter()
+        .filter(|m| m.subject.contains("seront supprimées"))
+        .count();
+    assert_eq!(warnings, 1, "warned once");
+
+    assert_eq!(
+        guichet_web::jobs::retention(&s.state, end)
+            .await
+            .expect("job"),
+        1
+    );
+    let after = dossier::get(s.db(), t.dijon.id, x.id)
+        .await
+        .expect("q")
+        .expect("statistics remain");
+    assert!(
+        after.answers.0.is_empty() && after.applicant_name.is_none() && after.usager_id.is_none()
+    );
+    assert_eq!(
+        after.state,
+        guichet_domain::dossier::State::Accepte,
+        "the decision remains, for statistics"
+    );
+    assert!(guichet_store::files::of_dossier(s.db(), t.dijon.id, x.id)
+        .await
+        .expect("files")
+        .is_empty());
+    assert!(
+        s.state.config.files.get(&f.id).await.is_err(),
+        "the file's content is deleted"
+    );
+    assert!(guichet_store::audit::list(s.db(), &Default::default(), 5)
+        .await
+        .expect("journal")
+        .iter()
+        .any(|e| e.event.action == "dossier.anonymisation"));
+    assert!(guichet_store::audit::verify(s.db())
+        .await
+        .expect("verify")
+        .is_ok());
+    assert_eq!(
+        guichet_web::jobs::retention(&s.state, end + MONTH_MS)
+            .await
+            .expect("job"),
+        0,
+        "once only"
+    );
+}

@@ -1,0 +1,123 @@
+//! Retention of personal data: a decided dossier keeps its personal data for the retention period
+//! its démarche states, then is anonymised. Statistics (démarche, dates, states, decision) remain.
+
+use crate::db::Db;
+use crate::dossier::Dossier;
+use crate::files::LocalStore;
+use guichet_domain::dossier::DAY_MS;
+use sqlx::Row;
+
+/// Warned this long before the anonymisation.
+pub const WARNING_MS: i64 = 14 * DAY_MS;
+/// A month, for retention periods, as the law counts them roughly: 30 days.
+pub const MONTH_MS: i64 = 30 * DAY_MS;
+
+/// When a decided dossier's personal data goes.
+pub fn anonymise_at(decided_at: i64, retention_months: u32) -> i64 {
+    decided_at + i64::from(retention_months) * MONTH_MS
+}
+
+/// Decided dossiers not anonymised yet, with their retention months, oldest decisions first.
+async fn candidates(db: &Db, limit: i64) -> anyhow::Result<Vec<(Dossier, u32, Option<i64>)>> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, id, retention_warned_at FROM dossiers
+         WHERE decided_at IS NOT NULL AND anonymised_at IS NULL ORDER BY decided_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (tenant_id, id): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+        let warned: Option<i64> = r.try_get(2)?;
+        let Some(d) = crate::dossier::get(db, tenant_id, id).await? else {
+            continue;
+        };
+        let Some(def) =
+            crate::demarche::definition(db, d.tenant_id, d.demarche_id, d.version).await?
+        else {
+            continue;
+        };
+        out.push((d, def.retention_months, warned));
+    }
+    Ok(out)
+}
+
+/// Dossiers whose usager must be warned now (and marks them warned). Returns (dossier, date).
+pub async fn due_warnings(db: &Db, now: i64) -> anyhow::Result<Vec<(Dossier, i64)>> {
+    let mut out = Vec::new();
+    for (d, months, warned) in candidates(db, 5000).await? {
+        let Some(decided) = d.decided_at else {
+            continue;
+        };
+        let at = anonymise_at(decided, months);
+        if warned.is_none() && now >= at - WARNING_MS && now < at {
+            let done = sqlx::query("UPDATE dossiers SET retention_warned_at = $1 WHERE tenant_id = $2 AND id = $3 AND retention_warned_at IS NULL")
+                .bind(now)
+                .bind(d.tenant_id)
+                .bind(d.id)
+                .execute(db.pool())
+                .await?;
+            if done.rows_affected() == 1 {
+                out.push((d, at));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Anonymises every dossier past its retention period: answers, applicant, link to the account,
+/// messages and notes, files. Returns the numbers anonymised. Journaled.
+pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Result<Vec<String>> {
+    let mut done = Vec::new();
+    for (d, months, _) in candidates(db, 5000).await? {
+        let Some(decided) = d.decided_at else {
+            continue;
+        };
+        if now < anonymise_at(decided, months) {
+            continue;
+        }
+        let stored = crate::files::of_dossier(db, d.tenant_id, d.id).await?;
+        let mut tx = db.pool().begin().await?;
+        sqlx::query(
+            "UPDATE dossiers SET answers = '{}', applicant_name = NULL, applicant_folded = NULL, usager_id = NULL,
+                 decision_reason = NULL, anonymised_at = $1 WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(now)
+        .bind(d.tenant_id)
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE dossier_events SET body = NULL, actor = CASE WHEN actor_id IS NULL THEN actor ELSE 'agent ou usager' END WHERE tenant_id = $1 AND dossier_id = $2")
+            .bind(d.tenant_id)
+            .bind(d.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM files WHERE tenant_id = $1 AND dossier_id = $2")
+            .bind(d.tenant_id)
+            .bind(d.id)
+            .execute(&mut *tx)
+            .await?;
+        crate::audit::append_in(
+            &mut tx,
+            &guichet_domain::audit::Event {
+                tenant_id: Some(d.tenant_id),
+                actor: "système (durée de conservation)".into(),
+                action: "dossier.anonymisation".into(),
+                object_type: Some("dossier".into()),
+                object_id: Some(d.number.clone()),
+                details: serde_json::json!({"conservation_mois": months, "fichiers_supprimes": stored.len()}).to_string(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        // Contents go after the commit: a crash in between leaves orphan files, never a dossier
+        // pointing to missing ones.
+        for f in &stored {
+            files.delete(&f.id).await?;
+        }
+        done.push(d.number.clone());
+    }
+    Ok(done)
+}
