@@ -485,3 +485,35 @@ pub async fn assign(db: &Db, d: &Dossier, agent: Option<i64>) -> anyhow::Result<
     .await?;
     Ok(())
 }
+
+/// Dossiers of a démarche for partner software, oldest change first, from a cursor
+/// `(updated_at, id)` (exclusive): a client that stores the last cursor misses nothing.
+pub async fn changed_since(
+    db: &Db,
+    tenant_id: i64,
+    demarche_id: i64,
+    state: Option<State>,
+    after: (i64, i64),
+    limit: i64,
+) -> anyhow::Result<Vec<Dossier>> {
+    let state_clause = match state {
+        Some(s) => format!(" AND state = '{}'", s.code()),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM dossiers WHERE tenant_id = $1 AND demarche_id = $2 AND state <> 'brouillon'{state_clause}
+           AND (updated_at > $3 OR (updated_at = $3 AND id > $4))
+         ORDER BY updated_at, id LIMIT {}",
+        limit.clamp(1, 1000)
+    );
+    sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(demarche_id)
+        .bind(after.0)
+        .bind(after.1)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}

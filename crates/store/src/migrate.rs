@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../migrations/0005_retention.sql"),
     ),
+    (
+        6,
+        "api_sync",
+        include_str!("../migrations/0006_api_sync.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -287,6 +287,32 @@ pub fn table() -> RouteTable {
         .get("/operateur/journal", Operator, operateur::journal)
         // API
         .get("/api/v1/moi", Api("*"), api::me)
+        .get("/api/v1/openapi.json", Public, api::openapi)
+        .get(
+            "/api/v1/demarches",
+            Api("dossiers:lecture"),
+            api::list_demarches,
+        )
+        .get(
+            "/api/v1/demarches/{id}/dossiers",
+            Api("dossiers:lecture"),
+            api::list_dossiers,
+        )
+        .get(
+            "/api/v1/dossiers/{id}",
+            Api("dossiers:lecture"),
+            api::get_dossier,
+        )
+        .post(
+            "/api/v1/dossiers/{id}/etat",
+            Api("dossiers:ecriture"),
+            api::change_state,
+        )
+        .post(
+            "/api/v1/dossiers/{id}/messages",
+            Api("dossiers:ecriture"),
+            api::send_message,
+        )
         // Demo only
         .get("/demo/courriels", Demo, demo::mails)
         .get("/demo/courriels/{name}", Demo, demo::mail)
