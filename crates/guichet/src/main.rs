@@ -67,6 +67,30 @@ enum Command {
     Audit(AuditCommand),
     /// List the web routes and who may use each (JSON), as the authorization layer applies them.
     Routes,
+    /// API tokens of agents.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for an agent of a collectivité; prints it once.
+    Create {
+        /// Slug of the collectivité (e.g. dijon).
+        #[arg(long)]
+        tenant: String,
+        /// E-mail of the agent, who must have a role in that collectivité.
+        #[arg(long)]
+        agent: String,
+        /// Name of the token (what it is for).
+        #[arg(long)]
+        name: String,
+        /// Scopes, comma-separated: dossiers:lecture, dossiers:ecriture, signalements:lecture, signalements:ecriture.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        data: DataOptions,
+    },
 }
 
 #[derive(Subcommand)]
@@ -347,6 +371,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "Collectivité ajoutée : {} (adresse /collectivites/{}).",
                 t.name, t.slug
             );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            tenant: slug,
+            agent,
+            name,
+            scopes,
+            data,
+        }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let t = tenant::by_slug(&db, &slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("aucune collectivité n'a l'adresse « {slug} »"))?;
+            let user = guichet_store::account::by_email(&db, &agent)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("aucun compte n'a l'adresse {agent}"))?;
+            let roles = guichet_store::team::roles_of(&db, user.id).await?;
+            if !roles.iter().any(|(tid, _)| *tid == t.id) {
+                anyhow::bail!("{agent} n'a aucun rôle dans {}", t.name);
+            }
+            let known: Vec<&str> = guichet_store::api_token::SCOPES
+                .iter()
+                .map(|(s, _)| *s)
+                .collect();
+            if scopes.is_empty() || scopes.iter().any(|s| !known.contains(&s.as_str())) {
+                anyhow::bail!("portées attendues parmi : {}", known.join(", "));
+            }
+            let (created, secret) =
+                guichet_store::api_token::create(&db, t.id, user.id, &name, &scopes).await?;
+            guichet_store::audit::append(
+                &db,
+                &guichet_domain::audit::Event {
+                    tenant_id: Some(t.id),
+                    actor: "ligne de commande".into(),
+                    action: "jeton.creation".into(),
+                    object_type: Some("jeton".into()),
+                    object_id: Some(created.id.to_string()),
+                    details: serde_json::json!({"agent": agent, "portees": scopes}).to_string(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            println!("{secret}");
             Ok(())
         }
         Command::Routes => {

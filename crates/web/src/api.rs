@@ -400,7 +400,7 @@ async fn load(state: &AppState, token: &ApiToken, id: i64) -> Result<Dossier, Re
 
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}", tag = "dossiers", security(("jeton" = [])),
     params(("id" = i64, Path, description = "Identifiant du dossier")),
-    responses((status = 200, body = ApiDossier), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 200, body = ApiDossier), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn get_dossier(
     State(state): State<AppState>,
     Extension(token): Extension<ApiToken>,

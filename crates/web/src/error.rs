@@ -85,7 +85,14 @@ pub async fn french_rejections(
         _ => ("Demande invalide", "L'adresse ou le formulaire envoyé contient une valeur invalide. Revenez à la page précédente, vérifiez vos réponses et réessayez."),
     };
     if api {
-        return crate::api::error(status, "bad_request", message);
+        // The API answers every malformed request the same documented way: 400 and a reason.
+        let reason = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => return crate::api::error(status, "too_large", "corps de requête trop volumineux"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "corps JSON attendu, avec l'en-tête Content-Type: application/json",
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => return response,
+            _ => "paramètre ou corps JSON invalide : vérifiez-les avec la description OpenAPI (/api/v1/openapi.json)",
+        };
+        return crate::api::error(StatusCode::BAD_REQUEST, "bad_request", reason);
     }
     render(
         &ErrorPage {
