@@ -6,6 +6,7 @@ mod audit;
 mod authz;
 mod cli;
 mod dossiers;
+mod durability;
 mod filing;
 mod identity;
 mod personas;
