@@ -417,3 +417,57 @@ fn the_documented_example_is_a_valid_definition() {
         14
     );
 }
+
+#[test]
+fn block_items_are_added_removed_and_renumbered() {
+    let (mut a, action) = Answers::from_form(
+        [
+            ("_csrf", "x"),
+            ("enfants[0].prenom", "A"),
+            ("enfants[1].prenom", "B"),
+            ("enfants[2].prenom", "C"),
+            ("nom", "X"),
+            ("action", "continuer"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    );
+    assert_eq!(action.as_deref(), Some("continuer"));
+    assert!(!a.0.contains_key("_csrf"));
+    a.remove_item("enfants[1]");
+    assert_eq!(a.get("enfants[0].prenom"), Some("A"));
+    assert_eq!(a.get("enfants[1].prenom"), Some("C"));
+    assert_eq!(a.block_len("enfants"), 2);
+    assert_eq!(a.get("nom"), Some("X"));
+    a.add_item("enfants");
+    assert_eq!(a.block_len("enfants"), 3);
+    a.remove_item("not a block item");
+    assert_eq!(a.block_len("enfants"), 3);
+}
+
+/// The corpora the fuzzers built (fuzz/corpus/<target>/), replayed on every test run.
+fn replay(target: &str, run: fn(&[u8])) -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+    {
+        let path = entry.expect("entry").path();
+        let data = std::fs::read(&path).expect("read");
+        run(&data);
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn the_definition_fuzz_corpus_replays_without_panic() {
+    assert!(replay("demarche_definition", super::fuzz::definition) > 0);
+}
+
+#[test]
+fn the_form_fuzz_corpus_replays_without_panic() {
+    assert!(replay("form_decoder", super::fuzz::form) > 0);
+}

@@ -57,6 +57,58 @@ impl Answers {
         self.0.insert(key.into(), values);
     }
 
+    /// Reads a submitted form: every value by input name, except the anti-CSRF token; the
+    /// `action` button pressed is returned apart.
+    pub fn from_form(pairs: Vec<(String, String)>) -> (Self, Option<String>) {
+        let mut answers = Self::default();
+        let mut action = None;
+        for (k, v) in pairs {
+            match k.as_str() {
+                "_csrf" => {}
+                "action" => action = Some(v),
+                _ => answers.0.entry(k).or_default().push(v),
+            }
+        }
+        (answers, action)
+    }
+
+    /// Removes one repetition of a block (`enfants[1]`) and renumbers the following ones.
+    pub fn remove_item(&mut self, item: &str) {
+        let Some((block, index)) = item.rsplit_once('[').and_then(|(b, rest)| {
+            rest.trim_end_matches(']')
+                .parse::<usize>()
+                .ok()
+                .map(|i| (b.to_string(), i))
+        }) else {
+            return;
+        };
+        let prefix = format!("{block}[");
+        let mut moved = BTreeMap::new();
+        for (k, v) in std::mem::take(&mut self.0) {
+            let parsed = k
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(i, tail)| i.parse::<usize>().ok().map(|i| (i, tail.to_string())));
+            match parsed {
+                Some((i, _)) if i == index => {}
+                Some((i, tail)) if i > index => {
+                    moved.insert(format!("{block}[{}]{tail}", i - 1), v);
+                }
+                _ => {
+                    moved.insert(k, v);
+                }
+            }
+        }
+        self.0 = moved;
+    }
+
+    /// Adds an empty repetition at the end of a block.
+    pub fn add_item(&mut self, block: &str) {
+        let n = self.block_len(block);
+        self.0
+            .insert(format!("{block}[{n}].__"), vec![String::new()]);
+    }
+
     /// How many repetitions of a block were filled or added: one more than the highest index.
     pub fn block_len(&self, block: &str) -> usize {
         let prefix = format!("{block}[");

@@ -2,7 +2,7 @@
 //! the deposit with its accusé de réception, and the usager's view of their dossier.
 
 use super::compte::format_ms;
-use super::formulaire::{add_item, decode, esc, remove_item, render};
+use super::formulaire::{esc, render};
 use super::{html, not_found};
 use crate::auth::Visitor;
 use crate::error::AppError;
@@ -213,7 +213,7 @@ pub async fn save_step(
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
     let (pairs, uploads) = read_form(&state, req).await?;
-    let (typed, action) = decode(pairs);
+    let (typed, action) = Answers::from_form(pairs);
     let fields = &def.pages[step].fields;
     // This page's answers replace the stored ones (except files, which a form never sends back);
     // other pages' answers are kept as they are.
@@ -299,9 +299,9 @@ pub async fn save_step(
             }
         }
     } else if let Some(block) = action.strip_prefix("ajouter:") {
-        add_item(&mut x.answers, block);
+        x.answers.add_item(block);
     } else if let Some(item) = action.strip_prefix("retirer:") {
-        remove_item(&mut x.answers, item);
+        x.answers.remove_item(item);
     }
     if !dossier::save_answers(&state.db, &x, &x.answers).await? {
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());

@@ -378,50 +378,6 @@ pub fn render(
     out
 }
 
-/// Reads a submitted form into answers: every value by name, except technical ones.
-pub fn decode(pairs: Vec<(String, String)>) -> (Answers, Option<String>) {
-    let mut answers = Answers::default();
-    let mut action = None;
-    for (k, v) in pairs {
-        match k.as_str() {
-            "_csrf" => {}
-            "action" => action = Some(v),
-            _ => answers.0.entry(k).or_default().push(v),
-        }
-    }
-    (answers, action)
-}
-
-/// Removes one repetition of a block and renumbers the following ones.
-pub fn remove_item(answers: &mut Answers, item: &str) {
-    let Some((block, index)) = item.rsplit_once('[').and_then(|(b, rest)| {
-        rest.trim_end_matches(']')
-            .parse::<usize>()
-            .ok()
-            .map(|i| (b.to_string(), i))
-    }) else {
-        return;
-    };
-    let prefix = format!("{block}[");
-    let mut moved = std::collections::BTreeMap::new();
-    for (k, v) in std::mem::take(&mut answers.0) {
-        let parsed = k
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.split_once(']'))
-            .and_then(|(i, tail)| i.parse::<usize>().ok().map(|i| (i, tail.to_string())));
-        match parsed {
-            Some((i, _)) if i == index => {}
-            Some((i, tail)) if i > index => {
-                moved.insert(format!("{block}[{}]{tail}", i - 1), v);
-            }
-            _ => {
-                moved.insert(k, v);
-            }
-        }
-    }
-    answers.0 = moved;
-}
-
 /// Whether these fields (blocks included) ask for files: the form must then be multipart.
 pub fn has_files(fields: &[Field]) -> bool {
     fields.iter().any(|f| match &f.kind {
@@ -431,37 +387,9 @@ pub fn has_files(fields: &[Field]) -> bool {
     })
 }
 
-/// Adds an empty repetition at the end of a block.
-pub fn add_item(answers: &mut Answers, block: &str) {
-    let n = answers.block_len(block);
-    answers
-        .0
-        .insert(format!("{block}[{n}].__"), vec![String::new()]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn items_are_removed_and_renumbered() {
-        let mut a = Answers::default();
-        for (k, v) in [
-            ("enfants[0].prenom", "A"),
-            ("enfants[1].prenom", "B"),
-            ("enfants[2].prenom", "C"),
-            ("nom", "X"),
-        ] {
-            a.set(k, vec![v.into()]);
-        }
-        remove_item(&mut a, "enfants[1]");
-        assert_eq!(a.get("enfants[0].prenom"), Some("A"));
-        assert_eq!(a.get("enfants[1].prenom"), Some("C"));
-        assert_eq!(a.block_len("enfants"), 2);
-        assert_eq!(a.get("nom"), Some("X"));
-        add_item(&mut a, "enfants");
-        assert_eq!(a.block_len("enfants"), 3);
-    }
 
     #[test]
     fn escaping() {
