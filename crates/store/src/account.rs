@@ -271,7 +271,7 @@ pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), 
 /// Deletes an account: personal data is erased at once; the row stays, anonymised, because the
 /// audit journal (kept one year) and submitted dossiers (kept for their retention period) refer to it.
 pub async fn delete(db: &Db, user_id: i64) -> anyhow::Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let now = crate::now_ms();
     sqlx::query(
         "UPDATE users SET email = NULL, display_name = 'Compte supprimé', password_hash = NULL,
@@ -454,7 +454,7 @@ pub async fn check_totp(db: &Db, user_id: i64, code: &str, now_s: u64) -> anyhow
 
 /// Activates the enrolled secret and returns ten fresh recovery codes (shown once).
 pub async fn enable_totp(db: &Db, user_id: i64) -> anyhow::Result<Vec<String>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let now = crate::now_ms();
     sqlx::query("UPDATE users SET totp_enabled_at = $1 WHERE id = $2")
         .bind(now)

@@ -48,7 +48,7 @@ pub async fn append_in(tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::
 
 /// Appends an event in a transaction of its own.
 pub async fn append(db: &Db, event: &Event) -> anyhow::Result<i64> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let id = append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(id)

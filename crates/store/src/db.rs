@@ -125,6 +125,16 @@ impl Db {
         Ok(Self { pool, backend })
     }
 
+    /// Begins a write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE):
+    /// a deferred transaction that reads, then writes, fails with "database is locked" when
+    /// another connection wrote in between; waiting for the lock up front cannot.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -66,7 +66,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Demarche> {
 
 /// Creates a démarche from a checked definition, as a draft (version 1).
 pub async fn create(db: &Db, tenant_id: i64, definition: &Definition) -> anyhow::Result<Demarche> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let base = slugify(&definition.title);
     let taken: Vec<String> = sqlx::query("SELECT slug FROM demarches WHERE tenant_id = $1")
         .bind(tenant_id)
@@ -178,7 +178,7 @@ pub async fn definition(
 
 /// Replaces the draft definition, or starts a new draft version after the published one.
 pub async fn save_draft(db: &Db, d: &Demarche, definition: &Definition) -> anyhow::Result<i64> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let now = crate::now_ms();
     let version = match d.draft_version {
         Some(v) => {
@@ -222,7 +222,7 @@ pub async fn publish(db: &Db, d: &Demarche) -> anyhow::Result<Option<i64>> {
         return Ok(None);
     };
     let definition = definition(db, d.tenant_id, d.id, v).await?;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let now = crate::now_ms();
     sqlx::query("UPDATE demarche_versions SET published_at = $1 WHERE tenant_id = $2 AND demarche_id = $3 AND version = $4")
         .bind(now)

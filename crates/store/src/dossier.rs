@@ -70,7 +70,7 @@ pub async fn create_draft(
     usager_id: Option<i64>,
     applicant_name: &str,
 ) -> anyhow::Result<Dossier> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let now = crate::now_ms();
     let temporary = crate::secret::random_token();
     let id: i64 = sqlx::query(
@@ -223,7 +223,7 @@ async fn change_at(
         Action::Refuse { reason } | Action::Close { reason } => Some(reason.clone()),
         _ => None,
     };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let (submitted_at, complete_since, deadline_at) = match (d.state, to) {
         // A (re)submission restarts the instruction clock: the dossier is complete from now.
         (_, State::Depose) | (State::EnCorrection, State::EnInstruction) => (

@@ -69,7 +69,7 @@ pub async fn run(db: &Db) -> anyhow::Result<Vec<i64>> {
 
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin().await?;
         if db.backend() == Backend::Postgres {
             // Several nodes may start at once: one migrates, the others wait, then skip.
             sqlx::query("SELECT pg_advisory_xact_lock(7243350001)")

@@ -78,7 +78,7 @@ pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Res
             continue;
         }
         let stored = crate::files::of_dossier(db, d.tenant_id, d.id).await?;
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin().await?;
         sqlx::query(
             "UPDATE dossiers SET answers = '{}', applicant_name = NULL, applicant_folded = NULL, usager_id = NULL,
                  decision_reason = NULL, anonymised_at = $1 WHERE tenant_id = $2 AND id = $3",

@@ -154,7 +154,7 @@ pub async fn add(
     if operator && entity.kind != EntityKind::Region {
         return Err(TenantError::OperatorMustBeRegion);
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let existing = sqlx::query(
         "SELECT name, slug FROM tenants WHERE (entity_kind = $1 AND entity_code = $2) OR siren = $3",
     )

@@ -55,7 +55,7 @@ pub async fn import_shipped(db: &Db, force: bool) -> anyhow::Result<ImportReport
 
 /// Replaces the referential in one transaction: readers see the old one or the new one, whole.
 pub async fn import(db: &Db, r: &Referential, version: &str) -> anyhow::Result<ImportReport> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     for table in [
         "commune_postal_codes",
         "communes",
