@@ -1,0 +1,364 @@
+//! Performance harness: `scripts/bench` runs it against the release binary.
+//!
+//! 1. Submissions: 64 concurrent usagers each file a one-page démarche over HTTP (create the
+//!    dossier, save the step, deposit: three requests) for a fixed time; throughput of complete
+//!    submissions and p50/p99 latency of the deposit request and of the whole flow.
+//! 2. Raw limit of the same database with the same durability: 64 concurrent one-row
+//!    INSERT + COMMIT transactions, for the same time.
+//! 3. Queue page: an agent's "à traiter" page with 1,000,000 dossiers in the database, p50/p99.
+//!
+//! Usage: bench <guichet binary> <data dir> [database url]; prints a Markdown section.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 64;
+const RUN: Duration = Duration::from_secs(15);
+const DEF: &str = r#"{ "title": "Signalement de changement d'adresse", "description": "Prévenir la mairie.",
+  "retention_months": 12, "deadline_days": 30, "pages": [ { "title": "Adresse", "fields": [
+    { "id": "adresse", "label": "Nouvelle adresse", "type": "address", "required": true },
+    { "id": "depuis", "label": "Depuis le", "type": "date", "required": true } ] } ] }"#;
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn field(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag = &html[at..at + html[at..].find('>')?];
+    let v = tag.find("value=\"")? + 7;
+    Some(tag[v..v + tag[v..].find('"')?].to_string())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let (bin, dir) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
+    std::fs::create_dir_all(&dir)?;
+    let url = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| guichet_store::Db::sqlite_url_in(&dir));
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let db = guichet_store::Db::connect(
+        &url,
+        &guichet_store::db::DbOptions {
+            max_connections: 32,
+            ..Default::default()
+        },
+    )
+    .await?;
+    guichet_store::migrate::run(&db).await?;
+    guichet_store::territory::import_shipped(&db, false).await?;
+    let dijon = match guichet_store::tenant::by_slug(&db, "dijon").await? {
+        Some(t) => t,
+        None => guichet_store::tenant::add(
+            &db,
+            &guichet_store::tenant::Target::Insee("21231".into()),
+            &Default::default(),
+            false,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let def = guichet_domain::demarche::Definition::from_json(DEF)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let d = guichet_store::demarche::create(&db, dijon.id, &def).await?;
+    guichet_store::demarche::publish(&db, &d).await?;
+    let email = format!("bench{}@exemple.fr", d.id);
+    let user = guichet_store::account::create(
+        &db,
+        guichet_store::account::Kind::Usager,
+        &email,
+        "Bench",
+        Some("cheval agrafe batterie correcte"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    guichet_store::account::mark_email_confirmed(&db, user.id).await?;
+    let agent = guichet_store::account::create(
+        &db,
+        guichet_store::account::Kind::Agent,
+        &format!("agent{}@exemple.fr", d.id),
+        "Agent",
+        Some("cheval agrafe batterie correcte"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    guichet_store::account::force_totp(&db, agent.id, &guichet_store::account::new_totp_secret())
+        .await?;
+    guichet_store::team::grant(
+        &db,
+        dijon.id,
+        agent.id,
+        guichet_domain::role::Role::Instructeur,
+        None,
+    )
+    .await?;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cmd = tokio::process::Command::new(&bin);
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+        &dir.display().to_string(),
+    ]);
+    if url.starts_with("postgres") {
+        cmd.args(["--database-url", &url]);
+    }
+    let mut server = cmd
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(CLIENTS)
+        .build()?;
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let server_pid = server.id().unwrap_or_default();
+    let rss = || {
+        std::fs::read_to_string(format!("/proc/{server_pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines().find(|l| l.starts_with("VmRSS")).map(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .unwrap_or("0")
+                        .parse::<u64>()
+                        .unwrap_or(0)
+                        / 1024
+                })
+            })
+            .unwrap_or(0)
+    };
+
+    // 1. Submissions.
+    let (cookie, _) = guichet_store::session::create(&db, user.id, false, None, None).await?;
+    let html = client
+        .get(format!("{base}/connexion"))
+        .header("cookie", format!("guichet_session={cookie}"))
+        .send()
+        .await?;
+    let csrf_cookie = html
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("guichet_csrf="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string)
+        .unwrap_or_default();
+    let token = field(&html.text().await?, "_csrf").unwrap_or_default();
+    let cookies = Arc::new(format!("guichet_session={cookie}; {csrf_cookie}"));
+    let deadline = Instant::now() + RUN;
+    let mut tasks = Vec::new();
+    for w in 0..CLIENTS {
+        let (client, base, cookies, token, slug) = (
+            client.clone(),
+            base.clone(),
+            cookies.clone(),
+            token.clone(),
+            d.slug.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut deposits, mut flows, mut errors) = (Vec::new(), Vec::new(), 0u64);
+            let mut n = 0;
+            while Instant::now() < deadline {
+                n += 1;
+                let start = Instant::now();
+                let r = client
+                    .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
+                    .header("cookie", cookies.as_str())
+                    .form(&[("_csrf", token.as_str())])
+                    .send()
+                    .await;
+                let Some(step) = r.ok().and_then(|r| {
+                    r.headers()
+                        .get("location")
+                        .and_then(|l| l.to_str().ok())
+                        .map(str::to_string)
+                }) else {
+                    errors += 1;
+                    continue;
+                };
+                let address = format!("{n} rue du Banc d'essai {w}, 21000 Dijon");
+                let _ = client
+                    .post(format!("{base}{step}"))
+                    .header("cookie", cookies.as_str())
+                    .form(&[
+                        ("_csrf", token.as_str()),
+                        ("adresse", address.as_str()),
+                        ("depuis", "2026-11-01"),
+                        ("action", "continuer"),
+                    ])
+                    .send()
+                    .await;
+                let id = step
+                    .trim_start_matches("/dossiers/")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{base}/dossiers/{id}/depot"))
+                    .header("cookie", cookies.as_str())
+                    .form(&[("_csrf", token.as_str())])
+                    .send()
+                    .await;
+                let ok = r.as_ref().is_ok_and(|r| {
+                    r.status() == 303
+                        && r.headers()
+                            .get("location")
+                            .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
+                });
+                if ok {
+                    deposits.push(t.elapsed());
+                    flows.push(start.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (deposits, flows, errors)
+        }));
+    }
+    let (mut deposits, mut flows, mut errors) = (Vec::new(), Vec::new(), 0);
+    let mut peak_rss = 0;
+    for t in tasks {
+        let (d, f, e) = t.await?;
+        deposits.extend(d);
+        flows.extend(f);
+        errors += e;
+        peak_rss = peak_rss.max(rss());
+    }
+    deposits.sort();
+    flows.sort();
+    let submissions_per_s = flows.len() as f64 / RUN.as_secs_f64();
+
+    // 2. Raw limit: one-row INSERT + COMMIT transactions, same database, same durability.
+    sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT, payload TEXT)")
+        .execute(db.pool())
+        .await?;
+    let raw_deadline = Instant::now() + RUN;
+    let mut raw_tasks = Vec::new();
+    for w in 0..CLIENTS {
+        let db = db.clone();
+        raw_tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < raw_deadline {
+                let Ok(mut tx) = db.begin().await else {
+                    continue;
+                };
+                if sqlx::query("INSERT INTO bench_raw (id, payload) VALUES ($1, $2)")
+                    .bind(w as i64)
+                    .bind("x".repeat(200))
+                    .execute(&mut *tx)
+                    .await
+                    .is_ok()
+                    && tx.commit().await.is_ok()
+                {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut raw = 0;
+    for t in raw_tasks {
+        raw += t.await?;
+    }
+    let raw_per_s = raw as f64 / RUN.as_secs_f64();
+    sqlx::query("DROP TABLE bench_raw")
+        .execute(db.pool())
+        .await?;
+
+    // 3. Queue page with 1,000,000 dossiers.
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossiers")
+        .fetch_one(db.pool())
+        .await?;
+    let missing = (1_000_000 - existing).max(0);
+    let t = Instant::now();
+    sqlx::query(&format!(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {missing})
+         INSERT INTO dossiers (tenant_id, number, demarche_id, version, state, answers, applicant_name, applicant_folded, created_at, updated_at, submitted_at)
+         SELECT $1, 'B-' || CAST(n AS TEXT), $2, 1, CASE WHEN n % 4 = 0 THEN 'en_instruction' ELSE 'depose' END, '{{}}', 'Demandeur ' || CAST(n AS TEXT), 'demandeur ' || CAST(n AS TEXT), n, n, n FROM seq"
+    ))
+    .bind(dijon.id)
+    .bind(d.id)
+    .execute(db.pool())
+    .await?;
+    let seeded = t.elapsed();
+    if url.starts_with("postgres") {
+        sqlx::query("ANALYZE dossiers").execute(db.pool()).await?;
+    } else {
+        sqlx::query("ANALYZE").execute(db.pool()).await?;
+    }
+    let (agent_cookie, _) = guichet_store::session::create(&db, agent.id, true, None, None).await?;
+    let mut queue = Vec::new();
+    for i in 0..400 {
+        let path = if i % 2 == 0 {
+            "/admin/dijon/dossiers?file=a-traiter".to_string()
+        } else {
+            "/admin/dijon/dossiers?file=tous&avant=500000".to_string()
+        };
+        let t = Instant::now();
+        let r = client
+            .get(format!("{base}{path}"))
+            .header("cookie", format!("guichet_session={agent_cookie}"))
+            .send()
+            .await?;
+        let ok = r.status() == 200;
+        let _ = r.bytes().await?;
+        if ok {
+            queue.push(t.elapsed());
+        }
+    }
+    queue.sort();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossiers")
+        .fetch_one(db.pool())
+        .await?;
+    let _ = server.kill().await;
+
+    println!("### {backend}\n");
+    println!("| measure | result |\n| --- | --- |");
+    println!("| complete submissions (3 requests each), {CLIENTS} clients, {} s | {:.0} /s ({} errors) |", RUN.as_secs(), submissions_per_s, errors);
+    println!(
+        "| deposit request latency p50 / p99 | {:.1} ms / {:.1} ms |",
+        percentile(&deposits, 0.5),
+        percentile(&deposits, 0.99)
+    );
+    println!(
+        "| whole submission latency p50 / p99 | {:.1} ms / {:.1} ms |",
+        percentile(&flows, 0.5),
+        percentile(&flows, 0.99)
+    );
+    println!(
+        "| raw limit: one-row INSERT + COMMIT, {CLIENTS} clients | {:.0} /s |",
+        raw_per_s
+    );
+    println!("| submissions as a fraction of the raw limit (each submission commits 3 write transactions) | {:.0} % |", 100.0 * submissions_per_s / raw_per_s.max(1.0));
+    println!("| server RSS under load (peak seen) | {peak_rss} MB |");
+    println!("| queue page, {total} dossiers in the database, p50 / p99 ({} requests) | {:.1} ms / {:.1} ms |", queue.len(), percentile(&queue, 0.5), percentile(&queue, 0.99));
+    println!(
+        "| time to insert the dossiers for the queue test | {:.0} s |\n",
+        seeded.as_secs_f64()
+    );
+    Ok(())
+}
