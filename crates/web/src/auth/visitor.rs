@@ -123,6 +123,20 @@ impl Visitor {
         response
     }
 
+    /// An audit event attributed to this visitor, about one object (a dossier, a démarche, …).
+    pub fn event_on(
+        &self,
+        tenant_id: Option<i64>,
+        action: &str,
+        object_type: &str,
+        object_id: impl ToString,
+    ) -> guichet_domain::audit::Event {
+        let mut event = self.event(tenant_id, action);
+        event.object_type = Some(object_type.to_string());
+        event.object_id = Some(object_id.to_string());
+        event
+    }
+
     /// An audit event attributed to this visitor.
     pub fn event(&self, tenant_id: Option<i64>, action: &str) -> guichet_domain::audit::Event {
         guichet_domain::audit::Event {

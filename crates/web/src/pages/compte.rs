@@ -818,9 +818,7 @@ pub async fn delete(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
     }
-    let mut event = visitor.event(None, "compte.suppression");
-    event.object_type = Some("compte".into());
-    event.object_id = Some(user.id.to_string());
+    let event = visitor.event_on(None, "compte.suppression", "compte", user.id.to_string());
     audit::append(&state.db, &event).await?;
     account::delete(&state.db, user.id).await?;
     visitor.clear_session();

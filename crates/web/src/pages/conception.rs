@@ -99,9 +99,12 @@ pub async fn import(
         }
     };
     let d = demarche::create(&state.db, ctx.tenant.id, &def).await?;
-    let mut event = visitor.event(Some(ctx.tenant.id), "demarche.creation");
-    event.object_type = Some("demarche".into());
-    event.object_id = Some(d.slug.clone());
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "demarche.creation",
+        "demarche",
+        &d.slug,
+    );
     audit::append(&state.db, &event).await?;
     Ok(Redirect::to(&format!("/admin/{}/demarches/{}", ctx.tenant.slug, d.id)).into_response())
 }
@@ -217,9 +220,12 @@ pub async fn save(
         }
     };
     let version = demarche::save_draft(&state.db, &d, &def).await?;
-    let mut event = visitor.event(Some(ctx.tenant.id), "demarche.modification");
-    event.object_type = Some("demarche".into());
-    event.object_id = Some(d.slug.clone());
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "demarche.modification",
+        "demarche",
+        &d.slug,
+    );
     event.details = serde_json::json!({"version": version}).to_string();
     audit::append(&state.db, &event).await?;
     demarche_page(
@@ -260,9 +266,12 @@ async fn set(
             "Démarche rouverte.".into()
         }
     };
-    let mut event = visitor.event(Some(ctx.tenant.id), &format!("demarche.{what}"));
-    event.object_type = Some("demarche".into());
-    event.object_id = Some(d.slug.clone());
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        &format!("demarche.{what}"),
+        "demarche",
+        &d.slug,
+    );
     audit::append(&state.db, &event).await?;
     demarche_page(
         &state,

@@ -131,9 +131,12 @@ pub async fn invite(
         ),
     )
     .await?;
-    let mut event = visitor.event(Some(ctx.tenant.id), "equipe.invitation");
-    event.object_type = Some("invitation".into());
-    event.object_id = Some(id.to_string());
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "equipe.invitation",
+        "invitation",
+        id.to_string(),
+    );
     event.details = serde_json::json!({"email": email, "roles": roles.iter().map(|r| r.code()).collect::<Vec<_>>()}).to_string();
     audit::append(&state.db, &event).await?;
     team_page(
@@ -362,9 +365,12 @@ pub async fn accept_invitation(
     visitor.set_session(&cookie);
     visitor.session = Some(new_session);
     visitor.user = Some(user.clone());
-    let mut event = visitor.event(Some(inv.tenant_id), "equipe.invitation_acceptee");
-    event.object_type = Some("invitation".into());
-    event.object_id = Some(inv.id.to_string());
+    let event = visitor.event_on(
+        Some(inv.tenant_id),
+        "equipe.invitation_acceptee",
+        "invitation",
+        inv.id.to_string(),
+    );
     audit::append(&state.db, &event).await?;
     let target = if user.totp_enabled {
         "/connexion/second-facteur"

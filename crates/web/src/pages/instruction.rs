@@ -219,9 +219,12 @@ async fn dossier_page(
         return Ok(not_found(State(state.clone())).await);
     };
     // Every look at a usager's dossier is in the journal.
-    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.consultation");
-    event.object_type = Some("dossier".into());
-    event.object_id = Some(x.number.clone());
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "dossier.consultation",
+        "dossier",
+        &x.number,
+    );
     audit::append(&state.db, &event).await?;
     let who = actor(ctx);
     let actions = CHOICES
@@ -476,9 +479,12 @@ pub async fn file(
     let Some(f) = guichet_store::files::get(&state.db, ctx.tenant.id, x.id, &file_id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.fichier.consultation");
-    event.object_type = Some("dossier".into());
-    event.object_id = Some(x.number.clone());
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "dossier.fichier.consultation",
+        "dossier",
+        &x.number,
+    );
     event.details = serde_json::json!({"fichier": f.name, "sha256": f.sha256}).to_string();
     audit::append(&state.db, &event).await?;
     let bytes = state.config.files.get(&f.id).await?;
@@ -526,9 +532,12 @@ pub async fn assign(
         },
     };
     dossier::assign(&state.db, &x, target.map(|m| m.user_id)).await?;
-    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.attribution");
-    event.object_type = Some("dossier".into());
-    event.object_id = Some(x.number.clone());
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "dossier.attribution",
+        "dossier",
+        &x.number,
+    );
     event.details = serde_json::json!({"agent": target.map(|m| m.email.clone())}).to_string();
     audit::append(&state.db, &event).await?;
     let flash = match target {
@@ -679,9 +688,12 @@ pub async fn files_zip(
         zip.write_all(&state.config.files.get(&f.id).await?)?;
     }
     let bytes = zip.finish()?.into_inner();
-    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.fichiers.export");
-    event.object_type = Some("dossier".into());
-    event.object_id = Some(x.number.clone());
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "dossier.fichiers.export",
+        "dossier",
+        &x.number,
+    );
     audit::append(&state.db, &event).await?;
     Ok((
         [

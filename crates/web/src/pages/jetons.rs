@@ -112,9 +112,12 @@ pub async fn create(
     let user_id = visitor.user.as_ref().map(|u| u.id).unwrap_or_default();
     let (token, secret) =
         api_token::create(&state.db, ctx.tenant.id, user_id, &name, &scopes).await?;
-    let mut event = visitor.event(Some(ctx.tenant.id), "jeton.creation");
-    event.object_type = Some("jeton".into());
-    event.object_id = Some(token.id.to_string());
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "jeton.creation",
+        "jeton",
+        token.id.to_string(),
+    );
     event.details = serde_json::json!({"nom": name, "portees": scopes}).to_string();
     audit::append(&state.db, &event).await?;
     render(
@@ -137,9 +140,12 @@ pub async fn revoke(
     let user_id = visitor.user.as_ref().map(|u| u.id).unwrap_or_default();
     let done = api_token::revoke(&state.db, ctx.tenant.id, user_id, id).await?;
     if done {
-        let mut event = visitor.event(Some(ctx.tenant.id), "jeton.revocation");
-        event.object_type = Some("jeton".into());
-        event.object_id = Some(id.to_string());
+        let event = visitor.event_on(
+            Some(ctx.tenant.id),
+            "jeton.revocation",
+            "jeton",
+            id.to_string(),
+        );
         audit::append(&state.db, &event).await?;
     }
     let flash = if done {
