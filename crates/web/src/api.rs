@@ -279,8 +279,7 @@ pub struct DossierQuery {
     limit: Option<i64>,
 }
 
-fn audit_access(state: &AppState, token: &ApiToken, x: &Dossier) -> guichet_domain::audit::Event {
-    let _ = state;
+fn audit_access(token: &ApiToken, x: &Dossier) -> guichet_domain::audit::Event {
     guichet_domain::audit::Event {
         tenant_id: Some(token.tenant_id),
         actor_id: Some(token.user_id),
@@ -410,8 +409,7 @@ pub async fn get_dossier(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = guichet_store::audit::append(&state.db, &audit_access(&state, &token, &x)).await
-    {
+    if let Err(e) = guichet_store::audit::append(&state.db, &audit_access(&token, &x)).await {
         return internal(e);
     }
     Json(ApiDossier::from(x)).into_response()
@@ -494,26 +492,15 @@ pub async fn change_state(
     .await
     {
         Ok(to) => {
-            if let Some(uid) = x.usager_id {
-                if let Ok(Some(user)) = guichet_store::account::by_id(&state.db, uid).await {
-                    let link = state.config.link(&format!("/dossiers/{}", x.id));
-                    let mut text = format!(
-                        "Bonjour,\n\nVotre dossier n° {} est désormais : {}.",
-                        x.number,
-                        to.label()
-                    );
-                    if !motif.trim().is_empty() {
-                        text.push_str(&format!("\n\nMessage du service : {}", motif.trim()));
-                    }
-                    let _ = crate::mail::queue(
-                        &state,
-                        Some(x.tenant_id),
-                        &user.email,
-                        &format!("Dossier n° {} : {}", x.number, to.label()),
-                        &format!("{text}\n\nVoir votre dossier :\n{link}"),
-                    )
-                    .await;
-                }
+            // The change is committed: a failed notification is logged, not reported as a failure.
+            if let Err(e) =
+                crate::pages::instruction::notify_state_change(&state, &x, &def.title, to, &motif)
+                    .await
+            {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "notification after an API state change"
+                );
             }
             match dossier::get(&state.db, x.tenant_id, x.id).await {
                 Ok(Some(after)) => Json(ApiDossier::from(after)).into_response(),
@@ -573,11 +560,11 @@ pub async fn send_message(
     {
         return internal(e);
     }
-    if let Some(uid) = x.usager_id {
-        if let Ok(Some(user)) = guichet_store::account::by_id(&state.db, uid).await {
-            let link = state.config.link(&format!("/dossiers/{}", x.id));
-            let _ = crate::mail::queue(&state, Some(x.tenant_id), &user.email, &format!("Nouveau message sur votre dossier n° {}", x.number), &format!("Bonjour,\n\nLe service vous a écrit :\n\n{text}\n\nVoir votre dossier :\n{link}")).await;
-        }
+    if let Err(e) = crate::pages::instruction::notify_message(&state, &x, text).await {
+        tracing::error!(
+            error = format!("{e:#}"),
+            "notification after an API message"
+        );
     }
     (
         StatusCode::CREATED,

@@ -18,20 +18,12 @@ pub async fn tacit_decisions(state: &AppState, now: i64) -> anyhow::Result<usize
         else {
             continue;
         };
-        let Some(usager_id) = after.usager_id else {
-            continue;
-        };
-        let Some(user) = guichet_store::account::by_id(&state.db, usager_id).await? else {
-            continue;
-        };
-        let link = state.config.link(&format!("/dossiers/{}", after.id));
-        crate::mail::queue(
+        crate::mail::notify_usager(
             state,
-            Some(after.tenant_id),
-            &user.email,
+            &after,
             &format!("Dossier n° {} : {} (décision implicite)", after.number, after.state.label()),
             &format!(
-                "Bonjour,\n\nLe délai d'instruction de votre dossier n° {} est écoulé sans décision explicite. Conformément à la règle de cette démarche, votre demande est {} (décision implicite).\n\nVoir votre dossier :\n{link}",
+                "Le délai d'instruction de votre dossier n° {} est écoulé sans décision explicite. Conformément à la règle de cette démarche, votre demande est {} (décision implicite).",
                 after.number,
                 after.state.label()
             ),
@@ -45,22 +37,13 @@ pub async fn tacit_decisions(state: &AppState, now: i64) -> anyhow::Result<usize
 /// whose retention period has passed.
 pub async fn retention(state: &AppState, now: i64) -> anyhow::Result<usize> {
     for (d, at) in guichet_store::retention::due_warnings(&state.db, now).await? {
-        let Some(usager_id) = d.usager_id else {
-            continue;
-        };
-        let Some(user) = guichet_store::account::by_id(&state.db, usager_id).await? else {
-            continue;
-        };
-        let date = crate::pages::compte::format_ms(at);
-        let day = date.split(" à ").next().unwrap_or_default();
-        let link = state.config.link(&format!("/dossiers/{}", d.id));
-        crate::mail::queue(
+        let day = crate::pages::compte::format_day(at);
+        crate::mail::notify_usager(
             state,
-            Some(d.tenant_id),
-            &user.email,
+            &d,
             &format!("Dossier n° {} : vos données seront supprimées le {day}", d.number),
             &format!(
-                "Bonjour,\n\nLa durée de conservation de votre dossier n° {} arrive à son terme : le {day}, vos réponses, vos pièces jointes et vos messages seront supprimés. Seules des statistiques anonymes seront gardées.\n\nSi vous souhaitez garder une copie, consultez votre dossier avant cette date :\n{link}",
+                "La durée de conservation de votre dossier n° {} arrive à son terme : le {day}, vos réponses, vos pièces jointes et vos messages seront supprimés. Seules des statistiques anonymes seront gardées. Si vous souhaitez garder une copie, consultez votre dossier avant cette date.",
                 d.number
             ),
         )

@@ -67,6 +67,8 @@ pub struct Inner {
     pub config: WebConfig,
     /// Wakes the e-mail worker when a mail is queued.
     pub mail_waker: tokio::sync::Notify,
+    /// The anti-CSRF key, read from the database once (it never changes once created).
+    pub csrf_key: tokio::sync::OnceCell<String>,
 }
 
 impl std::ops::Deref for AppState {
@@ -82,6 +84,7 @@ impl AppState {
             db,
             config,
             mail_waker: tokio::sync::Notify::new(),
+            csrf_key: tokio::sync::OnceCell::new(),
         }))
     }
 }

@@ -171,3 +171,27 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
     }
     Ok(handled)
 }
+
+/// Tells the usager of a dossier (if it has one) by e-mail, with a link to the dossier.
+pub async fn notify_usager(
+    state: &AppState,
+    x: &guichet_store::dossier::Dossier,
+    subject: &str,
+    text: &str,
+) -> anyhow::Result<()> {
+    let Some(uid) = x.usager_id else {
+        return Ok(());
+    };
+    let Some(user) = guichet_store::account::by_id(&state.db, uid).await? else {
+        return Ok(());
+    };
+    let link = state.config.link(&format!("/dossiers/{}", x.id));
+    queue(
+        state,
+        Some(x.tenant_id),
+        &user.email,
+        subject,
+        &format!("Bonjour,\n\n{text}\n\nVoir votre dossier :\n{link}"),
+    )
+    .await
+}

@@ -1,7 +1,7 @@
 //! Anti-CSRF tokens: a random seed in a SameSite=Strict, HttpOnly cookie, and in every form the
 //! HMAC-SHA256 of that seed under a platform secret. A forged request from another site has neither.
 
-use super::visitor::{cookie_value, Visitor, CSRF_COOKIE};
+use super::visitor::{cookie_value, CSRF_COOKIE};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::Request;
@@ -14,7 +14,10 @@ pub const FIELD: &str = "_csrf";
 const MAX_FORM_BYTES: usize = 1024 * 1024;
 
 async fn mac_for(state: &AppState, seed: &str) -> anyhow::Result<Hmac<sha2::Sha256>> {
-    let key = guichet_store::secret::platform_secret(&state.db, "csrf").await?;
+    let key = state
+        .csrf_key
+        .get_or_try_init(|| guichet_store::secret::platform_secret(&state.db, "csrf"))
+        .await?;
     let mut mac =
         Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
     mac.update(seed.as_bytes());
@@ -40,11 +43,10 @@ fn refused() -> Response {
 }
 
 /// Checks the token of a state-changing request and gives the request back, body intact.
-pub async fn check(state: &AppState, visitor: &Visitor, req: Request) -> Result<Request, Response> {
+pub async fn check(state: &AppState, req: Request) -> Result<Request, Response> {
     let Some(seed) = cookie_value(req.headers(), CSRF_COOKIE).map(str::to_string) else {
         return Err(refused());
     };
-    let _ = visitor;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

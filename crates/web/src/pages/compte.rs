@@ -705,6 +705,15 @@ pub fn format_ms(ms: i64) -> String {
     )
 }
 
+/// "23/11/2026": the day of a time, for deadlines.
+pub fn format_day(ms: i64) -> String {
+    format_ms(ms)
+        .split(" à ")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn device_of(user_agent: Option<&str>) -> String {
     let ua = user_agent.unwrap_or_default();
     let browser = ["Firefox", "Edg", "Chrome", "Safari"]

@@ -592,10 +592,7 @@ fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<Accuse> {
     Some(Accuse {
         deposited: format_ms(deposited),
         deadline: match x.deadline_at {
-            Some(d) => format!(
-                "réponse au plus tard le {}",
-                format_ms(d).split(" à ").next().unwrap_or_default()
-            ),
+            Some(d) => format!("réponse au plus tard le {}", super::compte::format_day(d)),
             None => "aucun délai fixé".into(),
         },
         rule: def.tacit_rule.label().to_string(),

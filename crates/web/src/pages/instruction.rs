@@ -1,6 +1,6 @@
 //! Processing dossiers (instructeurs): queues, the dossier page, decisions, messages and notes.
 
-use super::compte::format_ms;
+use super::compte::{format_day, format_ms};
 use super::depot::answers_html;
 use super::{html, not_found};
 use crate::auth::{TenantContext, Visitor};
@@ -79,14 +79,6 @@ fn queue_filter(current: &str, q: &QueueQuery, me: Option<i64>) -> QueueFilter {
     filter
 }
 
-fn day(ms: i64) -> String {
-    format_ms(ms)
-        .split(" à ")
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
 pub async fn queue(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -117,7 +109,7 @@ pub async fn queue(
             demarche: titles.get(&x.demarche_id).cloned().unwrap_or_default(),
             applicant: x.applicant_name.clone().unwrap_or_default(),
             state: x.state.label(),
-            deadline: x.deadline_at.map(day).unwrap_or_else(|| "—".into()),
+            deadline: x.deadline_at.map(format_day).unwrap_or_else(|| "—".into()),
         });
     }
     let next_page = (dossiers.len() as i64 == PAGE).then(|| {
@@ -263,7 +255,10 @@ async fn dossier_page(
         layout: Layout::for_visitor(state, visitor).await,
         tenant: ctx.tenant.clone(),
         title: def.title.clone(),
-        deadline: x.deadline_at.map(day).unwrap_or_else(|| "aucune".into()),
+        deadline: x
+            .deadline_at
+            .map(format_day)
+            .unwrap_or_else(|| "aucune".into()),
         actions,
         answers_html: answers_html(&def, &x.answers, &names),
         team: guichet_store::team::members(&state.db, ctx.tenant.id)
@@ -319,24 +314,6 @@ fn by(visitor: &Visitor, ctx: &TenantContext) -> By {
     }
 }
 
-async fn notify(state: &AppState, x: &Dossier, subject: &str, text: &str) -> anyhow::Result<()> {
-    let Some(uid) = x.usager_id else {
-        return Ok(());
-    };
-    let Some(user) = guichet_store::account::by_id(&state.db, uid).await? else {
-        return Ok(());
-    };
-    let link = state.config.link(&format!("/dossiers/{}", x.id));
-    crate::mail::queue(
-        state,
-        Some(x.tenant_id),
-        &user.email,
-        subject,
-        &format!("Bonjour,\n\n{text}\n\nVoir votre dossier :\n{link}"),
-    )
-    .await
-}
-
 pub async fn act(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -358,25 +335,7 @@ pub async fn act(
     };
     match dossier::change(&state.db, &x, &def, &action, &by(&visitor, &ctx)).await {
         Ok(to) => {
-            let mut text = format!(
-                "Votre dossier n° {} « {} » est désormais : {}.",
-                x.number,
-                def.title,
-                to.label()
-            );
-            if !f.motif.trim().is_empty() {
-                text.push_str(&format!("\n\nMessage du service : {}", f.motif.trim()));
-            }
-            if to == DState::EnCorrection {
-                text.push_str("\n\nCorrigez votre dossier puis déposez-le de nouveau.");
-            }
-            notify(
-                &state,
-                &x,
-                &format!("Dossier n° {} : {}", x.number, to.label()),
-                &text,
-            )
-            .await?;
+            notify_state_change(&state, &x, &def.title, to, &f.motif).await?;
             dossier_page(
                 &state,
                 &visitor,
@@ -403,6 +362,49 @@ pub async fn act(
         }
         Err(ChangeError::Storage(e)) => Err(e.into()),
     }
+}
+
+/// Tells the usager their dossier changed state, with the service's message if any.
+pub(crate) async fn notify_state_change(
+    state: &AppState,
+    x: &Dossier,
+    title: &str,
+    to: DState,
+    motif: &str,
+) -> anyhow::Result<()> {
+    let mut text = format!(
+        "Votre dossier n° {} « {title} » est désormais : {}.",
+        x.number,
+        to.label()
+    );
+    if !motif.trim().is_empty() {
+        text.push_str(&format!("\n\nMessage du service : {}", motif.trim()));
+    }
+    if to == DState::EnCorrection {
+        text.push_str("\n\nCorrigez votre dossier puis déposez-le de nouveau.");
+    }
+    crate::mail::notify_usager(
+        state,
+        x,
+        &format!("Dossier n° {} : {}", x.number, to.label()),
+        &text,
+    )
+    .await
+}
+
+/// Tells the usager the service wrote to them.
+pub(crate) async fn notify_message(
+    state: &AppState,
+    x: &Dossier,
+    text: &str,
+) -> anyhow::Result<()> {
+    crate::mail::notify_usager(
+        state,
+        x,
+        &format!("Nouveau message sur votre dossier n° {}", x.number),
+        &format!("Le service vous a écrit :\n\n{text}"),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -439,13 +441,7 @@ pub async fn message(
     )
     .await?;
     if kind == "message" {
-        notify(
-            &state,
-            &x,
-            &format!("Nouveau message sur votre dossier n° {}", x.number),
-            &format!("Le service vous a écrit :\n\n{text}"),
-        )
-        .await?;
+        notify_message(&state, &x, text).await?;
     }
     let flash = if kind == "note" {
         "Note privée ajoutée."
