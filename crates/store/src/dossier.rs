@@ -23,6 +23,9 @@ pub struct Dossier {
     pub answers: Answers,
     pub applicant_name: Option<String>,
     pub assigned_to: Option<i64>,
+    pub assigned_team: Option<i64>,
+    /// INSEE code of the commune the dossier is about (its first commune field).
+    pub commune_insee: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub submitted_at: Option<i64>,
@@ -34,7 +37,7 @@ pub struct Dossier {
 }
 
 const COLUMNS: &str = "tenant_id, id, number, demarche_id, version, usager_id, state, answers, applicant_name, assigned_to,
-    created_at, updated_at, submitted_at, complete_since, deadline_at, decided_at, tacit, decision_reason";
+    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, decided_at, tacit, decision_reason";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
     let state: String = r.try_get("state")?;
@@ -50,6 +53,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
         answers: serde_json::from_str(&answers)?,
         applicant_name: r.try_get("applicant_name")?,
         assigned_to: r.try_get("assigned_to")?,
+        assigned_team: r.try_get("assigned_team")?,
+        commune_insee: r.try_get("commune_insee")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         submitted_at: r.try_get("submitted_at")?,
@@ -148,13 +153,17 @@ pub async fn save_answers(db: &Db, d: &Dossier, answers: &Answers) -> anyhow::Re
         .filter(|s| s.editable_by_usager())
         .map(|s| s.code())
         .collect();
+    let commune = crate::demarche::definition(db, d.tenant_id, d.demarche_id, d.version)
+        .await?
+        .and_then(|def| def.commune_of(answers));
     let sql = format!(
-        "UPDATE dossiers SET answers = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND state IN ({})",
+        "UPDATE dossiers SET answers = $1, updated_at = $2, commune_insee = $3 WHERE tenant_id = $4 AND id = $5 AND state IN ({})",
         editable.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
     );
     Ok(sqlx::query(&sql)
         .bind(serde_json::to_string(answers)?)
         .bind(crate::now_ms())
+        .bind(commune)
         .bind(d.tenant_id)
         .bind(d.id)
         .execute(db.pool())
@@ -267,8 +276,16 @@ async fn change_at(
     .bind(&by.label)
     .bind(d.state.code())
     .bind(to.code())
-    .bind(message)
+    .bind(message.clone())
     .execute(&mut *tx)
+    .await?;
+    crate::webhook::enqueue_in(
+        &mut tx,
+        d.tenant_id,
+        d.demarche_id,
+        &state_change_event(d, to, now, tacit, message.as_deref()),
+        now,
+    )
     .await?;
     crate::audit::append_in(
         &mut tx,
@@ -289,6 +306,30 @@ async fn change_at(
     .await?;
     tx.commit().await?;
     Ok(to)
+}
+
+/// The JSON event a démarche's webhook receives when one of its dossiers changes state
+/// (documented in docs/WEBHOOKS.md).
+pub fn state_change_event(
+    d: &Dossier,
+    to: State,
+    at: i64,
+    tacit: bool,
+    message: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": "dossier.changement_etat",
+        "date": crate::rfc3339(at),
+        "demarche_id": d.demarche_id,
+        "dossier": {
+            "id": d.id,
+            "numero": d.number,
+            "etat_precedent": d.state.code(),
+            "etat": to.code(),
+            "decision_implicite": tacit,
+            "motif": message,
+        }
+    })
 }
 
 /// Applies the tacit decision to every dossier whose deadline passed. `now` is injected, so that
@@ -411,11 +452,19 @@ pub struct QueueFilter {
     pub states: Vec<State>,
     pub demarche_id: Option<i64>,
     pub assigned_to: Option<i64>,
+    pub assigned_team: Option<i64>,
+    /// INSEE code of the commune.
+    pub commune: Option<String>,
+    /// Deposited on or after / before this instant (ms).
+    pub submitted_from: Option<i64>,
+    pub submitted_before: Option<i64>,
     /// Number or applicant name (accents and case ignored, prefix).
     pub text: Option<String>,
     pub overdue_at: Option<i64>,
-    /// Keyset pagination: dossiers with a smaller id.
-    pub before_id: Option<i64>,
+    /// Oldest first (by id); newest first otherwise.
+    pub oldest_first: bool,
+    /// Keyset pagination: dossiers after this id in the chosen order.
+    pub cursor: Option<i64>,
 }
 
 /// A page of a collectivité's queue, newest first; stays fast at millions of rows (keyset on the
@@ -443,6 +492,30 @@ pub async fn queue(
     if let Some(a) = f.assigned_to {
         sql += &format!(" AND assigned_to = {}", next(BindValue::Int(a), &mut binds));
     }
+    if let Some(t) = f.assigned_team {
+        sql += &format!(
+            " AND assigned_team = {}",
+            next(BindValue::Int(t), &mut binds)
+        );
+    }
+    if let Some(c) = &f.commune {
+        sql += &format!(
+            " AND commune_insee = {}",
+            next(BindValue::Text(c.clone()), &mut binds)
+        );
+    }
+    if let Some(t) = f.submitted_from {
+        sql += &format!(
+            " AND submitted_at >= {}",
+            next(BindValue::Int(t), &mut binds)
+        );
+    }
+    if let Some(t) = f.submitted_before {
+        sql += &format!(
+            " AND submitted_at < {}",
+            next(BindValue::Int(t), &mut binds)
+        );
+    }
     if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let number = next(BindValue::Text(t.to_string()), &mut binds);
         let name = next(BindValue::Text(format!("{}%", fold(t))), &mut binds);
@@ -454,10 +527,12 @@ pub async fn queue(
             next(BindValue::Int(now), &mut binds)
         );
     }
-    if let Some(b) = f.before_id {
-        sql += &format!(" AND id < {}", next(BindValue::Int(b), &mut binds));
+    if let Some(b) = f.cursor {
+        let op = if f.oldest_first { ">" } else { "<" };
+        sql += &format!(" AND id {op} {}", next(BindValue::Int(b), &mut binds));
     }
-    sql += &format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 500));
+    let order = if f.oldest_first { "ASC" } else { "DESC" };
+    sql += &format!(" ORDER BY id {order} LIMIT {}", limit.clamp(1, 500));
     let mut q = sqlx::query(&sql);
     for b in binds {
         q = match b {
@@ -473,11 +548,18 @@ enum BindValue {
     Text(String),
 }
 
-pub async fn assign(db: &Db, d: &Dossier, agent: Option<i64>) -> anyhow::Result<()> {
+/// Assigns the dossier to an agent and/or a team of its collectivité (or to nobody).
+pub async fn assign(
+    db: &Db,
+    d: &Dossier,
+    agent: Option<i64>,
+    team: Option<i64>,
+) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE dossiers SET assigned_to = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+        "UPDATE dossiers SET assigned_to = $1, assigned_team = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
     )
     .bind(agent)
+    .bind(team)
     .bind(crate::now_ms())
     .bind(d.tenant_id)
     .bind(d.id)

@@ -18,6 +18,7 @@ pub mod team;
 pub mod tenant;
 pub mod territory;
 pub mod throttle;
+pub mod webhook;
 
 pub use db::{Backend, Db};
 
@@ -25,4 +26,15 @@ pub use db::{Backend, Db};
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A stored instant as RFC 3339 (UTC), for APIs and exports.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }

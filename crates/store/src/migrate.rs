@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_sync",
         include_str!("../migrations/0006_api_sync.sql"),
     ),
+    (
+        7,
+        "teams_webhooks",
+        include_str!("../migrations/0007_teams_webhooks.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -202,3 +202,81 @@ pub async fn pending_invitations(
         })
         .collect()
 }
+
+/// A group of agents of a collectivité (e.g. "Service urbanisme"); dossiers can be assigned to it.
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub member_ids: Vec<i64>,
+}
+
+/// Creates a team; `None` if the collectivité already has a team of that name.
+pub async fn create_team(db: &Db, tenant_id: i64, name: &str) -> anyhow::Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO teams (tenant_id, name, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(name)
+    .bind(crate::now_ms())
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+pub async fn teams(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Team>> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.name, m.user_id FROM teams t LEFT JOIN team_members m ON m.team_id = t.id
+         WHERE t.tenant_id = $1 ORDER BY t.name, t.id, m.user_id",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<Team> = Vec::new();
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        let member: Option<i64> = r.try_get(2)?;
+        if out.last().map(|t| t.id) != Some(id) {
+            out.push(Team {
+                id,
+                name: r.try_get(1)?,
+                member_ids: Vec::new(),
+            });
+        }
+        if let (Some(m), Some(t)) = (member, out.last_mut()) {
+            t.member_ids.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds or removes an agent; the team must belong to the collectivité.
+pub async fn set_team_member(
+    db: &Db,
+    tenant_id: i64,
+    team_id: i64,
+    user_id: i64,
+    member: bool,
+) -> anyhow::Result<bool> {
+    let owned = sqlx::query("SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(team_id)
+        .fetch_optional(db.pool())
+        .await?
+        .is_some();
+    if !owned {
+        return Ok(false);
+    }
+    let sql = if member {
+        "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT (team_id, user_id) DO NOTHING"
+    } else {
+        "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"
+    };
+    sqlx::query(sql)
+        .bind(team_id)
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(true)
+}

@@ -1,5 +1,5 @@
 //! The background worker, one per node (safe with several: every job claims its rows): sends
-//! e-mails as they are queued, applies tacit decisions when deadlines pass, purges expired
+//! e-mails and webhook events as they are queued, applies tacit decisions when deadlines pass, purges expired
 //! sessions and old login failures.
 
 use crate::AppState;
@@ -63,6 +63,9 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
             tracing::error!(error = format!("{e:#}"), "e-mail worker");
         }
         let now = guichet_store::now_ms();
+        if let Err(e) = crate::webhooks::deliver_due(&state, now).await {
+            tracing::error!(error = format!("{e:#}"), "webhooks");
+        }
         if now - last_tacit > TACIT_EVERY_MS {
             last_tacit = now;
             match tacit_decisions(&state, now).await {

@@ -14,6 +14,7 @@ pub mod observe;
 pub mod pages;
 pub mod routes;
 pub mod security;
+pub mod webhooks;
 
 use axum::{Extension, Router};
 use guichet_store::Db;

@@ -177,6 +177,16 @@ pub fn table() -> RouteTable {
             Tenant(P::ManageTeam),
             equipe::change_role,
         )
+        .post(
+            "/admin/{tenant}/equipes",
+            Tenant(P::ManageTeam),
+            equipe::create_team,
+        )
+        .post(
+            "/admin/{tenant}/equipes/{id}/membres",
+            Tenant(P::ManageTeam),
+            equipe::change_team_member,
+        )
         .get(
             "/admin/{tenant}/journal",
             Tenant(P::ViewJournal),
@@ -226,6 +236,11 @@ pub fn table() -> RouteTable {
             "/admin/{tenant}/demarches/{id}/export",
             Tenant(P::DesignDemarches),
             conception::export,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/webhook",
+            Tenant(P::DesignDemarches),
+            conception::webhook,
         )
         .get(
             "/admin/{tenant}/dossiers",

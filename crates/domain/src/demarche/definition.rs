@@ -66,6 +66,10 @@ pub struct Definition {
     /// Contact of the service, printed on the accusé de réception.
     #[serde(default)]
     pub contact: Option<String>,
+    /// Text of the decision letter, with placeholders ({numero}, {demandeur}, {demarche},
+    /// {decision}, {motif}, {date}, {collectivite}); a standard letter when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_letter: Option<String>,
     /// Steps of the form, in order.
     pub pages: Vec<Page>,
 }
@@ -265,6 +269,15 @@ impl Definition {
             walk(&p.fields, &mut out);
         }
         out
+    }
+
+    /// The commune a dossier is about: the value of the first commune field outside blocks.
+    pub fn commune_of(&self, answers: &crate::demarche::Answers) -> Option<String> {
+        self.pages
+            .iter()
+            .flat_map(|p| &p.fields)
+            .filter(|f| matches!(f.kind, FieldKind::Commune))
+            .find_map(|f| answers.0.get(&f.id).and_then(|v| v.first()).cloned())
     }
 
     pub fn field(&self, id: &str) -> Option<&Field> {

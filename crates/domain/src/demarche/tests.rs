@@ -135,6 +135,7 @@ fn check(kind: FieldKind, value: &str) -> Result<String, String> {
         retention_months: 12,
         identity: IdentityLevel::Compte,
         contact: None,
+        decision_letter: None,
         pages: vec![Page {
             title: "p".into(),
             fields: vec![Field {

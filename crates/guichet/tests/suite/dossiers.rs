@@ -349,7 +349,7 @@ async fn the_queue_filters_and_pages_by_keyset() {
         &t.db,
         tenant_id,
         &dossier::QueueFilter {
-            before_id: page1.last().map(|x| x.id),
+            cursor: page1.last().map(|x| x.id),
             ..Default::default()
         },
         2,

@@ -9,6 +9,7 @@ mod dossiers;
 mod durability;
 mod filing;
 mod identity;
+mod instruction;
 mod personas;
 mod shutdown;
 mod support;

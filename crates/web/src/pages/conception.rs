@@ -120,6 +120,18 @@ struct DemarchePage {
     definition: String,
     errors: Errors,
     flash: Option<String>,
+    webhook_url: Option<String>,
+    /// The webhook's new secret, shown once right after it is set.
+    webhook_secret: Option<String>,
+    /// Latest deliveries: (created, status, attempts, last error).
+    deliveries: Vec<(String, &'static str, i64, String)>,
+}
+
+/// What the admin page shows besides the definition.
+#[derive(Default)]
+struct Extras {
+    flash: Option<String>,
+    webhook_secret: Option<String>,
 }
 
 async fn load(
@@ -144,7 +156,7 @@ async fn demarche_page(
     id: i64,
     errors: Errors,
     typed: Option<String>,
-    flash: Option<String>,
+    extras: Extras,
 ) -> Result<Response, AppError> {
     let Some((d, version, def)) = load(state, ctx, id).await? else {
         return Ok(not_found(State(state.clone())).await);
@@ -179,7 +191,28 @@ async fn demarche_page(
         preview,
         definition: typed.unwrap_or_else(|| def.to_json()),
         errors,
-        flash,
+        flash: extras.flash,
+        webhook_url: guichet_store::webhook::settings(&state.db, ctx.tenant.id, d.id)
+            .await?
+            .map(|w| w.url),
+        webhook_secret: extras.webhook_secret,
+        deliveries: guichet_store::webhook::recent(&state.db, ctx.tenant.id, d.id, 10)
+            .await?
+            .into_iter()
+            .map(|w| {
+                let status = match w.status.as_str() {
+                    "delivered" => "remis",
+                    "failed" => "abandonné",
+                    _ => "en attente",
+                };
+                (
+                    super::compte::format_ms(w.created_at),
+                    status,
+                    w.attempts,
+                    w.last_error.unwrap_or_default(),
+                )
+            })
+            .collect(),
         d,
     };
     Ok((status, html(&page)?).into_response())
@@ -191,7 +224,16 @@ pub async fn show(
     ctx: TenantContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    demarche_page(&state, &visitor, &ctx, id, Errors::default(), None, None).await
+    demarche_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        None,
+        Extras::default(),
+    )
+    .await
 }
 
 pub async fn save(
@@ -214,7 +256,7 @@ pub async fn save(
                 id,
                 definition_errors(&errors),
                 Some(f.definition),
-                None,
+                Extras::default(),
             )
             .await
         }
@@ -235,7 +277,10 @@ pub async fn save(
         id,
         Errors::default(),
         None,
-        Some(format!("Brouillon de la version {version} enregistré.")),
+        Extras {
+            flash: Some(format!("Brouillon de la version {version} enregistré.")),
+            ..Default::default()
+        },
     )
     .await
 }
@@ -280,7 +325,67 @@ async fn set(
         id,
         Errors::default(),
         None,
-        Some(flash),
+        Extras {
+            flash: Some(flash),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct WebhookForm {
+    #[serde(default)]
+    url: String,
+}
+
+/// Sets the démarche's webhook URL (a new secret is drawn and shown once), or removes it.
+pub async fn webhook(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<WebhookForm>,
+) -> Result<Response, AppError> {
+    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let url = f.url.trim();
+    if !url.is_empty() {
+        if let Err(message) = crate::webhooks::acceptable_url(url, state.config.is_tls()) {
+            let mut errors = Errors::default();
+            errors.add("url", message);
+            return demarche_page(&state, &visitor, &ctx, id, errors, None, Extras::default())
+                .await;
+        }
+    }
+    let secret = guichet_store::webhook::configure(
+        &state.db,
+        ctx.tenant.id,
+        d.id,
+        Some(url).filter(|u| !u.is_empty()),
+    )
+    .await?;
+    // The secret itself never goes to the journal.
+    let mut event = visitor.event_on(Some(ctx.tenant.id), "demarche.webhook", "demarche", &d.slug);
+    event.details = serde_json::json!({"url": Some(url).filter(|u| !u.is_empty())}).to_string();
+    audit::append(&state.db, &event).await?;
+    let flash = if secret.is_some() {
+        "Webhook enregistré. Copiez son secret maintenant : il ne sera plus affiché."
+    } else {
+        "Webhook supprimé."
+    };
+    demarche_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        None,
+        Extras {
+            flash: Some(flash.into()),
+            webhook_secret: secret,
+        },
     )
     .await
 }

@@ -30,6 +30,8 @@ struct TeamPage {
     members: Vec<team::Member>,
     grantable: Vec<Role>,
     invitations: Vec<PendingInvitation>,
+    /// Teams of agents, dossiers can be assigned to them.
+    teams: Vec<team::Team>,
     errors: Errors,
     flash: Option<String>,
 }
@@ -69,10 +71,98 @@ async fn team_page(
                 expires: format_ms(i.expires_at),
             })
             .collect(),
+        teams: team::teams(&state.db, ctx.tenant.id).await?,
         errors,
         flash,
     };
     Ok((status, html(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewTeam {
+    #[serde(default)]
+    nom: String,
+}
+
+/// Creates a team of agents (e.g. "Service urbanisme").
+pub async fn create_team(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Form(f): Form<NewTeam>,
+) -> Result<Response, AppError> {
+    let name = f.nom.trim();
+    let mut errors = Errors::default();
+    if name.is_empty() || name.chars().count() > 80 {
+        errors.add("nom", "Donnez un nom d'équipe de 1 à 80 caractères.");
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    }
+    let Some(id) = team::create_team(&state.db, ctx.tenant.id, name).await? else {
+        errors.add("nom", "Une équipe porte déjà ce nom.");
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    };
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "equipe.creation",
+        "equipe",
+        id.to_string(),
+    );
+    audit::append(&state.db, &event).await?;
+    team_page(
+        &state,
+        &visitor,
+        &ctx,
+        Errors::default(),
+        Some(format!("Équipe « {name} » créée.")),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct TeamMemberChange {
+    agent: i64,
+    action: String,
+}
+
+/// Adds an agent of the collectivité to a team, or removes them.
+pub async fn change_team_member(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, team_id)): Path<(String, i64)>,
+    Form(f): Form<TeamMemberChange>,
+) -> Result<Response, AppError> {
+    let members = team::members(&state.db, ctx.tenant.id).await?;
+    let Some(agent) = members.iter().find(|m| m.user_id == f.agent) else {
+        let mut errors = Errors::default();
+        errors.add(
+            "equipes",
+            "Cet agent ne fait pas partie de la collectivité.",
+        );
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    };
+    let add = f.action == "ajouter";
+    if !team::set_team_member(&state.db, ctx.tenant.id, team_id, agent.user_id, add).await? {
+        return Ok(super::not_found(State(state)).await);
+    }
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        if add {
+            "equipe.ajout"
+        } else {
+            "equipe.retrait"
+        },
+        "equipe",
+        team_id.to_string(),
+    );
+    event.details = serde_json::json!({"agent": agent.email}).to_string();
+    audit::append(&state.db, &event).await?;
+    let flash = if add {
+        format!("{} ajouté à l'équipe.", agent.display_name)
+    } else {
+        format!("{} retiré de l'équipe.", agent.display_name)
+    };
+    team_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await
 }
 
 pub async fn page(

@@ -45,26 +45,67 @@ struct QueuePage {
     tenant: Tenant,
     tabs: &'static [(&'static str, &'static str)],
     current: String,
-    q: String,
+    q: QueueQuery,
+    /// Agents who process dossiers: (id, name).
+    agents: Vec<(i64, String)>,
+    teams: Vec<(i64, String)>,
+    errors: Errors,
     rows: Vec<Row>,
+    /// The query string of these filters, for the export links.
+    query: String,
     next_page: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone, serde::Serialize)]
 pub struct QueueQuery {
     #[serde(default)]
-    file: String,
+    pub file: String,
     #[serde(default)]
-    q: String,
-    avant: Option<i64>,
+    pub q: String,
+    /// Deposited from / up to (inclusive) these days, YYYY-MM-DD.
+    #[serde(default)]
+    pub du: String,
+    #[serde(default)]
+    pub au: String,
+    /// INSEE code or name of the commune.
+    #[serde(default)]
+    pub commune: String,
+    #[serde(default)]
+    pub agent: String,
+    #[serde(default)]
+    pub equipe: String,
+    /// "anciens": oldest first; newest first otherwise.
+    #[serde(default)]
+    pub ordre: String,
+    #[serde(skip_serializing)]
+    pub curseur: Option<i64>,
+}
+
+impl QueueQuery {
+    fn current_tab(&self, default: &str) -> String {
+        if TABS.iter().any(|(k, _)| *k == self.file) {
+            self.file.clone()
+        } else {
+            default.to_string()
+        }
+    }
 }
 
 const PAGE: i64 = 50;
 
-fn queue_filter(current: &str, q: &QueueQuery, me: Option<i64>) -> QueueFilter {
+/// The filter behind a queue tab and the filters typed by the agent; French errors on bad input.
+pub async fn queue_filter(
+    state: &AppState,
+    tenant_id: i64,
+    current: &str,
+    q: &QueueQuery,
+    me: Option<i64>,
+) -> anyhow::Result<(QueueFilter, Errors)> {
+    let mut errors = Errors::default();
     let mut filter = QueueFilter {
         text: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
-        before_id: q.avant,
+        oldest_first: q.ordre == "anciens",
+        cursor: q.curseur,
         ..Default::default()
     };
     match current {
@@ -76,7 +117,75 @@ fn queue_filter(current: &str, q: &QueueQuery, me: Option<i64>) -> QueueFilter {
         "traites" => filter.states = vec![DState::Accepte, DState::Refuse, DState::SansSuite],
         _ => {}
     }
-    filter
+    let day = |v: &str, key: &str, errors: &mut Errors| -> Option<i64> {
+        let v = v.trim();
+        if v.is_empty() {
+            return None;
+        }
+        match guichet_domain::demarche::values::parse_date(v) {
+            Some(d) => Some(d.midnight().assume_utc().unix_timestamp() * 1000),
+            None => {
+                errors.add(key, "Date invalide : écrivez-la au format JJ/MM/AAAA.");
+                None
+            }
+        }
+    };
+    filter.submitted_from = day(&q.du, "du", &mut errors);
+    // "au" is inclusive: up to the end of that day.
+    filter.submitted_before = day(&q.au, "au", &mut errors).map(|t| t + 86_400_000);
+    let commune = q.commune.trim();
+    if !commune.is_empty() {
+        let found = if commune.len() == 5 && commune.chars().all(|c| c.is_ascii_alphanumeric()) {
+            guichet_store::territory::commune_by_insee(&state.db, &commune.to_uppercase()).await?
+        } else {
+            let folded = guichet_domain::text::fold(commune);
+            guichet_store::territory::search_communes(&state.db, commune, 20)
+                .await?
+                .into_iter()
+                .find(|c| guichet_domain::text::fold(&c.nom) == folded)
+        };
+        match found {
+            Some(c) => filter.commune = Some(c.insee),
+            None => errors.add(
+                "commune",
+                "Commune inconnue : écrivez son nom exact ou son code INSEE.",
+            ),
+        }
+    }
+    if !q.agent.is_empty() {
+        match q.agent.parse() {
+            Ok(a) => filter.assigned_to = Some(a),
+            Err(_) => errors.add("agent", "Choisissez un agent dans la liste."),
+        }
+    }
+    if !q.equipe.is_empty() {
+        let teams = guichet_store::team::teams(&state.db, tenant_id).await?;
+        match q
+            .equipe
+            .parse::<i64>()
+            .ok()
+            .filter(|t| teams.iter().any(|x| x.id == *t))
+        {
+            Some(t) => filter.assigned_team = Some(t),
+            None => errors.add("equipe", "Choisissez une équipe dans la liste."),
+        }
+    }
+    Ok((filter, errors))
+}
+
+/// Agents of the collectivité who process dossiers: (id, name).
+async fn processing_agents(state: &AppState, tenant_id: i64) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(guichet_store::team::members(&state.db, tenant_id)
+        .await?
+        .into_iter()
+        .filter(|m| {
+            guichet_domain::role::allowed(
+                &m.roles,
+                guichet_domain::role::Permission::ProcessDossiers,
+            )
+        })
+        .map(|m| (m.user_id, m.display_name))
+        .collect())
 }
 
 pub async fn queue(
@@ -85,14 +194,14 @@ pub async fn queue(
     ctx: TenantContext,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
-    let current = if TABS.iter().any(|(k, _)| *k == q.file) {
-        q.file.clone()
-    } else {
-        "a-traiter".to_string()
-    };
+    let current = q.current_tab("a-traiter");
     let me = visitor.user.as_ref().map(|u| u.id);
-    let filter = queue_filter(&current, &q, me);
-    let dossiers = dossier::queue(&state.db, ctx.tenant.id, &filter, PAGE).await?;
+    let (filter, errors) = queue_filter(&state, ctx.tenant.id, &current, &q, me).await?;
+    let dossiers = if errors.is_empty() {
+        dossier::queue(&state.db, ctx.tenant.id, &filter, PAGE).await?
+    } else {
+        Vec::new()
+    };
     let mut titles = std::collections::HashMap::new();
     let mut rows = Vec::new();
     for x in &dossiers {
@@ -112,28 +221,36 @@ pub async fn queue(
             deadline: x.deadline_at.map(format_day).unwrap_or_else(|| "—".into()),
         });
     }
+    let mut filters = q.clone();
+    filters.file = current.clone();
+    let query = serde_urlencoded::to_string(&filters).unwrap_or_default();
     let next_page = (dossiers.len() as i64 == PAGE).then(|| {
         let last = dossiers.last().map(|x| x.id).unwrap_or_default();
-        format!(
-            "/admin/{}/dossiers?{}",
-            ctx.tenant.slug,
-            serde_urlencoded::to_string([
-                ("file", current.clone()),
-                ("q", q.q.clone()),
-                ("avant", last.to_string())
-            ])
-            .unwrap_or_default()
-        )
+        format!("/admin/{}/dossiers?{query}&curseur={last}", ctx.tenant.slug)
     });
-    html(&QueuePage {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = QueuePage {
         layout: Layout::for_visitor(&state, &visitor).await,
+        agents: processing_agents(&state, ctx.tenant.id).await?,
+        teams: guichet_store::team::teams(&state.db, ctx.tenant.id)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect(),
         tenant: ctx.tenant,
         tabs: TABS,
         current,
-        q: q.q,
+        q,
+        errors,
         rows,
+        query,
         next_page,
-    })
+    };
+    Ok((status, html(&page)?).into_response())
 }
 
 #[derive(Template)]
@@ -150,6 +267,8 @@ struct DossierPage {
     files: Vec<(String, String, i64)>,
     /// Agents who process dossiers: (id, name, assigned to this one)
     team: Vec<(i64, String, bool)>,
+    /// Teams: (id, name, assigned to this one)
+    teams: Vec<(i64, String, bool)>,
     history: Vec<(String, String, String)>,
     errors: Errors,
     flash: Option<String>,
@@ -261,16 +380,15 @@ async fn dossier_page(
             .unwrap_or_else(|| "aucune".into()),
         actions,
         answers_html: answers_html(&def, &x.answers, &names),
-        team: guichet_store::team::members(&state.db, ctx.tenant.id)
+        team: processing_agents(state, ctx.tenant.id)
             .await?
             .into_iter()
-            .filter(|m| {
-                guichet_domain::role::allowed(
-                    &m.roles,
-                    guichet_domain::role::Permission::ProcessDossiers,
-                )
-            })
-            .map(|m| (m.user_id, m.display_name, Some(m.user_id) == x.assigned_to))
+            .map(|(id, name)| (id, name, Some(id) == x.assigned_to))
+            .collect(),
+        teams: guichet_store::team::teams(&state.db, ctx.tenant.id)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name, Some(t.id) == x.assigned_team))
             .collect(),
         files: files
             .into_iter()
@@ -491,6 +609,8 @@ pub async fn file(
 pub struct AssignForm {
     #[serde(default)]
     agent: String,
+    #[serde(default)]
+    equipe: String,
 }
 
 /// Assigns the dossier to an agent of the collectivité who processes dossiers (or to nobody).
@@ -527,18 +647,40 @@ pub async fn assign(
             }
         },
     };
-    dossier::assign(&state.db, &x, target.map(|m| m.user_id)).await?;
+    let teams = guichet_store::team::teams(&state.db, ctx.tenant.id).await?;
+    let team = match f.equipe.trim() {
+        "" => None,
+        v => match v
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| teams.iter().find(|t| t.id == id))
+        {
+            Some(t) => Some(t),
+            None => {
+                let mut errors = Errors::default();
+                errors.add("equipe", "Choisissez une équipe de la collectivité.");
+                return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
+            }
+        },
+    };
+    dossier::assign(&state.db, &x, target.map(|m| m.user_id), team.map(|t| t.id)).await?;
     let mut event = visitor.event_on(
         Some(ctx.tenant.id),
         "dossier.attribution",
         "dossier",
         &x.number,
     );
-    event.details = serde_json::json!({"agent": target.map(|m| m.email.clone())}).to_string();
+    event.details = serde_json::json!({
+        "agent": target.map(|m| m.email.clone()),
+        "equipe": team.map(|t| t.name.clone()),
+    })
+    .to_string();
     audit::append(&state.db, &event).await?;
-    let flash = match target {
-        Some(m) => format!("Dossier attribué à {}.", m.display_name),
-        None => "Dossier sans attribution.".to_string(),
+    let flash = match (target, team) {
+        (Some(m), Some(t)) => format!("Dossier attribué à {} ({}).", m.display_name, t.name),
+        (Some(m), None) => format!("Dossier attribué à {}.", m.display_name),
+        (None, Some(t)) => format!("Dossier attribué à l'équipe {}.", t.name),
+        (None, None) => "Dossier sans attribution.".to_string(),
     };
     dossier_page(&state, &visitor, &ctx, id, Errors::default(), Some(flash)).await
 }
@@ -552,12 +694,26 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     use axum::body::Body;
     use axum::http::header;
-    let current = if TABS.iter().any(|(k, _)| *k == q.file) {
-        q.file.clone()
-    } else {
-        "tous".to_string()
-    };
-    let filter = queue_filter(&current, &q, visitor.user.as_ref().map(|u| u.id));
+    let current = q.current_tab("tous");
+    let (filter, errors) = queue_filter(
+        &state,
+        ctx.tenant.id,
+        &current,
+        &q,
+        visitor.user.as_ref().map(|u| u.id),
+    )
+    .await?;
+    if let Some((_, message)) = errors.list().first() {
+        let page = super::message(
+            &state,
+            &visitor,
+            "Export impossible",
+            vec![message.clone()],
+            None,
+        )
+        .await?;
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
     let mut event = visitor.event(Some(ctx.tenant.id), "dossiers.export");
     event.details = serde_json::json!({"file": current, "recherche": q.q}).to_string();
     audit::append(&state.db, &event).await?;
@@ -633,7 +789,7 @@ pub async fn export_csv(
                     serde_json::to_string(&x.answers.0).unwrap_or_default(),
                 ]);
             }
-            filter.before_id = page.last().map(|x| x.id);
+            filter.cursor = page.last().map(|x| x.id);
             Some((
                 Ok(w.into_inner().unwrap_or_default()),
                 (state, filter, None, false, titles),

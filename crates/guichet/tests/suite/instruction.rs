@@ -1,0 +1,378 @@
+//! Processing at scale: teams, queue filters (dates, commune, assignee, team, order) and the
+//! signed webhook a partner's software receives at every state change, retried until it answers.
+
+use crate::personas::{self};
+use crate::support::TestServer;
+use axum::http::{HeaderMap, StatusCode};
+use guichet_domain::demarche::{Answers, Definition};
+use guichet_domain::dossier::{Action, Actor};
+use guichet_domain::role::Role;
+use guichet_store::account::Kind;
+use guichet_store::dossier::{self, By};
+use guichet_store::{demarche, webhook};
+use hmac::{Hmac, Mac};
+use std::sync::{Arc, Mutex};
+
+const DEFINITION: &str = r#"{
+  "title": "Signalement d'un arbre dangereux",
+  "description": "Un arbre d'un terrain privé menace la voie publique.",
+  "retention_months": 12,
+  "deadline_days": 60,
+  "pages": [ { "title": "L'arbre", "fields": [
+    { "id": "commune", "label": "Commune", "type": "commune", "required": true },
+    { "id": "details", "label": "Description", "type": "long_text", "required": true }
+  ] } ]
+}"#;
+
+fn usager(id: i64) -> By {
+    By {
+        actor: Actor::Usager,
+        user_id: Some(id),
+        label: "usager".into(),
+        ip: None,
+    }
+}
+
+/// A partner's endpoint: answers 500 to the first call, then 200; keeps what it received.
+struct Receiver {
+    url: String,
+    calls: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+}
+
+async fn receiver() -> Receiver {
+    let calls: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let seen = calls.clone();
+    let app = axum::Router::new().route(
+        "/evenements",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let mut calls = seen.lock().expect("lock");
+                calls.push((headers, body));
+                if calls.len() == 1 {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/evenements", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Receiver { url, calls }
+}
+
+#[tokio::test]
+async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let db = s.db();
+    let def = Definition::from_json(DEFINITION).expect("definition");
+    let d = demarche::create(db, t.dijon.id, &def)
+        .await
+        .expect("create");
+    demarche::publish(db, &d).await.expect("publish");
+
+    // Three dossiers: two about Dijon, one about Talant.
+    let mut ids = Vec::new();
+    for (name, insee) in [
+        ("Alice Dupont", "21231"),
+        ("Bruno Petit", "21617"),
+        ("Chloé Roy", "21231"),
+    ] {
+        let x = dossier::create_draft(db, t.dijon.id, d.id, 1, None, name)
+            .await
+            .expect("draft");
+        let mut a = Answers::default();
+        a.set("commune", vec![insee.into()]);
+        a.set("details", vec!["Branches au-dessus de la route".into()]);
+        assert!(dossier::save_answers(db, &x, &a).await.expect("save"));
+        let x = dossier::get(db, t.dijon.id, x.id)
+            .await
+            .expect("get")
+            .expect("dossier");
+        dossier::change(db, &x, &def, &Action::Submit, &usager(1))
+            .await
+            .expect("submit");
+        ids.push(x.id);
+    }
+
+    // The admin creates a team, puts themself in it, and assigns the second dossier to it.
+    let created = admin
+        .browser
+        .post(
+            "/admin/dijon/equipes",
+            &[("nom", "Service des espaces verts")],
+        )
+        .await;
+    assert!(
+        created
+            .html
+            .contains("Équipe « Service des espaces verts » créée"),
+        "{}",
+        created.html
+    );
+    let duplicate = admin
+        .browser
+        .post(
+            "/admin/dijon/equipes",
+            &[("nom", "Service des espaces verts")],
+        )
+        .await;
+    assert_eq!(duplicate.status, 422);
+    assert!(duplicate.html.contains("Une équipe porte déjà ce nom"));
+    let team_id = guichet_store::team::teams(db, t.dijon.id)
+        .await
+        .expect("teams")[0]
+        .id;
+    let added = admin
+        .browser
+        .post(
+            &format!("/admin/dijon/equipes/{team_id}/membres"),
+            &[("agent", &admin.user_id.to_string()), ("action", "ajouter")],
+        )
+        .await;
+    assert!(added.html.contains("admin ajouté à l&#39;équipe"), "{}", added.html);
+    let assigned = admin
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{}/attribution", ids[1]),
+            &[("agent", ""), ("equipe", &team_id.to_string())],
+        )
+        .await;
+    assert!(
+        assigned
+            .html
+            .contains("attribué à l&#39;équipe Service des espaces verts"),
+        "{}",
+        assigned.html
+    );
+    let foreign = admin
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{}/attribution", ids[0]),
+            &[("equipe", "999")],
+        )
+        .await;
+    assert_eq!(foreign.status, 422, "a team of nowhere is refused");
+
+    let numbers = |html: &str| -> Vec<String> {
+        html.split("/admin/dijon/dossiers/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|id| id.chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_string)
+            .collect()
+    };
+    let all = admin.browser.get("/admin/dijon/dossiers?file=tous").await;
+    assert_eq!(
+        numbers(&all.html),
+        vec![ids[2].to_string(), ids[1].to_string(), ids[0].to_string()]
+    );
+    let oldest = admin
+        .browser
+        .get("/admin/dijon/dossiers?file=tous&ordre=anciens")
+        .await;
+    assert_eq!(
+        numbers(&oldest.html),
+        vec![ids[0].to_string(), ids[1].to_string(), ids[2].to_string()]
+    );
+    let talant = admin
+        .browser
+        .get("/admin/dijon/dossiers?file=tous&commune=talant")
+        .await;
+    assert_eq!(
+        numbers(&talant.html),
+        vec![ids[1].to_string()],
+        "by commune name"
+    );
+    let dijon = admin
+        .browser
+        .get("/admin/dijon/dossiers?file=tous&commune=21231")
+        .await;
+    assert_eq!(numbers(&dijon.html).len(), 2, "by INSEE code");
+    let team = admin
+        .browser
+        .get(&format!("/admin/dijon/dossiers?file=tous&equipe={team_id}"))
+        .await;
+    assert_eq!(numbers(&team.html), vec![ids[1].to_string()], "by team");
+    let today = time::OffsetDateTime::now_utc().date();
+    let tomorrow = today.next_day().expect("date");
+    let future = admin
+        .browser
+        .get(&format!("/admin/dijon/dossiers?file=tous&du={tomorrow}"))
+        .await;
+    assert!(
+        numbers(&future.html).is_empty(),
+        "nothing deposited from tomorrow on"
+    );
+    let until_today = admin
+        .browser
+        .get(&format!("/admin/dijon/dossiers?file=tous&au={today}"))
+        .await;
+    assert_eq!(
+        numbers(&until_today.html).len(),
+        3,
+        "'au' includes the whole day"
+    );
+
+    // Bad filters get French errors tied to their fields, not a blank list.
+    let bad = admin
+        .browser
+        .get("/admin/dijon/dossiers?file=tous&du=32/13/2026&commune=Atlantide")
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html.contains("Date invalide") && bad.html.contains("Commune inconnue"),
+        "{}",
+        bad.html
+    );
+    assert!(bad.html.contains("aria-describedby=\"du-aide du-erreur\""));
+
+    // The export follows the filters.
+    let csv = admin
+        .browser
+        .get("/admin/dijon/dossiers.csv?file=tous&commune=talant")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.html.lines().count(),
+        2,
+        "header and Talant's dossier: {}",
+        csv.html
+    );
+    assert!(csv.html.contains("Bruno Petit"));
+}
+
+#[tokio::test]
+async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let db = s.db();
+    let def = Definition::from_json(DEFINITION).expect("definition");
+    let d = demarche::create(db, t.dijon.id, &def)
+        .await
+        .expect("create");
+    demarche::publish(db, &d).await.expect("publish");
+    let partner = receiver().await;
+
+    // A URL with credentials is refused; a good one gets a secret, shown once.
+    let page = format!("/admin/dijon/demarches/{}/webhook", d.id);
+    let refused = admin
+        .browser
+        .post(&page, &[("url", "ftp://exemple.fr/x")])
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.html.contains("https://"), "{}", refused.html);
+    let set = admin.browser.post(&page, &[("url", &partner.url)]).await;
+    assert!(set.html.contains("Copiez son secret"), "{}", set.html);
+    let secret = webhook::settings(db, t.dijon.id, d.id)
+        .await
+        .expect("q")
+        .expect("webhook")
+        .secret;
+    assert!(set.html.contains(&secret));
+    let again = admin
+        .browser
+        .get(&format!("/admin/dijon/demarches/{}", d.id))
+        .await;
+    assert!(
+        !again.html.contains(&secret),
+        "the secret is shown only once"
+    );
+    assert!(guichet_store::audit::verify(db)
+        .await
+        .expect("verify")
+        .is_ok());
+
+    // A usager submits: the event is queued with the change.
+    let x = dossier::create_draft(db, t.dijon.id, d.id, 1, None, "Alice Dupont")
+        .await
+        .expect("draft");
+    let mut a = Answers::default();
+    a.set("commune", vec!["21231".into()]);
+    a.set("details", vec!["Branches".into()]);
+    dossier::save_answers(db, &x, &a).await.expect("save");
+    let x = dossier::get(db, t.dijon.id, x.id)
+        .await
+        .expect("get")
+        .expect("dossier");
+    dossier::change(db, &x, &def, &Action::Submit, &usager(1))
+        .await
+        .expect("submit");
+
+    // First attempt: the partner fails; nothing more until the backoff has passed.
+    let now = guichet_store::now_ms();
+    let (ok, failed) = guichet_web::webhooks::deliver_due(&s.state, now)
+        .await
+        .expect("deliver");
+    assert_eq!((ok, failed), (0, 1));
+    assert_eq!(
+        guichet_web::webhooks::deliver_due(&s.state, now + 1_000)
+            .await
+            .expect("deliver"),
+        (0, 0)
+    );
+    let (ok, _) = guichet_web::webhooks::deliver_due(&s.state, now + webhook::backoff_ms(1) + 1)
+        .await
+        .expect("retry");
+    assert_eq!(ok, 1, "delivered at the retry");
+    assert_eq!(
+        guichet_web::webhooks::deliver_due(&s.state, now + 3_600_000)
+            .await
+            .expect("deliver"),
+        (0, 0),
+        "delivered once"
+    );
+
+    let calls = partner.calls.lock().expect("lock").clone();
+    assert_eq!(calls.len(), 2);
+    let (headers, body) = &calls[1];
+    assert_eq!(body, &calls[0].1, "the retry carries the same event");
+    let event: serde_json::Value = serde_json::from_str(body).expect("json");
+    assert_eq!(event["type"], "dossier.changement_etat");
+    assert_eq!(event["dossier"]["numero"], x.number);
+    assert_eq!(event["dossier"]["etat"], "depose");
+    assert_eq!(event["dossier"]["etat_precedent"], "brouillon");
+    // The partner checks the signature with the shared secret, as docs/WEBHOOKS.md explains.
+    let timestamp = headers["x-guichet-timestamp"].to_str().expect("ts");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        headers["x-guichet-signature"].to_str().expect("sig"),
+        expected
+    );
+    let mut forged = Hmac::<sha2::Sha256>::new_from_slice(b"wrong secret").expect("key");
+    forged.update(format!("{timestamp}.{body}").as_bytes());
+    assert_ne!(
+        format!("sha256={}", hex::encode(forged.finalize().into_bytes())),
+        expected
+    );
+
+    // The admin sees the delivery and its attempts.
+    let shown = admin
+        .browser
+        .get(&format!("/admin/dijon/demarches/{}", d.id))
+        .await;
+    assert!(shown.html.contains("remis"), "{}", shown.html);
+}

@@ -1,0 +1,191 @@
+//! Signed webhooks: per démarche, a URL receives a JSON event at every state change of its
+//! dossiers. Events are queued in the transaction of the change (none is lost, none is sent for a
+//! change that rolled back) and delivered by the worker with retries.
+
+use crate::db::Db;
+use sqlx::Row;
+
+/// Attempts before giving up: after 1, 2, 4, … 256 minutes (about eight and a half hours).
+pub const MAX_ATTEMPTS: i64 = 9;
+const LEASE_MS: i64 = 60_000;
+
+/// Delay before attempt `attempts + 1`, after `attempts` failures.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    60_000 * (1i64 << attempts.clamp(1, 12).saturating_sub(1))
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub url: String,
+    pub secret: String,
+}
+
+pub async fn settings(
+    db: &Db,
+    tenant_id: i64,
+    demarche_id: i64,
+) -> anyhow::Result<Option<Settings>> {
+    let row = sqlx::query(
+        "SELECT webhook_url, webhook_secret FROM demarches WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(demarche_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|r| {
+        let url: Option<String> = r.try_get(0).ok().flatten();
+        let secret: Option<String> = r.try_get(1).ok().flatten();
+        Some(Settings {
+            url: url?,
+            secret: secret?,
+        })
+    }))
+}
+
+/// Sets (or with `None`, removes) the webhook of a démarche. A new secret is drawn whenever the
+/// URL is set; it is returned so that the admin can copy it.
+pub async fn configure(
+    db: &Db,
+    tenant_id: i64,
+    demarche_id: i64,
+    url: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let secret = url.map(|_| crate::secret::random_token());
+    sqlx::query(
+        "UPDATE demarches SET webhook_url = $1, webhook_secret = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(url)
+    .bind(secret.as_deref())
+    .bind(crate::now_ms())
+    .bind(tenant_id)
+    .bind(demarche_id)
+    .execute(db.pool())
+    .await?;
+    Ok(secret)
+}
+
+/// Queues an event in the caller's transaction, if the démarche has a webhook.
+pub async fn enqueue_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tenant_id: i64,
+    demarche_id: i64,
+    body: &serde_json::Value,
+    now: i64,
+) -> anyhow::Result<()> {
+    let url: Option<String> =
+        sqlx::query("SELECT webhook_url FROM demarches WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(demarche_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .and_then(|r| r.try_get(0).ok().flatten());
+    let Some(url) = url else { return Ok(()) };
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (tenant_id, demarche_id, url, body, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+    )
+    .bind(tenant_id)
+    .bind(demarche_id)
+    .bind(url)
+    .bind(body.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub demarche_id: i64,
+    pub url: String,
+    pub body: String,
+    pub attempts: i64,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, tenant_id, demarche_id, url, body, attempts, status, last_error, created_at, delivered_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Delivery> {
+    Ok(Delivery {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        demarche_id: r.try_get("demarche_id")?,
+        url: r.try_get("url")?,
+        body: r.try_get("body")?,
+        attempts: r.try_get("attempts")?,
+        status: r.try_get("status")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        delivered_at: r.try_get("delivered_at")?,
+    })
+}
+
+/// Claims the oldest delivery due, if any (same lease scheme as the e-mail outbox).
+pub async fn claim(db: &Db, now: i64) -> anyhow::Result<Option<Delivery>> {
+    sqlx::query(&format!(
+        "UPDATE webhook_deliveries SET claimed_until = $1, attempts = attempts + 1
+         WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2
+                       AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT 1)
+           AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(now + LEASE_MS)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn mark_delivered(db: &Db, id: i64, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried later with backoff, or given up after `MAX_ATTEMPTS`.
+pub async fn mark_failed(db: &Db, d: &Delivery, error: &str, now: i64) -> anyhow::Result<()> {
+    let give_up = d.attempts >= MAX_ATTEMPTS;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
+    )
+    .bind(if give_up { "failed" } else { "pending" })
+    .bind(now + backoff_ms(d.attempts))
+    .bind(error.chars().take(500).collect::<String>())
+    .bind(d.id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The latest deliveries of a démarche, newest first, for its admin page.
+pub async fn recent(
+    db: &Db,
+    tenant_id: i64,
+    demarche_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Delivery>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM webhook_deliveries WHERE tenant_id = $1 AND demarche_id = $2 ORDER BY id DESC LIMIT {}",
+        limit.clamp(1, 200)
+    ))
+    .bind(tenant_id)
+    .bind(demarche_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
