@@ -270,7 +270,12 @@ pub fn table() -> RouteTable {
         .get(
             "/admin/{tenant}/dossiers.csv",
             Tenant(P::ProcessDossiers),
-            instruction::export_csv,
+            export::csv,
+        )
+        .get(
+            "/admin/{tenant}/dossiers.xlsx",
+            Tenant(P::ProcessDossiers),
+            export::xlsx,
         )
         .get(
             "/admin/{tenant}/dossiers/{id}/fichiers.zip",

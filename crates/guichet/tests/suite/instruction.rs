@@ -144,7 +144,11 @@ async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown(
             &[("agent", &admin.user_id.to_string()), ("action", "ajouter")],
         )
         .await;
-    assert!(added.html.contains("admin ajouté à l&#39;équipe"), "{}", added.html);
+    assert!(
+        added.html.contains("admin ajouté à l&#39;équipe"),
+        "{}",
+        added.html
+    );
     let assigned = admin
         .browser
         .post(

@@ -8,6 +8,7 @@ pub mod conception;
 pub mod demo;
 pub mod depot;
 pub mod equipe;
+pub mod export;
 pub mod formulaire;
 pub mod home;
 pub mod instruction;
