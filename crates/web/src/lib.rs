@@ -12,6 +12,7 @@ pub mod layout;
 pub mod mail;
 pub mod observe;
 pub mod pages;
+pub mod pdf;
 pub mod routes;
 pub mod security;
 pub mod webhooks;

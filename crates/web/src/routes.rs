@@ -150,6 +150,16 @@ pub fn table() -> RouteTable {
         )
         .get("/dossiers", SignedIn, depot::mine)
         .get("/dossiers/{id}", SignedIn, depot::view)
+        .get(
+            "/dossiers/{id}/accuse.pdf",
+            SignedIn,
+            courrier::usager_accuse,
+        )
+        .get(
+            "/dossiers/{id}/decision.pdf",
+            SignedIn,
+            courrier::usager_decision,
+        )
         .get("/dossiers/{id}/etapes/{step}", SignedIn, depot::step)
         .post("/dossiers/{id}/etapes/{step}", SignedIn, depot::save_step)
         .get("/dossiers/{id}/recapitulatif", SignedIn, depot::review)
@@ -266,6 +276,16 @@ pub fn table() -> RouteTable {
             "/admin/{tenant}/dossiers/{id}/attribution",
             Tenant(P::ProcessDossiers),
             instruction::assign,
+        )
+        .get(
+            "/admin/{tenant}/dossiers/{id}/accuse.pdf",
+            Tenant(P::ProcessDossiers),
+            courrier::agent_accuse,
+        )
+        .get(
+            "/admin/{tenant}/dossiers/{id}/decision.pdf",
+            Tenant(P::ProcessDossiers),
+            courrier::agent_decision,
         )
         .get(
             "/admin/{tenant}/dossiers.csv",

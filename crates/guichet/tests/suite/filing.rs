@@ -44,6 +44,22 @@ async fn login(b: &Browser, email: &str) {
     assert_eq!(page.status, 303, "login of {email}: {}", page.html);
 }
 
+/// The text of a PDF served at `path`, as a reader would extract it.
+pub async fn pdf_text(b: &Browser, path: &str) -> String {
+    let r = b
+        .client
+        .get(format!("{}{path}", b.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200, "{path}");
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let bytes = r.bytes().await.expect("body");
+    let doc = lopdf::Document::load_mem(&bytes).expect("a valid PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    doc.extract_text(&pages).expect("text")
+}
+
 fn id_from(location: &str, prefix: &str) -> i64 {
     location
         .strip_prefix(prefix)
@@ -251,6 +267,24 @@ async fn design_publish_file_over_two_sessions_correct_and_accept() {
         "{}",
         mail.body
     );
+    // The same accusé as a PDF, linked from the e-mail.
+    assert!(mail
+        .body
+        .contains(&format!("/dossiers/{dossier_id}/accuse.pdf")));
+    let text = pdf_text(&phone, &format!("/dossiers/{dossier_id}/accuse.pdf")).await;
+    assert!(
+        text.contains("Accusé de réception")
+            && text.contains("Demande d'autorisation de terrasse")
+            && text.contains("silence vaut accord")
+            && text.contains("Service du domaine public"),
+        "{text}"
+    );
+    let number = guichet_store::dossier::get_for_usager(s.db(), dossier_id, usager.user_id)
+        .await
+        .expect("q")
+        .expect("dossier")
+        .number;
+    assert!(text.contains(&number), "{text}");
 
     // Another usager cannot see it.
     let other = personas::persona(&s, Kind::Usager, "autre@exemple.fr", &[]).await;
@@ -336,6 +370,21 @@ async fn design_publish_file_over_two_sessions_correct_and_accept() {
     smtp.wait_for(&usager.email, "accepté").await;
     let final_view = phone.get(&format!("/dossiers/{dossier_id}")).await;
     assert!(final_view.html.contains("accepté"));
+    // The decision letter, from the standard template.
+    let letter = pdf_text(&phone, &format!("/dossiers/{dossier_id}/decision.pdf")).await;
+    assert!(
+        letter.contains("votre demande est acceptée") && letter.contains(&number),
+        "{letter}"
+    );
+    assert_eq!(
+        other
+            .browser
+            .get(&format!("/dossiers/{dossier_id}/decision.pdf"))
+            .await
+            .status,
+        404,
+        "nobody else gets the letter"
+    );
     assert!(
         !final_view.html.contains("Modifier mon dossier"),
         "no edit after the decision"

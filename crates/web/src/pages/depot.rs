@@ -98,7 +98,7 @@ pub async fn start(
 }
 
 /// The usager's own dossier with its definition, or None (someone else's is "not found").
-async fn own(
+pub(crate) async fn own(
     state: &AppState,
     visitor: &Visitor,
     id: i64,
@@ -587,7 +587,7 @@ pub struct Accuse {
     pub contact: String,
 }
 
-fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<Accuse> {
+pub(crate) fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<Accuse> {
     let deposited = x.submitted_at?;
     Some(Accuse {
         deposited: format_ms(deposited),
@@ -636,7 +636,7 @@ pub async fn submit(
             &user.email,
             &format!("Accusé de réception — dossier n° {}", x.number),
             &format!(
-                "Bonjour,\n\n{} a bien reçu votre dossier « {} ».\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}\n\nSuivre votre dossier :\n{link}",
+                "Bonjour,\n\n{} a bien reçu votre dossier « {} ».\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}\n\nSuivre votre dossier :\n{link}\n\nL'accusé de réception en PDF :\n{link}/accuse.pdf",
                 t.name, def.title, x.number, a.deposited, a.deadline, a.rule, a.contact
             ),
         )

@@ -41,12 +41,12 @@ async fn next_rows(
     let page = dossier::queue(&state.db, tenant_id, filter, PAGE).await?;
     let mut rows = Vec::with_capacity(page.len());
     for x in &page {
-        if !titles.contains_key(&x.demarche_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = titles.entry(x.demarche_id) {
             let t = demarche::get(&state.db, tenant_id, x.demarche_id)
                 .await?
                 .map(|d| d.title)
                 .unwrap_or_default();
-            titles.insert(x.demarche_id, t);
+            e.insert(t);
         }
         let iso = |ms: Option<i64>| ms.map(rfc3339).unwrap_or_default();
         rows.push([

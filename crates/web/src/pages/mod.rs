@@ -5,6 +5,7 @@ pub mod admin;
 pub mod collectivite;
 pub mod compte;
 pub mod conception;
+pub mod courrier;
 pub mod demo;
 pub mod depot;
 pub mod equipe;
