@@ -124,6 +124,8 @@ function concrete(path, persona) {
     .replace('{tenant}', persona.tenant)
     .replace('/dossiers/{id}', `/dossiers/${dossier}`)
     .replace('{step}', '1')
+    .replace('{page}', '0')
+    .replace('{field}', 'telephone')
     .replace('{slug}', 'dijon')
     .replace('{token}', 'lien-perime')
     .replace('{id}', '1')

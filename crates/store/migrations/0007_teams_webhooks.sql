@@ -1,5 +1,5 @@
 -- Teams of agents (dossiers can be assigned to a team), the commune a dossier is about (queue
--- filter), and signed webhooks per démarche with their delivery queue.
+-- filter), signed webhooks per démarche with their delivery queue, attachments of messages.
 CREATE TABLE teams (
     tenant_id BIGINT NOT NULL REFERENCES tenants(id),
     id {{id}},
@@ -42,3 +42,6 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_deliveries_demarche ON webhook_deliveries (tenant_id, demarche_id, id);
+
+-- A message may carry one attached file (kept in `files`, with the dossier's other files).
+ALTER TABLE dossier_events ADD COLUMN file_id TEXT;

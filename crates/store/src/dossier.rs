@@ -386,6 +386,8 @@ pub struct HistoryEvent {
     pub from_state: Option<State>,
     pub to_state: Option<State>,
     pub body: Option<String>,
+    /// The file attached to a message, if any.
+    pub file_id: Option<String>,
 }
 
 pub async fn history(
@@ -395,9 +397,9 @@ pub async fn history(
     include_notes: bool,
 ) -> anyhow::Result<Vec<HistoryEvent>> {
     let sql = if include_notes {
-        "SELECT at, actor, kind, from_state, to_state, body FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 ORDER BY id"
+        "SELECT at, actor, kind, from_state, to_state, body, file_id FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 ORDER BY id"
     } else {
-        "SELECT at, actor, kind, from_state, to_state, body FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 AND kind <> 'note' ORDER BY id"
+        "SELECT at, actor, kind, from_state, to_state, body, file_id FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 AND kind <> 'note' ORDER BY id"
     };
     sqlx::query(sql)
         .bind(tenant_id)
@@ -419,6 +421,7 @@ pub async fn history(
                     .as_deref()
                     .and_then(State::from_code),
                 body: r.try_get(5)?,
+                file_id: r.try_get(6)?,
             })
         })
         .collect()
@@ -432,8 +435,20 @@ pub async fn add_event(
     kind: &str,
     body: &str,
 ) -> anyhow::Result<()> {
+    add_event_with_file(db, d, by, kind, body, None).await
+}
+
+/// Adds a message with an attached file (already stored with `files::add`).
+pub async fn add_event_with_file(
+    db: &Db,
+    d: &Dossier,
+    by: &By,
+    kind: &str,
+    body: &str,
+    file_id: Option<&str>,
+) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body, file_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(d.tenant_id)
     .bind(d.id)
@@ -442,6 +457,7 @@ pub async fn add_event(
     .bind(&by.label)
     .bind(kind)
     .bind(body)
+    .bind(file_id)
     .execute(db.pool())
     .await?;
     Ok(())

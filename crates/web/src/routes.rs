@@ -165,7 +165,7 @@ pub fn table() -> RouteTable {
         .get("/dossiers/{id}/recapitulatif", SignedIn, depot::review)
         .post("/dossiers/{id}/depot", SignedIn, depot::submit)
         .post("/dossiers/{id}/retrait", SignedIn, depot::withdraw)
-        .post("/dossiers/{id}/messages", SignedIn, depot::message)
+        .post("/dossiers/{id}/messages", SignedIn, echanges::from_usager)
         .get("/dossiers/{id}/fichiers/{file}", SignedIn, depot::file)
         .get("/invitation/{token}", Public, equipe::invitation_form)
         .post("/invitation/{token}", Public, equipe::accept_invitation)
@@ -248,9 +248,54 @@ pub fn table() -> RouteTable {
             conception::export,
         )
         .post(
+            "/admin/{tenant}/demarches/nouvelle",
+            Tenant(P::DesignDemarches),
+            conception::create,
+        )
+        .post(
             "/admin/{tenant}/demarches/{id}/webhook",
             Tenant(P::DesignDemarches),
             conception::webhook,
+        )
+        .get(
+            "/admin/{tenant}/demarches/{id}/editeur",
+            Tenant(P::DesignDemarches),
+            editeur::show,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/editeur/reglages",
+            Tenant(P::DesignDemarches),
+            editeur::settings,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/editeur/pages",
+            Tenant(P::DesignDemarches),
+            editeur::add_page,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/editeur/pages/{page}",
+            Tenant(P::DesignDemarches),
+            editeur::page_action,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/editeur/champs",
+            Tenant(P::DesignDemarches),
+            editeur::add_field,
+        )
+        .get(
+            "/admin/{tenant}/demarches/{id}/editeur/champs/{field}",
+            Tenant(P::DesignDemarches),
+            editeur::edit_field,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/editeur/champs/{field}",
+            Tenant(P::DesignDemarches),
+            editeur::update_field,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/editeur/champs/{field}/actions",
+            Tenant(P::DesignDemarches),
+            editeur::field_action,
         )
         .get(
             "/admin/{tenant}/dossiers",
@@ -270,7 +315,7 @@ pub fn table() -> RouteTable {
         .post(
             "/admin/{tenant}/dossiers/{id}/messages",
             Tenant(P::ProcessDossiers),
-            instruction::message,
+            echanges::from_agent,
         )
         .post(
             "/admin/{tenant}/dossiers/{id}/attribution",

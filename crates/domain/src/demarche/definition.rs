@@ -284,6 +284,25 @@ impl Definition {
         self.all_fields().into_iter().find(|f| f.id == id)
     }
 
+    /// What prevents publishing a definition that is otherwise valid (an editor's work in
+    /// progress may have them): a page or a block with nothing for the usager to fill.
+    pub fn publication_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for page in &self.pages {
+            if !page.fields.iter().any(|f| f.kind.has_value()) {
+                problems.push(format!("la page « {} » ne demande rien", page.title));
+            }
+        }
+        for f in self.all_fields() {
+            if let FieldKind::Block { fields, .. } = &f.kind {
+                if fields.is_empty() {
+                    problems.push(format!("le bloc « {} » ne contient aucun champ", f.label));
+                }
+            }
+        }
+        problems
+    }
+
     /// Checks what the JSON schema cannot: unique ids, conditions on earlier fields, sane bounds.
     pub fn check(&self) -> Vec<DefinitionError> {
         let mut errors = Vec::new();
@@ -399,9 +418,6 @@ impl Definition {
                         }
                         if min > max || *max == 0 || *max > 100 {
                             err(format!("champ \"{id}\" : répétitions entre {min} et {max} impossibles (maximum 100)"));
-                        }
-                        if fields.is_empty() {
-                            err(format!("champ \"{id}\" : le bloc ne contient aucun champ"));
                         }
                         earlier.push(f);
                         check_fields(fields, true, seen, earlier, err);

@@ -2,6 +2,7 @@
 //! definition, and the validation of what a usager typed against it.
 
 pub mod definition;
+pub mod edit;
 pub mod fuzz;
 pub mod values;
 

@@ -75,6 +75,8 @@ fn concrete(path: &str, css: &str) -> String {
         .replace("{id}", "1")
         .replace("{name}", "1")
         .replace("{step}", "0")
+        .replace("{page}", "0")
+        .replace("{field}", "champ")
         .replace("{file}", css)
 }
 

@@ -34,7 +34,7 @@ const TERRASSE: &str = r#"{
   ]
 }"#;
 
-async fn login(b: &Browser, email: &str) {
+pub async fn login(b: &Browser, email: &str) {
     let page = b
         .post(
             "/connexion",

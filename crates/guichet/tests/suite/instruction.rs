@@ -380,3 +380,151 @@ async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted
         .await;
     assert!(shown.html.contains("remis"), "{}", shown.html);
 }
+
+fn part(name: &str, bytes: &[u8], mime: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes.to_vec())
+        .file_name(name.to_string())
+        .mime_str(mime)
+        .expect("mime")
+}
+
+#[tokio::test]
+async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
+    use crate::support::SmtpSink;
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::tenants(&s).await;
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let u = personas::usager(&s).await;
+    let db = s.db();
+    let def = Definition::from_json(DEFINITION).expect("definition");
+    let d = demarche::create(db, t.dijon.id, &def)
+        .await
+        .expect("create");
+    demarche::publish(db, &d).await.expect("publish");
+    let x = dossier::create_draft(db, t.dijon.id, d.id, 1, Some(u.user_id), "Camille Martin")
+        .await
+        .expect("draft");
+    dossier::change(db, &x, &def, &Action::Submit, &usager(u.user_id))
+        .await
+        .expect("submit");
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+    // A disguised file is refused with a French message tied to the field; the text is kept.
+    let form = reqwest::multipart::Form::new()
+        .text("message", "Voici la photo de l'arbre.")
+        .part(
+            "piece",
+            part(
+                "arbre.pdf",
+                b"MZ\x90\x00 not a pdf at all",
+                "application/pdf",
+            ),
+        );
+    let refused = u
+        .browser
+        .post_multipart(&format!("/dossiers/{}/messages", x.id), form)
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .html
+            .contains("Ce type de fichier n&#39;est pas accepté"),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("Voici la photo de l&#39;arbre."),
+        "what was typed is kept"
+    );
+    assert!(refused
+        .html
+        .contains("aria-describedby=\"piece-aide piece-erreur\""));
+    assert!(dossier::history(db, t.dijon.id, x.id, true)
+        .await
+        .expect("h")
+        .iter()
+        .all(|h| h.kind != "message"));
+
+    // A real PDF goes; the agent (everyone who processes dossiers, as nobody is assigned) is told.
+    let form = reqwest::multipart::Form::new()
+        .text("message", "Voici le plan.")
+        .part("piece", part("plan.pdf", pdf, "application/pdf"));
+    let sent = u
+        .browser
+        .post_multipart(&format!("/dossiers/{}/messages", x.id), form)
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.html);
+    assert!(sent.html.contains("Message envoyé au service") && sent.html.contains("plan.pdf"));
+    let mail = smtp
+        .wait_for("instructeur@dijon.fr", "Nouveau message de l'usager")
+        .await;
+    assert!(mail
+        .body
+        .contains(&format!("/admin/dijon/dossiers/{}", x.id)));
+    assert!(
+        !mail.body.contains("Voici le plan"),
+        "no personal content in agents' e-mails"
+    );
+
+    // The agent sees the message and downloads the attachment.
+    let view = agent
+        .browser
+        .get(&format!("/admin/dijon/dossiers/{}", x.id))
+        .await;
+    assert!(view.html.contains("Message : Voici le plan."));
+    let file_id = dossier::history(db, t.dijon.id, x.id, false)
+        .await
+        .expect("history")
+        .into_iter()
+        .find_map(|h| h.file_id)
+        .expect("attachment");
+    let link = format!("/admin/dijon/dossiers/{}/fichiers/{file_id}", x.id);
+    assert!(view.html.contains(&link));
+    let r = agent
+        .browser
+        .client
+        .get(format!("{}{link}", s.base))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), pdf);
+
+    // A private note cannot carry a file; a reply can, and the usager is told.
+    let form = reqwest::multipart::Form::new()
+        .text("texte", "Note interne")
+        .text("genre", "note")
+        .part("piece", part("interne.pdf", pdf, "application/pdf"));
+    let note = agent
+        .browser
+        .post_multipart(&format!("/admin/dijon/dossiers/{}/messages", x.id), form)
+        .await;
+    assert_eq!(note.status, 422);
+    assert!(note
+        .html
+        .contains("Une note privée ne peut pas avoir de pièce jointe"));
+    let form = reqwest::multipart::Form::new()
+        .text("texte", "Merci, voici notre courrier.")
+        .text("genre", "message")
+        .part("piece", part("courrier.pdf", pdf, "application/pdf"));
+    let reply = agent
+        .browser
+        .post_multipart(&format!("/admin/dijon/dossiers/{}/messages", x.id), form)
+        .await;
+    assert!(
+        reply.html.contains("Message envoyé à l&#39;usager"),
+        "{}",
+        reply.html
+    );
+    let mail = smtp.wait_for(&u.email, "Nouveau message").await;
+    assert!(mail.body.contains("Merci, voici notre courrier."));
+    let page = u.browser.get(&format!("/dossiers/{}", x.id)).await;
+    assert!(page.html.contains("courrier.pdf"));
+}

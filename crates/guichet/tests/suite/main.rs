@@ -7,6 +7,7 @@ mod authz;
 mod cli;
 mod dossiers;
 mod durability;
+mod editor;
 mod filing;
 mod identity;
 mod instruction;

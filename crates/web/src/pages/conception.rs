@@ -109,6 +109,50 @@ pub async fn import(
     Ok(Redirect::to(&format!("/admin/{}/demarches/{}", ctx.tenant.slug, d.id)).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct NewForm {
+    #[serde(default)]
+    titre: String,
+}
+
+/// Creates an empty démarche (one page, no field yet) to be built with the editor.
+pub async fn create(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Form(f): Form<NewForm>,
+) -> Result<Response, AppError> {
+    let title = f.titre.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        let mut errors = Errors::default();
+        errors.add("titre", "Donnez un titre de 1 à 200 caractères.");
+        return list_page(&state, &visitor, &ctx, errors, String::new()).await;
+    }
+    let def = Definition::from_json(
+        &serde_json::json!({
+            "title": title,
+            "description": "À compléter : à quoi sert cette démarche.",
+            "retention_months": 12,
+            "pages": [{"title": "Votre demande", "fields": []}],
+        })
+        .to_string(),
+    )
+    .map_err(|e| anyhow::anyhow!("définition initiale invalide : {e:?}"))?;
+    let d = demarche::create(&state.db, ctx.tenant.id, &def).await?;
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "demarche.creation",
+        "demarche",
+        &d.slug,
+    );
+    audit::append(&state.db, &event).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/{}/demarches/{}/editeur",
+        ctx.tenant.slug, d.id
+    ))
+    .into_response())
+}
+
 #[derive(Template)]
 #[template(path = "admin-demarche.html")]
 struct DemarchePage {
@@ -295,6 +339,20 @@ async fn set(
     let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
+    if what == "publication" {
+        if let Some((_, _, def)) = load(&state, &ctx, id).await? {
+            let problems = def.publication_problems();
+            if !problems.is_empty() {
+                let mut errors = Errors::default();
+                errors.add(
+                    "publication",
+                    format!("Publication impossible : {}.", problems.join(" ; ")),
+                );
+                return demarche_page(&state, &visitor, &ctx, id, errors, None, Extras::default())
+                    .await;
+            }
+        }
+    }
     let flash = match what {
         "publication" => match demarche::publish(&state.db, &d).await? {
             Some(v) => format!("Version {v} publiée : les nouveaux dossiers l'utilisent."),

@@ -384,7 +384,7 @@ async fn file_names(
 type Uploads = Vec<(String, String, Vec<u8>)>;
 
 /// Reads a step's form: url-encoded, or multipart with files (name, original name, bytes).
-async fn read_form(
+pub(crate) async fn read_form(
     state: &AppState,
     req: axum::extract::Request,
 ) -> Result<(Vec<(String, String)>, Uploads), AppError> {
@@ -567,7 +567,7 @@ pub async fn review(
     })
 }
 
-fn by_usager(visitor: &Visitor) -> By {
+pub(crate) fn by_usager(visitor: &Visitor) -> By {
     By {
         actor: Actor::Usager,
         user_id: visitor.user.as_ref().map(|u| u.id),
@@ -655,7 +655,11 @@ struct UsagerDossierPage {
     accuse: Option<Accuse>,
     editable: bool,
     withdrawable: bool,
-    history: Vec<(String, String, String)>,
+    /// (date, who, what, attached file: (id, name))
+    history: Vec<(String, String, String, Option<(String, String)>)>,
+    errors: Errors,
+    /// What was typed in the message form, kept when it is refused.
+    message: String,
     flash: Option<String>,
 }
 
@@ -673,9 +677,38 @@ pub async fn view(
     let Some((x, def)) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
+    let flash = q.depose.map(|_| format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {}.", x.number));
+    usager_dossier_page(
+        &state,
+        &visitor,
+        x,
+        def,
+        Errors::default(),
+        String::new(),
+        flash,
+    )
+    .await
+}
+
+/// The usager's page of their dossier: state, accusé, history and messages, forms.
+pub(crate) async fn usager_dossier_page(
+    state: &AppState,
+    visitor: &Visitor,
+    x: Dossier,
+    def: Definition,
+    errors: Errors,
+    message: String,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
     let t = tenant::by_id(&state.db, x.tenant_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
+    let names: std::collections::HashMap<String, String> =
+        guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.name))
+            .collect();
     let history = dossier::history(&state.db, x.tenant_id, x.id, false)
         .await?
         .into_iter()
@@ -687,20 +720,34 @@ pub async fn view(
                 },
                 _ => h.body.clone().unwrap_or_default(),
             };
-            (format_ms(h.at), h.actor, what)
+            let file = h
+                .file_id
+                .and_then(|f| names.get(&f).map(|n| (f.clone(), n.clone())));
+            (format_ms(h.at), h.actor, what, file)
         })
         .collect();
-    html(&UsagerDossierPage {
-        layout: Layout::for_visitor(&state, &visitor).await,
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = UsagerDossierPage {
+        layout: Layout::for_visitor(state, visitor).await,
         accuse: accuse(&x, &def, &t),
         editable: x.state.editable_by_usager(),
-        withdrawable: matches!(x.state, DState::Depose | DState::EnInstruction | DState::EnCorrection),
+        withdrawable: matches!(
+            x.state,
+            DState::Depose | DState::EnInstruction | DState::EnCorrection
+        ),
         title: def.title.clone(),
         tenant_name: t.name,
         history,
-        flash: q.depose.map(|_| format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {}.", x.number)),
+        errors,
+        message,
+        flash,
         d: x,
-    })
+    };
+    Ok((status, html(&page)?).into_response())
 }
 
 pub async fn withdraw(
@@ -717,35 +764,6 @@ pub async fn withdraw(
         }
         Err(dossier::ChangeError::Storage(e)) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct MessageForm {
-    #[serde(default)]
-    message: String,
-}
-
-pub async fn message(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    Path(id): Path<i64>,
-    axum::Form(f): axum::Form<MessageForm>,
-) -> Result<Response, AppError> {
-    let Some((x, _)) = own(&state, &visitor, id).await? else {
-        return Ok(not_found(State(state)).await);
-    };
-    let body = f.message.trim();
-    if !body.is_empty() && x.state != DState::Brouillon {
-        dossier::add_event(
-            &state.db,
-            &x,
-            &by_usager(&visitor),
-            "message",
-            &body.chars().take(5000).collect::<String>(),
-        )
-        .await?;
-    }
-    Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
 }
 
 #[derive(Template)]

@@ -269,7 +269,8 @@ struct DossierPage {
     team: Vec<(i64, String, bool)>,
     /// Teams: (id, name, assigned to this one)
     teams: Vec<(i64, String, bool)>,
-    history: Vec<(String, String, String)>,
+    /// (date, who, what, attached file: (id, name))
+    history: Vec<(String, String, String, Option<(String, String)>)>,
     errors: Errors,
     flash: Option<String>,
 }
@@ -310,7 +311,7 @@ const CHOICES: &[(&str, &str)] = &[
     ("rouvrir", "Rouvrir le dossier (administrateur)"),
 ];
 
-async fn dossier_page(
+pub(crate) async fn dossier_page(
     state: &AppState,
     visitor: &Visitor,
     ctx: &TenantContext,
@@ -345,6 +346,11 @@ async fn dossier_page(
         })
         .copied()
         .collect();
+    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
+    let names: std::collections::HashMap<String, String> = files
+        .iter()
+        .map(|f| (f.id.clone(), f.name.clone()))
+        .collect();
     let history = dossier::history(&state.db, x.tenant_id, x.id, true)
         .await?
         .into_iter()
@@ -357,13 +363,11 @@ async fn dossier_page(
                 ("note", _) => format!("Note privée : {}", h.body.clone().unwrap_or_default()),
                 _ => format!("Message : {}", h.body.clone().unwrap_or_default()),
             };
-            (format_ms(h.at), h.actor, what)
+            let file = h
+                .file_id
+                .and_then(|f| names.get(&f).map(|n| (f.clone(), n.clone())));
+            (format_ms(h.at), h.actor, what, file)
         })
-        .collect();
-    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
-    let names = files
-        .iter()
-        .map(|f| (f.id.clone(), f.name.clone()))
         .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -419,7 +423,7 @@ pub struct ActionForm {
     motif: String,
 }
 
-fn by(visitor: &Visitor, ctx: &TenantContext) -> By {
+pub(crate) fn by(visitor: &Visitor, ctx: &TenantContext) -> By {
     By {
         actor: actor(ctx),
         user_id: visitor.user.as_ref().map(|u| u.id),
@@ -521,58 +525,6 @@ pub(crate) async fn notify_message(
         x,
         &format!("Nouveau message sur votre dossier n° {}", x.number),
         &format!("Le service vous a écrit :\n\n{text}"),
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-pub struct NoteForm {
-    #[serde(default)]
-    texte: String,
-    #[serde(default)]
-    genre: String,
-}
-
-pub async fn message(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    ctx: TenantContext,
-    Path((_, id)): Path<(String, i64)>,
-    Form(f): Form<NoteForm>,
-) -> Result<Response, AppError> {
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
-        return Ok(not_found(State(state)).await);
-    };
-    let text = f.texte.trim();
-    if text.is_empty() {
-        let mut errors = Errors::default();
-        errors.add("texte", "Écrivez le message ou la note.");
-        return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
-    }
-    let kind = if f.genre == "note" { "note" } else { "message" };
-    dossier::add_event(
-        &state.db,
-        &x,
-        &by(&visitor, &ctx),
-        kind,
-        &text.chars().take(5000).collect::<String>(),
-    )
-    .await?;
-    if kind == "message" {
-        notify_message(&state, &x, text).await?;
-    }
-    let flash = if kind == "note" {
-        "Note privée ajoutée."
-    } else {
-        "Message envoyé à l'usager."
-    };
-    dossier_page(
-        &state,
-        &visitor,
-        &ctx,
-        id,
-        Errors::default(),
-        Some(flash.into()),
     )
     .await
 }

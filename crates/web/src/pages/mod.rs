@@ -8,6 +8,8 @@ pub mod conception;
 pub mod courrier;
 pub mod demo;
 pub mod depot;
+pub mod echanges;
+pub mod editeur;
 pub mod equipe;
 pub mod export;
 pub mod formulaire;
