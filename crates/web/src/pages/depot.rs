@@ -655,8 +655,7 @@ struct UsagerDossierPage {
     accuse: Option<Accuse>,
     editable: bool,
     withdrawable: bool,
-    /// (date, who, what, attached file: (id, name))
-    history: Vec<(String, String, String, Option<(String, String)>)>,
+    history: Vec<super::echanges::HistoryLine>,
     errors: Errors,
     /// What was typed in the message form, kept when it is refused.
     message: String,
@@ -703,29 +702,7 @@ pub(crate) async fn usager_dossier_page(
     let t = tenant::by_id(&state.db, x.tenant_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
-    let names: std::collections::HashMap<String, String> =
-        guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id)
-            .await?
-            .into_iter()
-            .map(|f| (f.id, f.name))
-            .collect();
-    let history = dossier::history(&state.db, x.tenant_id, x.id, false)
-        .await?
-        .into_iter()
-        .map(|h| {
-            let what = match (h.kind.as_str(), h.to_state) {
-                ("etat", Some(s)) => match &h.body {
-                    Some(b) => format!("Dossier {} : {}", s.label(), b),
-                    None => format!("Dossier {}", s.label()),
-                },
-                _ => h.body.clone().unwrap_or_default(),
-            };
-            let file = h
-                .file_id
-                .and_then(|f| names.get(&f).map(|n| (f.clone(), n.clone())));
-            (format_ms(h.at), h.actor, what, file)
-        })
-        .collect();
+    let history = super::echanges::history_lines(state, &x, false).await?;
     let status = if errors.is_empty() {
         axum::http::StatusCode::OK
     } else {

@@ -246,3 +246,52 @@ pub async fn from_agent(
     )
     .await
 }
+
+/// One line of a dossier's history as shown on its pages.
+pub struct HistoryLine {
+    pub at: String,
+    pub who: String,
+    pub what: String,
+    /// The file attached to a message: (id, name).
+    pub file: Option<(String, String)>,
+}
+
+/// The history of a dossier: for agents with their private notes, for the usager without.
+pub async fn history_lines(
+    state: &AppState,
+    x: &Dossier,
+    for_agents: bool,
+) -> anyhow::Result<Vec<HistoryLine>> {
+    let names: std::collections::HashMap<String, String> =
+        files::of_dossier(&state.db, x.tenant_id, x.id)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.name))
+            .collect();
+    Ok(dossier::history(&state.db, x.tenant_id, x.id, for_agents)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let body = h.body.clone().unwrap_or_default();
+            let what = match (h.kind.as_str(), h.to_state, for_agents) {
+                ("etat", Some(s), true) if !body.is_empty() => format!("→ {} : {body}", s.label()),
+                ("etat", Some(s), true) => format!("→ {}", s.label()),
+                ("etat", Some(s), false) if !body.is_empty() => {
+                    format!("Dossier {} : {body}", s.label())
+                }
+                ("etat", Some(s), false) => format!("Dossier {}", s.label()),
+                ("note", _, _) => format!("Note privée : {body}"),
+                (_, _, true) => format!("Message : {body}"),
+                _ => body,
+            };
+            HistoryLine {
+                at: super::compte::format_ms(h.at),
+                who: h.actor,
+                what,
+                file: h
+                    .file_id
+                    .and_then(|f| names.get(&f).map(|n| (f.clone(), n.clone()))),
+            }
+        })
+        .collect())
+}

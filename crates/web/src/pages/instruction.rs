@@ -1,6 +1,6 @@
 //! Processing dossiers (instructeurs): queues, the dossier page, decisions, messages and notes.
 
-use super::compte::{format_day, format_ms};
+use super::compte::format_day;
 use super::depot::answers_html;
 use super::{html, not_found};
 use crate::auth::{TenantContext, Visitor};
@@ -269,8 +269,7 @@ struct DossierPage {
     team: Vec<(i64, String, bool)>,
     /// Teams: (id, name, assigned to this one)
     teams: Vec<(i64, String, bool)>,
-    /// (date, who, what, attached file: (id, name))
-    history: Vec<(String, String, String, Option<(String, String)>)>,
+    history: Vec<super::echanges::HistoryLine>,
     errors: Errors,
     flash: Option<String>,
 }
@@ -351,24 +350,7 @@ pub(crate) async fn dossier_page(
         .iter()
         .map(|f| (f.id.clone(), f.name.clone()))
         .collect();
-    let history = dossier::history(&state.db, x.tenant_id, x.id, true)
-        .await?
-        .into_iter()
-        .map(|h| {
-            let what = match (h.kind.as_str(), h.to_state) {
-                ("etat", Some(s)) => match &h.body {
-                    Some(b) => format!("→ {} : {}", s.label(), b),
-                    None => format!("→ {}", s.label()),
-                },
-                ("note", _) => format!("Note privée : {}", h.body.clone().unwrap_or_default()),
-                _ => format!("Message : {}", h.body.clone().unwrap_or_default()),
-            };
-            let file = h
-                .file_id
-                .and_then(|f| names.get(&f).map(|n| (f.clone(), n.clone())));
-            (format_ms(h.at), h.actor, what, file)
-        })
-        .collect();
+    let history = super::echanges::history_lines(state, &x, true).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
