@@ -442,3 +442,20 @@ test('file a dossier and process it with JavaScript disabled', async () => {
   await usager.close();
   await processDossier(personas.agent.context, number, { keyboard: false });
 });
+
+test('with JavaScript, a draft saves itself on every change and says when', async () => {
+  const page = await personas.usager.context.newPage();
+  await page.goto(`${base}/demarches/dijon/demande-d-autorisation-de-terrasse`);
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  assert.match(page.url(), /\/etapes\/0$/);
+  const step = page.url();
+  await page.fill('#enseigne', 'Le Café Enregistré');
+  await page.locator('#enseigne').blur();
+  await page.locator('#autosave').filter({ hasText: /Brouillon enregistré à \d\d:\d\d/ }).waitFor({ timeout: 5000 });
+  // Nothing was submitted by hand: another page (another device) finds the typed value.
+  const other = await personas.usager.context.newPage();
+  await other.goto(step);
+  assert.equal(await other.inputValue('#enseigne'), 'Le Café Enregistré');
+  await other.close();
+  await page.close();
+});

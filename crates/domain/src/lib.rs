@@ -2,6 +2,7 @@
 //! passed in, so every rule can be tested on its own.
 
 pub mod audit;
+pub mod competence;
 pub mod demarche;
 pub mod dossier;
 pub mod password;

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api_token;
 pub mod audit;
+pub mod competence;
 pub mod db;
 pub mod demarche;
 pub mod dossier;

@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "teams_webhooks",
         include_str!("../migrations/0007_teams_webhooks.sql"),
     ),
+    (
+        8,
+        "one_door",
+        include_str!("../migrations/0008_one_door.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

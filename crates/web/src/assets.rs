@@ -30,9 +30,24 @@ pub static CSS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The autosave of dossier steps, loaded on those pages only.
+pub static AUTOSAVE_JS: LazyLock<Asset> = LazyLock::new(|| {
+    hashed(
+        "brouillon",
+        "js",
+        include_str!("../assets/brouillon.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+
 pub async fn serve_asset(Path(file): Path<String>) -> Response {
-    let asset = &*CSS;
-    if asset.href.strip_prefix("/static/") == Some(file.as_str()) {
+    let Some(asset) = [&*CSS, &*AUTOSAVE_JS]
+        .into_iter()
+        .find(|a| a.href.strip_prefix("/static/") == Some(file.as_str()))
+    else {
+        return (StatusCode::NOT_FOUND, "ressource introuvable").into_response();
+    };
+    {
         (
             [
                 (header::CONTENT_TYPE, asset.content_type),
@@ -41,7 +56,5 @@ pub async fn serve_asset(Path(file): Path<String>) -> Response {
             asset.body,
         )
             .into_response()
-    } else {
-        (StatusCode::NOT_FOUND, "ressource introuvable").into_response()
     }
 }

@@ -144,6 +144,7 @@ struct StepPage {
     multipart: bool,
     errors: Errors,
     flash: Option<String>,
+    autosave_js: &'static str,
 }
 
 async fn step_page(
@@ -168,6 +169,7 @@ async fn step_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let page = StepPage {
+        autosave_js: &crate::assets::AUTOSAVE_JS.href,
         layout: Layout::for_visitor(state, visitor).await,
         title: def.title.clone(),
         number: x.number.clone(),
@@ -212,6 +214,8 @@ pub async fn save_step(
     if !x.state.editable_by_usager() || step >= def.pages.len() {
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
+    // The page's script saves each change on its own: it wants no page back.
+    let autosave = req.headers().contains_key("x-autosave");
     let (pairs, uploads) = read_form(&state, req).await?;
     let (typed, action) = Answers::from_form(pairs);
     let fields = &def.pages[step].fields;
@@ -305,6 +309,9 @@ pub async fn save_step(
     }
     if !dossier::save_answers(&state.db, &x, &x.answers).await? {
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    if autosave && action == "enregistrer" {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
     }
     let saved_at = {
         let now = time::OffsetDateTime::now_utc();

@@ -1,0 +1,328 @@
+//! The one-door referential: competences and their overrides per territory, national services,
+//! synonyms of the search. Seeded by migration 0008, maintained by the operator; competences
+//! and overrides import and export as CSV.
+
+use crate::db::Db;
+use guichet_domain::competence::{Chain, Competence, Holder, Level, Override};
+use sqlx::Row;
+
+pub async fn list(db: &Db) -> anyhow::Result<Vec<Competence>> {
+    sqlx::query("SELECT code, label, level, situation, keywords FROM competences ORDER BY code")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let level: String = r.try_get(2)?;
+            Ok(Competence {
+                code: r.try_get(0)?,
+                label: r.try_get(1)?,
+                level: Level::from_code(&level)
+                    .ok_or_else(|| anyhow::anyhow!("niveau inconnu {level}"))?,
+                situation: r.try_get(3)?,
+                keywords: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn get(db: &Db, code: &str) -> anyhow::Result<Option<Competence>> {
+    Ok(list(db).await?.into_iter().find(|c| c.code == code))
+}
+
+pub async fn upsert(db: &Db, c: &Competence) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO competences (code, label, level, situation, keywords) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (code) DO UPDATE SET label = $2, level = $3, situation = $4, keywords = $5",
+    )
+    .bind(&c.code)
+    .bind(&c.label)
+    .bind(c.level.code())
+    .bind(&c.situation)
+    .bind(&c.keywords)
+    .execute(db.pool())
+    .await?;
+    bump_generation(db).await
+}
+
+pub async fn overrides(db: &Db) -> anyhow::Result<Vec<Override>> {
+    sqlx::query(
+        "SELECT competence, scope_kind, scope_code, holder_kind, holder_code FROM competence_overrides ORDER BY competence, scope_kind, scope_code",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        let scope: String = r.try_get(1)?;
+        let holder: String = r.try_get(3)?;
+        Ok(Override {
+            competence: r.try_get(0)?,
+            scope_level: Level::from_code(&scope)
+                .ok_or_else(|| anyhow::anyhow!("portée inconnue {scope}"))?,
+            scope_code: r.try_get(2)?,
+            holder: Holder {
+                level: Level::from_code(&holder)
+                    .ok_or_else(|| anyhow::anyhow!("niveau inconnu {holder}"))?,
+                code: r.try_get(4)?,
+            },
+        })
+    })
+    .collect()
+}
+
+pub async fn set_override(db: &Db, o: &Override) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO competence_overrides (competence, scope_kind, scope_code, holder_kind, holder_code) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (competence, scope_kind, scope_code) DO UPDATE SET holder_kind = $4, holder_code = $5",
+    )
+    .bind(&o.competence)
+    .bind(o.scope_level.code())
+    .bind(&o.scope_code)
+    .bind(o.holder.level.code())
+    .bind(&o.holder.code)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_override(
+    db: &Db,
+    competence: &str,
+    scope: Level,
+    code: &str,
+) -> anyhow::Result<bool> {
+    Ok(sqlx::query(
+        "DELETE FROM competence_overrides WHERE competence = $1 AND scope_kind = $2 AND scope_code = $3",
+    )
+    .bind(competence)
+    .bind(scope.code())
+    .bind(code)
+    .execute(db.pool())
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Where a commune sits (its EPCI, département, région), from the territory referential.
+pub async fn chain(db: &Db, insee: &str) -> anyhow::Result<Option<Chain>> {
+    let Some(d) = crate::territory::commune_details(db, insee).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Chain {
+        commune: d.commune.insee.clone(),
+        epci: d.epci.map(|e| e.siren),
+        departement: d.commune.departement_code.clone(),
+        region: d.commune.region_code.clone(),
+    }))
+}
+
+/// The name of an entity of the territory, for the resident.
+pub async fn holder_name(db: &Db, h: &Holder) -> anyhow::Result<String> {
+    Ok(match h.level {
+        Level::Commune => crate::territory::commune_by_insee(db, &h.code)
+            .await?
+            .map(|c| format!("Mairie de {}", c.nom)),
+        Level::Epci => crate::territory::epci(db, &h.code).await?.map(|e| e.nom),
+        Level::Departement => crate::territory::departement(db, &h.code)
+            .await?
+            .map(|d| format!("Département : {}", d.nom)),
+        Level::Region => crate::territory::region(db, &h.code)
+            .await?
+            .map(|r| format!("Région {}", r.nom)),
+        Level::Etat => Some("Services de l'État".into()),
+    }
+    .unwrap_or_else(|| h.code.clone()))
+}
+
+#[derive(Debug, Clone)]
+pub struct NationalService {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub situation: String,
+    pub keywords: String,
+}
+
+pub async fn national_services(db: &Db) -> anyhow::Result<Vec<NationalService>> {
+    sqlx::query("SELECT id, title, description, url, situation, keywords FROM national_services ORDER BY title")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(NationalService {
+                id: r.try_get(0)?,
+                title: r.try_get(1)?,
+                description: r.try_get(2)?,
+                url: r.try_get(3)?,
+                situation: r.try_get(4)?,
+                keywords: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn add_national_service(db: &Db, s: &NationalService) -> anyhow::Result<i64> {
+    let id = sqlx::query(
+        "INSERT INTO national_services (title, description, url, situation, keywords) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(&s.title)
+    .bind(&s.description)
+    .bind(&s.url)
+    .bind(&s.situation)
+    .bind(&s.keywords)
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?;
+    bump_generation(db).await?;
+    Ok(id)
+}
+
+pub async fn remove_national_service(db: &Db, id: i64) -> anyhow::Result<bool> {
+    let removed = sqlx::query("DELETE FROM national_services WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?
+        .rows_affected()
+        == 1;
+    bump_generation(db).await?;
+    Ok(removed)
+}
+
+/// Groups of equivalent expressions: (id, terms).
+pub async fn synonyms(db: &Db) -> anyhow::Result<Vec<(i64, Vec<String>)>> {
+    sqlx::query("SELECT id, terms FROM synonyms ORDER BY id")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let terms: String = r.try_get(1)?;
+            Ok((
+                r.try_get(0)?,
+                terms
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+            ))
+        })
+        .collect()
+}
+
+pub async fn add_synonyms(db: &Db, terms: &[String]) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO synonyms (terms) VALUES ($1)")
+        .bind(terms.join(", "))
+        .execute(db.pool())
+        .await?;
+    bump_generation(db).await
+}
+
+pub async fn remove_synonyms(db: &Db, id: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM synonyms WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    bump_generation(db).await
+}
+
+/// What the search index reflects: it changes whenever the searched data does.
+pub async fn generation(db: &Db) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query("SELECT generation FROM search_generation WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?
+            .try_get(0)?,
+    )
+}
+
+pub async fn bump_generation(db: &Db) -> anyhow::Result<()> {
+    sqlx::query("UPDATE search_generation SET generation = generation + 1 WHERE id = 1")
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+const CSV_HEADER: [&str; 5] = ["code", "libelle", "niveau", "situation", "mots_cles"];
+
+/// The competences as CSV (`;`-separated, UTF-8), then the overrides in a second file.
+pub fn competences_csv(list: &[Competence]) -> anyhow::Result<String> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
+    w.write_record(CSV_HEADER)?;
+    for c in list {
+        w.write_record([&c.code, &c.label, c.level.code(), &c.situation, &c.keywords])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Reads competences from CSV; every line is checked before anything is written. Errors name
+/// the line, in French.
+pub fn parse_competences_csv(text: &str) -> Result<Vec<Competence>, Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    match r.headers() {
+        Ok(h) if h.iter().map(str::trim).eq(CSV_HEADER) => {}
+        _ => {
+            return Err(vec![format!(
+                "ligne 1 : l'en-tête doit être « {} »",
+                CSV_HEADER.join(";")
+            )])
+        }
+    }
+    for (i, record) in r.records().enumerate() {
+        let line = i + 2;
+        let record = match record {
+            Ok(rec) => rec,
+            Err(e) => {
+                errors.push(format!("ligne {line} : ligne illisible ({e})"));
+                continue;
+            }
+        };
+        let get = |n: usize| record.get(n).unwrap_or_default().trim().to_string();
+        let code = get(0);
+        if code.is_empty()
+            || !code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            errors.push(format!(
+                "ligne {line} : code « {code} » invalide (minuscules, chiffres et _)"
+            ));
+        }
+        let Some(level) = Level::from_code(&get(2)) else {
+            errors.push(format!(
+                "ligne {line} : niveau « {} » inconnu (commune, epci, departement, region ou etat)",
+                get(2)
+            ));
+            continue;
+        };
+        let situation = get(3);
+        if !guichet_domain::competence::SITUATIONS
+            .iter()
+            .any(|(c, _)| *c == situation)
+        {
+            errors.push(format!(
+                "ligne {line} : situation de vie « {situation} » inconnue"
+            ));
+        }
+        if get(1).is_empty() {
+            errors.push(format!("ligne {line} : libellé vide"));
+        }
+        out.push(Competence {
+            code,
+            label: get(1),
+            level,
+            situation,
+            keywords: get(4),
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
