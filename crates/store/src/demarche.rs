@@ -240,6 +240,7 @@ pub async fn publish(db: &Db, d: &Demarche) -> anyhow::Result<Option<i64>> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    crate::competence::bump_generation(db).await?;
     Ok(Some(v))
 }
 
@@ -253,5 +254,26 @@ pub async fn set_status(db: &Db, d: &Demarche, status: Status) -> anyhow::Result
     .bind(d.id)
     .execute(db.pool())
     .await?;
+    // What the search finds changes with what is open.
+    crate::competence::bump_generation(db).await?;
     Ok(())
+}
+
+/// Every published démarche of every collectivité with its published definition: what the
+/// catalogue's search indexes.
+pub async fn all_published(db: &Db) -> anyhow::Result<Vec<(Demarche, Definition)>> {
+    let rows = sqlx::query(
+        "SELECT d.tenant_id, d.id, d.slug, d.status, d.title, d.published_version, d.draft_version, v.definition
+         FROM demarches d JOIN demarche_versions v
+           ON v.tenant_id = d.tenant_id AND v.demarche_id = d.id AND v.version = d.published_version
+         WHERE d.status = 'publiee' ORDER BY d.id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let text: String = r.try_get("definition")?;
+        out.push((from_row(r)?, serde_json::from_str(&text)?));
+    }
+    Ok(out)
 }

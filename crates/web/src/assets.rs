@@ -40,8 +40,18 @@ pub static AUTOSAVE_JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// Suggestions of the search field, loaded with the search form only.
+pub static SUGGEST_JS: LazyLock<Asset> = LazyLock::new(|| {
+    hashed(
+        "recherche",
+        "js",
+        include_str!("../assets/recherche.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+
 pub async fn serve_asset(Path(file): Path<String>) -> Response {
-    let Some(asset) = [&*CSS, &*AUTOSAVE_JS]
+    let Some(asset) = [&*CSS, &*AUTOSAVE_JS, &*SUGGEST_JS]
         .into_iter()
         .find(|a| a.href.strip_prefix("/static/") == Some(file.as_str()))
     else {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod catalogue;
 pub mod error;
 pub mod form;
 pub mod health;
@@ -71,6 +72,8 @@ pub struct Inner {
     pub mail_waker: tokio::sync::Notify,
     /// The anti-CSRF key, read from the database once (it never changes once created).
     pub csrf_key: tokio::sync::OnceCell<String>,
+    /// The searchable catalogue of démarches, competences and national services.
+    pub catalogue: catalogue::Catalogue,
 }
 
 impl std::ops::Deref for AppState {
@@ -87,6 +90,7 @@ impl AppState {
             config,
             mail_waker: tokio::sync::Notify::new(),
             csrf_key: tokio::sync::OnceCell::new(),
+            catalogue: catalogue::Catalogue::default(),
         }))
     }
 }

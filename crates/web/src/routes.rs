@@ -92,6 +92,8 @@ pub fn table() -> RouteTable {
     RouteTable::default()
         // Public pages
         .get("/", Public, home::page)
+        .get("/recherche", Public, recherche::page)
+        .get("/recherche/suggestions", Public, recherche::suggestions)
         .get("/collectivites", Public, collectivite::list)
         .get("/collectivites/{slug}", Public, collectivite::page)
         .get("/accessibilite", Public, accessibilite::page)

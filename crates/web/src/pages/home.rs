@@ -18,6 +18,11 @@ pub struct Group {
 struct HomePage {
     layout: Layout,
     groups: Vec<Group>,
+    // The search form's values and errors (empty on the home page).
+    q: String,
+    commune: String,
+    errors: crate::form::Errors,
+    suggest_js: &'static str,
 }
 
 pub async fn page(
@@ -45,5 +50,9 @@ pub async fn page(
     html(&HomePage {
         layout: Layout::for_visitor(&state, &visitor).await,
         groups,
+        q: String::new(),
+        commune: String::new(),
+        errors: crate::form::Errors::default(),
+        suggest_js: &crate::assets::SUGGEST_JS.href,
     })
 }

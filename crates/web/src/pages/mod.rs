@@ -18,6 +18,7 @@ pub mod instruction;
 pub mod jetons;
 pub mod journal;
 pub mod operateur;
+pub mod recherche;
 pub mod securite;
 
 use crate::auth::Visitor;

@@ -1,0 +1,151 @@
+//! "Que souhaitez-vous faire ?": the search of the one door, by plain GET forms (works without
+//! JavaScript), with the resident's commune so that each need goes to the competent authority.
+
+use super::html;
+use crate::auth::Visitor;
+use crate::catalogue::{self, Group, Place};
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use guichet_domain::text::fold;
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    /// Postal code, name or INSEE code of the resident's commune.
+    #[serde(default)]
+    pub commune: String,
+}
+
+#[derive(Template)]
+#[template(path = "recherche.html")]
+struct ResultsPage {
+    layout: Layout,
+    q: String,
+    commune: String,
+    place: Option<Place>,
+    /// Several communes match what was typed: (INSEE, label).
+    choices: Vec<(String, String)>,
+    groups: Vec<Group>,
+    searched: bool,
+    errors: Errors,
+    suggest_js: &'static str,
+}
+
+/// The commune meant by what the resident typed: one, several to choose from, or none.
+pub async fn resolve_commune(
+    state: &AppState,
+    typed: &str,
+) -> anyhow::Result<Result<Place, Vec<(String, String)>>> {
+    let typed = typed.trim();
+    let is_code = typed.len() == 5 && typed.chars().filter(char::is_ascii_digit).count() >= 3;
+    let mut found = if is_code {
+        let mut c = guichet_store::territory::communes_by_insee(&state.db, typed).await?;
+        c.extend(guichet_store::territory::communes_by_postal_code(&state.db, typed).await?);
+        c
+    } else {
+        let all = guichet_store::territory::search_communes(&state.db, typed, 20).await?;
+        let exact: Vec<_> = all
+            .iter()
+            .filter(|c| fold(&c.nom) == fold(typed))
+            .cloned()
+            .collect();
+        if exact.is_empty() {
+            all
+        } else {
+            exact
+        }
+    };
+    found.retain(|c| c.kind.code() == "commune-actuelle");
+    found.dedup_by(|a, b| a.insee == b.insee);
+    if found.len() == 1 {
+        if let Some(p) = catalogue::place(state, &found[0].insee).await? {
+            return Ok(Ok(p));
+        }
+    }
+    Ok(Err(found
+        .into_iter()
+        .map(|c| {
+            let label = format!(
+                "{} ({})",
+                c.nom,
+                c.postal_codes.first().cloned().unwrap_or_default()
+            );
+            (c.insee, label)
+        })
+        .collect()))
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    let mut errors = Errors::default();
+    let mut place = None;
+    let mut choices = Vec::new();
+    if !q.commune.trim().is_empty() {
+        match resolve_commune(&state, &q.commune).await? {
+            Ok(p) => place = Some(p),
+            Err(list) if list.is_empty() => errors.add(
+                "commune",
+                "Commune introuvable : vérifiez le nom ou le code postal.",
+            ),
+            Err(list) => choices = list,
+        }
+    }
+    let searched = !q.q.trim().is_empty();
+    if q.q.chars().count() > 200 {
+        errors.add(
+            "q",
+            "Votre recherche est trop longue : 200 caractères au plus.",
+        );
+    }
+    let groups = if searched && errors.is_empty() && choices.is_empty() {
+        catalogue::find(&state, &q.q, place.as_ref()).await?
+    } else {
+        Vec::new()
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = ResultsPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        commune: place
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| q.commune.clone()),
+        q: q.q,
+        place,
+        choices,
+        groups,
+        searched,
+        errors,
+        suggest_js: &crate::assets::SUGGEST_JS.href,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+/// Titles completing what is typed in the search field (used by the page's script).
+pub async fn suggestions(
+    State(state): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    let text: String = q.q.chars().take(200).collect();
+    let list = if text.trim().chars().count() < 2 {
+        Vec::new()
+    } else {
+        catalogue::suggestions(&state, &text).await?
+    };
+    Ok(Json(list).into_response())
+}
