@@ -46,6 +46,16 @@ async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_
         .parse()
         .expect("id");
     let base = format!("/admin/dijon/demarches/{id}/editeur");
+    // Nothing to fill and no competence yet: publishing is refused, with the reasons.
+    let early = b
+        .post(&format!("/admin/dijon/demarches/{id}/publication"), &[])
+        .await;
+    assert_eq!(early.status, 422);
+    assert!(
+        early.html.contains("indiquez la compétence") && early.html.contains("ne demande rien"),
+        "{}",
+        early.html
+    );
     let bad = b
         .post(
             &format!("{base}/reglages"),
@@ -74,6 +84,7 @@ async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_
                 ("silence", "accord"),
                 ("conservation", "24"),
                 ("identite", "compte"),
+                ("competence", "periscolaire"),
                 ("contact", "Service enfance — 03 80 00 00 20"),
                 ("lettre", "Dossier {numero} : {decision}.\n\n{motif}"),
             ],

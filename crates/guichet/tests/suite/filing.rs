@@ -12,6 +12,7 @@ const TERRASSE: &str = r#"{
   "description": "Installer une terrasse de café ou de restaurant sur le domaine public.",
   "audience": "Commerçants de Dijon",
   "documents": ["Extrait Kbis"],
+  "competence": "occupation_domaine_public",
   "deadline_days": 30,
   "tacit_rule": "accord",
   "retention_months": 36,
@@ -89,7 +90,7 @@ async fn design_publish_file_over_two_sessions_correct_and_accept() {
         .await;
     assert_eq!(refused.status, 422, "{}", refused.html);
     assert!(
-        refused.html.contains("ligne 13 : type inconnu"),
+        refused.html.contains("ligne 14 : type inconnu"),
         "{}",
         refused.html
     );

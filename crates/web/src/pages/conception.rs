@@ -341,7 +341,12 @@ async fn set(
     };
     if what == "publication" {
         if let Some((_, _, def)) = load(&state, &ctx, id).await? {
-            let problems = def.publication_problems();
+            let mut problems = def.publication_problems();
+            if let Some(code) = def.competence.as_deref().filter(|c| !c.trim().is_empty()) {
+                if guichet_store::competence::get(&state.db, code).await?.is_none() {
+                    problems.push(format!("la compétence « {code} » n'existe pas dans le référentiel"));
+                }
+            }
             if !problems.is_empty() {
                 let mut errors = Errors::default();
                 errors.add(

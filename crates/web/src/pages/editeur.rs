@@ -422,6 +422,8 @@ struct EditorPage {
     documents: String,
     deadline: String,
     contact: String,
+    /// The referential's competences: (code, label, level).
+    competences: Vec<(String, String, &'static str)>,
     pages: Vec<OutlinePage>,
     types: &'static [(&'static str, &'static str)],
     errors: Errors,
@@ -492,6 +494,11 @@ async fn editor_page(
         documents: def.documents.join("\n"),
         deadline: def.deadline_days.map(|n| n.to_string()).unwrap_or_default(),
         contact: def.contact.clone().unwrap_or_default(),
+        competences: guichet_store::competence::list(&state.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.code, c.label, c.level.label()))
+            .collect(),
         pages: outline(&def),
         types: FIELD_TYPES,
         def,
@@ -624,9 +631,18 @@ pub async fn settings(
             "Une décision implicite suppose un délai d'instruction : indiquez-le.",
         );
     }
+    let competence = form.get("competence");
+    if !competence.is_empty()
+        && guichet_store::competence::get(&state.db, &competence)
+            .await?
+            .is_none()
+    {
+        errors.add("competence", "Choisissez une compétence dans la liste.");
+    }
     if !errors.is_empty() {
         return editor_page(&state, &visitor, &ctx, id, errors, None).await;
     }
+    def.competence = Some(competence).filter(|c| !c.is_empty());
     def.title = title;
     def.description = description;
     def.audience = form.get("public");
