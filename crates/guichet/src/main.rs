@@ -70,6 +70,31 @@ enum Command {
     /// API tokens of agents.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The search of démarches, competences and national services.
+    #[command(subcommand)]
+    Search(SearchCommand),
+    /// The referential of competences (CSV).
+    #[command(subcommand)]
+    Competences(CompetencesCommand),
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the search index from the database, on every running node (each rebuilds its
+    /// in-memory index on its next search).
+    Rebuild(DataOptions),
+}
+
+#[derive(Subcommand)]
+enum CompetencesCommand {
+    /// Print the competences as CSV (code;libelle;niveau;situation;mots_cles).
+    Export(DataOptions),
+    /// Add or update competences from a CSV file; every line is checked before anything is written.
+    Import {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        data: DataOptions,
+    },
 }
 
 #[derive(Subcommand)]
@@ -416,6 +441,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             println!("{secret}");
             Ok(())
+        }
+        Command::Search(SearchCommand::Rebuild(data)) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            guichet_store::competence::bump_generation(&db).await?;
+            let published = guichet_store::demarche::all_published(&db).await?.len();
+            println!("Index de recherche à reconstruire : {published} démarches publiées ; chaque serveur le reconstruit à sa prochaine recherche.");
+            Ok(())
+        }
+        Command::Competences(CompetencesCommand::Export(data)) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let list = guichet_store::competence::list(&db).await?;
+            print_out(&guichet_store::competence::competences_csv(&list)?);
+            Ok(())
+        }
+        Command::Competences(CompetencesCommand::Import { file, data }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", file.display()))?;
+            match guichet_store::competence::parse_competences_csv(&text) {
+                Ok(list) => {
+                    for c in &list {
+                        guichet_store::competence::upsert(&db, c).await?;
+                    }
+                    println!("{} compétences importées.", list.len());
+                    Ok(())
+                }
+                Err(problems) => anyhow::bail!(
+                    "import refusé, rien n'a été modifié :\n{}",
+                    problems.join("\n")
+                ),
+            }
         }
         Command::Routes => {
             print_out(&format!("{:#}\n", guichet_web::routes::table().to_json()));

@@ -372,6 +372,37 @@ pub fn table() -> RouteTable {
         // The operator (région)
         .get("/operateur", Operator, operateur::page)
         .get("/operateur/journal", Operator, operateur::journal)
+        .get("/operateur/referentiel", Operator, referentiel::page)
+        .get(
+            "/operateur/referentiel/competences.csv",
+            Operator,
+            referentiel::export_csv,
+        )
+        .post(
+            "/operateur/referentiel/competences",
+            Operator,
+            referentiel::save_competence,
+        )
+        .post(
+            "/operateur/referentiel/competences/import",
+            Operator,
+            referentiel::import_csv,
+        )
+        .post(
+            "/operateur/referentiel/exceptions",
+            Operator,
+            referentiel::save_override,
+        )
+        .post(
+            "/operateur/referentiel/services",
+            Operator,
+            referentiel::save_service,
+        )
+        .post(
+            "/operateur/referentiel/synonymes",
+            Operator,
+            referentiel::save_synonyms,
+        )
         // API
         .get("/api/v1/moi", Api("*"), api::me)
         .get("/api/v1/openapi.json", Public, api::openapi)

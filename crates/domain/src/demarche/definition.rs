@@ -288,7 +288,11 @@ impl Definition {
     /// progress may have them): a page or a block with nothing for the usager to fill.
     pub fn publication_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.competence.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        if self
+            .competence
+            .as_deref()
+            .is_none_or(|c| c.trim().is_empty())
+        {
             problems.push(
                 "indiquez la compétence de la démarche, qui l'oriente vers les bons habitants"
                     .to_string(),

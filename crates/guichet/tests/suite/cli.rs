@@ -119,3 +119,58 @@ fn config_file_values_apply_and_bad_values_are_reported() {
         "the data_dir of the file is used"
     );
 }
+
+#[tokio::test]
+async fn competences_export_import_and_search_rebuild_from_the_command_line() {
+    let t = TestDb::empty().await;
+    let args = t.cli_args();
+    let with = |cmd: &[&str]| -> Vec<String> {
+        cmd.iter()
+            .map(|s| s.to_string())
+            .chain(args.iter().cloned())
+            .collect()
+    };
+    let run = |cmd: Vec<String>| run_cli(&cmd.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, csv, err) = run(with(&["competences", "export"]));
+    assert!(ok, "{err}");
+    assert!(csv.starts_with("code;libelle;niveau;situation;mots_cles\n"));
+    assert!(csv.contains("\nautonomie;Autonomie des personnes âgées et handicapées;departement;"));
+    // Edited and imported back: the change is there; a bad file changes nothing.
+    let file = t.dir.path().join("competences.csv");
+    std::fs::write(
+        &file,
+        csv.replace(";Écoles maternelles et élémentaires;", ";Écoles publiques;"),
+    )
+    .expect("write");
+    let (ok, out, err) = run(with(&[
+        "competences",
+        "import",
+        file.to_str().expect("path"),
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.contains("compétences importées"), "{out}");
+    let (_, again, _) = run(with(&["competences", "export"]));
+    assert!(again.contains("ecoles;Écoles publiques;commune;"));
+    std::fs::write(
+        &file,
+        "code;libelle;niveau;situation;mots_cles\necoles;Écoles;canton;famille_enfance;\n",
+    )
+    .expect("write");
+    let (ok, _, err) = run(with(&[
+        "competences",
+        "import",
+        file.to_str().expect("path"),
+    ]));
+    assert!(
+        !ok && err.contains("ligne 2 : niveau « canton » inconnu"),
+        "{err}"
+    );
+    let (_, after, _) = run(with(&["competences", "export"]));
+    assert!(
+        after.contains("ecoles;Écoles publiques;commune;"),
+        "nothing written on error"
+    );
+    let (ok, out, err) = run(with(&["search", "rebuild"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("Index de recherche à reconstruire"), "{out}");
+}

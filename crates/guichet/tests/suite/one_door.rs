@@ -260,3 +260,180 @@ async fn forty_french_queries_find_what_residents_expect_first() {
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn the_operator_maintains_the_referential_and_the_search_follows() {
+    use guichet_domain::role::Role;
+    use guichet_store::account::Kind;
+    let s = TestServer::start().await;
+    let t = crate::personas::tenants(&s).await;
+    let op = crate::personas::persona(
+        &s,
+        Kind::Agent,
+        "operateur@region.fr",
+        &[(&t.region, Role::Operateur)],
+    )
+    .await;
+    let b = &op.browser;
+    let dijon = place(&s, "21231").await;
+
+    // CSV: exported, and an import with one bad line changes nothing.
+    let csv = b.get("/operateur/referentiel/competences.csv").await;
+    assert!(csv
+        .html
+        .starts_with("code;libelle;niveau;situation;mots_cles"));
+    assert!(csv
+        .html
+        .contains("restauration_scolaire;Restauration scolaire;commune"));
+    let bad = format!(
+        "{}piscines;Piscines;quartier;citoyennete;piscine\n",
+        csv.html
+            .lines()
+            .take(2)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+    let refused = b
+        .post(
+            "/operateur/referentiel/competences/import",
+            &[("csv", &bad)],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .html
+            .contains("ligne 3 : niveau « quartier » inconnu"),
+        "{}",
+        refused.html
+    );
+    assert!(competence::get(s.db(), "piscines")
+        .await
+        .expect("q")
+        .is_none());
+    let good = "code;libelle;niveau;situation;mots_cles\npiscines;Piscines et équipements sportifs;epci;environnement_cadre_de_vie;piscine, gymnase, stade\n";
+    let imported = b
+        .post(
+            "/operateur/referentiel/competences/import",
+            &[("csv", good)],
+        )
+        .await;
+    assert!(
+        imported.html.contains("1 compétences importées"),
+        "{}",
+        imported.html
+    );
+    // The new competence routes at once: Dijon Métropole holds it for Dijon.
+    let found = catalogue::find(&s.state, "piscine", Some(&dijon))
+        .await
+        .expect("find");
+    assert!(
+        matches!(&found[0].items[0], Item::Elsewhere { authority, .. } if authority.contains("Dijon Métropole")),
+        "{found:?}"
+    );
+
+    // An override through the page: in Dijon, swimming pools are the commune's.
+    let bad_scope = b
+        .post(
+            "/operateur/referentiel/exceptions",
+            &[
+                ("competence", "piscines"),
+                ("portee", "commune"),
+                ("portee_code", "99999"),
+                ("titulaire", "commune"),
+                ("titulaire_code", "21231"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_scope.status, 422);
+    assert!(
+        bad_scope.html.contains("Ce territoire n&#39;existe pas"),
+        "{}",
+        bad_scope.html
+    );
+    b.post(
+        "/operateur/referentiel/exceptions",
+        &[
+            ("competence", "piscines"),
+            ("portee", "commune"),
+            ("portee_code", "21231"),
+            ("titulaire", "commune"),
+            ("titulaire_code", "21231"),
+        ],
+    )
+    .await;
+    let found = catalogue::find(&s.state, "piscine", Some(&dijon))
+        .await
+        .expect("find");
+    assert!(
+        matches!(&found[0].items[0], Item::Elsewhere { authority, .. } if authority == "Mairie de Dijon"),
+        "Dijon has joined and names itself: {found:?}"
+    );
+
+    // Synonyms and national services added by the operator are searched at once.
+    assert!(titles(
+        &catalogue::find(&s.state, "aquagym", Some(&dijon))
+            .await
+            .expect("find")
+    )
+    .is_empty());
+    b.post(
+        "/operateur/referentiel/synonymes",
+        &[("termes", "aquagym, piscine")],
+    )
+    .await;
+    let found = titles(
+        &catalogue::find(&s.state, "aquagym", Some(&dijon))
+            .await
+            .expect("find"),
+    );
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("Piscines et équipements sportifs")
+    );
+    let refused = b
+        .post(
+            "/operateur/referentiel/services",
+            &[
+                ("titre", "Service civique"),
+                ("adresse", "javascript:alert(1)"),
+                ("situation_service", "emploi_formation"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    b.post(
+        "/operateur/referentiel/services",
+        &[
+            ("titre", "Service civique"),
+            ("adresse", "https://www.service-civique.gouv.fr/"),
+            (
+                "description_service",
+                "Une mission d'intérêt général pour les 16-25 ans.",
+            ),
+            ("situation_service", "emploi_formation"),
+            ("mots_cles_service", "volontariat, engagement"),
+        ],
+    )
+    .await;
+    let found = titles(
+        &catalogue::find(&s.state, "volontariat", Some(&dijon))
+            .await
+            .expect("find"),
+    );
+    assert_eq!(found.first().map(String::as_str), Some("Service civique"));
+    let journal = guichet_store::audit::list(s.db(), &Default::default(), 50)
+        .await
+        .expect("journal");
+    for action in [
+        "referentiel.import",
+        "referentiel.exception",
+        "referentiel.synonymes",
+        "referentiel.service",
+    ] {
+        assert!(
+            journal.iter().any(|e| e.event.action == action),
+            "{action} journaled"
+        );
+    }
+}

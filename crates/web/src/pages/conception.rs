@@ -343,8 +343,13 @@ async fn set(
         if let Some((_, _, def)) = load(&state, &ctx, id).await? {
             let mut problems = def.publication_problems();
             if let Some(code) = def.competence.as_deref().filter(|c| !c.trim().is_empty()) {
-                if guichet_store::competence::get(&state.db, code).await?.is_none() {
-                    problems.push(format!("la compétence « {code} » n'existe pas dans le référentiel"));
+                if guichet_store::competence::get(&state.db, code)
+                    .await?
+                    .is_none()
+                {
+                    problems.push(format!(
+                        "la compétence « {code} » n'existe pas dans le référentiel"
+                    ));
                 }
             }
             if !problems.is_empty() {

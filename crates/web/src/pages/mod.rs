@@ -19,6 +19,7 @@ pub mod jetons;
 pub mod journal;
 pub mod operateur;
 pub mod recherche;
+pub mod referentiel;
 pub mod securite;
 
 use crate::auth::Visitor;
