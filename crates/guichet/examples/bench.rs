@@ -316,7 +316,7 @@ async fn main() -> anyhow::Result<()> {
         let path = if i % 2 == 0 {
             "/admin/dijon/dossiers?file=a-traiter".to_string()
         } else {
-            "/admin/dijon/dossiers?file=tous&avant=500000".to_string()
+            "/admin/dijon/dossiers?file=tous&curseur=500000".to_string()
         };
         let t = Instant::now();
         let r = client

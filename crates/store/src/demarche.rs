@@ -48,9 +48,13 @@ pub struct Demarche {
     pub title: String,
     pub published_version: Option<i64>,
     pub draft_version: Option<i64>,
+    /// The shared template it was adopted from, and the template's version it follows.
+    pub template_id: Option<i64>,
+    pub template_version: Option<i64>,
 }
 
-const COLUMNS: &str = "tenant_id, id, slug, status, title, published_version, draft_version";
+const COLUMNS: &str =
+    "tenant_id, id, slug, status, title, published_version, draft_version, template_id, template_version";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Demarche> {
     Ok(Demarche {
@@ -61,6 +65,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Demarche> {
         title: r.try_get("title")?,
         published_version: r.try_get("published_version")?,
         draft_version: r.try_get("draft_version")?,
+        template_id: r.try_get("template_id")?,
+        template_version: r.try_get("template_version")?,
     })
 }
 
@@ -263,7 +269,7 @@ pub async fn set_status(db: &Db, d: &Demarche, status: Status) -> anyhow::Result
 /// catalogue's search indexes.
 pub async fn all_published(db: &Db) -> anyhow::Result<Vec<(Demarche, Definition)>> {
     let rows = sqlx::query(
-        "SELECT d.tenant_id, d.id, d.slug, d.status, d.title, d.published_version, d.draft_version, v.definition
+        "SELECT d.tenant_id, d.id, d.slug, d.status, d.title, d.published_version, d.draft_version, d.template_id, d.template_version, v.definition
          FROM demarches d JOIN demarche_versions v
            ON v.tenant_id = d.tenant_id AND v.demarche_id = d.id AND v.version = d.published_version
          WHERE d.status = 'publiee' ORDER BY d.id",

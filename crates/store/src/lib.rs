@@ -16,6 +16,7 @@ pub mod retention;
 pub mod secret;
 pub mod session;
 pub mod team;
+pub mod template;
 pub mod tenant;
 pub mod territory;
 pub mod throttle;

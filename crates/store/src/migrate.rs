@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "one_door",
         include_str!("../migrations/0008_one_door.sql"),
     ),
+    (
+        9,
+        "templates",
+        include_str!("../migrations/0009_templates.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

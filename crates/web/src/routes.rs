@@ -249,6 +249,26 @@ pub fn table() -> RouteTable {
             Tenant(P::DesignDemarches),
             conception::export,
         )
+        .get(
+            "/admin/{tenant}/modeles",
+            Tenant(P::DesignDemarches),
+            modeles::catalogue,
+        )
+        .post(
+            "/admin/{tenant}/modeles/{id}/adoption",
+            Tenant(P::DesignDemarches),
+            modeles::adopt,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/modele",
+            Tenant(P::DesignDemarches),
+            modeles::publish,
+        )
+        .post(
+            "/admin/{tenant}/demarches/{id}/mise-a-jour",
+            Tenant(P::DesignDemarches),
+            modeles::update,
+        )
         .post(
             "/admin/{tenant}/demarches/nouvelle",
             Tenant(P::DesignDemarches),

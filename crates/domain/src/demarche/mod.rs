@@ -2,8 +2,10 @@
 //! definition, and the validation of what a usager typed against it.
 
 pub mod definition;
+pub mod diff;
 pub mod edit;
 pub mod fuzz;
+pub mod template;
 pub mod values;
 
 pub use definition::{

@@ -11,6 +11,7 @@ mod editor;
 mod filing;
 mod identity;
 mod instruction;
+mod modeles;
 mod one_door;
 mod personas;
 mod shutdown;

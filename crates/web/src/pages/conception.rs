@@ -169,6 +169,36 @@ struct DemarchePage {
     webhook_secret: Option<String>,
     /// Latest deliveries: (created, status, attempts, last error).
     deliveries: Vec<(String, &'static str, i64, String)>,
+    templates: super::modeles::TemplateView,
+}
+
+/// The démarche's page with one error (tied to `key`).
+pub(crate) async fn page_with_error(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    id: i64,
+    key: &str,
+    message: &str,
+) -> Result<Response, AppError> {
+    let mut errors = Errors::default();
+    errors.add(key, message);
+    demarche_page(state, visitor, ctx, id, errors, None, Extras::default()).await
+}
+
+/// The démarche's page with a message at the top.
+pub(crate) async fn page_with_flash(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    id: i64,
+    flash: String,
+) -> Result<Response, AppError> {
+    let extras = Extras {
+        flash: Some(flash),
+        ..Default::default()
+    };
+    demarche_page(state, visitor, ctx, id, Errors::default(), None, extras).await
 }
 
 /// What the admin page shows besides the definition.
@@ -257,6 +287,7 @@ async fn demarche_page(
                 )
             })
             .collect(),
+        templates: super::modeles::view(state, &d).await?,
         d,
     };
     Ok((status, html(&page)?).into_response())
@@ -305,6 +336,20 @@ pub async fn save(
             .await
         }
     };
+    if let Err(message) = super::modeles::check_adopted_edit(&state, &d, &def).await? {
+        let mut errors = Errors::default();
+        errors.add("definition", message);
+        return demarche_page(
+            &state,
+            &visitor,
+            &ctx,
+            id,
+            errors,
+            Some(f.definition),
+            Extras::default(),
+        )
+        .await;
+    }
     let version = demarche::save_draft(&state.db, &d, &def).await?;
     let mut event = visitor.event_on(
         Some(ctx.tenant.id),

@@ -518,7 +518,8 @@ pub async fn show(
     editor_page(&state, &visitor, &ctx, id, Errors::default(), None).await
 }
 
-/// Saves the edited definition as the draft version and journals it.
+/// Saves the edited definition as the draft version and journals it; refused (with the reason)
+/// when the démarche follows a shared template that does not allow this change.
 async fn save(
     state: &AppState,
     visitor: &Visitor,
@@ -526,7 +527,10 @@ async fn save(
     d: &Demarche,
     def: &Definition,
     what: &str,
-) -> anyhow::Result<i64> {
+) -> Result<i64, SaveError> {
+    if let Err(message) = super::modeles::check_adopted_edit(state, d, def).await? {
+        return Err(SaveError::Refused(message));
+    }
     let version = demarche::save_draft(&state.db, d, def).await?;
     let mut event = visitor.event_on(
         Some(ctx.tenant.id),
@@ -537,6 +541,35 @@ async fn save(
     event.details = serde_json::json!({"version": version, "editeur": what}).to_string();
     audit::append(&state.db, &event).await?;
     Ok(version)
+}
+
+enum SaveError {
+    Refused(String),
+    Storage(anyhow::Error),
+}
+
+impl From<anyhow::Error> for SaveError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Storage(e)
+    }
+}
+
+/// The editor with the reason a save was refused, or the storage error.
+async fn refused(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    id: i64,
+    e: SaveError,
+) -> Result<Response, AppError> {
+    match e {
+        SaveError::Refused(message) => {
+            let mut errors = Errors::default();
+            errors.add("plan", message);
+            editor_page(state, visitor, ctx, id, errors, None).await
+        }
+        SaveError::Storage(e) => Err(e.into()),
+    }
 }
 
 /// Applies an edit; on success back to the editor with a message, else the errors.
@@ -553,7 +586,10 @@ async fn apply(
     };
     match def.apply(edit) {
         Ok(new) => {
-            let version = save(&state, &visitor, &ctx, &d, &new, done).await?;
+            let version = match save(&state, &visitor, &ctx, &d, &new, done).await {
+                Ok(v) => v,
+                Err(e) => return refused(&state, &visitor, &ctx, id, e).await,
+            };
             editor_page(
                 &state,
                 &visitor,
@@ -675,7 +711,10 @@ pub async fn settings(
         )
         .await;
     }
-    let version = save(&state, &visitor, &ctx, &d, &def, "réglages").await?;
+    let version = match save(&state, &visitor, &ctx, &d, &def, "réglages").await {
+        Ok(v) => v,
+        Err(e) => return refused(&state, &visitor, &ctx, id, e).await,
+    };
     editor_page(
         &state,
         &visitor,
@@ -800,7 +839,9 @@ pub async fn add_field(
     let field_id = field.id.clone();
     match def.apply(Edit::AddField { page, block, field }) {
         Ok(new) => {
-            save(&state, &visitor, &ctx, &d, &new, "champ ajouté").await?;
+            if let Err(e) = save(&state, &visitor, &ctx, &d, &new, "champ ajouté").await {
+                return refused(&state, &visitor, &ctx, id, e).await;
+            }
             Ok(Redirect::to(&format!(
                 "/admin/{}/demarches/{id}/editeur/champs/{field_id}",
                 ctx.tenant.slug
@@ -897,7 +938,10 @@ pub async fn update_field(
         field: new_field,
     }) {
         Ok(new) => {
-            let version = save(&state, &visitor, &ctx, &d, &new, "champ modifié").await?;
+            let version = match save(&state, &visitor, &ctx, &d, &new, "champ modifié").await {
+                Ok(v) => v,
+                Err(e) => return refused(&state, &visitor, &ctx, id, e).await,
+            };
             editor_page(
                 &state,
                 &visitor,

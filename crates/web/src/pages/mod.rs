@@ -17,6 +17,7 @@ pub mod home;
 pub mod instruction;
 pub mod jetons;
 pub mod journal;
+pub mod modeles;
 pub mod operateur;
 pub mod recherche;
 pub mod referentiel;
