@@ -398,6 +398,48 @@ pub async fn find(
     Ok(groups)
 }
 
+/// Everything offered on Guichet to a resident of this commune, by every level, grouped by life
+/// situation (the catalogue shown when only the commune is given).
+pub async fn offered_in(state: &AppState, place: &Place) -> anyhow::Result<Vec<Group>> {
+    let snap = state.catalogue.snapshot(state).await?;
+    let mut offers: Vec<&Offer> = snap
+        .offers
+        .values()
+        .filter(|o| tenant_covers(&o.tenant, &place.chain))
+        .collect();
+    offers.sort_by(|a, b| a.title.cmp(&b.title));
+    let mut groups: Vec<Group> = guichet_domain::competence::SITUATIONS
+        .iter()
+        .map(|(_, label)| Group {
+            label,
+            items: Vec::new(),
+        })
+        .collect();
+    let mut others = Group {
+        label: situation_label(""),
+        items: Vec::new(),
+    };
+    for o in offers {
+        let situation = o
+            .competence
+            .as_ref()
+            .and_then(|c| snap.competences.get(c))
+            .map(|c| c.situation.as_str())
+            .unwrap_or("");
+        let item = demarche_item(o, Some(place));
+        match groups
+            .iter_mut()
+            .find(|g| g.label == situation_label(situation))
+        {
+            Some(g) => g.items.push(item),
+            None => others.items.push(item),
+        }
+    }
+    groups.push(others);
+    groups.retain(|g| !g.items.is_empty());
+    Ok(groups)
+}
+
 /// Titles that complete what is being typed, for the suggestions of the search field.
 pub async fn suggestions(state: &AppState, query: &str) -> anyhow::Result<Vec<String>> {
     let snap = state.catalogue.snapshot(state).await?;

@@ -192,6 +192,24 @@ async fn a_resident_of_semur_en_auxois_is_routed_to_the_right_level() {
     let (status, html) = s.get_text("/recherche?q=passeport&commune=Atlantide").await;
     assert_eq!(status, 422);
     assert!(html.contains("Commune introuvable"), "{html}");
+    // Only the commune: every démarche offered there, by every level, grouped by life situation.
+    let (_, html) = s.get_text("/recherche?q=&commune=21603").await;
+    assert!(
+        html.contains("Les démarches en ligne pour les habitants de Semur-en-Auxois"),
+        "{html}"
+    );
+    let family = html
+        .find("Famille et enfance")
+        .expect("a group for the commune's démarche");
+    let solidarity = html
+        .find("Solidarité et santé")
+        .expect("a group for the département's");
+    assert!(family < solidarity);
+    assert!(
+        html.contains("Traité par Semur-en-Auxois")
+            && html.contains("Traité par Département de la Côte-d&#39;Or"),
+        "{html}"
+    );
     // A postal code shared by several communes: the resident picks theirs.
     let (_, html) = s.get_text("/recherche?q=passeport&commune=21140").await;
     assert!(html.contains("Plusieurs communes correspondent"), "{html}");

@@ -109,10 +109,11 @@ pub async fn page(
             "Votre recherche est trop longue : 200 caractères au plus.",
         );
     }
-    let groups = if searched && errors.is_empty() && choices.is_empty() {
-        catalogue::find(&state, &q.q, place.as_ref()).await?
-    } else {
-        Vec::new()
+    let groups = match (&place, searched && errors.is_empty() && choices.is_empty()) {
+        (_, true) => catalogue::find(&state, &q.q, place.as_ref()).await?,
+        // Only the commune: everything offered to its residents, by every level.
+        (Some(p), false) if errors.is_empty() => catalogue::offered_in(&state, p).await?,
+        _ => Vec::new(),
     };
     let status = if errors.is_empty() {
         StatusCode::OK
