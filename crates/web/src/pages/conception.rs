@@ -208,7 +208,8 @@ struct Extras {
     webhook_secret: Option<String>,
 }
 
-async fn load(
+/// The démarche and the definition being edited (the draft, else the published version).
+pub(crate) async fn load(
     state: &AppState,
     ctx: &TenantContext,
     id: i64,

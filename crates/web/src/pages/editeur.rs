@@ -3,6 +3,7 @@
 //! version (a published version is never modified) and is kept only if the definition stays
 //! valid; otherwise the reasons are shown and nothing is saved.
 
+use super::conception::load;
 use super::{html, not_found};
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
@@ -442,22 +443,6 @@ struct FieldPage {
     sources: Vec<(String, String)>,
     formats: Vec<(&'static str, &'static str)>,
     errors: Errors,
-}
-
-/// The démarche and the definition being edited (the draft, else the published version).
-async fn load(
-    state: &AppState,
-    ctx: &TenantContext,
-    id: i64,
-) -> anyhow::Result<Option<(Demarche, i64, Definition)>> {
-    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
-        return Ok(None);
-    };
-    let version = d.draft_version.or(d.published_version).unwrap_or(1);
-    let Some(def) = demarche::definition(&state.db, ctx.tenant.id, d.id, version).await? else {
-        return Ok(None);
-    };
-    Ok(Some((d, version, def)))
 }
 
 fn status(errors: &Errors) -> StatusCode {

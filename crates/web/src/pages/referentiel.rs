@@ -59,6 +59,11 @@ async fn referential_page(
     Ok((status, html(&page)?).into_response())
 }
 
+/// The page again, with a confirmation at the top.
+async fn done(state: &AppState, visitor: &Visitor, message: String) -> Result<Response, AppError> {
+    referential_page(state, visitor, Errors::default(), Some(message)).await
+}
+
 pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     referential_page(&state, &visitor, Errors::default(), None).await
 }
@@ -132,11 +137,10 @@ pub async fn save_competence(
         serde_json::json!({"code": c.code, "niveau": c.level.code()}),
     )
     .await?;
-    referential_page(
+    done(
         &state,
         &visitor,
-        Errors::default(),
-        Some(format!("Compétence « {} » enregistrée.", c.label)),
+        format!("Compétence « {} » enregistrée.", c.label),
     )
     .await
 }
@@ -172,13 +176,7 @@ pub async fn save_override(
                 serde_json::json!({"competence": code, "portee": scope.code(), "code": scope_code}),
             )
             .await?;
-            return referential_page(
-                &state,
-                &visitor,
-                Errors::default(),
-                Some("Exception supprimée.".into()),
-            )
-            .await;
+            return done(&state, &visitor, "Exception supprimée.".into()).await;
         }
         return referential_page(&state, &visitor, errors, None).await;
     }
@@ -215,13 +213,7 @@ pub async fn save_override(
     competence::set_override(&state.db, &o).await?;
     competence::bump_generation(&state.db).await?;
     journal(&state, &visitor, "referentiel.exception", serde_json::json!({"competence": o.competence, "portee": o.scope_level.code(), "code": o.scope_code, "titulaire": o.holder.level.code(), "titulaire_code": o.holder.code})).await?;
-    referential_page(
-        &state,
-        &visitor,
-        Errors::default(),
-        Some("Exception enregistrée.".into()),
-    )
-    .await
+    done(&state, &visitor, "Exception enregistrée.".into()).await
 }
 
 async fn entity_exists(state: &AppState, level: Level, code: &str) -> anyhow::Result<bool> {
@@ -279,11 +271,10 @@ pub async fn import_csv(
                 serde_json::json!({"competences": list.len()}),
             )
             .await?;
-            referential_page(
+            done(
                 &state,
                 &visitor,
-                Errors::default(),
-                Some(format!("{} compétences importées.", list.len())),
+                format!("{} compétences importées.", list.len()),
             )
             .await
         }
@@ -318,13 +309,7 @@ pub async fn save_service(
             )
             .await?;
         }
-        return referential_page(
-            &state,
-            &visitor,
-            Errors::default(),
-            Some("Service retiré.".into()),
-        )
-        .await;
+        return done(&state, &visitor, "Service retiré.".into()).await;
     }
     let mut errors = Errors::default();
     let s = NationalService {
@@ -358,13 +343,7 @@ pub async fn save_service(
         serde_json::json!({"titre": s.title}),
     )
     .await?;
-    referential_page(
-        &state,
-        &visitor,
-        Errors::default(),
-        Some(format!("Service « {} » ajouté.", s.title)),
-    )
-    .await
+    done(&state, &visitor, format!("Service « {} » ajouté.", s.title)).await
 }
 
 pub async fn save_synonyms(
@@ -384,13 +363,7 @@ pub async fn save_synonyms(
             )
             .await?;
         }
-        return referential_page(
-            &state,
-            &visitor,
-            Errors::default(),
-            Some("Synonymes retirés.".into()),
-        )
-        .await;
+        return done(&state, &visitor, "Synonymes retirés.".into()).await;
     }
     let terms: Vec<String> = get(&f, "termes")
         .split(',')
@@ -413,11 +386,5 @@ pub async fn save_synonyms(
         serde_json::json!({"termes": terms}),
     )
     .await?;
-    referential_page(
-        &state,
-        &visitor,
-        Errors::default(),
-        Some("Synonymes ajoutés.".into()),
-    )
-    .await
+    done(&state, &visitor, "Synonymes ajoutés.".into()).await
 }
