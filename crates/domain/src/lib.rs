@@ -7,6 +7,7 @@ pub mod demarche;
 pub mod dossier;
 pub mod password;
 pub mod role;
+pub mod signalement;
 pub mod siren;
 pub mod tenant;
 pub mod territory;

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod retention;
 pub mod secret;
 pub mod session;
+pub mod signalement;
 pub mod team;
 pub mod template;
 pub mod tenant;

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "templates",
         include_str!("../migrations/0009_templates.sql"),
     ),
+    (
+        10,
+        "signalements",
+        include_str!("../migrations/0010_signalements.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod observe;
 pub mod pages;
 pub mod pdf;
+pub mod photos;
 pub mod routes;
 pub mod security;
 pub mod webhooks;

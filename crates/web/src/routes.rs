@@ -93,6 +93,26 @@ pub fn table() -> RouteTable {
         // Public pages
         .get("/", Public, home::page)
         .get("/recherche", Public, recherche::page)
+        .get("/signalements/nouveau", Public, signalement::form)
+        .post("/signalements", Public, signalement::submit)
+        .get("/signalements/merci", Public, signalement::thanks)
+        .get(
+            "/signalements/confirmation/{token}",
+            Public,
+            signalement::confirm,
+        )
+        .get("/signalements/photos/{file}", Public, signalement::photo)
+        .get("/signalements/{name}", Public, signalement::show)
+        .post(
+            "/signalements/{name}/moi-aussi",
+            Public,
+            signalement::me_too,
+        )
+        .get(
+            "/communes/{name}/signalements",
+            Public,
+            signalement::of_commune,
+        )
         .get("/recherche/suggestions", Public, recherche::suggestions)
         .get("/collectivites", Public, collectivite::list)
         .get("/collectivites/{slug}", Public, collectivite::page)
@@ -248,6 +268,26 @@ pub fn table() -> RouteTable {
             "/admin/{tenant}/demarches/{id}/export",
             Tenant(P::DesignDemarches),
             conception::export,
+        )
+        .get(
+            "/admin/{tenant}/signalements",
+            Tenant(P::ModerateSignalements),
+            traitement::list,
+        )
+        .get(
+            "/admin/{tenant}/signalements/{id}",
+            Tenant(P::ModerateSignalements),
+            traitement::show,
+        )
+        .post(
+            "/admin/{tenant}/signalements/{id}/etat",
+            Tenant(P::ModerateSignalements),
+            traitement::change,
+        )
+        .post(
+            "/admin/{tenant}/signalements/{id}/transfert",
+            Tenant(P::ModerateSignalements),
+            traitement::transfer,
         )
         .get(
             "/admin/{tenant}/modeles",

@@ -15,6 +15,7 @@ mod modeles;
 mod one_door;
 mod personas;
 mod shutdown;
+mod signalements;
 mod support;
 mod tenants;
 mod territory;

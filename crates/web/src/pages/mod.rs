@@ -22,6 +22,8 @@ pub mod operateur;
 pub mod recherche;
 pub mod referentiel;
 pub mod securite;
+pub mod signalement;
+pub mod traitement;
 
 use crate::auth::Visitor;
 use crate::error::{render, AppError, ErrorPage};

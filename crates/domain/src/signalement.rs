@@ -1,0 +1,236 @@
+//! Signalements: a problem in public space reported by a resident, routed by competence, then
+//! processed by the authority with public notes. Pure rules: states and transitions, the road
+//! kind that decides the competence, the distance that makes a duplicate.
+
+use crate::competence::Level;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// An anonymous report waiting for its e-mail confirmation (not public yet).
+    AConfirmer,
+    /// Waiting for a moderator (moderated categories).
+    AModerer,
+    Nouveau,
+    PrisEnCompte,
+    EnCours,
+    Resolu,
+    Rejete,
+}
+
+impl State {
+    pub const ALL: [State; 7] = [
+        Self::AConfirmer,
+        Self::AModerer,
+        Self::Nouveau,
+        Self::PrisEnCompte,
+        Self::EnCours,
+        Self::Resolu,
+        Self::Rejete,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::AConfirmer => "a_confirmer",
+            Self::AModerer => "a_moderer",
+            Self::Nouveau => "nouveau",
+            Self::PrisEnCompte => "pris_en_compte",
+            Self::EnCours => "en_cours",
+            Self::Resolu => "resolu",
+            Self::Rejete => "rejete",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.code() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AConfirmer => "en attente de confirmation",
+            Self::AModerer => "en attente de modération",
+            Self::Nouveau => "nouveau",
+            Self::PrisEnCompte => "pris en compte",
+            Self::EnCours => "en cours",
+            Self::Resolu => "résolu",
+            Self::Rejete => "rejeté",
+        }
+    }
+
+    /// Whether the public sees it.
+    pub fn is_public(self) -> bool {
+        !matches!(self, Self::AConfirmer | Self::AModerer)
+    }
+
+    /// Still to be dealt with: shown as a possible duplicate of a new report.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Nouveau | Self::PrisEnCompte | Self::EnCours)
+    }
+}
+
+/// Why a report is rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    HorsCompetence,
+    Doublon,
+    NonFonde,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 3] = [Self::HorsCompetence, Self::Doublon, Self::NonFonde];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::HorsCompetence => "hors_competence",
+            Self::Doublon => "doublon",
+            Self::NonFonde => "non_fonde",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.code() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::HorsCompetence => "hors compétence",
+            Self::Doublon => "doublon",
+            Self::NonFonde => "non fondé",
+        }
+    }
+}
+
+/// Whether an agent may move a report from one state to another.
+pub fn can_move(from: State, to: State) -> bool {
+    use State::*;
+    matches!(
+        (from, to),
+        (AModerer, Nouveau)
+            | (AModerer, Rejete)
+            | (Nouveau, PrisEnCompte)
+            | (Nouveau, EnCours)
+            | (Nouveau, Resolu)
+            | (Nouveau, Rejete)
+            | (PrisEnCompte, EnCours)
+            | (PrisEnCompte, Resolu)
+            | (PrisEnCompte, Rejete)
+            | (EnCours, Resolu)
+            | (EnCours, Rejete)
+            // Reopened when the problem is back.
+            | (Resolu, EnCours)
+    )
+}
+
+/// The kind of road a resident reports about: it decides who is competent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoadKind {
+    /// Rue ou route communale.
+    Communale,
+    Departementale,
+    /// Route nationale or autoroute: the State's services.
+    NationaleOuAutoroute,
+}
+
+impl RoadKind {
+    pub const ALL: [RoadKind; 3] = [
+        Self::Communale,
+        Self::Departementale,
+        Self::NationaleOuAutoroute,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Communale => "communale",
+            Self::Departementale => "departementale",
+            Self::NationaleOuAutoroute => "nationale",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.code() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Communale => "une rue ou une route communale",
+            Self::Departementale => "une route départementale (D…)",
+            Self::NationaleOuAutoroute => "une route nationale (N…) ou une autoroute (A…)",
+        }
+    }
+
+    /// The competence that holds this kind of road.
+    pub fn competence(self) -> &'static str {
+        match self {
+            Self::Communale => "voirie_communale",
+            Self::Departementale => "routes_departementales",
+            Self::NationaleOuAutoroute => "routes_nationales",
+        }
+    }
+
+    /// The level that holds it by default (the referential may say otherwise).
+    pub fn level(self) -> Level {
+        match self {
+            Self::Communale => Level::Commune,
+            Self::Departementale => Level::Departement,
+            Self::NationaleOuAutoroute => Level::Etat,
+        }
+    }
+}
+
+/// Reports of the same category closer than this are shown as possible duplicates.
+pub const DUPLICATE_RADIUS_M: f64 = 50.0;
+
+/// Whether two points (latitude, longitude in degrees) are within `radius` metres.
+pub fn within(a: (f64, f64), b: (f64, f64), radius: f64) -> bool {
+    use geo::{Distance, Haversine, Point};
+    Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0)) <= radius
+}
+
+/// Checks coordinates typed or sent by a client: latitude and longitude in degrees, on Earth.
+pub fn valid_position(lat: f64, lon: f64) -> bool {
+    lat.is_finite()
+        && lon.is_finite()
+        && (-90.0..=90.0).contains(&lat)
+        && (-180.0..=180.0).contains(&lon)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workflow_allows_only_forward_moves_and_reopening() {
+        assert!(can_move(State::Nouveau, State::PrisEnCompte));
+        assert!(can_move(State::EnCours, State::Resolu));
+        assert!(can_move(State::Resolu, State::EnCours));
+        assert!(!can_move(State::Rejete, State::Nouveau));
+        assert!(
+            !can_move(State::AConfirmer, State::Nouveau),
+            "only the e-mail confirms"
+        );
+        assert!(!State::AConfirmer.is_public() && State::Nouveau.is_public());
+    }
+
+    #[test]
+    fn the_road_kind_decides_the_competence() {
+        assert_eq!(
+            RoadKind::Departementale.competence(),
+            "routes_departementales"
+        );
+        assert_eq!(RoadKind::Communale.level(), Level::Commune);
+        assert_eq!(RoadKind::NationaleOuAutoroute.level(), Level::Etat);
+    }
+
+    #[test]
+    fn duplicates_are_within_fifty_metres() {
+        // Place Darcy, Dijon, and points about 30 m and 120 m east.
+        let darcy = (47.32226, 5.03186);
+        assert!(within(darcy, (47.32226, 5.03226), DUPLICATE_RADIUS_M));
+        assert!(!within(darcy, (47.32226, 5.03345), DUPLICATE_RADIUS_M));
+        assert!(
+            valid_position(47.3, 5.0)
+                && !valid_position(91.0, 0.0)
+                && !valid_position(f64::NAN, 0.0)
+        );
+    }
+}

@@ -1,0 +1,457 @@
+//! Signalements: routed by competence and road kind, anonymous ones published only once
+//! confirmed by e-mail, photos cleaned of their metadata, duplicates offered within 50 m,
+//! processing with notifications, transfer between authorities.
+
+use crate::personas;
+use crate::support::{SmtpSink, TestServer};
+use guichet_domain::role::Role;
+use guichet_store::account::Kind;
+use guichet_store::signalement as store;
+use guichet_store::tenant::{self, Contact, Target};
+
+/// A small JPEG carrying EXIF metadata with a GPS position, as phones write them.
+fn photo_with_gps() -> Vec<u8> {
+    let mut jpeg = Vec::new();
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .expect("encode");
+    // TIFF (little endian): IFD0 with one entry, GPSInfo (0x8825) → a GPS IFD with
+    // GPSLatitudeRef 'N'; followed by a recognisable marker.
+    let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+    tiff.extend_from_slice(&[1, 0, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0, 0, 0, 0]);
+    tiff.extend_from_slice(&[1, 0, 1, 0, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0, 0, 0, 0, 0]);
+    tiff.extend_from_slice(b"GPS-POSITION-47.49N-4.33E");
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let len = (app1.len() + 2) as u16;
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+fn report(fields: &[(&str, &str)]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    form
+}
+
+#[tokio::test]
+async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_their_confirmation() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let db = s.db();
+    let semur = tenant::add(
+        db,
+        &Target::Insee("21603".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("Semur");
+    let cote_d_or = tenant::add(
+        db,
+        &Target::Departement("21".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("21");
+    let pothole = store::categories(db)
+        .await
+        .expect("categories")
+        .into_iter()
+        .find(|c| c.code == "chaussee_degradee")
+        .expect("category");
+    let usager = personas::usager(&s).await;
+
+    // Signed in, on the D 980: the département gets it, published at once.
+    let rd = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", "Semur-en-Auxois"),
+                ("categorie", &pothole.id.to_string()),
+                ("voie", "departementale"),
+                ("numero_route", "D 980"),
+                ("adresse", "D 980, sortie nord"),
+                ("latitude", "47,4960"),
+                ("longitude", "4,3330"),
+                ("description", "Nid-de-poule profond dans le virage."),
+            ])
+            .part(
+                "photos",
+                reqwest::multipart::Part::bytes(photo_with_gps())
+                    .file_name("IMG_0001.jpg")
+                    .mime_str("image/jpeg")
+                    .expect("mime"),
+            ),
+        )
+        .await;
+    let page = rd.location.expect("to the report's page");
+    let number = page.trim_start_matches("/signalements/").to_string();
+    let on_rd = store::by_number(db, &number)
+        .await
+        .expect("q")
+        .expect("report");
+    assert_eq!(
+        on_rd.tenant_id, cote_d_or.id,
+        "a route départementale is the département's"
+    );
+    assert_eq!(on_rd.competence, "routes_departementales");
+    let public = s.browser().get(&page).await;
+    assert_eq!(public.status, 200);
+    assert!(
+        public.html.contains("Traité par") && public.html.contains("Côte-d&#39;Or"),
+        "{}",
+        public.html
+    );
+    assert!(
+        !public.html.contains(&usager.email),
+        "no personal data on the public page"
+    );
+
+    // The stored photo has lost its EXIF block and the GPS position in it.
+    let original = photo_with_gps();
+    assert!(
+        original.windows(4).any(|w| w == b"Exif")
+            && original.windows(12).any(|w| w == b"GPS-POSITION")
+    );
+    let photo_id = store::photos(db, on_rd.id).await.expect("photos")[0].clone();
+    let stored = s
+        .state
+        .config
+        .files
+        .get(&photo_id)
+        .await
+        .expect("stored photo");
+    assert!(stored.starts_with(&[0xFF, 0xD8]), "a JPEG");
+    assert!(!stored.windows(4).any(|w| w == b"Exif"), "no EXIF left");
+    assert!(
+        !stored.windows(12).any(|w| w == b"GPS-POSITION"),
+        "no GPS left"
+    );
+    let served = s
+        .browser()
+        .client
+        .get(format!("{}/signalements/photos/{photo_id}", s.base))
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(served.headers()["content-type"], "image/jpeg");
+
+    // Anonymous, on a communal street: the commune gets it, public only once confirmed.
+    let anonymous = s.browser();
+    let sent = anonymous
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", "21603"),
+                ("categorie", &pothole.id.to_string()),
+                ("voie", "communale"),
+                ("adresse", "12 rue Buffon"),
+                ("description", "Trou dans la chaussée devant l'école."),
+                ("email", "passant@exemple.fr"),
+            ]),
+        )
+        .await;
+    assert_eq!(
+        sent.location.as_deref(),
+        Some("/signalements/merci?confirmer=1"),
+        "{}",
+        sent.html
+    );
+    let pending = store::of_tenant(
+        db,
+        semur.id,
+        Some(guichet_domain::signalement::State::AConfirmer),
+        10,
+    )
+    .await
+    .expect("q");
+    assert_eq!(pending.len(), 1, "the commune's, waiting");
+    assert_eq!(
+        s.browser()
+            .get(&format!("/signalements/{}", pending[0].number))
+            .await
+            .status,
+        404,
+        "not public yet"
+    );
+    let mail = smtp
+        .wait_for("passant@exemple.fr", "Confirmez votre signalement")
+        .await;
+    let link = mail.link();
+    let confirmed = s.browser().get(link.trim_start_matches(&s.base)).await;
+    assert_eq!(
+        confirmed.location.as_deref(),
+        Some(&*format!("/signalements/{}", pending[0].number))
+    );
+    assert_eq!(
+        s.browser()
+            .get(&format!("/signalements/{}", pending[0].number))
+            .await
+            .status,
+        200,
+        "public once confirmed"
+    );
+    assert_eq!(
+        s.browser()
+            .get(link.trim_start_matches(&s.base))
+            .await
+            .status,
+        404,
+        "a link works once"
+    );
+
+    // A national road is the State's: refused here, with where to go instead.
+    let national = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", "Semur-en-Auxois"),
+                ("categorie", &pothole.id.to_string()),
+                ("voie", "nationale"),
+                ("adresse", "A6"),
+                ("description", "Débris sur l'autoroute A6."),
+            ]),
+        )
+        .await;
+    assert_eq!(national.status, 422);
+    assert!(
+        national.html.contains("relèvent de l&#39;État"),
+        "{}",
+        national.html
+    );
+
+    // Bad input: French errors tied to the fields, what was typed kept.
+    let bad = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", "Atlantide"),
+                ("categorie", "x"),
+                ("latitude", "95"),
+                ("longitude", "4"),
+                ("description", "Court"),
+            ]),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    for message in [
+        "Commune introuvable",
+        "Choisissez le type de problème",
+        "Coordonnées invalides",
+        "10 caractères au moins",
+    ] {
+        assert!(bad.html.contains(message), "{message}: {}", bad.html);
+    }
+    // A robot filling the hidden field gets the same answer and nothing is stored.
+    let before = store::of_tenant(db, cote_d_or.id, None, 100)
+        .await
+        .expect("q")
+        .len();
+    let robot = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", "Semur-en-Auxois"),
+                ("categorie", &pothole.id.to_string()),
+                ("voie", "departementale"),
+                ("adresse", "D 980"),
+                ("description", "Achetez nos produits miracles"),
+                ("site_web", "http://spam.example"),
+            ]),
+        )
+        .await;
+    assert_eq!(robot.location.as_deref(), Some("/signalements/merci"));
+    assert_eq!(
+        store::of_tenant(db, cote_d_or.id, None, 100)
+            .await
+            .expect("q")
+            .len(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::tenants(&s).await;
+    let db = s.db();
+    let cote_d_or = tenant::add(
+        db,
+        &Target::Departement("21".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("21");
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "voirie@dijon.fr",
+        &[(&t.dijon, Role::Moderateur)],
+    )
+    .await;
+    let light = store::categories(db)
+        .await
+        .expect("c")
+        .into_iter()
+        .find(|c| c.code == "eclairage_public")
+        .expect("category");
+    let usager = personas::usager(&s).await;
+    let darcy = [
+        ("commune", "Dijon"),
+        ("categorie", &*light.id.to_string()),
+        ("adresse", "Place Darcy"),
+        ("latitude", "47.32226"),
+        ("longitude", "5.03186"),
+        (
+            "description",
+            "Le lampadaire est éteint depuis une semaine.",
+        ),
+    ]
+    .map(|(k, v)| (k, v.to_string()));
+    let fields: Vec<(&str, &str)> = darcy.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = usager
+        .browser
+        .post_multipart("/signalements", report(&fields))
+        .await;
+    let number = first
+        .location
+        .expect("created")
+        .trim_start_matches("/signalements/")
+        .to_string();
+
+    // 30 m away, same category: the open report is offered first.
+    let neighbour = s.browser();
+    let mut near: Vec<(&str, &str)> = fields.clone();
+    near.retain(|(k, _)| *k != "longitude");
+    near.push(("longitude", "5.03226"));
+    near.push(("email", "voisine@exemple.fr"));
+    let offered = neighbour
+        .post_multipart("/signalements", report(&near))
+        .await;
+    assert_eq!(offered.status, 200);
+    assert!(
+        offered
+            .html
+            .contains("Ce problème est peut-être déjà signalé")
+            && offered.html.contains(&number),
+        "{}",
+        offered.html
+    );
+    assert_eq!(
+        store::public_of_commune(db, "21231", 10)
+            .await
+            .expect("q")
+            .len(),
+        1,
+        "nothing new stored yet"
+    );
+    let followed = neighbour
+        .post(
+            &format!("/signalements/{number}/moi-aussi"),
+            &[("email", "voisine@exemple.fr")],
+        )
+        .await;
+    assert!(
+        followed.html.contains("vous serez prévenu"),
+        "{}",
+        followed.html
+    );
+    // 120 m away: another problem, no suggestion.
+    let mut far: Vec<(&str, &str)> = fields.clone();
+    far.retain(|(k, _)| *k != "longitude");
+    far.push(("longitude", "5.03345"));
+    let other = usager
+        .browser
+        .post_multipart("/signalements", report(&far))
+        .await;
+    assert!(other.location.is_some(), "created directly: {}", other.html);
+
+    // The commune takes it into account: the reporter and the follower are told.
+    let x = store::by_number(db, &number).await.expect("q").expect("s");
+    let admin_page = format!("/admin/dijon/signalements/{}", x.id);
+    let rejected = agent
+        .browser
+        .post(
+            &format!("{admin_page}/etat"),
+            &[("etat", "rejete"), ("motif", "")],
+        )
+        .await;
+    assert_eq!(rejected.status, 422, "a rejection needs its reason");
+    let taken = agent
+        .browser
+        .post(
+            &format!("{admin_page}/etat"),
+            &[
+                ("etat", "pris_en_compte"),
+                ("note", "Intervention prévue jeudi."),
+            ],
+        )
+        .await;
+    assert!(taken.html.contains("pris en compte"), "{}", taken.html);
+    for who in [usager.email.as_str(), "voisine@exemple.fr"] {
+        let mail = smtp.wait_for(who, "pris en compte").await;
+        assert!(
+            mail.body.contains("Intervention prévue jeudi."),
+            "{}",
+            mail.body
+        );
+    }
+    let public = s.browser().get(&format!("/signalements/{number}")).await;
+    assert!(
+        public
+            .html
+            .contains("Pris en compte : Intervention prévue jeudi."),
+        "{}",
+        public.html
+    );
+
+    // Wrong competence: handed to the département, history kept, reporter told.
+    let moved = agent
+        .browser
+        .post(
+            &format!("{admin_page}/transfert"),
+            &[("collectivite", &cote_d_or.slug)],
+        )
+        .await;
+    assert!(
+        moved.html.contains("Signalement transmis"),
+        "{}",
+        moved.html
+    );
+    let x = store::by_number(db, &number).await.expect("q").expect("s");
+    assert_eq!(x.tenant_id, cote_d_or.id);
+    assert_eq!(
+        store::history(db, x.id).await.expect("h").len(),
+        2,
+        "the state change and the transfer"
+    );
+    smtp.wait_for(&usager.email, "transmis").await;
+    assert_eq!(
+        agent.browser.get(&admin_page).await.status,
+        404,
+        "no longer Dijon's"
+    );
+    let list = s.browser().get("/communes/21231/signalements").await;
+    assert!(list.html.contains(&number));
+    assert!(guichet_store::audit::verify(db)
+        .await
+        .expect("verify")
+        .is_ok());
+}

@@ -1,0 +1,627 @@
+//! Reporting a problem in public space, without JavaScript: commune, category (and for roads,
+//! which kind of road, which decides the competence), address and optional coordinates,
+//! description, up to three photos. Routed at once to the collectivité that holds the
+//! competence for that commune. Anonymous reports are published only once their e-mail is
+//! confirmed; open reports of the same category within 50 m are offered first ("moi aussi").
+//! Public pages never show personal data.
+
+use super::depot::read_form;
+use super::recherche::resolve_commune;
+use super::{html, not_found};
+use crate::auth::Visitor;
+use crate::catalogue::Place;
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::competence::{competent, Level};
+use guichet_domain::signalement::{valid_position, RoadKind, State as SState};
+use guichet_store::competence;
+use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
+use guichet_store::tenant::{self, Tenant};
+
+/// At most this many reports per reporter per hour.
+const PER_HOUR: i64 = 10;
+const MAX_PHOTOS: usize = 3;
+
+#[derive(Template)]
+#[template(path = "signaler.html")]
+struct ReportPage {
+    layout: Layout,
+    categories: Vec<Category>,
+    roads: [RoadKind; 3],
+    v: Values,
+    signed_in: bool,
+    errors: Errors,
+    /// Open reports nearby: (number, category label, description, address).
+    nearby: Vec<(String, String, String, String)>,
+}
+
+/// What was typed, kept when the form comes back with errors.
+#[derive(Default, Clone)]
+pub struct Values {
+    pub commune: String,
+    pub categorie: String,
+    pub voie: String,
+    pub numero_route: String,
+    pub adresse: String,
+    pub latitude: String,
+    pub longitude: String,
+    pub description: String,
+    pub email: String,
+}
+
+impl Values {
+    fn from(pairs: &[(String, String)]) -> Self {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        Self {
+            commune: get("commune"),
+            categorie: get("categorie"),
+            voie: get("voie"),
+            numero_route: get("numero_route"),
+            adresse: get("adresse"),
+            latitude: get("latitude"),
+            longitude: get("longitude"),
+            description: get("description"),
+            email: get("email"),
+        }
+    }
+}
+
+async fn report_page(
+    state: &AppState,
+    visitor: &Visitor,
+    v: Values,
+    errors: Errors,
+    nearby: Vec<(String, String, String, String)>,
+) -> Result<Response, AppError> {
+    let page = ReportPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        categories: store::categories(&state.db).await?,
+        roads: RoadKind::ALL,
+        signed_in: visitor.user.is_some(),
+        v,
+        errors,
+        nearby,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    report_page(
+        &state,
+        &visitor,
+        Values::default(),
+        Errors::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+/// Who handles this category here, or why nobody on Guichet does (in French, for the resident).
+pub async fn route(
+    state: &AppState,
+    category: &Category,
+    road: Option<RoadKind>,
+    place: &Place,
+) -> anyhow::Result<Result<(Tenant, String), String>> {
+    let code = match (category.road, road) {
+        (true, Some(r)) => r.competence().to_string(),
+        _ => category.competence.clone(),
+    };
+    let Some(c) = competence::get(&state.db, &code).await? else {
+        return Ok(Err(
+            "Cette catégorie n'est rattachée à aucune compétence connue.".into(),
+        ));
+    };
+    let overrides = competence::overrides(&state.db).await?;
+    let Some(holder) = competent(&c, &overrides, &place.chain) else {
+        return Ok(Err("Nous ne savons pas qui est compétent ici.".into()));
+    };
+    if holder.level == Level::Etat {
+        return Ok(Err("Les routes nationales et les autoroutes relèvent de l'État, pas des collectivités : signalez le problème à la direction interdépartementale des routes (DIR) de votre région, ou appelez le 112 en cas de danger immédiat.".into()));
+    }
+    let kind = match holder.level {
+        Level::Commune => guichet_domain::territory::EntityKind::Commune,
+        Level::Epci => guichet_domain::territory::EntityKind::Epci,
+        Level::Departement => guichet_domain::territory::EntityKind::Departement,
+        _ => guichet_domain::territory::EntityKind::Region,
+    };
+    match tenant::by_entity(&state.db, kind, &holder.code).await? {
+        Some(t) => Ok(Ok((t, code))),
+        None => {
+            let name = competence::holder_name(&state.db, &holder).await?;
+            Ok(Err(format!("À {}, c'est {name} qui s'occupe de ce problème ; cette collectivité ne reçoit pas encore de signalements sur Guichet : contactez-la directement.", place.name)))
+        }
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    req: Request,
+) -> Result<Response, AppError> {
+    let (pairs, uploads) = read_form(&state, req).await?;
+    let v = Values::from(&pairs);
+    // A field people do not see: only robots fill it in.
+    let honeypot = pairs
+        .iter()
+        .any(|(k, val)| k == "site_web" && !val.trim().is_empty());
+    let mut errors = Errors::default();
+    let place = if v.commune.is_empty() {
+        errors.add("commune", "Indiquez la commune.");
+        None
+    } else {
+        match resolve_commune(&state, &v.commune).await? {
+            Ok(p) => Some(p),
+            Err(list) if list.is_empty() => {
+                errors.add(
+                    "commune",
+                    "Commune introuvable : vérifiez le nom ou le code postal.",
+                );
+                None
+            }
+            Err(list) => {
+                let names: Vec<String> = list.into_iter().take(6).map(|(_, l)| l).collect();
+                errors.add(
+                    "commune",
+                    format!(
+                        "Plusieurs communes correspondent : précisez ({}).",
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        }
+    };
+    let category = match v.categorie.parse::<i64>() {
+        Ok(id) => store::category(&state.db, id)
+            .await?
+            .filter(|c| c.tenant_id.is_none()),
+        Err(_) => None,
+    };
+    if category.is_none() {
+        errors.add("categorie", "Choisissez le type de problème.");
+    }
+    let road = RoadKind::from_code(&v.voie);
+    if category.as_ref().is_some_and(|c| c.road) && road.is_none() {
+        errors.add(
+            "voie",
+            "Indiquez sur quel type de route se trouve le problème.",
+        );
+    }
+    let position = match (v.latitude.is_empty(), v.longitude.is_empty()) {
+        (true, true) => None,
+        _ => {
+            let lat = v.latitude.replace(',', ".").parse::<f64>().ok();
+            let lon = v.longitude.replace(',', ".").parse::<f64>().ok();
+            match lat.zip(lon).filter(|(a, b)| valid_position(*a, *b)) {
+                Some(p) => Some(p),
+                None => {
+                    errors.add("latitude", "Coordonnées invalides : latitude entre -90 et 90, longitude entre -180 et 180, en degrés décimaux (ex. 47,3222).");
+                    None
+                }
+            }
+        }
+    };
+    if v.adresse.is_empty() && position.is_none() {
+        errors.add("adresse", "Indiquez l'adresse ou le lieu précis.");
+    }
+    if v.description.chars().count() < 10 {
+        errors.add(
+            "description",
+            "Décrivez le problème en quelques mots (10 caractères au moins).",
+        );
+    } else if v.description.chars().count() > 2000 {
+        errors.add("description", "La description dépasse 2 000 caractères.");
+    }
+    let email = if visitor.user.is_some() {
+        None
+    } else {
+        match guichet_store::account::normalize_email(&v.email) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                errors.add("email", "Indiquez une adresse électronique valide : nous vous y enverrons un lien pour confirmer le signalement.");
+                None
+            }
+        }
+    };
+    let photos: Vec<&Vec<u8>> = uploads
+        .iter()
+        .filter(|(k, _, _)| k == "photos")
+        .map(|(_, _, b)| b)
+        .collect();
+    if photos.len() > MAX_PHOTOS {
+        errors.add("photos", "Trois photos au plus.");
+    }
+    let mut cleaned = Vec::new();
+    for p in photos.iter().take(MAX_PHOTOS) {
+        match crate::photos::clean(p) {
+            Ok(jpeg) => cleaned.push(jpeg),
+            Err(message) => {
+                errors.add("photos", message);
+                break;
+            }
+        }
+    }
+    let (Some(place), Some(category), true) = (place, category, errors.is_empty()) else {
+        return report_page(&state, &visitor, v, errors, Vec::new()).await;
+    };
+    if honeypot {
+        // Robots get the same answer as people, and nothing is stored.
+        return Ok(Redirect::to("/signalements/merci").into_response());
+    }
+    let user_id = visitor.user.as_ref().map(|u| u.id);
+    let since = guichet_store::now_ms() - 3_600_000;
+    if store::recent_by_reporter(&state.db, user_id, email.as_deref(), since).await? >= PER_HOUR {
+        errors.add(
+            "description",
+            "Vous avez fait beaucoup de signalements en peu de temps : réessayez dans une heure.",
+        );
+        return report_page(&state, &visitor, v, errors, Vec::new()).await;
+    }
+    let (handler, competence_code) = match route(&state, &category, road, &place).await? {
+        Ok(r) => r,
+        Err(message) => {
+            errors.add("categorie", message);
+            return report_page(&state, &visitor, v, errors, Vec::new()).await;
+        }
+    };
+    // Possible duplicates first, unless the resident already said it is another problem.
+    let confirmed_new = pairs.iter().any(|(k, val)| k == "nouveau" && val == "oui");
+    if let (Some(at), false) = (position, confirmed_new) {
+        let near = store::open_near(&state.db, category.id, at).await?;
+        if !near.is_empty() {
+            let nearby = near
+                .into_iter()
+                .map(|s| (s.number, category.label.clone(), s.description, s.address))
+                .collect();
+            return report_page(&state, &visitor, v, Errors::default(), nearby).await;
+        }
+    }
+    let token = guichet_store::secret::random_token();
+    let initial = if email.is_some() {
+        SState::AConfirmer
+    } else if category.moderated {
+        SState::AModerer
+    } else {
+        SState::Nouveau
+    };
+    let reporter_email = email
+        .clone()
+        .or_else(|| visitor.user.as_ref().map(|u| u.email.clone()));
+    let s = store::create(
+        &state.db,
+        &NewReport {
+            tenant_id: handler.id,
+            category_id: category.id,
+            competence: competence_code,
+            commune_insee: place.insee.clone(),
+            address: v.adresse.clone(),
+            position,
+            road_kind: road.map(|r| r.code().to_string()),
+            road_number: Some(v.numero_route.clone()).filter(|n| !n.is_empty()),
+            description: v.description.clone(),
+            reporter_user_id: user_id,
+            reporter_email: reporter_email.clone(),
+            state: initial,
+            confirm_token_hash: email
+                .as_ref()
+                .map(|_| guichet_store::secret::hash_token(&token)),
+        },
+    )
+    .await?;
+    for jpeg in &cleaned {
+        store::add_photo(&state.db, &state.config.files, &s, jpeg).await?;
+    }
+    let mut event = visitor.event_on(
+        Some(handler.id),
+        "signalement.creation",
+        "signalement",
+        &s.number,
+    );
+    event.details =
+        serde_json::json!({"categorie": category.code, "commune": place.insee}).to_string();
+    guichet_store::audit::append(&state.db, &event).await?;
+    if let Some(to) = &email {
+        let link = state
+            .config
+            .link(&format!("/signalements/confirmation/{token}"));
+        crate::mail::queue(
+            &state,
+            Some(handler.id),
+            to,
+            &format!("Confirmez votre signalement n° {}", s.number),
+            &format!("Bonjour,\n\nVous avez signalé : {} à {} ({}).\n\nPour le publier et le transmettre à {}, ouvrez ce lien :\n\n{link}\n\nSans confirmation, il ne sera ni publié ni traité.", category.label, place.name, v.adresse, handler.name),
+        )
+        .await?;
+        return Ok(Redirect::to("/signalements/merci?confirmer=1").into_response());
+    }
+    if initial == SState::AModerer {
+        return Ok(Redirect::to("/signalements/merci").into_response());
+    }
+    Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response())
+}
+
+pub async fn thanks(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    super::message(
+        &state,
+        &visitor,
+        "Merci pour votre signalement",
+        vec!["Si vous l'avez fait sans compte, un courriel vient de vous être envoyé : ouvrez le lien qu'il contient pour confirmer le signalement. Il sera alors publié et transmis à la collectivité compétente.".into()],
+        Some(("/", "Revenir à l'accueil")),
+    )
+    .await
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let db = state.db.clone();
+    let mut moderated = std::collections::HashMap::new();
+    for c in store::categories(&db).await? {
+        moderated.insert(c.id, c.moderated);
+    }
+    match store::confirm(&db, &token, |id| {
+        moderated.get(&id).copied().unwrap_or(false)
+    })
+    .await?
+    {
+        Some(s) => {
+            let mut event = visitor.event_on(
+                Some(s.tenant_id),
+                "signalement.confirmation",
+                "signalement",
+                &s.number,
+            );
+            event.actor = "usager (lien de confirmation)".into();
+            guichet_store::audit::append(&state.db, &event).await?;
+            Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response())
+        }
+        None => {
+            let page = super::message(
+                &state,
+                &visitor,
+                "Lien invalide ou déjà utilisé",
+                vec!["Ce lien de confirmation n'est pas valide, ou le signalement est déjà confirmé.".into()],
+                Some(("/signalements/nouveau", "Faire un signalement")),
+            )
+            .await?;
+            Ok((StatusCode::NOT_FOUND, page).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signalement.html")]
+struct PublicPage {
+    layout: Layout,
+    s: Signalement,
+    category: String,
+    commune: String,
+    authority: String,
+    reported: String,
+    photos: Vec<String>,
+    /// (date, what)
+    history: Vec<(String, String)>,
+    flash: Option<String>,
+    signed_in: bool,
+    errors: Errors,
+}
+
+async fn public_page(
+    state: &AppState,
+    visitor: &Visitor,
+    number: &str,
+    flash: Option<String>,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let Some(s) = store::by_number(&state.db, number).await? else {
+        return Ok(not_found(State(state.clone())).await);
+    };
+    if !s.state.is_public() {
+        return Ok(not_found(State(state.clone())).await);
+    }
+    let category = store::category(&state.db, s.category_id)
+        .await?
+        .map(|c| c.label)
+        .unwrap_or_default();
+    let commune = guichet_store::territory::commune_by_insee(&state.db, &s.commune_insee)
+        .await?
+        .map(|c| c.nom)
+        .unwrap_or_default();
+    let authority = tenant::by_id(&state.db, s.tenant_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    let history = store::history(&state.db, s.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let what = match (e.kind.as_str(), e.to_state) {
+                ("transfert", _) => format!(
+                    "Transmis à une autre collectivité : {}",
+                    e.body.unwrap_or_default()
+                ),
+                (_, Some(st)) => match e.body.filter(|b| !b.is_empty()) {
+                    Some(b) => format!("{} : {b}", upper_first(st.label())),
+                    None => upper_first(st.label()),
+                },
+                _ => e.body.unwrap_or_default(),
+            };
+            (super::compte::format_ms(e.at), what)
+        })
+        .collect();
+    let page = PublicPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        photos: store::photos(&state.db, s.id).await?,
+        reported: super::compte::format_day(s.created_at),
+        category,
+        commune,
+        authority,
+        history,
+        flash,
+        signed_in: visitor.user.is_some(),
+        errors,
+        s,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+) -> Result<Response, AppError> {
+    public_page(&state, &visitor, &number, None, Errors::default()).await
+}
+
+/// "Moi aussi": follow an existing report (told of its changes) instead of making a new one.
+pub async fn me_too(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    body: String,
+) -> Result<Response, AppError> {
+    let Some(s) = store::by_number(&state.db, &number)
+        .await?
+        .filter(|s| s.state.is_public())
+    else {
+        return Ok(not_found(State(state)).await);
+    };
+    let typed = serde_urlencoded::from_str::<Vec<(String, String)>>(&body)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "email")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let email = match &visitor.user {
+        Some(u) => Some(u.email.clone()),
+        None => guichet_store::account::normalize_email(&typed).ok(),
+    };
+    let Some(email) = email else {
+        let mut errors = Errors::default();
+        errors.add(
+            "email",
+            "Indiquez une adresse électronique valide pour suivre ce signalement.",
+        );
+        return public_page(&state, &visitor, &number, None, errors).await;
+    };
+    store::follow(&state.db, s.id, &email).await?;
+    let event = visitor.event_on(
+        Some(s.tenant_id),
+        "signalement.moi_aussi",
+        "signalement",
+        &s.number,
+    );
+    guichet_store::audit::append(&state.db, &event).await?;
+    public_page(
+        &state,
+        &visitor,
+        &number,
+        Some(
+            "C'est noté : vous serez prévenu par courriel de chaque évolution de ce signalement."
+                .into(),
+        ),
+        Errors::default(),
+    )
+    .await
+}
+
+pub async fn photo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(owner) = store::photo_owner(&state.db, &id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !store::by_id(&state.db, owner)
+        .await?
+        .is_some_and(|s| s.state.is_public())
+    {
+        return Ok(not_found(State(state)).await);
+    }
+    let bytes = state.config.files.get(&id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "signalements-commune.html")]
+struct CommunePage {
+    layout: Layout,
+    commune: String,
+    /// (number, category, state label, address, date)
+    rows: Vec<(String, String, &'static str, String, String)>,
+}
+
+/// The public list of a commune's reports.
+pub async fn of_commune(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(insee): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(c) = guichet_store::territory::commune_by_insee(&state.db, &insee).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    let rows = store::public_of_commune(&state.db, &insee, 200)
+        .await?
+        .into_iter()
+        .map(|s| {
+            (
+                s.number,
+                labels.get(&s.category_id).cloned().unwrap_or_default(),
+                s.state.label(),
+                s.address,
+                super::compte::format_day(s.created_at),
+            )
+        })
+        .collect();
+    html(&CommunePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        commune: c.nom,
+        rows,
+    })
+}
+
+/// "pris en compte" → "Pris en compte".
+fn upper_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,329 @@
+//! Processing signalements (modérateurs of the collectivité that handles them): the list by
+//! state, a report with its history, state changes with a public note (a reason for a
+//! rejection), moderation, transfer to the competent collectivité. Each public change is
+//! e-mailed to the reporter and to every follower.
+
+use super::{html, not_found};
+use crate::auth::{TenantContext, Visitor};
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use guichet_domain::signalement::{can_move, RejectReason, State as SState};
+use guichet_store::signalement::{self as store, Signalement};
+use guichet_store::tenant::{self, Tenant};
+use serde::Deserialize;
+
+const STATES: [SState; 6] = [
+    SState::AModerer,
+    SState::Nouveau,
+    SState::PrisEnCompte,
+    SState::EnCours,
+    SState::Resolu,
+    SState::Rejete,
+];
+
+#[derive(Template)]
+#[template(path = "signalements-admin.html")]
+struct ListPage {
+    layout: Layout,
+    tenant: Tenant,
+    states: [SState; 6],
+    current: String,
+    /// (id, number, category, commune INSEE, address, state)
+    rows: Vec<(i64, String, String, String, String, &'static str)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    etat: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let filter = SState::from_code(&q.etat).filter(|s| STATES.contains(s));
+    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    let rows = store::of_tenant(&state.db, ctx.tenant.id, filter, 200)
+        .await?
+        .into_iter()
+        .map(|s| {
+            (
+                s.id,
+                s.number,
+                labels.get(&s.category_id).cloned().unwrap_or_default(),
+                s.commune_insee,
+                s.address,
+                s.state.label(),
+            )
+        })
+        .collect();
+    html(&ListPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        tenant: ctx.tenant,
+        states: STATES,
+        current: filter.map(|s| s.code().to_string()).unwrap_or_default(),
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "signalement-admin.html")]
+struct DetailPage {
+    layout: Layout,
+    tenant: Tenant,
+    s: Signalement,
+    category: String,
+    /// The states it may move to.
+    moves: Vec<SState>,
+    reasons: [RejectReason; 3],
+    history: Vec<(String, String, String)>,
+    errors: Errors,
+    flash: Option<String>,
+}
+
+async fn load(
+    state: &AppState,
+    ctx: &TenantContext,
+    id: i64,
+) -> anyhow::Result<Option<Signalement>> {
+    Ok(store::by_id(&state.db, id)
+        .await?
+        // Another collectivité's report does not exist here; nor an unconfirmed one.
+        .filter(|s| s.tenant_id == ctx.tenant.id && s.state != SState::AConfirmer))
+}
+
+async fn detail_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    id: i64,
+    errors: Errors,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let Some(s) = load(state, ctx, id).await? else {
+        return Ok(not_found(State(state.clone())).await);
+    };
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "signalement.consultation",
+        "signalement",
+        &s.number,
+    );
+    guichet_store::audit::append(&state.db, &event).await?;
+    let history = store::history(&state.db, s.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let what = match e.to_state {
+                Some(st) => format!(
+                    "→ {}{}",
+                    st.label(),
+                    e.body.map(|b| format!(" : {b}")).unwrap_or_default()
+                ),
+                None => format!("Transfert : {}", e.body.unwrap_or_default()),
+            };
+            (super::compte::format_ms(e.at), e.actor, what)
+        })
+        .collect();
+    let page = DetailPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        tenant: ctx.tenant.clone(),
+        category: store::category(&state.db, s.category_id)
+            .await?
+            .map(|c| c.label)
+            .unwrap_or_default(),
+        moves: STATES
+            .into_iter()
+            .filter(|to| can_move(s.state, *to))
+            .collect(),
+        reasons: RejectReason::ALL,
+        history,
+        errors,
+        flash,
+        s,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    detail_page(&state, &visitor, &ctx, id, Errors::default(), None).await
+}
+
+fn get(pairs: &[(String, String)], key: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Tells the reporter and the followers of a public change.
+async fn notify(
+    state: &AppState,
+    s: &Signalement,
+    subject: &str,
+    text: &str,
+) -> anyhow::Result<()> {
+    let link = state.config.link(&format!("/signalements/{}", s.number));
+    for email in store::followers(&state.db, s.id).await? {
+        crate::mail::queue(
+            state,
+            Some(s.tenant_id),
+            &email,
+            &format!("Signalement n° {} : {subject}", s.number),
+            &format!("Bonjour,\n\n{text}\n\nSuivre le signalement :\n{link}"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn change(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    body: String,
+) -> Result<Response, AppError> {
+    let Some(s) = load(&state, &ctx, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let mut errors = Errors::default();
+    let to = SState::from_code(&get(&pairs, "etat")).filter(|to| can_move(s.state, *to));
+    if to.is_none() {
+        errors.add("etat", "Choisissez un nouvel état possible.");
+    }
+    let note = get(&pairs, "note");
+    if note.chars().count() > 2000 {
+        errors.add("note", "La note dépasse 2 000 caractères.");
+    }
+    let reason = RejectReason::from_code(&get(&pairs, "motif"));
+    if to == Some(SState::Rejete) && reason.is_none() {
+        errors.add(
+            "motif",
+            "Un rejet a un motif : hors compétence, doublon ou non fondé.",
+        );
+    }
+    let (Some(to), true) = (to, errors.is_empty()) else {
+        return detail_page(&state, &visitor, &ctx, id, errors, None).await;
+    };
+    let actor = tenant_label(&ctx);
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        &format!("signalement.{}", to.code()),
+        "signalement",
+        &s.number,
+    );
+    event.details = serde_json::json!({"de": s.state.code(), "vers": to.code(), "motif": reason.map(|r| r.code())}).to_string();
+    let reason_label = if to == SState::Rejete {
+        reason.map(|r| r.label())
+    } else {
+        None
+    };
+    if !store::change_state(&state.db, &s, to, &note, reason_label, &actor, &event).await? {
+        let mut errors = Errors::default();
+        errors.add(
+            "etat",
+            "Le signalement a changé entre-temps : rechargez la page.",
+        );
+        return detail_page(&state, &visitor, &ctx, id, errors, None).await;
+    }
+    if to.is_public() {
+        let mut text = format!("Votre signalement est désormais : {}.", to.label());
+        if let Some(r) = reason_label {
+            text.push_str(&format!(" Motif : {r}."));
+        }
+        if !note.is_empty() {
+            text.push_str(&format!("\n\nMessage de {} : {note}", ctx.tenant.name));
+        }
+        notify(&state, &s, to.label(), &text).await?;
+    }
+    detail_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        Some(format!("Signalement {} : {}.", s.number, to.label())),
+    )
+    .await
+}
+
+fn tenant_label(ctx: &TenantContext) -> String {
+    ctx.tenant.name.clone()
+}
+
+/// Hands the report to the competent collectivité; the history goes with it.
+pub async fn transfer(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    body: String,
+) -> Result<Response, AppError> {
+    let Some(s) = load(&state, &ctx, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let target = tenant::by_slug(&state.db, &get(&pairs, "collectivite")).await?;
+    let Some(target) = target.filter(|t| t.id != ctx.tenant.id) else {
+        let mut errors = Errors::default();
+        errors.add("collectivite", "Indiquez l'identifiant d'une autre collectivité présente sur Guichet (par exemple cote-d-or).");
+        return detail_page(&state, &visitor, &ctx, id, errors, None).await;
+    };
+    let note = format!("de {} à {}", ctx.tenant.name, target.name);
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "signalement.transfert",
+        "signalement",
+        &s.number,
+    );
+    event.details = serde_json::json!({"vers": target.slug}).to_string();
+    store::transfer(&state.db, &s, target.id, &note, &tenant_label(&ctx), &event).await?;
+    notify(
+        &state,
+        &s,
+        "transmis à la collectivité compétente",
+        &format!(
+            "Votre signalement a été transmis à {}, qui est compétente pour ce problème.",
+            target.name
+        ),
+    )
+    .await?;
+    let page = super::message(
+        &state,
+        &visitor,
+        "Signalement transmis",
+        vec![format!(
+            "Le signalement {} est désormais traité par {}. Son historique l'accompagne.",
+            s.number, target.name
+        )],
+        None,
+    )
+    .await?;
+    Ok(page)
+}
