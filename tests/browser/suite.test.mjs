@@ -133,7 +133,7 @@ function concrete(path, persona) {
 }
 
 const NOT_HTML = (r) => r.path === '/healthz' || r.path === '/metrics' || r.path.startsWith('/static/')
-  || r.path.startsWith('/api/') || r.path === '/recherche/suggestions' || r.path.endsWith('.csv') || r.path.endsWith('.zip') || r.path.endsWith('.xlsx') || r.path.endsWith('.pdf') || r.path.endsWith('/export');
+  || r.path.startsWith('/api/') || r.path === '/recherche/suggestions' || r.path.startsWith('/open311/') || r.path.endsWith('.csv') || r.path.endsWith('.zip') || r.path.endsWith('.xlsx') || r.path.endsWith('.pdf') || r.path.endsWith('/export');
 
 /// Visits a URL (or runs `action` on a fresh page) and returns axe violations and the figures.
 async function check(context, url, action, alreadyChecked = () => false) {

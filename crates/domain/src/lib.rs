@@ -5,6 +5,7 @@ pub mod audit;
 pub mod competence;
 pub mod demarche;
 pub mod dossier;
+pub mod open311;
 pub mod password;
 pub mod role;
 pub mod signalement;

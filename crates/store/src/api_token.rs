@@ -13,6 +13,10 @@ pub const SCOPES: &[(&str, &str)] = &[
     ),
     ("signalements:lecture", "Lire les signalements"),
     ("signalements:ecriture", "Traiter les signalements"),
+    (
+        "open311",
+        "Déposer des signalements par Open311 (clé api_key d'une application)",
+    ),
 ];
 
 #[derive(Debug, Clone)]

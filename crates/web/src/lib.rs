@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod layout;
 pub mod mail;
 pub mod observe;
+pub mod open311;
 pub mod pages;
 pub mod pdf;
 pub mod photos;

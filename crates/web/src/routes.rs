@@ -70,6 +70,7 @@ impl RouteTable {
                     Access::Operator => "operator".to_string(),
                     Access::Api(scope) => format!("api:{scope}"),
                     Access::Demo => "demo".to_string(),
+                    Access::ApiKeyInRequest => "api_key_in_request".to_string(),
                 };
                 serde_json::json!({"method": s.method, "path": s.path, "access": access})
             })
@@ -92,6 +93,24 @@ pub fn table() -> RouteTable {
     RouteTable::default()
         // Public pages
         .get("/", Public, home::page)
+        // Open311 GeoReport v2 (API key checked by the handler, as the spec wants it in the body)
+        .get("/open311/v2/{file}", Public, crate::open311::root)
+        .post(
+            "/open311/v2/{file}",
+            ApiKeyInRequest,
+            crate::open311::create,
+        )
+        .get(
+            "/open311/v2/services/{file}",
+            Public,
+            crate::open311::service_definition,
+        )
+        .get(
+            "/open311/v2/requests/{file}",
+            Public,
+            crate::open311::one_request,
+        )
+        .get("/open311/v2/tokens/{file}", Public, crate::open311::token)
         .get("/recherche", Public, recherche::page)
         .get("/signalements/nouveau", Public, signalement::form)
         .post("/signalements", Public, signalement::submit)

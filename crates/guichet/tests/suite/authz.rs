@@ -46,6 +46,8 @@ fn expected(spec: &RouteSpec, who: Who) -> Expect {
         Access::Public => Expect::Through,
         Access::Demo => Expect::NotFound,
         Access::Api(_) => Expect::ApiUnauthorized,
+        // Without its key (the empty form), refused in the protocol's own format.
+        Access::ApiKeyInRequest => Expect::Forbidden,
         Access::PasswordDone | Access::SignedIn => {
             if who == Who::Anonymous {
                 Expect::Login
@@ -77,6 +79,7 @@ fn concrete(path: &str, css: &str) -> String {
         .replace("{step}", "0")
         .replace("{page}", "0")
         .replace("{field}", "champ")
+        .replace("/open311/v2/{file}", "/open311/v2/requests.json")
         .replace("{file}", css)
 }
 

@@ -13,6 +13,7 @@ mod identity;
 mod instruction;
 mod modeles;
 mod one_door;
+mod open311;
 mod personas;
 mod shutdown;
 mod signalements;

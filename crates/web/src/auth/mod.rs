@@ -36,6 +36,9 @@ pub enum Access {
     Api(&'static str),
     /// Only when the server runs as `guichet demo`; 404 otherwise.
     Demo,
+    /// A client of a standard protocol that carries its own key in the request (Open311's
+    /// `api_key`): no session and no anti-CSRF token; the handler checks the key and scope.
+    ApiKeyInRequest,
 }
 
 /// The collectivité a back-office route works on, resolved and checked by the layer.
@@ -63,6 +66,9 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
                 .map(|(_, v)| v.to_string())
         });
 
+    if access == Access::ApiKeyInRequest {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     if let Access::Api(scope) = access {
         return crate::api::authorize(
             state,
@@ -120,7 +126,10 @@ async fn decide(
     };
     match access {
         Access::Public | Access::Demo => Ok(None),
-        Access::Api(_) => Err(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        // Handled before: these never reach the session checks.
+        Access::Api(_) | Access::ApiKeyInRequest => {
+            Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
         Access::PasswordDone => match visitor.user {
             Some(_) => Ok(None),
             None => Err(to_login()),
