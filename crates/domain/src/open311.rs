@@ -194,7 +194,8 @@ mod tests {
 
     #[test]
     fn the_open311_fuzz_corpus_replays_without_panic() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/open311_request");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus/open311_request");
         let mut n = 0;
         for entry in std::fs::read_dir(&dir).expect("corpus") {
             fuzz(&std::fs::read(entry.expect("entry").path()).expect("read"));

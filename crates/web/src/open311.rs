@@ -113,10 +113,9 @@ fn err(code: u16, description: &str) -> Error {
     }
 }
 
-/// The format of a file name, or a JSON 404 for an unknown extension.
-fn format_of(file: &str) -> Result<(&str, Format), Response> {
-    split_format(file)
-        .ok_or_else(|| error(Format::Json, err(404, "format inconnu : .json ou .xml")))
+/// The answer to a file name with another extension than .json or .xml.
+fn unknown_format() -> Response {
+    error(Format::Json, err(404, "format inconnu : .json ou .xml"))
 }
 
 async fn jurisdiction(state: &AppState, id: Option<&str>) -> anyhow::Result<Result<Tenant, Error>> {
@@ -138,9 +137,8 @@ pub async fn root(
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (name, format) = match format_of(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((name, format)) = split_format(&file) else {
+        return unknown_format();
     };
     let result = match name {
         "discovery" => Ok(discovery(&state, format)),
@@ -224,9 +222,8 @@ pub async fn service_definition(
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (code, format) = match format_of(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((code, format)) = split_format(&file) else {
+        return unknown_format();
     };
     let result: anyhow::Result<Response> = async {
         if let Err(e) = jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
@@ -426,9 +423,8 @@ pub async fn one_request(
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (id, format) = match format_of(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((id, format)) = split_format(&file) else {
+        return unknown_format();
     };
     let result: anyhow::Result<Response> = async {
         let t = match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
@@ -466,9 +462,8 @@ pub async fn token(
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (token, format) = match format_of(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((token, format)) = split_format(&file) else {
+        return unknown_format();
     };
     let result: anyhow::Result<Response> = async {
         let t = match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
@@ -502,9 +497,8 @@ pub async fn create(
     Path(file): Path<String>,
     body: String,
 ) -> Response {
-    let (name, format) = match format_of(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((name, format)) = split_format(&file) else {
+        return unknown_format();
     };
     if name != "requests" {
         return error(format, err(404, "ressource inconnue"));

@@ -53,7 +53,14 @@ async fn home_lists_the_collectivites_in_an_accessible_french_layout() {
     assert!(html.contains("<footer>"));
     assert!(html.contains("href=\"/collectivites/dijon\""));
     assert!(html.contains("opéré par Région Bourgogne-Franche-Comté"));
-    assert!(!html.contains("<script"), "no JavaScript needed");
+    // JavaScript only as an enhancement: external, deferred, never inline; the search is a GET form.
+    for script in html.split("<script").skip(1) {
+        assert!(
+            script.starts_with(" src=\"/static/") && script.contains(" defer></script>"),
+            "{script}"
+        );
+    }
+    assert!(html.contains("<form method=\"get\" action=\"/recherche\""));
 }
 
 #[tokio::test]
