@@ -459,3 +459,44 @@ test('with JavaScript, a draft saves itself on every change and says when', asyn
   await other.close();
   await page.close();
 });
+
+/// Reports a broken street light in Dijon. With `keyboard`, only Tab, typing, arrows and Enter.
+async function reportLight(context, { keyboard }) {
+  const page = await context.newPage();
+  await page.goto(`${base}/signalements/nouveau`);
+  const type = async (selector, text) => {
+    if (keyboard) { await tabTo(page, selector); await page.keyboard.type(text); } else { await page.fill(selector, text); }
+  };
+  await type('#commune', 'Dijon');
+  if (keyboard) {
+    await tabTo(page, '#categorie');
+    for (let i = 0; i < 12 && !(await page.locator('#categorie option:checked').innerText()).startsWith('Éclairage'); i++) {
+      await page.keyboard.press('ArrowDown');
+    }
+  } else {
+    await page.selectOption('#categorie', { label: 'Éclairage public en panne' });
+  }
+  assert.match(await page.locator('#categorie option:checked').innerText(), /Éclairage public/);
+  await type('#adresse', 'Place Darcy, devant la fontaine');
+  await type('#description', 'Le lampadaire ne s\'allume plus depuis lundi.');
+  if (keyboard) {
+    await tabTo(page, 'main form button[type=submit]');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  } else {
+    await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  }
+  assert.match(page.url(), /\/signalements\/S\d{4}-\d{6}$/, `report created (${await page.locator('.errors').allInnerTexts()})`);
+  assert.match(await page.locator('h1').innerText(), /Éclairage public en panne — Dijon/);
+  await page.close();
+}
+
+test('report a signalement with the keyboard only', async () => {
+  await reportLight(personas.usager.context, { keyboard: true });
+});
+
+test('report a signalement with JavaScript disabled', async () => {
+  const usager = await browser.newContext({ javaScriptEnabled: false, locale: 'fr-FR' });
+  await login(usager, 'usager@demo.example');
+  await reportLight(usager, { keyboard: false });
+  await usager.close();
+});
