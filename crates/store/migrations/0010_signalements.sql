@@ -88,3 +88,11 @@ INSERT INTO signalement_categories (tenant_id, code, label, competence, road, mo
     (NULL, 'bac_collecte', 'Bac de collecte plein ou abîmé', 'collecte_dechets', 0, 0),
     (NULL, 'fuite_eau', 'Fuite d''eau sur la voie publique', 'eau_assainissement', 0, 0),
     (NULL, 'mobilier_urbain', 'Mobilier urbain abîmé (banc, abribus, potelet)', 'voirie_communale', 0, 0);
+
+-- E-mail alerts for new public reports in a commune.
+CREATE TABLE signalement_alerts (
+    commune_insee TEXT NOT NULL,
+    email TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (commune_insee, email)
+);

@@ -491,3 +491,56 @@ pub async fn recent_by_reporter(
     .fetch_one(db.pool())
     .await?)
 }
+
+/// Resolution times of a collectivité's reports closed as resolved: (count, median and 90th
+/// percentile in hours). Computed here over the last 1,000, portable on both databases.
+pub async fn resolution_hours(
+    db: &Db,
+    tenant_id: i64,
+) -> anyhow::Result<(usize, Option<f64>, Option<f64>)> {
+    let mut hours: Vec<f64> = sqlx::query(
+        "SELECT resolved_at - created_at FROM signalements WHERE tenant_id = $1 AND state = 'resolu' AND resolved_at IS NOT NULL ORDER BY id DESC LIMIT 1000",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get::<i64, _>(0)? as f64 / 3_600_000.0))
+    .collect::<anyhow::Result<_>>()?;
+    hours.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        (!hours.is_empty()).then(|| hours[((hours.len() - 1) as f64 * p).round() as usize])
+    };
+    Ok((hours.len(), at(0.5), at(0.9)))
+}
+
+/// People who asked to be told of new reports in a commune.
+pub async fn subscribe_commune(db: &Db, insee: &str, email: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO signalement_alerts (commune_insee, email, created_at) VALUES ($1, $2, $3) ON CONFLICT (commune_insee, email) DO NOTHING",
+    )
+    .bind(insee)
+    .bind(email)
+    .bind(crate::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn commune_subscribers(db: &Db, insee: &str) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT email FROM signalement_alerts WHERE commune_insee = $1 ORDER BY created_at",
+    )
+    .bind(insee)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+pub async fn unsubscribe_commune(db: &Db, insee: &str, email: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM signalement_alerts WHERE commune_insee = $1 AND email = $2")
+        .bind(insee)
+        .bind(email)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -132,6 +132,12 @@ pub fn table() -> RouteTable {
             Public,
             signalement::of_commune,
         )
+        .post("/communes/{name}/alertes", SignedIn, signalement::alerts)
+        .get(
+            "/collectivites/{slug}/signalements",
+            Public,
+            signalement::of_tenant,
+        )
         .get("/recherche/suggestions", Public, recherche::suggestions)
         .get("/collectivites", Public, collectivite::list)
         .get("/collectivites/{slug}", Public, collectivite::page)
@@ -292,6 +298,16 @@ pub fn table() -> RouteTable {
             "/admin/{tenant}/signalements",
             Tenant(P::ModerateSignalements),
             traitement::list,
+        )
+        .post(
+            "/admin/{tenant}/signalements/lot",
+            Tenant(P::ModerateSignalements),
+            traitement::bulk,
+        )
+        .get(
+            "/admin/{tenant}/signalements/export/{file}",
+            Tenant(P::ModerateSignalements),
+            traitement::export,
         )
         .get(
             "/admin/{tenant}/signalements/{id}",

@@ -455,3 +455,132 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
         .expect("verify")
         .is_ok());
 }
+
+#[tokio::test]
+async fn alerts_bulk_changes_exports_and_statistics() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::tenants(&s).await;
+    let db = s.db();
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "voirie@dijon.fr",
+        &[(&t.dijon, Role::Moderateur)],
+    )
+    .await;
+    let neighbour = personas::persona(&s, Kind::Usager, "voisin@exemple.fr", &[]).await;
+    let usager = personas::usager(&s).await;
+    let tag = store::categories(db)
+        .await
+        .expect("c")
+        .into_iter()
+        .find(|c| c.code == "depot_sauvage")
+        .expect("category");
+
+    // A resident asks for alerts in Dijon; each new public report there is e-mailed.
+    let on = neighbour.browser.post("/communes/21231/alertes", &[]).await;
+    assert_eq!(
+        on.location.as_deref(),
+        Some("/communes/21231/signalements?alerte=ok")
+    );
+    let mut numbers = Vec::new();
+    for (i, lon) in ["5.0300", "5.0400"].iter().enumerate() {
+        let sent = usager
+            .browser
+            .post_multipart(
+                "/signalements",
+                report(&[
+                    ("commune", "Dijon"),
+                    ("categorie", &tag.id.to_string()),
+                    ("adresse", &format!("Rue {i}")),
+                    ("latitude", "47.3200"),
+                    ("longitude", lon),
+                    ("description", "Sacs et gravats sur le trottoir."),
+                ]),
+            )
+            .await;
+        numbers.push(
+            sent.location
+                .expect("created")
+                .trim_start_matches("/signalements/")
+                .to_string(),
+        );
+    }
+    let alert = smtp
+        .wait_for(
+            "voisin@exemple.fr",
+            "Nouveau signalement : Dépôt sauvage de déchets",
+        )
+        .await;
+    assert!(alert.body.contains("/signalements/S"), "{}", alert.body);
+    assert_eq!(
+        s.browser()
+            .post("/communes/21231/alertes", &[])
+            .await
+            .location
+            .as_deref()
+            .map(|l| l.starts_with("/connexion")),
+        Some(true),
+        "signed in only"
+    );
+
+    // Both resolved at once, with one public note; the reporter told for each.
+    let mut ids = Vec::new();
+    for n in &numbers {
+        ids.push(
+            store::by_number(db, n)
+                .await
+                .expect("q")
+                .expect("report")
+                .id
+                .to_string(),
+        );
+    }
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|i| ("ids", i.as_str())).collect();
+    form.push(("etat", "resolu"));
+    form.push(("note", "Enlevé par les services de propreté."));
+    let done = agent
+        .browser
+        .post("/admin/dijon/signalements/lot", &form)
+        .await;
+    assert!(
+        done.html.contains("2 signalement(s) passé(s) à « résolu »"),
+        "{}",
+        done.html
+    );
+    assert!(done.html.contains("Résolus : 2"), "{}", done.html);
+    smtp.wait_for(&usager.email, "résolu").await;
+    let rejected_in_bulk = agent
+        .browser
+        .post(
+            "/admin/dijon/signalements/lot",
+            &[("ids", ids[0].as_str()), ("etat", "rejete")],
+        )
+        .await;
+    assert!(
+        rejected_in_bulk.html.contains("un rejet se fait un par un"),
+        "{}",
+        rejected_in_bulk.html
+    );
+
+    // Exports: CSV and GeoJSON with the coordinates; public list of the collectivité.
+    let csv = agent
+        .browser
+        .get("/admin/dijon/signalements/export/signalements.csv")
+        .await;
+    assert_eq!(csv.html.lines().count(), 3, "{}", csv.html);
+    assert!(csv.html.contains(";resolu;21231;"));
+    let geo = agent
+        .browser
+        .get("/admin/dijon/signalements/export/signalements.geojson")
+        .await;
+    let value: serde_json::Value = serde_json::from_str(&geo.html).expect("GeoJSON");
+    assert_eq!(value["type"], "FeatureCollection");
+    assert_eq!(value["features"][0]["geometry"]["coordinates"][1], 47.32);
+    let list = s.browser().get("/collectivites/dijon/signalements").await;
+    assert!(
+        list.html.contains("Signalements traités par Dijon") && list.html.contains(&numbers[0])
+    );
+    assert!(!list.html.contains(&usager.email));
+}

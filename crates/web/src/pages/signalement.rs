@@ -355,6 +355,7 @@ pub async fn submit(
     if initial == SState::AModerer {
         return Ok(Redirect::to("/signalements/merci").into_response());
     }
+    alert_commune(&state, &s).await?;
     Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response())
 }
 
@@ -393,6 +394,9 @@ pub async fn confirm(
             );
             event.actor = "usager (lien de confirmation)".into();
             guichet_store::audit::append(&state.db, &event).await?;
+            if s.state.is_public() {
+                alert_commune(&state, &s).await?;
+            }
             Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response())
         }
         None => {
@@ -579,15 +583,28 @@ pub async fn photo(
 struct CommunePage {
     layout: Layout,
     commune: String,
+    /// Empty for a collectivité's list (no alerts there).
+    insee: String,
+    signed_in: bool,
+    subscribed: bool,
+    heading: String,
+    flash: Option<String>,
     /// (number, category, state label, address, date)
     rows: Vec<(String, String, &'static str, String, String)>,
 }
 
 /// The public list of a commune's reports.
+#[derive(serde::Deserialize, Default)]
+pub struct CommuneQuery {
+    #[serde(default)]
+    alerte: String,
+}
+
 pub async fn of_commune(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(insee): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CommuneQuery>,
 ) -> Result<Response, AppError> {
     let Some(c) = guichet_store::territory::commune_by_insee(&state.db, &insee).await? else {
         return Ok(not_found(State(state)).await);
@@ -610,9 +627,27 @@ pub async fn of_commune(
             )
         })
         .collect();
+    let subscribed = match &visitor.user {
+        Some(u) => store::commune_subscribers(&state.db, &insee)
+            .await?
+            .contains(&u.email),
+        None => false,
+    };
     html(&CommunePage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        commune: c.nom,
+        commune: c.nom.clone(),
+        insee,
+        signed_in: visitor.user.is_some(),
+        subscribed,
+        heading: format!("Signalements à {}", c.nom),
+        flash: match q.alerte.as_str() {
+            "ok" => Some(
+                "Alertes activées : vous recevrez un courriel à chaque nouveau signalement public."
+                    .into(),
+            ),
+            "retiree" => Some("Alertes retirées.".into()),
+            _ => None,
+        },
         rows,
     })
 }
@@ -624,4 +659,109 @@ fn upper_first(s: &str) -> String {
         Some(c) => c.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// Tells the people who follow a commune that a new report is public there.
+pub(crate) async fn alert_commune(state: &AppState, s: &Signalement) -> anyhow::Result<()> {
+    let subscribers = store::commune_subscribers(&state.db, &s.commune_insee).await?;
+    if subscribers.is_empty() {
+        return Ok(());
+    }
+    let category = store::category(&state.db, s.category_id)
+        .await?
+        .map(|c| c.label)
+        .unwrap_or_default();
+    let link = state.config.link(&format!("/signalements/{}", s.number));
+    for email in subscribers {
+        crate::mail::queue(
+            state,
+            Some(s.tenant_id),
+            &email,
+            &format!("Nouveau signalement : {category}"),
+            &format!("Bonjour,\n\nUn nouveau signalement est publié dans votre commune : {category}, {}.\n\n{link}\n\nPour ne plus recevoir ces alertes, retirez-les depuis la liste des signalements de la commune.", s.address),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+pub struct AlertForm {
+    #[serde(default)]
+    action: String,
+}
+
+/// A signed-in resident asks to be told of new reports in a commune (or stops).
+pub async fn alerts(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(insee): Path<String>,
+    axum::Form(f): axum::Form<AlertForm>,
+) -> Result<Response, AppError> {
+    let Some(user) = &visitor.user else {
+        return Ok(
+            Redirect::to(&format!("/connexion?suite=/communes/{insee}/signalements"))
+                .into_response(),
+        );
+    };
+    if guichet_store::territory::commune_by_insee(&state.db, &insee)
+        .await?
+        .is_none()
+    {
+        return Ok(not_found(State(state)).await);
+    }
+    if f.action == "retirer" {
+        store::unsubscribe_commune(&state.db, &insee, &user.email).await?;
+    } else {
+        store::subscribe_commune(&state.db, &insee, &user.email).await?;
+    }
+    Ok(Redirect::to(&format!(
+        "/communes/{insee}/signalements?alerte={}",
+        if f.action == "retirer" {
+            "retiree"
+        } else {
+            "ok"
+        }
+    ))
+    .into_response())
+}
+
+/// The public list of the reports a collectivité handles.
+pub async fn of_tenant(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(t) = tenant::by_slug(&state.db, &slug).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    let rows = store::of_tenant(&state.db, t.id, None, 200)
+        .await?
+        .into_iter()
+        .filter(|s| s.state.is_public())
+        .map(|s| {
+            (
+                s.number,
+                labels.get(&s.category_id).cloned().unwrap_or_default(),
+                s.state.label(),
+                s.address,
+                super::compte::format_day(s.created_at),
+            )
+        })
+        .collect();
+    html(&CommunePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        heading: format!("Signalements traités par {}", t.name),
+        commune: t.name,
+        insee: String::new(),
+        signed_in: false,
+        subscribed: false,
+        flash: None,
+        rows,
+    })
 }

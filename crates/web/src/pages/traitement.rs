@@ -36,6 +36,17 @@ struct ListPage {
     current: String,
     /// (id, number, category, commune INSEE, address, state)
     rows: Vec<(i64, String, String, String, String, &'static str)>,
+    /// Resolved reports: how many, median and 90th percentile of the time to resolve.
+    stats: (usize, String, String),
+    flash: Option<String>,
+}
+
+fn hours(h: Option<f64>) -> String {
+    match h {
+        None => "—".into(),
+        Some(h) if h < 48.0 => format!("{h:.0} h"),
+        Some(h) => format!("{:.1} jours", h / 24.0),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -70,13 +81,188 @@ pub async fn list(
             )
         })
         .collect();
+    let (n, median, p90) = store::resolution_hours(&state.db, ctx.tenant.id).await?;
     html(&ListPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         tenant: ctx.tenant,
         states: STATES,
         current: filter.map(|s| s.code().to_string()).unwrap_or_default(),
         rows,
+        stats: (n, hours(median), hours(p90)),
+        flash: None,
     })
+}
+
+/// The same state change, with the same public note, for several reports at once.
+pub async fn bulk(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    body: String,
+) -> Result<Response, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let to = SState::from_code(&get(&pairs, "etat"))
+        .filter(|s| !matches!(s, SState::Rejete | SState::AConfirmer | SState::AModerer));
+    let note = get(&pairs, "note");
+    let ids: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok())
+        .take(200)
+        .collect();
+    let message = match to {
+        None => "Choisissez l'état à donner aux signalements cochés (un rejet se fait un par un, avec son motif).".to_string(),
+        Some(_) if ids.is_empty() => "Cochez au moins un signalement.".to_string(),
+        Some(to) => {
+            let (mut done, mut skipped) = (0, 0);
+            for id in ids {
+                let Some(s) = load(&state, &ctx, id).await? else {
+                    skipped += 1;
+                    continue;
+                };
+                if !can_move(s.state, to) {
+                    skipped += 1;
+                    continue;
+                }
+                let mut event = visitor.event_on(Some(ctx.tenant.id), &format!("signalement.{}", to.code()), "signalement", &s.number);
+                event.details = serde_json::json!({"de": s.state.code(), "vers": to.code(), "lot": true}).to_string();
+                if store::change_state(&state.db, &s, to, &note, None, &tenant_label(&ctx), &event).await? {
+                    let mut text = format!("Votre signalement est désormais : {}.", to.label());
+                    if !note.is_empty() {
+                        text.push_str(&format!("\n\nMessage de {} : {note}", ctx.tenant.name));
+                    }
+                    notify(&state, &s, to.label(), &text).await?;
+                    done += 1;
+                } else {
+                    skipped += 1;
+                }
+            }
+            format!("{done} signalement(s) passé(s) à « {} »{}.", to.label(), if skipped > 0 { format!(" ; {skipped} laissé(s) tels quels (changement impossible depuis leur état)") } else { String::new() })
+        }
+    };
+    let (n, median, p90) = store::resolution_hours(&state.db, ctx.tenant.id).await?;
+    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    let rows = store::of_tenant(&state.db, ctx.tenant.id, None, 200)
+        .await?
+        .into_iter()
+        .map(|s| {
+            (
+                s.id,
+                s.number,
+                labels.get(&s.category_id).cloned().unwrap_or_default(),
+                s.commune_insee,
+                s.address,
+                s.state.label(),
+            )
+        })
+        .collect();
+    html(&ListPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        tenant: ctx.tenant,
+        states: STATES,
+        current: String::new(),
+        rows,
+        stats: (n, hours(median), hours(p90)),
+        flash: Some(message),
+    })
+}
+
+/// The collectivité's reports as CSV or GeoJSON (those with coordinates are points; others have
+/// no geometry), journaled.
+pub async fn export(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let geojson = match file.as_str() {
+        "signalements.csv" => false,
+        "signalements.geojson" => true,
+        _ => return Ok(not_found(State(state)).await),
+    };
+    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    let list = store::of_tenant(&state.db, ctx.tenant.id, None, 500).await?;
+    let mut event = visitor.event(Some(ctx.tenant.id), "signalements.export");
+    event.details = serde_json::json!({"format": if geojson { "geojson" } else { "csv" }, "nombre": list.len()}).to_string();
+    guichet_store::audit::append(&state.db, &event).await?;
+    use axum::http::header;
+    if geojson {
+        let features: Vec<serde_json::Value> = list
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "type": "Feature",
+                    "geometry": s.position.map(|(lat, lon)| serde_json::json!({"type": "Point", "coordinates": [lon, lat]})),
+                    "properties": {
+                        "numero": s.number, "categorie": labels.get(&s.category_id), "etat": s.state.code(),
+                        "commune": s.commune_insee, "adresse": s.address, "description": s.description,
+                        "cree_le": guichet_store::rfc3339(s.created_at), "modifie_le": guichet_store::rfc3339(s.updated_at),
+                    }
+                })
+            })
+            .collect();
+        let body =
+            serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/geo+json"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"signalements.geojson\"",
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
+    w.write_record([
+        "numero",
+        "categorie",
+        "etat",
+        "commune",
+        "adresse",
+        "latitude",
+        "longitude",
+        "description",
+        "cree_le",
+        "modifie_le",
+    ])?;
+    for s in &list {
+        w.write_record([
+            s.number.clone(),
+            labels.get(&s.category_id).cloned().unwrap_or_default(),
+            s.state.code().to_string(),
+            s.commune_insee.clone(),
+            s.address.clone(),
+            s.position.map(|p| p.0.to_string()).unwrap_or_default(),
+            s.position.map(|p| p.1.to_string()).unwrap_or_default(),
+            s.description.clone(),
+            guichet_store::rfc3339(s.created_at),
+            guichet_store::rfc3339(s.updated_at),
+        ])?;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"signalements.csv\"",
+            ),
+        ],
+        w.into_inner()?,
+    )
+        .into_response())
 }
 
 #[derive(Template)]
@@ -251,6 +437,11 @@ pub async fn change(
             "Le signalement a changé entre-temps : rechargez la page.",
         );
         return detail_page(&state, &visitor, &ctx, id, errors, None).await;
+    }
+    if s.state == SState::AModerer && to == SState::Nouveau {
+        if let Some(now_public) = store::by_id(&state.db, s.id).await? {
+            super::signalement::alert_commune(&state, &now_public).await?;
+        }
     }
     if to.is_public() {
         let mut text = format!("Votre signalement est désormais : {}.", to.label());
