@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod competence;
+pub mod contours;
 pub mod demarche;
 pub mod dossier;
 pub mod open311;

@@ -137,6 +137,13 @@ enum TerritoryCommand {
         #[command(flatten)]
         data: DataOptions,
     },
+    /// Load commune contours (GeoJSON FeatureCollection, INSEE code in the `code` property, e.g.
+    /// Etalab's communes file): reports with coordinates then find their commune themselves.
+    ImportContours {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataOptions,
+    },
     /// Find communes by INSEE code, postal code or name (accents and case ignored).
     Commune {
         /// An INSEE code (21231), a postal code (21000) or the start of a name (dijon).
@@ -312,6 +319,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Territory(TerritoryCommand::ImportContours { file, data }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", file.display()))?;
+            match territory::import_contours(&db, &text).await? {
+                Ok(n) => {
+                    println!("{n} contours de communes importés.");
+                    Ok(())
+                }
+                Err(message) => anyhow::bail!("import refusé, rien n'a été modifié : {message}"),
+            }
         }
         Command::Territory(TerritoryCommand::Commune { query, data }) => {
             let config = load(cfg, Config::default(), None, &data)?;

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signalements",
         include_str!("../migrations/0010_signalements.sql"),
     ),
+    (
+        11,
+        "contours",
+        include_str!("../migrations/0011_contours.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -485,3 +485,58 @@ pub async fn counts(db: &Db) -> anyhow::Result<ImportReport> {
         skipped: false,
     })
 }
+
+/// Replaces the commune contours with these (one transaction: all or nothing). Returns how many.
+pub async fn import_contours(db: &Db, text: &str) -> anyhow::Result<Result<usize, String>> {
+    let contours = match guichet_domain::contours::parse(text) {
+        Ok(c) => c,
+        Err(message) => return Ok(Err(message)),
+    };
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM commune_contours")
+        .execute(&mut *tx)
+        .await?;
+    for c in &contours {
+        let geometry = geojson::Geometry::new(geojson::Value::from(&c.shape)).to_string();
+        sqlx::query(
+            "INSERT INTO commune_contours (insee, geometry, min_lat, max_lat, min_lon, max_lon) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (insee) DO UPDATE SET geometry = $2, min_lat = $3, max_lat = $4, min_lon = $5, max_lon = $6",
+        )
+        .bind(&c.insee)
+        .bind(geometry)
+        .bind(c.bbox.0)
+        .bind(c.bbox.1)
+        .bind(c.bbox.2)
+        .bind(c.bbox.3)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(contours.len()))
+}
+
+/// The commune a point lies in, when contours were imported.
+pub async fn commune_at(db: &Db, lat: f64, lon: f64) -> anyhow::Result<Option<String>> {
+    let rows = sqlx::query(
+        "SELECT insee, geometry FROM commune_contours WHERE min_lat <= $1 AND max_lat >= $1 AND min_lon <= $2 AND max_lon >= $2",
+    )
+    .bind(lat)
+    .bind(lon)
+    .fetch_all(db.pool())
+    .await?;
+    for r in rows {
+        let insee: String = r.try_get(0)?;
+        let text: String = r.try_get(1)?;
+        let geometry: geojson::Geometry = text.parse()?;
+        let shape: geo_types::Geometry<f64> = geometry.value.try_into()?;
+        let multi = match shape {
+            geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
+            geo_types::Geometry::MultiPolygon(m) => m,
+            _ => continue,
+        };
+        if guichet_domain::contours::contains(&multi, lat, lon) {
+            return Ok(Some(insee));
+        }
+    }
+    Ok(None)
+}

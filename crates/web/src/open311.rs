@@ -523,9 +523,16 @@ pub async fn create(
         let Some(category) = store::categories(&state.db).await?.into_iter().find(|c| c.code == r.service_code) else {
             return Ok(error(format, err(404, "service_code inconnu")));
         };
-        // The commune: the collectivité itself, else the postal code or INSEE code in the address.
+        // The commune: the collectivité itself, else the one the point is in (contours imported),
+        // else the postal code in the address.
+        let located = match r.position {
+            Some((lat, lon)) => guichet_store::territory::commune_at(&state.db, lat, lon).await?,
+            None => None,
+        };
         let commune = if t.entity_kind == guichet_domain::territory::EntityKind::Commune {
             Some(t.entity_code.clone())
+        } else if located.is_some() {
+            located
         } else {
             let code = r.address.as_deref().unwrap_or("").split(|c: char| !c.is_ascii_alphanumeric()).find(|w| w.len() == 5 && w.chars().all(|c| c.is_ascii_digit())).map(str::to_string);
             match code {

@@ -584,3 +584,93 @@ async fn alerts_bulk_changes_exports_and_statistics() {
     );
     assert!(!list.html.contains(&usager.email));
 }
+
+#[tokio::test]
+async fn with_contours_imported_the_point_says_which_commune_it_is_in() {
+    use crate::support::run_cli;
+    let s = TestServer::start().await;
+    let db = s.db();
+    tenant::add(
+        db,
+        &Target::Insee("21603".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("Semur");
+    let light = store::categories(db)
+        .await
+        .expect("c")
+        .into_iter()
+        .find(|c| c.code == "eclairage_public")
+        .expect("category");
+    let file = s.db.dir.path().join("communes.geojson");
+    std::fs::write(
+        &file,
+        r#"{"type": "FeatureCollection", "features": [
+          {"type": "Feature", "properties": {"code": "21603", "nom": "Semur-en-Auxois"},
+           "geometry": {"type": "Polygon", "coordinates": [[[4.30, 47.47], [4.37, 47.47], [4.37, 47.52], [4.30, 47.52], [4.30, 47.47]]]}}]}"#,
+    )
+    .expect("write");
+    let mut args = vec![
+        "territory".to_string(),
+        "import-contours".into(),
+        file.display().to_string(),
+    ];
+    args.extend(s.db.cli_args());
+    let (ok, out, err) = run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{err}");
+    assert!(out.contains("1 contours de communes importés"), "{out}");
+    let bad = s.db.dir.path().join("bad.geojson");
+    std::fs::write(&bad, r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": null}]}"#).expect("write");
+    let mut args = vec![
+        "territory".to_string(),
+        "import-contours".into(),
+        bad.display().to_string(),
+    ];
+    args.extend(s.db.cli_args());
+    let (ok, _, err) = run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && err.contains("propriété « code »"), "{err}");
+
+    // No commune typed: the coordinates find Semur-en-Auxois.
+    let usager = personas::usager(&s).await;
+    let sent = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", ""),
+                ("categorie", &light.id.to_string()),
+                ("latitude", "47.4926"),
+                ("longitude", "4.3366"),
+                ("description", "Lampadaire éteint près du pont."),
+            ]),
+        )
+        .await;
+    let number = sent
+        .location
+        .expect("created")
+        .trim_start_matches("/signalements/")
+        .to_string();
+    let x = store::by_number(db, &number)
+        .await
+        .expect("q")
+        .expect("report");
+    assert_eq!(x.commune_insee, "21603");
+    // Outside every contour, the commune typed is needed.
+    let missing = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", ""),
+                ("categorie", &light.id.to_string()),
+                ("latitude", "45.0"),
+                ("longitude", "1.0"),
+                ("description", "Lampadaire éteint ailleurs."),
+            ]),
+        )
+        .await;
+    assert_eq!(missing.status, 422);
+    assert!(missing.html.contains("Indiquez la commune"));
+}

@@ -163,7 +163,33 @@ pub async fn submit(
         .iter()
         .any(|(k, val)| k == "site_web" && !val.trim().is_empty());
     let mut errors = Errors::default();
-    let place = if v.commune.is_empty() {
+    let position = match (v.latitude.is_empty(), v.longitude.is_empty()) {
+        (true, true) => None,
+        _ => {
+            let lat = v.latitude.replace(',', ".").parse::<f64>().ok();
+            let lon = v.longitude.replace(',', ".").parse::<f64>().ok();
+            match lat.zip(lon).filter(|(a, b)| valid_position(*a, *b)) {
+                Some(p) => Some(p),
+                None => {
+                    errors.add("latitude", "Coordonnées invalides : latitude entre -90 et 90, longitude entre -180 et 180, en degrés décimaux (ex. 47,3222).");
+                    None
+                }
+            }
+        }
+    };
+    // With coordinates and imported contours, the point says which commune it is in.
+    let located = match position {
+        Some((lat, lon)) => {
+            match guichet_store::territory::commune_at(&state.db, lat, lon).await? {
+                Some(insee) => crate::catalogue::place(&state, &insee).await?,
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let place = if located.is_some() {
+        located
+    } else if v.commune.is_empty() {
         errors.add("commune", "Indiquez la commune.");
         None
     } else {
@@ -205,20 +231,6 @@ pub async fn submit(
             "Indiquez sur quel type de route se trouve le problème.",
         );
     }
-    let position = match (v.latitude.is_empty(), v.longitude.is_empty()) {
-        (true, true) => None,
-        _ => {
-            let lat = v.latitude.replace(',', ".").parse::<f64>().ok();
-            let lon = v.longitude.replace(',', ".").parse::<f64>().ok();
-            match lat.zip(lon).filter(|(a, b)| valid_position(*a, *b)) {
-                Some(p) => Some(p),
-                None => {
-                    errors.add("latitude", "Coordonnées invalides : latitude entre -90 et 90, longitude entre -180 et 180, en degrés décimaux (ex. 47,3222).");
-                    None
-                }
-            }
-        }
-    };
     if v.adresse.is_empty() && position.is_none() {
         errors.add("adresse", "Indiquez l'adresse ou le lieu précis.");
     }
