@@ -41,6 +41,15 @@ pub async fn categories(db: &Db) -> anyhow::Result<Vec<Category>> {
         .collect()
 }
 
+/// Category labels by id, for lists.
+pub async fn category_labels(db: &Db) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+    Ok(categories(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect())
+}
+
 pub async fn category(db: &Db, id: i64) -> anyhow::Result<Option<Category>> {
     sqlx::query("SELECT id, tenant_id, code, label, competence, road, moderated, questions FROM signalement_categories WHERE id = $1")
         .bind(id)

@@ -621,11 +621,7 @@ pub async fn of_commune(
     let Some(c) = guichet_store::territory::commune_by_insee(&state.db, &insee).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.label))
-        .collect();
+    let labels = store::category_labels(&state.db).await?;
     let rows = store::public_of_commune(&state.db, &insee, 200)
         .await?
         .into_iter()
@@ -747,11 +743,7 @@ pub async fn of_tenant(
     let Some(t) = tenant::by_slug(&state.db, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.label))
-        .collect();
+    let labels = store::category_labels(&state.db).await?;
     let rows = store::of_tenant(&state.db, t.id, None, 200)
         .await?
         .into_iter()

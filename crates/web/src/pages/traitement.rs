@@ -55,18 +55,14 @@ pub struct ListQuery {
     etat: String,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    ctx: TenantContext,
-    Query(q): Query<ListQuery>,
+async fn list_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    filter: Option<SState>,
+    flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let filter = SState::from_code(&q.etat).filter(|s| STATES.contains(s));
-    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.label))
-        .collect();
+    let labels = store::category_labels(&state.db).await?;
     let rows = store::of_tenant(&state.db, ctx.tenant.id, filter, 200)
         .await?
         .into_iter()
@@ -83,14 +79,24 @@ pub async fn list(
         .collect();
     let (n, median, p90) = store::resolution_hours(&state.db, ctx.tenant.id).await?;
     html(&ListPage {
-        layout: Layout::for_visitor(&state, &visitor).await,
-        tenant: ctx.tenant,
+        layout: Layout::for_visitor(state, visitor).await,
+        tenant: ctx.tenant.clone(),
         states: STATES,
         current: filter.map(|s| s.code().to_string()).unwrap_or_default(),
         rows,
         stats: (n, hours(median), hours(p90)),
-        flash: None,
+        flash,
     })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let filter = SState::from_code(&q.etat).filter(|s| STATES.contains(s));
+    list_page(&state, &visitor, &ctx, filter, None).await
 }
 
 /// The same state change, with the same public note, for several reports at once.
@@ -140,35 +146,7 @@ pub async fn bulk(
             format!("{done} signalement(s) passé(s) à « {} »{}.", to.label(), if skipped > 0 { format!(" ; {skipped} laissé(s) tels quels (changement impossible depuis leur état)") } else { String::new() })
         }
     };
-    let (n, median, p90) = store::resolution_hours(&state.db, ctx.tenant.id).await?;
-    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.label))
-        .collect();
-    let rows = store::of_tenant(&state.db, ctx.tenant.id, None, 200)
-        .await?
-        .into_iter()
-        .map(|s| {
-            (
-                s.id,
-                s.number,
-                labels.get(&s.category_id).cloned().unwrap_or_default(),
-                s.commune_insee,
-                s.address,
-                s.state.label(),
-            )
-        })
-        .collect();
-    html(&ListPage {
-        layout: Layout::for_visitor(&state, &visitor).await,
-        tenant: ctx.tenant,
-        states: STATES,
-        current: String::new(),
-        rows,
-        stats: (n, hours(median), hours(p90)),
-        flash: Some(message),
-    })
+    list_page(&state, &visitor, &ctx, None, Some(message)).await
 }
 
 /// The collectivité's reports as CSV or GeoJSON (those with coordinates are points; others have
@@ -184,11 +162,7 @@ pub async fn export(
         "signalements.geojson" => true,
         _ => return Ok(not_found(State(state)).await),
     };
-    let labels: std::collections::HashMap<i64, String> = store::categories(&state.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.label))
-        .collect();
+    let labels = store::category_labels(&state.db).await?;
     let list = store::of_tenant(&state.db, ctx.tenant.id, None, 500).await?;
     let mut event = visitor.event(Some(ctx.tenant.id), "signalements.export");
     event.details = serde_json::json!({"format": if geojson { "geojson" } else { "csv" }, "nombre": list.len()}).to_string();
