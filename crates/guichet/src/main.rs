@@ -95,6 +95,14 @@ enum CompetencesCommand {
         #[command(flatten)]
         data: DataOptions,
     },
+    /// Print the overrides per territory as CSV (competence;portee;code_portee;titulaire;code_titulaire).
+    ExportOverrides(DataOptions),
+    /// Add or replace overrides from a CSV file; every line is checked before anything is written.
+    ImportOverrides {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        data: DataOptions,
+    },
 }
 
 #[derive(Subcommand)]
@@ -476,6 +484,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let list = guichet_store::competence::list(&db).await?;
             print_out(&guichet_store::competence::competences_csv(&list)?);
             Ok(())
+        }
+        Command::Competences(CompetencesCommand::ExportOverrides(data)) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let list = guichet_store::competence::overrides(&db).await?;
+            print_out(&guichet_store::competence::overrides_csv(&list)?);
+            Ok(())
+        }
+        Command::Competences(CompetencesCommand::ImportOverrides { file, data }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", file.display()))?;
+            let known = guichet_store::competence::list(&db).await?;
+            match guichet_store::competence::parse_overrides_csv(&text, &known) {
+                Ok(list) => {
+                    for o in &list {
+                        guichet_store::competence::set_override(&db, o).await?;
+                    }
+                    guichet_store::competence::bump_generation(&db).await?;
+                    println!("{} exceptions importées.", list.len());
+                    Ok(())
+                }
+                Err(problems) => anyhow::bail!(
+                    "import refusé, rien n'a été modifié :\n{}",
+                    problems.join("\n")
+                ),
+            }
         }
         Command::Competences(CompetencesCommand::Import { file, data }) => {
             let config = load(cfg, Config::default(), None, &data)?;

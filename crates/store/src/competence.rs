@@ -326,3 +326,82 @@ pub fn parse_competences_csv(text: &str) -> Result<Vec<Competence>, Vec<String>>
         Err(errors)
     }
 }
+
+const OVERRIDES_HEADER: [&str; 5] = [
+    "competence",
+    "portee",
+    "code_portee",
+    "titulaire",
+    "code_titulaire",
+];
+
+/// The overrides per territory as CSV (`;`-separated).
+pub fn overrides_csv(list: &[Override]) -> anyhow::Result<String> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
+    w.write_record(OVERRIDES_HEADER)?;
+    for o in list {
+        w.write_record([
+            o.competence.as_str(),
+            o.scope_level.code(),
+            &o.scope_code,
+            o.holder.level.code(),
+            &o.holder.code,
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Reads overrides from CSV; the lines are checked (levels, competences known to `known`)
+/// before anything is written. Errors name the line, in French.
+pub fn parse_overrides_csv(text: &str, known: &[Competence]) -> Result<Vec<Override>, Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    match r.headers() {
+        Ok(h) if h.iter().map(str::trim).eq(OVERRIDES_HEADER) => {}
+        _ => {
+            return Err(vec![format!(
+                "ligne 1 : l'en-tête doit être « {} »",
+                OVERRIDES_HEADER.join(";")
+            )])
+        }
+    }
+    let (mut out, mut errors) = (Vec::new(), Vec::new());
+    for (i, record) in r.records().enumerate() {
+        let line = i + 2;
+        let Ok(record) = record else {
+            errors.push(format!("ligne {line} : ligne illisible"));
+            continue;
+        };
+        let get = |n: usize| record.get(n).unwrap_or_default().trim().to_string();
+        if !known.iter().any(|c| c.code == get(0)) {
+            errors.push(format!("ligne {line} : compétence « {} » inconnue", get(0)));
+        }
+        let scope = Level::from_code(&get(1))
+            .filter(|l| matches!(l, Level::Commune | Level::Epci | Level::Departement));
+        let holder = Level::from_code(&get(3));
+        match (scope, holder) {
+            (Some(scope_level), Some(level)) if !get(2).is_empty() && (level == Level::Etat || !get(4).is_empty()) => {
+                out.push(Override {
+                    competence: get(0),
+                    scope_level,
+                    scope_code: get(2),
+                    holder: Holder {
+                        level,
+                        code: if level == Level::Etat { String::new() } else { get(4) },
+                    },
+                })
+            }
+            _ => errors.push(format!(
+                "ligne {line} : portée (commune, epci, departement) et titulaire (commune, epci, departement, region, etat) avec leurs codes"
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}

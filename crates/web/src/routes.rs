@@ -488,6 +488,16 @@ pub fn table() -> RouteTable {
             Operator,
             referentiel::save_override,
         )
+        .get(
+            "/operateur/referentiel/exceptions.csv",
+            Operator,
+            referentiel::export_overrides_csv,
+        )
+        .post(
+            "/operateur/referentiel/exceptions/import",
+            Operator,
+            referentiel::import_overrides_csv,
+        )
         .post(
             "/operateur/referentiel/services",
             Operator,

@@ -170,6 +170,30 @@ async fn competences_export_import_and_search_rebuild_from_the_command_line() {
         after.contains("ecoles;Écoles publiques;commune;"),
         "nothing written on error"
     );
+    // Overrides per territory, the same way.
+    std::fs::write(&file, "competence;portee;code_portee;titulaire;code_titulaire\nrestauration_scolaire;commune;21425;epci;242100410\n").expect("write");
+    let (ok, out, err) = run(with(&[
+        "competences",
+        "import-overrides",
+        file.to_str().expect("path"),
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.contains("1 exceptions importées"), "{out}");
+    let (_, overrides, _) = run(with(&["competences", "export-overrides"]));
+    assert!(
+        overrides.contains("restauration_scolaire;commune;21425;epci;242100410"),
+        "{overrides}"
+    );
+    std::fs::write(&file, "competence;portee;code_portee;titulaire;code_titulaire\npiscines;quartier;1;commune;21231\n").expect("write");
+    let (ok, _, err) = run(with(&[
+        "competences",
+        "import-overrides",
+        file.to_str().expect("path"),
+    ]));
+    assert!(
+        !ok && err.contains("ligne 2 : compétence « piscines » inconnue"),
+        "{err}"
+    );
     let (ok, out, err) = run(with(&["search", "rebuild"]));
     assert!(ok, "{err}");
     assert!(out.contains("Index de recherche à reconstruire"), "{out}");

@@ -388,6 +388,23 @@ async fn the_operator_maintains_the_referential_and_the_search_follows() {
         "Dijon has joined and names itself: {found:?}"
     );
 
+    // Overrides as CSV: exported with the one just made; a bad import changes nothing.
+    let exported = b.get("/operateur/referentiel/exceptions.csv").await;
+    assert!(
+        exported
+            .html
+            .contains("piscines;commune;21231;commune;21231"),
+        "{}",
+        exported.html
+    );
+    let refused = b
+        .post(
+            "/operateur/referentiel/exceptions/import",
+            &[("csv_exceptions", "competence;portee;code_portee;titulaire;code_titulaire\npiscines;canton;1;commune;21231\n")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.html.contains("Import refusé"), "{}", refused.html);
     // Synonyms and national services added by the operator are searched at once.
     assert!(titles(
         &catalogue::find(&s.state, "aquagym", Some(&dijon))

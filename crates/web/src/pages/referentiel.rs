@@ -388,3 +388,70 @@ pub async fn save_synonyms(
     .await?;
     done(&state, &visitor, "Synonymes ajoutés.".into()).await
 }
+
+pub async fn export_overrides_csv(
+    State(state): State<AppState>,
+    visitor: Visitor,
+) -> Result<Response, AppError> {
+    let text = competence::overrides_csv(&competence::overrides(&state.db).await?)?;
+    journal(
+        &state,
+        &visitor,
+        "referentiel.export",
+        serde_json::json!({"exceptions": true}),
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"exceptions.csv\"",
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// Imports overrides from CSV: all lines are checked first; nothing is written on error.
+pub async fn import_overrides_csv(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    body: String,
+) -> Result<Response, AppError> {
+    let text = get(&form(&body), "csv_exceptions");
+    let known = competence::list(&state.db).await?;
+    match competence::parse_overrides_csv(&text, &known) {
+        Ok(list) => {
+            for o in &list {
+                competence::set_override(&state.db, o).await?;
+            }
+            competence::bump_generation(&state.db).await?;
+            journal(
+                &state,
+                &visitor,
+                "referentiel.import",
+                serde_json::json!({"exceptions": list.len()}),
+            )
+            .await?;
+            done(
+                &state,
+                &visitor,
+                format!("{} exceptions importées.", list.len()),
+            )
+            .await
+        }
+        Err(problems) => {
+            let mut errors = Errors::default();
+            errors.add(
+                "csv_exceptions",
+                format!(
+                    "Import refusé, rien n'a été modifié : {}.",
+                    problems.join(" ; ")
+                ),
+            );
+            referential_page(&state, &visitor, errors, None).await
+        }
+    }
+}
