@@ -37,10 +37,13 @@ CREATE TABLE signalements (
     reporter_user_id BIGINT REFERENCES users(id),
     reporter_email TEXT,
     confirm_token_hash TEXT,
+    -- Hash of the reporter's IP address: for the anti-abuse limit only, never shown.
+    reporter_ip_hash TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     resolved_at BIGINT
 );
+CREATE INDEX signalements_ip ON signalements (reporter_ip_hash, created_at);
 CREATE INDEX signalements_tenant ON signalements (tenant_id, state, id);
 CREATE INDEX signalements_commune ON signalements (commune_insee, state, id);
 CREATE INDEX signalements_category ON signalements (category_id, state);

@@ -126,6 +126,8 @@ pub struct NewReport {
     pub state: State,
     /// Hash of the e-mail confirmation token (anonymous reports).
     pub confirm_token_hash: Option<String>,
+    /// The reporter's IP address (stored hashed, for the anti-abuse limit).
+    pub ip: Option<String>,
 }
 
 pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
@@ -133,8 +135,8 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
     let mut tx = db.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO signalements (tenant_id, number, category_id, competence, commune_insee, address, lat, lon, road_kind, road_number,
-             description, state, reporter_user_id, reporter_email, confirm_token_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
+             description, state, reporter_user_id, reporter_email, confirm_token_hash, reporter_ip_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
     )
     .bind(n.tenant_id)
     .bind(crate::secret::random_token())
@@ -151,6 +153,7 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
     .bind(n.reporter_user_id)
     .bind(&n.reporter_email)
     .bind(&n.confirm_token_hash)
+    .bind(n.ip.as_deref().map(crate::secret::hash_token))
     .bind(now)
     .fetch_one(&mut *tx)
     .await?
@@ -552,4 +555,15 @@ pub async fn unsubscribe_commune(db: &Db, insee: &str, email: &str) -> anyhow::R
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// Reports made from this IP address since `since`.
+pub async fn recent_from_ip(db: &Db, ip: &str, since: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signalements WHERE reporter_ip_hash = $1 AND created_at > $2",
+    )
+    .bind(crate::secret::hash_token(ip))
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?)
 }

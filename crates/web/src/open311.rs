@@ -565,6 +565,7 @@ pub async fn create(
             reporter_email: r.email.clone().and_then(|e| guichet_store::account::normalize_email(&e).ok()),
             state: if category.moderated { SState::AModerer } else { SState::Nouveau },
             confirm_token_hash: None,
+            ip: None,
         }).await?;
         let event = guichet_domain::audit::Event {
             tenant_id: Some(t.id),

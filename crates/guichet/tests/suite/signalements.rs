@@ -674,3 +674,44 @@ async fn with_contours_imported_the_point_says_which_commune_it_is_in() {
     assert_eq!(missing.status, 422);
     assert!(missing.html.contains("Indiquez la commune"));
 }
+
+#[tokio::test]
+async fn one_address_cannot_flood_the_reports() {
+    let s = TestServer::start().await;
+    personas::tenants(&s).await;
+    let tag = store::categories(s.db())
+        .await
+        .expect("c")
+        .into_iter()
+        .find(|c| c.code == "tags")
+        .expect("category");
+    let robot = s.browser();
+    let mut last = None;
+    for i in 0..31 {
+        let email = format!("adresse{i}@exemple.fr");
+        let page = robot
+            .post_multipart(
+                "/signalements",
+                report(&[
+                    ("commune", "Dijon"),
+                    ("categorie", &tag.id.to_string()),
+                    ("adresse", &format!("Mur {i}")),
+                    ("description", "Tag sur le mur de l'école."),
+                    ("email", &email),
+                ]),
+            )
+            .await;
+        last = Some(page);
+    }
+    let last = last.expect("posted");
+    assert_eq!(
+        last.status, 422,
+        "the 31st report from one address in an hour is refused"
+    );
+    assert!(
+        last.html
+            .contains("beaucoup de signalements en peu de temps"),
+        "{}",
+        last.html
+    );
+}

@@ -24,8 +24,10 @@ use guichet_store::competence;
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
 use guichet_store::tenant::{self, Tenant};
 
-/// At most this many reports per reporter per hour.
+/// At most this many reports per reporter per hour, and per IP address (a shared address, a
+/// library or a France Services counter, gets more room).
 const PER_HOUR: i64 = 10;
+const PER_IP_HOUR: i64 = 30;
 const MAX_PHOTOS: usize = 3;
 
 #[derive(Template)]
@@ -280,7 +282,13 @@ pub async fn submit(
     }
     let user_id = visitor.user.as_ref().map(|u| u.id);
     let since = guichet_store::now_ms() - 3_600_000;
-    if store::recent_by_reporter(&state.db, user_id, email.as_deref(), since).await? >= PER_HOUR {
+    let from_ip = match visitor.ip.as_deref() {
+        Some(ip) => store::recent_from_ip(&state.db, ip, since).await?,
+        None => 0,
+    };
+    if from_ip >= PER_IP_HOUR
+        || store::recent_by_reporter(&state.db, user_id, email.as_deref(), since).await? >= PER_HOUR
+    {
         errors.add(
             "description",
             "Vous avez fait beaucoup de signalements en peu de temps : réessayez dans une heure.",
@@ -335,6 +343,7 @@ pub async fn submit(
             confirm_token_hash: email
                 .as_ref()
                 .map(|_| guichet_store::secret::hash_token(&token)),
+            ip: visitor.ip.clone(),
         },
     )
     .await?;
