@@ -500,10 +500,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let known = guichet_store::competence::list(&db).await?;
             match guichet_store::competence::parse_overrides_csv(&text, &known) {
                 Ok(list) => {
-                    for o in &list {
-                        guichet_store::competence::set_override(&db, o).await?;
-                    }
-                    guichet_store::competence::bump_generation(&db).await?;
+                    guichet_store::competence::save_overrides(&db, &list).await?;
                     println!("{} exceptions importées.", list.len());
                     Ok(())
                 }
@@ -520,9 +517,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", file.display()))?;
             match guichet_store::competence::parse_competences_csv(&text) {
                 Ok(list) => {
-                    for c in &list {
-                        guichet_store::competence::upsert(&db, c).await?;
-                    }
+                    guichet_store::competence::save_all(&db, &list).await?;
                     println!("{} compétences importées.", list.len());
                     Ok(())
                 }

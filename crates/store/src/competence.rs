@@ -405,3 +405,19 @@ pub fn parse_overrides_csv(text: &str, known: &[Competence]) -> Result<Vec<Overr
         Err(errors)
     }
 }
+
+/// Writes imported competences (already checked), then refreshes the search.
+pub async fn save_all(db: &Db, list: &[Competence]) -> anyhow::Result<()> {
+    for c in list {
+        upsert(db, c).await?;
+    }
+    Ok(())
+}
+
+/// Writes imported overrides (already checked), then refreshes the search.
+pub async fn save_overrides(db: &Db, list: &[Override]) -> anyhow::Result<()> {
+    for o in list {
+        set_override(db, o).await?;
+    }
+    bump_generation(db).await
+}

@@ -261,9 +261,7 @@ pub async fn import_csv(
     let text = get(&form(&body), "csv");
     match competence::parse_competences_csv(&text) {
         Ok(list) => {
-            for c in &list {
-                competence::upsert(&state.db, c).await?;
-            }
+            competence::save_all(&state.db, &list).await?;
             journal(
                 &state,
                 &visitor,
@@ -278,17 +276,7 @@ pub async fn import_csv(
             )
             .await
         }
-        Err(problems) => {
-            let mut errors = Errors::default();
-            errors.add(
-                "csv",
-                format!(
-                    "Import refusé, rien n'a été modifié : {}.",
-                    problems.join(" ; ")
-                ),
-            );
-            referential_page(&state, &visitor, errors, None).await
-        }
+        Err(problems) => import_refused(&state, &visitor, "csv", &problems).await,
     }
 }
 
@@ -424,10 +412,7 @@ pub async fn import_overrides_csv(
     let known = competence::list(&state.db).await?;
     match competence::parse_overrides_csv(&text, &known) {
         Ok(list) => {
-            for o in &list {
-                competence::set_override(&state.db, o).await?;
-            }
-            competence::bump_generation(&state.db).await?;
+            competence::save_overrides(&state.db, &list).await?;
             journal(
                 &state,
                 &visitor,
@@ -442,16 +427,24 @@ pub async fn import_overrides_csv(
             )
             .await
         }
-        Err(problems) => {
-            let mut errors = Errors::default();
-            errors.add(
-                "csv_exceptions",
-                format!(
-                    "Import refusé, rien n'a été modifié : {}.",
-                    problems.join(" ; ")
-                ),
-            );
-            referential_page(&state, &visitor, errors, None).await
-        }
+        Err(problems) => import_refused(&state, &visitor, "csv_exceptions", &problems).await,
     }
+}
+
+/// The page again with why an import was refused (nothing was written).
+async fn import_refused(
+    state: &AppState,
+    visitor: &Visitor,
+    field: &str,
+    problems: &[String],
+) -> Result<Response, AppError> {
+    let mut errors = Errors::default();
+    errors.add(
+        field,
+        format!(
+            "Import refusé, rien n'a été modifié : {}.",
+            problems.join(" ; ")
+        ),
+    );
+    referential_page(state, visitor, errors, None).await
 }
