@@ -38,6 +38,29 @@ impl Level {
         Self::ALL.into_iter().find(|l| l.code() == s)
     }
 
+    /// The level of a territory entity (a collectivité is one of them).
+    pub fn of_entity(kind: crate::territory::EntityKind) -> Self {
+        use crate::territory::EntityKind as K;
+        match kind {
+            K::Commune => Self::Commune,
+            K::Epci => Self::Epci,
+            K::Departement => Self::Departement,
+            K::Region => Self::Region,
+        }
+    }
+
+    /// The kind of entity of this level; none for the State.
+    pub fn entity_kind(self) -> Option<crate::territory::EntityKind> {
+        use crate::territory::EntityKind as K;
+        Some(match self {
+            Self::Commune => K::Commune,
+            Self::Epci => K::Epci,
+            Self::Departement => K::Departement,
+            Self::Region => K::Region,
+            Self::Etat => return None,
+        })
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Commune => "commune",

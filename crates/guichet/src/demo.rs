@@ -248,7 +248,7 @@ async fn seed_dossiers(db: &Db) -> anyhow::Result<()> {
             &usager.display_name,
         )
         .await?;
-        dossier::save_answers(db, &x, &answers).await?;
+        dossier::save_answers(db, &x, &def, &answers).await?;
         for action in plan.iter() {
             let by = if matches!(action, Action::Submit) {
                 &usager_by

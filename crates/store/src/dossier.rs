@@ -147,15 +147,19 @@ pub async fn list_for_usager(db: &Db, usager_id: i64) -> anyhow::Result<Vec<Doss
 }
 
 /// Saves the answers of a dossier the usager may still edit. Returns false if it no longer may.
-pub async fn save_answers(db: &Db, d: &Dossier, answers: &Answers) -> anyhow::Result<bool> {
+/// `definition` is the dossier's version, which the caller already has: it names the commune.
+pub async fn save_answers(
+    db: &Db,
+    d: &Dossier,
+    definition: &Definition,
+    answers: &Answers,
+) -> anyhow::Result<bool> {
     let editable: Vec<&str> = State::ALL
         .iter()
         .filter(|s| s.editable_by_usager())
         .map(|s| s.code())
         .collect();
-    let commune = crate::demarche::definition(db, d.tenant_id, d.demarche_id, d.version)
-        .await?
-        .and_then(|def| def.commune_of(answers));
+    let commune = definition.commune_of(answers);
     let sql = format!(
         "UPDATE dossiers SET answers = $1, updated_at = $2, commune_insee = $3 WHERE tenant_id = $4 AND id = $5 AND state IN ({})",
         editable.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")

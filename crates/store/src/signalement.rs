@@ -200,12 +200,9 @@ pub async fn by_number(db: &Db, number: &str) -> anyhow::Result<Option<Signaleme
     .transpose()
 }
 
-/// Publishes an anonymous report whose confirmation link was opened. Returns it, once.
-pub async fn confirm(
-    db: &Db,
-    token: &str,
-    moderated: impl Fn(i64) -> bool,
-) -> anyhow::Result<Option<Signalement>> {
+/// Publishes an anonymous report whose confirmation link was opened (or sends it to moderation
+/// when its category is moderated). Returns it, once.
+pub async fn confirm(db: &Db, token: &str) -> anyhow::Result<Option<Signalement>> {
     let hash = crate::secret::hash_token(token);
     let Some(s) = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM signalements WHERE confirm_token_hash = $1 AND state = 'a_confirmer'"
@@ -219,7 +216,10 @@ pub async fn confirm(
     else {
         return Ok(None);
     };
-    let to = if moderated(s.category_id) {
+    let moderated = category(db, s.category_id)
+        .await?
+        .is_some_and(|c| c.moderated);
+    let to = if moderated {
         State::AModerer
     } else {
         State::Nouveau

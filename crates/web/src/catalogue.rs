@@ -5,7 +5,6 @@
 
 use crate::AppState;
 use guichet_domain::competence::{competent, situation_label, Chain, Holder, Level};
-use guichet_domain::territory::EntityKind;
 use guichet_search::{Doc, SearchIndex};
 use guichet_store::competence;
 use guichet_store::demarche;
@@ -93,23 +92,27 @@ pub struct Group {
 }
 
 fn tenant_covers(t: &Tenant, chain: &Chain) -> bool {
-    let level = match t.entity_kind {
-        EntityKind::Commune => Level::Commune,
-        EntityKind::Epci => Level::Epci,
-        EntityKind::Departement => Level::Departement,
-        EntityKind::Region => Level::Region,
-    };
-    chain.at(level).is_some_and(|h| h.code == t.entity_code)
+    chain
+        .at(Level::of_entity(t.entity_kind))
+        .is_some_and(|h| h.code == t.entity_code)
 }
 
-fn holder_kind(h: &Holder) -> Option<EntityKind> {
-    Some(match h.level {
-        Level::Commune => EntityKind::Commune,
-        Level::Epci => EntityKind::Epci,
-        Level::Departement => EntityKind::Departement,
-        Level::Region => EntityKind::Region,
-        Level::Etat => return None,
-    })
+/// Who holds this competence for a resident of that commune, and its collectivité if it joined
+/// the platform. The one place where routing meets the tenants.
+pub async fn holder(
+    state: &AppState,
+    competence: &guichet_domain::competence::Competence,
+    overrides: &[guichet_domain::competence::Override],
+    chain: &Chain,
+) -> anyhow::Result<Option<(Holder, Option<Tenant>)>> {
+    let Some(h) = competent(competence, overrides, chain) else {
+        return Ok(None);
+    };
+    let joined = match h.level.entity_kind() {
+        Some(kind) => tenant::by_entity(&state.db, kind, &h.code).await?,
+        None => None,
+    };
+    Ok(Some((h, joined)))
 }
 
 impl Catalogue {
@@ -294,7 +297,8 @@ pub async fn find(
                 let (Some(c), Some(p)) = (snap.competences.get(id), place) else {
                     continue;
                 };
-                let Some(holder) = competent(c, &snap.overrides, &p.chain) else {
+                let Some((holder, joined)) = holder(state, c, &snap.overrides, &p.chain).await?
+                else {
                     continue;
                 };
                 if holder.level == Level::Etat {
@@ -311,10 +315,6 @@ pub async fn find(
                     ));
                     continue;
                 }
-                let joined = match holder_kind(&holder) {
-                    Some(kind) => tenant::by_entity(&state.db, kind, &holder.code).await?,
-                    None => None,
-                };
                 let mut offered: Vec<(i64, &Offer)> = snap
                     .offers
                     .iter()

@@ -33,3 +33,36 @@ impl Errors {
 /// A message shown once at the top of a page (after a successful action).
 #[derive(Debug, Default, Clone)]
 pub struct Flash(pub Option<String>);
+
+/// A submitted form's fields, repeated keys kept (checkboxes, several files or ids).
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// Reads an url-encoded body; an unreadable one is an empty form.
+    pub fn parse(body: &str) -> Self {
+        Self(serde_urlencoded::from_str(body).unwrap_or_default())
+    }
+
+    /// The first value of a field, trimmed; empty when absent.
+    pub fn get(&self, key: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Every value of a repeated field, as sent.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Whether a checkbox was ticked (sent with any value).
+    pub fn checked(&self, key: &str) -> bool {
+        !self.get(key).is_empty()
+    }
+}

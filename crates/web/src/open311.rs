@@ -287,12 +287,24 @@ pub async fn service_definition(
     result.unwrap_or_else(|_| error(format, err(500, "erreur interne")))
 }
 
+/// The categories by id, read once per answer.
+async fn categories_by_id(state: &AppState) -> anyhow::Result<HashMap<i64, Category>> {
+    Ok(store::categories(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
+/// A request as the spec shows it; `agency` is the jurisdiction's name (every request listed
+/// belongs to it).
 async fn request_record(
     state: &AppState,
     s: &Signalement,
-    codes: &HashMap<i64, String>,
-    names: &HashMap<i64, String>,
+    categories: &HashMap<i64, Category>,
+    agency: &str,
 ) -> anyhow::Result<Record> {
+    let category = categories.get(&s.category_id);
     let last_note = store::history(&state.db, s.id)
         .await?
         .into_iter()
@@ -306,13 +318,10 @@ async fn request_record(
         ("service_request_id", Some(s.number.clone())),
         ("status", Some(status(s.state).to_string())),
         ("status_notes", last_note),
-        ("service_name", names.get(&s.category_id).cloned()),
-        ("service_code", codes.get(&s.category_id).cloned()),
+        ("service_name", category.map(|c| c.label.clone())),
+        ("service_code", category.map(|c| c.code.clone())),
         ("description", Some(s.description.clone())),
-        (
-            "agency_responsible",
-            tenant::by_id(&state.db, s.tenant_id).await?.map(|t| t.name),
-        ),
+        ("agency_responsible", Some(agency.to_string())),
         ("service_notice", None),
         (
             "requested_datetime",
@@ -365,9 +374,7 @@ async fn requests(
     if wanted_status.is_some_and(|s| s.split(',').any(|x| x != "open" && x != "closed")) {
         return Ok(error(format, err(400, "status vaut open ou closed")));
     }
-    let categories = store::categories(&state.db).await?;
-    let codes: HashMap<i64, String> = categories.iter().map(|c| (c.id, c.code.clone())).collect();
-    let names: HashMap<i64, String> = categories.iter().map(|c| (c.id, c.label.clone())).collect();
+    let categories = categories_by_id(state).await?;
     let ids: Option<Vec<&str>> = q
         .get("service_request_id")
         .map(|s| s.split(',').map(str::trim).collect());
@@ -395,16 +402,16 @@ async fn requests(
             continue;
         }
         if service_codes.as_ref().is_some_and(|c| {
-            !codes
+            !categories
                 .get(&s.category_id)
-                .is_some_and(|code| c.contains(&code.as_str()))
+                .is_some_and(|cat| c.contains(&cat.code.as_str()))
         }) {
             continue;
         }
         if wanted_status.is_some_and(|w| !w.split(',').any(|x| x == status(s.state))) {
             continue;
         }
-        records.push(request_record(state, &s, &codes, &names).await?);
+        records.push(request_record(state, &s, &categories, &t.name).await?);
         if records.len() == 1000 {
             break;
         }
@@ -437,12 +444,8 @@ pub async fn one_request(
         else {
             return Ok(error(format, err(404, "service_request_id inconnu")));
         };
-        let categories = store::categories(&state.db).await?;
-        let codes: HashMap<i64, String> =
-            categories.iter().map(|c| (c.id, c.code.clone())).collect();
-        let names: HashMap<i64, String> =
-            categories.iter().map(|c| (c.id, c.label.clone())).collect();
-        let record = request_record(&state, &s, &codes, &names).await?;
+        let categories = categories_by_id(&state).await?;
+        let record = request_record(&state, &s, &categories, &t.name).await?;
         Ok(render(
             format,
             "service_requests",

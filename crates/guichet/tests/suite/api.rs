@@ -178,7 +178,9 @@ mod dossiers_api {
             .expect("draft");
             let mut a = Answers::default();
             a.set("nom", vec![format!("Association {n}")]);
-            dossier::save_answers(s.db(), &x, &a).await.expect("save");
+            dossier::save_answers(s.db(), &x, &def, &a)
+                .await
+                .expect("save");
             dossier::change(s.db(), &x, &def, &Action::Submit, &usager)
                 .await
                 .expect("submit");

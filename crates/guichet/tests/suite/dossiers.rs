@@ -79,7 +79,7 @@ async fn a_dossier_goes_through_correction_to_acceptance_and_every_step_is_journ
         .expect("draft");
     assert_eq!(draft.state, State::Brouillon);
     assert!(draft.number.ends_with(&format!("{:07}", draft.id)));
-    assert!(dossier::save_answers(&t.db, &draft, &answers())
+    assert!(dossier::save_answers(&t.db, &draft, &def, &answers())
         .await
         .expect("save"));
 
@@ -114,7 +114,7 @@ async fn a_dossier_goes_through_correction_to_acceptance_and_every_step_is_journ
         .expect("correction");
     x = reload(x.id).await;
     assert_eq!(x.state, State::EnCorrection);
-    assert!(dossier::save_answers(&t.db, &x, &answers())
+    assert!(dossier::save_answers(&t.db, &x, &def, &answers())
         .await
         .expect("the usager may correct"));
     assert_eq!(
@@ -131,7 +131,7 @@ async fn a_dossier_goes_through_correction_to_acceptance_and_every_step_is_journ
     x = reload(x.id).await;
     assert!(x.decided_at.is_some() && !x.tacit);
     assert!(
-        !dossier::save_answers(&t.db, &x, &answers())
+        !dossier::save_answers(&t.db, &x, &def, &answers())
             .await
             .expect("save"),
         "no edit after the decision"

@@ -806,7 +806,7 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
     let mut answers = guichet_domain::demarche::Answers::default();
     answers.set("description", vec!["Véranda".into()]);
     answers.set("plan", vec![format!("fichier:{}", f.id)]);
-    dossier::save_answers(s.db(), &x, &answers)
+    dossier::save_answers(s.db(), &x, &def, &answers)
         .await
         .expect("save");
     let usager = dossier::By {

@@ -98,7 +98,7 @@ async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown(
         let mut a = Answers::default();
         a.set("commune", vec![insee.into()]);
         a.set("details", vec!["Branches au-dessus de la route".into()]);
-        assert!(dossier::save_answers(db, &x, &a).await.expect("save"));
+        assert!(dossier::save_answers(db, &x, &def, &a).await.expect("save"));
         let x = dossier::get(db, t.dijon.id, x.id)
             .await
             .expect("get")
@@ -315,7 +315,7 @@ async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted
     let mut a = Answers::default();
     a.set("commune", vec!["21231".into()]);
     a.set("details", vec!["Branches".into()]);
-    dossier::save_answers(db, &x, &a).await.expect("save");
+    dossier::save_answers(db, &x, &def, &a).await.expect("save");
     let x = dossier::get(db, t.dijon.id, x.id)
         .await
         .expect("get")

@@ -307,7 +307,7 @@ pub async fn save_step(
     } else if let Some(item) = action.strip_prefix("retirer:") {
         x.answers.remove_item(item);
     }
-    if !dossier::save_answers(&state.db, &x, &x.answers).await? {
+    if !dossier::save_answers(&state.db, &x, &def, &x.answers).await? {
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
     if autosave && action == "enregistrer" {
@@ -623,7 +623,7 @@ pub async fn submit(
         Ok(n) => n,
         Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}/recapitulatif")).into_response()),
     };
-    dossier::save_answers(&state.db, &x, &normalized).await?;
+    dossier::save_answers(&state.db, &x, &def, &normalized).await?;
     match dossier::change(&state.db, &x, &def, &Action::Submit, &by_usager(&visitor)).await {
         Ok(_) => {}
         Err(dossier::ChangeError::Storage(e)) => return Err(e.into()),

@@ -8,7 +8,7 @@ use super::instruction::{by, dossier_page};
 use super::not_found;
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
-use crate::form::Errors;
+use crate::form::{Errors, Fields};
 use crate::AppState;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,14 +22,6 @@ use guichet_store::files::{self, StoredFile};
 const ACCEPTED: [&str; 3] = ["application/pdf", "image/jpeg", "image/png"];
 const MAX_MB: u32 = 10;
 const MAX_CHARS: usize = 5000;
-
-fn value(pairs: &[(String, String)], key: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default()
-}
 
 /// Checks and stores the attached file, if one was sent. Errors are in French, for the field.
 async fn attachment(
@@ -75,7 +67,8 @@ pub async fn from_usager(
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
     let (pairs, uploads) = read_form(&state, req).await?;
-    let text = value(&pairs, "message");
+    let pairs = Fields(pairs);
+    let text = pairs.get("message");
     let mut errors = Errors::default();
     if text.is_empty() {
         errors.add("message", "Écrivez votre message.");
@@ -186,8 +179,9 @@ pub async fn from_agent(
         return Ok(not_found(State(state)).await);
     };
     let (pairs, uploads) = read_form(&state, req).await?;
-    let text = value(&pairs, "texte");
-    let kind = if value(&pairs, "genre") == "note" {
+    let pairs = Fields(pairs);
+    let text = pairs.get("texte");
+    let kind = if pairs.get("genre") == "note" {
         "note"
     } else {
         "message"

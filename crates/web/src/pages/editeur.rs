@@ -7,7 +7,7 @@ use super::conception::load;
 use super::{html, not_found};
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
-use crate::form::Errors;
+use crate::form::{Errors, Fields};
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -66,35 +66,6 @@ fn type_code(kind: &FieldKind) -> &'static str {
         FieldKind::Heading => "heading",
         FieldKind::Explanation => "explanation",
         FieldKind::Block { .. } => "block",
-    }
-}
-
-/// A form's fields, repeated keys kept (checkboxes).
-struct FormData(Vec<(String, String)>);
-
-impl FormData {
-    fn parse(body: &str) -> Self {
-        Self(serde_urlencoded::from_str(body).unwrap_or_default())
-    }
-
-    fn get(&self, key: &str) -> String {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    }
-
-    fn all(&self, key: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-
-    fn checked(&self, key: &str) -> bool {
-        !self.get(key).is_empty()
     }
 }
 
@@ -183,7 +154,7 @@ impl FieldValues {
         v
     }
 
-    fn from_form(form: &FormData, kind: String) -> Self {
+    fn from_form(form: &Fields, kind: String) -> Self {
         Self {
             id: form.get("identifiant"),
             kind,
@@ -609,7 +580,7 @@ pub async fn settings(
     let Some((d, _, mut def)) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     let mut errors = Errors::default();
     let title = form.get("titre");
     if title.is_empty() {
@@ -720,7 +691,7 @@ pub async fn add_page(
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
-    let title = FormData::parse(&body).get("titre_page");
+    let title = Fields::parse(&body).get("titre_page");
     if title.is_empty() {
         let mut errors = Errors::default();
         errors.add("titre_page", "Donnez un titre à la nouvelle page.");
@@ -744,7 +715,7 @@ pub async fn page_action(
     Path((_, id, page)): Path<(String, i64, usize)>,
     body: String,
 ) -> Result<Response, AppError> {
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     if form.get("action") == "supprimer" {
         return apply(
             state,
@@ -784,7 +755,7 @@ pub async fn add_field(
     let Some((d, _, def)) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     let mut values = FieldValues::from_form(&form, form.get("type"));
     values.id = new_id(&def, &values.label);
     // A new file field accepts PDF and images until the admin says otherwise.
@@ -910,7 +881,7 @@ pub async fn update_field(
     let Some(current) = def.field(&field) else {
         return Ok(not_found(State(state)).await);
     };
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     // The type and the identifier do not change: answers already given refer to them.
     let mut v = FieldValues::from_form(&form, type_code(&current.kind).into());
     v.id = current.id.clone();
@@ -962,7 +933,7 @@ pub async fn field_action(
     Path((_, id, field)): Path<(String, i64, String)>,
     body: String,
 ) -> Result<Response, AppError> {
-    let (edit, done) = match FormData::parse(&body).get("action").as_str() {
+    let (edit, done) = match Fields::parse(&body).get("action").as_str() {
         "monter" => (
             Edit::MoveField {
                 id: field,

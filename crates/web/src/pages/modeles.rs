@@ -191,10 +191,10 @@ pub async fn publish(
     let Some(def) = demarche::definition(&state.db, ctx.tenant.id, d.id, version).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let chosen = crate::form::Fields::parse(&body).all("ajustable");
     let adjustable: Vec<Adjustable> = Adjustable::ALL
         .into_iter()
-        .filter(|a| pairs.iter().any(|(k, v)| k == "ajustable" && v == a.code()))
+        .filter(|a| chosen.iter().any(|v| v == a.code()))
         .collect();
     let (tid, v) = template::publish(&state.db, &d, &def, &adjustable).await?;
     let mut event = visitor.event_on(

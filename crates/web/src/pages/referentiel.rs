@@ -5,7 +5,7 @@
 use super::html;
 use crate::auth::Visitor;
 use crate::error::AppError;
-use crate::form::Errors;
+use crate::form::{Errors, Fields};
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -68,17 +68,6 @@ pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Res
     referential_page(&state, &visitor, Errors::default(), None).await
 }
 
-fn form(body: &str) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(body).unwrap_or_default()
-}
-
-fn get(f: &[(String, String)], key: &str) -> String {
-    f.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default()
-}
-
 async fn journal(
     state: &AppState,
     visitor: &Visitor,
@@ -97,9 +86,9 @@ pub async fn save_competence(
     visitor: Visitor,
     body: String,
 ) -> Result<Response, AppError> {
-    let f = form(&body);
+    let f = Fields::parse(&body);
     let mut errors = Errors::default();
-    let code = get(&f, "code");
+    let code = f.get("code");
     if code.is_empty()
         || !code
             .chars()
@@ -107,15 +96,15 @@ pub async fn save_competence(
     {
         errors.add("code", "Le code ne contient que des minuscules, des chiffres et _ (par exemple « eclairage_public »).");
     }
-    let label = get(&f, "libelle");
+    let label = f.get("libelle");
     if label.is_empty() {
         errors.add("libelle", "Donnez un libellé.");
     }
-    let level = Level::from_code(&get(&f, "niveau"));
+    let level = Level::from_code(&f.get("niveau"));
     if level.is_none() {
         errors.add("niveau", "Choisissez un niveau.");
     }
-    let situation = get(&f, "situation");
+    let situation = f.get("situation");
     if !SITUATIONS.iter().any(|(c, _)| *c == situation) {
         errors.add("situation", "Choisissez une situation de vie.");
     }
@@ -127,7 +116,7 @@ pub async fn save_competence(
         label,
         level,
         situation,
-        keywords: get(&f, "mots_cles"),
+        keywords: f.get("mots_cles"),
     };
     competence::upsert(&state.db, &c).await?;
     journal(
@@ -151,21 +140,21 @@ pub async fn save_override(
     visitor: Visitor,
     body: String,
 ) -> Result<Response, AppError> {
-    let f = form(&body);
+    let f = Fields::parse(&body);
     let mut errors = Errors::default();
-    let code = get(&f, "competence");
+    let code = f.get("competence");
     if competence::get(&state.db, &code).await?.is_none() {
         errors.add("competence", "Choisissez une compétence du référentiel.");
     }
-    let scope = Level::from_code(&get(&f, "portee"))
+    let scope = Level::from_code(&f.get("portee"))
         .filter(|l| matches!(l, Level::Commune | Level::Epci | Level::Departement));
-    let scope_code = get(&f, "portee_code");
+    let scope_code = f.get("portee_code");
     match scope {
         None => errors.add("portee", "La portée est une commune, une intercommunalité ou un département."),
         Some(l) if !entity_exists(&state, l, &scope_code).await? => errors.add("portee_code", "Ce territoire n'existe pas dans le référentiel (code INSEE, SIREN ou numéro de département)."),
         _ => {}
     }
-    if get(&f, "action") == "supprimer" {
+    if f.get("action") == "supprimer" {
         if let (Some(scope), true) = (scope, errors.is_empty()) {
             competence::remove_override(&state.db, &code, scope, &scope_code).await?;
             competence::bump_generation(&state.db).await?;
@@ -180,8 +169,8 @@ pub async fn save_override(
         }
         return referential_page(&state, &visitor, errors, None).await;
     }
-    let holder_level = Level::from_code(&get(&f, "titulaire"));
-    let holder_code = get(&f, "titulaire_code");
+    let holder_level = Level::from_code(&f.get("titulaire"));
+    let holder_code = f.get("titulaire_code");
     match holder_level {
         None => errors.add(
             "titulaire",
@@ -258,7 +247,7 @@ pub async fn import_csv(
     visitor: Visitor,
     body: String,
 ) -> Result<Response, AppError> {
-    let text = get(&form(&body), "csv");
+    let text = Fields::parse(&body).get("csv");
     match competence::parse_competences_csv(&text) {
         Ok(list) => {
             competence::save_all(&state.db, &list).await?;
@@ -285,9 +274,9 @@ pub async fn save_service(
     visitor: Visitor,
     body: String,
 ) -> Result<Response, AppError> {
-    let f = form(&body);
-    if get(&f, "action") == "supprimer" {
-        if let Ok(id) = get(&f, "id").parse() {
+    let f = Fields::parse(&body);
+    if f.get("action") == "supprimer" {
+        if let Ok(id) = f.get("id").parse() {
             competence::remove_national_service(&state.db, id).await?;
             journal(
                 &state,
@@ -302,11 +291,11 @@ pub async fn save_service(
     let mut errors = Errors::default();
     let s = NationalService {
         id: 0,
-        title: get(&f, "titre"),
-        description: get(&f, "description_service"),
-        url: get(&f, "adresse"),
-        situation: get(&f, "situation_service"),
-        keywords: get(&f, "mots_cles_service"),
+        title: f.get("titre"),
+        description: f.get("description_service"),
+        url: f.get("adresse"),
+        situation: f.get("situation_service"),
+        keywords: f.get("mots_cles_service"),
     };
     if s.title.is_empty() {
         errors.add("titre", "Donnez le nom du service.");
@@ -339,9 +328,9 @@ pub async fn save_synonyms(
     visitor: Visitor,
     body: String,
 ) -> Result<Response, AppError> {
-    let f = form(&body);
-    if get(&f, "action") == "supprimer" {
-        if let Ok(id) = get(&f, "id").parse() {
+    let f = Fields::parse(&body);
+    if f.get("action") == "supprimer" {
+        if let Ok(id) = f.get("id").parse() {
             competence::remove_synonyms(&state.db, id).await?;
             journal(
                 &state,
@@ -353,7 +342,8 @@ pub async fn save_synonyms(
         }
         return done(&state, &visitor, "Synonymes retirés.".into()).await;
     }
-    let terms: Vec<String> = get(&f, "termes")
+    let terms: Vec<String> = f
+        .get("termes")
         .split(',')
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
@@ -408,7 +398,7 @@ pub async fn import_overrides_csv(
     visitor: Visitor,
     body: String,
 ) -> Result<Response, AppError> {
-    let text = get(&form(&body), "csv_exceptions");
+    let text = Fields::parse(&body).get("csv_exceptions");
     let known = competence::list(&state.db).await?;
     match competence::parse_overrides_csv(&text, &known) {
         Ok(list) => {

@@ -18,7 +18,7 @@ use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use guichet_domain::competence::{competent, Level};
+use guichet_domain::competence::Level;
 use guichet_domain::signalement::{valid_position, RoadKind, State as SState};
 use guichet_store::competence;
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
@@ -132,19 +132,15 @@ pub async fn route(
         ));
     };
     let overrides = competence::overrides(&state.db).await?;
-    let Some(holder) = competent(&c, &overrides, &place.chain) else {
+    let Some((holder, joined)) =
+        crate::catalogue::holder(state, &c, &overrides, &place.chain).await?
+    else {
         return Ok(Err("Nous ne savons pas qui est compétent ici.".into()));
     };
     if holder.level == Level::Etat {
         return Ok(Err("Les routes nationales et les autoroutes relèvent de l'État, pas des collectivités : signalez le problème à la direction interdépartementale des routes (DIR) de votre région, ou appelez le 112 en cas de danger immédiat.".into()));
     }
-    let kind = match holder.level {
-        Level::Commune => guichet_domain::territory::EntityKind::Commune,
-        Level::Epci => guichet_domain::territory::EntityKind::Epci,
-        Level::Departement => guichet_domain::territory::EntityKind::Departement,
-        _ => guichet_domain::territory::EntityKind::Region,
-    };
-    match tenant::by_entity(&state.db, kind, &holder.code).await? {
+    match joined {
         Some(t) => Ok(Ok((t, code))),
         None => {
             let name = competence::holder_name(&state.db, &holder).await?;
@@ -396,16 +392,7 @@ pub async fn confirm(
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let db = state.db.clone();
-    let mut moderated = std::collections::HashMap::new();
-    for c in store::categories(&db).await? {
-        moderated.insert(c.id, c.moderated);
-    }
-    match store::confirm(&db, &token, |id| {
-        moderated.get(&id).copied().unwrap_or(false)
-    })
-    .await?
-    {
+    match store::confirm(&state.db, &token).await? {
         Some(s) => {
             let mut event = visitor.event_on(
                 Some(s.tenant_id),

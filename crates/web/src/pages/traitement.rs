@@ -6,7 +6,7 @@
 use super::{html, not_found};
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
-use crate::form::Errors;
+use crate::form::{Errors, Fields};
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -106,14 +106,14 @@ pub async fn bulk(
     ctx: TenantContext,
     body: String,
 ) -> Result<Response, AppError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
-    let to = SState::from_code(&get(&pairs, "etat"))
+    let pairs = Fields::parse(&body);
+    let to = SState::from_code(&pairs.get("etat"))
         .filter(|s| !matches!(s, SState::Rejete | SState::AConfirmer | SState::AModerer));
-    let note = get(&pairs, "note");
+    let note = pairs.get("note");
     let ids: Vec<i64> = pairs
+        .all("ids")
         .iter()
-        .filter(|(k, _)| k == "ids")
-        .filter_map(|(_, v)| v.parse().ok())
+        .filter_map(|v| v.parse().ok())
         .take(200)
         .collect();
     let message = match to {
@@ -332,14 +332,6 @@ pub async fn show(
     detail_page(&state, &visitor, &ctx, id, Errors::default(), None).await
 }
 
-fn get(pairs: &[(String, String)], key: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default()
-}
-
 /// Tells the reporter and the followers of a public change.
 async fn notify(
     state: &AppState,
@@ -371,17 +363,17 @@ pub async fn change(
     let Some(s) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let pairs = Fields::parse(&body);
     let mut errors = Errors::default();
-    let to = SState::from_code(&get(&pairs, "etat")).filter(|to| can_move(s.state, *to));
+    let to = SState::from_code(&pairs.get("etat")).filter(|to| can_move(s.state, *to));
     if to.is_none() {
         errors.add("etat", "Choisissez un nouvel état possible.");
     }
-    let note = get(&pairs, "note");
+    let note = pairs.get("note");
     if note.chars().count() > 2000 {
         errors.add("note", "La note dépasse 2 000 caractères.");
     }
-    let reason = RejectReason::from_code(&get(&pairs, "motif"));
+    let reason = RejectReason::from_code(&pairs.get("motif"));
     if to == Some(SState::Rejete) && reason.is_none() {
         errors.add(
             "motif",
@@ -453,8 +445,8 @@ pub async fn transfer(
     let Some(s) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
-    let target = tenant::by_slug(&state.db, &get(&pairs, "collectivite")).await?;
+    let pairs = Fields::parse(&body);
+    let target = tenant::by_slug(&state.db, &pairs.get("collectivite")).await?;
     let Some(target) = target.filter(|t| t.id != ctx.tenant.id) else {
         let mut errors = Errors::default();
         errors.add("collectivite", "Indiquez l'identifiant d'une autre collectivité présente sur Guichet (par exemple cote-d-or).");
