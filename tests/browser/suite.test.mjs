@@ -84,7 +84,12 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   server = spawn(bin, ['demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'ignore', 'ignore'],
-    env: { ...process.env, GUICHET_DATABASE_URL: '' },
+    env: {
+      ...process.env,
+      GUICHET_DATABASE_URL: '',
+      // Tiles from the server itself (they 404 quickly): no request leaves the machine.
+      GUICHET_MAP_TILE_URL: `http://127.0.0.1:${port}/tuiles/{z}/{x}/{y}.png`,
+    },
   });
   await waitHealthy(base);
   browser = await chromium.launch({
@@ -116,9 +121,12 @@ function routes() {
 
 /// The concrete URL of a route for a persona. In a fresh demo, dossiers 1 to 7 of the demo usager
 /// are in every state (1 draft, 2 deposited, 3 in instruction, 4 awaiting correction, 5 accepted,
-/// 6 refused, 7 closed) and démarche 1 is Dijon's school catering.
+/// 6 refused, 7 closed) and démarche 1 is Dijon's school catering. Signalements 1 to 4 are in
+/// Dijon (new, in progress, resolved, awaiting moderation).
 function concrete(path, persona) {
   if (path === '/demarches/{tenant}/{slug}') return '/demarches/dijon/inscription-a-la-restauration-scolaire';
+  if (path === '/signalements/{name}') return `/signalements/S${new Date().getUTCFullYear()}-000001`;
+  if (path === '/communes/{name}/signalements') return '/communes/21231/signalements';
   const dossier = path.startsWith('/admin/') ? '3' : '4';
   return path
     .replace('{tenant}', persona.tenant)
@@ -228,6 +236,9 @@ test('pages in their error and confirmation states pass axe too', async () => {
     ['file des dossiers traités', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers?file=traites`); }],
     ['dossier en correction (agent)', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers/4`); }],
     ['étape avec pièces jointes', usager, async (p) => { await p.goto(`${base}/demarches/cote-d-or/demande-d-aide-pour-l-adaptation-du-logement`); await Promise.all([p.waitForNavigation(), p.click('main form button[type=submit]')]); await p.goto(p.url().replace(/etapes\/0$/, 'etapes/1')); }],
+    ['précisions demandées par la collectivité (signalement)', usager, async (p) => { await p.goto(`${base}/signalements/nouveau`); await p.fill('#commune', 'Dijon'); await p.selectOption('#categorie', { label: 'Dépôt sauvage de déchets' }); await p.fill('#adresse', 'Rue Chabot-Charny'); await p.fill('#description', 'Un tas de gravats sur le trottoir.'); await Promise.all([p.waitForNavigation(), p.click('main form button[type=submit]')]); assert.ok(await p.locator('#precisions').count(), 'questions asked'); }],
+    ['catégories de signalements avec erreurs', agent, async (p) => { await p.goto(`${base}/admin/dijon/signalements/categories`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/signalements/categories"] button[type=submit]')]); }],
+    ['signalements filtrés, date invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/signalements?au=2026-02-31`); }],
     ['import de démarche invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/demarches`); await p.fill('#definition', '{"title": 1}'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/demarches"] button[type=submit]')]); }],
   ];
   const failures = [];
@@ -489,6 +500,35 @@ async function reportLight(context, { keyboard }) {
   assert.match(await page.locator('h1').innerText(), /Éclairage public en panne — Dijon/);
   await page.close();
 }
+
+test('with JavaScript, the map is fetched only when asked for, picks the place and passes axe', async () => {
+  const page = await newPage(personas.anonymous.context);
+  const requested = [];
+  page.on('request', (r) => requested.push(r.url()));
+  await page.goto(`${base}/signalements/nouveau`, { waitUntil: 'load' });
+  assert.ok(!requested.some((u) => u.includes('/static/leaflet')), 'the library is not loaded with the page');
+  await page.click('button:has-text("Choisir le lieu sur une carte")');
+  await page.waitForSelector('.carte.leaflet-container');
+  assert.ok(requested.some((u) => u.includes('/static/leaflet')), 'loaded on demand');
+  const box = await page.locator('.carte').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  assert.match(await page.inputValue('#latitude'), /^4\d,\d{6}$/);
+  assert.match(await page.inputValue('#longitude'), /^\d,\d{6}$/);
+  assert.match(await page.locator('.carte-zone [role=status]').innerText(), /Lieu choisi/);
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async (tags) => axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG_TAGS);
+  assert.deepEqual(result.violations.map((v) => v.id), [], describe(result.violations));
+  await page.close();
+
+  // The public list draws its reports.
+  const list = await newPage(personas.anonymous.context);
+  await list.goto(`${base}/communes/21231/signalements`, { waitUntil: 'load' });
+  await list.click('button:has-text("Voir les signalements sur une carte")');
+  await list.waitForSelector('.carte .leaflet-interactive');
+  assert.equal(await list.locator('.carte .leaflet-interactive').count(), await list.locator('tr[data-lat]').count());
+  assert.match(await list.locator('.carte-zone [role=status]').innerText(), /\d+ signalement\(s\) sur la carte/);
+  await list.close();
+});
 
 test('report a signalement with the keyboard only', async () => {
   await reportLight(personas.usager.context, { keyboard: true });

@@ -28,6 +28,8 @@ pub enum Permission {
     ManageApiTokens,
     ProcessDossiers,
     ModerateSignalements,
+    /// Adjust the categories of signalements (own categories, extra questions, moderation).
+    ConfigureSignalements,
     PublishData,
     /// Platform-wide operation: onboarding collectivités, platform health and indicators.
     OperatePlatform,
@@ -84,6 +86,7 @@ impl Role {
                     | P::DesignDemarches
                     | P::ViewJournal
                     | P::ManageApiTokens
+                    | P::ConfigureSignalements
             ),
             Self::Instructeur => matches!(
                 permission,

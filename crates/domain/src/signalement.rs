@@ -194,9 +194,67 @@ pub fn valid_position(lat: f64, lon: f64) -> bool {
         && (-180.0..=180.0).contains(&lon)
 }
 
+/// A collectivité asks at most this many extra questions per category.
+pub const MAX_QUESTIONS: usize = 5;
+const MAX_QUESTION_CHARS: usize = 200;
+/// The longest answer kept.
+pub const MAX_ANSWER_CHARS: usize = 500;
+
+/// The extra questions of a category, typed one per line by a collectivité admin. Blank lines
+/// are dropped; the reasons for a refusal are in French.
+pub fn parse_questions(text: &str) -> Result<Vec<String>, String> {
+    let questions: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    if questions.len() > MAX_QUESTIONS {
+        return Err(format!("{MAX_QUESTIONS} questions au plus."));
+    }
+    if let Some(q) = questions
+        .iter()
+        .find(|q| q.chars().count() > MAX_QUESTION_CHARS)
+    {
+        return Err(format!(
+            "Question trop longue ({MAX_QUESTION_CHARS} caractères au plus) : « {} … »",
+            q.chars().take(40).collect::<String>()
+        ));
+    }
+    for (i, q) in questions.iter().enumerate() {
+        if questions[..i].contains(q) {
+            return Err(format!("La question « {q} » est en double."));
+        }
+    }
+    Ok(questions)
+}
+
+/// A category label typed by a collectivité admin.
+pub fn check_label(label: &str) -> Result<String, String> {
+    let label = label.split_whitespace().collect::<Vec<_>>().join(" ");
+    match label.chars().count() {
+        0..=2 => Err("Donnez un libellé de 3 caractères au moins.".into()),
+        3..=120 => Ok(label),
+        _ => Err("Libellé trop long (120 caractères au plus).".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_questions_are_one_per_line_few_and_distinct() {
+        assert_eq!(
+            parse_questions("  Depuis quand ?\n\n Le  lampadaire clignote-t-il ?\r\n").unwrap(),
+            vec!["Depuis quand ?", "Le lampadaire clignote-t-il ?"]
+        );
+        assert_eq!(parse_questions("").unwrap(), Vec::<String>::new());
+        assert!(parse_questions("a\nb\nc\nd\ne\nf").is_err());
+        assert!(parse_questions("Même ?\nMême ?").is_err());
+        assert!(parse_questions(&"x".repeat(201)).is_err());
+        assert!(check_label("  Trottinette   mal garée ").unwrap() == "Trottinette mal garée");
+        assert!(check_label("ab").is_err());
+    }
 
     #[test]
     fn the_workflow_allows_only_forward_moves_and_reopening() {

@@ -35,6 +35,14 @@ pub struct Config {
     pub smtp_username: Option<String>,
     /// Never logged.
     pub smtp_password: Option<String>,
+    /// Map tiles, `{z}/{x}/{y}` template (`{s}` for sub-domains); empty to switch maps off. Its
+    /// origin is added to the Content-Security-Policy.
+    pub map_tile_url: String,
+    /// Credit shown on maps, as the tile server's licence requires.
+    pub map_attribution: String,
+    /// Where maps open when they have nothing to show: latitude, longitude.
+    pub map_center: (f64, f64),
+    pub map_zoom: u8,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -60,6 +68,10 @@ impl Default for Config {
             smtp_tls: guichet_web::mail::SmtpTls::None,
             smtp_username: None,
             smtp_password: None,
+            map_tile_url: guichet_web::carte::MapConfig::default().tile_url,
+            map_attribution: guichet_web::carte::MapConfig::default().attribution,
+            map_center: guichet_web::carte::MapConfig::default().center,
+            map_zoom: guichet_web::carte::MapConfig::default().zoom,
         }
     }
 }
@@ -89,6 +101,10 @@ const ENV_KEYS: &[&str] = &[
     "smtp_tls",
     "smtp_username",
     "smtp_password",
+    "map_tile_url",
+    "map_attribution",
+    "map_center",
+    "map_zoom",
 ];
 
 impl Config {
@@ -133,6 +149,19 @@ impl Config {
 }
 
 impl Config {
+    /// The map settings, checked.
+    pub fn map(&self) -> anyhow::Result<guichet_web::carte::MapConfig> {
+        let map = guichet_web::carte::MapConfig {
+            tile_url: self.map_tile_url.trim().to_string(),
+            attribution: self.map_attribution.clone(),
+            center: self.map_center,
+            zoom: self.map_zoom,
+        };
+        map.check()
+            .map_err(|e| anyhow::anyhow!("configuration invalide : {e}"))?;
+        Ok(map)
+    }
+
     /// Where e-mails go: the SMTP relay if one is configured, files in the data directory otherwise.
     pub fn mail(&self) -> guichet_web::mail::MailConfig {
         use guichet_web::mail::{MailConfig, SmtpSettings, Transport};

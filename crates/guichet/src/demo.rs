@@ -122,7 +122,139 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
         }
     }
     seed_accounts(db).await?;
-    seed_demarches(db).await
+    seed_demarches(db).await?;
+    seed_signalements(db).await
+}
+
+/// Signalements in Dijon, in several states, with positions for the maps; Dijon asks two
+/// questions about illegal dumping. The first one is S<year>-000001.
+async fn seed_signalements(db: &Db) -> anyhow::Result<()> {
+    use guichet_domain::signalement::State;
+    use guichet_store::signalement::{self as store, NewReport};
+    let Some(dijon) = tenant::by_slug(db, "dijon").await? else {
+        return Ok(());
+    };
+    if !store::of_tenant(db, dijon.id, None, 1).await?.is_empty() {
+        return Ok(());
+    }
+    let usager = account::by_email(db, DEMO_USAGER).await?;
+    let categories = store::categories(db).await?;
+    let id_of = |code: &str| categories.iter().find(|c| c.code == code).map(|c| c.id);
+    let event = |action: &str, object: Option<String>| guichet_domain::audit::Event {
+        tenant_id: Some(dijon.id),
+        actor_id: None,
+        actor: "démonstration".into(),
+        on_behalf_of: None,
+        action: action.into(),
+        object_type: object.as_ref().map(|_| "signalement".to_string()),
+        object_id: object,
+        ip: None,
+        details: "{}".into(),
+    };
+    let questions = ["Quel volume environ ?", "Y a-t-il des produits dangereux ?"];
+    if let Some(dumping) = id_of("depot_sauvage") {
+        store::save_settings(
+            db,
+            dijon.id,
+            dumping,
+            &questions.map(String::from),
+            false,
+            &event("signalement.categorie.modification", None),
+        )
+        .await?;
+    }
+    let reports = [
+        (
+            "eclairage_public",
+            "eclairage_public",
+            "Place Darcy, devant la fontaine",
+            (47.32226, 5.03186),
+            "Le lampadaire ne s'allume plus depuis lundi.",
+            State::Nouveau,
+            vec![],
+        ),
+        (
+            "depot_sauvage",
+            "proprete_espaces_verts",
+            "Rue de la Liberté, angle rue Bossuet",
+            (47.32152, 5.03905),
+            "Des cartons et un vieux fauteuil sur le trottoir.",
+            State::EnCours,
+            vec![(questions[0], "Un demi-mètre cube"), (questions[1], "Non")],
+        ),
+        (
+            "chaussee_degradee",
+            "voirie_communale",
+            "Rue Monge, devant le n° 20",
+            (47.31905, 5.03402),
+            "Un nid-de-poule profond sur la chaussée.",
+            State::Resolu,
+            vec![],
+        ),
+        (
+            "tags",
+            "proprete_espaces_verts",
+            "Quai Navier",
+            (47.31581, 5.02807),
+            "Tags sur le mur du quai.",
+            State::AModerer,
+            vec![],
+        ),
+    ];
+    for (code, competence, address, position, description, target, answers) in reports {
+        let Some(category_id) = id_of(code) else {
+            continue;
+        };
+        let s = store::create(
+            db,
+            &NewReport {
+                tenant_id: dijon.id,
+                category_id,
+                competence: competence.into(),
+                commune_insee: "21231".into(),
+                address: address.into(),
+                position: Some(position),
+                road_kind: None,
+                road_number: None,
+                description: description.into(),
+                answers: answers
+                    .into_iter()
+                    .map(|(q, a)| (q.to_string(), a.to_string()))
+                    .collect(),
+                reporter_user_id: usager.as_ref().map(|u| u.id),
+                reporter_email: usager.as_ref().map(|u| u.email.clone()),
+                state: if target == State::AModerer {
+                    State::AModerer
+                } else {
+                    State::Nouveau
+                },
+                confirm_token_hash: None,
+                ip: None,
+            },
+        )
+        .await?;
+        let mut current = s.clone();
+        for (to, note) in [
+            (
+                State::PrisEnCompte,
+                "Signalement transmis au service concerné.",
+            ),
+            (State::EnCours, "Intervention programmée cette semaine."),
+            (State::Resolu, "Chaussée reprise."),
+        ] {
+            if current.state == target || !guichet_domain::signalement::can_move(current.state, to)
+            {
+                break;
+            }
+            let e = event(
+                &format!("signalement.{}", to.code()),
+                Some(s.number.clone()),
+            );
+            store::change_state(db, &current, to, note, None, &dijon.name, &e).await?;
+            current = store::by_id(db, s.id).await?.unwrap_or(current);
+        }
+    }
+    Ok(())
 }
 
 /// Realistic démarches of the demo collectivités, published.

@@ -632,6 +632,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             files: guichet_store::files::LocalStore {
                 dir: config.data_dir.join("fichiers"),
             },
+            map: config.map()?,
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

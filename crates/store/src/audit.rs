@@ -54,7 +54,7 @@ pub async fn append(db: &Db, event: &Event) -> anyhow::Result<i64> {
     Ok(id)
 }
 
-fn from_row(row: &AnyRow) -> anyhow::Result<Entry> {
+pub(crate) fn from_row(row: &AnyRow) -> anyhow::Result<Entry> {
     Ok(Entry {
         id: row.try_get("id")?,
         at: row.try_get("at")?,
@@ -74,7 +74,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<Entry> {
     })
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, at, tenant_id, actor_id, actor, on_behalf_of, action, object_type, object_id, ip, details, prev_hash, hash";
 
 /// Re-computes the whole chain, page by page (constant memory). Ok(number of entries checked).
@@ -184,6 +184,6 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> anyhow::Result<Vec<En
 
 /// LIKE wildcards typed by a user are taken literally (we drop them: no escape clause is portable
 /// without care, and they add nothing to a search box).
-fn escape_like(s: &str) -> String {
+pub(crate) fn escape_like(s: &str) -> String {
     s.replace(['%', '_', '\\'], "")
 }

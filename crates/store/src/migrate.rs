@@ -57,6 +57,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "contours",
         include_str!("../migrations/0011_contours.sql"),
     ),
+    (
+        12,
+        "signalement_categories",
+        include_str!("../migrations/0012_signalement_categories.sql"),
+    ),
+    (
+        13,
+        "profile_vault",
+        include_str!("../migrations/0013_profile_vault.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -15,11 +15,17 @@ pub struct Category {
     pub road: bool,
     pub moderated: bool,
     pub questions: Vec<String>,
+    /// A collectivité's own category can be switched off (its reports keep it).
+    pub active: bool,
 }
+
+const CATEGORY_COLUMNS: &str =
+    "id, tenant_id, code, label, competence, road, moderated, questions, active";
 
 fn category_from_row(r: &AnyRow) -> anyhow::Result<Category> {
     let questions: String = r.try_get("questions")?;
     Ok(Category {
+        active: r.try_get::<i64, _>("active")? != 0,
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         code: r.try_get("code")?,
@@ -31,19 +37,209 @@ fn category_from_row(r: &AnyRow) -> anyhow::Result<Category> {
     })
 }
 
+async fn categories_where(db: &Db, clause: &str, tenant_id: i64) -> anyhow::Result<Vec<Category>> {
+    sqlx::query(&format!(
+        "SELECT {CATEGORY_COLUMNS} FROM signalement_categories WHERE {clause} ORDER BY label"
+    ))
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(category_from_row)
+    .collect()
+}
+
 /// The platform's categories, offered everywhere.
 pub async fn categories(db: &Db) -> anyhow::Result<Vec<Category>> {
-    sqlx::query("SELECT id, tenant_id, code, label, competence, road, moderated, questions FROM signalement_categories WHERE tenant_id IS NULL ORDER BY label")
+    categories_where(db, "tenant_id IS NULL AND $1 = 0", 0).await
+}
+
+/// Every category offered on the report form: the platform's, then the collectivités' own
+/// (active ones), grouped by collectivité.
+pub async fn offered(db: &Db) -> anyhow::Result<Vec<Category>> {
+    let mut all = categories_where(db, "active = 1 AND $1 = 0", 0).await?;
+    all.sort_by_key(|c| c.tenant_id.is_some());
+    Ok(all)
+}
+
+/// A collectivité's own categories, switched off ones included.
+pub async fn own_categories(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Category>> {
+    categories_where(db, "tenant_id = $1", tenant_id).await
+}
+
+/// What a collectivité changed to the platform's categories: category id → (questions,
+/// moderated).
+pub async fn settings(
+    db: &Db,
+    tenant_id: i64,
+) -> anyhow::Result<std::collections::HashMap<i64, (Vec<String>, bool)>> {
+    sqlx::query("SELECT category_id, questions, moderated FROM signalement_category_settings WHERE tenant_id = $1")
+        .bind(tenant_id)
         .fetch_all(db.pool())
         .await?
         .iter()
-        .map(category_from_row)
+        .map(|r| {
+            let questions: String = r.try_get(1)?;
+            Ok((
+                r.try_get::<i64, _>(0)?,
+                (
+                    serde_json::from_str(&questions).unwrap_or_default(),
+                    r.try_get::<i64, _>(2)? != 0,
+                ),
+            ))
+        })
         .collect()
 }
 
-/// Category labels by id, for lists.
+/// The category as the collectivité that handles a report set it: its extra questions, and
+/// moderated if either the platform or the collectivité wants it.
+pub async fn as_handled_by(
+    db: &Db,
+    category: &Category,
+    tenant_id: i64,
+) -> anyhow::Result<Category> {
+    let mut c = category.clone();
+    if c.tenant_id.is_none() {
+        if let Some((questions, moderated)) = settings(db, tenant_id).await?.remove(&c.id) {
+            c.questions = questions;
+            c.moderated |= moderated;
+        }
+    }
+    Ok(c)
+}
+
+/// The services a collectivité offers (Open311): the platform's categories as it set them, and
+/// its own active ones.
+pub async fn for_tenant(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Category>> {
+    let mut settings = settings(db, tenant_id).await?;
+    let mut all = categories(db).await?;
+    for c in &mut all {
+        if let Some((questions, moderated)) = settings.remove(&c.id) {
+            c.questions = questions;
+            c.moderated |= moderated;
+        }
+    }
+    all.extend(
+        own_categories(db, tenant_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.active),
+    );
+    Ok(all)
+}
+
+/// Saves a collectivité's extra questions and moderation for a platform category.
+pub async fn save_settings(
+    db: &Db,
+    tenant_id: i64,
+    category_id: i64,
+    questions: &[String],
+    moderated: bool,
+    event: &guichet_domain::audit::Event,
+) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "DELETE FROM signalement_category_settings WHERE tenant_id = $1 AND category_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(category_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO signalement_category_settings (tenant_id, category_id, questions, moderated, updated_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(tenant_id)
+        .bind(category_id)
+        .bind(serde_json::to_string(questions)?)
+        .bind(i64::from(moderated))
+        .bind(crate::now_ms())
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A collectivité's own category, as typed by its admin.
+#[derive(Debug, Clone)]
+pub struct OwnCategory {
+    pub label: String,
+    pub competence: String,
+    pub moderated: bool,
+    pub questions: Vec<String>,
+    pub active: bool,
+}
+
+/// Adds a category of a collectivité's own; returns its id.
+pub async fn add_own(
+    db: &Db,
+    tenant_id: i64,
+    c: &OwnCategory,
+    event: &guichet_domain::audit::Event,
+) -> anyhow::Result<i64> {
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO signalement_categories (tenant_id, code, label, competence, road, moderated, questions, active)
+         VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(crate::secret::random_token())
+    .bind(&c.label)
+    .bind(&c.competence)
+    .bind(i64::from(c.moderated))
+    .bind(serde_json::to_string(&c.questions)?)
+    .bind(i64::from(c.active))
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    // The Open311 service code: readable, unique, stable.
+    sqlx::query("UPDATE signalement_categories SET code = $1 WHERE id = $2")
+        .bind(format!("c{tenant_id}_{id}"))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Changes a collectivité's own category; false when it is not one of its own.
+pub async fn update_own(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+    c: &OwnCategory,
+    event: &guichet_domain::audit::Event,
+) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE signalement_categories SET label = $1, competence = $2, moderated = $3, questions = $4, active = $5
+         WHERE id = $6 AND tenant_id = $7",
+    )
+    .bind(&c.label)
+    .bind(&c.competence)
+    .bind(i64::from(c.moderated))
+    .bind(serde_json::to_string(&c.questions)?)
+    .bind(i64::from(c.active))
+    .bind(id)
+    .bind(tenant_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Ok(false);
+    }
+    crate::audit::append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Every category, switched off ones included (reports keep theirs).
+pub async fn all_categories(db: &Db) -> anyhow::Result<Vec<Category>> {
+    categories_where(db, "$1 = 0", 0).await
+}
+
+/// Category labels by id (every category, switched off ones included), for lists.
 pub async fn category_labels(db: &Db) -> anyhow::Result<std::collections::HashMap<i64, String>> {
-    Ok(categories(db)
+    Ok(all_categories(db)
         .await?
         .into_iter()
         .map(|c| (c.id, c.label))
@@ -51,7 +247,7 @@ pub async fn category_labels(db: &Db) -> anyhow::Result<std::collections::HashMa
 }
 
 pub async fn category(db: &Db, id: i64) -> anyhow::Result<Option<Category>> {
-    sqlx::query("SELECT id, tenant_id, code, label, competence, road, moderated, questions FROM signalement_categories WHERE id = $1")
+    sqlx::query("SELECT id, tenant_id, code, label, competence, road, moderated, questions, active FROM signalement_categories WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -73,6 +269,8 @@ pub struct Signalement {
     pub road_kind: Option<String>,
     pub road_number: Option<String>,
     pub description: String,
+    /// Answers to the category's extra questions: (question, answer), in the order asked.
+    pub answers: Vec<(String, String)>,
     pub state: State,
     pub reject_reason: Option<String>,
     pub reporter_user_id: Option<i64>,
@@ -82,7 +280,7 @@ pub struct Signalement {
 }
 
 const COLUMNS: &str = "tenant_id, id, number, category_id, competence, commune_insee, address, lat, lon, road_kind, road_number,
-    description, state, reject_reason, reporter_user_id, reporter_email, created_at, updated_at";
+    description, answers, state, reject_reason, reporter_user_id, reporter_email, created_at, updated_at";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Signalement> {
     let state: String = r.try_get("state")?;
@@ -100,6 +298,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Signalement> {
         road_kind: r.try_get("road_kind")?,
         road_number: r.try_get("road_number")?,
         description: r.try_get("description")?,
+        answers: serde_json::from_str(&r.try_get::<String, _>("answers")?).unwrap_or_default(),
         state: State::from_code(&state).ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
         reject_reason: r.try_get("reject_reason")?,
         reporter_user_id: r.try_get("reporter_user_id")?,
@@ -121,6 +320,7 @@ pub struct NewReport {
     pub road_kind: Option<String>,
     pub road_number: Option<String>,
     pub description: String,
+    pub answers: Vec<(String, String)>,
     pub reporter_user_id: Option<i64>,
     pub reporter_email: Option<String>,
     pub state: State,
@@ -135,8 +335,8 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
     let mut tx = db.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO signalements (tenant_id, number, category_id, competence, commune_insee, address, lat, lon, road_kind, road_number,
-             description, state, reporter_user_id, reporter_email, confirm_token_hash, reporter_ip_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+             description, state, reporter_user_id, reporter_email, confirm_token_hash, reporter_ip_hash, created_at, updated_at, answers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18) RETURNING id",
     )
     .bind(n.tenant_id)
     .bind(crate::secret::random_token())
@@ -155,6 +355,7 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
     .bind(&n.confirm_token_hash)
     .bind(n.ip.as_deref().map(crate::secret::hash_token))
     .bind(now)
+    .bind(serde_json::to_string(&n.answers)?)
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
@@ -216,9 +417,11 @@ pub async fn confirm(db: &Db, token: &str) -> anyhow::Result<Option<Signalement>
     else {
         return Ok(None);
     };
-    let moderated = category(db, s.category_id)
-        .await?
-        .is_some_and(|c| c.moderated);
+    // Moderated if the platform or the collectivité that handles it wants it.
+    let moderated = match category(db, s.category_id).await? {
+        Some(c) => as_handled_by(db, &c, s.tenant_id).await?.moderated,
+        None => false,
+    };
     let to = if moderated {
         State::AModerer
     } else {
@@ -414,21 +617,86 @@ pub async fn of_tenant(
     state: Option<State>,
     limit: i64,
 ) -> anyhow::Result<Vec<Signalement>> {
-    let (clause, code) = match state {
-        Some(s) => (" AND state = $2", s.code()),
-        None => (" AND state <> $2", "a_confirmer"),
+    let filter = Filter {
+        state,
+        ..Filter::default()
     };
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM signalements WHERE tenant_id = $1{clause} ORDER BY id DESC LIMIT {}",
-        limit.clamp(1, 500)
-    ))
-    .bind(tenant_id)
-    .bind(code)
-    .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    filtered(db, tenant_id, &filter, limit).await
+}
+
+/// What the back office's list is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// None: every state but unconfirmed reports.
+    pub state: Option<State>,
+    pub category_id: Option<i64>,
+    pub commune_insee: Option<String>,
+    /// Reported at or after (ms).
+    pub from_ms: Option<i64>,
+    /// Reported before (ms).
+    pub before_ms: Option<i64>,
+    /// Searched in the number, the address and the description.
+    pub text: Option<String>,
+}
+
+/// A collectivité's reports matching a filter, newest first.
+pub async fn filtered(
+    db: &Db,
+    tenant_id: i64,
+    f: &Filter,
+    limit: i64,
+) -> anyhow::Result<Vec<Signalement>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM signalements WHERE tenant_id = $1");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    match f.state {
+        Some(_) => sql += &format!(" AND state = {}", next()),
+        None => sql += &format!(" AND state <> {}", next()),
+    }
+    if f.category_id.is_some() {
+        sql += &format!(" AND category_id = {}", next());
+    }
+    if f.commune_insee.is_some() {
+        sql += &format!(" AND commune_insee = {}", next());
+    }
+    if f.from_ms.is_some() {
+        sql += &format!(" AND created_at >= {}", next());
+    }
+    if f.before_ms.is_some() {
+        sql += &format!(" AND created_at < {}", next());
+    }
+    if f.text.is_some() {
+        let p = next();
+        sql += &format!(
+            " AND (LOWER(number) LIKE {p} OR LOWER(address) LIKE {p} OR LOWER(description) LIKE {p})"
+        );
+    }
+    sql += &format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 500));
+    let mut q = sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(f.state.map_or("a_confirmer", State::code));
+    if let Some(c) = f.category_id {
+        q = q.bind(c);
+    }
+    if let Some(c) = &f.commune_insee {
+        q = q.bind(c);
+    }
+    if let Some(t) = f.from_ms {
+        q = q.bind(t);
+    }
+    if let Some(t) = f.before_ms {
+        q = q.bind(t);
+    }
+    if let Some(t) = &f.text {
+        q = q.bind(format!(
+            "%{}%",
+            crate::audit::escape_like(&t.to_lowercase())
+        ));
+    }
+    q.fetch_all(db.pool()).await?.iter().map(from_row).collect()
 }
 
 /// Public reports of a commune, newest first.

@@ -50,11 +50,47 @@ pub static SUGGEST_JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// Maps on demand: adds the button that loads the map library.
+pub static MAP_JS: LazyLock<Asset> = LazyLock::new(|| {
+    hashed(
+        "carte",
+        "js",
+        include_str!("../assets/carte.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+
+/// Leaflet 1.9.4 (BSD-2-Clause, `assets/vendor/leaflet-1.9.4/LICENSE`), fetched by `carte.js`
+/// only when a map is asked for.
+pub static LEAFLET_JS: LazyLock<Asset> = LazyLock::new(|| {
+    hashed(
+        "leaflet",
+        "js",
+        include_str!("../assets/vendor/leaflet-1.9.4/leaflet.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+
+pub static LEAFLET_CSS: LazyLock<Asset> = LazyLock::new(|| {
+    hashed(
+        "leaflet",
+        "css",
+        include_str!("../assets/vendor/leaflet-1.9.4/leaflet.css"),
+        "text/css; charset=utf-8",
+    )
+});
+
 pub async fn serve_asset(Path(file): Path<String>) -> Response {
-    let Some(asset) = [&*CSS, &*AUTOSAVE_JS, &*SUGGEST_JS]
-        .into_iter()
-        .find(|a| a.href.strip_prefix("/static/") == Some(file.as_str()))
-    else {
+    let Some(asset) = [
+        &*CSS,
+        &*AUTOSAVE_JS,
+        &*SUGGEST_JS,
+        &*MAP_JS,
+        &*LEAFLET_JS,
+        &*LEAFLET_CSS,
+    ]
+    .into_iter()
+    .find(|a| a.href.strip_prefix("/static/") == Some(file.as_str())) else {
         return (StatusCode::NOT_FOUND, "ressource introuvable").into_response();
     };
     {

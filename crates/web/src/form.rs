@@ -66,3 +66,53 @@ impl Fields {
         !self.get(key).is_empty()
     }
 }
+
+/// A "du … au …" filter typed as JJ/MM/AAAA (or AAAA-MM-JJ): from the start of the first day to
+/// the end of the second (inclusive), in ms. Errors go to the fields `du` and `au`.
+pub fn day_range(du: &str, au: &str, errors: &mut Errors) -> (Option<i64>, Option<i64>) {
+    let mut day = |v: &str, key: &str| -> Option<i64> {
+        let v = v.trim();
+        if v.is_empty() {
+            return None;
+        }
+        match guichet_domain::demarche::values::parse_date(v) {
+            Some(d) => Some(d.midnight().assume_utc().unix_timestamp() * 1000),
+            None => {
+                errors.add(key, "Date invalide : écrivez-la au format JJ/MM/AAAA.");
+                None
+            }
+        }
+    };
+    let from = day(du, "du");
+    let to = day(au, "au").map(|t| t + 86_400_000);
+    (from, to)
+}
+
+/// A commune typed in a filter (exact name or INSEE code): its INSEE code. An unknown one is an
+/// error on the field `commune`.
+pub async fn commune_filter(
+    state: &crate::AppState,
+    typed: &str,
+    errors: &mut Errors,
+) -> anyhow::Result<Option<String>> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let found = if typed.len() == 5 && typed.chars().all(|c| c.is_ascii_alphanumeric()) {
+        guichet_store::territory::commune_by_insee(&state.db, &typed.to_uppercase()).await?
+    } else {
+        let folded = guichet_domain::text::fold(typed);
+        guichet_store::territory::search_communes(&state.db, typed, 20)
+            .await?
+            .into_iter()
+            .find(|c| guichet_domain::text::fold(&c.nom) == folded)
+    };
+    if found.is_none() {
+        errors.add(
+            "commune",
+            "Commune inconnue : écrivez son nom exact ou son code INSEE.",
+        );
+    }
+    Ok(found.map(|c| c.insee))
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod carte;
 pub mod catalogue;
 pub mod error;
 pub mod form;
@@ -39,6 +40,8 @@ pub struct WebConfig {
     pub mail: mail::MailConfig,
     /// Where attached files are kept.
     pub files: guichet_store::files::LocalStore,
+    /// Map tiles (empty URL: no maps).
+    pub map: carte::MapConfig,
 }
 
 impl Default for WebConfig {
@@ -50,6 +53,7 @@ impl Default for WebConfig {
             files: guichet_store::files::LocalStore {
                 dir: std::path::PathBuf::from("guichet-data/fichiers"),
             },
+            map: carte::MapConfig::default(),
         }
     }
 }
@@ -104,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer,
     };
     let tls = state.config.is_tls();
+    let csp = security::csp(&state.config.map);
     routes::table()
         .into_router()
         .fallback(pages::not_found)
@@ -118,7 +123,7 @@ pub fn app(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(move |req, next| {
-            security::headers(tls, req, next)
+            security::headers(tls, csp.clone(), req, next)
         }))
         .layer(axum::middleware::from_fn(observe::track))
         .with_state(state)

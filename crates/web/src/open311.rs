@@ -199,10 +199,11 @@ async fn services(
     format: Format,
     q: &HashMap<String, String>,
 ) -> anyhow::Result<Response> {
-    if let Err(e) = jurisdiction(state, q.get("jurisdiction_id").map(String::as_str)).await? {
-        return Ok(error(format, e));
-    }
-    let records: Vec<Record> = store::categories(&state.db)
+    let t = match jurisdiction(state, q.get("jurisdiction_id").map(String::as_str)).await? {
+        Ok(t) => t,
+        Err(e) => return Ok(error(format, e)),
+    };
+    let records: Vec<Record> = store::for_tenant(&state.db, t.id)
         .await?
         .iter()
         .map(service_record)
@@ -226,10 +227,11 @@ pub async fn service_definition(
         return unknown_format();
     };
     let result: anyhow::Result<Response> = async {
-        if let Err(e) = jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
-            return Ok(error(format, e));
-        }
-        let Some(c) = store::categories(&state.db).await?.into_iter().find(|c| c.code == code) else {
+        let t = match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
+            Ok(t) => t,
+            Err(e) => return Ok(error(format, e)),
+        };
+        let Some(c) = store::for_tenant(&state.db, t.id).await?.into_iter().find(|c| c.code == code) else {
             return Ok(error(format, err(404, "service_code inconnu")));
         };
         let mut attributes = Vec::new();
@@ -289,7 +291,7 @@ pub async fn service_definition(
 
 /// The categories by id, read once per answer.
 async fn categories_by_id(state: &AppState) -> anyhow::Result<HashMap<i64, Category>> {
-    Ok(store::categories(&state.db)
+    Ok(store::all_categories(&state.db)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
@@ -523,7 +525,7 @@ pub async fn create(
                 return Ok(error(format, err(403, "cette api_key n'est pas celle de ce jurisdiction_id")));
             }
         }
-        let Some(category) = store::categories(&state.db).await?.into_iter().find(|c| c.code == r.service_code) else {
+        let Some(category) = store::for_tenant(&state.db, t.id).await?.into_iter().find(|c| c.code == r.service_code) else {
             return Ok(error(format, err(404, "service_code inconnu")));
         };
         // The commune: the collectivité itself, else the one the point is in (contours imported),
@@ -553,6 +555,18 @@ pub async fn create(
         if category.road && road.is_none() {
             return Ok(error(format, err(400, "attribute[voie] requis pour ce service : communale, departementale ou nationale")));
         }
+        // Answers to the extra questions: attribute[q1], attribute[q2]…
+        let mut answers = Vec::new();
+        for (i, question) in category.questions.iter().enumerate() {
+            let code = format!("q{}", i + 1);
+            let Some(answer) = r.attributes.iter().find(|(k, _)| *k == code).map(|(_, v)| v.trim()).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if answer.chars().count() > guichet_domain::signalement::MAX_ANSWER_CHARS {
+                return Ok(error(format, err(400, &format!("attribute[{code}] : {} caractères au plus", guichet_domain::signalement::MAX_ANSWER_CHARS))));
+            }
+            answers.push((question.clone(), answer.to_string()));
+        }
         let description = if r.description.is_empty() { category.label.clone() } else { r.description.clone() };
         let s = store::create(&state.db, &NewReport {
             tenant_id: t.id,
@@ -564,6 +578,7 @@ pub async fn create(
             road_kind: road.map(|x| x.code().to_string()),
             road_number: None,
             description,
+            answers,
             reporter_user_id: None,
             reporter_email: r.email.clone().and_then(|e| guichet_store::account::normalize_email(&e).ok()),
             state: if category.moderated { SState::AModerer } else { SState::Nouveau },

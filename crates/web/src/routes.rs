@@ -305,6 +305,21 @@ pub fn table() -> RouteTable {
             traitement::bulk,
         )
         .get(
+            "/admin/{tenant}/signalements/categories",
+            Tenant(P::ConfigureSignalements),
+            categories::show,
+        )
+        .post(
+            "/admin/{tenant}/signalements/categories",
+            Tenant(P::ConfigureSignalements),
+            categories::add,
+        )
+        .post(
+            "/admin/{tenant}/signalements/categories/{id}",
+            Tenant(P::ConfigureSignalements),
+            categories::save,
+        )
+        .get(
             "/admin/{tenant}/signalements/export/{file}",
             Tenant(P::ModerateSignalements),
             traitement::export,

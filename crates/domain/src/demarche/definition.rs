@@ -98,6 +98,11 @@ pub struct Field {
     /// Shown (and required) only when this holds.
     #[serde(default)]
     pub condition: Option<Condition>,
+    /// The profile value this field is prefilled from and offered to save back to
+    /// (`crate::profile`): a key such as "contact.telephone"; "foyer.enfants" for a block;
+    /// "prenoms", "nom" or "naissance" for a field of that block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     #[serde(flatten)]
     pub kind: FieldKind,
 }
@@ -343,6 +348,9 @@ impl Definition {
                 if f.label.trim().is_empty() {
                     err(format!("champ \"{id}\" : le libellé « label » est vide"));
                 }
+                if let Some(message) = crate::profile::binding_error(f, in_block) {
+                    err(message);
+                }
                 if let Some(c) = &f.condition {
                     match earlier.iter().find(|e| e.id == c.field) {
                         None => err(format!(
@@ -461,7 +469,15 @@ fn allowed_keys(kind: &str) -> &'static [&'static str] {
     }
 }
 
-const COMMON_KEYS: &[&str] = &["id", "label", "help", "required", "condition", "type"];
+const COMMON_KEYS: &[&str] = &[
+    "id",
+    "label",
+    "help",
+    "required",
+    "condition",
+    "type",
+    "profile",
+];
 
 /// Unknown properties of fields (a typo such as "requird" must not pass silently).
 fn check_keys(text: &str) -> Vec<DefinitionError> {

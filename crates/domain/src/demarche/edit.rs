@@ -221,6 +221,7 @@ mod tests {
             help: None,
             required: false,
             condition: None,
+            profile: None,
             kind,
         }
     }

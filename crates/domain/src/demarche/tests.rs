@@ -144,6 +144,7 @@ fn check(kind: FieldKind, value: &str) -> Result<String, String> {
                 help: None,
                 required: true,
                 condition: None,
+                profile: None,
                 kind,
             }],
         }],

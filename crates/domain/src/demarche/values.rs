@@ -384,6 +384,11 @@ fn format_fr(d: Date) -> String {
     format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
 
+/// Checks and normalises one value as a field of this type would (the profile uses it).
+pub fn check_single(kind: &FieldKind, value: &str, today: Date) -> Result<String, String> {
+    check_value(kind, &[value], today).map(|v| v.into_iter().next().unwrap_or_default())
+}
+
 fn check_value(kind: &FieldKind, values: &[&str], today: Date) -> Result<Vec<String>, String> {
     let single = values[0].trim();
     let one = |v: String| Ok(vec![v]);

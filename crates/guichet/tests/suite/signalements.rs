@@ -715,3 +715,384 @@ async fn one_address_cannot_flood_the_reports() {
         last.html
     );
 }
+
+#[tokio::test]
+async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_its_list() {
+    use crate::support::field_value;
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let db = s.db();
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Moderateur)],
+    )
+    .await;
+    let moderator = personas::persona(
+        &s,
+        Kind::Agent,
+        "moderation@dijon.fr",
+        &[(&t.dijon, Role::Moderateur)],
+    )
+    .await;
+    let macon_admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@macon.fr",
+        &[(&t.macon, Role::Admin)],
+    )
+    .await;
+    let usager = personas::usager(&s).await;
+    let dumping = store::categories(db)
+        .await
+        .expect("c")
+        .into_iter()
+        .find(|c| c.code == "depot_sauvage")
+        .expect("category");
+    let settings_path = format!("/admin/dijon/signalements/categories/{}", dumping.id);
+
+    // Only admins adjust categories; a moderator is refused.
+    assert_eq!(
+        moderator
+            .browser
+            .get("/admin/dijon/signalements/categories")
+            .await
+            .status,
+        403
+    );
+    let page = admin
+        .browser
+        .get("/admin/dijon/signalements/categories")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html.contains("Dépôt sauvage de déchets"),
+        "{}",
+        page.html
+    );
+
+    // Too many questions: refused with the reason tied to the field, nothing saved.
+    let six = "A ?\nB ?\nC ?\nD ?\nE ?\nF ?";
+    let refused = admin
+        .browser
+        .post(&settings_path, &[("questions", six)])
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.html.contains("5 questions au plus")
+            && refused
+                .html
+                .contains(&format!("href=\"#c{}-questions\"", dumping.id)),
+        "{}",
+        refused.html
+    );
+    assert!(store::settings(db, t.dijon.id).await.expect("s").is_empty());
+    let saved = admin
+        .browser
+        .post(
+            &settings_path,
+            &[(
+                "questions",
+                "Quel volume environ ?\nY a-t-il des produits dangereux ?",
+            )],
+        )
+        .await;
+    assert!(saved.html.contains("enregistrée"), "{}", saved.html);
+
+    // Its own category, checked before it is written.
+    let bad = admin
+        .browser
+        .post(
+            "/admin/dijon/signalements/categories",
+            &[("libelle", "x"), ("competence", "")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html.contains("Donnez un libellé") && bad.html.contains("Choisissez une compétence")
+    );
+    let added = admin
+        .browser
+        .post(
+            "/admin/dijon/signalements/categories",
+            &[
+                ("libelle", "Trottinette mal garée"),
+                ("competence", "voirie_communale"),
+                ("questions", "Combien de trottinettes ?"),
+                ("moderation", "oui"),
+            ],
+        )
+        .await;
+    assert!(
+        added
+            .html
+            .contains("Catégorie « Trottinette mal garée » ajoutée"),
+        "{}",
+        added.html
+    );
+    let scooter = store::own_categories(db, t.dijon.id)
+        .await
+        .expect("own")
+        .pop()
+        .expect("added");
+    assert!(scooter.moderated && scooter.active);
+    // Another collectivité cannot touch it.
+    let foreign = macon_admin
+        .browser
+        .post(
+            &format!("/admin/macon/signalements/categories/{}", scooter.id),
+            &[
+                ("libelle", "Piraté"),
+                ("competence", "voirie_communale"),
+                ("active", "oui"),
+            ],
+        )
+        .await;
+    assert_eq!(foreign.status, 404);
+
+    // A resident reporting a dumping in Dijon is asked Dijon's questions once, then files.
+    let fields = [
+        ("commune", "Dijon"),
+        ("categorie", &dumping.id.to_string() as &str),
+        ("adresse", "Allée du parc"),
+        ("description", "Des gravats abandonnés au bout de l'allée."),
+    ];
+    let asked = usager
+        .browser
+        .post_multipart("/signalements", report(&fields))
+        .await;
+    assert_eq!(asked.status, 200);
+    assert!(
+        asked.html.contains("Précisions demandées par Dijon")
+            && asked.html.contains("Quel volume environ ?"),
+        "{}",
+        asked.html
+    );
+    assert!(store::of_tenant(db, t.dijon.id, None, 10)
+        .await
+        .expect("l")
+        .is_empty());
+    let key = field_value(&asked.html, "precisions").expect("hidden key");
+    let mut answered = fields.to_vec();
+    answered.push(("precisions", &key));
+    answered.push(("q1", "Deux mètres cubes"));
+    let filed = usager
+        .browser
+        .post_multipart("/signalements", report(&answered))
+        .await;
+    let number = filed
+        .location
+        .expect("published")
+        .trim_start_matches("/signalements/")
+        .to_string();
+    let stored = store::by_number(db, &number)
+        .await
+        .expect("q")
+        .expect("report");
+    assert_eq!(
+        stored.answers,
+        vec![(
+            "Quel volume environ ?".to_string(),
+            "Deux mètres cubes".to_string()
+        )]
+    );
+    let detail = admin
+        .browser
+        .get(&format!("/admin/dijon/signalements/{}", stored.id))
+        .await;
+    assert!(detail.html.contains("Deux mètres cubes"), "{}", detail.html);
+
+    // Its own category: asked its question, moderated; in Mâcon it is not offered.
+    let scooter_id = scooter.id.to_string();
+    let mut own = vec![
+        ("commune", "Dijon"),
+        ("categorie", scooter_id.as_str()),
+        ("adresse", "Place Darcy"),
+        (
+            "description",
+            "Trois trottinettes couchées sur le trottoir.",
+        ),
+    ];
+    let asked = usager
+        .browser
+        .post_multipart("/signalements", report(&own))
+        .await;
+    assert!(
+        asked.html.contains("Combien de trottinettes ?"),
+        "{}",
+        asked.html
+    );
+    let key = field_value(&asked.html, "precisions").expect("hidden key");
+    own.push(("precisions", &key));
+    let moderated = usager
+        .browser
+        .post_multipart("/signalements", report(&own))
+        .await;
+    assert_eq!(moderated.location.as_deref(), Some("/signalements/merci"));
+    let elsewhere = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", "Mâcon"),
+                ("categorie", scooter_id.as_str()),
+                ("adresse", "Quai Lamartine"),
+                ("description", "Trottinettes dans le passage piéton."),
+            ]),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 422);
+    assert!(
+        elsewhere.html.contains("propre à une autre collectivité"),
+        "{}",
+        elsewhere.html
+    );
+
+    // Open311 shows Dijon's category and questions as a service and its attributes.
+    let siren = t.dijon.siren.clone().expect("SIREN");
+    let (_, services) = s
+        .get_text(&format!(
+            "/open311/v2/services.json?jurisdiction_id={siren}"
+        ))
+        .await;
+    assert!(services.contains(&scooter.code) && services.contains("Trottinette mal garée"));
+    let (_, definition) = s
+        .get_text(&format!(
+            "/open311/v2/services/depot_sauvage.json?jurisdiction_id={siren}"
+        ))
+        .await;
+    assert!(definition.contains("Quel volume environ ?") && definition.contains("\"q2\""));
+    let (_, key) = guichet_store::api_token::create(
+        db,
+        t.dijon.id,
+        admin.user_id,
+        "Application de signalement",
+        &["open311".to_string()],
+    )
+    .await
+    .expect("key");
+    let posted = reqwest::Client::new()
+        .post(format!("{}/open311/v2/requests.json", s.base))
+        .form(&[
+            ("api_key", key.as_str()),
+            ("jurisdiction_id", siren.as_str()),
+            ("service_code", "depot_sauvage"),
+            ("lat", "47.3300"),
+            ("long", "5.0400"),
+            ("address_string", "Rue de Jouvence, 21000 Dijon"),
+            ("description", "Un frigo abandonné."),
+            ("attribute[q2]", "Oui, un frigo"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(posted.status(), 201);
+    let body: serde_json::Value = posted.json().await.expect("json");
+    let via_api = store::by_number(db, body[0]["service_request_id"].as_str().expect("id"))
+        .await
+        .expect("q")
+        .expect("report");
+    assert_eq!(
+        via_api.answers,
+        vec![(
+            "Y a-t-il des produits dangereux ?".to_string(),
+            "Oui, un frigo".to_string()
+        )]
+    );
+
+    // The list filters by category, text, commune and dates; the export follows the filters.
+    let by_category = moderator
+        .browser
+        .get(&format!(
+            "/admin/dijon/signalements?categorie={}",
+            dumping.id
+        ))
+        .await;
+    assert!(by_category.html.contains(&number) && !by_category.html.contains("Place Darcy"));
+    let by_text = moderator
+        .browser
+        .get("/admin/dijon/signalements?q=trottinettes")
+        .await;
+    assert!(by_text.html.contains("Place Darcy") && !by_text.html.contains(&number));
+    let other_commune = moderator
+        .browser
+        .get("/admin/dijon/signalements?commune=71270")
+        .await;
+    assert!(other_commune.html.contains("Aucun signalement ici"));
+    let future = moderator
+        .browser
+        .get("/admin/dijon/signalements?du=01/01/2099")
+        .await;
+    assert!(future.html.contains("Aucun signalement ici"));
+    let bad_date = moderator
+        .browser
+        .get("/admin/dijon/signalements?au=31/02/2026")
+        .await;
+    assert_eq!(bad_date.status, 422);
+    assert!(bad_date.html.contains("Date invalide") && bad_date.html.contains("href=\"#au\""));
+    let csv = moderator
+        .browser
+        .get("/admin/dijon/signalements/export/signalements.csv?q=gravats")
+        .await;
+    assert_eq!(csv.html.lines().count(), 2, "{}", csv.html);
+    assert!(csv.html.contains(&number));
+
+    // A platform category moderated by Dijon waits for a moderator.
+    admin
+        .browser
+        .post(&settings_path, &[("questions", ""), ("moderation", "oui")])
+        .await;
+    let waiting = usager
+        .browser
+        .post_multipart(
+            "/signalements",
+            report(&[
+                ("commune", "Dijon"),
+                ("categorie", &dumping.id.to_string()),
+                ("adresse", "Rue de la gare"),
+                ("description", "Un matelas abandonné."),
+            ]),
+        )
+        .await;
+    assert_eq!(waiting.location.as_deref(), Some("/signalements/merci"));
+    let journal = guichet_store::audit::list(db, &Default::default(), 100)
+        .await
+        .expect("journal");
+    assert!(journal
+        .iter()
+        .any(|e| e.event.action == "signalement.categorie.creation"));
+}
+
+#[tokio::test]
+async fn maps_are_offered_on_demand_with_tiles_from_the_configured_server() {
+    let s = TestServer::start().await;
+    let form = s.get("/signalements/nouveau").await;
+    let csp = form
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    // The test server's tiles come from itself: its origin is allowed for images, nothing else.
+    assert!(
+        csp.contains(&format!("img-src 'self' data: {};", s.base)),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    let html = form.text().await.expect("body");
+    assert!(html.contains("data-carte=\"choisir\""), "{html}");
+    // The library itself is not on the page: only fetched when the map is asked for.
+    assert!(!html.contains("<script src=\"/static/leaflet"));
+    let leaflet = crate::support::attribute(&html, "data-leaflet-js").expect("library address");
+    let library = s.get(&leaflet).await;
+    assert_eq!(library.status(), 200);
+    assert_eq!(
+        library
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(library.text().await.expect("js").contains("1.9.4"));
+}

@@ -256,6 +256,10 @@ impl TestServer {
             files: guichet_store::files::LocalStore {
                 dir: db.dir.path().join("fichiers"),
             },
+            map: guichet_web::carte::MapConfig {
+                tile_url: format!("{base}/tuiles/{{z}}/{{x}}/{{y}}.png"),
+                ..Default::default()
+            },
         };
         let state = guichet_web::AppState::new(db.db.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -424,6 +428,14 @@ pub fn field_value(html: &str, name: &str) -> Option<String> {
     let start = tag.find("value=\"")? + "value=\"".len();
     let end = tag[start..].find('"')? + start;
     Some(tag[start..end].to_string())
+}
+
+/// The value of the first attribute `name` in a page.
+pub fn attribute(html: &str, name: &str) -> Option<String> {
+    let marker = format!("{name}=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
 }
 
 /// A real SMTP server (Python's aiosmtpd) writing every message it receives to a maildir.

@@ -87,6 +87,8 @@ pub struct FieldValues {
     pub max_size_mb: String,
     pub max_files: String,
     pub item_label: String,
+    /// The profile value it is prefilled from (empty: none).
+    pub profile: String,
 }
 
 impl FieldValues {
@@ -101,6 +103,7 @@ impl FieldValues {
             label: f.label.clone(),
             help: f.help.clone().unwrap_or_default(),
             required: f.required,
+            profile: f.profile.clone().unwrap_or_default(),
             ..Default::default()
         };
         if let Some(c) = &f.condition {
@@ -171,6 +174,7 @@ impl FieldValues {
             max_size_mb: form.get("taille_max"),
             max_files: form.get("nombre_max"),
             item_label: form.get("intitule_element"),
+            profile: form.get("profil"),
         }
     }
 
@@ -318,6 +322,7 @@ impl FieldValues {
             help: Some(self.help.clone()).filter(|h| !h.is_empty()),
             required: self.required && kind.has_value(),
             condition,
+            profile: Some(self.profile.clone()).filter(|p| !p.is_empty()),
             kind,
         })
     }
@@ -414,6 +419,27 @@ struct FieldPage {
     sources: Vec<(String, String)>,
     formats: Vec<(&'static str, &'static str)>,
     errors: Errors,
+}
+
+impl FieldPage {
+    /// The profile values a field can be bound to: (group, [(key, label)]).
+    fn profile_choices(&self) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+        use guichet_domain::profile::{CHILDREN, CHILD_KEYS, KEYS};
+        let mut groups: Vec<(&'static str, Vec<(&'static str, &'static str)>)> = Vec::new();
+        for k in KEYS {
+            match groups.iter_mut().find(|(g, _)| *g == k.group) {
+                Some((_, list)) => list.push((k.code, k.label)),
+                None => groups.push((k.group, vec![(k.code, k.label)])),
+            }
+        }
+        groups.push((
+            "Enfants du foyer",
+            std::iter::once((CHILDREN, "Les enfants (pour un bloc répété)"))
+                .chain(CHILD_KEYS.iter().map(|k| (k.code, k.label)))
+                .collect(),
+        ));
+        groups
+    }
 }
 
 fn status(errors: &Errors) -> StatusCode {

@@ -117,41 +117,9 @@ pub async fn queue_filter(
         "traites" => filter.states = vec![DState::Accepte, DState::Refuse, DState::SansSuite],
         _ => {}
     }
-    let day = |v: &str, key: &str, errors: &mut Errors| -> Option<i64> {
-        let v = v.trim();
-        if v.is_empty() {
-            return None;
-        }
-        match guichet_domain::demarche::values::parse_date(v) {
-            Some(d) => Some(d.midnight().assume_utc().unix_timestamp() * 1000),
-            None => {
-                errors.add(key, "Date invalide : écrivez-la au format JJ/MM/AAAA.");
-                None
-            }
-        }
-    };
-    filter.submitted_from = day(&q.du, "du", &mut errors);
-    // "au" is inclusive: up to the end of that day.
-    filter.submitted_before = day(&q.au, "au", &mut errors).map(|t| t + 86_400_000);
-    let commune = q.commune.trim();
-    if !commune.is_empty() {
-        let found = if commune.len() == 5 && commune.chars().all(|c| c.is_ascii_alphanumeric()) {
-            guichet_store::territory::commune_by_insee(&state.db, &commune.to_uppercase()).await?
-        } else {
-            let folded = guichet_domain::text::fold(commune);
-            guichet_store::territory::search_communes(&state.db, commune, 20)
-                .await?
-                .into_iter()
-                .find(|c| guichet_domain::text::fold(&c.nom) == folded)
-        };
-        match found {
-            Some(c) => filter.commune = Some(c.insee),
-            None => errors.add(
-                "commune",
-                "Commune inconnue : écrivez son nom exact ou son code INSEE.",
-            ),
-        }
-    }
+    (filter.submitted_from, filter.submitted_before) =
+        crate::form::day_range(&q.du, &q.au, &mut errors);
+    filter.commune = crate::form::commune_filter(state, &q.commune, &mut errors).await?;
     if !q.agent.is_empty() {
         match q.agent.parse() {
             Ok(a) => filter.assigned_to = Some(a),

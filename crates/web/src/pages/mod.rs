@@ -2,6 +2,7 @@
 
 pub mod accessibilite;
 pub mod admin;
+pub mod categories;
 pub mod collectivite;
 pub mod compte;
 pub mod conception;

@@ -9,6 +9,7 @@ use super::depot::read_form;
 use super::recherche::resolve_commune;
 use super::{html, not_found};
 use crate::auth::Visitor;
+use crate::carte::Carte;
 use crate::catalogue::Place;
 use crate::error::AppError;
 use crate::form::Errors;
@@ -34,13 +35,79 @@ const MAX_PHOTOS: usize = 3;
 #[template(path = "signaler.html")]
 struct ReportPage {
     layout: Layout,
+    /// The platform's categories.
     categories: Vec<Category>,
+    /// The collectivités' own categories, by collectivité name.
+    own: Vec<(String, Vec<Category>)>,
+    asked: Option<Asked>,
     roads: [RoadKind; 3],
     v: Values,
     signed_in: bool,
     errors: Errors,
     /// Open reports nearby: (number, category label, description, address).
     nearby: Vec<(String, String, String, String)>,
+    carte: Option<Carte>,
+}
+
+/// The extra questions of the category, as set by the collectivité that will handle the report:
+/// asked once the report is routed, answers optional.
+struct Asked {
+    /// `category@collectivité`: the questions were shown for this routing (another category or
+    /// place asks again).
+    key: String,
+    by: String,
+    /// (field name, question, answer typed)
+    fields: Vec<(String, String, String)>,
+}
+
+impl Asked {
+    fn of(category: &Category, handler: &Tenant, pairs: &[(String, String)]) -> Option<Self> {
+        if category.questions.is_empty() {
+            return None;
+        }
+        let fields = category
+            .questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let name = format!("q{}", i + 1);
+                let value = pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.trim().to_string())
+                    .unwrap_or_default();
+                (name, q.clone(), value)
+            })
+            .collect();
+        Some(Self {
+            key: format!("{}@{}", category.id, handler.id),
+            by: handler.name.clone(),
+            fields,
+        })
+    }
+
+    fn answered(&self, pairs: &[(String, String)]) -> bool {
+        pairs
+            .iter()
+            .any(|(k, v)| k == "precisions" && *v == self.key)
+    }
+
+    /// The answers given, or the first too long one.
+    fn answers(&self, errors: &mut Errors) -> Vec<(String, String)> {
+        use guichet_domain::signalement::MAX_ANSWER_CHARS;
+        let mut answers = Vec::new();
+        for (name, question, value) in &self.fields {
+            if value.chars().count() > MAX_ANSWER_CHARS {
+                errors.add(
+                    name.clone(),
+                    format!("Réponse trop longue ({MAX_ANSWER_CHARS} caractères au plus)."),
+                );
+            } else if !value.is_empty() {
+                answers.push((question.clone(), value.clone()));
+            }
+        }
+        answers
+    }
 }
 
 /// What was typed, kept when the form comes back with errors.
@@ -86,15 +153,35 @@ async fn report_page(
     v: Values,
     errors: Errors,
     nearby: Vec<(String, String, String, String)>,
+    asked: Option<Asked>,
 ) -> Result<Response, AppError> {
+    let mut categories = Vec::new();
+    let mut own: Vec<(String, Vec<Category>)> = Vec::new();
+    let names: std::collections::HashMap<i64, String> = tenant::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    for c in store::offered(&state.db).await? {
+        match c.tenant_id.and_then(|t| names.get(&t)) {
+            None => categories.push(c),
+            Some(name) => match own.iter_mut().find(|(n, _)| n == name) {
+                Some((_, list)) => list.push(c),
+                None => own.push((name.clone(), vec![c])),
+            },
+        }
+    }
     let page = ReportPage {
         layout: Layout::for_visitor(state, visitor).await,
-        categories: store::categories(&state.db).await?,
+        categories,
+        own,
+        asked,
         roads: RoadKind::ALL,
         signed_in: visitor.user.is_some(),
         v,
         errors,
         nearby,
+        carte: Carte::of(&state.config.map),
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -111,6 +198,7 @@ pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Result<Res
         Values::default(),
         Errors::default(),
         Vec::new(),
+        None,
     )
     .await
 }
@@ -214,9 +302,7 @@ pub async fn submit(
         }
     };
     let category = match v.categorie.parse::<i64>() {
-        Ok(id) => store::category(&state.db, id)
-            .await?
-            .filter(|c| c.tenant_id.is_none()),
+        Ok(id) => store::category(&state.db, id).await?.filter(|c| c.active),
         Err(_) => None,
     };
     if category.is_none() {
@@ -270,7 +356,7 @@ pub async fn submit(
         }
     }
     let (Some(place), Some(category), true) = (place, category, errors.is_empty()) else {
-        return report_page(&state, &visitor, v, errors, Vec::new()).await;
+        return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
     };
     if honeypot {
         // Robots get the same answer as people, and nothing is stored.
@@ -289,15 +375,33 @@ pub async fn submit(
             "description",
             "Vous avez fait beaucoup de signalements en peu de temps : réessayez dans une heure.",
         );
-        return report_page(&state, &visitor, v, errors, Vec::new()).await;
+        return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
     }
     let (handler, competence_code) = match route(&state, &category, road, &place).await? {
         Ok(r) => r,
         Err(message) => {
             errors.add("categorie", message);
-            return report_page(&state, &visitor, v, errors, Vec::new()).await;
+            return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
         }
     };
+    // A collectivité's own category is for the places it handles.
+    if category.tenant_id.is_some_and(|owner| owner != handler.id) {
+        errors.add("categorie", format!("« {} » est une catégorie propre à une autre collectivité, qui ne traite pas ce problème à {} : choisissez une catégorie générale.", category.label, place.name));
+        return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
+    }
+    let category = store::as_handled_by(&state.db, &category, handler.id).await?;
+    // The collectivité's extra questions: shown once, then answered (or not) with the report.
+    let asked = Asked::of(&category, &handler, &pairs);
+    let mut answers = Vec::new();
+    if let Some(a) = &asked {
+        if !a.answered(&pairs) {
+            return report_page(&state, &visitor, v, Errors::default(), Vec::new(), asked).await;
+        }
+        answers = a.answers(&mut errors);
+        if !errors.is_empty() {
+            return report_page(&state, &visitor, v, errors, Vec::new(), asked).await;
+        }
+    }
     // Possible duplicates first, unless the resident already said it is another problem.
     let confirmed_new = pairs.iter().any(|(k, val)| k == "nouveau" && val == "oui");
     if let (Some(at), false) = (position, confirmed_new) {
@@ -307,7 +411,7 @@ pub async fn submit(
                 .into_iter()
                 .map(|s| (s.number, category.label.clone(), s.description, s.address))
                 .collect();
-            return report_page(&state, &visitor, v, Errors::default(), nearby).await;
+            return report_page(&state, &visitor, v, Errors::default(), nearby, asked).await;
         }
     }
     let token = guichet_store::secret::random_token();
@@ -333,6 +437,7 @@ pub async fn submit(
             road_kind: road.map(|r| r.code().to_string()),
             road_number: Some(v.numero_route.clone()).filter(|n| !n.is_empty()),
             description: v.description.clone(),
+            answers,
             reporter_user_id: user_id,
             reporter_email: reporter_email.clone(),
             state: initial,
@@ -436,6 +541,7 @@ struct PublicPage {
     flash: Option<String>,
     signed_in: bool,
     errors: Errors,
+    carte: Option<Carte>,
 }
 
 async fn public_page(
@@ -493,6 +599,7 @@ async fn public_page(
         signed_in: visitor.user.is_some(),
         errors,
         s,
+        carte: Carte::of(&state.config.map),
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -597,8 +704,9 @@ struct CommunePage {
     subscribed: bool,
     heading: String,
     flash: Option<String>,
-    /// (number, category, state label, address, date)
-    rows: Vec<(String, String, &'static str, String, String)>,
+    /// Public reports with their category's label and date (no personal data is shown).
+    rows: Vec<(Signalement, String, String)>,
+    carte: Option<Carte>,
 }
 
 /// The public list of a commune's reports.
@@ -622,13 +730,9 @@ pub async fn of_commune(
         .await?
         .into_iter()
         .map(|s| {
-            (
-                s.number,
-                labels.get(&s.category_id).cloned().unwrap_or_default(),
-                s.state.label(),
-                s.address,
-                super::compte::format_day(s.created_at),
-            )
+            let label = labels.get(&s.category_id).cloned().unwrap_or_default();
+            let day = super::compte::format_day(s.created_at);
+            (s, label, day)
         })
         .collect();
     let subscribed = match &visitor.user {
@@ -653,6 +757,7 @@ pub async fn of_commune(
             _ => None,
         },
         rows,
+        carte: Carte::of(&state.config.map),
     })
 }
 
@@ -745,13 +850,9 @@ pub async fn of_tenant(
         .into_iter()
         .filter(|s| s.state.is_public())
         .map(|s| {
-            (
-                s.number,
-                labels.get(&s.category_id).cloned().unwrap_or_default(),
-                s.state.label(),
-                s.address,
-                super::compte::format_day(s.created_at),
-            )
+            let label = labels.get(&s.category_id).cloned().unwrap_or_default();
+            let day = super::compte::format_day(s.created_at);
+            (s, label, day)
         })
         .collect();
     html(&CommunePage {
@@ -763,5 +864,6 @@ pub async fn of_tenant(
         subscribed: false,
         flash: None,
         rows,
+        carte: Carte::of(&state.config.map),
     })
 }

@@ -5,6 +5,7 @@
 
 use super::{html, not_found};
 use crate::auth::{TenantContext, Visitor};
+use crate::carte::Carte;
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
 use crate::layout::Layout;
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use guichet_domain::signalement::{can_move, RejectReason, State as SState};
 use guichet_store::signalement::{self as store, Signalement};
 use guichet_store::tenant::{self, Tenant};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 const STATES: [SState; 6] = [
     SState::AModerer,
@@ -34,11 +35,20 @@ struct ListPage {
     tenant: Tenant,
     states: [SState; 6],
     current: String,
-    /// (id, number, category, commune INSEE, address, state)
-    rows: Vec<(i64, String, String, String, String, &'static str)>,
+    q: ListQuery,
+    /// The query string of the filters, for the exports.
+    query: String,
+    /// (id, label) of the categories to filter on.
+    categories: Vec<(i64, String)>,
+    errors: Errors,
+    /// Each report with its category's label.
+    rows: Vec<(Signalement, String)>,
     /// Resolved reports: how many, median and 90th percentile of the time to resolve.
     stats: (usize, String, String),
     flash: Option<String>,
+    carte: Option<Carte>,
+    /// May adjust the categories (link shown).
+    configure: bool,
 }
 
 fn hours(h: Option<f64>) -> String {
@@ -49,44 +59,100 @@ fn hours(h: Option<f64>) -> String {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default, Clone)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
     etat: String,
+    categorie: String,
+    commune: String,
+    du: String,
+    au: String,
+    q: String,
+}
+
+/// The store's filter from the query; errors tied to the fields.
+async fn filter_of(
+    state: &AppState,
+    q: &ListQuery,
+    errors: &mut Errors,
+) -> anyhow::Result<store::Filter> {
+    let (from_ms, before_ms) = crate::form::day_range(&q.du, &q.au, errors);
+    let category_id = match q.categorie.trim() {
+        "" => None,
+        c => match c.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.add("categorie", "Choisissez une catégorie dans la liste.");
+                None
+            }
+        },
+    };
+    Ok(store::Filter {
+        state: SState::from_code(&q.etat).filter(|s| STATES.contains(s)),
+        category_id,
+        commune_insee: crate::form::commune_filter(state, &q.commune, errors).await?,
+        from_ms,
+        before_ms,
+        text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
+    })
 }
 
 async fn list_page(
     state: &AppState,
     visitor: &Visitor,
     ctx: &TenantContext,
-    filter: Option<SState>,
+    q: ListQuery,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
+    let mut errors = Errors::default();
+    let filter = filter_of(state, &q, &mut errors).await?;
     let labels = store::category_labels(&state.db).await?;
-    let rows = store::of_tenant(&state.db, ctx.tenant.id, filter, 200)
-        .await?
+    let rows = if errors.is_empty() {
+        store::filtered(&state.db, ctx.tenant.id, &filter, 200).await?
+    } else {
+        Vec::new()
+    };
+    let rows = rows
         .into_iter()
         .map(|s| {
-            (
-                s.id,
-                s.number,
-                labels.get(&s.category_id).cloned().unwrap_or_default(),
-                s.commune_insee,
-                s.address,
-                s.state.label(),
-            )
+            let label = labels.get(&s.category_id).cloned().unwrap_or_default();
+            (s, label)
         })
         .collect();
     let (n, median, p90) = store::resolution_hours(&state.db, ctx.tenant.id).await?;
-    html(&ListPage {
+    let mut categories: Vec<(i64, String)> = store::for_tenant(&state.db, ctx.tenant.id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    categories.sort_by(|a, b| a.1.cmp(&b.1));
+    let page = ListPage {
         layout: Layout::for_visitor(state, visitor).await,
         tenant: ctx.tenant.clone(),
         states: STATES,
-        current: filter.map(|s| s.code().to_string()).unwrap_or_default(),
+        current: filter
+            .state
+            .map(|s| s.code().to_string())
+            .unwrap_or_default(),
+        query: serde_urlencoded::to_string(&q).unwrap_or_default(),
+        q,
+        categories,
+        errors,
         rows,
         stats: (n, hours(median), hours(p90)),
         flash,
-    })
+        carte: Carte::of(&state.config.map),
+        configure: guichet_domain::role::allowed(
+            &ctx.roles,
+            guichet_domain::role::Permission::ConfigureSignalements,
+        ),
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, html(&page)?).into_response())
 }
 
 pub async fn list(
@@ -95,8 +161,7 @@ pub async fn list(
     ctx: TenantContext,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let filter = SState::from_code(&q.etat).filter(|s| STATES.contains(s));
-    list_page(&state, &visitor, &ctx, filter, None).await
+    list_page(&state, &visitor, &ctx, q, None).await
 }
 
 /// The same state change, with the same public note, for several reports at once.
@@ -146,16 +211,17 @@ pub async fn bulk(
             format!("{done} signalement(s) passé(s) à « {} »{}.", to.label(), if skipped > 0 { format!(" ; {skipped} laissé(s) tels quels (changement impossible depuis leur état)") } else { String::new() })
         }
     };
-    list_page(&state, &visitor, &ctx, None, Some(message)).await
+    list_page(&state, &visitor, &ctx, ListQuery::default(), Some(message)).await
 }
 
 /// The collectivité's reports as CSV or GeoJSON (those with coordinates are points; others have
-/// no geometry), journaled.
+/// no geometry), with the filters of the list, journaled.
 pub async fn export(
     State(state): State<AppState>,
     visitor: Visitor,
     ctx: TenantContext,
     Path((_, file)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let geojson = match file.as_str() {
         "signalements.csv" => false,
@@ -163,7 +229,13 @@ pub async fn export(
         _ => return Ok(not_found(State(state)).await),
     };
     let labels = store::category_labels(&state.db).await?;
-    let list = store::of_tenant(&state.db, ctx.tenant.id, None, 500).await?;
+    let mut errors = Errors::default();
+    let filter = filter_of(&state, &q, &mut errors).await?;
+    if !errors.is_empty() {
+        // The list page shows the same filters with their errors.
+        return list_page(&state, &visitor, &ctx, q, None).await;
+    }
+    let list = store::filtered(&state.db, ctx.tenant.id, &filter, 500).await?;
     let mut event = visitor.event(Some(ctx.tenant.id), "signalements.export");
     event.details = serde_json::json!({"format": if geojson { "geojson" } else { "csv" }, "nombre": list.len()}).to_string();
     guichet_store::audit::append(&state.db, &event).await?;
@@ -252,6 +324,7 @@ struct DetailPage {
     history: Vec<(String, String, String)>,
     errors: Errors,
     flash: Option<String>,
+    carte: Option<Carte>,
 }
 
 async fn load(
@@ -313,6 +386,7 @@ async fn detail_page(
         history,
         errors,
         flash,
+        carte: Carte::of(&state.config.map),
         s,
     };
     let status = if page.errors.is_empty() {

@@ -1,0 +1,135 @@
+//! The usager's profile values and "who saw my data" (read from the journal).
+
+use crate::db::Db;
+use guichet_domain::profile::{Profile, Source, Value};
+use sqlx::Row;
+
+pub async fn get(db: &Db, user_id: i64) -> anyhow::Result<Profile> {
+    let rows = sqlx::query(
+        "SELECT profile_key, value, source FROM profile_values WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut profile = Profile::new();
+    for r in rows {
+        let source: String = r.try_get(2)?;
+        profile.insert(
+            r.try_get(0)?,
+            Value {
+                value: r.try_get(1)?,
+                source: Source::from_code(&source).unwrap_or(Source::Declared),
+            },
+        );
+    }
+    Ok(profile)
+}
+
+/// Sets values (checked by the caller) and removes those given empty, in one transaction with
+/// its journal entry. A value certified by FranceConnect is only replaced by another certified
+/// one.
+pub async fn save(
+    db: &Db,
+    user_id: i64,
+    values: &[(String, String)],
+    source: Source,
+    event: &guichet_domain::audit::Event,
+) -> anyhow::Result<()> {
+    let now = crate::now_ms();
+    let mut tx = db.begin().await?;
+    for (key, value) in values {
+        let current: Option<String> = sqlx::query(
+            "SELECT source FROM profile_values WHERE user_id = $1 AND profile_key = $2",
+        )
+        .bind(user_id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        if current.as_deref() == Some(Source::FranceConnect.code()) && source != Source::FranceConnect
+        {
+            continue;
+        }
+        sqlx::query("DELETE FROM profile_values WHERE user_id = $1 AND profile_key = $2")
+            .bind(user_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if !value.is_empty() {
+            sqlx::query(
+                "INSERT INTO profile_values (user_id, profile_key, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(user_id)
+            .bind(key)
+            .bind(value)
+            .bind(source.code())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    crate::audit::append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes the values of children from `index` on (the profile page's "remove" button), and
+/// renumbers the following ones.
+pub async fn remove_child(
+    db: &Db,
+    user_id: i64,
+    index: usize,
+    event: &guichet_domain::audit::Event,
+) -> anyhow::Result<()> {
+    use guichet_domain::profile::{parse_key, CHILDREN};
+    let profile = get(db, user_id).await?;
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM profile_values WHERE user_id = $1 AND profile_key LIKE 'foyer.enfants[%'")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    for (key, v) in &profile {
+        let Some((k, Some(i))) = parse_key(key) else {
+            continue;
+        };
+        if i == index {
+            continue;
+        }
+        let new_index = if i > index { i - 1 } else { i };
+        sqlx::query(
+            "INSERT INTO profile_values (user_id, profile_key, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user_id)
+        .bind(format!("{CHILDREN}[{new_index}].{}", k.code))
+        .bind(&v.value)
+        .bind(v.source.code())
+        .bind(crate::now_ms())
+        .execute(&mut *tx)
+        .await?;
+    }
+    crate::audit::append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every access by someone else (an agent, an aidant) to a usager's dossiers, documents and
+/// profile, newest first.
+pub async fn accesses(db: &Db, user_id: i64, limit: i64) -> anyhow::Result<Vec<guichet_domain::audit::Entry>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {} FROM audit_events
+         WHERE (actor_id IS NULL OR actor_id <> $1)
+           AND ((object_type = 'dossier' AND object_id IN (SELECT number FROM dossiers WHERE usager_id = $1))
+             OR (object_type = 'document' AND object_id IN (SELECT id FROM vault_documents WHERE user_id = $1))
+             OR (object_type = 'profil' AND object_id = $2))
+           AND action NOT IN ('dossier.depot', 'dossier.brouillon')
+         ORDER BY id DESC LIMIT {}",
+        crate::audit::COLUMNS,
+        limit.clamp(1, 1000)
+    ))
+    .bind(user_id)
+    .bind(user_id.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(crate::audit::from_row).collect()
+}
