@@ -73,13 +73,19 @@ mod tests {
     fn a_document_is_flagged_thirty_days_before_it_expires() {
         let today = date!(2026 - 11 - 30);
         assert_eq!(validity(None, today), Validity::Valid);
-        assert_eq!(validity(Some(date!(2027 - 01 - 15)), today), Validity::Valid);
+        assert_eq!(
+            validity(Some(date!(2027 - 01 - 15)), today),
+            Validity::Valid
+        );
         assert_eq!(
             validity(Some(date!(2026 - 12 - 30)), today),
             Validity::ExpiresSoon(30)
         );
         assert_eq!(validity(Some(today), today).label(), "expire aujourd'hui");
-        assert_eq!(validity(Some(date!(2026 - 11 - 29)), today), Validity::Expired);
+        assert_eq!(
+            validity(Some(date!(2026 - 11 - 29)), today),
+            Validity::Expired
+        );
         assert_eq!(kind_label("rib"), Some("RIB (relevé d'identité bancaire)"));
     }
 }

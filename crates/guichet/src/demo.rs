@@ -123,7 +123,42 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
     }
     seed_accounts(db).await?;
     seed_demarches(db).await?;
-    seed_signalements(db).await
+    seed_signalements(db).await?;
+    seed_profile(db).await
+}
+
+/// The demo usager's profile: identity, contact and address (not the children, so that the
+/// deposited dossiers offer to save them).
+async fn seed_profile(db: &Db) -> anyhow::Result<()> {
+    use guichet_domain::profile::Source;
+    let Some(usager) = account::by_email(db, DEMO_USAGER).await? else {
+        return Ok(());
+    };
+    if !guichet_store::profile::get(db, usager.id).await?.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<(String, String)> = [
+        ("identite.prenoms", "Camille"),
+        ("identite.nom", "Usager"),
+        ("contact.telephone", "06 12 34 56 78"),
+        ("adresse.postale", "12 rue de la Liberté, 21000 Dijon"),
+        ("adresse.commune", "21231"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let event = guichet_domain::audit::Event {
+        tenant_id: None,
+        actor_id: Some(usager.id),
+        actor: DEMO_USAGER.into(),
+        on_behalf_of: None,
+        action: "profil.modification".into(),
+        object_type: Some("profil".into()),
+        object_id: Some(usager.id.to_string()),
+        ip: None,
+        details: "{}".into(),
+    };
+    guichet_store::profile::save(db, usager.id, &values, Source::Declared, &event).await
 }
 
 /// Signalements in Dijon, in several states, with positions for the maps; Dijon asks two

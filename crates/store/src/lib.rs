@@ -11,6 +11,7 @@ pub mod demarche;
 pub mod dossier;
 pub mod files;
 pub mod migrate;
+pub mod oidc;
 pub mod outbox;
 pub mod profile;
 pub mod retention;
@@ -20,9 +21,9 @@ pub mod signalement;
 pub mod team;
 pub mod template;
 pub mod tenant;
-pub mod vault;
 pub mod territory;
 pub mod throttle;
+pub mod vault;
 pub mod webhook;
 
 pub use db::{Backend, Db};

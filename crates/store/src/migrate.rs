@@ -67,6 +67,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "profile_vault",
         include_str!("../migrations/0013_profile_vault.sql"),
     ),
+    (14, "oidc", include_str!("../migrations/0014_oidc.sql")),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -5,12 +5,11 @@ use guichet_domain::profile::{Profile, Source, Value};
 use sqlx::Row;
 
 pub async fn get(db: &Db, user_id: i64) -> anyhow::Result<Profile> {
-    let rows = sqlx::query(
-        "SELECT profile_key, value, source FROM profile_values WHERE user_id = $1",
-    )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows =
+        sqlx::query("SELECT profile_key, value, source FROM profile_values WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(db.pool())
+            .await?;
     let mut profile = Profile::new();
     for r in rows {
         let source: String = r.try_get(2)?;
@@ -47,7 +46,8 @@ pub async fn save(
         .await?
         .map(|r| r.try_get(0))
         .transpose()?;
-        if current.as_deref() == Some(Source::FranceConnect.code()) && source != Source::FranceConnect
+        if current.as_deref() == Some(Source::FranceConnect.code())
+            && source != Source::FranceConnect
         {
             continue;
         }
@@ -85,10 +85,12 @@ pub async fn remove_child(
     use guichet_domain::profile::{parse_key, CHILDREN};
     let profile = get(db, user_id).await?;
     let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM profile_values WHERE user_id = $1 AND profile_key LIKE 'foyer.enfants[%'")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM profile_values WHERE user_id = $1 AND profile_key LIKE 'foyer.enfants[%'",
+    )
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
     for (key, v) in &profile {
         let Some((k, Some(i))) = parse_key(key) else {
             continue;
@@ -115,7 +117,11 @@ pub async fn remove_child(
 
 /// Every access by someone else (an agent, an aidant) to a usager's dossiers, documents and
 /// profile, newest first.
-pub async fn accesses(db: &Db, user_id: i64, limit: i64) -> anyhow::Result<Vec<guichet_domain::audit::Entry>> {
+pub async fn accesses(
+    db: &Db,
+    user_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<guichet_domain::audit::Entry>> {
     let rows = sqlx::query(&format!(
         "SELECT {} FROM audit_events
          WHERE (actor_id IS NULL OR actor_id <> $1)

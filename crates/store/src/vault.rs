@@ -122,34 +122,6 @@ pub async fn remove(
     Ok(())
 }
 
-/// Copies a vault document into a dossier's field: from now on the collectivité holds it.
-#[allow(clippy::too_many_arguments)]
-pub async fn attach(
-    db: &Db,
-    store: &LocalStore,
-    d: &Document,
-    tenant_id: i64,
-    dossier_id: i64,
-    field_key: &str,
-    event: &guichet_domain::audit::Event,
-) -> anyhow::Result<crate::files::StoredFile> {
-    let bytes = store.get(&d.id).await?;
-    let f = crate::files::add(
-        db,
-        store,
-        tenant_id,
-        dossier_id,
-        field_key,
-        Some(d.user_id),
-        &d.name,
-        &d.mime,
-        &bytes,
-    )
-    .await?;
-    crate::audit::append(db, event).await?;
-    Ok(f)
-}
-
 /// Documents whose validity ends within `days` of `today` (ISO) and whose owner was not warned
 /// yet: (document, owner's e-mail).
 pub async fn expiring(

@@ -84,6 +84,14 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 ),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "retention"),
             }
+            let today = time::OffsetDateTime::from_unix_timestamp(now / 1000)
+                .map(|t| t.date())
+                .unwrap_or_else(|_| time::OffsetDateTime::now_utc().date());
+            match crate::pages::coffre::warn_expiring(&state, today).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(documents = n, "usagers warned of expiring documents"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "expiring documents"),
+            }
             let _ = guichet_store::session::purge_expired(&state.db, now).await;
             let _ = guichet_store::throttle::purge_old(&state.db, now).await;
         }

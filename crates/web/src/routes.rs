@@ -178,6 +178,17 @@ pub fn table() -> RouteTable {
             Public,
             compte::confirm_new_email,
         )
+        .get("/compte/profil", SignedIn, profil::show)
+        .post("/compte/profil", SignedIn, profil::save)
+        .get("/compte/acces", SignedIn, profil::accesses)
+        .get("/compte/documents", SignedIn, coffre::show)
+        .post("/compte/documents", SignedIn, coffre::add)
+        .get("/compte/documents/{file}", SignedIn, coffre::download)
+        .post(
+            "/compte/documents/{file}/suppression",
+            SignedIn,
+            coffre::remove,
+        )
         .get("/compte/sessions", SignedIn, compte::sessions)
         .post(
             "/compte/sessions/fermer-tout",
@@ -212,6 +223,7 @@ pub fn table() -> RouteTable {
         .get("/dossiers/{id}/recapitulatif", SignedIn, depot::review)
         .post("/dossiers/{id}/depot", SignedIn, depot::submit)
         .post("/dossiers/{id}/retrait", SignedIn, depot::withdraw)
+        .post("/dossiers/{id}/profil", SignedIn, profil::save_back)
         .post("/dossiers/{id}/messages", SignedIn, echanges::from_usager)
         .get("/dossiers/{id}/fichiers/{file}", SignedIn, depot::file)
         .get("/invitation/{token}", Public, equipe::invitation_form)

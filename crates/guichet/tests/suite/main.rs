@@ -18,6 +18,7 @@ mod personas;
 mod shutdown;
 mod signalements;
 mod support;
+mod tell_us_once;
 mod tenants;
 mod territory;
 mod web;

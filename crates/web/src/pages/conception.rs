@@ -252,6 +252,7 @@ async fn demarche_page(
             labels.clone(),
             "apercu-",
             &Default::default(),
+            &[],
         ));
     }
     let status = if errors.is_empty() {

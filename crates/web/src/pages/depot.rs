@@ -85,15 +85,24 @@ pub async fn start(
     if d.status != demarche::Status::Publiee {
         return Ok(not_found(State(state)).await);
     }
+    let version = d.published_version.unwrap_or(1);
     let x = dossier::create_draft(
         &state.db,
         t.id,
         d.id,
-        d.published_version.unwrap_or(1),
+        version,
         Some(user.id),
         &user.display_name,
     )
     .await?;
+    // Tell us once: the fields bound to the profile start with its values.
+    if let Some(def) = demarche::definition(&state.db, t.id, d.id, version).await? {
+        let profile = guichet_store::profile::get(&state.db, user.id).await?;
+        let answers = guichet_domain::profile::prefill(&def, &profile);
+        if !answers.0.is_empty() {
+            dossier::save_answers(&state.db, &x, &def, &answers).await?;
+        }
+    }
     Ok(Redirect::to(&format!("/dossiers/{}/etapes/0", x.id)).into_response())
 }
 
@@ -158,7 +167,31 @@ async fn step_page(
 ) -> Result<Response, AppError> {
     let page = &def.pages[step];
     let names = file_names(state, x).await?;
-    let fields_html = render(&page.fields, &x.answers, &errors, labels(def), "", &names);
+    // Documents of the vault, offered next to each file field that accepts their type.
+    let today = today();
+    let vault: Vec<(String, String, String)> = match &visitor.user {
+        Some(u) if super::formulaire::has_files(&page.fields) => {
+            guichet_store::vault::list(&state.db, u.id)
+                .await?
+                .into_iter()
+                .map(|d| {
+                    let l = super::coffre::listed(d, today);
+                    let label = format!("{} — {} ({})", l.kind, l.d.name, l.validity.label());
+                    (l.d.id, label, l.d.mime)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let fields_html = render(
+        &page.fields,
+        &x.answers,
+        &errors,
+        labels(def),
+        "",
+        &names,
+        &vault,
+    );
     let mut summary = Errors::default();
     for e in &errors {
         summary.add(super::formulaire::dom_id(&e.key), e.message.clone());
@@ -216,7 +249,23 @@ pub async fn save_step(
     }
     // The page's script saves each change on its own: it wants no page back.
     let autosave = req.headers().contains_key("x-autosave");
-    let (pairs, uploads) = read_form(&state, req).await?;
+    let (pairs, mut uploads) = read_form(&state, req).await?;
+    // A document chosen in the vault is attached like an upload, with the same checks; from
+    // then on the collectivité holds a copy, which the journal records.
+    let mut from_vault: Vec<Option<String>> = vec![None; uploads.len()];
+    for (k, doc_id) in &pairs {
+        let (Some(key), Some(user)) = (k.strip_prefix("depuis_coffre:"), &visitor.user) else {
+            continue;
+        };
+        if doc_id.is_empty() {
+            continue;
+        }
+        if let Some(d) = guichet_store::vault::get(&state.db, user.id, doc_id).await? {
+            let bytes = state.config.files.get(&d.id).await?;
+            uploads.push((key.to_string(), d.name, bytes));
+            from_vault.push(Some(d.id));
+        }
+    }
     let (typed, action) = Answers::from_form(pairs);
     let fields = &def.pages[step].fields;
     // This page's answers replace the stored ones (except files, which a form never sends back);
@@ -235,7 +284,7 @@ pub async fn save_step(
     }
     // Each upload is checked on its own: a refused file is reported, everything else is kept.
     let mut upload_errors = Vec::new();
-    for (key, name, bytes) in uploads {
+    for ((key, name, bytes), vault_doc) in uploads.into_iter().zip(from_vault) {
         let Some(FieldKind::File {
             accept,
             max_size_mb,
@@ -280,6 +329,13 @@ pub async fn save_step(
                     &bytes,
                 )
                 .await?;
+                if let Some(doc) = vault_doc {
+                    let mut event =
+                        visitor.event_on(Some(x.tenant_id), "document.jointure", "document", &doc);
+                    event.details =
+                        serde_json::json!({ "dossier": x.number, "champ": key }).to_string();
+                    guichet_store::audit::append(&state.db, &event).await?;
+                }
                 current.push(format!("fichier:{}", stored.id));
                 x.answers.0.insert(key, current);
             }
@@ -667,11 +723,15 @@ struct UsagerDossierPage {
     /// What was typed in the message form, kept when it is refused.
     message: String,
     flash: Option<String>,
+    /// Values typed that the profile does not hold yet: offered to be saved there.
+    profile_changes: Vec<guichet_domain::profile::Change>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct ViewQuery {
     depose: Option<u8>,
+    /// How many values were just saved to the profile.
+    profil: Option<usize>,
 }
 
 pub async fn view(
@@ -683,7 +743,12 @@ pub async fn view(
     let Some((x, def)) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let flash = q.depose.map(|_| format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {}.", x.number));
+    let flash = match (q.depose, q.profil) {
+        (Some(_), _) => Some(format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {}.", x.number)),
+        (None, Some(0)) => Some("Votre profil n'a pas changé.".to_string()),
+        (None, Some(n)) => Some(format!("{n} information(s) enregistrée(s) dans votre profil : vos prochaines démarches en seront préremplies.")),
+        _ => None,
+    };
     usager_dossier_page(
         &state,
         &visitor,
@@ -710,6 +775,14 @@ pub(crate) async fn usager_dossier_page(
         .await?
         .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
     let history = super::echanges::history_lines(state, &x, false).await?;
+    // After the deposit, what was typed may be worth keeping in the profile.
+    let profile_changes = match (&visitor.user, x.state) {
+        (Some(u), s) if s != DState::Brouillon && x.usager_id == Some(u.id) => {
+            let profile = guichet_store::profile::get(&state.db, u.id).await?;
+            guichet_domain::profile::changes(&def, &x.answers, &profile, today())
+        }
+        _ => Vec::new(),
+    };
     let status = if errors.is_empty() {
         axum::http::StatusCode::OK
     } else {
@@ -729,6 +802,7 @@ pub(crate) async fn usager_dossier_page(
         errors,
         message,
         flash,
+        profile_changes,
         d: x,
     };
     Ok((status, html(&page)?).into_response())

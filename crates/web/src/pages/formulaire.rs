@@ -45,6 +45,8 @@ pub struct Renderer<'a> {
     pub id_prefix: &'a str,
     /// Names of the files already attached, by file id.
     pub file_names: &'a std::collections::HashMap<String, String>,
+    /// The usager's vault documents that can be attached in one action: (id, label, MIME type).
+    pub vault: &'a [(String, String, String)],
 }
 
 impl Renderer<'_> {
@@ -304,6 +306,27 @@ impl Renderer<'_> {
                     out.push_str(" aria-invalid=\"true\"");
                 }
                 let _ = write!(out, " aria-describedby=\"{}\"></div>", ids.join(" "));
+                let usable: Vec<&(String, String, String)> = self
+                    .vault
+                    .iter()
+                    .filter(|(_, _, mime)| accept.contains(mime))
+                    .collect();
+                if !usable.is_empty() {
+                    let _ = write!(
+                        out,
+                        "<div class=\"field\"><label for=\"{id}-coffre\">Ou joindre depuis mon porte-documents</label><select id=\"{id}-coffre\" name=\"depuis_coffre:{}\"><option value=\"\">(aucun document)</option>",
+                        esc(key)
+                    );
+                    for (doc, label, _) in usable {
+                        let _ = write!(
+                            out,
+                            "<option value=\"{}\">{}</option>",
+                            esc(doc),
+                            esc(label)
+                        );
+                    }
+                    out.push_str("</select></div>");
+                }
             }
             FieldKind::LongText { .. } => {
                 let _ = write!(
@@ -365,6 +388,7 @@ pub fn render(
     labels: Vec<(String, String)>,
     id_prefix: &str,
     file_names: &std::collections::HashMap<String, String>,
+    vault: &[(String, String, String)],
 ) -> String {
     let r = Renderer {
         answers,
@@ -372,6 +396,7 @@ pub fn render(
         labels,
         id_prefix,
         file_names,
+        vault,
     };
     let mut out = String::new();
     r.fields(fields, None, &mut out);

@@ -3,6 +3,7 @@
 pub mod accessibilite;
 pub mod admin;
 pub mod categories;
+pub mod coffre;
 pub mod collectivite;
 pub mod compte;
 pub mod conception;
@@ -20,6 +21,7 @@ pub mod jetons;
 pub mod journal;
 pub mod modeles;
 pub mod operateur;
+pub mod profil;
 pub mod recherche;
 pub mod referentiel;
 pub mod securite;
