@@ -9,7 +9,8 @@
 //
 // Test controls (GET /__test/mode?…): account=<sub> picks who logs in; acr=eidas1 forces the
 // level returned; tamper=1 alters the ID token's payload on its way out of the token endpoint
-// (its signature no longer matches), as an attacker in the middle would.
+// (its signature no longer matches), as an attacker in the middle would; deny=1 makes the person
+// refuse (the provider then calls back with error=access_denied).
 import Provider from 'oidc-provider';
 import { generateKeyPairSync } from 'node:crypto';
 
@@ -32,7 +33,7 @@ const PEOPLE = {
     birthcountry: '99100', gender: 'male', email: 'jean.moreau@exemple.fr', preferred_username: '',
   },
 };
-const mode = { account: 'fc-camille', acr: null, tamper: false };
+const mode = { account: 'fc-camille', acr: null, tamper: false, deny: false };
 
 const CLAIMS = ['given_name', 'family_name', 'birthdate', 'birthplace', 'birthcountry', 'gender', 'email', 'preferred_username'];
 const provider = new Provider(issuer, {
@@ -72,6 +73,7 @@ provider.use(async (ctx, next) => {
     if (q.account) mode.account = q.account;
     if ('acr' in q) mode.acr = q.acr || null;
     if ('tamper' in q) mode.tamper = q.tamper === '1';
+    if ('deny' in q) mode.deny = q.deny === '1';
     ctx.body = mode;
     return;
   }
@@ -79,7 +81,9 @@ provider.use(async (ctx, next) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const { prompt, params } = details;
     let result;
-    if (prompt.name === 'login') {
+    if (mode.deny) {
+      result = { error: 'access_denied', error_description: "L'usager a refusé la connexion" };
+    } else if (prompt.name === 'login') {
       const asked = String(params.acr_values || 'eidas1').split(' ')[0];
       result = { login: { accountId: mode.account, acr: mode.acr || asked, amr: ['pwd'] } };
     } else {

@@ -6,6 +6,7 @@ pub mod competence;
 pub mod contours;
 pub mod demarche;
 pub mod dossier;
+pub mod franceconnect;
 pub mod open311;
 pub mod password;
 pub mod profile;

@@ -43,6 +43,19 @@ pub struct Config {
     /// Where maps open when they have nothing to show: latitude, longitude.
     pub map_center: (f64, f64),
     pub map_zoom: u8,
+    /// FranceConnect (OpenID Connect issuer URL, e.g. https://fcp-low.integ01.dev-franceconnect.fr/api/v2);
+    /// none: no FranceConnect button.
+    pub franceconnect_issuer: Option<String>,
+    pub franceconnect_client_id: Option<String>,
+    /// Never logged.
+    pub franceconnect_client_secret: Option<String>,
+    /// eIDAS level asked: eidas1 (default), eidas2 or eidas3.
+    pub franceconnect_acr: String,
+    /// Agents' single sign-on (ProConnect or any OpenID provider); none: password and TOTP only.
+    pub agents_sso_issuer: Option<String>,
+    pub agents_sso_client_id: Option<String>,
+    /// Never logged.
+    pub agents_sso_client_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -72,6 +85,13 @@ impl Default for Config {
             map_attribution: guichet_web::carte::MapConfig::default().attribution,
             map_center: guichet_web::carte::MapConfig::default().center,
             map_zoom: guichet_web::carte::MapConfig::default().zoom,
+            franceconnect_issuer: None,
+            franceconnect_client_id: None,
+            franceconnect_client_secret: None,
+            franceconnect_acr: "eidas1".into(),
+            agents_sso_issuer: None,
+            agents_sso_client_id: None,
+            agents_sso_client_secret: None,
         }
     }
 }
@@ -105,6 +125,13 @@ const ENV_KEYS: &[&str] = &[
     "map_attribution",
     "map_center",
     "map_zoom",
+    "franceconnect_issuer",
+    "franceconnect_client_id",
+    "franceconnect_client_secret",
+    "franceconnect_acr",
+    "agents_sso_issuer",
+    "agents_sso_client_id",
+    "agents_sso_client_secret",
 ];
 
 impl Config {
@@ -160,6 +187,64 @@ impl Config {
         map.check()
             .map_err(|e| anyhow::anyhow!("configuration invalide : {e}"))?;
         Ok(map)
+    }
+
+    /// An OpenID provider, complete or absent: a half-configured one is an error.
+    fn provider(
+        name: &str,
+        issuer: &Option<String>,
+        id: &Option<String>,
+        secret: &Option<String>,
+        acr: &str,
+    ) -> anyhow::Result<Option<guichet_web::oidc::OidcProvider>> {
+        let set = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        match (set(issuer), set(id), set(secret)) {
+            (None, None, None) => Ok(None),
+            (Some(issuer), Some(client_id), Some(client_secret)) => {
+                if !issuer.starts_with("https://") && !issuer.starts_with("http://127.0.0.1") && !issuer.starts_with("http://localhost") {
+                    anyhow::bail!("configuration invalide : {name}_issuer doit être une adresse https://");
+                }
+                Ok(Some(guichet_web::oidc::OidcProvider {
+                    issuer,
+                    client_id,
+                    client_secret,
+                    acr: acr.trim().to_string(),
+                }))
+            }
+            _ => anyhow::bail!(
+                "configuration invalide : {name}_issuer, {name}_client_id et {name}_client_secret vont ensemble"
+            ),
+        }
+    }
+
+    pub fn franceconnect(&self) -> anyhow::Result<Option<guichet_web::oidc::OidcProvider>> {
+        if !["eidas1", "eidas2", "eidas3"].contains(&self.franceconnect_acr.as_str()) {
+            anyhow::bail!(
+                "configuration invalide : franceconnect_acr vaut eidas1, eidas2 ou eidas3"
+            );
+        }
+        Self::provider(
+            "franceconnect",
+            &self.franceconnect_issuer,
+            &self.franceconnect_client_id,
+            &self.franceconnect_client_secret,
+            &self.franceconnect_acr,
+        )
+    }
+
+    pub fn agents_sso(&self) -> anyhow::Result<Option<guichet_web::oidc::OidcProvider>> {
+        Self::provider(
+            "agents_sso",
+            &self.agents_sso_issuer,
+            &self.agents_sso_client_id,
+            &self.agents_sso_client_secret,
+            "",
+        )
     }
 
     /// Where e-mails go: the SMTP relay if one is configured, files in the data directory otherwise.

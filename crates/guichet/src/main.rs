@@ -633,6 +633,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 dir: config.data_dir.join("fichiers"),
             },
             map: config.map()?,
+            franceconnect: config.franceconnect()?,
+            agent_sso: config.agents_sso()?,
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod layout;
 pub mod mail;
 pub mod observe;
+pub mod oidc;
 pub mod open311;
 pub mod pages;
 pub mod pdf;
@@ -42,6 +43,10 @@ pub struct WebConfig {
     pub files: guichet_store::files::LocalStore,
     /// Map tiles (empty URL: no maps).
     pub map: carte::MapConfig,
+    /// "Se connecter avec FranceConnect", when configured.
+    pub franceconnect: Option<oidc::OidcProvider>,
+    /// Agents' single sign-on (ProConnect-style), when configured.
+    pub agent_sso: Option<oidc::OidcProvider>,
 }
 
 impl Default for WebConfig {
@@ -54,6 +59,8 @@ impl Default for WebConfig {
                 dir: std::path::PathBuf::from("guichet-data/fichiers"),
             },
             map: carte::MapConfig::default(),
+            franceconnect: None,
+            agent_sso: None,
         }
     }
 }

@@ -166,6 +166,9 @@ pub fn table() -> RouteTable {
             securite::second_factor,
         )
         .post("/deconnexion", Public, compte::logout)
+        .get("/deconnexion/fin", Public, crate::oidc::logged_out)
+        .get("/connexion/{name}", Public, crate::oidc::start)
+        .get("/connexion/{name}/retour", Public, crate::oidc::callback)
         .get("/mot-de-passe-oublie", Public, compte::forgot_form)
         .post("/mot-de-passe-oublie", Public, compte::forgot)
         .get("/mot-de-passe/nouveau/{token}", Public, compte::reset_form)

@@ -9,6 +9,7 @@ mod dossiers;
 mod durability;
 mod editor;
 mod filing;
+mod franceconnect;
 mod identity;
 mod instruction;
 mod modeles;

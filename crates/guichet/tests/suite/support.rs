@@ -237,6 +237,41 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        Self::serve(db, smtp_port, listener, |_| {}).await
+    }
+
+    /// A server whose FranceConnect and agents' sign-on are a real OpenID provider started for
+    /// the test (npm oidc-provider, `tests/oidc/provider.mjs`).
+    pub async fn with_oidc(smtp: Option<&SmtpSink>) -> (Self, OidcProvider) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let provider = OidcProvider::start(&base).await;
+        let config = guichet_web::oidc::OidcProvider {
+            issuer: provider.issuer.clone(),
+            client_id: OidcProvider::CLIENT_ID.into(),
+            client_secret: OidcProvider::CLIENT_SECRET.into(),
+            acr: "eidas1".into(),
+        };
+        let db = TestDb::with_referential().await;
+        let server = Self::serve(db, smtp.map(|s| s.port), listener, |c| {
+            c.franceconnect = Some(config.clone());
+            c.agent_sso = Some(guichet_web::oidc::OidcProvider {
+                acr: String::new(),
+                ..config.clone()
+            });
+        })
+        .await;
+        (server, provider)
+    }
+
+    async fn serve(
+        db: TestDb,
+        smtp_port: Option<u16>,
+        listener: tokio::net::TcpListener,
+        configure: impl FnOnce(&mut guichet_web::WebConfig),
+    ) -> Self {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let transport = match smtp_port {
             Some(port) => guichet_web::mail::Transport::Smtp(guichet_web::mail::SmtpSettings {
@@ -260,7 +295,11 @@ impl TestServer {
                 tile_url: format!("{base}/tuiles/{{z}}/{{x}}/{{y}}.png"),
                 ..Default::default()
             },
+            franceconnect: None,
+            agent_sso: None,
         };
+        let mut config = config;
+        configure(&mut config);
         let state = guichet_web::AppState::new(db.db.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
@@ -436,6 +475,78 @@ pub fn attribute(html: &str, name: &str) -> Option<String> {
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
     Some(html[start..end].to_string())
+}
+
+/// A real OpenID Connect provider (npm oidc-provider) set up like FranceConnect v2, in its own
+/// Node.js process: `tests/oidc/provider.mjs` (installed by `scripts/test`).
+pub struct OidcProvider {
+    pub issuer: String,
+    child: std::process::Child,
+}
+
+impl OidcProvider {
+    pub const CLIENT_ID: &'static str = "guichet-test";
+    pub const CLIENT_SECRET: &'static str = "un-secret-de-test-long-de-plus-de-32-caracteres";
+
+    async fn start(guichet: &str) -> Self {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
+        assert!(
+            root.join("node_modules/oidc-provider").exists(),
+            "tests/oidc/node_modules is missing: scripts/test installs it (npm ci in tests/oidc)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut child = std::process::Command::new("node")
+            .arg(root.join("provider.mjs"))
+            .env("OIDC_PORT", port.to_string())
+            .env("OIDC_CLIENT_ID", Self::CLIENT_ID)
+            .env("OIDC_CLIENT_SECRET", Self::CLIENT_SECRET)
+            .env(
+                "OIDC_REDIRECT_URIS",
+                format!(
+                    "{guichet}/connexion/franceconnect/retour,{guichet}/connexion/agents/retour"
+                ),
+            )
+            .env(
+                "OIDC_POST_LOGOUT_REDIRECT_URIS",
+                format!("{guichet}/deconnexion/fin"),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start node tests/oidc/provider.mjs");
+        let issuer = format!("http://127.0.0.1:{port}");
+        let discovery = format!("{issuer}/.well-known/openid-configuration");
+        for _ in 0..200 {
+            if reqwest::get(&discovery)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Self { issuer, child };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the OpenID provider did not start on port {port}");
+    }
+
+    /// Test controls of the provider: `account=fc-jean`, `acr=eidas1`, `tamper=1`.
+    pub async fn mode(&self, query: &str) {
+        let r = reqwest::get(format!("{}/__test/mode?{query}", self.issuer))
+            .await
+            .expect("provider mode");
+        assert!(r.status().is_success());
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A real SMTP server (Python's aiosmtpd) writing every message it receives to a maildir.

@@ -190,6 +190,30 @@ struct LoginPage {
     email: String,
     suite: Option<String>,
     flash: Option<String>,
+    /// Other ways in, when configured.
+    franceconnect: bool,
+    agents_sso: bool,
+}
+
+impl LoginPage {
+    async fn new(
+        state: &AppState,
+        visitor: &Visitor,
+        errors: Errors,
+        email: String,
+        suite: Option<String>,
+        flash: Option<String>,
+    ) -> Self {
+        Self {
+            layout: Layout::for_visitor(state, visitor).await,
+            errors,
+            email,
+            suite,
+            flash,
+            franceconnect: state.config.franceconnect.is_some(),
+            agents_sso: state.config.agent_sso.is_some(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -202,13 +226,17 @@ pub async fn login_form(
     visitor: Visitor,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
-    html(&LoginPage {
-        layout: Layout::for_visitor(&state, &visitor).await,
-        errors: Errors::default(),
-        email: String::new(),
-        suite: safe_next(q.suite.as_deref()),
-        flash: None,
-    })
+    html(
+        &LoginPage::new(
+            &state,
+            &visitor,
+            Errors::default(),
+            String::new(),
+            safe_next(q.suite.as_deref()),
+            None,
+        )
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -232,13 +260,7 @@ pub async fn login(
         let state = state.clone();
         let suite = suite.clone();
         async move {
-            let page = LoginPage {
-                layout: Layout::for_visitor(&state, &visitor).await,
-                errors,
-                email,
-                suite,
-                flash: None,
-            };
+            let page = LoginPage::new(&state, &visitor, errors, email, suite, None).await;
             Ok::<Response, AppError>((status, html(&page)?).into_response())
         }
     };
@@ -310,12 +332,19 @@ pub async fn logout(
     State(state): State<AppState>,
     mut visitor: Visitor,
 ) -> Result<Response, AppError> {
+    // A session opened through FranceConnect (or agents' sign-on) ends at the provider too.
+    let mut target = "/".to_string();
     if let Some(s) = &visitor.session {
+        match crate::oidc::logout_url(&state, &s.id_hash).await {
+            Ok(Some(url)) => target = url,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "logout at the provider"),
+        }
         session::delete(&state.db, &s.id_hash).await?;
         audit::append(&state.db, &visitor.event(None, "deconnexion")).await?;
     }
     visitor.clear_session();
-    Ok(visitor.finish(Redirect::to("/").into_response()))
+    Ok(visitor.finish(Redirect::to(&target).into_response()))
 }
 
 // ---- Forgotten password ---------------------------------------------------------------------
@@ -454,13 +483,15 @@ pub async fn reset(
         event.actor = u.email;
     }
     audit::append(&state.db, &event).await?;
-    let page = LoginPage {
-        layout: Layout::for_visitor(&state, &visitor).await,
-        errors: Errors::default(),
-        email: String::new(),
-        suite: None,
-        flash: Some("Votre mot de passe a été changé. Connectez-vous avec le nouveau.".into()),
-    };
+    let page = LoginPage::new(
+        &state,
+        &visitor,
+        Errors::default(),
+        String::new(),
+        None,
+        Some("Votre mot de passe a été changé. Connectez-vous avec le nouveau.".into()),
+    )
+    .await;
     html(&page)
 }
 
@@ -473,6 +504,8 @@ struct AccountPage {
     user: account::User,
     errors: Errors,
     flash: Option<String>,
+    /// None: FranceConnect is not offered; else whether this account is linked to it.
+    franceconnect: Option<bool>,
 }
 
 async fn account_page(
@@ -489,11 +522,16 @@ async fn account_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let franceconnect = match state.config.franceconnect {
+        Some(_) => Some(guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?),
+        None => None,
+    };
     let page = AccountPage {
         layout: Layout::for_visitor(state, visitor).await,
         user,
         errors,
         flash,
+        franceconnect,
     };
     Ok((status, html(&page)?).into_response())
 }
@@ -768,17 +806,19 @@ pub async fn logout_everywhere(
     visitor.clear_session();
     visitor.user = None;
     visitor.session = None;
-    let page = LoginPage {
-        layout: Layout::for_visitor(&state, &visitor).await,
-        errors: Errors::default(),
-        email: user.email,
-        suite: None,
-        flash: Some(format!(
+    let page = LoginPage::new(
+        &state,
+        &visitor,
+        Errors::default(),
+        user.email,
+        None,
+        Some(format!(
             "Vous avez été déconnecté de partout ({closed} session{} fermée{}).",
             if closed > 1 { "s" } else { "" },
             if closed > 1 { "s" } else { "" }
         )),
-    };
+    )
+    .await;
     Ok(visitor.finish(html(&page)?))
 }
 

@@ -54,6 +54,12 @@ struct DemarchePage {
     open: bool,
 }
 
+impl DemarchePage {
+    fn needs_franceconnect(&self) -> bool {
+        self.def.identity == guichet_domain::demarche::IdentityLevel::Franceconnect
+    }
+}
+
 pub async fn page(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -79,11 +85,37 @@ pub async fn start(
     let Some(user) = &visitor.user else {
         return Ok(Redirect::to("/connexion").into_response());
     };
-    let Some((t, d, _)) = published(&state, &tenant_slug, &slug).await? else {
+    let Some((t, d, def)) = published(&state, &tenant_slug, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
     if d.status != demarche::Status::Publiee {
         return Ok(not_found(State(state)).await);
+    }
+    // A démarche that requires a certified identity: FranceConnect first.
+    if def.identity == guichet_domain::demarche::IdentityLevel::Franceconnect
+        && !guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?
+    {
+        let back = format!("/demarches/{tenant_slug}/{slug}");
+        return if state.config.franceconnect.is_some() {
+            let page = super::message_to(
+                &state,
+                &visitor,
+                "Identité FranceConnect demandée",
+                vec![format!("{} demande pour cette démarche une identité vérifiée par FranceConnect. Identifiez-vous avec FranceConnect : votre compte en sera relié une fois pour toutes, puis vous reviendrez ici commencer la démarche.", t.name)],
+                Some((
+                    format!("/connexion/franceconnect?suite={}", crate::auth::urlencode(&back)),
+                    "S'identifier avec FranceConnect",
+                )),
+            )
+            .await?;
+            Ok((StatusCode::FORBIDDEN, page).into_response())
+        } else {
+            Ok((
+                StatusCode::FORBIDDEN,
+                super::message(&state, &visitor, "Identité FranceConnect demandée", vec!["Cette démarche demande une identité vérifiée par FranceConnect, qui n'est pas encore proposée sur cette plateforme : contactez directement la collectivité.".into()], None).await?,
+            )
+                .into_response())
+        };
     }
     let version = d.published_version.unwrap_or(1);
     let x = dossier::create_draft(

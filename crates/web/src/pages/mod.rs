@@ -48,7 +48,7 @@ struct MessagePage {
     layout: Layout,
     heading: &'static str,
     paragraphs: Vec<String>,
-    link: Option<(&'static str, &'static str)>,
+    link: Option<(String, &'static str)>,
 }
 
 /// A simple page: a heading, a few paragraphs, an optional link onward.
@@ -58,6 +58,24 @@ pub(crate) async fn message(
     heading: &'static str,
     paragraphs: Vec<String>,
     link: Option<(&'static str, &'static str)>,
+) -> Result<Response, AppError> {
+    message_to(
+        state,
+        visitor,
+        heading,
+        paragraphs,
+        link.map(|(h, l)| (h.to_string(), l)),
+    )
+    .await
+}
+
+/// The same, with a link onward built at run time.
+pub(crate) async fn message_to(
+    state: &AppState,
+    visitor: &Visitor,
+    heading: &'static str,
+    paragraphs: Vec<String>,
+    link: Option<(String, &'static str)>,
 ) -> Result<Response, AppError> {
     html(&MessagePage {
         layout: Layout::for_visitor(state, visitor).await,
