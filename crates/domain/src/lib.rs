@@ -7,6 +7,7 @@ pub mod contours;
 pub mod demarche;
 pub mod dossier;
 pub mod franceconnect;
+pub mod mandat;
 pub mod open311;
 pub mod password;
 pub mod profile;

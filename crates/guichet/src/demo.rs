@@ -370,6 +370,7 @@ async fn seed_dossiers(db: &Db) -> anyhow::Result<()> {
         user_id: Some(usager.id),
         label: usager.email.clone(),
         ip: None,
+        on_behalf_of: None,
     };
     let agent_email = agent_email("dijon");
     let agent_id = account::by_email(db, &agent_email).await?.map(|u| u.id);
@@ -378,6 +379,7 @@ async fn seed_dossiers(db: &Db) -> anyhow::Result<()> {
         user_id: agent_id,
         label: agent_email,
         ip: None,
+        on_behalf_of: None,
     };
     let plans: &[&[Action]] = &[
         &[],

@@ -183,6 +183,8 @@ pub struct By {
     pub user_id: Option<i64>,
     pub label: String,
     pub ip: Option<String>,
+    /// The usager an aidant acts for (journaled as on-behalf-of).
+    pub on_behalf_of: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -297,7 +299,7 @@ async fn change_at(
             tenant_id: Some(d.tenant_id),
             actor_id: by.user_id,
             actor: by.label.clone(),
-            on_behalf_of: None,
+            on_behalf_of: by.on_behalf_of.clone(),
             action: format!("dossier.{}", to.code()),
             object_type: Some("dossier".into()),
             object_id: Some(d.number.clone()),
@@ -371,6 +373,7 @@ pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<Doss
             user_id: None,
             label: format!("système ({})", def.tacit_rule.label()),
             ip: None,
+            on_behalf_of: None,
         };
         match change_at(db, &d, &def, &action, &by, now, true).await {
             Ok(_) => decided.push(d),

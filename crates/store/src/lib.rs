@@ -3,6 +3,7 @@
 //! with `$1`-style parameters, through sqlx's `Any` driver.
 
 pub mod account;
+pub mod aidant;
 pub mod api_token;
 pub mod audit;
 pub mod competence;

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0013_profile_vault.sql"),
     ),
     (14, "oidc", include_str!("../migrations/0014_oidc.sql")),
+    (
+        15,
+        "aidants",
+        include_str!("../migrations/0015_aidants.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -20,6 +20,8 @@ pub struct Session {
     pub last_seen_at: i64,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// An aidant acting for a usager under this mandat.
+    pub acting_mandat_id: Option<i64>,
 }
 
 /// Opens a session; returns the cookie value (shown once) and the session.
@@ -40,6 +42,7 @@ pub async fn create(
         last_seen_at: now,
         ip: ip.map(str::to_string),
         user_agent: user_agent.map(|s| s.chars().take(200).collect()),
+        acting_mandat_id: None,
     };
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, mfa_done, created_at, last_seen_at, ip, user_agent)
@@ -60,7 +63,7 @@ pub async fn create(
 pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Session>> {
     let id_hash = hash_token(token);
     let row = sqlx::query(
-        "SELECT s.id_hash, s.user_id, s.mfa_done, s.created_at, s.last_seen_at, s.ip, s.user_agent
+        "SELECT s.id_hash, s.user_id, s.mfa_done, s.created_at, s.last_seen_at, s.ip, s.user_agent, s.acting_mandat_id
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id_hash = $1 AND u.deleted_at IS NULL",
     )
@@ -76,6 +79,7 @@ pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Sessi
         last_seen_at: row.try_get(4)?,
         ip: row.try_get(5)?,
         user_agent: row.try_get(6)?,
+        acting_mandat_id: row.try_get(7)?,
     };
     if now - session.last_seen_at > IDLE_TIMEOUT_MS
         || now - session.created_at > ABSOLUTE_TIMEOUT_MS
@@ -132,6 +136,7 @@ pub async fn list_for_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Session>
                 last_seen_at: row.try_get(4)?,
                 ip: row.try_get(5)?,
                 user_agent: row.try_get(6)?,
+                acting_mandat_id: None,
             })
         })
         .collect()

@@ -444,6 +444,7 @@ async fn by_token(state: &AppState, token: &ApiToken) -> By {
         user_id: Some(token.user_id),
         label: format!("{label} (jeton « {} »)", token.name),
         ip: None,
+        on_behalf_of: None,
     }
 }
 

@@ -92,6 +92,11 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 Ok(n) => tracing::info!(documents = n, "usagers warned of expiring documents"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "expiring documents"),
             }
+            match crate::pages::aidants::warn_expiring(&state, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(mandats = n, "usagers warned of mandats ending soon"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "expiring mandats"),
+            }
             let _ = guichet_store::session::purge_expired(&state.db, now).await;
             let _ = guichet_store::throttle::purge_old(&state.db, now).await;
         }

@@ -11,6 +11,9 @@ pub struct Layout {
     pub is_agent: bool,
     pub csrf: String,
     pub demo: bool,
+    /// The permanent banner of an aidant acting for a usager: (usager, mandat n°, domains,
+    /// until).
+    pub acting: Option<(String, i64, String, String)>,
 }
 
 impl Layout {
@@ -27,6 +30,23 @@ impl Layout {
             is_agent: visitor.is_agent(),
             csrf: visitor.csrf_token.clone(),
             demo: state.config.demo,
+            acting: visitor.acting.as_ref().map(|a| {
+                (
+                    visitor
+                        .user
+                        .as_ref()
+                        .map(|u| u.display_name.clone())
+                        .unwrap_or_default(),
+                    a.mandat.id,
+                    a.mandat
+                        .domains
+                        .iter()
+                        .map(|d| d.label())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    crate::pages::compte::format_ms(a.mandat.ends_at),
+                )
+            }),
         }
     }
 
@@ -39,6 +59,7 @@ impl Layout {
             is_agent: false,
             csrf: String::new(),
             demo: false,
+            acting: None,
         }
     }
 }

@@ -68,6 +68,7 @@ impl RouteTable {
                     Access::SignedIn => "signed_in".to_string(),
                     Access::Tenant(p) => format!("tenant:{p:?}"),
                     Access::Operator => "operator".to_string(),
+                    Access::Aidant => "aidant".to_string(),
                     Access::Api(scope) => format!("api:{scope}"),
                     Access::Demo => "demo".to_string(),
                     Access::ApiKeyInRequest => "api_key_in_request".to_string(),
@@ -180,6 +181,49 @@ pub fn table() -> RouteTable {
             "/compte/courriel/confirmation/{token}",
             Public,
             compte::confirm_new_email,
+        )
+        .get("/compte/mandats", SignedIn, aidants::mine)
+        .post(
+            "/compte/mandats/{id}/revocation",
+            SignedIn,
+            aidants::revoke_by_usager,
+        )
+        .get("/mandats/verification", Public, aidants::verify)
+        .get("/aidant", Aidant, aidants::space)
+        .post("/aidant/mandats", Aidant, aidants::create)
+        .get("/aidant/mandats/{id}", Aidant, aidants::show)
+        .post("/aidant/mandats/{id}/agir", Aidant, aidants::act)
+        .post(
+            "/aidant/mandats/{id}/revocation",
+            Aidant,
+            aidants::revoke_by_aidant,
+        )
+        .post("/aidant/arreter", SignedIn, aidants::stop)
+        .get("/operateur/aidants", Operator, aidants::operator_structures)
+        .post(
+            "/operateur/aidants/structures",
+            Operator,
+            aidants::operator_add_structure,
+        )
+        .post(
+            "/operateur/aidants/membres",
+            Operator,
+            aidants::operator_add_aidant,
+        )
+        .get(
+            "/admin/{tenant}/aidants",
+            Tenant(P::ManageTeam),
+            aidants::tenant_structures,
+        )
+        .post(
+            "/admin/{tenant}/aidants/structures",
+            Tenant(P::ManageTeam),
+            aidants::tenant_add_structure,
+        )
+        .post(
+            "/admin/{tenant}/aidants/membres",
+            Tenant(P::ManageTeam),
+            aidants::tenant_add_aidant,
         )
         .get("/compte/profil", SignedIn, profil::show)
         .post("/compte/profil", SignedIn, profil::save)

@@ -163,6 +163,7 @@ mod dossiers_api {
             user_id: None,
             label: "u@exemple.fr".into(),
             ip: None,
+            on_behalf_of: None,
         };
         let mut ids = Vec::new();
         for n in 0..5 {

@@ -55,6 +55,11 @@ fn expected(spec: &RouteSpec, who: Who) -> Expect {
                 Expect::Through
             }
         }
+        // None of these people is an aidant (the aidants suite checks who is).
+        Access::Aidant => match who {
+            Who::Anonymous => Expect::Login,
+            _ => Expect::Forbidden,
+        },
         Access::Operator => match who {
             Who::Anonymous => Expect::Login,
             Who::Operator => Expect::Through,

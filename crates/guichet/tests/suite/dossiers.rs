@@ -26,6 +26,7 @@ fn usager(id: i64) -> By {
         user_id: Some(id),
         label: "camille@exemple.fr".into(),
         ip: None,
+        on_behalf_of: None,
     }
 }
 
@@ -35,6 +36,7 @@ fn agent() -> By {
         user_id: None,
         label: "instructeur@dijon.fr".into(),
         ip: Some("127.0.0.1".into()),
+        on_behalf_of: None,
     }
 }
 

@@ -445,6 +445,7 @@ async fn the_usager_is_told_when_silence_decides() {
         user_id: Some(u.user_id),
         label: u.email.clone(),
         ip: None,
+        on_behalf_of: None,
     };
     dossier::change(s.db(), &x, &def, &Action::Submit, &by)
         .await
@@ -814,12 +815,14 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
         user_id: Some(u.user_id),
         label: u.email.clone(),
         ip: None,
+        on_behalf_of: None,
     };
     let agent = dossier::By {
         actor: Actor::Agent,
         user_id: None,
         label: "agent@dijon.fr".into(),
         ip: None,
+        on_behalf_of: None,
     };
     let mut x = dossier::get(s.db(), t.dijon.id, x.id)
         .await

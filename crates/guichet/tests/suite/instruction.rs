@@ -30,6 +30,7 @@ fn usager(id: i64) -> By {
         user_id: Some(id),
         label: "usager".into(),
         ip: None,
+        on_behalf_of: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The integration suite of Guichet: one test binary, a fresh database per test, run on SQLite
 //! by default and on PostgreSQL when GUICHET_TEST_DATABASE_URL is set.
 
+mod aidants;
 mod api;
 mod audit;
 mod authz;

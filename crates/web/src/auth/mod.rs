@@ -32,6 +32,8 @@ pub enum Access {
     Tenant(Permission),
     /// The platform operator (an `operateur` of the operator's tenant), with the second factor.
     Operator,
+    /// An aidant of a help structure, with the second factor, not acting for anyone.
+    Aidant,
     /// An API token with this scope (`*` for any); a `{tenant}` in the path must be the token's.
     Api(&'static str),
     /// Only when the server runs as `guichet demo`; 404 otherwise.
@@ -103,6 +105,12 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
         Ok(ctx) => ctx,
         Err(response) => return visitor.finish(response),
     };
+    // An aidant acting for a usager: only the usager's pages, within the mandat.
+    if let Err(response) =
+        crate::pages::aidants::check_acting(&state, &visitor, req.method(), &path).await
+    {
+        return visitor.finish(response);
+    }
     if let Some(ctx) = tenant_context {
         req.extensions_mut().insert(ctx);
     }
@@ -139,6 +147,25 @@ async fn decide(
                 return Err(to_login());
             };
             if user.totp_enabled && !visitor.mfa_done() {
+                return Err(Redirect::to("/connexion/second-facteur").into_response());
+            }
+            Ok(None)
+        }
+        Access::Aidant => {
+            let Some(user) = &visitor.user else {
+                return Err(to_login());
+            };
+            let member = visitor.acting.is_none()
+                && guichet_store::aidant::memberships(&state.db, user.id)
+                    .await
+                    .is_ok_and(|m| !m.is_empty());
+            if !member {
+                return Err(forbidden(state, visitor).await);
+            }
+            if !user.totp_enabled {
+                return Err(Redirect::to("/compte/securite").into_response());
+            }
+            if !visitor.mfa_done() {
                 return Err(Redirect::to("/connexion/second-facteur").into_response());
             }
             Ok(None)

@@ -23,7 +23,17 @@ pub struct Visitor {
     pub user_agent: Option<String>,
     /// Cookies to set on the response (new CSRF seed, new or cleared session).
     pub set_cookies: Vec<String>,
+    /// An aidant acting for the usager (`user`) under a mandat that is in force.
+    pub acting: Option<Acting>,
     secure: bool,
+}
+
+/// An aidant acting for a usager: `Visitor::user` is the usager, this is who really acts.
+#[derive(Clone)]
+pub struct Acting {
+    pub aidant: User,
+    pub mandat: guichet_store::aidant::Mandat,
+    pub structure: String,
 }
 
 pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -55,6 +65,9 @@ impl Visitor {
                     if visitor.user.is_some() {
                         visitor.roles =
                             guichet_store::team::roles_of(&state.db, session.user_id).await?;
+                        if let Some(mid) = session.acting_mandat_id {
+                            visitor.act_under(state, &session, mid, now).await?;
+                        }
                         visitor.session = Some(session);
                     }
                 }
@@ -75,6 +88,44 @@ impl Visitor {
         };
         visitor.csrf_token = super::csrf::token_for(state, &seed).await?;
         Ok(visitor)
+    }
+
+    /// Switches to the usager of a mandat still in force (checked at every request: an expiry
+    /// or a revocation takes effect at once); otherwise the session stops acting.
+    async fn act_under(
+        &mut self,
+        state: &AppState,
+        session: &guichet_store::session::Session,
+        mandat_id: i64,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        use guichet_domain::mandat::Status;
+        let mandat = guichet_store::aidant::by_id(&state.db, mandat_id)
+            .await?
+            .filter(|m| m.aidant_user_id == session.user_id && m.status(now) == Status::Active);
+        let usager = match &mandat {
+            Some(m) => guichet_store::account::by_id(&state.db, m.usager_user_id).await?,
+            None => None,
+        };
+        match (mandat, usager, self.user.clone()) {
+            (Some(mandat), Some(usager), Some(aidant)) => {
+                let structure =
+                    guichet_store::aidant::structure_by_id(&state.db, mandat.structure_id)
+                        .await?
+                        .map(|s| s.name)
+                        .unwrap_or_default();
+                self.user = Some(usager);
+                // Acting for a usager gives none of the aidant's own roles.
+                self.roles = Vec::new();
+                self.acting = Some(Acting {
+                    aidant,
+                    mandat,
+                    structure,
+                });
+            }
+            _ => guichet_store::aidant::set_acting(&state.db, &session.id_hash, None).await?,
+        }
+        Ok(())
     }
 
     pub fn mfa_done(&self) -> bool {
@@ -138,16 +189,19 @@ impl Visitor {
     }
 
     /// An audit event attributed to this visitor.
+    /// An aidant's actions are theirs, on behalf of the usager.
     pub fn event(&self, tenant_id: Option<i64>, action: &str) -> guichet_domain::audit::Event {
+        let (actor, on_behalf_of) = match &self.acting {
+            Some(a) => (Some(&a.aidant), self.user.as_ref().map(|u| u.email.clone())),
+            None => (self.user.as_ref(), None),
+        };
         guichet_domain::audit::Event {
             tenant_id,
-            actor_id: self.user.as_ref().map(|u| u.id),
-            actor: self
-                .user
-                .as_ref()
+            actor_id: actor.map(|u| u.id),
+            actor: actor
                 .map(|u| u.email.clone())
                 .unwrap_or_else(|| "anonyme".into()),
-            on_behalf_of: None,
+            on_behalf_of,
             action: action.to_string(),
             object_type: None,
             object_id: None,

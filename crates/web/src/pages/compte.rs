@@ -506,6 +506,8 @@ struct AccountPage {
     flash: Option<String>,
     /// None: FranceConnect is not offered; else whether this account is linked to it.
     franceconnect: Option<bool>,
+    /// An aidant of a help structure (link to their space).
+    aidant: bool,
 }
 
 async fn account_page(
@@ -526,12 +528,16 @@ async fn account_page(
         Some(_) => Some(guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?),
         None => None,
     };
+    let aidant = !guichet_store::aidant::memberships(&state.db, user.id)
+        .await?
+        .is_empty();
     let page = AccountPage {
         layout: Layout::for_visitor(state, visitor).await,
         user,
         errors,
         flash,
         franceconnect,
+        aidant,
     };
     Ok((status, html(&page)?).into_response())
 }

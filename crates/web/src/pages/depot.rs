@@ -662,16 +662,15 @@ pub async fn review(
     })
 }
 
+/// The usager, or the aidant acting for them (then the actor, the usager on-behalf-of).
 pub(crate) fn by_usager(visitor: &Visitor) -> By {
+    let event = visitor.event(None, "");
     By {
         actor: Actor::Usager,
-        user_id: visitor.user.as_ref().map(|u| u.id),
-        label: visitor
-            .user
-            .as_ref()
-            .map(|u| u.email.clone())
-            .unwrap_or_default(),
+        user_id: event.actor_id,
+        label: event.actor,
         ip: visitor.ip.clone(),
+        on_behalf_of: event.on_behalf_of,
     }
 }
 
@@ -870,6 +869,18 @@ pub async fn mine(State(state): State<AppState>, visitor: Visitor) -> Result<Res
     };
     let mut rows = Vec::new();
     for x in dossier::list_for_usager(&state.db, user.id).await? {
+        // An aidant sees only the dossiers within the mandat's domains.
+        if visitor.acting.is_some()
+            && !super::aidants::in_scope(
+                &state,
+                &visitor,
+                &axum::http::Method::GET,
+                &format!("/dossiers/{}", x.id),
+            )
+            .await?
+        {
+            continue;
+        }
         let title = demarche::get(&state.db, x.tenant_id, x.demarche_id)
             .await?
             .map(|d| d.title)

@@ -383,6 +383,7 @@ pub(crate) fn by(visitor: &Visitor, ctx: &TenantContext) -> By {
             .map(|u| u.email.clone())
             .unwrap_or_default(),
         ip: visitor.ip.clone(),
+        on_behalf_of: None,
     }
 }
 

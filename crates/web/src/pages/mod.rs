@@ -2,6 +2,7 @@
 
 pub mod accessibilite;
 pub mod admin;
+pub mod aidants;
 pub mod categories;
 pub mod coffre;
 pub mod collectivite;

@@ -126,6 +126,11 @@ pub async fn show(
         .user
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    if visitor.acting.is_some() {
+        // An aidant looking at the profile: the usager will see it in "who saw my data".
+        let event = visitor.event_on(None, "profil.consultation", "profil", user.id);
+        guichet_store::audit::append(&state.db, &event).await?;
+    }
     let profile = store::get(&state.db, user.id).await?;
     let flash = q.enregistre.map(|_| {
         "Profil enregistré. Les démarches reliées à votre profil seront préremplies.".to_string()

@@ -1,0 +1,337 @@
+//! Aidants and mandats: the operator registers a structure and its aidant; the aidant records a
+//! mandat with the usager present, acts within its domains (allowed) and outside them or after
+//! revocation or expiry (refused); the journal names the aidant as actor and the usager as
+//! on-behalf-of; the usager sees the mandat and revokes it.
+
+use crate::personas;
+use crate::support::{SmtpSink, TestServer};
+use guichet_domain::role::Role;
+use guichet_store::account::Kind;
+
+fn demarche(title: &str, competence: &str) -> String {
+    format!(
+        r#"{{"title": "{title}", "description": "d", "retention_months": 12, "competence": "{competence}",
+            "pages": [{{"title": "Demande", "fields": [{{"id": "motif", "label": "Motif", "type": "short_text", "required": true}}]}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let db = s.db();
+    let t = personas::tenants(&s).await;
+    let operator = personas::persona(
+        &s,
+        Kind::Agent,
+        "operateur@region.fr",
+        &[(&t.region, Role::Operateur)],
+    )
+    .await;
+    let aidant = personas::persona(&s, Kind::Agent, "aidant@france-services.fr", &[]).await;
+    let usager = personas::usager(&s).await;
+    let mut slugs = Vec::new();
+    for (title, competence) in [
+        ("Inscription à la cantine", "restauration_scolaire"),
+        ("Permis de construire", "urbanisme"),
+    ] {
+        let def = guichet_domain::demarche::Definition::from_json(&demarche(title, competence))
+            .expect("def");
+        let d = guichet_store::demarche::create(db, t.dijon.id, &def)
+            .await
+            .expect("d");
+        guichet_store::demarche::publish(db, &d)
+            .await
+            .expect("publish");
+        slugs.push(d.slug);
+    }
+
+    // The operator registers a France Services and its aidant.
+    let refused = operator
+        .browser
+        .post("/operateur/aidants/structures", &[("nom", "x")])
+        .await;
+    assert_eq!(refused.status, 422);
+    let added = operator
+        .browser
+        .post(
+            "/operateur/aidants/structures",
+            &[
+                ("nom", "France Services de Montbard"),
+                ("type", "france_services"),
+            ],
+        )
+        .await;
+    assert!(
+        added
+            .html
+            .contains("Structure « France Services de Montbard » enregistrée"),
+        "{}",
+        added.html
+    );
+    let structure = guichet_store::aidant::structures(db, None)
+        .await
+        .expect("s")
+        .pop()
+        .expect("structure");
+    let member = operator
+        .browser
+        .post(
+            "/operateur/aidants/membres",
+            &[
+                ("structure", &structure.id.to_string()),
+                ("nom_aidant", "Alex Aidant"),
+                ("email", "aidant@france-services.fr"),
+                ("responsable", "oui"),
+            ],
+        )
+        .await;
+    assert!(member.html.contains("est aidant de"), "{}", member.html);
+    // A usager's account cannot be made an aidant.
+    let wrong = operator
+        .browser
+        .post(
+            "/operateur/aidants/membres",
+            &[
+                ("structure", &structure.id.to_string()),
+                ("nom_aidant", "Camille"),
+                ("email", &usager.email),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    // Nobody else reaches the aidant's space.
+    assert_eq!(usager.browser.get("/aidant").await.status, 403);
+
+    // The mandat, with the usager present: checked before it is recorded.
+    let incomplete = aidant
+        .browser
+        .post(
+            "/aidant/mandats",
+            &[("email_usager", &usager.email), ("domaines", "famille")],
+        )
+        .await;
+    assert_eq!(incomplete.status, 422);
+    assert!(
+        incomplete.html.contains("Indiquez comment l")
+            && incomplete.html.contains("doit avoir donné son accord")
+    );
+    let created = aidant
+        .browser
+        .post(
+            "/aidant/mandats",
+            &[
+                ("email_usager", &usager.email),
+                ("identite", "document"),
+                ("piece", "carte_identite"),
+                ("piece_fin", "ab12"),
+                ("piece_verifiee", "oui"),
+                ("domaines", "famille"),
+                ("duree", "1m"),
+                ("consentement", "oui"),
+            ],
+        )
+        .await;
+    let location = created.location.expect("created");
+    let id: i64 = location
+        .trim_start_matches("/aidant/mandats/")
+        .parse()
+        .expect("id");
+    let mandat = guichet_store::aidant::by_id(db, id)
+        .await
+        .expect("q")
+        .expect("mandat");
+    let printable = aidant.browser.get(&location).await;
+    assert!(
+        printable.html.contains(&mandat.verification_code) && printable.html.contains("Famille")
+    );
+    smtp.wait_for(&usager.email, "Vous avez confié un mandat")
+        .await;
+    let checked = s
+        .browser()
+        .get(&format!(
+            "/mandats/verification?code={}",
+            mandat.verification_code.to_lowercase()
+        ))
+        .await;
+    assert!(
+        checked.html.contains(&format!("Mandat n° {id} : en cours")),
+        "{}",
+        checked.html
+    );
+    assert!(
+        !checked.html.contains("Camille"),
+        "no names on the public check"
+    );
+
+    // Acting: a permanent banner; within the domain (school canteen: famille) allowed.
+    let act = aidant
+        .browser
+        .post(&format!("/aidant/mandats/{id}/agir"), &[])
+        .await;
+    assert_eq!(act.location.as_deref(), Some("/dossiers"));
+    let home = aidant.browser.get("/dossiers").await;
+    assert!(
+        home.html.contains("Vous agissez pour camille"),
+        "{}",
+        home.html
+    );
+    let started = aidant
+        .browser
+        .post(&format!("/demarches/dijon/{}/dossiers", slugs[0]), &[])
+        .await;
+    let step = started.location.expect("started for the usager");
+    let dossier_id: i64 = step
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|i| i.parse().ok())
+        .expect("id");
+    let x = guichet_store::dossier::get_for_usager(db, dossier_id, usager.user_id)
+        .await
+        .expect("q")
+        .expect("the usager's dossier");
+    aidant
+        .browser
+        .post(
+            &step,
+            &[("motif", "Inscription de Léa"), ("action", "continuer")],
+        )
+        .await;
+    let deposited = aidant
+        .browser
+        .post(&format!("/dossiers/{dossier_id}/depot"), &[])
+        .await;
+    assert!(deposited.location.is_some(), "{}", deposited.html);
+
+    // Outside the domains (urbanisme: logement), or the usager's own settings: refused.
+    let outside = aidant
+        .browser
+        .post(&format!("/demarches/dijon/{}/dossiers", slugs[1]), &[])
+        .await;
+    assert_eq!(outside.status, 403);
+    assert!(
+        outside
+            .html
+            .contains("ne fait pas partie des domaines du mandat"),
+        "{}",
+        outside.html
+    );
+    let settings = aidant.browser.get("/compte/sessions").await;
+    assert_eq!(settings.status, 403);
+    assert_eq!(
+        aidant.browser.get("/aidant").await.status,
+        403,
+        "not the aidant's own space while acting"
+    );
+
+    // The journal: the aidant acted, on behalf of the usager.
+    let journal = guichet_store::audit::list(db, &Default::default(), 200)
+        .await
+        .expect("journal");
+    let deposit = journal
+        .iter()
+        .find(|e| {
+            e.event.object_id.as_deref() == Some(x.number.as_str())
+                && e.event.actor == "aidant@france-services.fr"
+        })
+        .expect("the deposit, by the aidant");
+    assert_eq!(
+        deposit.event.on_behalf_of.as_deref(),
+        Some(usager.email.as_str())
+    );
+    assert!(journal.iter().any(|e| e.event.action == "mandat.refus"));
+
+    // The usager sees the mandat and what the aidant did, and revokes it: effective at once.
+    let mine = usager.browser.get("/compte/mandats").await;
+    assert!(mine.html.contains(&format!("Mandat n° {id}")) && mine.html.contains("en cours"));
+    let seen = usager.browser.get("/compte/acces").await;
+    assert!(
+        seen.html
+            .contains("aidant@france-services.fr (aidant, pour vous)"),
+        "{}",
+        seen.html
+    );
+    let revoked = usager
+        .browser
+        .post(&format!("/compte/mandats/{id}/revocation"), &[])
+        .await;
+    assert_eq!(
+        revoked.location,
+        Some(format!("/compte/mandats?revoque={id}"))
+    );
+    smtp.wait_for(&usager.email, "Mandat révoqué").await;
+    let after = aidant.browser.get(&format!("/dossiers/{dossier_id}")).await;
+    assert_eq!(
+        after.status, 404,
+        "no longer acting: the usager's dossier is not the aidant's"
+    );
+    assert!(!aidant
+        .browser
+        .get("/dossiers")
+        .await
+        .html
+        .contains("Vous agissez pour"));
+    assert_eq!(
+        aidant
+            .browser
+            .post(&format!("/aidant/mandats/{id}/agir"), &[])
+            .await
+            .status,
+        403
+    );
+
+    // An expired mandat stops acting at the next request.
+    let second = aidant
+        .browser
+        .post(
+            "/aidant/mandats",
+            &[
+                ("email_usager", &usager.email),
+                ("identite", "document"),
+                ("piece", "passeport"),
+                ("piece_fin", "9Z9Z"),
+                ("piece_verifiee", "oui"),
+                ("domaines", "famille"),
+                ("duree", "jour"),
+                ("consentement", "oui"),
+            ],
+        )
+        .await;
+    let second_id: i64 = second
+        .location
+        .expect("created")
+        .trim_start_matches("/aidant/mandats/")
+        .parse()
+        .expect("id");
+    aidant
+        .browser
+        .post(&format!("/aidant/mandats/{second_id}/agir"), &[])
+        .await;
+    assert!(aidant
+        .browser
+        .get("/dossiers")
+        .await
+        .html
+        .contains("Vous agissez pour"));
+    sqlx::query("UPDATE mandats SET ends_at = $1 WHERE id = $2")
+        .bind(guichet_store::now_ms() - 1000)
+        .bind(second_id)
+        .execute(db.pool())
+        .await
+        .expect("expire");
+    assert_eq!(
+        aidant
+            .browser
+            .get(&format!("/dossiers/{dossier_id}"))
+            .await
+            .status,
+        404
+    );
+    assert!(!aidant
+        .browser
+        .get("/dossiers")
+        .await
+        .html
+        .contains("Vous agissez pour"));
+}
