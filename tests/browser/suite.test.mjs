@@ -102,6 +102,7 @@ before(async () => {
     ['usager', 'usager@demo.example', 'dijon'],
     ['agent', 'agent.dijon@demo.example', 'dijon'],
     ['operateur', 'operateur@demo.example', 'bourgogne-franche-comte'],
+    ['aidant', 'aidant@demo.example', 'dijon'],
   ]) {
     const context = await browser.newContext({ bypassCSP: true, locale: 'fr-FR' });
     await login(context, email);
@@ -220,7 +221,15 @@ test('pages in their error and confirmation states pass axe too', async () => {
   const anon = personas.anonymous.context;
   const agent = personas.agent.context;
   const usager = personas.usager.context;
+  const aidant = personas.aidant.context;
   const states = [
+    ['mandat avec erreurs', aidant, async (p) => { await p.goto(`${base}/aidant`); await Promise.all([p.waitForNavigation(), p.click('form[action="/aidant/mandats"] button[type=submit]')]); }],
+    ['aidant agissant pour une personne', aidant, async (p) => { await p.goto(`${base}/aidant/mandats/1`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/agir"] button')]); await p.goto(`${base}/dossiers/5`); assert.match(await p.locator('.acting').innerText(), /Vous agissez pour Camille Usager/); }],
+    ['aidant hors du mandat', aidant, async (p) => { await p.goto(`${base}/compte/sessions`); }],
+    ['aidant, fin de l\'action', aidant, async (p) => { await p.goto(`${base}/dossiers`); await Promise.all([p.waitForNavigation(), p.click('.acting button')]); assert.equal(await p.locator('.acting').count(), 0); }],
+    ['guichet avec erreurs', agent, async (p) => { await p.goto(`${base}/admin/dijon/guichet`); await Promise.all([p.waitForNavigation(), p.click('main form button[type=submit]')]); }],
+    ['suivi, code inconnu', anon, async (p) => { await p.goto(`${base}/suivi?code=INCONNU&nom=Martin`); }],
+    ['rattachement refusé', usager, async (p) => { await p.goto(`${base}/compte/rattacher`); await p.fill('#code', 'INCONNU'); await p.fill('#nom', 'Usager'); await Promise.all([p.waitForNavigation(), p.click('main form button[type=submit]')]); }],
     ['inscription avec erreurs', anon, async (p) => { await p.goto(`${base}/inscription`); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],
     ['connexion refusée', anon, async (p) => { await p.goto(`${base}/connexion`); await p.fill('#email', 'personne@exemple.fr'); await p.fill('#mot_de_passe', 'pas le bon mot de passe'); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],
     ['mot de passe oublié envoyé', anon, async (p) => { await p.goto(`${base}/mot-de-passe-oublie`); await p.fill('#email', 'personne@exemple.fr'); await Promise.all([p.waitForNavigation(), p.click('main button[type=submit]')]); }],

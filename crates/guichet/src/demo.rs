@@ -124,7 +124,62 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
     seed_accounts(db).await?;
     seed_demarches(db).await?;
     seed_signalements(db).await?;
-    seed_profile(db).await
+    seed_profile(db).await?;
+    seed_aidant(db).await
+}
+
+/// An aidant of a France Services in Montbard, with a one-year mandat from the demo usager for
+/// family matters (Dijon's school catering is one).
+pub const DEMO_AIDANT: &str = "aidant@demo.example";
+
+async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
+    use guichet_domain::mandat::{Domain, Length};
+    use guichet_store::aidant;
+    let id = ensure_account(db, Kind::Agent, DEMO_AIDANT, "Alex Aidant", true).await?;
+    if !aidant::memberships(db, id).await?.is_empty() {
+        return Ok(());
+    }
+    let Some(usager) = account::by_email(db, DEMO_USAGER).await? else {
+        return Ok(());
+    };
+    let event = |action: &str| guichet_domain::audit::Event {
+        tenant_id: None,
+        actor_id: None,
+        actor: "démonstration".into(),
+        on_behalf_of: None,
+        action: action.into(),
+        object_type: None,
+        object_id: None,
+        ip: None,
+        details: "{}".into(),
+    };
+    let structure = aidant::add_structure(
+        db,
+        "France Services de Montbard",
+        "france_services",
+        "2 rue Piron, 21500 Montbard",
+        None,
+        &event("aidants.structure.creation"),
+    )
+    .await?;
+    aidant::add_aidant(db, structure, id, true, &event("aidants.aidant.ajout")).await?;
+    let start = time::OffsetDateTime::now_utc();
+    aidant::create(
+        db,
+        &aidant::NewMandat {
+            structure_id: structure,
+            aidant_user_id: id,
+            usager_user_id: usager.id,
+            domains: vec![Domain::Famille, Domain::SocialSante],
+            identity_check: "document".into(),
+            identity_detail: "carte_identite …4F2A".into(),
+            starts_at: start.unix_timestamp() * 1000,
+            ends_at: Length::TwelveMonths.end(start).unix_timestamp() * 1000,
+        },
+        &event("mandat.creation"),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The demo usager's profile: identity, contact and address (not the children, so that the

@@ -22,6 +22,8 @@ pub struct Dossier {
     pub state: State,
     pub answers: Answers,
     pub applicant_name: Option<String>,
+    /// Filed at the counter: the code printed on the accusé, to follow it without an account.
+    pub tracking_code: Option<String>,
     pub assigned_to: Option<i64>,
     pub assigned_team: Option<i64>,
     /// INSEE code of the commune the dossier is about (its first commune field).
@@ -37,7 +39,7 @@ pub struct Dossier {
 }
 
 const COLUMNS: &str = "tenant_id, id, number, demarche_id, version, usager_id, state, answers, applicant_name, assigned_to,
-    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, decided_at, tacit, decision_reason";
+    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, decided_at, tacit, decision_reason, tracking_code";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
     let state: String = r.try_get("state")?;
@@ -52,6 +54,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
         state: State::from_code(&state).ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
         answers: serde_json::from_str(&answers)?,
         applicant_name: r.try_get("applicant_name")?,
+        tracking_code: r.try_get("tracking_code")?,
         assigned_to: r.try_get("assigned_to")?,
         assigned_team: r.try_get("assigned_team")?,
         commune_insee: r.try_get("commune_insee")?,
@@ -132,6 +135,31 @@ pub async fn get_for_usager(db: &Db, id: i64, usager_id: i64) -> anyhow::Result<
     .as_ref()
     .map(from_row)
     .transpose()
+}
+
+/// A dossier filed at the counter by this agent or aidant, while nobody has claimed it.
+pub async fn get_for_counter(db: &Db, id: i64, by: i64) -> anyhow::Result<Option<Dossier>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM dossiers WHERE id = $1 AND usager_id IS NULL AND counter_by = $2"
+    ))
+    .bind(id)
+    .bind(by)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// Any dossier by id (the counter's tracking page finds it by code first).
+pub async fn get_any(db: &Db, id: i64) -> anyhow::Result<Option<Dossier>> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn list_for_usager(db: &Db, usager_id: i64) -> anyhow::Result<Vec<Dossier>> {

@@ -7,6 +7,7 @@ pub mod aidant;
 pub mod api_token;
 pub mod audit;
 pub mod competence;
+pub mod counter;
 pub mod db;
 pub mod demarche;
 pub mod dossier;

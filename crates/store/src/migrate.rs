@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "aidants",
         include_str!("../migrations/0015_aidants.sql"),
     ),
+    (
+        16,
+        "counter",
+        include_str!("../migrations/0016_counter.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

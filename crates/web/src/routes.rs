@@ -182,6 +182,21 @@ pub fn table() -> RouteTable {
             Public,
             compte::confirm_new_email,
         )
+        .get("/suivi", Public, guichet::track)
+        .get("/compte/rattacher", SignedIn, guichet::claim_form)
+        .post("/compte/rattacher", SignedIn, guichet::claim)
+        .get("/aidant/guichet", Aidant, guichet::aidant_form)
+        .post("/aidant/guichet", Aidant, guichet::aidant_open)
+        .get(
+            "/admin/{tenant}/guichet",
+            Tenant(P::ProcessDossiers),
+            guichet::agent_form,
+        )
+        .post(
+            "/admin/{tenant}/guichet",
+            Tenant(P::ProcessDossiers),
+            guichet::agent_open,
+        )
         .get("/compte/mandats", SignedIn, aidants::mine)
         .post(
             "/compte/mandats/{id}/revocation",

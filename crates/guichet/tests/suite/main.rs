@@ -6,6 +6,7 @@ mod api;
 mod audit;
 mod authz;
 mod cli;
+mod counter;
 mod dossiers;
 mod durability;
 mod editor;

@@ -199,6 +199,11 @@ pub async fn download(
     let Some(d) = store::get(&state.db, user.id, &id).await? else {
         return Ok(not_found(State(state)).await);
     };
+    if visitor.acting.is_some() {
+        // An aidant opening a document: the usager sees it in "who saw my data".
+        let event = visitor.event_on(None, "document.consultation", "document", &d.id);
+        guichet_store::audit::append(&state.db, &event).await?;
+    }
     let bytes = state.config.files.get(&d.id).await?;
     use axum::http::header;
     Ok((

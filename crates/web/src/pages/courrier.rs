@@ -19,9 +19,7 @@ use guichet_store::{audit, demarche, dossier};
 /// The accusé de réception: what was received, when, and what happens next.
 pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Tenant) -> Option<Vec<u8>> {
     let a = accuse(x, def, t)?;
-    Some(letter(
-        &format!("Accusé de réception — dossier n° {}", x.number),
-        &[
+    let mut blocks = vec![
             Block::Title(format!("Accusé de réception — {}", t.name)),
             Block::Paragraph(format!(
                 "{} accuse réception de votre demande « {} ».",
@@ -41,7 +39,17 @@ pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Tenant) -> Option<Vec<u8>> 
             Block::Paragraph(
                 "Si votre dossier est incomplet, le service vous demandera les éléments manquants ; le délai court alors à partir de leur réception. Vous pouvez suivre votre dossier et échanger avec le service depuis votre espace Guichet.".into(),
             ),
-        ],
+    ];
+    // Filed at the counter: how to follow it without an account.
+    if let Some(code) = &x.tracking_code {
+        blocks.push(Block::Facts(vec![("Code de suivi".into(), code.clone())]));
+        blocks.push(Block::Paragraph(
+            "Déposé au guichet : suivez ce dossier sur Guichet, page « Suivre un dossier » (/suivi), avec ce code et votre nom de famille, ou rattachez-le à votre compte.".into(),
+        ));
+    }
+    Some(letter(
+        &format!("Accusé de réception — dossier n° {}", x.number),
+        &blocks,
     ))
 }
 

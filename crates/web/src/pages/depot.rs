@@ -147,8 +147,16 @@ pub(crate) async fn own(
     let Some(user) = &visitor.user else {
         return Ok(None);
     };
-    let Some(x) = dossier::get_for_usager(&state.db, id, user.id).await? else {
-        return Ok(None);
+    // The usager's own, or one this agent or aidant is filing at the counter.
+    let x = match dossier::get_for_usager(&state.db, id, user.id).await? {
+        Some(x) => x,
+        None if visitor.acting.is_none() => {
+            match dossier::get_for_counter(&state.db, id, user.id).await? {
+                Some(x) => x,
+                None => return Ok(None),
+            }
+        }
+        None => return Ok(None),
     };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
     else {
@@ -722,6 +730,33 @@ pub async fn submit(
     let t = tenant::by_id(&state.db, x.tenant_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
+    // Filed at the counter: the accusé goes to the person's address, if one was given, with the
+    // tracking code instead of a link to an account.
+    if x.usager_id.is_none() {
+        let counter = guichet_store::counter::of(&state.db, x.id).await?;
+        let to = counter.as_ref().and_then(|c| {
+            c.contact
+                .split(" — ")
+                .find(|v| v.contains('@'))
+                .map(str::to_string)
+        });
+        if let (Some(c), Some(to), Some(a)) = (counter, to, accuse(&x, &def, &t)) {
+            crate::mail::queue(
+                &state,
+                Some(t.id),
+                &to,
+                &format!("Accusé de réception — dossier n° {}", x.number),
+                &format!(
+                    "Bonjour,\n\n{} a bien reçu votre dossier « {} », déposé au guichet.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}\n\nCode de suivi : {}\nSuivre le dossier avec ce code et votre nom : {}\n",
+                    t.name, def.title, x.number, a.deposited, a.deadline, a.rule, a.contact,
+                    c.tracking_code.unwrap_or_default(),
+                    state.config.link("/suivi")
+                ),
+            )
+            .await?;
+        }
+        return Ok(Redirect::to(&format!("/dossiers/{id}?depose=1")).into_response());
+    }
     if let (Some(user), Some(a)) = (&visitor.user, accuse(&x, &def, &t)) {
         let link = state.config.link(&format!("/dossiers/{id}"));
         crate::mail::queue(
@@ -756,6 +791,8 @@ struct UsagerDossierPage {
     flash: Option<String>,
     /// Values typed that the profile does not hold yet: offered to be saved there.
     profile_changes: Vec<guichet_domain::profile::Change>,
+    /// Filed at the counter by this agent or aidant: the tracking code to hand over.
+    counter_code: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -834,6 +871,7 @@ pub(crate) async fn usager_dossier_page(
         message,
         flash,
         profile_changes,
+        counter_code: super::guichet::counter_note(state, visitor, &x).await?,
         d: x,
     };
     Ok((status, html(&page)?).into_response())

@@ -16,6 +16,7 @@ pub mod editeur;
 pub mod equipe;
 pub mod export;
 pub mod formulaire;
+pub mod guichet;
 pub mod home;
 pub mod instruction;
 pub mod jetons;

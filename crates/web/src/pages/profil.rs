@@ -214,6 +214,8 @@ pub async fn save(
                 .map(move |k| format!("{CHILDREN}[{i}].{}", k.code))
         }),
     );
+    // Collected: the loop below awaits.
+    let keys: Vec<String> = keys.collect();
     for key in keys {
         if stored
             .get(&key)
@@ -231,7 +233,19 @@ pub async fn save(
             }
             continue;
         }
-        match profile::check(&key, &typed, today) {
+        let checked = profile::check(&key, &typed, today);
+        // A commune of the referential, not just five characters.
+        let unknown_commune = match (&checked, key.as_str()) {
+            (Ok(v), "adresse.commune") => guichet_store::territory::commune_by_insee(&state.db, v)
+                .await?
+                .is_none(),
+            _ => false,
+        };
+        match checked {
+            Ok(_) if unknown_commune => errors.add(
+                key,
+                "Commune inconnue : indiquez son code INSEE (par exemple 21231 pour Dijon).",
+            ),
             Ok(v) => values.push((key, v)),
             Err(message) => errors.add(key, message),
         }
