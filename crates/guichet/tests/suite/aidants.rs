@@ -334,4 +334,57 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
         .await
         .html
         .contains("Vous agissez pour"));
+
+    // The usager is warned once when a mandat in force ends within 30 days.
+    let third = aidant
+        .browser
+        .post(
+            "/aidant/mandats",
+            &[
+                ("email_usager", &usager.email),
+                ("identite", "document"),
+                ("piece", "passeport"),
+                ("piece_fin", "7K7K"),
+                ("piece_verifiee", "oui"),
+                ("domaines", "logement"),
+                ("duree", "6m"),
+                ("consentement", "oui"),
+            ],
+        )
+        .await;
+    let third_id: i64 = third
+        .location
+        .expect("created")
+        .trim_start_matches("/aidant/mandats/")
+        .parse()
+        .expect("id");
+    let now = guichet_store::now_ms();
+    assert_eq!(
+        guichet_web::pages::aidants::warn_expiring(&s.state, now)
+            .await
+            .expect("warn"),
+        0,
+        "six months away"
+    );
+    sqlx::query("UPDATE mandats SET ends_at = $1 WHERE id = $2")
+        .bind(now + 10 * 86_400_000)
+        .bind(third_id)
+        .execute(db.pool())
+        .await
+        .expect("ten days left");
+    assert_eq!(
+        guichet_web::pages::aidants::warn_expiring(&s.state, now)
+            .await
+            .expect("warn"),
+        1
+    );
+    assert_eq!(
+        guichet_web::pages::aidants::warn_expiring(&s.state, now)
+            .await
+            .expect("warn"),
+        0,
+        "once"
+    );
+    smtp.wait_for(&usager.email, "Votre mandat arrive à échéance")
+        .await;
 }
