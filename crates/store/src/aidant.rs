@@ -205,13 +205,7 @@ pub async fn create(
     n: &NewMandat,
     event: &guichet_domain::audit::Event,
 ) -> anyhow::Result<Mandat> {
-    // A code to type on the verification page: short, unambiguous letters and digits.
-    let code: String = crate::secret::random_token()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() && !"0O1lI".contains(*c))
-        .take(10)
-        .collect::<String>()
-        .to_uppercase();
+    let code = crate::secret::readable_code(10);
     let now = crate::now_ms();
     let mut tx = db.begin().await?;
     let id: i64 = sqlx::query(

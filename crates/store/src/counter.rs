@@ -15,13 +15,7 @@ pub async fn open(
     contact: &str,
     event: &guichet_domain::audit::Event,
 ) -> anyhow::Result<String> {
-    // Letters and digits that cannot be misread on paper.
-    let code: String = crate::secret::random_token()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() && !"0O1lI".contains(*c))
-        .take(10)
-        .collect::<String>()
-        .to_uppercase();
+    let code = crate::secret::readable_code(10);
     let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE dossiers SET channel = 'guichet', counter_by = $1, tracking_code = $2, applicant_last_name = $3, counter_contact = $4

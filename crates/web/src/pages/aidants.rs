@@ -204,12 +204,7 @@ async fn structures_page(
         errors,
         flash,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 fn tenant_scope(ctx: &TenantContext) -> Option<(i64, String, String)> {
@@ -508,12 +503,7 @@ async fn aidant_page(
         errors,
         flash,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 pub async fn space(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {

@@ -2,7 +2,6 @@
 //! the platform's categories when it handles the report, and categories of its own (label,
 //! competence, moderation, questions), which can be switched off. Every change is journaled.
 
-use super::html;
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
@@ -10,8 +9,7 @@ use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use guichet_domain::competence::Competence;
 use guichet_domain::signalement::{check_label, parse_questions};
 use guichet_store::signalement::{self as store, Category, OwnCategory};
@@ -72,12 +70,7 @@ async fn page(
         errors,
         flash,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 pub async fn show(

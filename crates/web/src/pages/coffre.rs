@@ -3,7 +3,7 @@
 //! before one expires, on the page and by e-mail.
 
 use super::depot::read_form;
-use super::{html, not_found};
+use super::not_found;
 use crate::auth::Visitor;
 use crate::error::AppError;
 use crate::form::Errors;
@@ -11,7 +11,6 @@ use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::demarche::values::{check_file, parse_date};
 use guichet_domain::vault::{kind_label, validity, Validity, KINDS};
@@ -79,12 +78,7 @@ async fn page(
         errors,
         flash,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 #[derive(serde::Deserialize, Default)]

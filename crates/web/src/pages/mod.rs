@@ -44,6 +44,19 @@ pub(crate) fn html(template: &impl Template) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())
 }
 
+/// A page with a form: 422 when it comes back with errors, 200 otherwise.
+pub(crate) fn form_page(
+    errors: &crate::form::Errors,
+    template: &impl Template,
+) -> Result<Response, AppError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, html(template)?).into_response())
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage {

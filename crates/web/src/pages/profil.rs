@@ -11,7 +11,6 @@ use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::profile::{self, Profile, Source, CHILDREN, CHILD_KEYS, KEYS};
 use guichet_store::profile as store;
@@ -103,12 +102,7 @@ async fn page(
         errors,
         flash,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -2,7 +2,6 @@
 //! keywords), overrides per territory, national services and the search's synonyms. Competences
 //! import and export as CSV. Every change is journaled and refreshes the search on every node.
 
-use super::html;
 use crate::auth::Visitor;
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
@@ -10,7 +9,7 @@ use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use guichet_domain::competence::{Competence, Holder, Level, Override, SITUATIONS};
 use guichet_store::audit;
@@ -51,12 +50,7 @@ async fn referential_page(
         errors,
         flash,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 /// The page again, with a confirmation at the top.

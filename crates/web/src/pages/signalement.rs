@@ -183,12 +183,7 @@ async fn report_page(
         nearby,
         carte: Carte::of(&state.config.map),
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
@@ -601,12 +596,7 @@ async fn public_page(
         s,
         carte: Carte::of(&state.config.map),
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 pub async fn show(

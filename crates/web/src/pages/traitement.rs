@@ -3,7 +3,7 @@
 //! rejection), moderation, transfer to the competent collectivité. Each public change is
 //! e-mailed to the reporter and to every follower.
 
-use super::{html, not_found};
+use super::not_found;
 use crate::auth::{TenantContext, Visitor};
 use crate::carte::Carte;
 use crate::error::AppError;
@@ -12,7 +12,6 @@ use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use guichet_domain::signalement::{can_move, RejectReason, State as SState};
 use guichet_store::signalement::{self as store, Signalement};
@@ -147,12 +146,7 @@ async fn list_page(
             guichet_domain::role::Permission::ConfigureSignalements,
         ),
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 pub async fn list(
@@ -389,12 +383,7 @@ async fn detail_page(
         carte: Carte::of(&state.config.map),
         s,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html(&page)?).into_response())
+    super::form_page(&page.errors, &page)
 }
 
 pub async fn show(
