@@ -102,3 +102,29 @@ pub async fn claim(
     tx.commit().await?;
     Ok(true)
 }
+
+/// The dossiers an agent or aidant filed at the counter and nobody has claimed yet, newest
+/// first: (id, number, applicant, state code, tracking code).
+pub async fn by_filer(
+    db: &Db,
+    user_id: i64,
+) -> anyhow::Result<Vec<(i64, String, String, String, String)>> {
+    sqlx::query(
+        "SELECT id, number, applicant_name, state, tracking_code FROM dossiers
+         WHERE counter_by = $1 AND usager_id IS NULL AND channel = 'guichet' ORDER BY id DESC LIMIT 100",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+            r.try_get(3)?,
+            r.try_get::<Option<String>, _>(4)?.unwrap_or_default(),
+        ))
+    })
+    .collect()
+}

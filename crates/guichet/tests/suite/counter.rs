@@ -86,6 +86,11 @@ async fn a_dossier_filed_at_the_counter_is_followed_with_code_and_name_then_clai
         accuse.contains(&code) && accuse.contains("Code de suivi"),
         "{accuse}"
     );
+    let desk = agent.browser.get("/admin/dijon/guichet").await;
+    assert!(
+        desk.html.contains(&format!("/dossiers/{id}")) && desk.html.contains(&code),
+        "the agent finds it again"
+    );
     let x = guichet_store::dossier::get_any(db, id)
         .await
         .expect("q")

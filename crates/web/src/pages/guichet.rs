@@ -22,6 +22,9 @@ struct CounterPage {
     action: String,
     /// (value "tenant:id", label)
     demarches: Vec<(String, String)>,
+    /// The dossiers this person filed here and nobody has claimed yet: (id, number, applicant,
+    /// state, tracking code).
+    filed: Vec<(i64, String, String, &'static str, String)>,
     typed: Fields,
     errors: Errors,
 }
@@ -63,10 +66,24 @@ async fn page(
     typed: Fields,
     errors: Errors,
 ) -> Result<Response, AppError> {
+    let filed = match &visitor.user {
+        Some(u) => counter::by_filer(&state.db, u.id)
+            .await?
+            .into_iter()
+            .map(|(id, number, who, code, tracking)| {
+                let label = guichet_domain::dossier::State::from_code(&code)
+                    .map(|s| s.label())
+                    .unwrap_or("");
+                (id, number, who, label, tracking)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let page = CounterPage {
         layout: Layout::for_visitor(state, visitor).await,
         action,
         demarches: offered(state, tenant_id).await?,
+        filed,
         typed,
         errors,
     };
