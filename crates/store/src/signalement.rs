@@ -336,7 +336,7 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
     let id: i64 = sqlx::query(
         "INSERT INTO signalements (tenant_id, number, category_id, competence, commune_insee, address, lat, lon, road_kind, road_number,
              description, state, reporter_user_id, reporter_email, confirm_token_hash, reporter_ip_hash, created_at, updated_at, answers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18) RETURNING id",
     )
     .bind(n.tenant_id)
     .bind(crate::secret::random_token())
@@ -344,8 +344,11 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
     .bind(&n.competence)
     .bind(&n.commune_insee)
     .bind(&n.address)
-    .bind(n.position.map(|p| p.0))
-    .bind(n.position.map(|p| p.1))
+    // Coordinates travel as text, cast by the database: sqlx 0.8's Any driver sends a missing
+    // DOUBLE PRECISION as a 4-byte float to PostgreSQL, and the statement prepared with that type
+    // then refuses the next 8-byte coordinates on the same connection.
+    .bind(n.position.map(|p| p.0.to_string()))
+    .bind(n.position.map(|p| p.1.to_string()))
     .bind(&n.road_kind)
     .bind(&n.road_number)
     .bind(&n.description)

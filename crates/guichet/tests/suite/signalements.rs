@@ -1096,3 +1096,39 @@ async fn maps_are_offered_on_demand_with_tiles_from_the_configured_server() {
     );
     assert!(library.text().await.expect("js").contains("1.9.4"));
 }
+
+#[tokio::test]
+async fn reports_with_and_without_coordinates_follow_each_other_on_any_database() {
+    // On PostgreSQL, a statement first run with missing coordinates once refused the next
+    // coordinates on the same connection (a driver quirk worked around in the store).
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let db = s.db();
+    let category = store::categories(db).await.expect("c").remove(0);
+    for i in 0..24 {
+        let position = (i % 2 == 1).then_some((47.32 + f64::from(i) / 10_000.0, 5.04));
+        let r = store::create(
+            db,
+            &store::NewReport {
+                tenant_id: t.dijon.id,
+                category_id: category.id,
+                competence: category.competence.clone(),
+                commune_insee: "21231".into(),
+                address: format!("Rue {i}"),
+                position,
+                road_kind: None,
+                road_number: None,
+                description: "Un problème sur la voie publique.".into(),
+                answers: Vec::new(),
+                reporter_user_id: None,
+                reporter_email: None,
+                state: guichet_domain::signalement::State::Nouveau,
+                confirm_token_hash: None,
+                ip: None,
+            },
+        )
+        .await
+        .expect("stored whatever came before");
+        assert_eq!(r.position, position);
+    }
+}
