@@ -351,15 +351,3 @@ pub async fn set_acting(db: &Db, session_hash: &str, mandat: Option<i64>) -> any
         .await?;
     Ok(())
 }
-
-pub async fn acting(db: &Db, session_hash: &str) -> anyhow::Result<Option<i64>> {
-    Ok(
-        sqlx::query("SELECT acting_mandat_id FROM sessions WHERE id_hash = $1")
-            .bind(session_hash)
-            .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.try_get::<Option<i64>, _>(0))
-            .transpose()?
-            .flatten(),
-    )
-}

@@ -74,47 +74,6 @@ pub async fn save(
     Ok(())
 }
 
-/// Removes the values of children from `index` on (the profile page's "remove" button), and
-/// renumbers the following ones.
-pub async fn remove_child(
-    db: &Db,
-    user_id: i64,
-    index: usize,
-    event: &guichet_domain::audit::Event,
-) -> anyhow::Result<()> {
-    use guichet_domain::profile::{parse_key, CHILDREN};
-    let profile = get(db, user_id).await?;
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "DELETE FROM profile_values WHERE user_id = $1 AND profile_key LIKE 'foyer.enfants[%'",
-    )
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    for (key, v) in &profile {
-        let Some((k, Some(i))) = parse_key(key) else {
-            continue;
-        };
-        if i == index {
-            continue;
-        }
-        let new_index = if i > index { i - 1 } else { i };
-        sqlx::query(
-            "INSERT INTO profile_values (user_id, profile_key, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(user_id)
-        .bind(format!("{CHILDREN}[{new_index}].{}", k.code))
-        .bind(&v.value)
-        .bind(v.source.code())
-        .bind(crate::now_ms())
-        .execute(&mut *tx)
-        .await?;
-    }
-    crate::audit::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Every access by someone else (an agent, an aidant) to a usager's dossiers, documents and
 /// profile, newest first.
 pub async fn accesses(

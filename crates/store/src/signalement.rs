@@ -100,12 +100,18 @@ pub async fn as_handled_by(
 ) -> anyhow::Result<Category> {
     let mut c = category.clone();
     if c.tenant_id.is_none() {
-        if let Some((questions, moderated)) = settings(db, tenant_id).await?.remove(&c.id) {
-            c.questions = questions;
-            c.moderated |= moderated;
-        }
+        let setting = settings(db, tenant_id).await?.remove(&c.id);
+        adjust(&mut c, setting);
     }
     Ok(c)
+}
+
+/// A platform category as a collectivité set it: its questions, and moderated if either wants.
+fn adjust(c: &mut Category, setting: Option<(Vec<String>, bool)>) {
+    if let Some((questions, moderated)) = setting {
+        c.questions = questions;
+        c.moderated |= moderated;
+    }
 }
 
 /// The services a collectivité offers (Open311): the platform's categories as it set them, and
@@ -114,10 +120,7 @@ pub async fn for_tenant(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Category>
     let mut settings = settings(db, tenant_id).await?;
     let mut all = categories(db).await?;
     for c in &mut all {
-        if let Some((questions, moderated)) = settings.remove(&c.id) {
-            c.questions = questions;
-            c.moderated |= moderated;
-        }
+        adjust(c, settings.remove(&c.id));
     }
     all.extend(
         own_categories(db, tenant_id)

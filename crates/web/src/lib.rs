@@ -87,6 +87,8 @@ pub struct Inner {
     pub csrf_key: tokio::sync::OnceCell<String>,
     /// The searchable catalogue of démarches, competences and national services.
     pub catalogue: catalogue::Catalogue,
+    /// OpenID providers' discovery documents, read once every few minutes.
+    pub oidc_discovery: oidc::DiscoveryCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -104,6 +106,7 @@ impl AppState {
             mail_waker: tokio::sync::Notify::new(),
             csrf_key: tokio::sync::OnceCell::new(),
             catalogue: catalogue::Catalogue::default(),
+            oidc_discovery: oidc::DiscoveryCache::default(),
         }))
     }
 }

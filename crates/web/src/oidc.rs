@@ -136,8 +136,45 @@ fn callback_url(state: &AppState, which: Which) -> String {
         .link(&format!("/connexion/{}/retour", which.code()))
 }
 
-/// Reads the provider's discovery document and builds the client.
+/// Providers' discovery documents and keys, read again after a few minutes rather than at
+/// every step of every login (start, callback, logout).
+#[derive(Default)]
+pub struct DiscoveryCache(std::sync::Mutex<std::collections::HashMap<String, Discovered>>);
+
+/// A provider's client, its end-session endpoint, and when they were read.
+type Discovered = (std::time::Instant, Rp, Option<EndSessionUrl>);
+
+/// How long a discovery document (and the provider's keys) is trusted before it is read again.
+const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The client of a provider, from its discovery document (cached).
 async fn client(
+    state: &AppState,
+    which: Which,
+    p: &OidcProvider,
+) -> anyhow::Result<(Rp, Option<EndSessionUrl>)> {
+    let key = format!(
+        "{}|{}|{}",
+        p.issuer,
+        p.client_id,
+        callback_url(state, which)
+    );
+    if let Ok(cache) = state.oidc_discovery.0.lock() {
+        if let Some((at, rp, end)) = cache.get(&key) {
+            if at.elapsed() < DISCOVERY_TTL {
+                return Ok((rp.clone(), end.clone()));
+            }
+        }
+    }
+    let (rp, end) = discover(state, which, p).await?;
+    if let Ok(mut cache) = state.oidc_discovery.0.lock() {
+        cache.insert(key, (std::time::Instant::now(), rp.clone(), end.clone()));
+    }
+    Ok((rp, end))
+}
+
+/// Reads the provider's discovery document and builds the client.
+async fn discover(
     state: &AppState,
     which: Which,
     p: &OidcProvider,

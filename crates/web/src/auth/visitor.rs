@@ -33,7 +33,6 @@ pub struct Visitor {
 pub struct Acting {
     pub aidant: User,
     pub mandat: guichet_store::aidant::Mandat,
-    pub structure: String,
 }
 
 pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -109,19 +108,10 @@ impl Visitor {
         };
         match (mandat, usager, self.user.clone()) {
             (Some(mandat), Some(usager), Some(aidant)) => {
-                let structure =
-                    guichet_store::aidant::structure_by_id(&state.db, mandat.structure_id)
-                        .await?
-                        .map(|s| s.name)
-                        .unwrap_or_default();
                 self.user = Some(usager);
                 // Acting for a usager gives none of the aidant's own roles.
                 self.roles = Vec::new();
-                self.acting = Some(Acting {
-                    aidant,
-                    mandat,
-                    structure,
-                });
+                self.acting = Some(Acting { aidant, mandat });
             }
             _ => guichet_store::aidant::set_acting(&state.db, &session.id_hash, None).await?,
         }

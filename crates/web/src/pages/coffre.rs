@@ -199,22 +199,7 @@ pub async fn download(
         guichet_store::audit::append(&state.db, &event).await?;
     }
     let bytes = state.config.files.get(&d.id).await?;
-    use axum::http::header;
-    Ok((
-        [
-            (header::CONTENT_TYPE, d.mime.clone()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{}\"",
-                    d.name.replace(|c: char| !c.is_ascii() || c == '"', "_")
-                ),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::depot::attachment(&d.mime, &d.name, bytes))
 }
 
 pub async fn remove(

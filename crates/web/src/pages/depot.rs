@@ -952,15 +952,21 @@ pub fn answers_html(
 
 /// Serves a file of a dossier as a download, whatever its type (never rendered inline).
 pub fn download(f: &guichet_store::files::StoredFile, bytes: Vec<u8>) -> Response {
+    attachment(&f.mime, &f.name, bytes)
+}
+
+/// Any stored file as a download (dossier files, vault documents): never rendered inline,
+/// never cached.
+pub fn attachment(mime: &str, name: &str, bytes: Vec<u8>) -> Response {
     use axum::http::header;
     (
         [
-            (header::CONTENT_TYPE, f.mime.clone()),
+            (header::CONTENT_TYPE, mime.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!(
                     "attachment; filename=\"{}\"",
-                    f.name.replace(|c: char| !c.is_ascii() || c == '"', "_")
+                    name.replace(|c: char| !c.is_ascii() || c == '"', "_")
                 ),
             ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
