@@ -239,7 +239,7 @@ async fn main() -> anyhow::Result<()> {
             (deposits, flows, errors)
         }));
     }
-    let (mut deposits, mut flows, mut errors) = (Vec::new(), Vec::new(), 0);
+    let (mut deposits, mut flows, mut errors) = (Vec::new(), Vec::new(), 0u64);
     let mut peak_rss = 0;
     for t in tasks {
         let (d, f, e) = t.await?;
@@ -248,9 +248,105 @@ async fn main() -> anyhow::Result<()> {
         errors += e;
         peak_rss = peak_rss.max(rss());
     }
-    deposits.sort();
     flows.sort();
-    let submissions_per_s = flows.len() as f64 / RUN.as_secs_f64();
+    let flows_per_s = flows.len() as f64 / RUN.as_secs_f64();
+    let flow_deposits = {
+        let mut d = std::mem::take(&mut deposits);
+        d.sort();
+        d
+    };
+
+    // 2. Submissions: the deposit request itself, on drafts filled beforehand (a usager fills a
+    // draft over minutes; the submission is the request that files it and acknowledges it).
+    let prepared = (RUN.as_secs() as i64) * 8_000;
+    let first_prepared: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM dossiers")
+        .fetch_one(db.pool())
+        .await?;
+    sqlx::query(&format!(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {prepared})
+         INSERT INTO dossiers (tenant_id, number, demarche_id, version, usager_id, state, answers, applicant_name, applicant_folded, created_at, updated_at)
+         SELECT $1, 'P-' || CAST(n AS TEXT), $2, 1, $3, 'brouillon',
+                '{{\"adresse\":[\"' || CAST(n AS TEXT) || ' rue du Banc d''essai, 21000 Dijon\"],\"depuis\":[\"2026-11-01\"]}}',
+                'Bench', 'bench', 1, 1 FROM seq"
+    ))
+    .bind(dijon.id)
+    .bind(d.id)
+    .bind(user.id)
+    .execute(db.pool())
+    .await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM dossiers WHERE id > $1 AND number LIKE 'P-%' ORDER BY id",
+    )
+    .bind(first_prepared)
+    .fetch_all(db.pool())
+    .await?;
+    let ids = Arc::new(ids);
+    let deadline = Instant::now() + RUN;
+    let mut tasks = Vec::new();
+    for w in 0..CLIENTS {
+        let (client, base, cookies, token, ids) = (
+            client.clone(),
+            base.clone(),
+            cookies.clone(),
+            token.clone(),
+            ids.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut deposits, mut errors) = (Vec::new(), 0u64);
+            for id in ids.iter().skip(w).step_by(CLIENTS) {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{base}/dossiers/{id}/depot"))
+                    .header("cookie", cookies.as_str())
+                    .form(&[("_csrf", token.as_str())])
+                    .send()
+                    .await;
+                let ok = r.as_ref().is_ok_and(|r| {
+                    r.status() == 303
+                        && r.headers()
+                            .get("location")
+                            .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
+                });
+                if ok {
+                    deposits.push(t.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (deposits, errors)
+        }));
+    }
+    let mut submission_errors = 0;
+    for t in tasks {
+        let (d, e) = t.await?;
+        deposits.extend(d);
+        submission_errors += e;
+        peak_rss = peak_rss.max(rss());
+    }
+    deposits.sort();
+    let submissions_per_s = deposits.len() as f64 / RUN.as_secs_f64();
+    let acknowledged: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM dossiers WHERE id > $1 AND number LIKE 'P-%' AND state = 'depose'",
+    )
+    .bind(first_prepared)
+    .fetch_one(db.pool())
+    .await?;
+
+    // While tuning, `BENCH_ONLY=submissions` stops here.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("submissions") {
+        let _ = server.kill().await;
+        println!(
+            "{backend}: {submissions_per_s:.0} submissions/s ({acknowledged} déposés), {submission_errors} errors, p50/p99 {:.1}/{:.1} ms; flows {flows_per_s:.0}/s, {errors} errors, flow p50/p99 {:.1}/{:.1} ms, peak RSS {peak_rss} MB",
+            percentile(&deposits, 0.5),
+            percentile(&deposits, 0.99),
+            percentile(&flows, 0.5),
+            percentile(&flows, 0.99)
+        );
+        return Ok(());
+    }
 
     // 2. Raw limit: one-row INSERT + COMMIT transactions, same database, same durability.
     sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT, payload TEXT)")

@@ -3,18 +3,51 @@
 use crate::db::Db;
 use guichet_domain::audit::{entry_hash, Broken, Entry, Event, Verifier};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
-/// Appends an event inside `tx`, so that it commits with the change it records, or not at all.
-pub async fn append_in(tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::Result<i64> {
-    // Locks the head row: appends are serialized on every backend.
+tokio::task_local! {
+    /// Inside a group commit (see `writer`): the chain's head, read once per batch and written
+    /// back before the batch commits, instead of twice per entry.
+    pub(crate) static BATCH_HEAD: std::cell::RefCell<BatchHead>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BatchHead {
+    /// (last id, last hash) once read in this batch.
+    pub head: Option<(i64, String)>,
+    pub moved: bool,
+}
+
+/// Reads the head and locks it: appends are serialized on every backend.
+async fn lock_head(tx: &mut sqlx::AnyConnection) -> anyhow::Result<(i64, String)> {
     let head = sqlx::query(
         "UPDATE audit_head SET last_id = last_id WHERE singleton = 1 RETURNING last_id, last_hash",
     )
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
-    let last_id: i64 = head.try_get(0)?;
-    let prev_hash: String = head.try_get(1)?;
+    Ok((head.try_get(0)?, head.try_get(1)?))
+}
+
+pub(crate) async fn write_head(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    hash: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
+        .bind(id)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Appends an event inside `tx`, so that it commits with the change it records, or not at all.
+pub async fn append_in(tx: &mut sqlx::AnyConnection, event: &Event) -> anyhow::Result<i64> {
+    let batch = BATCH_HEAD.try_with(|b| b.borrow().head.clone());
+    let (last_id, prev_hash) = match &batch {
+        Ok(Some(head)) => head.clone(),
+        _ => lock_head(tx).await?,
+    };
     let id = last_id + 1;
     let at = crate::now_ms();
     let hash = entry_hash(id, at, event, &prev_hash);
@@ -36,22 +69,26 @@ pub async fn append_in(tx: &mut Transaction<'_, Any>, event: &Event) -> anyhow::
     .bind(&event.details)
     .bind(&prev_hash)
     .bind(&hash)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
-        .bind(id)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
+    if batch.is_ok() {
+        BATCH_HEAD.with(|b| {
+            *b.borrow_mut() = BatchHead {
+                head: Some((id, hash)),
+                moved: true,
+            }
+        });
+    } else {
+        write_head(tx, id, &hash).await?;
+    }
     Ok(id)
 }
 
 /// Appends an event in a transaction of its own.
 pub async fn append(db: &Db, event: &Event) -> anyhow::Result<i64> {
-    let mut tx = db.begin().await?;
-    let id = append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(id)
+    let event = event.clone();
+    db.write(move |conn| Box::pin(async move { append_in(conn, &event).await }))
+        .await
 }
 
 pub(crate) fn from_row(row: &AnyRow) -> anyhow::Result<Entry> {

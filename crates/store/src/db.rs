@@ -36,6 +36,8 @@ pub enum Durability {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    writer: crate::writer::Writer,
+    definitions: std::sync::Arc<crate::demarche::DefinitionCache>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +124,29 @@ impl Db {
                 Backend::Sqlite => "impossible d'ouvrir la base SQLite".to_string(),
                 Backend::Postgres => "impossible de se connecter à PostgreSQL".to_string(),
             })?;
-        Ok(Self { pool, backend })
+        let writer = crate::writer::Writer::start(pool.clone(), backend);
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+            definitions: Default::default(),
+        })
+    }
+
+    /// Runs a write in the next group commit (see `writer`): many requests share one durable
+    /// commit. The answer comes once the commit holding this write is durable.
+    pub async fn write<T, F>(&self, job: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> crate::writer::WriteFuture<'c, T>
+            + Send
+            + 'static,
+    {
+        self.writer.write(job).await
+    }
+
+    pub(crate) fn definitions(&self) -> &crate::demarche::DefinitionCache {
+        &self.definitions
     }
 
     /// Begins a write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE):

@@ -161,13 +161,42 @@ pub async fn list_published(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Demar
         .collect()
 }
 
+/// Published versions never change (only a draft is edited), so each node keeps the ones it read:
+/// the dossier pages then neither query nor parse them again.
+#[derive(Debug, Default)]
+pub struct DefinitionCache(
+    std::sync::Mutex<std::collections::HashMap<(i64, i64, i64), Definition>>,
+);
+
+/// Bounds the cache: past this many versions it starts again empty.
+const CACHED_DEFINITIONS: usize = 2048;
+
+impl DefinitionCache {
+    fn get(&self, key: (i64, i64, i64)) -> Option<Definition> {
+        self.0.lock().ok()?.get(&key).cloned()
+    }
+
+    fn keep(&self, key: (i64, i64, i64), definition: &Definition) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHED_DEFINITIONS {
+                map.clear();
+            }
+            map.insert(key, definition.clone());
+        }
+    }
+}
+
 pub async fn definition(
     db: &Db,
     tenant_id: i64,
     demarche_id: i64,
     version: i64,
 ) -> anyhow::Result<Option<Definition>> {
-    let row = sqlx::query("SELECT definition FROM demarche_versions WHERE tenant_id = $1 AND demarche_id = $2 AND version = $3")
+    let key = (tenant_id, demarche_id, version);
+    if let Some(definition) = db.definitions().get(key) {
+        return Ok(Some(definition));
+    }
+    let row = sqlx::query("SELECT definition, published_at FROM demarche_versions WHERE tenant_id = $1 AND demarche_id = $2 AND version = $3")
         .bind(tenant_id)
         .bind(demarche_id)
         .bind(version)
@@ -176,7 +205,11 @@ pub async fn definition(
     match row {
         Some(r) => {
             let text: String = r.try_get(0)?;
-            Ok(Some(serde_json::from_str(&text)?))
+            let definition: Definition = serde_json::from_str(&text)?;
+            if r.try_get::<Option<i64>, _>(1)?.is_some() {
+                db.definitions().keep(key, &definition);
+            }
+            Ok(Some(definition))
         }
         None => Ok(None),
     }

@@ -78,36 +78,69 @@ pub async fn create_draft(
     usager_id: Option<i64>,
     applicant_name: &str,
 ) -> anyhow::Result<Dossier> {
-    let mut tx = db.begin().await?;
-    let now = crate::now_ms();
-    let temporary = crate::secret::random_token();
-    let id: i64 = sqlx::query(
-        "INSERT INTO dossiers (tenant_id, number, demarche_id, version, usager_id, state, answers, applicant_name,
-             applicant_folded, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'brouillon', '{}', $6, $7, $8, $8) RETURNING id",
+    start_draft(
+        db,
+        Draft {
+            tenant_id,
+            demarche_id,
+            version,
+            usager_id,
+            applicant_name: applicant_name.to_string(),
+            answers: Answers::default(),
+            commune_insee: None,
+        },
     )
-    .bind(tenant_id)
-    .bind(&temporary)
-    .bind(demarche_id)
-    .bind(version)
-    .bind(usager_id)
-    .bind(applicant_name)
-    .bind(fold(applicant_name))
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
-    // A public number residents can quote: year and sequence.
-    let year = time::OffsetDateTime::now_utc().year();
-    sqlx::query("UPDATE dossiers SET number = $1 WHERE id = $2")
-        .bind(format!("{year}-{id:07}"))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    get(db, tenant_id, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("dossier {id} introuvable"))
+    .await
+}
+
+/// A new draft, possibly with answers already (prefilled from the profile).
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub tenant_id: i64,
+    pub demarche_id: i64,
+    pub version: i64,
+    pub usager_id: Option<i64>,
+    pub applicant_name: String,
+    pub answers: Answers,
+    pub commune_insee: Option<String>,
+}
+
+pub async fn start_draft(db: &Db, draft: Draft) -> anyhow::Result<Dossier> {
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let temporary = crate::secret::random_token();
+            let id: i64 = sqlx::query(
+                "INSERT INTO dossiers (tenant_id, number, demarche_id, version, usager_id, state, answers, applicant_name,
+                     applicant_folded, commune_insee, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, 'brouillon', $6, $7, $8, $9, $10, $10) RETURNING id",
+            )
+            .bind(draft.tenant_id)
+            .bind(&temporary)
+            .bind(draft.demarche_id)
+            .bind(draft.version)
+            .bind(draft.usager_id)
+            .bind(serde_json::to_string(&draft.answers)?)
+            .bind(&draft.applicant_name)
+            .bind(fold(&draft.applicant_name))
+            .bind(draft.commune_insee)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            // A public number residents can quote: year and sequence.
+            let year = time::OffsetDateTime::now_utc().year();
+            let row = sqlx::query(&format!(
+                "UPDATE dossiers SET number = $1 WHERE id = $2 RETURNING {COLUMNS}"
+            ))
+            .bind(format!("{year}-{id:07}"))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            from_row(&row)
+        })
+    })
+    .await
 }
 
 pub async fn get(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Dossier>> {
@@ -182,26 +215,36 @@ pub async fn save_answers(
     definition: &Definition,
     answers: &Answers,
 ) -> anyhow::Result<bool> {
-    let editable: Vec<&str> = State::ALL
+    let commune = definition.commune_of(answers);
+    let (tenant_id, id, answers) = (d.tenant_id, d.id, serde_json::to_string(answers)?);
+    db.write(move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query(&format!(
+                "UPDATE dossiers SET answers = $1, updated_at = $2, commune_insee = $3 WHERE tenant_id = $4 AND id = $5 AND state IN ({})",
+                editable_states()
+            ))
+            .bind(answers)
+            .bind(crate::now_ms())
+            .bind(commune)
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1)
+        })
+    })
+    .await
+}
+
+/// The states in which the usager may still edit, as an SQL list.
+fn editable_states() -> String {
+    State::ALL
         .iter()
         .filter(|s| s.editable_by_usager())
-        .map(|s| s.code())
-        .collect();
-    let commune = definition.commune_of(answers);
-    let sql = format!(
-        "UPDATE dossiers SET answers = $1, updated_at = $2, commune_insee = $3 WHERE tenant_id = $4 AND id = $5 AND state IN ({})",
-        editable.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
-    );
-    Ok(sqlx::query(&sql)
-        .bind(serde_json::to_string(answers)?)
-        .bind(crate::now_ms())
-        .bind(commune)
-        .bind(d.tenant_id)
-        .bind(d.id)
-        .execute(db.pool())
-        .await?
-        .rows_affected()
-        == 1)
+        .map(|s| format!("'{}'", s.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Who acts, for the history and the journal.
@@ -241,9 +284,33 @@ pub async fn change(
     action: &Action,
     by: &By,
 ) -> Result<State, ChangeError> {
-    change_at(db, d, definition, action, by, crate::now_ms(), false).await
+    change_with(db, d, definition, action, by, Along::default())
+        .await
+        .map(|changed| changed.state)
 }
 
+/// What commits with a change, or not at all: the answers it validated (a deposit) and the
+/// e-mails it causes (an acknowledgment), written from the dossier as changed.
+#[derive(Default)]
+pub struct Along {
+    pub answers: Option<Answers>,
+    #[allow(clippy::type_complexity)]
+    pub mails: Option<Box<dyn FnOnce(&Dossier) -> Vec<crate::outbox::NewMail> + Send>>,
+}
+
+/// Like `change`, with what goes along; returns the dossier as changed.
+pub async fn change_with(
+    db: &Db,
+    d: &Dossier,
+    definition: &Definition,
+    action: &Action,
+    by: &By,
+    along: Along,
+) -> Result<Dossier, ChangeError> {
+    change_at(db, d, definition, action, by, crate::now_ms(), false, along).await
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn change_at(
     db: &Db,
     d: &Dossier,
@@ -252,7 +319,8 @@ async fn change_at(
     by: &By,
     now: i64,
     tacit: bool,
-) -> Result<State, ChangeError> {
+    along: Along,
+) -> Result<Dossier, ChangeError> {
     let to = if tacit {
         match action {
             Action::Accept => State::Accepte,
@@ -266,80 +334,117 @@ async fn change_at(
         Action::Refuse { reason } | Action::Close { reason } => Some(reason.clone()),
         _ => None,
     };
-    let mut tx = db.begin().await?;
-    let (submitted_at, complete_since, deadline_at) = match (d.state, to) {
-        // A (re)submission restarts the instruction clock: the dossier is complete from now.
-        (_, State::Depose) | (State::EnCorrection, State::EnInstruction) => (
-            Some(d.submitted_at.unwrap_or(now)),
-            Some(now),
-            deadline(now, definition.deadline_days),
-        ),
-        _ => (d.submitted_at, d.complete_since, d.deadline_at),
+    let mut after = d.clone();
+    // A (re)submission restarts the instruction clock: the dossier is complete from now.
+    if matches!(
+        (d.state, to),
+        (_, State::Depose) | (State::EnCorrection, State::EnInstruction)
+    ) {
+        after.submitted_at = Some(d.submitted_at.unwrap_or(now));
+        after.complete_since = Some(now);
+        after.deadline_at = deadline(now, definition.deadline_days);
+    }
+    after.state = to;
+    after.updated_at = now;
+    after.tacit = tacit;
+    if to.is_final() {
+        after.decided_at = Some(now);
+        after.decision_reason = message.clone();
+    } else {
+        after.decided_at = None;
+        after.decision_reason = None;
+    }
+    if let Some(answers) = along.answers {
+        after.commune_insee = definition.commune_of(&answers);
+        after.answers = answers;
+    }
+    let new_answers = if after.answers != d.answers || after.commune_insee != d.commune_insee {
+        Some(serde_json::to_string(&after.answers).map_err(anyhow::Error::from)?)
+    } else {
+        None
     };
-    let decided_at = if to.is_final() { Some(now) } else { None };
-    let decision_reason = if to.is_final() { message.clone() } else { None };
-    let updated = sqlx::query(
-        "UPDATE dossiers SET state = $1, updated_at = $2, submitted_at = $3, complete_since = $4, deadline_at = $5,
-             decided_at = $6, decision_reason = $7, tacit = $8
-         WHERE tenant_id = $9 AND id = $10 AND state = $11",
-    )
-    .bind(to.code())
-    .bind(now)
-    .bind(submitted_at)
-    .bind(complete_since)
-    .bind(deadline_at)
-    .bind(decided_at)
-    .bind(decision_reason)
-    .bind(i64::from(tacit))
-    .bind(d.tenant_id)
-    .bind(d.id)
-    .bind(d.state.code())
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
+    let mails = along.mails.map(|m| m(&after)).unwrap_or_default();
+    let webhook_event = state_change_event(d, to, now, tacit, message.as_deref());
+    let event = Event {
+        tenant_id: Some(d.tenant_id),
+        actor_id: by.user_id,
+        actor: by.label.clone(),
+        on_behalf_of: by.on_behalf_of.clone(),
+        action: format!("dossier.{}", to.code()),
+        object_type: Some("dossier".into()),
+        object_id: Some(d.number.clone()),
+        ip: by.ip.clone(),
+        details: serde_json::json!({"de": d.state.code(), "vers": to.code(), "implicite": tacit})
+            .to_string(),
+    };
+    let (from, by_id, by_label) = (d.state, by.user_id, by.label.clone());
+    let changed = after.clone();
+    let applied = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let answers_set = if new_answers.is_some() {
+                    "answers = $12, commune_insee = $13, "
+                } else {
+                    ""
+                };
+                let sql = format!(
+                    "UPDATE dossiers SET {answers_set}state = $1, updated_at = $2, submitted_at = $3, complete_since = $4,
+                         deadline_at = $5, decided_at = $6, decision_reason = $7, tacit = $8
+                     WHERE tenant_id = $9 AND id = $10 AND state = $11"
+                );
+                let mut update = sqlx::query(&sql)
+                .bind(to.code())
+                .bind(now)
+                .bind(changed.submitted_at)
+                .bind(changed.complete_since)
+                .bind(changed.deadline_at)
+                .bind(changed.decided_at)
+                .bind(changed.decision_reason.clone())
+                .bind(i64::from(tacit))
+                .bind(changed.tenant_id)
+                .bind(changed.id)
+                .bind(from.code());
+                if let Some(answers) = new_answers {
+                    update = update.bind(answers).bind(changed.commune_insee.clone());
+                }
+                if update.execute(&mut *conn).await?.rows_affected() != 1 {
+                    // Nothing written: someone else changed the dossier meanwhile.
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, from_state, to_state, body)
+                     VALUES ($1, $2, $3, $4, $5, 'etat', $6, $7, $8)",
+                )
+                .bind(changed.tenant_id)
+                .bind(changed.id)
+                .bind(now)
+                .bind(by_id)
+                .bind(by_label)
+                .bind(from.code())
+                .bind(to.code())
+                .bind(message)
+                .execute(&mut *conn)
+                .await?;
+                crate::webhook::enqueue_in(
+                    conn,
+                    changed.tenant_id,
+                    changed.demarche_id,
+                    &webhook_event,
+                    now,
+                )
+                .await?;
+                crate::audit::append_in(conn, &event).await?;
+                for mail in &mails {
+                    crate::outbox::enqueue_in(conn, mail).await?;
+                }
+                Ok(true)
+            })
+        })
+        .await?;
+    if !applied {
         return Err(ChangeError::Conflict);
     }
-    sqlx::query(
-        "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, from_state, to_state, body)
-         VALUES ($1, $2, $3, $4, $5, 'etat', $6, $7, $8)",
-    )
-    .bind(d.tenant_id)
-    .bind(d.id)
-    .bind(now)
-    .bind(by.user_id)
-    .bind(&by.label)
-    .bind(d.state.code())
-    .bind(to.code())
-    .bind(message.clone())
-    .execute(&mut *tx)
-    .await?;
-    crate::webhook::enqueue_in(
-        &mut tx,
-        d.tenant_id,
-        d.demarche_id,
-        &state_change_event(d, to, now, tacit, message.as_deref()),
-        now,
-    )
-    .await?;
-    crate::audit::append_in(
-        &mut tx,
-        &Event {
-            tenant_id: Some(d.tenant_id),
-            actor_id: by.user_id,
-            actor: by.label.clone(),
-            on_behalf_of: by.on_behalf_of.clone(),
-            action: format!("dossier.{}", to.code()),
-            object_type: Some("dossier".into()),
-            object_id: Some(d.number.clone()),
-            ip: by.ip.clone(),
-            details:
-                serde_json::json!({"de": d.state.code(), "vers": to.code(), "implicite": tacit})
-                    .to_string(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(to)
+    Ok(after)
 }
 
 /// The JSON event a démarche's webhook receives when one of its dossiers changes state
@@ -403,7 +508,7 @@ pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<Doss
             ip: None,
             on_behalf_of: None,
         };
-        match change_at(db, &d, &def, &action, &by, now, true).await {
+        match change_at(db, &d, &def, &action, &by, now, true, Along::default()).await {
             Ok(_) => decided.push(d),
             // Decided by an agent meanwhile: nothing to do.
             Err(ChangeError::Conflict) => {}

@@ -27,6 +27,7 @@ pub mod territory;
 pub mod throttle;
 pub mod vault;
 pub mod webhook;
+pub mod writer;
 
 pub use db::{Backend, Db};
 

@@ -18,6 +18,15 @@ pub struct Mail {
     pub attempts: i64,
 }
 
+/// An e-mail to send, written with the change it tells about.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub tenant_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
 pub async fn enqueue(
     db: &Db,
     tenant_id: Option<i64>,
@@ -25,17 +34,29 @@ pub async fn enqueue(
     subject: &str,
     body: &str,
 ) -> anyhow::Result<i64> {
+    let mail = NewMail {
+        tenant_id,
+        recipient: recipient.to_string(),
+        subject: subject.to_string(),
+        body: body.to_string(),
+    };
+    db.write(move |conn| Box::pin(async move { enqueue_in(conn, &mail).await }))
+        .await
+}
+
+/// Queues a mail inside the caller's transaction: it is sent only if that change commits.
+pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyhow::Result<i64> {
     let now = crate::now_ms();
     Ok(sqlx::query(
         "INSERT INTO outbox (tenant_id, recipient, subject, body, status, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
     )
-    .bind(tenant_id)
-    .bind(recipient)
-    .bind(subject)
-    .bind(body)
+    .bind(mail.tenant_id)
+    .bind(&mail.recipient)
+    .bind(&mail.subject)
+    .bind(&mail.body)
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut *conn)
     .await?
     .try_get(0)?)
 }

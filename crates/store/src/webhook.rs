@@ -66,30 +66,23 @@ pub async fn configure(
 
 /// Queues an event in the caller's transaction, if the démarche has a webhook.
 pub async fn enqueue_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     tenant_id: i64,
     demarche_id: i64,
     body: &serde_json::Value,
     now: i64,
 ) -> anyhow::Result<()> {
-    let url: Option<String> =
-        sqlx::query("SELECT webhook_url FROM demarches WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(demarche_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .and_then(|r| r.try_get(0).ok().flatten());
-    let Some(url) = url else { return Ok(()) };
+    // One statement: a démarche without a webhook inserts nothing.
     sqlx::query(
         "INSERT INTO webhook_deliveries (tenant_id, demarche_id, url, body, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+         SELECT tenant_id, id, webhook_url, $3, 'pending', $4, $4 FROM demarches
+         WHERE tenant_id = $1 AND id = $2 AND webhook_url IS NOT NULL",
     )
     .bind(tenant_id)
     .bind(demarche_id)
-    .bind(url)
     .bind(body.to_string())
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -118,23 +118,22 @@ pub async fn start(
         };
     }
     let version = d.published_version.unwrap_or(1);
-    let x = dossier::create_draft(
+    // Tell us once: the fields bound to the profile start with its values.
+    let profile = guichet_store::profile::get(&state.db, user.id).await?;
+    let answers = guichet_domain::profile::prefill(&def, &profile);
+    let x = dossier::start_draft(
         &state.db,
-        t.id,
-        d.id,
-        version,
-        Some(user.id),
-        &user.display_name,
+        dossier::Draft {
+            tenant_id: t.id,
+            demarche_id: d.id,
+            version,
+            usager_id: Some(user.id),
+            applicant_name: user.display_name.clone(),
+            commune_insee: def.commune_of(&answers),
+            answers,
+        },
     )
     .await?;
-    // Tell us once: the fields bound to the profile start with its values.
-    if let Some(def) = demarche::definition(&state.db, t.id, d.id, version).await? {
-        let profile = guichet_store::profile::get(&state.db, user.id).await?;
-        let answers = guichet_domain::profile::prefill(&def, &profile);
-        if !answers.0.is_empty() {
-            dossier::save_answers(&state.db, &x, &def, &answers).await?;
-        }
-    }
     Ok(Redirect::to(&format!("/dossiers/{}/etapes/0", x.id)).into_response())
 }
 
@@ -718,58 +717,72 @@ pub async fn submit(
         Ok(n) => n,
         Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}/recapitulatif")).into_response()),
     };
-    dossier::save_answers(&state.db, &x, &def, &normalized).await?;
-    match dossier::change(&state.db, &x, &def, &Action::Submit, &by_usager(&visitor)).await {
-        Ok(_) => {}
-        Err(dossier::ChangeError::Storage(e)) => return Err(e.into()),
-        Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response()),
-    }
-    let x = dossier::get(&state.db, x.tenant_id, x.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("dossier disparu"))?;
     let t = tenant::by_id(&state.db, x.tenant_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
     // Filed at the counter: the accusé goes to the person's address, if one was given, with the
     // tracking code instead of a link to an account.
-    if x.usager_id.is_none() {
-        let counter = guichet_store::counter::of(&state.db, x.id).await?;
-        let to = counter.as_ref().and_then(|c| {
-            c.contact
-                .split(" — ")
-                .find(|v| v.contains('@'))
-                .map(str::to_string)
-        });
-        if let (Some(c), Some(to), Some(a)) = (counter, to, accuse(&x, &def, &t)) {
-            crate::mail::queue(
-                &state,
-                Some(t.id),
-                &to,
-                &format!("Accusé de réception — dossier n° {}", x.number),
-                &format!(
-                    "Bonjour,\n\n{} a bien reçu votre dossier « {} », déposé au guichet.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}\n\nCode de suivi : {}\nSuivre le dossier avec ce code et votre nom : {}\n",
-                    t.name, def.title, x.number, a.deposited, a.deadline, a.rule, a.contact,
-                    c.tracking_code.unwrap_or_default(),
-                    state.config.link("/suivi")
-                ),
+    let recipient = if x.usager_id.is_none() {
+        guichet_store::counter::of(&state.db, x.id)
+            .await?
+            .and_then(|c| {
+                let to = c.contact.split(" — ").find(|v| v.contains('@'))?.to_string();
+                Some((
+                    to,
+                    format!(
+                        "\n\nCode de suivi : {}\nSuivre le dossier avec ce code et votre nom : {}\n",
+                        c.tracking_code.unwrap_or_default(),
+                        state.config.link("/suivi")
+                    ),
+                    ", déposé au guichet",
+                ))
+            })
+    } else {
+        visitor.user.as_ref().map(|user| {
+            let link = state.config.link(&format!("/dossiers/{id}"));
+            (
+                user.email.clone(),
+                format!("\n\nSuivre votre dossier :\n{link}\n\nL'accusé de réception en PDF :\n{link}/accuse.pdf"),
+                "",
             )
-            .await?;
-        }
-        return Ok(Redirect::to(&format!("/dossiers/{id}?depose=1")).into_response());
-    }
-    if let (Some(user), Some(a)) = (&visitor.user, accuse(&x, &def, &t)) {
-        let link = state.config.link(&format!("/dossiers/{id}"));
-        crate::mail::queue(
-            &state,
-            Some(t.id),
-            &user.email,
-            &format!("Accusé de réception — dossier n° {}", x.number),
-            &format!(
-                "Bonjour,\n\n{} a bien reçu votre dossier « {} ».\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}\n\nSuivre votre dossier :\n{link}\n\nL'accusé de réception en PDF :\n{link}/accuse.pdf",
-                t.name, def.title, x.number, a.deposited, a.deadline, a.rule, a.contact
-            ),
-        )
-        .await?;
+        })
+    };
+    // The accusé de réception commits with the deposit: no dossier is déposé without its
+    // acknowledgment queued, and no acknowledgment goes out for a deposit that did not commit.
+    let mails = recipient.map(|(to, follow, place)| {
+        let (def, t) = (def.clone(), t.clone());
+        Box::new(move |x: &Dossier| {
+            accuse(x, &def, &t)
+                .map(|a| guichet_store::outbox::NewMail {
+                    tenant_id: Some(t.id),
+                    recipient: to,
+                    subject: format!("Accusé de réception — dossier n° {}", x.number),
+                    body: format!(
+                        "Bonjour,\n\n{} a bien reçu votre dossier « {} »{place}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{follow}",
+                        t.name, def.title, x.number, a.deposited, a.deadline, a.rule, a.contact
+                    ),
+                })
+                .into_iter()
+                .collect()
+        }) as Box<dyn FnOnce(&Dossier) -> Vec<guichet_store::outbox::NewMail> + Send>
+    });
+    let along = dossier::Along {
+        answers: Some(normalized),
+        mails,
+    };
+    match dossier::change_with(
+        &state.db,
+        &x,
+        &def,
+        &Action::Submit,
+        &by_usager(&visitor),
+        along,
+    )
+    .await
+    {
+        Ok(_) => state.mail_waker.notify_one(),
+        Err(dossier::ChangeError::Storage(e)) => return Err(e.into()),
+        Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response()),
     }
     Ok(Redirect::to(&format!("/dossiers/{id}?depose=1")).into_response())
 }
