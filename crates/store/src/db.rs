@@ -55,6 +55,74 @@ impl Default for DbOptions {
     }
 }
 
+fn backend_of(url: &str) -> anyhow::Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        anyhow::bail!("adresse de base de données non reconnue : utilisez sqlite:// ou postgres://")
+    }
+}
+
+/// A pool with the durability and session settings of every connection.
+pub(crate) async fn open_pool(
+    url: &str,
+    backend: Backend,
+    max_connections: u32,
+    durability: Durability,
+) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let connect_options = AnyConnectOptions::from_str(url)
+        .with_context(|| "adresse de base de données invalide".to_string())?
+        .disable_statement_logging();
+    AnyPoolOptions::new()
+        .max_connections(match backend {
+            // One writer at a time in SQLite: a small pool avoids lock convoys.
+            Backend::Sqlite => max_connections.min(8),
+            Backend::Postgres => max_connections,
+        })
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                match backend {
+                    Backend::Sqlite => {
+                        let sync = match durability {
+                            Durability::Full => "FULL",
+                            Durability::Relaxed => "NORMAL",
+                        };
+                        conn.execute(
+                            format!(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+                            )
+                            .as_str(),
+                        )
+                        .await?;
+                    }
+                    Backend::Postgres => {
+                        let commit = match durability {
+                            Durability::Full => "on",
+                            Durability::Relaxed => "off",
+                        };
+                        conn.execute(
+                            format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC';")
+                                .as_str(),
+                        )
+                        .await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect_with(connect_options)
+        .await
+        .with_context(|| match backend {
+            Backend::Sqlite => "impossible d'ouvrir la base SQLite".to_string(),
+            Backend::Postgres => "impossible de se connecter à PostgreSQL".to_string(),
+        })
+}
+
 impl Db {
     /// The URL of the embedded database inside a data directory.
     pub fn sqlite_url_in(data_dir: &Path) -> String {
@@ -65,66 +133,9 @@ impl Db {
     }
 
     pub async fn connect(url: &str, options: &DbOptions) -> anyhow::Result<Self> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            anyhow::bail!(
-                "adresse de base de données non reconnue : utilisez sqlite:// ou postgres://"
-            );
-        };
-        let connect_options = AnyConnectOptions::from_str(url)
-            .with_context(|| "adresse de base de données invalide".to_string())?
-            .disable_statement_logging();
-        let durability = options.durability;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                // One writer at a time in SQLite: a small pool avoids lock convoys.
-                Backend::Sqlite => options.max_connections.min(8),
-                Backend::Postgres => options.max_connections,
-            })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    match backend {
-                        Backend::Sqlite => {
-                            let sync = match durability {
-                                Durability::Full => "FULL",
-                                Durability::Relaxed => "NORMAL",
-                            };
-                            conn.execute(
-                                format!(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
-                                )
-                                .as_str(),
-                            )
-                            .await?;
-                        }
-                        Backend::Postgres => {
-                            let commit = match durability {
-                                Durability::Full => "on",
-                                Durability::Relaxed => "off",
-                            };
-                            conn.execute(
-                                format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC';")
-                                    .as_str(),
-                            )
-                            .await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options)
-            .await
-            .with_context(|| match backend {
-                Backend::Sqlite => "impossible d'ouvrir la base SQLite".to_string(),
-                Backend::Postgres => "impossible de se connecter à PostgreSQL".to_string(),
-            })?;
-        let writer = crate::writer::Writer::start(pool.clone(), backend);
+        let backend = backend_of(url)?;
+        let pool = open_pool(url, backend, options.max_connections, options.durability).await?;
+        let writer = crate::writer::Writer::start(url.to_string(), backend, options.durability);
         Ok(Self {
             pool,
             backend,
@@ -177,6 +188,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -65,17 +65,25 @@ pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyho
 pub async fn claim(db: &Db, now: i64) -> anyhow::Result<Option<Mail>> {
     // The outer condition is re-checked on the locked row (PostgreSQL) or under the write lock
     // (SQLite): two workers never both win the same mail.
-    let row = sqlx::query(
-        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
+    // Through the group commit: on SQLite the worker then never holds the write lock that
+    // deposits wait for.
+    let row = db
+        .write(move |conn| {
+            Box::pin(async move {
+                Ok(sqlx::query(
+                    "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
          WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
                        AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT 1)
            AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
          RETURNING id, tenant_id, recipient, subject, body, attempts",
-    )
-    .bind(now + LEASE_MS)
-    .bind(now)
-    .fetch_optional(db.pool())
-    .await?;
+                )
+                .bind(now + LEASE_MS)
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await?)
+            })
+        })
+        .await?;
     row.map(|r| {
         Ok(Mail {
             id: r.try_get(0)?,
@@ -90,14 +98,19 @@ pub async fn claim(db: &Db, now: i64) -> anyhow::Result<Option<Mail>> {
 }
 
 pub async fn mark_sent(db: &Db, id: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id = $2",
-    )
-    .bind(crate::now_ms())
-    .bind(id)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id = $2",
+            )
+            .bind(crate::now_ms())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Schedules a retry with exponential backoff, or gives up after MAX_ATTEMPTS.
@@ -108,16 +121,22 @@ pub async fn mark_failed(db: &Db, mail: &Mail, error: &str, now: i64) -> anyhow:
         "pending"
     };
     let delay = 60_000i64 << (mail.attempts - 1).clamp(0, 10);
-    sqlx::query(
-        "UPDATE outbox SET status = $1, next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
-    )
-    .bind(status)
-    .bind(now + delay)
-    .bind(error.chars().take(500).collect::<String>())
-    .bind(mail.id)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    let (error, id) = (error.chars().take(500).collect::<String>(), mail.id);
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE outbox SET status = $1, next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
+            )
+            .bind(status)
+            .bind(now + delay)
+            .bind(error)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Counts by status, for the operator and for tests.

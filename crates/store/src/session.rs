@@ -88,11 +88,18 @@ pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Sessi
         return Ok(None);
     }
     if now - session.last_seen_at > TOUCH_EVERY_MS {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
-            .bind(now)
-            .bind(&session.id_hash)
-            .execute(db.pool())
-            .await?;
+        let id_hash = session.id_hash.clone();
+        db.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+                    .bind(now)
+                    .bind(id_hash)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
     }
     Ok(Some(session))
 }

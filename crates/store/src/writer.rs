@@ -7,7 +7,7 @@
 //! caller hears "done" before the commit that holds its write is durable.
 
 use crate::audit::{write_head, BatchHead, BATCH_HEAD};
-use crate::db::Backend;
+use crate::db::{open_pool, Backend, Durability};
 use futures_util::FutureExt;
 use sqlx::{AnyConnection, AnyPool, Connection};
 use std::any::Any as AnyValue;
@@ -29,25 +29,63 @@ struct Pending {
     reply: oneshot::Sender<Output>,
 }
 
+enum Message {
+    Write(Pending),
+    /// Finish what is queued, close the connection, answer.
+    Close(oneshot::Sender<()>),
+}
+
 /// At most this many writes share a commit: a batch stays short enough for its p99.
 const MAX_BATCH: usize = 512;
 
 #[derive(Debug, Clone)]
 pub struct Writer {
-    queue: mpsc::UnboundedSender<Pending>,
+    queue: mpsc::UnboundedSender<Message>,
 }
 
-impl std::fmt::Debug for Pending {
+impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Pending")
     }
 }
 
 impl Writer {
-    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
+    /// Starts the writer on a thread of its own, with its own connection: its turn between two
+    /// statements never waits behind the requests queued on the main runtime.
+    pub(crate) fn start(url: String, backend: Backend, durability: Durability) -> Self {
         let (queue, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, backend, jobs));
+        let spawned = std::thread::Builder::new()
+            .name("guichet-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => return tracing::error!(error = %e, "writer runtime"),
+                };
+                runtime.block_on(async move {
+                    match open_pool(&url, backend, 1, durability).await {
+                        Ok(pool) => run(pool, backend, jobs).await,
+                        Err(e) => {
+                            tracing::error!(error = %e, "writer connection");
+                            refuse_all(jobs, &format!("{e:#}")).await;
+                        }
+                    }
+                })
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "writer thread");
+        }
         Self { queue }
+    }
+
+    /// Commits what is queued, then closes the writer's connection.
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.queue.send(Message::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
     }
 
     /// Runs `job` in the next shared transaction; answers once that transaction is committed.
@@ -66,7 +104,7 @@ impl Writer {
             })
         });
         self.queue
-            .send(Pending { job, reply })
+            .send(Message::Write(Pending { job, reply }))
             .map_err(|_| anyhow::anyhow!("base de données fermée"))?;
         let value = answer
             .await
@@ -78,13 +116,42 @@ impl Writer {
     }
 }
 
-async fn run(pool: AnyPool, backend: Backend, mut jobs: mpsc::UnboundedReceiver<Pending>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let pending = std::mem::take(&mut batch);
-        let (jobs_of_batch, replies): (Vec<Job>, Vec<_>) =
-            pending.into_iter().map(|p| (p.job, p.reply)).unzip();
-        match commit_batch(&pool, backend, jobs_of_batch).await {
+/// Without a connection every write is refused with the reason, rather than left waiting.
+async fn refuse_all(mut messages: mpsc::UnboundedReceiver<Message>, reason: &str) {
+    while let Some(message) = messages.recv().await {
+        match message {
+            Message::Write(p) => {
+                let _ = p
+                    .reply
+                    .send(Err(anyhow::anyhow!("enregistrement impossible : {reason}")));
+            }
+            Message::Close(done) => {
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+async fn run(pool: AnyPool, backend: Backend, mut messages: mpsc::UnboundedReceiver<Message>) {
+    let mut received = Vec::with_capacity(MAX_BATCH);
+    let mut closing = None;
+    while closing.is_none() && messages.recv_many(&mut received, MAX_BATCH).await > 0 {
+        let mut jobs = Vec::with_capacity(received.len());
+        let mut replies = Vec::with_capacity(received.len());
+        for message in received.drain(..) {
+            match message {
+                Message::Write(p) => {
+                    jobs.push(p.job);
+                    replies.push(p.reply);
+                }
+                Message::Close(done) => closing = Some(done),
+            }
+        }
+        if jobs.is_empty() {
+            continue;
+        }
+        match commit_batch(&pool, backend, jobs).await {
             Ok(outputs) => {
                 for (reply, output) in replies.into_iter().zip(outputs) {
                     let _ = reply.send(output);
@@ -98,6 +165,10 @@ async fn run(pool: AnyPool, backend: Backend, mut jobs: mpsc::UnboundedReceiver<
                 }
             }
         }
+    }
+    pool.close().await;
+    if let Some(done) = closing {
+        let _ = done.send(());
     }
 }
 

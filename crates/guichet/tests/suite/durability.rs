@@ -215,3 +215,71 @@ async fn every_acknowledged_submission_survives_sigkill() {
     assert!(ok, "audit chain after SIGKILL: {out}{err}");
     let _ = child.kill().await;
 }
+
+/// Writes that share a group commit: one that fails leaves nothing behind, not even its journal
+/// entry, and the others (sent at the same moment, so in the same batches) all commit, with an
+/// audit chain that verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_write_in_a_group_commit_undoes_only_itself() {
+    use guichet_domain::audit::Event;
+    let t = TestDb::empty().await;
+    guichet_store::migrate::run(&t.db).await.expect("migrate");
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("count");
+    let mut writes = Vec::new();
+    for i in 0..200i64 {
+        let db = t.db.clone();
+        writes.push(tokio::spawn(async move {
+            db.write(move |conn| {
+                Box::pin(async move {
+                    let event = Event {
+                        actor: format!("écrivain {i}"),
+                        action: "essai.groupe".into(),
+                        details: "{}".into(),
+                        ..Default::default()
+                    };
+                    guichet_store::audit::append_in(conn, &event).await?;
+                    if i % 10 == 3 {
+                        // Journaled, then refused: the entry must go with the refusal.
+                        anyhow::bail!("refus {i}");
+                    }
+                    Ok(i)
+                })
+            })
+            .await
+        }));
+    }
+    let mut committed = Vec::new();
+    for (i, w) in writes.into_iter().enumerate() {
+        match w.await.expect("task") {
+            Ok(v) => committed.push(v),
+            Err(e) => {
+                assert_eq!(i % 10, 3, "write {i} failed: {e}");
+                assert!(e.to_string().contains(&format!("refus {i}")), "{e}");
+            }
+        }
+    }
+    assert_eq!(committed.len(), 180);
+    let actors: Vec<String> =
+        sqlx::query_scalar("SELECT actor FROM audit_events WHERE action = 'essai.groupe'")
+            .fetch_all(t.db.pool())
+            .await
+            .expect("entries");
+    assert_eq!(actors.len(), 180);
+    assert!(actors.iter().all(|a| {
+        let i: i64 = a.trim_start_matches("écrivain ").parse().expect("number");
+        i % 10 != 3
+    }));
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(after - before, 180);
+    let checked = guichet_store::audit::verify(&t.db)
+        .await
+        .expect("verify")
+        .expect("chain intact");
+    assert_eq!(checked as i64, after);
+}
