@@ -61,52 +61,65 @@ pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyho
     .try_get(0)?)
 }
 
-/// Claims the oldest mail due, if any.
-pub async fn claim(db: &Db, now: i64) -> anyhow::Result<Option<Mail>> {
-    // The outer condition is re-checked on the locked row (PostgreSQL) or under the write lock
-    // (SQLite): two workers never both win the same mail.
-    // Through the group commit: on SQLite the worker then never holds the write lock that
-    // deposits wait for.
-    let row = db
+/// Claims the oldest mails due, at most `limit`, in one write.
+pub async fn claim(db: &Db, now: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
+    // The outer condition is re-checked on the locked rows (PostgreSQL) or under the write lock
+    // (SQLite): two workers never both win the same mail. Through the group commit: on SQLite
+    // the worker then never holds the write lock that deposits wait for.
+    let rows = db
         .write(move |conn| {
             Box::pin(async move {
                 Ok(sqlx::query(
                     "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
-         WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
-                       AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT 1)
-           AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
-         RETURNING id, tenant_id, recipient, subject, body, attempts",
+                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
+                                    AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3)
+                       AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
+                     RETURNING id, tenant_id, recipient, subject, body, attempts",
                 )
                 .bind(now + LEASE_MS)
                 .bind(now)
-                .fetch_optional(&mut *conn)
+                .bind(limit)
+                .fetch_all(&mut *conn)
                 .await?)
             })
         })
         .await?;
-    row.map(|r| {
-        Ok(Mail {
-            id: r.try_get(0)?,
-            tenant_id: r.try_get(1)?,
-            recipient: r.try_get(2)?,
-            subject: r.try_get(3)?,
-            body: r.try_get(4)?,
-            attempts: r.try_get(5)?,
+    let mut mails = rows
+        .iter()
+        .map(|r| {
+            Ok(Mail {
+                id: r.try_get(0)?,
+                tenant_id: r.try_get(1)?,
+                recipient: r.try_get(2)?,
+                subject: r.try_get(3)?,
+                body: r.try_get(4)?,
+                attempts: r.try_get(5)?,
+            })
         })
-    })
-    .transpose()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    mails.sort_by_key(|m| m.id);
+    Ok(mails)
 }
 
-pub async fn mark_sent(db: &Db, id: i64) -> anyhow::Result<()> {
+/// Marks these mails sent, in one write.
+pub async fn mark_sent(db: &Db, ids: Vec<i64>) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     db.write(move |conn| {
         Box::pin(async move {
-            sqlx::query(
-                "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id = $2",
-            )
-            .bind(crate::now_ms())
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            let list = (0..ids.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})"
+            );
+            let mut update = sqlx::query(&sql).bind(crate::now_ms());
+            for id in ids {
+                update = update.bind(id);
+            }
+            update.execute(&mut *conn).await?;
             Ok(())
         })
     })

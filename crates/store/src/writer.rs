@@ -186,21 +186,28 @@ async fn commit_batch(
     BATCH_HEAD
         .scope(journal, async move {
             let mut outputs = Vec::with_capacity(jobs.len());
-            for job in jobs {
+            let last = jobs.len().saturating_sub(1);
+            // Savepoints by hand: closing one and opening the next take one round trip.
+            sqlx::raw_sql("SAVEPOINT job").execute(&mut *tx).await?;
+            for (k, job) in jobs.into_iter().enumerate() {
                 let before = BATCH_HEAD.with(|b| b.borrow().clone());
-                let mut savepoint = tx.begin().await?;
-                let output = match AssertUnwindSafe(job(&mut savepoint)).catch_unwind().await {
+                let output = match AssertUnwindSafe(job(&mut tx)).catch_unwind().await {
                     Ok(output) => output,
                     Err(_) => Err(anyhow::anyhow!("erreur interne pendant l'enregistrement")),
                 };
-                match &output {
-                    Ok(_) => savepoint.commit().await?,
-                    Err(_) => {
-                        savepoint.rollback().await?;
-                        // Its journal entries are undone with it.
-                        BATCH_HEAD.with(|b| *b.borrow_mut() = before);
+                let next = match (&output, k == last) {
+                    (Ok(_), false) => "RELEASE SAVEPOINT job; SAVEPOINT job",
+                    (Ok(_), true) => "RELEASE SAVEPOINT job",
+                    (Err(_), false) => {
+                        "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job; SAVEPOINT job"
                     }
+                    (Err(_), true) => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job",
+                };
+                if output.is_err() {
+                    // Its journal entries are undone with it.
+                    BATCH_HEAD.with(|b| *b.borrow_mut() = before);
                 }
+                sqlx::raw_sql(next).execute(&mut *tx).await?;
                 outputs.push(output);
             }
             if let BatchHead {

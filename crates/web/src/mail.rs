@@ -140,36 +140,48 @@ async fn deliver(
     Ok(())
 }
 
+/// Mails claimed at once: one write claims them, one marks them sent, whatever their number.
+const CLAIMED_AT_ONCE: i64 = 64;
+
 /// Sends every due mail; returns how many were handled.
 pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
     let mut handled = 0;
-    while let Some(mail) = guichet_store::outbox::claim(&state.db, guichet_store::now_ms()).await? {
-        handled += 1;
-        let result = match build(
-            &state.config.mail,
-            &mail.recipient,
-            &mail.subject,
-            &mail.body,
-        ) {
-            Ok(message) => deliver(&state.config.mail, &mail, message).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(()) => guichet_store::outbox::mark_sent(&state.db, mail.id).await?,
-            Err(e) => {
-                // The address is not logged: only the outbox id.
-                tracing::warn!(mail = mail.id, attempt = mail.attempts, error = %e, "e-mail not sent, will retry");
-                guichet_store::outbox::mark_failed(
-                    &state.db,
-                    &mail,
-                    &e.to_string(),
-                    guichet_store::now_ms(),
-                )
+    loop {
+        let mails =
+            guichet_store::outbox::claim(&state.db, guichet_store::now_ms(), CLAIMED_AT_ONCE)
                 .await?;
+        if mails.is_empty() {
+            return Ok(handled);
+        }
+        handled += mails.len();
+        let mut sent = Vec::with_capacity(mails.len());
+        for mail in &mails {
+            let result = match build(
+                &state.config.mail,
+                &mail.recipient,
+                &mail.subject,
+                &mail.body,
+            ) {
+                Ok(message) => deliver(&state.config.mail, mail, message).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => sent.push(mail.id),
+                Err(e) => {
+                    // The address is not logged: only the outbox id.
+                    tracing::warn!(mail = mail.id, attempt = mail.attempts, error = %e, "e-mail not sent, will retry");
+                    guichet_store::outbox::mark_failed(
+                        &state.db,
+                        mail,
+                        &e.to_string(),
+                        guichet_store::now_ms(),
+                    )
+                    .await?;
+                }
             }
         }
+        guichet_store::outbox::mark_sent(&state.db, sent).await?;
     }
-    Ok(handled)
 }
 
 /// Tells the usager of a dossier (if it has one) by e-mail, with a link to the dossier.
