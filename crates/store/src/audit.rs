@@ -5,19 +5,6 @@ use guichet_domain::audit::{entry_hash, Broken, Entry, Event, Verifier};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-tokio::task_local! {
-    /// Inside a group commit (see `writer`): the chain's head, read once per batch and written
-    /// back before the batch commits, instead of twice per entry.
-    pub(crate) static BATCH_HEAD: std::cell::RefCell<BatchHead>;
-}
-
-#[derive(Debug, Clone, Default)]
-pub(crate) struct BatchHead {
-    /// (last id, last hash) once read in this batch.
-    pub head: Option<(i64, String)>,
-    pub moved: bool,
-}
-
 /// Reads the head and locks it: appends are serialized on every backend.
 async fn lock_head(tx: &mut sqlx::AnyConnection) -> anyhow::Result<(i64, String)> {
     let head = sqlx::query(
@@ -43,7 +30,8 @@ pub(crate) async fn write_head(
 
 /// Appends an event inside `tx`, so that it commits with the change it records, or not at all.
 pub async fn append_in(tx: &mut sqlx::AnyConnection, event: &Event) -> anyhow::Result<i64> {
-    let batch = BATCH_HEAD.try_with(|b| b.borrow().head.clone());
+    use crate::writer::Value::{Int, Text};
+    let batch = crate::writer::batch_head();
     let (last_id, prev_hash) = match &batch {
         Ok(Some(head)) => head.clone(),
         _ => lock_head(tx).await?,
@@ -51,33 +39,43 @@ pub async fn append_in(tx: &mut sqlx::AnyConnection, event: &Event) -> anyhow::R
     let id = last_id + 1;
     let at = crate::now_ms();
     let hash = entry_hash(id, at, event, &prev_hash);
-    sqlx::query(
-        "INSERT INTO audit_events (id, at, tenant_id, actor_id, actor, on_behalf_of, action, object_type,
-             object_id, ip, details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    crate::writer::insert_later(
+        tx,
+        "audit_events",
+        &[
+            "id",
+            "at",
+            "tenant_id",
+            "actor_id",
+            "actor",
+            "on_behalf_of",
+            "action",
+            "object_type",
+            "object_id",
+            "ip",
+            "details",
+            "prev_hash",
+            "hash",
+        ],
+        vec![
+            Int(Some(id)),
+            Int(Some(at)),
+            Int(event.tenant_id),
+            Int(event.actor_id),
+            Text(Some(event.actor.clone())),
+            Text(event.on_behalf_of.clone()),
+            Text(Some(event.action.clone())),
+            Text(event.object_type.clone()),
+            Text(event.object_id.clone()),
+            Text(event.ip.clone()),
+            Text(Some(event.details.clone())),
+            Text(Some(prev_hash)),
+            Text(Some(hash.clone())),
+        ],
     )
-    .bind(id)
-    .bind(at)
-    .bind(event.tenant_id)
-    .bind(event.actor_id)
-    .bind(&event.actor)
-    .bind(event.on_behalf_of.clone())
-    .bind(&event.action)
-    .bind(event.object_type.clone())
-    .bind(event.object_id.clone())
-    .bind(event.ip.clone())
-    .bind(&event.details)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut *tx)
     .await?;
     if batch.is_ok() {
-        BATCH_HEAD.with(|b| {
-            *b.borrow_mut() = BatchHead {
-                head: Some((id, hash)),
-                moved: true,
-            }
-        });
+        crate::writer::set_batch_head(id, hash);
     } else {
         write_head(tx, id, &hash).await?;
     }

@@ -411,20 +411,29 @@ async fn change_at(
                     // Nothing written: someone else changed the dossier meanwhile.
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, from_state, to_state, body)
-                     VALUES ($1, $2, $3, $4, $5, 'etat', $6, $7, $8)",
-                )
-                .bind(changed.tenant_id)
-                .bind(changed.id)
-                .bind(now)
-                .bind(by_id)
-                .bind(by_label)
-                .bind(from.code())
-                .bind(to.code())
-                .bind(message)
-                .execute(&mut *conn)
-                .await?;
+                {
+                    use crate::writer::Value::{Int, Text};
+                    crate::writer::insert_later(
+                        conn,
+                        "dossier_events",
+                        &[
+                            "tenant_id", "dossier_id", "at", "actor_id", "actor", "kind",
+                            "from_state", "to_state", "body",
+                        ],
+                        vec![
+                            Int(Some(changed.tenant_id)),
+                            Int(Some(changed.id)),
+                            Int(Some(now)),
+                            Int(by_id),
+                            Text(Some(by_label)),
+                            Text(Some("etat".into())),
+                            Text(Some(from.code().into())),
+                            Text(Some(to.code().into())),
+                            Text(message),
+                        ],
+                    )
+                    .await?;
+                }
                 crate::webhook::enqueue_in(
                     conn,
                     changed.tenant_id,

@@ -33,7 +33,7 @@ pub async fn enqueue(
     recipient: &str,
     subject: &str,
     body: &str,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<()> {
     let mail = NewMail {
         tenant_id,
         recipient: recipient.to_string(),
@@ -45,20 +45,32 @@ pub async fn enqueue(
 }
 
 /// Queues a mail inside the caller's transaction: it is sent only if that change commits.
-pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyhow::Result<i64> {
+pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyhow::Result<()> {
+    use crate::writer::Value::{Int, Text};
     let now = crate::now_ms();
-    Ok(sqlx::query(
-        "INSERT INTO outbox (tenant_id, recipient, subject, body, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
+    crate::writer::insert_later(
+        conn,
+        "outbox",
+        &[
+            "tenant_id",
+            "recipient",
+            "subject",
+            "body",
+            "status",
+            "next_attempt_at",
+            "created_at",
+        ],
+        vec![
+            Int(mail.tenant_id),
+            Text(Some(mail.recipient.clone())),
+            Text(Some(mail.subject.clone())),
+            Text(Some(mail.body.clone())),
+            Text(Some("pending".into())),
+            Int(Some(now)),
+            Int(Some(now)),
+        ],
     )
-    .bind(mail.tenant_id)
-    .bind(&mail.recipient)
-    .bind(&mail.subject)
-    .bind(&mail.body)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?)
+    .await
 }
 
 /// Claims the oldest mails due, at most `limit`, in one write.

@@ -6,7 +6,7 @@
 //! each caller. A write that fails is rolled back to its savepoint alone; the others commit. No
 //! caller hears "done" before the commit that holds its write is durable.
 
-use crate::audit::{write_head, BatchHead, BATCH_HEAD};
+use crate::audit::write_head;
 use crate::db::{open_pool, Backend, Durability};
 use futures_util::FutureExt;
 use sqlx::{AnyConnection, AnyPool, Connection};
@@ -15,6 +15,125 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use tokio::sync::{mpsc, oneshot};
+
+tokio::task_local! {
+    /// What a batch in progress keeps between its jobs.
+    static BATCH: std::cell::RefCell<Batch>;
+}
+
+/// The state of the batch in progress: the audit chain's head, read once and written back once,
+/// and rows that need no answer, inserted together before the commit (one statement per table
+/// instead of one per row).
+#[derive(Debug, Clone, Default)]
+struct Batch {
+    head: Option<(i64, String)>,
+    head_moved: bool,
+    rows: Vec<LaterRow>,
+}
+
+#[derive(Debug, Clone)]
+struct LaterRow {
+    table: &'static str,
+    columns: &'static [&'static str],
+    values: Vec<Value>,
+}
+
+/// A value of a row inserted later.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+/// Inside a batch: the audit chain's head once read (None before). Outside: Err.
+pub(crate) fn batch_head() -> Result<Option<(i64, String)>, ()> {
+    BATCH.try_with(|b| b.borrow().head.clone()).map_err(|_| ())
+}
+
+pub(crate) fn set_batch_head(id: i64, hash: String) {
+    BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        b.head = Some((id, hash));
+        b.head_moved = true;
+    });
+}
+
+/// Inserts a row nobody waits to read: inside a batch, with the other rows of its table just
+/// before the commit (a failed job's rows are dropped with it); elsewhere, at once.
+pub(crate) async fn insert_later(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    columns: &'static [&'static str],
+    values: Vec<Value>,
+) -> anyhow::Result<()> {
+    let row = LaterRow {
+        table,
+        columns,
+        values,
+    };
+    let kept = BATCH.try_with(|b| b.borrow_mut().rows.push(row.clone()));
+    if kept.is_err() {
+        insert_rows(conn, &[row]).await?;
+    }
+    Ok(())
+}
+
+/// Parameters per statement, under the limits of both databases.
+const MAX_PARAMETERS: usize = 30_000;
+
+/// Inserts rows of one table and column list, as few statements as the parameter limit allows.
+async fn insert_rows(conn: &mut AnyConnection, rows: &[LaterRow]) -> anyhow::Result<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let width = first.columns.len();
+    for chunk in rows.chunks((MAX_PARAMETERS / width.max(1)).max(1)) {
+        let tuples = (0..chunk.len())
+            .map(|r| {
+                let params = (1..=width)
+                    .map(|c| format!("${}", r * width + c))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("({params})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {tuples}",
+            first.table,
+            first.columns.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            for value in &row.values {
+                query = match value {
+                    Value::Int(v) => query.bind(*v),
+                    Value::Text(v) => query.bind(v.clone()),
+                };
+            }
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts the rows kept by the batch, table by table, each table's rows in their order.
+async fn flush_rows(conn: &mut AnyConnection, rows: Vec<LaterRow>) -> anyhow::Result<()> {
+    let mut groups: Vec<Vec<LaterRow>> = Vec::new();
+    for row in rows {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].table == row.table && g[0].columns == row.columns)
+        {
+            Some(group) => group.push(row),
+            None => groups.push(vec![row]),
+        }
+    }
+    for group in groups {
+        insert_rows(conn, &group).await?;
+    }
+    Ok(())
+}
 
 /// The future of one write, borrowing the batch's connection.
 pub type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'c>>;
@@ -182,15 +301,17 @@ async fn commit_batch(
         Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => conn.begin().await?,
     };
-    let journal = std::cell::RefCell::new(BatchHead::default());
-    BATCH_HEAD
-        .scope(journal, async move {
+    BATCH
+        .scope(Default::default(), async move {
             let mut outputs = Vec::with_capacity(jobs.len());
             let last = jobs.len().saturating_sub(1);
             // Savepoints by hand: closing one and opening the next take one round trip.
             sqlx::raw_sql("SAVEPOINT job").execute(&mut *tx).await?;
             for (k, job) in jobs.into_iter().enumerate() {
-                let before = BATCH_HEAD.with(|b| b.borrow().clone());
+                let (head, head_moved, rows) = BATCH.with(|b| {
+                    let b = b.borrow();
+                    (b.head.clone(), b.head_moved, b.rows.len())
+                });
                 let output = match AssertUnwindSafe(job(&mut tx)).catch_unwind().await {
                     Ok(output) => output,
                     Err(_) => Err(anyhow::anyhow!("erreur interne pendant l'enregistrement")),
@@ -204,17 +325,20 @@ async fn commit_batch(
                     (Err(_), true) => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job",
                 };
                 if output.is_err() {
-                    // Its journal entries are undone with it.
-                    BATCH_HEAD.with(|b| *b.borrow_mut() = before);
+                    // Its journal entries and its rows kept for later go with it.
+                    BATCH.with(|b| {
+                        let mut b = b.borrow_mut();
+                        b.head = head;
+                        b.head_moved = head_moved;
+                        b.rows.truncate(rows);
+                    });
                 }
                 sqlx::raw_sql(next).execute(&mut *tx).await?;
                 outputs.push(output);
             }
-            if let BatchHead {
-                head: Some((id, hash)),
-                moved: true,
-            } = BATCH_HEAD.with(|b| b.borrow().clone())
-            {
+            let batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
+            flush_rows(&mut tx, batch.rows).await?;
+            if let (Some((id, hash)), true) = (batch.head, batch.head_moved) {
                 write_head(&mut tx, id, &hash).await?;
             }
             tx.commit().await?;
