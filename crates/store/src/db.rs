@@ -65,17 +65,62 @@ fn backend_of(url: &str) -> anyhow::Result<Backend> {
     }
 }
 
+/// What every connection sets first: durability, and the rest of the platform's conventions.
+fn session_settings(backend: Backend, durability: Durability) -> String {
+    match (backend, durability) {
+        (Backend::Sqlite, durability) => {
+            let sync = match durability {
+                Durability::Full => "FULL",
+                Durability::Relaxed => "NORMAL",
+            };
+            format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+            )
+        }
+        (Backend::Postgres, durability) => {
+            let commit = match durability {
+                Durability::Full => "on",
+                Durability::Relaxed => "off",
+            };
+            format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC';")
+        }
+    }
+}
+
+fn connect_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
+    sqlx::any::install_default_drivers();
+    Ok(AnyConnectOptions::from_str(url)
+        .with_context(|| "adresse de base de données invalide".to_string())?
+        .disable_statement_logging())
+}
+
+/// One connection outside any pool, with the same settings (the group commit's).
+pub(crate) async fn connect(
+    url: &str,
+    backend: Backend,
+    durability: Durability,
+) -> anyhow::Result<sqlx::AnyConnection> {
+    let mut conn = connect_options(url)?
+        .connect()
+        .await
+        .with_context(|| match backend {
+            Backend::Sqlite => "impossible d'ouvrir la base SQLite".to_string(),
+            Backend::Postgres => "impossible de se connecter à PostgreSQL".to_string(),
+        })?;
+    conn.execute(session_settings(backend, durability).as_str())
+        .await?;
+    Ok(conn)
+}
+
 /// A pool with the durability and session settings of every connection.
-pub(crate) async fn open_pool(
+async fn open_pool(
     url: &str,
     backend: Backend,
     max_connections: u32,
     durability: Durability,
 ) -> anyhow::Result<AnyPool> {
-    sqlx::any::install_default_drivers();
-    let connect_options = AnyConnectOptions::from_str(url)
-        .with_context(|| "adresse de base de données invalide".to_string())?
-        .disable_statement_logging();
+    let connect_options = connect_options(url)?;
     AnyPoolOptions::new()
         .max_connections(match backend {
             // One writer at a time in SQLite: a small pool avoids lock convoys.
@@ -85,33 +130,8 @@ pub(crate) async fn open_pool(
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                match backend {
-                    Backend::Sqlite => {
-                        let sync = match durability {
-                            Durability::Full => "FULL",
-                            Durability::Relaxed => "NORMAL",
-                        };
-                        conn.execute(
-                            format!(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
-                            )
-                            .as_str(),
-                        )
-                        .await?;
-                    }
-                    Backend::Postgres => {
-                        let commit = match durability {
-                            Durability::Full => "on",
-                            Durability::Relaxed => "off",
-                        };
-                        conn.execute(
-                            format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC';")
-                                .as_str(),
-                        )
-                        .await?;
-                    }
-                }
+                conn.execute(session_settings(backend, durability).as_str())
+                    .await?;
                 Ok(())
             })
         })

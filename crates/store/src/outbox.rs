@@ -120,18 +120,24 @@ pub async fn mark_sent(db: &Db, ids: Vec<i64>) -> anyhow::Result<()> {
     }
     db.write(move |conn| {
         Box::pin(async move {
-            let list = (0..ids.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})"
-            );
-            let mut update = sqlx::query(&sql).bind(crate::now_ms());
-            for id in ids {
-                update = update.bind(id);
+            let now = crate::now_ms();
+            let mut rest = &ids[..];
+            while !rest.is_empty() {
+                let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
+                rest = after;
+                let list = (0..chunk.len())
+                    .map(|i| format!("${}", i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})"
+                );
+                let mut update = sqlx::query(&sql).bind(now);
+                for id in chunk {
+                    update = update.bind(*id);
+                }
+                update.execute(&mut *conn).await?;
             }
-            update.execute(&mut *conn).await?;
             Ok(())
         })
     })

@@ -189,6 +189,20 @@ async fn pg_from_template(admin_url: &str, referential: bool) -> String {
                 .await
                 .expect("import referential");
             db.close().await;
+            // A connection handed back to the pool just before close() is closed by a
+            // background task: wait for it, or the rename finds the database in use.
+            for _ in 0..200 {
+                let sessions: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1")
+                        .bind(&building)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .expect("sessions of the template");
+                if sessions == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
             sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
                 .execute(&mut *conn)
                 .await
