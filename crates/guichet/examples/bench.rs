@@ -37,6 +37,38 @@ fn field(html: &str, name: &str) -> Option<String> {
     Some(tag[v..v + tag[v..].find('"')?].to_string())
 }
 
+/// Deposits a dossier; true when acknowledged by the redirection to its accusé de réception.
+async fn deposit(
+    client: &reqwest::Client,
+    base: &str,
+    cookies: &str,
+    token: &str,
+    id: impl std::fmt::Display,
+) -> bool {
+    let r = client
+        .post(format!("{base}/dossiers/{id}/depot"))
+        .header("cookie", cookies)
+        .form(&[("_csrf", token)])
+        .send()
+        .await;
+    r.as_ref().is_ok_and(|r| {
+        r.status() == 303
+            && r.headers()
+                .get("location")
+                .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
+    })
+}
+
+/// Gives the planner the table sizes after a bulk load, as autovacuum would in production.
+async fn analyze(db: &guichet_store::Db) -> anyhow::Result<()> {
+    let sql = match db.backend() {
+        guichet_store::Backend::Postgres => "ANALYZE dossiers",
+        guichet_store::Backend::Sqlite => "ANALYZE",
+    };
+    sqlx::query(sql).execute(db.pool()).await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -220,19 +252,7 @@ async fn main() -> anyhow::Result<()> {
                     .unwrap_or_default()
                     .to_string();
                 let t = Instant::now();
-                let r = client
-                    .post(format!("{base}/dossiers/{id}/depot"))
-                    .header("cookie", cookies.as_str())
-                    .form(&[("_csrf", token.as_str())])
-                    .send()
-                    .await;
-                let ok = r.as_ref().is_ok_and(|r| {
-                    r.status() == 303
-                        && r.headers()
-                            .get("location")
-                            .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
-                });
-                if ok {
+                if deposit(&client, &base, &cookies, &token, &id).await {
                     deposits.push(t.elapsed());
                     flows.push(start.elapsed());
                 } else {
@@ -277,14 +297,7 @@ async fn main() -> anyhow::Result<()> {
     .bind(user.id)
     .execute(db.pool())
     .await?;
-    // As in production, the planner knows the table's size (autovacuum would analyze it later).
-    sqlx::query(if url.starts_with("postgres") {
-        "ANALYZE dossiers"
-    } else {
-        "ANALYZE"
-    })
-    .execute(db.pool())
-    .await?;
+    analyze(&db).await?;
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM dossiers WHERE id > $1 AND number LIKE 'P-%' ORDER BY id",
     )
@@ -309,19 +322,7 @@ async fn main() -> anyhow::Result<()> {
                     break;
                 }
                 let t = Instant::now();
-                let r = client
-                    .post(format!("{base}/dossiers/{id}/depot"))
-                    .header("cookie", cookies.as_str())
-                    .form(&[("_csrf", token.as_str())])
-                    .send()
-                    .await;
-                let ok = r.as_ref().is_ok_and(|r| {
-                    r.status() == 303
-                        && r.headers()
-                            .get("location")
-                            .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
-                });
-                if ok {
+                if deposit(&client, &base, &cookies, &token, &id).await {
                     deposits.push(t.elapsed());
                 } else {
                     errors += 1;
@@ -412,11 +413,7 @@ async fn main() -> anyhow::Result<()> {
     .execute(db.pool())
     .await?;
     let seeded = t.elapsed();
-    if url.starts_with("postgres") {
-        sqlx::query("ANALYZE dossiers").execute(db.pool()).await?;
-    } else {
-        sqlx::query("ANALYZE").execute(db.pool()).await?;
-    }
+    analyze(&db).await?;
     let (agent_cookie, _) = guichet_store::session::create(&db, agent.id, true, None, None).await?;
     let mut queue = Vec::new();
     for i in 0..400 {

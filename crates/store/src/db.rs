@@ -67,24 +67,24 @@ fn backend_of(url: &str) -> anyhow::Result<Backend> {
 
 /// What every connection sets first: durability, and the rest of the platform's conventions.
 fn session_settings(backend: Backend, durability: Durability) -> String {
-    match (backend, durability) {
-        (Backend::Sqlite, durability) => {
-            let sync = match durability {
-                Durability::Full => "FULL",
-                Durability::Relaxed => "NORMAL",
-            };
-            format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
-            )
-        }
-        (Backend::Postgres, durability) => {
-            let commit = match durability {
-                Durability::Full => "on",
-                Durability::Relaxed => "off",
-            };
-            format!("SET synchronous_commit = {commit}; SET TIME ZONE 'UTC';")
-        }
+    let full = durability == Durability::Full;
+    match backend {
+        Backend::Sqlite => format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            if full { "FULL" } else { "NORMAL" }
+        ),
+        Backend::Postgres => format!(
+            "SET synchronous_commit = {}; SET TIME ZONE 'UTC';",
+            if full { "on" } else { "off" }
+        ),
+    }
+}
+
+fn cannot_open(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "impossible d'ouvrir la base SQLite",
+        Backend::Postgres => "impossible de se connecter à PostgreSQL",
     }
 }
 
@@ -104,10 +104,7 @@ pub(crate) async fn connect(
     let mut conn = connect_options(url)?
         .connect()
         .await
-        .with_context(|| match backend {
-            Backend::Sqlite => "impossible d'ouvrir la base SQLite".to_string(),
-            Backend::Postgres => "impossible de se connecter à PostgreSQL".to_string(),
-        })?;
+        .with_context(|| cannot_open(backend))?;
     conn.execute(session_settings(backend, durability).as_str())
         .await?;
     Ok(conn)
@@ -137,10 +134,7 @@ async fn open_pool(
         })
         .connect_with(connect_options)
         .await
-        .with_context(|| match backend {
-            Backend::Sqlite => "impossible d'ouvrir la base SQLite".to_string(),
-            Backend::Postgres => "impossible de se connecter à PostgreSQL".to_string(),
-        })
+        .with_context(|| cannot_open(backend))
 }
 
 impl Db {

@@ -689,6 +689,18 @@ pub struct Accuse {
 }
 
 pub(crate) fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<Accuse> {
+    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, tenant))
+}
+
+/// Whom the accusé names to contact: the démarche's service, else the collectivité.
+fn accuse_contact(def: &Definition, tenant: &Tenant) -> String {
+    def.contact
+        .clone()
+        .or_else(|| tenant.contact_email.clone())
+        .unwrap_or_else(|| tenant.name.clone())
+}
+
+fn accuse_with(x: &Dossier, rule: &str, contact: &str) -> Option<Accuse> {
     let deposited = x.submitted_at?;
     Some(Accuse {
         deposited: format_ms(deposited),
@@ -696,12 +708,8 @@ pub(crate) fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<A
             Some(d) => format!("réponse au plus tard le {}", super::compte::format_day(d)),
             None => "aucun délai fixé".into(),
         },
-        rule: def.tacit_rule.label().to_string(),
-        contact: def
-            .contact
-            .clone()
-            .or_else(|| tenant.contact_email.clone())
-            .unwrap_or_else(|| tenant.name.clone()),
+        rule: rule.to_string(),
+        contact: contact.to_string(),
     })
 }
 
@@ -750,16 +758,18 @@ pub async fn submit(
     // The accusé de réception commits with the deposit: no dossier is déposé without its
     // acknowledgment queued, and no acknowledgment goes out for a deposit that did not commit.
     let mails = recipient.map(|(to, follow, place)| {
-        let (def, t) = (def.clone(), t.clone());
+        // Only what the e-mail needs goes along, not the whole definition.
+        let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &t));
+        let (title, tenant_name, tenant_id) = (def.title.clone(), t.name.clone(), t.id);
         Box::new(move |x: &Dossier| {
-            accuse(x, &def, &t)
+            accuse_with(x, rule, &contact)
                 .map(|a| guichet_store::outbox::NewMail {
-                    tenant_id: Some(t.id),
+                    tenant_id: Some(tenant_id),
                     recipient: to,
                     subject: format!("Accusé de réception — dossier n° {}", x.number),
                     body: format!(
-                        "Bonjour,\n\n{} a bien reçu votre dossier « {} »{place}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{follow}",
-                        t.name, def.title, x.number, a.deposited, a.deadline, a.rule, a.contact
+                        "Bonjour,\n\n{tenant_name} a bien reçu votre dossier « {title} »{place}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{follow}",
+                        x.number, a.deposited, a.deadline, a.rule, a.contact
                     ),
                 })
                 .into_iter()
