@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "counter",
         include_str!("../migrations/0016_counter.sql"),
     ),
+    (
+        17,
+        "waiting_queues",
+        include_str!("../migrations/0017_waiting_queues.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -1,4 +1,4 @@
-//! E-mails waiting to be sent. Any node's worker claims one at a time with a lease, so several
+//! E-mails waiting to be sent. Any node's worker claims a batch at a time with a lease, so several
 //! nodes never send the same mail twice in normal operation, and a crashed node's claim expires.
 
 use crate::db::Db;
@@ -73,14 +73,16 @@ pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyho
     .await
 }
 
-/// Claims the oldest mails due, at most `limit`, in one write.
-pub async fn claim(db: &Db, now: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
+/// Marks `sent` as sent, then claims the oldest mails due, at most `limit`: one write for the
+/// worker's whole turn, however many mails it handled.
+pub async fn claim(db: &Db, now: i64, limit: i64, sent: Vec<i64>) -> anyhow::Result<Vec<Mail>> {
     // The outer condition is re-checked on the locked rows (PostgreSQL) or under the write lock
     // (SQLite): two workers never both win the same mail. Through the group commit: on SQLite
     // the worker then never holds the write lock that deposits wait for.
     let rows = db
         .write(move |conn| {
             Box::pin(async move {
+                mark_sent_in(conn, &sent).await?;
                 Ok(sqlx::query(
                     "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
                      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
@@ -113,35 +115,27 @@ pub async fn claim(db: &Db, now: i64, limit: i64) -> anyhow::Result<Vec<Mail>> {
     Ok(mails)
 }
 
-/// Marks these mails sent, in one write.
-pub async fn mark_sent(db: &Db, ids: Vec<i64>) -> anyhow::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
+/// Marks these mails sent, in power-of-two statements (a few shapes stay prepared).
+async fn mark_sent_in(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> anyhow::Result<()> {
+    let now = crate::now_ms();
+    let mut rest = ids;
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
+        rest = after;
+        let list = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})"
+        );
+        let mut update = sqlx::query(&sql).bind(now);
+        for id in chunk {
+            update = update.bind(*id);
+        }
+        update.execute(&mut *conn).await?;
     }
-    db.write(move |conn| {
-        Box::pin(async move {
-            let now = crate::now_ms();
-            let mut rest = &ids[..];
-            while !rest.is_empty() {
-                let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
-                rest = after;
-                let list = (0..chunk.len())
-                    .map(|i| format!("${}", i + 2))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})"
-                );
-                let mut update = sqlx::query(&sql).bind(now);
-                for id in chunk {
-                    update = update.bind(*id);
-                }
-                update.execute(&mut *conn).await?;
-            }
-            Ok(())
-        })
-    })
-    .await
+    Ok(())
 }
 
 /// Schedules a retry with exponential backoff, or gives up after MAX_ATTEMPTS.

@@ -103,58 +103,92 @@ pub struct StoredMail {
     pub body: String,
 }
 
-async fn deliver(
-    config: &MailConfig,
-    mail: &guichet_store::outbox::Mail,
-    message: Message,
-) -> anyhow::Result<()> {
-    match &config.transport {
-        Transport::Directory(dir) => {
-            tokio::fs::create_dir_all(dir).await?;
-            // The message as it would go on the wire, and a readable copy for the demo page.
-            tokio::fs::write(dir.join(format!("{:08}.eml", mail.id)), message.formatted()).await?;
-            let stored = StoredMail {
-                to: mail.recipient.clone(),
-                subject: mail.subject.clone(),
-                body: mail.body.clone(),
-            };
-            tokio::fs::write(
-                dir.join(format!("{:08}.json", mail.id)),
-                serde_json::to_vec(&stored)?,
-            )
-            .await?;
-        }
-        Transport::Smtp(s) => {
-            let builder = match s.tls {
-                SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
-                SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)?,
-                SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)?,
-            };
-            let mut builder = builder.port(s.port).timeout(Some(Duration::from_secs(20)));
-            if let (Some(u), Some(p)) = (&s.username, &s.password) {
-                builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
-            }
-            builder.build().send(message).await?;
-        }
-    }
-    Ok(())
+/// Where a drain delivers: built once per drain, so SMTP connections are pooled and reused
+/// from one mail to the next instead of opened for each.
+enum Sender {
+    Directory(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
-/// Mails claimed at once: one write claims them, one marks them sent, whatever their number.
-const CLAIMED_AT_ONCE: i64 = 64;
+impl Sender {
+    async fn new(config: &MailConfig) -> anyhow::Result<Self> {
+        Ok(match &config.transport {
+            Transport::Directory(dir) => {
+                tokio::fs::create_dir_all(dir).await?;
+                Sender::Directory(dir.clone())
+            }
+            Transport::Smtp(s) => {
+                let builder = match s.tls {
+                    SmtpTls::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+                    }
+                    SmtpTls::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)?
+                    }
+                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)?,
+                };
+                let mut builder = builder.port(s.port).timeout(Some(Duration::from_secs(20)));
+                if let (Some(u), Some(p)) = (&s.username, &s.password) {
+                    builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+                }
+                Sender::Smtp(builder.build())
+            }
+        })
+    }
+
+    async fn deliver(
+        &self,
+        mail: &guichet_store::outbox::Mail,
+        message: Message,
+    ) -> anyhow::Result<()> {
+        match self {
+            Sender::Directory(dir) => {
+                // The message as it would go on the wire, and a readable copy for the demo page.
+                tokio::fs::write(dir.join(format!("{:08}.eml", mail.id)), message.formatted())
+                    .await?;
+                let stored = StoredMail {
+                    to: mail.recipient.clone(),
+                    subject: mail.subject.clone(),
+                    body: mail.body.clone(),
+                };
+                tokio::fs::write(
+                    dir.join(format!("{:08}.json", mail.id)),
+                    serde_json::to_vec(&stored)?,
+                )
+                .await?;
+            }
+            Sender::Smtp(transport) => {
+                transport.send(message).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Mails claimed at once: one write marks the previous ones sent and claims these.
+const CLAIMED_AT_ONCE: i64 = 128;
 
 /// Sends every due mail; returns how many were handled.
 pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
     let mut handled = 0;
+    let mut sender = None;
+    let mut sent = Vec::new();
     loop {
-        let mails =
-            guichet_store::outbox::claim(&state.db, guichet_store::now_ms(), CLAIMED_AT_ONCE)
-                .await?;
+        let mails = guichet_store::outbox::claim(
+            &state.db,
+            guichet_store::now_ms(),
+            CLAIMED_AT_ONCE,
+            std::mem::take(&mut sent),
+        )
+        .await?;
         if mails.is_empty() {
             return Ok(handled);
         }
         handled += mails.len();
-        let mut sent = Vec::with_capacity(mails.len());
+        let sender = match &mut sender {
+            Some(sender) => sender,
+            None => sender.insert(Sender::new(&state.config.mail).await?),
+        };
         for mail in &mails {
             let result = match build(
                 &state.config.mail,
@@ -162,7 +196,7 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
                 &mail.subject,
                 &mail.body,
             ) {
-                Ok(message) => deliver(&state.config.mail, mail, message).await,
+                Ok(message) => sender.deliver(mail, message).await,
                 Err(e) => Err(e),
             };
             match result {
@@ -180,7 +214,6 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
                 }
             }
         }
-        guichet_store::outbox::mark_sent(&state.db, sent).await?;
     }
 }
 
