@@ -59,13 +59,44 @@ async fn deposit(
     })
 }
 
+/// CPU time spent so far, in ms: the whole machine's busy time (every process: server,
+/// database, this load generator) and the server process's own. /proc counts in USER_HZ
+/// ticks, 100 per second on Linux.
+fn cpu_ms(server_pid: u32) -> (u64, u64) {
+    let ticks = |line: &str, fields: &[usize]| -> u64 {
+        let values: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        fields.iter().filter_map(|&i| values.get(i)).sum::<u64>() * 10
+    };
+    let machine = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| s.lines().next().map(str::to_string))
+        // user nice system idle iowait irq softirq steal: all but idle and iowait.
+        .map(|l| ticks(&l, &[0, 1, 2, 5, 6, 7]))
+        .unwrap_or_default();
+    let server = std::fs::read_to_string(format!("/proc/{server_pid}/stat"))
+        .ok()
+        // After the command name: state is field 3, utime and stime fields 14 and 15.
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_string()))
+        .map(|rest| {
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let get = |i: usize| {
+                fields
+                    .get(i)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            (get(11) + get(12)) * 10
+        })
+        .unwrap_or_default();
+    (machine, server)
+}
+
 /// Gives the planner the table sizes after a bulk load, as autovacuum would in production.
 async fn analyze(db: &guichet_store::Db) -> anyhow::Result<()> {
-    let sql = match db.backend() {
-        guichet_store::Backend::Postgres => "ANALYZE dossiers",
-        guichet_store::Backend::Sqlite => "ANALYZE",
-    };
-    sqlx::query(sql).execute(db.pool()).await?;
+    sqlx::query("ANALYZE").execute(db.pool()).await?;
     Ok(())
 }
 
@@ -305,6 +336,7 @@ async fn main() -> anyhow::Result<()> {
     .fetch_all(db.pool())
     .await?;
     let ids = Arc::new(ids);
+    let cpu_before = cpu_ms(server_pid);
     let deadline = Instant::now() + RUN;
     let mut tasks = Vec::new();
     for w in 0..CLIENTS {
@@ -338,8 +370,15 @@ async fn main() -> anyhow::Result<()> {
         submission_errors += e;
         peak_rss = peak_rss.max(rss());
     }
+    let cpu_after = cpu_ms(server_pid);
     deposits.sort();
     let submissions_per_s = deposits.len() as f64 / RUN.as_secs_f64();
+    // CPU per submission: what throughput 2 cores can give, whatever the run-to-run noise.
+    let per_submission = |ms: u64| ms as f64 * 1000.0 / deposits.len().max(1) as f64;
+    let (cpu_machine, cpu_server) = (
+        per_submission(cpu_after.0 - cpu_before.0),
+        per_submission(cpu_after.1 - cpu_before.1),
+    );
     let acknowledged: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM dossiers WHERE id > $1 AND number LIKE 'P-%' AND state = 'depose'",
     )
@@ -351,7 +390,7 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("submissions") {
         let _ = server.kill().await;
         println!(
-            "{backend}: {submissions_per_s:.0} submissions/s ({acknowledged} déposés), {submission_errors} errors, p50/p99 {:.1}/{:.1} ms; flows {flows_per_s:.0}/s, {errors} errors, flow p50/p99 {:.1}/{:.1} ms, peak RSS {peak_rss} MB",
+            "{backend}: {submissions_per_s:.0} submissions/s ({acknowledged} déposés), {submission_errors} errors, p50/p99 {:.1}/{:.1} ms; flows {flows_per_s:.0}/s, {errors} errors, flow p50/p99 {:.1}/{:.1} ms, peak RSS {peak_rss} MB; CPU per submission {cpu_machine:.0} µs (server {cpu_server:.0} µs)",
             percentile(&deposits, 0.5),
             percentile(&deposits, 0.99),
             percentile(&flows, 0.5),
@@ -448,6 +487,7 @@ async fn main() -> anyhow::Result<()> {
         percentile(&deposits, 0.5),
         percentile(&deposits, 0.99)
     );
+    println!("| CPU time per submission: whole machine (server, database, load generator); server process | {cpu_machine:.0} µs; {cpu_server:.0} µs |");
     println!("| complete flows (create the dossier, save the step, deposit), {CLIENTS} clients, {} s | {:.0} /s ({} errors) |", RUN.as_secs(), flows_per_s, errors);
     println!(
         "| whole flow latency p50 / p99; its deposit request p50 / p99 | {:.1} ms / {:.1} ms; {:.1} ms / {:.1} ms |",

@@ -70,7 +70,8 @@ pub fn normalize_email(input: &str) -> Result<String, AccountError> {
 const COLUMNS: &str =
     "id, kind, email, display_name, email_confirmed_at, totp_enabled_at, created_at";
 
-fn from_row(row: &AnyRow) -> anyhow::Result<User> {
+/// An account from a row holding the columns of `COLUMNS` under their names.
+pub(crate) fn from_row(row: &AnyRow) -> anyhow::Result<User> {
     let kind: String = row.try_get("kind")?;
     Ok(User {
         id: row.try_get("id")?,

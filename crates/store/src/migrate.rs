@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "waiting_queues",
         include_str!("../migrations/0017_waiting_queues.sql"),
     ),
+    (
+        18,
+        "sparse_dossier_indexes",
+        include_str!("../migrations/0018_sparse_dossier_indexes.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -76,25 +76,44 @@ pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyho
 /// Marks `sent` as sent, then claims the oldest mails due, at most `limit`: one write for the
 /// worker's whole turn, however many mails it handled.
 pub async fn claim(db: &Db, now: i64, limit: i64, sent: Vec<i64>) -> anyhow::Result<Vec<Mail>> {
-    // The outer condition is re-checked on the locked rows (PostgreSQL) or under the write lock
-    // (SQLite): two workers never both win the same mail. Through the group commit: on SQLite
-    // the worker then never holds the write lock that deposits wait for.
+    // Through the group commit: on SQLite the worker then never holds the write lock that
+    // deposits wait for.
     let rows = db
         .write(move |conn| {
             Box::pin(async move {
                 mark_sent_in(conn, &sent).await?;
-                Ok(sqlx::query(
-                    "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
-                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
-                                    AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3)
-                       AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
-                     RETURNING id, tenant_id, recipient, subject, body, attempts",
+                // The oldest due first, then the claim by id: two plain statements whose plans
+                // do not depend on the statistics (as one UPDATE … IN (SELECT …), a planner that
+                // believed the table empty joined every waiting mail to the subquery's).
+                let due: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                       AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY id LIMIT $2",
                 )
-                .bind(now + LEASE_MS)
                 .bind(now)
                 .bind(limit)
                 .fetch_all(&mut *conn)
-                .await?)
+                .await?;
+                let mut claimed = Vec::with_capacity(due.len());
+                let mut rest = &due[..];
+                while !rest.is_empty() {
+                    let (chunk, after) =
+                        rest.split_at(crate::writer::statement_size(rest.len(), 1));
+                    rest = after;
+                    // Re-checked on the row itself: another node's worker may have claimed it
+                    // since the SELECT (PostgreSQL; SQLite holds the write lock).
+                    let sql = format!(
+                        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
+                         WHERE id IN ({}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
+                         RETURNING id, tenant_id, recipient, subject, body, attempts",
+                        id_list(chunk.len(), 3)
+                    );
+                    let mut update = sqlx::query(&sql).bind(now + LEASE_MS).bind(now);
+                    for id in chunk {
+                        update = update.bind(*id);
+                    }
+                    claimed.extend(update.fetch_all(&mut *conn).await?);
+                }
+                Ok(claimed)
             })
         })
         .await?;
@@ -122,12 +141,9 @@ async fn mark_sent_in(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> anyhow::Re
     while !rest.is_empty() {
         let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
         rest = after;
-        let list = (0..chunk.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
-            "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})"
+            "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({})",
+            id_list(chunk.len(), 2)
         );
         let mut update = sqlx::query(&sql).bind(now);
         for id in chunk {
@@ -136,6 +152,14 @@ async fn mark_sent_in(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> anyhow::Re
         update.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// `$first, $first+1, …`: the placeholders of `n` ids.
+fn id_list(n: usize, first: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Schedules a retry with exponential backoff, or gives up after MAX_ATTEMPTS.

@@ -59,18 +59,35 @@ pub async fn create(
     Ok((token, session))
 }
 
-/// The live session behind a cookie value; expired sessions are deleted on sight.
-pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Session>> {
+/// A live session with its account and the account's roles (tenant id, role).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    pub user: crate::account::User,
+    pub roles: Vec<(i64, guichet_domain::role::Role)>,
+}
+
+/// The live session behind a cookie value, with its account and roles, read in one query (every
+/// request of a signed-in visitor asks); expired sessions are deleted on sight.
+pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<SignedIn>> {
     let id_hash = hash_token(token);
-    let row = sqlx::query(
-        "SELECT s.id_hash, s.user_id, s.mfa_done, s.created_at, s.last_seen_at, s.ip, s.user_agent, s.acting_mandat_id
+    // One row per role (one without role for a usager); the account's columns keep their names.
+    let rows = sqlx::query(
+        "SELECT s.id_hash, s.user_id, s.mfa_done, s.created_at AS session_created_at, s.last_seen_at,
+                s.ip, s.user_agent, s.acting_mandat_id,
+                u.id, u.kind, u.email, u.display_name, u.email_confirmed_at, u.totp_enabled_at, u.created_at,
+                m.tenant_id AS role_tenant_id, m.role
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id_hash = $1 AND u.deleted_at IS NULL",
+         LEFT JOIN memberships m ON m.user_id = u.id
+         WHERE s.id_hash = $1 AND u.deleted_at IS NULL
+         ORDER BY m.tenant_id, m.role",
     )
     .bind(&id_hash)
-    .fetch_optional(db.pool())
+    .fetch_all(db.pool())
     .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
     let session = Session {
         id_hash: row.try_get(0)?,
         user_id: row.try_get(1)?,
@@ -87,6 +104,21 @@ pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Sessi
         delete(db, &session.id_hash).await?;
         return Ok(None);
     }
+    let user = crate::account::from_row(row)?;
+    let mut roles = Vec::new();
+    for row in &rows {
+        let (tenant_id, role) = (
+            row.try_get::<Option<i64>, _>("role_tenant_id")?,
+            row.try_get::<Option<String>, _>("role")?,
+        );
+        if let (Some(tenant_id), Some(role)) = (
+            tenant_id,
+            role.as_deref()
+                .and_then(guichet_domain::role::Role::from_code),
+        ) {
+            roles.push((tenant_id, role));
+        }
+    }
     if now - session.last_seen_at > TOUCH_EVERY_MS {
         let id_hash = session.id_hash.clone();
         db.write(move |conn| {
@@ -101,7 +133,11 @@ pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Sessi
         })
         .await?;
     }
-    Ok(Some(session))
+    Ok(Some(SignedIn {
+        session,
+        user,
+        roles,
+    }))
 }
 
 pub async fn delete(db: &Db, id_hash: &str) -> anyhow::Result<()> {

@@ -190,8 +190,19 @@ async fn pg_from_template(admin_url: &str, referential: bool) -> String {
                 .expect("import referential");
             db.close().await;
             // A connection handed back to the pool just before close() is closed by a
-            // background task: wait for it, or the rename finds the database in use.
-            for _ in 0..200 {
+            // background task: wait for it, or the rename finds the database in use. The
+            // template is committed by now: a session still there after a while is idle and
+            // is ended (seen under a loaded suite, after 10 s of waiting).
+            for attempt in 0..100 {
+                if attempt == 40 {
+                    sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                    )
+                    .bind(&building)
+                    .execute(&mut *conn)
+                    .await
+                    .expect("end the template's last sessions");
+                }
                 let sessions: i64 =
                     sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1")
                         .bind(&building)

@@ -58,17 +58,14 @@ impl Visitor {
         let now = guichet_store::now_ms();
         if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) {
             match guichet_store::session::find(&state.db, token, now).await? {
-                Some(session) => {
-                    visitor.user =
-                        guichet_store::account::by_id(&state.db, session.user_id).await?;
-                    if visitor.user.is_some() {
-                        visitor.roles =
-                            guichet_store::team::roles_of(&state.db, session.user_id).await?;
-                        if let Some(mid) = session.acting_mandat_id {
-                            visitor.act_under(state, &session, mid, now).await?;
-                        }
-                        visitor.session = Some(session);
+                Some(signed_in) => {
+                    let session = signed_in.session;
+                    visitor.user = Some(signed_in.user);
+                    visitor.roles = signed_in.roles;
+                    if let Some(mid) = session.acting_mandat_id {
+                        visitor.act_under(state, &session, mid, now).await?;
                     }
+                    visitor.session = Some(session);
                 }
                 None => visitor
                     .set_cookies
