@@ -64,7 +64,8 @@ pub async fn configure(
     Ok(secret)
 }
 
-/// Queues an event in the caller's transaction, if the démarche has a webhook.
+/// Queues an event in the caller's transaction, if the démarche has a webhook. In a group
+/// commit, the démarches are looked up once for the whole batch, before its commit.
 pub async fn enqueue_in(
     tx: &mut sqlx::AnyConnection,
     tenant_id: i64,
@@ -72,19 +73,90 @@ pub async fn enqueue_in(
     body: &serde_json::Value,
     now: i64,
 ) -> anyhow::Result<()> {
+    let event = crate::writer::WebhookEvent {
+        tenant_id,
+        demarche_id,
+        body: body.to_string(),
+        at: now,
+    };
+    let Some(event) = crate::writer::webhook_event_later(event) else {
+        return Ok(());
+    };
     // One statement: a démarche without a webhook inserts nothing.
     sqlx::query(
         "INSERT INTO webhook_deliveries (tenant_id, demarche_id, url, body, status, next_attempt_at, created_at)
          SELECT tenant_id, id, webhook_url, $3, 'pending', $4, $4 FROM demarches
          WHERE tenant_id = $1 AND id = $2 AND webhook_url IS NOT NULL",
     )
-    .bind(tenant_id)
-    .bind(demarche_id)
-    .bind(body.to_string())
-    .bind(now)
+    .bind(event.tenant_id)
+    .bind(event.demarche_id)
+    .bind(event.body)
+    .bind(event.at)
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// The deliveries of a batch's events, for the démarches that have a webhook: one lookup of
+/// the URLs, however many events.
+pub(crate) async fn deliveries_of(
+    tx: &mut sqlx::AnyConnection,
+    events: Vec<crate::writer::WebhookEvent>,
+) -> anyhow::Result<Vec<crate::writer::LaterRow>> {
+    use crate::writer::Value::{Int, Text};
+    let mut ids: Vec<i64> = events.iter().map(|e| e.demarche_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut urls = std::collections::HashMap::new();
+    let mut rest = &ids[..];
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
+        rest = after;
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT tenant_id, id, webhook_url FROM demarches WHERE id IN ({list}) AND webhook_url IS NOT NULL"
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *tx).await? {
+            urls.insert(
+                (row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?),
+                row.try_get::<String, _>(2)?,
+            );
+        }
+    }
+    Ok(events
+        .into_iter()
+        .filter_map(|e| {
+            let url = urls.get(&(e.tenant_id, e.demarche_id))?.clone();
+            Some(crate::writer::LaterRow {
+                table: "webhook_deliveries",
+                columns: &[
+                    "tenant_id",
+                    "demarche_id",
+                    "url",
+                    "body",
+                    "status",
+                    "next_attempt_at",
+                    "created_at",
+                ],
+                values: vec![
+                    Int(Some(e.tenant_id)),
+                    Int(Some(e.demarche_id)),
+                    Text(Some(url)),
+                    Text(Some(e.body)),
+                    Text(Some("pending".into())),
+                    Int(Some(e.at)),
+                    Int(Some(e.at)),
+                ],
+            })
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone)]

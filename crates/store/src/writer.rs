@@ -29,13 +29,24 @@ struct Batch {
     head: Option<(i64, String)>,
     head_moved: bool,
     rows: Vec<LaterRow>,
+    webhook_events: Vec<WebhookEvent>,
+}
+
+/// An event for a démarche's webhook, if it has one: the démarches of the batch are looked up
+/// once, before the commit, instead of once per event.
+#[derive(Debug, Clone)]
+pub(crate) struct WebhookEvent {
+    pub tenant_id: i64,
+    pub demarche_id: i64,
+    pub body: String,
+    pub at: i64,
 }
 
 #[derive(Debug, Clone)]
-struct LaterRow {
-    table: &'static str,
-    columns: &'static [&'static str],
-    values: Vec<Value>,
+pub(crate) struct LaterRow {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    pub values: Vec<Value>,
 }
 
 /// A value of a row inserted later.
@@ -76,6 +87,21 @@ pub(crate) async fn insert_later(
         insert_rows(conn, &[row]).await?;
     }
     Ok(())
+}
+
+/// Inside a batch, keeps a webhook event for the lookup before the commit and gives None;
+/// elsewhere gives it back.
+pub(crate) fn webhook_event_later(event: WebhookEvent) -> Option<WebhookEvent> {
+    let mut event = Some(event);
+    let kept = BATCH.try_with(|b| {
+        if let Some(e) = event.take() {
+            b.borrow_mut().webhook_events.push(e);
+        }
+    });
+    match kept {
+        Ok(()) => None,
+        Err(_) => event,
+    }
 }
 
 /// Parameters per statement, under the limits of both databases.
@@ -315,9 +341,14 @@ async fn commit_batch(
             // Savepoints by hand: closing one and opening the next take one round trip.
             sqlx::raw_sql("SAVEPOINT job").execute(&mut *tx).await?;
             for (k, job) in jobs.into_iter().enumerate() {
-                let (head, head_moved, rows) = BATCH.with(|b| {
+                let (head, head_moved, rows, webhook_events) = BATCH.with(|b| {
                     let b = b.borrow();
-                    (b.head.clone(), b.head_moved, b.rows.len())
+                    (
+                        b.head.clone(),
+                        b.head_moved,
+                        b.rows.len(),
+                        b.webhook_events.len(),
+                    )
                 });
                 let output = match AssertUnwindSafe(job(&mut tx)).catch_unwind().await {
                     Ok(output) => output,
@@ -338,13 +369,16 @@ async fn commit_batch(
                         b.head = head;
                         b.head_moved = head_moved;
                         b.rows.truncate(rows);
+                        b.webhook_events.truncate(webhook_events);
                     });
                 }
                 sqlx::raw_sql(next).execute(&mut *tx).await?;
                 outputs.push(output);
             }
             let batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
-            flush_rows(&mut tx, batch.rows).await?;
+            let mut rows = batch.rows;
+            rows.extend(crate::webhook::deliveries_of(&mut tx, batch.webhook_events).await?);
+            flush_rows(&mut tx, rows).await?;
             if let (Some((id, hash)), true) = (batch.head, batch.head_moved) {
                 write_head(&mut tx, id, &hash).await?;
             }

@@ -529,3 +529,86 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     let page = u.browser.get(&format!("/dossiers/{}", x.id)).await;
     assert!(page.html.contains("courrier.pdf"));
 }
+
+#[tokio::test]
+async fn changes_committed_together_queue_events_only_for_the_demarches_with_a_webhook() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let db = s.db();
+    let def = Definition::from_json(DEFINITION).expect("definition");
+    let other_def = Definition::from_json(&DEFINITION.replace("arbre dangereux", "mur fissuré"))
+        .expect("definition");
+    let with = demarche::create(db, t.dijon.id, &def)
+        .await
+        .expect("create");
+    let without = demarche::create(db, t.dijon.id, &other_def)
+        .await
+        .expect("create");
+    for d in [&with, &without] {
+        demarche::publish(db, d).await.expect("publish");
+    }
+    webhook::configure(
+        db,
+        t.dijon.id,
+        with.id,
+        Some("https://partenaire.exemple.fr/recu"),
+    )
+    .await
+    .expect("configure");
+
+    // Twenty submissions at once, alternating between the two démarches: they share commits.
+    let mut a = Answers::default();
+    a.set("commune", vec!["21231".into()]);
+    a.set("details", vec!["Fissures".into()]);
+    let mut submitted = Vec::new();
+    for i in 0..20 {
+        let (d, def) = if i % 2 == 0 {
+            (&with, &def)
+        } else {
+            (&without, &other_def)
+        };
+        let x = dossier::create_draft(db, t.dijon.id, d.id, 1, None, "Alice Dupont")
+            .await
+            .expect("draft");
+        dossier::save_answers(db, &x, def, &a).await.expect("save");
+        let x = dossier::get(db, t.dijon.id, x.id)
+            .await
+            .expect("get")
+            .expect("dossier");
+        submitted.push((x, def.clone()));
+    }
+    let changes = submitted.iter().map(|(x, def)| {
+        let db = db.clone();
+        let (x, def) = (x.clone(), def.clone());
+        tokio::spawn(
+            async move { dossier::change(&db, &x, &def, &Action::Submit, &usager(1)).await },
+        )
+    });
+    for change in changes.collect::<Vec<_>>() {
+        change.await.expect("task").expect("submit");
+    }
+
+    let queued = webhook::recent(db, t.dijon.id, with.id, 200)
+        .await
+        .expect("recent");
+    assert_eq!(
+        queued.len(),
+        10,
+        "one event per dossier of the démarche with a webhook"
+    );
+    for (x, _) in submitted.iter().filter(|(x, _)| x.demarche_id == with.id) {
+        assert_eq!(
+            queued.iter().filter(|q| q.body.contains(&x.number)).count(),
+            1,
+            "the event of {} is queued once",
+            x.number
+        );
+    }
+    assert!(queued
+        .iter()
+        .all(|q| q.url == "https://partenaire.exemple.fr/recu"));
+    let none = webhook::recent(db, t.dijon.id, without.id, 200)
+        .await
+        .expect("recent");
+    assert!(none.is_empty(), "no event for a démarche without webhook");
+}
