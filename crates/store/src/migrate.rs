@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sparse_dossier_indexes",
         include_str!("../migrations/0018_sparse_dossier_indexes.sql"),
     ),
+    (
+        19,
+        "outbox_failed",
+        include_str!("../migrations/0019_outbox_failed.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -434,3 +434,59 @@ async fn an_account_is_deleted_with_its_personal_data() {
         "the journal keeps the trace"
     );
 }
+
+#[tokio::test]
+async fn the_operator_sees_the_mails_waiting_and_those_given_up_on() {
+    use guichet_store::outbox;
+    let s = TestServer::start().await;
+    let t = crate::personas::tenants(&s).await;
+    let op = crate::personas::persona(
+        &s,
+        Kind::Agent,
+        "operateur@region.fr",
+        &[(&t.region, Role::Operateur)],
+    )
+    .await;
+    let db = s.db();
+    for n in 0..3 {
+        outbox::enqueue(
+            db,
+            None,
+            &format!("personne{n}@exemple.fr"),
+            "Objet",
+            "Texte",
+        )
+        .await
+        .expect("enqueue");
+    }
+    // The first one sent, the second one given up on after its last attempt, the third waits.
+    let now = guichet_store::now_ms();
+    let claimed = outbox::claim(db, now, 2, Vec::new()).await.expect("claim");
+    assert_eq!(claimed.len(), 2, "the two oldest are claimed");
+    let last_attempt = outbox::Mail {
+        attempts: outbox::MAX_ATTEMPTS,
+        ..claimed[1].clone()
+    };
+    outbox::mark_failed(db, &last_attempt, "boîte inconnue", now)
+        .await
+        .expect("give up");
+    let none = outbox::claim(db, now, 10, vec![claimed[0].id])
+        .await
+        .expect("claim");
+    assert_eq!(none.len(), 1, "only the third is due: {none:?}");
+    assert_eq!(none[0].recipient, "personne2@exemple.fr");
+
+    let page = op.browser.get("/operateur").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html
+            .contains("<dt>Courriels en attente</dt><dd>1</dd>"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("<dt>Courriels en échec</dt><dd>1</dd>"),
+        "{}",
+        page.html
+    );
+}

@@ -27,12 +27,13 @@ pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Res
         Ok(n) => format!("intègre ({n} entrées vérifiées)"),
         Err(b) => format!("ROMPU à l'entrée {} : {}", b.id, b.reason),
     };
+    let (mails_pending, mails_failed) = guichet_store::outbox::backlog(&state.db).await?;
     html(&OperatorPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         database: state.db.backend().name(),
         tenants: tenant::list(&state.db).await?,
-        mails_pending: guichet_store::outbox::count(&state.db, "pending").await?,
-        mails_failed: guichet_store::outbox::count(&state.db, "failed").await?,
+        mails_pending,
+        mails_failed,
         audit_status,
     })
 }
