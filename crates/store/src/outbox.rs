@@ -188,6 +188,56 @@ pub async fn mark_failed(db: &Db, mail: &Mail, error: &str, now: i64) -> anyhow:
     .await
 }
 
+/// How long a mail sent or given up on stays in the outbox: enough to answer "did you send it?",
+/// not a second archive of what it says (the dossier keeps that).
+pub const KEPT_AFTER_QUEUED_MS: i64 = 30 * 24 * 3_600_000;
+
+/// Deletes the mails sent or given up on that were queued before `before`, a thousand per write
+/// (on SQLite, deposits never wait behind a long purge). Returns how many went.
+pub async fn purge_done(db: &Db, before: i64) -> anyhow::Result<u64> {
+    const CHUNK: i64 = 1_000;
+    let mut purged = 0;
+    loop {
+        let deleted = db
+            .write(move |conn| {
+                Box::pin(async move {
+                    // The ids first, then the delete by id: plans that do not depend on the
+                    // statistics (see `claim`).
+                    let ids: Vec<i64> = sqlx::query_scalar(
+                        "SELECT id FROM outbox WHERE status IN ('sent', 'failed') AND created_at < $1
+                         ORDER BY id LIMIT $2",
+                    )
+                    .bind(before)
+                    .bind(CHUNK)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let mut deleted = 0;
+                    let mut rest = &ids[..];
+                    while !rest.is_empty() {
+                        let (chunk, after) =
+                            rest.split_at(crate::writer::statement_size(rest.len(), 1));
+                        rest = after;
+                        let sql = format!(
+                            "DELETE FROM outbox WHERE id IN ({}) AND status IN ('sent', 'failed')",
+                            id_list(chunk.len(), 1)
+                        );
+                        let mut delete = sqlx::query(&sql);
+                        for id in chunk {
+                            delete = delete.bind(*id);
+                        }
+                        deleted += delete.execute(&mut *conn).await?.rows_affected();
+                    }
+                    Ok(deleted)
+                })
+            })
+            .await?;
+        purged += deleted;
+        if deleted < CHUNK as u64 {
+            return Ok(purged);
+        }
+    }
+}
+
 /// Mails waiting and mails given up on, for the operator: each counted in the index of its own
 /// rows (0017, 0019), never reading the sent ones.
 pub async fn backlog(db: &Db) -> anyhow::Result<(i64, i64)> {

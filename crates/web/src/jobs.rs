@@ -1,6 +1,6 @@
 //! The background worker, one per node (safe with several: every job claims its rows): sends
 //! e-mails and webhook events as they are queued, applies tacit decisions when deadlines pass, purges expired
-//! sessions and old login failures.
+//! sessions, old login failures and the mails sent a month ago.
 
 use crate::AppState;
 use std::time::Duration;
@@ -96,6 +96,16 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 Ok(0) => {}
                 Ok(n) => tracing::info!(mandats = n, "usagers warned of mandats ending soon"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "expiring mandats"),
+            }
+            match guichet_store::outbox::purge_done(
+                &state.db,
+                now - guichet_store::outbox::KEPT_AFTER_QUEUED_MS,
+            )
+            .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(mails = n, "old mails removed from the outbox"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "outbox purge"),
             }
             let _ = guichet_store::session::purge_expired(&state.db, now).await;
             let _ = guichet_store::throttle::purge_old(&state.db, now).await;

@@ -436,7 +436,7 @@ async fn an_account_is_deleted_with_its_personal_data() {
 }
 
 #[tokio::test]
-async fn the_operator_sees_the_mails_waiting_and_those_given_up_on() {
+async fn the_operator_sees_the_mails_waiting_and_those_given_up_on_which_go_after_a_month() {
     use guichet_store::outbox;
     let s = TestServer::start().await;
     let t = crate::personas::tenants(&s).await;
@@ -489,4 +489,20 @@ async fn the_operator_sees_the_mails_waiting_and_those_given_up_on() {
         "{}",
         page.html
     );
+
+    // A month after they were queued, the mail sent and the one given up on leave the outbox;
+    // the one still waiting stays, however old.
+    let month = outbox::KEPT_AFTER_QUEUED_MS;
+    assert_eq!(
+        outbox::purge_done(db, now - month).await.expect("purge"),
+        0,
+        "too recent"
+    );
+    assert_eq!(
+        outbox::purge_done(db, now + month + 1_000)
+            .await
+            .expect("purge"),
+        2
+    );
+    assert_eq!(outbox::backlog(db).await.expect("backlog"), (1, 0));
 }
