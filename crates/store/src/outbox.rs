@@ -93,27 +93,16 @@ pub async fn claim(db: &Db, now: i64, limit: i64, sent: Vec<i64>) -> anyhow::Res
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-                let mut claimed = Vec::with_capacity(due.len());
-                let mut rest = &due[..];
-                while !rest.is_empty() {
-                    let (chunk, after) =
-                        rest.split_at(crate::writer::statement_size(rest.len(), 1));
-                    rest = after;
-                    // Re-checked on the row itself: another node's worker may have claimed it
-                    // since the SELECT (PostgreSQL; SQLite holds the write lock).
-                    let sql = format!(
+                // Re-checked on the row itself: another node's worker may have claimed it
+                // since the SELECT (PostgreSQL; SQLite holds the write lock).
+                by_ids(conn, &due, &[now + LEASE_MS, now], |list| {
+                    format!(
                         "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
-                         WHERE id IN ({}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
-                         RETURNING id, tenant_id, recipient, subject, body, attempts",
-                        id_list(chunk.len(), 3)
-                    );
-                    let mut update = sqlx::query(&sql).bind(now + LEASE_MS).bind(now);
-                    for id in chunk {
-                        update = update.bind(*id);
-                    }
-                    claimed.extend(update.fetch_all(&mut *conn).await?);
-                }
-                Ok(claimed)
+                         WHERE id IN ({list}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
+                         RETURNING id, tenant_id, recipient, subject, body, attempts"
+                    )
+                })
+                .await
             })
         })
         .await?;
@@ -136,22 +125,35 @@ pub async fn claim(db: &Db, now: i64, limit: i64, sent: Vec<i64>) -> anyhow::Res
 
 /// Marks these mails sent, in power-of-two statements (a few shapes stay prepared).
 async fn mark_sent_in(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> anyhow::Result<()> {
-    let now = crate::now_ms();
+    by_ids(conn, ids, &[crate::now_ms()], |list| {
+        format!("UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})")
+    })
+    .await?;
+    Ok(())
+}
+
+/// Runs the statement `sql(list)` on these ids, `list` being their placeholders after those of
+/// `lead` (bound first), in power-of-two chunks so that a few statement shapes stay prepared.
+/// Gives the rows the statements return.
+async fn by_ids(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[i64],
+    lead: &[i64],
+    sql: impl Fn(&str) -> String,
+) -> anyhow::Result<Vec<sqlx::any::AnyRow>> {
+    let mut rows = Vec::new();
     let mut rest = ids;
     while !rest.is_empty() {
         let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
         rest = after;
-        let sql = format!(
-            "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({})",
-            id_list(chunk.len(), 2)
-        );
-        let mut update = sqlx::query(&sql).bind(now);
-        for id in chunk {
-            update = update.bind(*id);
+        let sql = sql(&id_list(chunk.len(), lead.len() + 1));
+        let mut query = sqlx::query(&sql);
+        for value in lead.iter().chain(chunk) {
+            query = query.bind(*value);
         }
-        update.execute(&mut *conn).await?;
+        rows.extend(query.fetch_all(&mut *conn).await?);
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// `$first, $first+1, …`: the placeholders of `n` ids.
@@ -211,23 +213,13 @@ pub async fn purge_done(db: &Db, before: i64) -> anyhow::Result<u64> {
                     .bind(CHUNK)
                     .fetch_all(&mut *conn)
                     .await?;
-                    let mut deleted = 0;
-                    let mut rest = &ids[..];
-                    while !rest.is_empty() {
-                        let (chunk, after) =
-                            rest.split_at(crate::writer::statement_size(rest.len(), 1));
-                        rest = after;
-                        let sql = format!(
-                            "DELETE FROM outbox WHERE id IN ({}) AND status IN ('sent', 'failed')",
-                            id_list(chunk.len(), 1)
-                        );
-                        let mut delete = sqlx::query(&sql);
-                        for id in chunk {
-                            delete = delete.bind(*id);
-                        }
-                        deleted += delete.execute(&mut *conn).await?.rows_affected();
-                    }
-                    Ok(deleted)
+                    let deleted = by_ids(conn, &ids, &[], |list| {
+                        format!(
+                            "DELETE FROM outbox WHERE id IN ({list}) AND status IN ('sent', 'failed') RETURNING id"
+                        )
+                    })
+                    .await?;
+                    Ok(deleted.len() as u64)
                 })
             })
             .await?;
