@@ -95,7 +95,7 @@ pub async fn claim(db: &Db, now: i64, limit: i64, sent: Vec<i64>) -> anyhow::Res
                 .await?;
                 // Re-checked on the row itself: another node's worker may have claimed it
                 // since the SELECT (PostgreSQL; SQLite holds the write lock).
-                by_ids(conn, &due, &[now + LEASE_MS, now], |list| {
+                crate::writer::by_ids(conn, &due, &[now + LEASE_MS, now], |list| {
                     format!(
                         "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
                          WHERE id IN ({list}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
@@ -125,43 +125,11 @@ pub async fn claim(db: &Db, now: i64, limit: i64, sent: Vec<i64>) -> anyhow::Res
 
 /// Marks these mails sent, in power-of-two statements (a few shapes stay prepared).
 async fn mark_sent_in(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> anyhow::Result<()> {
-    by_ids(conn, ids, &[crate::now_ms()], |list| {
+    crate::writer::by_ids(conn, ids, &[crate::now_ms()], |list| {
         format!("UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL WHERE id IN ({list})")
     })
     .await?;
     Ok(())
-}
-
-/// Runs the statement `sql(list)` on these ids, `list` being their placeholders after those of
-/// `lead` (bound first), in power-of-two chunks so that a few statement shapes stay prepared.
-/// Gives the rows the statements return.
-async fn by_ids(
-    conn: &mut sqlx::AnyConnection,
-    ids: &[i64],
-    lead: &[i64],
-    sql: impl Fn(&str) -> String,
-) -> anyhow::Result<Vec<sqlx::any::AnyRow>> {
-    let mut rows = Vec::new();
-    let mut rest = ids;
-    while !rest.is_empty() {
-        let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
-        rest = after;
-        let sql = sql(&id_list(chunk.len(), lead.len() + 1));
-        let mut query = sqlx::query(&sql);
-        for value in lead.iter().chain(chunk) {
-            query = query.bind(*value);
-        }
-        rows.extend(query.fetch_all(&mut *conn).await?);
-    }
-    Ok(rows)
-}
-
-/// `$first, $first+1, …`: the placeholders of `n` ids.
-fn id_list(n: usize, first: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Schedules a retry with exponential backoff, or gives up after MAX_ATTEMPTS.
@@ -213,7 +181,7 @@ pub async fn purge_done(db: &Db, before: i64) -> anyhow::Result<u64> {
                     .bind(CHUNK)
                     .fetch_all(&mut *conn)
                     .await?;
-                    let deleted = by_ids(conn, &ids, &[], |list| {
+                    let deleted = crate::writer::by_ids(conn, &ids, &[], |list| {
                         format!(
                             "DELETE FROM outbox WHERE id IN ({list}) AND status IN ('sent', 'failed') RETURNING id"
                         )

@@ -107,28 +107,18 @@ pub(crate) async fn deliveries_of(
     let mut ids: Vec<i64> = events.iter().map(|e| e.demarche_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut urls = std::collections::HashMap::new();
-    let mut rest = &ids[..];
-    while !rest.is_empty() {
-        let (chunk, after) = rest.split_at(crate::writer::statement_size(rest.len(), 1));
-        rest = after;
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
+    let rows = crate::writer::by_ids(tx, &ids, &[], |list| {
+        format!(
             "SELECT tenant_id, id, webhook_url FROM demarches WHERE id IN ({list}) AND webhook_url IS NOT NULL"
+        )
+    })
+    .await?;
+    let mut urls = std::collections::HashMap::new();
+    for row in rows {
+        urls.insert(
+            (row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?),
+            row.try_get::<String, _>(2)?,
         );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *tx).await? {
-            urls.insert(
-                (row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?),
-                row.try_get::<String, _>(2)?,
-            );
-        }
     }
     Ok(events
         .into_iter()

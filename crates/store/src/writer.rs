@@ -119,6 +119,38 @@ pub(crate) fn statement_size(n: usize, width: usize) -> usize {
     }
 }
 
+/// Runs the statement `sql(list)` on these ids, `list` being their placeholders after those of
+/// `lead` (bound first), in power-of-two chunks so that a few statement shapes stay prepared.
+/// Gives the rows the statements return.
+pub(crate) async fn by_ids(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[i64],
+    lead: &[i64],
+    sql: impl Fn(&str) -> String,
+) -> anyhow::Result<Vec<sqlx::any::AnyRow>> {
+    let mut rows = Vec::new();
+    let mut rest = ids;
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(statement_size(rest.len(), 1));
+        rest = after;
+        let sql = sql(&id_list(chunk.len(), lead.len() + 1));
+        let mut query = sqlx::query(&sql);
+        for value in lead.iter().chain(chunk) {
+            query = query.bind(*value);
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
+/// `$first, $first+1, …`: the placeholders of `n` ids.
+fn id_list(n: usize, first: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Inserts rows of one table and column list, as few statements as the parameter limit allows.
 async fn insert_rows(conn: &mut AnyConnection, rows: &[LaterRow]) -> anyhow::Result<()> {
     let Some(first) = rows.first() else {

@@ -5,7 +5,6 @@
 
 use crate::personas;
 use crate::support::{SmtpSink, TestServer};
-use guichet_domain::role::Role;
 use guichet_store::account::Kind;
 
 fn demarche(title: &str, competence: &str) -> String {
@@ -21,13 +20,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
     let s = TestServer::with_smtp(&smtp).await;
     let db = s.db();
     let t = personas::tenants(&s).await;
-    let operator = personas::persona(
-        &s,
-        Kind::Agent,
-        "operateur@region.fr",
-        &[(&t.region, Role::Operateur)],
-    )
-    .await;
+    let operator = personas::operator(&s, &t).await;
     let aidant = personas::persona(&s, Kind::Agent, "aidant@france-services.fr", &[]).await;
     let usager = personas::usager(&s).await;
     let mut slugs = Vec::new();

@@ -440,13 +440,7 @@ async fn the_operator_sees_the_mails_waiting_and_those_given_up_on_which_go_afte
     use guichet_store::outbox;
     let s = TestServer::start().await;
     let t = crate::personas::tenants(&s).await;
-    let op = crate::personas::persona(
-        &s,
-        Kind::Agent,
-        "operateur@region.fr",
-        &[(&t.region, Role::Operateur)],
-    )
-    .await;
+    let op = crate::personas::operator(&s, &t).await;
     let db = s.db();
     for n in 0..3 {
         outbox::enqueue(

@@ -281,17 +281,9 @@ async fn forty_french_queries_find_what_residents_expect_first() {
 
 #[tokio::test]
 async fn the_operator_maintains_the_referential_and_the_search_follows() {
-    use guichet_domain::role::Role;
-    use guichet_store::account::Kind;
     let s = TestServer::start().await;
     let t = crate::personas::tenants(&s).await;
-    let op = crate::personas::persona(
-        &s,
-        Kind::Agent,
-        "operateur@region.fr",
-        &[(&t.region, Role::Operateur)],
-    )
-    .await;
+    let op = crate::personas::operator(&s, &t).await;
     let b = &op.browser;
     let dijon = place(&s, "21231").await;
 

@@ -103,6 +103,17 @@ pub async fn usager(s: &TestServer) -> Persona {
     persona(s, Kind::Usager, "camille@exemple.fr", &[]).await
 }
 
+/// The région's operator.
+pub async fn operator(s: &TestServer, t: &Tenants) -> Persona {
+    persona(
+        s,
+        Kind::Agent,
+        "operateur@region.fr",
+        &[(&t.region, Role::Operateur)],
+    )
+    .await
+}
+
 pub fn anonymous(s: &TestServer) -> Persona {
     Persona {
         browser: s.browser(),
