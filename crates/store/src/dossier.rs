@@ -170,18 +170,41 @@ pub async fn get_for_usager(db: &Db, id: i64, usager_id: i64) -> anyhow::Result<
     .transpose()
 }
 
-/// A dossier filed at the counter by this agent or aidant, while nobody has claimed it.
-pub async fn get_for_counter(db: &Db, id: i64, by: i64) -> anyhow::Result<Option<Dossier>> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM dossiers WHERE id = $1 AND usager_id IS NULL AND counter_by = $2"
+/// The collectivité handling a dossier, as its usager's pages and the accusé de réception name it.
+#[derive(Debug, Clone)]
+pub struct Handler {
+    pub name: String,
+    pub contact_email: Option<String>,
+}
+
+/// A dossier of this user's, or (`counter`) one this agent or aidant files at the counter while
+/// nobody has claimed it, with the collectivité handling it: one read for the usager's pages.
+pub async fn own(
+    db: &Db,
+    id: i64,
+    user_id: i64,
+    counter: bool,
+) -> anyhow::Result<Option<(Dossier, Handler)>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS},
+            (SELECT t.name FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_name,
+            (SELECT t.contact_email FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_contact
+         FROM dossiers
+         WHERE id = $1 AND (usager_id = $2 OR ($3 = 1 AND usager_id IS NULL AND counter_by = $2))"
     ))
     .bind(id)
-    .bind(by)
+    .bind(user_id)
+    .bind(i64::from(counter))
     .fetch_optional(db.pool())
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let handler = Handler {
+        name: row.try_get("handler_name")?,
+        contact_email: row.try_get("handler_contact")?,
+    };
+    Ok(Some((from_row(&row)?, handler)))
 }
 
 /// Any dossier by id (the counter's tracking page finds it by code first).

@@ -129,7 +129,7 @@ async fn for_usager(
     render: Render,
     name: &str,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = own(&state, &visitor, id).await? else {
+    let Some(super::depot::Own { x, def, .. }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let Some(t) = tenant::by_id(&state.db, x.tenant_id).await? else {

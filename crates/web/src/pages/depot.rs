@@ -138,30 +138,32 @@ pub async fn start(
 }
 
 /// The usager's own dossier with its definition, or None (someone else's is "not found").
+/// A dossier the visitor may fill and follow as its usager, with its definition and the
+/// collectivité handling it.
+pub(crate) struct Own {
+    pub x: Dossier,
+    pub def: Definition,
+    pub handler: dossier::Handler,
+}
+
 pub(crate) async fn own(
     state: &AppState,
     visitor: &Visitor,
     id: i64,
-) -> anyhow::Result<Option<(Dossier, Definition)>> {
+) -> anyhow::Result<Option<Own>> {
     let Some(user) = &visitor.user else {
         return Ok(None);
     };
     // The usager's own, or one this agent or aidant is filing at the counter.
-    let x = match dossier::get_for_usager(&state.db, id, user.id).await? {
-        Some(x) => x,
-        None if visitor.acting.is_none() => {
-            match dossier::get_for_counter(&state.db, id, user.id).await? {
-                Some(x) => x,
-                None => return Ok(None),
-            }
-        }
-        None => return Ok(None),
+    let Some((x, handler)) = dossier::own(&state.db, id, user.id, visitor.acting.is_none()).await?
+    else {
+        return Ok(None);
     };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
     else {
         return Ok(None);
     };
-    Ok(Some((x, def)))
+    Ok(Some(Own { x, def, handler }))
 }
 
 fn labels(def: &Definition) -> Vec<(String, String)> {
@@ -262,7 +264,7 @@ pub async fn step(
     visitor: Visitor,
     Path((id, step)): Path<(i64, usize)>,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = own(&state, &visitor, id).await? else {
+    let Some(Own { x, def, .. }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if !x.state.editable_by_usager() {
@@ -280,7 +282,7 @@ pub async fn save_step(
     Path((id, step)): Path<(i64, usize)>,
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
-    let Some((mut x, def)) = own(&state, &visitor, id).await? else {
+    let Some(Own { mut x, def, .. }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if !x.state.editable_by_usager() || step >= def.pages.len() {
@@ -625,7 +627,7 @@ pub async fn review(
     visitor: Visitor,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = own(&state, &visitor, id).await? else {
+    let Some(Own { x, def, .. }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if !x.state.editable_by_usager() {
@@ -689,15 +691,19 @@ pub struct Accuse {
 }
 
 pub(crate) fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<Accuse> {
-    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, tenant))
+    let handler = dossier::Handler {
+        name: tenant.name.clone(),
+        contact_email: tenant.contact_email.clone(),
+    };
+    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, &handler))
 }
 
 /// Whom the accusé names to contact: the démarche's service, else the collectivité.
-fn accuse_contact(def: &Definition, tenant: &Tenant) -> String {
+fn accuse_contact(def: &Definition, handler: &dossier::Handler) -> String {
     def.contact
         .clone()
-        .or_else(|| tenant.contact_email.clone())
-        .unwrap_or_else(|| tenant.name.clone())
+        .or_else(|| handler.contact_email.clone())
+        .unwrap_or_else(|| handler.name.clone())
 }
 
 fn accuse_with(x: &Dossier, rule: &str, contact: &str) -> Option<Accuse> {
@@ -718,16 +724,13 @@ pub async fn submit(
     visitor: Visitor,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = own(&state, &visitor, id).await? else {
+    let Some(Own { x, def, handler }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let normalized = match values::validate(&def, &x.answers, today()) {
         Ok(n) => n,
         Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}/recapitulatif")).into_response()),
     };
-    let t = tenant::by_id(&state.db, x.tenant_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
     // Filed at the counter: the accusé goes to the person's address, if one was given, with the
     // tracking code instead of a link to an account.
     let recipient = if x.usager_id.is_none() {
@@ -759,8 +762,8 @@ pub async fn submit(
     // acknowledgment queued, and no acknowledgment goes out for a deposit that did not commit.
     let mails = recipient.map(|(to, follow, place)| {
         // Only what the e-mail needs goes along, not the whole definition.
-        let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &t));
-        let (title, tenant_name, tenant_id) = (def.title.clone(), t.name.clone(), t.id);
+        let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &handler));
+        let (title, tenant_name, tenant_id) = (def.title.clone(), handler.name.clone(), x.tenant_id);
         Box::new(move |x: &Dossier| {
             accuse_with(x, rule, &contact)
                 .map(|a| guichet_store::outbox::NewMail {
@@ -831,11 +834,12 @@ pub async fn view(
     Path(id): Path<i64>,
     Query(q): Query<ViewQuery>,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = own(&state, &visitor, id).await? else {
+    let Some(owned) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
+    let number = &owned.x.number;
     let flash = match (q.depose, q.profil) {
-        (Some(_), _) => Some(format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {}.", x.number)),
+        (Some(_), _) => Some(format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {number}.")),
         (None, Some(0)) => Some("Votre profil n'a pas changé.".to_string()),
         (None, Some(n)) => Some(format!("{n} information(s) enregistrée(s) dans votre profil : vos prochaines démarches en seront préremplies.")),
         _ => None,
@@ -843,8 +847,7 @@ pub async fn view(
     usager_dossier_page(
         &state,
         &visitor,
-        x,
-        def,
+        owned,
         Errors::default(),
         String::new(),
         flash,
@@ -856,15 +859,11 @@ pub async fn view(
 pub(crate) async fn usager_dossier_page(
     state: &AppState,
     visitor: &Visitor,
-    x: Dossier,
-    def: Definition,
+    Own { x, def, handler }: Own,
     errors: Errors,
     message: String,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let t = tenant::by_id(&state.db, x.tenant_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("collectivité disparue"))?;
     let history = super::echanges::history_lines(state, &x, false).await?;
     // After the deposit, what was typed may be worth keeping in the profile.
     let profile_changes = match (&visitor.user, x.state) {
@@ -881,14 +880,14 @@ pub(crate) async fn usager_dossier_page(
     };
     let page = UsagerDossierPage {
         layout: Layout::for_visitor(state, visitor).await,
-        accuse: accuse(&x, &def, &t),
+        accuse: accuse_with(&x, def.tacit_rule.label(), &accuse_contact(&def, &handler)),
         editable: x.state.editable_by_usager(),
         withdrawable: matches!(
             x.state,
             DState::Depose | DState::EnInstruction | DState::EnCorrection
         ),
         title: def.title.clone(),
-        tenant_name: t.name,
+        tenant_name: handler.name,
         history,
         errors,
         message,
@@ -905,7 +904,7 @@ pub async fn withdraw(
     visitor: Visitor,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = own(&state, &visitor, id).await? else {
+    let Some(Own { x, def, .. }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     match dossier::change(&state.db, &x, &def, &Action::Withdraw, &by_usager(&visitor)).await {
@@ -1005,7 +1004,7 @@ pub async fn file(
     visitor: Visitor,
     Path((id, file_id)): Path<(i64, String)>,
 ) -> Result<Response, AppError> {
-    let Some((x, _)) = own(&state, &visitor, id).await? else {
+    let Some(Own { x, .. }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let Some(f) = guichet_store::files::get(&state.db, x.tenant_id, x.id, &file_id).await? else {

@@ -60,9 +60,10 @@ pub async fn from_usager(
     Path(id): Path<i64>,
     req: Request,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = own(&state, &visitor, id).await? else {
+    let Some(owned) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
+    let x = &owned.x;
     if x.state == DState::Brouillon {
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
@@ -76,7 +77,7 @@ pub async fn from_usager(
         errors.add("message", "Votre message dépasse 5 000 caractères.");
     }
     let file = if errors.is_empty() {
-        match attachment(&state, &x, visitor.user.as_ref().map(|u| u.id), uploads).await? {
+        match attachment(&state, x, visitor.user.as_ref().map(|u| u.id), uploads).await? {
             Ok(f) => f,
             Err(message) => {
                 errors.add("piece", message);
@@ -87,23 +88,22 @@ pub async fn from_usager(
         None
     };
     if !errors.is_empty() {
-        return usager_dossier_page(&state, &visitor, x, def, errors, text, None).await;
+        return usager_dossier_page(&state, &visitor, owned, errors, text, None).await;
     }
     dossier::add_event_with_file(
         &state.db,
-        &x,
+        x,
         &by_usager(&visitor),
         "message",
         &text,
         file.as_ref().map(|f| f.id.as_str()),
     )
     .await?;
-    notify_agents(&state, &x, &text).await?;
+    notify_agents(&state, x, &text).await?;
     usager_dossier_page(
         &state,
         &visitor,
-        x,
-        def,
+        owned,
         Errors::default(),
         String::new(),
         Some("Message envoyé au service.".into()),

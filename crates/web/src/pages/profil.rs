@@ -265,7 +265,8 @@ pub async fn save_back(
     Path(id): Path<i64>,
     body: String,
 ) -> Result<Response, AppError> {
-    let Some((x, def)) = super::depot::own(&state, &visitor, id).await? else {
+    let Some(super::depot::Own { x, def, .. }) = super::depot::own(&state, &visitor, id).await?
+    else {
         return Ok(super::not_found(State(state)).await);
     };
     let user = visitor
