@@ -261,10 +261,15 @@ async fn design_publish_file_over_two_sessions_correct_and_accept() {
         accuse.html.contains("Accusé de réception")
             && accuse.html.contains("silence vaut accord")
             && accuse.html.contains("Service du domaine public")
+            && accuse.html.contains(&t.dijon.name)
     );
     let mail = smtp.wait_for(&usager.email, "Accusé de réception").await;
     assert!(
-        mail.body.contains("Délai") && mail.body.contains("silence vaut accord"),
+        mail.body.contains("Délai")
+            && mail.body.contains("silence vaut accord")
+            && mail
+                .body
+                .contains(&format!("{} a bien reçu votre dossier", t.dijon.name)),
         "{}",
         mail.body
     );
