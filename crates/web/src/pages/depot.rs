@@ -137,7 +137,6 @@ pub async fn start(
     Ok(Redirect::to(&format!("/dossiers/{}/etapes/0", x.id)).into_response())
 }
 
-/// The usager's own dossier with its definition, or None (someone else's is "not found").
 /// A dossier the visitor may fill and follow as its usager, with its definition and the
 /// collectivité handling it.
 pub(crate) struct Own {
@@ -146,6 +145,8 @@ pub(crate) struct Own {
     pub handler: dossier::Handler,
 }
 
+/// The usager's own dossier (or the one being filed at the counter), or None: someone else's
+/// is "not found".
 pub(crate) async fn own(
     state: &AppState,
     visitor: &Visitor,
