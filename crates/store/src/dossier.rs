@@ -177,6 +177,15 @@ pub struct Handler {
     pub contact_email: Option<String>,
 }
 
+impl From<&crate::tenant::Tenant> for Handler {
+    fn from(t: &crate::tenant::Tenant) -> Self {
+        Handler {
+            name: t.name.clone(),
+            contact_email: t.contact_email.clone(),
+        }
+    }
+}
+
 /// A dossier of this user's, or (`counter`) one this agent or aidant files at the counter while
 /// nobody has claimed it, with the collectivité handling it: one read for the usager's pages.
 pub async fn own(

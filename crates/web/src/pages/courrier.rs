@@ -12,12 +12,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use guichet_domain::demarche::Definition;
 use guichet_domain::dossier::State as DState;
-use guichet_store::dossier::Dossier;
-use guichet_store::tenant::{self, Tenant};
+use guichet_store::dossier::{Dossier, Handler};
 use guichet_store::{audit, demarche, dossier};
 
 /// The accusé de réception: what was received, when, and what happens next.
-pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Tenant) -> Option<Vec<u8>> {
+pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Handler) -> Option<Vec<u8>> {
     let a = accuse(x, def, t)?;
     let mut blocks = vec![
             Block::Title(format!("Accusé de réception — {}", t.name)),
@@ -54,7 +53,7 @@ pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Tenant) -> Option<Vec<u8>> 
 }
 
 /// The decision letter, from the démarche's template (or a standard text), once decided.
-pub fn decision_pdf(x: &Dossier, def: &Definition, t: &Tenant) -> Option<Vec<u8>> {
+pub fn decision_pdf(x: &Dossier, def: &Definition, t: &Handler) -> Option<Vec<u8>> {
     let decided = x.decided_at?;
     if !x.state.is_final() {
         return None;
@@ -120,7 +119,7 @@ fn pdf_response(bytes: Vec<u8>, name: String) -> Response {
         .into_response()
 }
 
-type Render = fn(&Dossier, &Definition, &Tenant) -> Option<Vec<u8>>;
+type Render = fn(&Dossier, &Definition, &Handler) -> Option<Vec<u8>>;
 
 async fn for_usager(
     state: AppState,
@@ -129,13 +128,10 @@ async fn for_usager(
     render: Render,
     name: &str,
 ) -> Result<Response, AppError> {
-    let Some(super::depot::Own { x, def, .. }) = own(&state, &visitor, id).await? else {
+    let Some(super::depot::Own { x, def, handler }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let Some(t) = tenant::by_id(&state.db, x.tenant_id).await? else {
-        return Ok(not_found(State(state)).await);
-    };
-    match render(&x, &def, &t) {
+    match render(&x, &def, &handler) {
         Some(bytes) => Ok(pdf_response(bytes, format!("{name}-{}.pdf", x.number))),
         None => Ok(not_found(State(state)).await),
     }
@@ -156,7 +152,7 @@ async fn for_agent(
     else {
         return Ok(not_found(State(state)).await);
     };
-    let Some(bytes) = render(&x, &def, &ctx.tenant) else {
+    let Some(bytes) = render(&x, &def, &Handler::from(&ctx.tenant)) else {
         return Ok(not_found(State(state)).await);
     };
     let event = visitor.event_on(

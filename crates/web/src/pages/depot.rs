@@ -691,12 +691,8 @@ pub struct Accuse {
     pub contact: String,
 }
 
-pub(crate) fn accuse(x: &Dossier, def: &Definition, tenant: &Tenant) -> Option<Accuse> {
-    let handler = dossier::Handler {
-        name: tenant.name.clone(),
-        contact_email: tenant.contact_email.clone(),
-    };
-    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, &handler))
+pub(crate) fn accuse(x: &Dossier, def: &Definition, handler: &dossier::Handler) -> Option<Accuse> {
+    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, handler))
 }
 
 /// Whom the accusé names to contact: the démarche's service, else the collectivité.
@@ -881,7 +877,7 @@ pub(crate) async fn usager_dossier_page(
     };
     let page = UsagerDossierPage {
         layout: Layout::for_visitor(state, visitor).await,
-        accuse: accuse_with(&x, def.tacit_rule.label(), &accuse_contact(&def, &handler)),
+        accuse: accuse(&x, &def, &handler),
         editable: x.state.editable_by_usager(),
         withdrawable: matches!(
             x.state,
