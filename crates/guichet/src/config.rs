@@ -74,7 +74,7 @@ impl Default for Config {
             public_url: None,
             log_format: LogFormat::Text,
             durability: Durability::Full,
-            db_max_connections: 16,
+            db_max_connections: guichet_store::db::default_max_connections(),
             mail_from: "Guichet <ne-pas-repondre@guichet.localhost>".into(),
             smtp_host: None,
             smtp_port: 25,

@@ -49,10 +49,18 @@ pub struct DbOptions {
 impl Default for DbOptions {
     fn default() -> Self {
         Self {
-            max_connections: 16,
+            max_connections: default_max_connections(),
             durability: Durability::Full,
         }
     }
+}
+
+/// Twice the cores, at least 4. A PostgreSQL connection is a process: more of them than the
+/// cores can run only add context switches and wakeups (on 2 cores, 4 connections deposit about
+/// a fifth more dossiers per second than 16; docs/PERFORMANCE.md).
+pub fn default_max_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
 }
 
 fn backend_of(url: &str) -> anyhow::Result<Backend> {
