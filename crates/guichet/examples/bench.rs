@@ -487,6 +487,12 @@ async fn main() -> anyhow::Result<()> {
         percentile(&deposits, 0.5),
         percentile(&deposits, 0.99)
     );
+    // The server inherits this process's environment, and with it any override of the pool.
+    let pool = std::env::var("GUICHET_DB_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(guichet_store::db::default_max_connections);
+    println!("| server's database pool (`db_max_connections`) | {pool} connections |");
     println!("| CPU time per submission: whole machine (server, database, load generator); server process | {cpu_machine:.0} µs; {cpu_server:.0} µs |");
     println!("| complete flows (create the dossier, save the step, deposit), {CLIENTS} clients, {} s | {:.0} /s ({} errors) |", RUN.as_secs(), flows_per_s, errors);
     println!(
