@@ -83,6 +83,21 @@ impl Default for Verifier {
 }
 
 impl Verifier {
+    /// Carries on after an entry already found intact (a checkpoint): the entries after it are
+    /// checked against its hash.
+    pub fn resume(last_id: i64, last_hash: &str) -> Self {
+        Self {
+            prev_hash: last_hash.to_string(),
+            last_id: Some(last_id),
+            checked: 0,
+        }
+    }
+
+    /// The last entry found intact so far, with its hash.
+    pub fn last(&self) -> Option<(i64, &str)> {
+        self.last_id.map(|id| (id, self.prev_hash.as_str()))
+    }
+
     pub fn check(&mut self, entry: &Entry) -> Result<(), Broken> {
         if entry.prev_hash != self.prev_hash {
             return Err(Broken {
@@ -188,6 +203,27 @@ mod tests {
         c.remove(1);
         let head = Some((5, c[3].hash.clone()));
         assert_eq!(verify(&c, head).map_err(|b| b.id), Err(3));
+    }
+
+    #[test]
+    fn resuming_after_a_checkpoint_checks_only_what_follows_it() {
+        let mut c = chain(6);
+        let head = Some((6, c[5].hash.clone()));
+        let mut v = Verifier::resume(3, &c[2].hash);
+        for e in &c[3..] {
+            v.check(e).expect("intact");
+        }
+        assert_eq!(v.finish(head.clone()), Ok(3));
+        // An entry after the checkpoint changed, or the one right after it removed.
+        c[4].event.details = "{\"x\":1}".into();
+        let mut v = Verifier::resume(3, &c[2].hash);
+        let broken = c[3..]
+            .iter()
+            .try_for_each(|e| v.check(e))
+            .expect_err("changed");
+        assert_eq!(broken.id, 5);
+        let mut v = Verifier::resume(3, &c[2].hash);
+        assert_eq!(v.check(&c[4]).map_err(|b| b.id), Err(5));
     }
 
     #[test]

@@ -93,6 +93,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_failed",
         include_str!("../migrations/0019_outbox_failed.sql"),
     ),
+    (
+        20,
+        "audit_checkpoint",
+        include_str!("../migrations/0020_audit_checkpoint.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -8,6 +8,8 @@ use std::time::Duration;
 /// How often the periodic jobs run.
 const TACIT_EVERY_MS: i64 = 60_000;
 const PURGE_EVERY_MS: i64 = 600_000;
+/// The whole audit chain is checked again this often (pages check what follows the checkpoint).
+const AUDIT_WHOLE_EVERY_MS: i64 = 24 * 3_600_000;
 
 /// Applies due tacit decisions and tells each usager. Returns how many dossiers were decided.
 pub async fn tacit_decisions(state: &AppState, now: i64) -> anyhow::Result<usize> {
@@ -106,6 +108,15 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 Ok(0) => {}
                 Ok(n) => tracing::info!(mails = n, "old mails removed from the outbox"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "outbox purge"),
+            }
+            match guichet_store::audit::verify_whole_if_due(&state.db, now, AUDIT_WHOLE_EVERY_MS)
+                .await
+            {
+                Ok(None | Some(Ok(_))) => {}
+                Ok(Some(Err(b))) => {
+                    tracing::error!(entry = b.id, reason = %b.reason, "audit chain broken")
+                }
+                Err(e) => tracing::error!(error = format!("{e:#}"), "audit chain check"),
             }
             let _ = guichet_store::session::purge_expired(&state.db, now).await;
             let _ = guichet_store::throttle::purge_old(&state.db, now).await;

@@ -14,7 +14,8 @@ fn verify_cli(s: &TestServer) -> (bool, String, String) {
     run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-async fn some_history(s: &TestServer) {
+/// Logins, an invitation and a logout journaled; gives the collectivités it made.
+async fn some_history(s: &TestServer) -> personas::Tenants {
     let t = personas::tenants(s).await;
     let u = personas::usager(s).await;
     let b = s.browser();
@@ -43,6 +44,7 @@ async fn some_history(s: &TestServer) {
         )
         .await;
     admin.browser.post("/deconnexion", &[]).await;
+    t
 }
 
 #[tokio::test]
@@ -171,5 +173,99 @@ async fn an_admin_reads_filters_and_exports_the_journal_of_their_collectivite() 
     assert!(
         after.iter().any(|e| e.event.action == "journal.export"),
         "the export itself is journaled"
+    );
+}
+
+#[tokio::test]
+async fn the_operator_s_page_checks_what_follows_the_checkpoint_and_the_daily_check_the_whole_chain(
+) {
+    let s = TestServer::start().await;
+    let t = some_history(&s).await;
+    let operator = personas::operator(&s, &t).await;
+    let status = |html: &str| {
+        let at = html.find("<dt>Journal d'audit</dt>").expect("audit status");
+        html[at..at + html[at..].find("</dd>").expect("end")].replace("&#39;", "'")
+    };
+    let first = status(&operator.browser.get("/operateur").await.html);
+    assert!(first.contains("intègre"), "{first}");
+    assert!(first.contains("chaîne entière vérifiée le"), "{first}");
+    // Nothing appended since: the next load checks nothing again.
+    let again = status(&operator.browser.get("/operateur").await.html);
+    assert!(
+        again.contains("intègre (0 entrée(s) vérifiée(s)"),
+        "{again}"
+    );
+
+    // Entries appended after the checkpoint are checked on the next load; a change among them is
+    // named at once.
+    let event = guichet_domain::audit::Event {
+        actor: "système".into(),
+        action: "essai".into(),
+        details: "{}".into(),
+        ..Default::default()
+    };
+    let mut added = Vec::new();
+    for _ in 0..3 {
+        added.push(
+            guichet_store::audit::append(s.db(), &event)
+                .await
+                .expect("append"),
+        );
+    }
+    let pool = s.db().pool();
+    sqlx::query("UPDATE audit_events SET details = '{\"x\":1}' WHERE id = $1")
+        .bind(added[1])
+        .execute(pool)
+        .await
+        .expect("tamper");
+    let broken = status(&operator.browser.get("/operateur").await.html);
+    assert!(
+        broken.contains(&format!("ROMPU à l'entrée {}", added[1])),
+        "{broken}"
+    );
+    sqlx::query("UPDATE audit_events SET details = '{}' WHERE id = $1")
+        .bind(added[1])
+        .execute(pool)
+        .await
+        .expect("restore");
+    let restored = status(&operator.browser.get("/operateur").await.html);
+    assert!(restored.contains("intègre"), "{restored}");
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert!(
+        restored.contains(&format!("({total} entrée(s)")),
+        "after a break, the whole chain is checked again: {restored}"
+    );
+
+    // An entry before the checkpoint changed: the daily check of the whole chain finds it (not
+    // due within the day), and from then on the page shows the break.
+    let now = guichet_store::now_ms();
+    assert_eq!(
+        guichet_store::audit::verify_whole_if_due(s.db(), now, 24 * 3_600_000)
+            .await
+            .expect("check"),
+        None
+    );
+    let victim: i64 = sqlx::query_scalar("SELECT MIN(id) + 2 FROM audit_events")
+        .fetch_one(pool)
+        .await
+        .expect("victim");
+    sqlx::query("UPDATE audit_events SET actor = 'quelquun.dautre@exemple.fr' WHERE id = $1")
+        .bind(victim)
+        .execute(pool)
+        .await
+        .expect("tamper");
+    let daily =
+        guichet_store::audit::verify_whole_if_due(s.db(), now + 25 * 3_600_000, 24 * 3_600_000)
+            .await
+            .expect("check")
+            .expect("due after a day");
+    assert_eq!(daily.map_err(|b| b.id), Err(victim));
+    let shown = status(&operator.browser.get("/operateur").await.html);
+    assert!(
+        shown.contains(&format!("ROMPU à l'entrée {victim}")),
+        "{shown}"
     );
 }

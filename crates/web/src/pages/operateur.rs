@@ -9,6 +9,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use guichet_store::audit::Intact;
 use guichet_store::tenant::{self, Tenant};
 
 #[derive(Template)]
@@ -23,8 +24,16 @@ struct OperatorPage {
 }
 
 pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
-    let audit_status = match guichet_store::audit::verify(&state.db).await? {
-        Ok(n) => format!("intègre ({n} entrées vérifiées)"),
+    // From the checkpoint on: the whole chain is checked again every day by the worker.
+    let audit_status = match guichet_store::audit::verify_recent(&state.db).await? {
+        Ok(Intact {
+            checked,
+            full_at: Some(at),
+        }) => format!(
+            "intègre ({checked} entrée(s) vérifiée(s) depuis le dernier contrôle ; chaîne entière vérifiée le {})",
+            super::compte::format_ms(at)
+        ),
+        Ok(Intact { full_at: None, .. }) => "intègre (aucune entrée)".to_string(),
         Err(b) => format!("ROMPU à l'entrée {} : {}", b.id, b.reason),
     };
     let (mails_pending, mails_failed) = guichet_store::outbox::backlog(&state.db).await?;
