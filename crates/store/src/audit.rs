@@ -184,7 +184,8 @@ async fn checkpoint(db: &Db) -> anyhow::Result<Option<Checkpoint>> {
         .transpose()
 }
 
-/// Runs one statement through the writer.
+/// Runs one statement on the checkpoint through the writer, the hash (if any) bound first, then
+/// the integers.
 async fn write_checkpoint(
     db: &Db,
     sql: &'static str,
