@@ -184,54 +184,68 @@ async fn checkpoint(db: &Db) -> anyhow::Result<Option<Checkpoint>> {
         .transpose()
 }
 
-/// Runs one statement on the checkpoint through the writer, the hash (if any) bound first, then
-/// the integers.
-async fn write_checkpoint(
-    db: &Db,
-    sql: &'static str,
-    ints: Vec<i64>,
-    hash: Option<String>,
-) -> anyhow::Result<()> {
-    db.write(move |conn| {
-        Box::pin(async move {
-            let mut query = sqlx::query(sql);
-            if let Some(hash) = hash {
-                query = query.bind(hash);
-            }
-            for v in ints {
-                query = query.bind(v);
-            }
-            query.execute(&mut *conn).await?;
-            Ok(())
-        })
-    })
-    .await
+/// Which checkpoint an intact walk leaves.
+enum Moved {
+    /// A walk of the whole chain: its last entry, checked whole now.
+    Whole,
+    /// A walk from the checkpoint at this id: moved on only if it is still there (a whole check
+    /// that found the chain broken meanwhile removed it, and it stays removed).
+    From(i64),
 }
 
-/// Re-computes the whole chain. Ok(number of entries checked). When intact, its last entry
-/// becomes the checkpoint; when broken, the checkpoint goes, so that every check walks the whole
-/// chain, and shows the break, until it is repaired.
-pub async fn verify(db: &Db) -> anyhow::Result<Result<usize, Broken>> {
-    match walk(db, Verifier::default()).await? {
-        Ok(Walked { checked, last }) => {
-            if let Some((id, hash)) = last {
-                write_checkpoint(
-                    db,
-                    "INSERT INTO audit_checkpoint (singleton, last_hash, last_id, full_at) VALUES (1, $1, $2, $3)
+/// Records a walk's outcome, through the writer: intact, its last entry becomes the checkpoint;
+/// broken, the checkpoint goes, so that every check walks the whole chain, and shows the break,
+/// until it is repaired.
+async fn record(
+    db: &Db,
+    walked: Result<Walked, Broken>,
+    moved: Moved,
+) -> anyhow::Result<Result<usize, Broken>> {
+    let change = match &walked {
+        Ok(Walked { last: None, .. }) => None,
+        Ok(Walked {
+            last: Some((id, hash)),
+            ..
+        }) => match moved {
+            Moved::From(from) if *id == from => None,
+            Moved::From(from) => Some(
+                sqlx::query(
+                    "UPDATE audit_checkpoint SET last_id = $1, last_hash = $2
+                     WHERE singleton = 1 AND last_id = $3",
+                )
+                .bind(*id)
+                .bind(hash.clone())
+                .bind(from),
+            ),
+            Moved::Whole => Some(
+                sqlx::query(
+                    "INSERT INTO audit_checkpoint (singleton, last_id, last_hash, full_at) VALUES (1, $1, $2, $3)
                      ON CONFLICT (singleton) DO UPDATE SET last_id = excluded.last_id,
                        last_hash = excluded.last_hash, full_at = excluded.full_at",
-                    vec![id, crate::now_ms()],
-                    Some(hash),
                 )
-                .await?;
-            }
-            Ok(Ok(checked))
-        }
-        Err(broken) => {
-            write_checkpoint(db, "DELETE FROM audit_checkpoint", Vec::new(), None).await?;
-            Ok(Err(broken))
-        }
+                .bind(*id)
+                .bind(hash.clone())
+                .bind(crate::now_ms()),
+            ),
+        },
+        Err(_) => Some(sqlx::query("DELETE FROM audit_checkpoint")),
+    };
+    if let Some(statement) = change {
+        db.write(move |conn| {
+            Box::pin(async move {
+                statement.execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .await?;
     }
+    Ok(walked.map(|w| w.checked))
+}
+
+/// Re-computes the whole chain. Ok(number of entries checked). Moves the checkpoint (`record`).
+pub async fn verify(db: &Db) -> anyhow::Result<Result<usize, Broken>> {
+    let walked = walk(db, Verifier::default()).await?;
+    record(db, walked, Moved::Whole).await
 }
 
 /// The chain found intact by `verify_recent`.
@@ -263,30 +277,13 @@ pub async fn verify_recent(db: &Db) -> anyhow::Result<Result<Intact, Broken>> {
     if at_checkpoint.as_deref() != Some(cp.last_hash.as_str()) {
         return Ok(verify(db).await?.map(whole));
     }
-    match walk(db, Verifier::resume(cp.last_id, &cp.last_hash)).await? {
-        Ok(Walked { checked, last }) => {
-            if let Some((id, hash)) = last.filter(|(id, _)| *id > cp.last_id) {
-                // Only from the checkpoint this check started at: a whole check that found the
-                // chain broken meanwhile removed it, and it stays removed.
-                write_checkpoint(
-                    db,
-                    "UPDATE audit_checkpoint SET last_hash = $1, last_id = $2
-                     WHERE singleton = 1 AND last_id = $3",
-                    vec![id, cp.last_id],
-                    Some(hash),
-                )
-                .await?;
-            }
-            Ok(Ok(Intact {
-                checked,
-                full_at: Some(cp.full_at),
-            }))
-        }
-        Err(broken) => {
-            write_checkpoint(db, "DELETE FROM audit_checkpoint", Vec::new(), None).await?;
-            Ok(Err(broken))
-        }
-    }
+    let walked = walk(db, Verifier::resume(cp.last_id, &cp.last_hash)).await?;
+    Ok(record(db, walked, Moved::From(cp.last_id))
+        .await?
+        .map(|checked| Intact {
+            checked,
+            full_at: Some(cp.full_at),
+        }))
 }
 
 /// Checks the whole chain when the last whole check is older than `every_ms` (or there is no
