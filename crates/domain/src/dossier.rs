@@ -79,7 +79,10 @@ pub enum Action {
     RequestCorrection {
         message: String,
     },
-    Accept,
+    /// With the conditions of the acceptance, if any (they go in the decision letter).
+    Accept {
+        conditions: String,
+    },
     Refuse {
         reason: String,
     },
@@ -129,7 +132,7 @@ pub fn transition(from: State, action: &Action, actor: Actor) -> Result<State, T
             }
             S::EnCorrection
         }
-        (A::Accept, S::EnInstruction) if agent => S::Accepte,
+        (A::Accept { .. }, S::EnInstruction) if agent => S::Accepte,
         (A::Refuse { reason }, S::EnInstruction) if agent => {
             if reason.trim().is_empty() {
                 return Err(TransitionError::ReasonRequired);
@@ -150,7 +153,7 @@ pub fn transition(from: State, action: &Action, actor: Actor) -> Result<State, T
             | A::Withdraw
             | A::StartInstruction
             | A::RequestCorrection { .. }
-            | A::Accept
+            | A::Accept { .. }
             | A::Refuse { .. }
             | A::Close { .. }
             | A::Reopen,
@@ -226,7 +229,13 @@ mod tests {
             Ok(S::EnInstruction)
         );
         assert_eq!(
-            transition(S::EnInstruction, &A::Accept, Actor::Agent),
+            transition(
+                S::EnInstruction,
+                &A::Accept {
+                    conditions: String::new()
+                },
+                Actor::Agent
+            ),
             Ok(S::Accepte)
         );
         assert_eq!(
@@ -246,7 +255,13 @@ mod tests {
             Err(TransitionError::ReasonRequired)
         );
         assert_eq!(
-            transition(S::EnInstruction, &A::Accept, Actor::Usager),
+            transition(
+                S::EnInstruction,
+                &A::Accept {
+                    conditions: String::new()
+                },
+                Actor::Usager
+            ),
             Err(TransitionError::NotYours)
         );
         assert_eq!(
@@ -254,7 +269,13 @@ mod tests {
             Err(TransitionError::NotYours)
         );
         assert_eq!(
-            transition(S::Brouillon, &A::Accept, Actor::Agent),
+            transition(
+                S::Brouillon,
+                &A::Accept {
+                    conditions: String::new()
+                },
+                Actor::Agent
+            ),
             Err(TransitionError::NotFromHere(S::Brouillon))
         );
         assert_eq!(

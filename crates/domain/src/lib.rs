@@ -1,6 +1,7 @@
 //! Pure domain rules of Guichet. Nothing here does I/O or reads the clock: time and data are
 //! passed in, so every rule can be tested on its own.
 
+pub mod acces;
 pub mod audit;
 pub mod competence;
 pub mod contours;

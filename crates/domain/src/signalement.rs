@@ -292,3 +292,84 @@ mod tests {
         );
     }
 }
+
+/// Words residents use for the platform's categories, beyond the words of their labels.
+fn everyday_words(code: &str) -> &'static [&'static str] {
+    match code {
+        "chaussee_degradee" => &[
+            "trou", "route", "rue", "chaussee", "bitume", "goudron", "nid", "poule", "trottoir",
+        ],
+        "signalisation" => &["panneau", "feu", "marquage", "stop", "passage"],
+        "eclairage_public" => &["lampadaire", "lumiere", "reverbere", "eclairage", "eteint"],
+        "depot_sauvage" => &["ordure", "dechet", "encombrant", "sac", "gravat", "depot"],
+        "tags" => &["tag", "graffiti", "peinture"],
+        "arbre_espace_vert" => &["arbre", "branche", "haie", "pelouse", "parc", "jardin"],
+        "bac_collecte" => &["poubelle", "bac", "conteneur", "collecte", "benne"],
+        "fuite_eau" => &["fuite", "eau", "inondation", "canalisation", "egout"],
+        "mobilier_urbain" => &["banc", "abribus", "potelet", "barriere", "poteau"],
+        _ => &[],
+    }
+}
+
+/// Words too common to mean anything in a search.
+const STOP_WORDS: &[&str] = &[
+    "de", "du", "des", "la", "le", "les", "un", "une", "et", "en", "au", "aux", "sur", "dans",
+    "pour", "par", "mon", "ma", "mes", "est", "il", "y", "a", "ou", "qui", "que", "pas",
+];
+
+fn meaningful(text: &str) -> Vec<String> {
+    crate::text::fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3 && !STOP_WORDS.contains(w))
+        .map(|w| {
+            w.strip_suffix('s')
+                .filter(|s| s.len() >= 3)
+                .unwrap_or(w)
+                .to_string()
+        })
+        .collect()
+}
+
+/// Whether a search describes a problem of this category ("nid de poule", "lampadaires en
+/// panne"): a meaningful word of the search is a word of its label or an everyday word for it.
+pub fn matches_search(query: &str, code: &str, label: &str) -> bool {
+    let words = meaningful(query);
+    if words.is_empty() {
+        return false;
+    }
+    let mut known = meaningful(label);
+    known.extend(everyday_words(code).iter().map(|w| w.to_string()));
+    words.iter().any(|w| known.contains(w))
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::matches_search;
+
+    #[test]
+    fn a_pothole_in_the_residents_words_is_a_damaged_road() {
+        let label = "Chaussée dégradée, nid-de-poule";
+        assert!(matches_search("nid de poule", "chaussee_degradee", label));
+        assert!(matches_search(
+            "Trou dans la route",
+            "chaussee_degradee",
+            label
+        ));
+        assert!(matches_search("chaussées", "chaussee_degradee", label));
+        assert!(!matches_search(
+            "inscription cantine",
+            "chaussee_degradee",
+            label
+        ));
+        assert!(!matches_search("de la", "chaussee_degradee", label));
+    }
+
+    #[test]
+    fn a_collectivite_s_own_category_matches_by_its_label() {
+        assert!(matches_search(
+            "bornes de recharge",
+            "borne_recharge",
+            "Borne de recharge en panne"
+        ));
+    }
+}

@@ -70,3 +70,44 @@ mod tests {
         assert_eq!(slugify("L'Haÿ-les-Roses"), "l-hay-les-roses");
     }
 }
+
+/// The letters and digits of codes people copy from paper or read aloud (tracking codes,
+/// mandat verification codes): none that can be taken for another (no I, L, O, 0 or 1).
+pub const READABLE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// A code as people type it, made comparable: case, spaces and dashes do not matter.
+pub fn normalize_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '.')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A code shown to people in groups of four ("ABCD EFGH JK"), easier to copy.
+pub fn group_code(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn a_code_typed_in_lower_case_with_spaces_is_the_same_code() {
+        assert_eq!(normalize_code(" abcd efgh-jk "), "ABCDEFGHJK");
+        assert_eq!(group_code("ABCDEFGHJK"), "ABCD EFGH JK");
+    }
+
+    #[test]
+    fn the_alphabet_has_no_letter_that_reads_as_another() {
+        for c in b"ILO01" {
+            assert!(!READABLE_ALPHABET.contains(c), "{}", *c as char);
+        }
+    }
+}

@@ -56,6 +56,14 @@ pub struct Config {
     pub agents_sso_client_id: Option<String>,
     /// Never logged.
     pub agents_sso_client_secret: Option<String>,
+    /// Legal notice (mentions légales): who publishes the platform, its director of
+    /// publication, its postal address, and who hosts it (name and address).
+    pub legal_publisher: Option<String>,
+    pub legal_director: Option<String>,
+    pub legal_address: Option<String>,
+    pub legal_host: Option<String>,
+    /// How to reach the operator's data protection officer (an address or a URL).
+    pub dpo_contact: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -92,6 +100,11 @@ impl Default for Config {
             agents_sso_issuer: None,
             agents_sso_client_id: None,
             agents_sso_client_secret: None,
+            legal_publisher: None,
+            legal_director: None,
+            legal_address: None,
+            legal_host: None,
+            dpo_contact: None,
         }
     }
 }
@@ -132,6 +145,11 @@ const ENV_KEYS: &[&str] = &[
     "agents_sso_issuer",
     "agents_sso_client_id",
     "agents_sso_client_secret",
+    "legal_publisher",
+    "legal_director",
+    "legal_address",
+    "legal_host",
+    "dpo_contact",
 ];
 
 impl Config {

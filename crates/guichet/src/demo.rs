@@ -447,7 +447,13 @@ async fn seed_dossiers(db: &Db) -> anyhow::Result<()> {
                 message: "Indiquez les jours de cantine de chaque enfant.".into(),
             },
         ],
-        &[Action::Submit, Action::StartInstruction, Action::Accept],
+        &[
+            Action::Submit,
+            Action::StartInstruction,
+            Action::Accept {
+                conditions: String::new(),
+            },
+        ],
         &[
             Action::Submit,
             Action::StartInstruction,

@@ -167,6 +167,18 @@ enum TenantCommand {
     Add(TenantAdd),
     /// List the collectivités of the platform.
     List(DataOptions),
+    /// Invite an admin of a collectivité (its first one, typically): an e-mail with a link valid
+    /// seven days; the link is printed too, to hand over another way if mail does not arrive.
+    Invite {
+        /// Slug of the collectivité (see `guichet tenant list`).
+        #[arg(long)]
+        tenant: String,
+        /// E-mail address of the future admin.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        data: DataOptions,
+    },
 }
 
 #[derive(Args)]
@@ -277,8 +289,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config, false).await
         }
         Command::Demo(o) => {
+            // The demo's legal pages say who would publish a real platform (fictitious contacts).
             let defaults = Config {
                 data_dir: PathBuf::from("guichet-demo"),
+                legal_publisher: Some("Région Bourgogne-Franche-Comté (démonstration)".into()),
+                legal_director: Some("La présidente du conseil régional".into()),
+                legal_address: Some("4 square Castan, 25031 Besançon Cedex".into()),
+                legal_host: Some("Hébergement de démonstration sur le poste local".into()),
+                dpo_contact: Some("dpo@demo.example".into()),
                 ..Config::default()
             };
             let config = load(cfg, defaults, o.listen, &o.data)?;
@@ -406,23 +424,75 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 address: a.address,
                 website: a.website,
             };
-            let t = tenant::add(&db, &target, &contact, a.operator).await?;
-            guichet_store::audit::append(
+            let event = guichet_domain::audit::Event {
+                actor: "ligne de commande".into(),
+                action: "collectivite.ajout".into(),
+                ..Default::default()
+            };
+            let t = tenant::add_traced(&db, &target, &contact, a.operator, event).await?;
+            println!(
+                "Collectivité ajoutée : {} (adresse /collectivites/{}).",
+                t.name, t.slug
+            );
+            println!(
+                "Invitez son premier administrateur : guichet tenant invite --tenant {} --email ADRESSE (ou depuis /operateur/collectivites/{}).",
+                t.slug, t.slug
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Invite {
+            tenant: slug,
+            email,
+            data,
+        }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            let t = tenant::by_slug(&db, &slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("aucune collectivité n'a l'adresse « {slug} »"))?;
+            let email = guichet_store::account::normalize_email(&email)
+                .map_err(|_| anyhow::anyhow!("adresse électronique invalide : {email}"))?;
+            let base = format!(
+                "{}/invitation/",
+                config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", config.listen))
+                    .trim_end_matches('/')
+            );
+            let roles = [guichet_domain::role::Role::Admin];
+            let event = guichet_domain::audit::Event {
+                tenant_id: Some(t.id),
+                actor: "ligne de commande".into(),
+                action: "equipe.invitation".into(),
+                details:
+                    serde_json::json!({"email": email, "roles": ["admin"], "par": "operateur"})
+                        .to_string(),
+                ..Default::default()
+            };
+            let (_, token) = guichet_store::team::invite_traced(
                 &db,
-                &guichet_domain::audit::Event {
-                    tenant_id: Some(t.id),
-                    actor: "ligne de commande".into(),
-                    action: "collectivite.ajout".into(),
-                    object_type: Some("collectivite".into()),
-                    object_id: Some(t.slug.clone()),
-                    details: serde_json::json!({"operateur": a.operator}).to_string(),
-                    ..Default::default()
+                guichet_store::team::NewInvitation {
+                    tenant_id: t.id,
+                    email: email.clone(),
+                    roles: roles.to_vec(),
+                    invited_by: None,
+                },
+                guichet_store::team::InvitationTrace {
+                    event,
+                    mail: guichet_web::pages::equipe::invitation_mail(
+                        base.clone(),
+                        &t,
+                        None,
+                        &roles,
+                        &email,
+                    ),
                 },
             )
             .await?;
             println!(
-                "Collectivité ajoutée : {} (adresse /collectivites/{}).",
-                t.name, t.slug
+                "Invitation d'administrateur de {} envoyée à {email} (valable 7 jours) : {base}{token}",
+                t.name
             );
             Ok(())
         }
@@ -635,6 +705,13 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             map: config.map()?,
             franceconnect: config.franceconnect()?,
             agent_sso: config.agents_sso()?,
+            legal: guichet_web::pages::legal::LegalInfo {
+                publisher: config.legal_publisher.clone(),
+                director: config.legal_director.clone(),
+                address: config.legal_address.clone(),
+                host: config.legal_host.clone(),
+                dpo: config.dpo_contact.clone(),
+            },
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

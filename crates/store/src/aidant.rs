@@ -248,7 +248,7 @@ pub async fn by_code(db: &Db, code: &str) -> anyhow::Result<Option<Mandat>> {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM mandats WHERE verification_code = $1"
     ))
-    .bind(code.trim().to_uppercase())
+    .bind(guichet_domain::text::normalize_code(code))
     .fetch_optional(db.pool())
     .await?
     .as_ref()

@@ -67,7 +67,7 @@ pub async fn find(db: &Db, code: &str, last_name: &str) -> anyhow::Result<Option
     let row = sqlx::query(
         "SELECT tenant_id, id, applicant_last_name FROM dossiers WHERE tracking_code = $1",
     )
-    .bind(code.trim().to_uppercase())
+    .bind(guichet_domain::text::normalize_code(code))
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else { return Ok(None) };

@@ -355,7 +355,7 @@ async fn change_at(
 ) -> Result<Dossier, ChangeError> {
     let to = if tacit {
         match action {
-            Action::Accept => State::Accepte,
+            Action::Accept { .. } => State::Accepte,
             _ => State::Refuse,
         }
     } else {
@@ -364,6 +364,9 @@ async fn change_at(
     let message = match action {
         Action::RequestCorrection { message } => Some(message.clone()),
         Action::Refuse { reason } | Action::Close { reason } => Some(reason.clone()),
+        Action::Accept { conditions } if !conditions.trim().is_empty() => {
+            Some(conditions.trim().to_string())
+        }
         _ => None,
     };
     let mut after = d.clone();
@@ -536,7 +539,9 @@ pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<Doss
             continue;
         };
         let action = if outcome == State::Accepte {
-            Action::Accept
+            Action::Accept {
+                conditions: String::new(),
+            }
         } else {
             Action::Refuse {
                 reason: "décision implicite".into(),
@@ -569,6 +574,8 @@ pub struct HistoryEvent {
     pub body: Option<String>,
     /// The file attached to a message, if any.
     pub file_id: Option<String>,
+    /// The account that acted (none for the platform itself).
+    pub actor_id: Option<i64>,
 }
 
 pub async fn history(
@@ -578,9 +585,9 @@ pub async fn history(
     include_notes: bool,
 ) -> anyhow::Result<Vec<HistoryEvent>> {
     let sql = if include_notes {
-        "SELECT at, actor, kind, from_state, to_state, body, file_id FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 ORDER BY id"
+        "SELECT at, actor, kind, from_state, to_state, body, file_id, actor_id FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 ORDER BY id"
     } else {
-        "SELECT at, actor, kind, from_state, to_state, body, file_id FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 AND kind <> 'note' ORDER BY id"
+        "SELECT at, actor, kind, from_state, to_state, body, file_id, actor_id FROM dossier_events WHERE tenant_id = $1 AND dossier_id = $2 AND kind <> 'note' ORDER BY id"
     };
     sqlx::query(sql)
         .bind(tenant_id)
@@ -603,6 +610,7 @@ pub async fn history(
                     .and_then(State::from_code),
                 body: r.try_get(5)?,
                 file_id: r.try_get(6)?,
+                actor_id: r.try_get(7)?,
             })
         })
         .collect()

@@ -7,23 +7,19 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-/// 32 random bytes from the OS generator, URL-safe base64 without padding.
 /// A short code people copy from paper (a mandat's verification code, a dossier's tracking
-/// code): letters and digits that cannot be misread, upper case.
+/// code): letters and digits that cannot be misread (`READABLE_ALPHABET`).
 pub fn readable_code(len: usize) -> String {
-    let mut code = String::new();
-    while code.len() < len {
-        code.extend(
-            random_token()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() && !"0O1lI".contains(*c))
-                .map(|c| c.to_ascii_uppercase()),
-        );
-    }
-    code.truncate(len);
-    code
+    use rand::seq::IndexedRandom;
+    let alphabet = guichet_domain::text::READABLE_ALPHABET;
+    // The thread's generator is a CSPRNG seeded from the OS.
+    let mut rng = rand::rng();
+    (0..len)
+        .filter_map(|_| alphabet.choose(&mut rng).map(|b| char::from(*b)))
+        .collect()
 }
 
+/// 32 random bytes from the OS generator, URL-safe base64 without padding.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);

@@ -280,3 +280,170 @@ pub async fn set_team_member(
         .await?;
     Ok(true)
 }
+
+/// An invitation to send: the link's token is made by the caller's `invite_traced` call.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub tenant_id: i64,
+    pub email: String,
+    pub roles: Vec<Role>,
+    /// The inviting account; none when the operator invites from the command line.
+    pub invited_by: Option<i64>,
+}
+
+/// The trace of an invitation change: its journal entry and the e-mail that carries the link.
+/// `mail` is given the link's token; `event` gets the invitation's id as its object.
+pub struct InvitationTrace {
+    pub event: guichet_domain::audit::Event,
+    pub mail: Box<dyn FnOnce(&str) -> crate::outbox::NewMail + Send>,
+}
+
+/// Creates an invitation, its journal entry and its e-mail in one commit: no invitation without
+/// its trace, no mail for an invitation that was not written. Returns (id, token).
+pub async fn invite_traced(
+    db: &Db,
+    invitation: NewInvitation,
+    trace: InvitationTrace,
+) -> anyhow::Result<(i64, String)> {
+    let token = random_token();
+    let mail = (trace.mail)(&token);
+    let hash = hash_token(&token);
+    let mut event = trace.event;
+    let id = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let now = crate::now_ms();
+                let codes: Vec<&str> = invitation.roles.iter().map(|r| r.code()).collect();
+                let id: i64 = sqlx::query(
+                    "INSERT INTO invitations (tenant_id, email, roles, token_hash, invited_by, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(invitation.tenant_id)
+                .bind(&invitation.email)
+                .bind(codes.join(","))
+                .bind(&hash)
+                .bind(invitation.invited_by.unwrap_or(0))
+                .bind(now)
+                .bind(now + INVITATION_LIFETIME_MS)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+                event.object_type = Some("invitation".into());
+                event.object_id = Some(id.to_string());
+                crate::audit::append_in(conn, &event).await?;
+                crate::outbox::enqueue_in(conn, &mail).await?;
+                Ok(id)
+            })
+        })
+        .await?;
+    Ok((id, token))
+}
+
+/// Sends a pending invitation again: a new link (the old one stops working), valid seven days
+/// from now, journaled and mailed in one commit. None if it is no longer pending.
+pub async fn resend_traced(
+    db: &Db,
+    tenant_id: i64,
+    invitation_id: i64,
+    trace: InvitationTrace,
+) -> anyhow::Result<Option<String>> {
+    let token = random_token();
+    let mail = (trace.mail)(&token);
+    let hash = hash_token(&token);
+    let mut event = trace.event;
+    let done = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let now = crate::now_ms();
+                let changed = sqlx::query(
+                    "UPDATE invitations SET token_hash = $1, expires_at = $2
+                     WHERE tenant_id = $3 AND id = $4 AND accepted_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(&hash)
+                .bind(now + INVITATION_LIFETIME_MS)
+                .bind(tenant_id)
+                .bind(invitation_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if changed != 1 {
+                    return Ok(false);
+                }
+                event.object_type = Some("invitation".into());
+                event.object_id = Some(invitation_id.to_string());
+                crate::audit::append_in(conn, &event).await?;
+                crate::outbox::enqueue_in(conn, &mail).await?;
+                Ok(true)
+            })
+        })
+        .await?;
+    Ok(done.then_some(token))
+}
+
+/// Revokes a pending invitation (its link stops working), journaled in the same commit. False if
+/// it was no longer pending.
+pub async fn revoke_invitation_traced(
+    db: &Db,
+    tenant_id: i64,
+    invitation_id: i64,
+    mut event: guichet_domain::audit::Event,
+) -> anyhow::Result<bool> {
+    db.write(move |conn| {
+        Box::pin(async move {
+            let changed = sqlx::query(
+                "UPDATE invitations SET revoked_at = $1
+                 WHERE tenant_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(crate::now_ms())
+            .bind(tenant_id)
+            .bind(invitation_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Ok(false);
+            }
+            event.object_type = Some("invitation".into());
+            event.object_id = Some(invitation_id.to_string());
+            crate::audit::append_in(conn, &event).await?;
+            Ok(true)
+        })
+    })
+    .await
+}
+
+/// Invitations not yet accepted nor revoked, expired ones included (so they can be sent again).
+pub async fn open_invitations(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Invitation>> {
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, email, roles, expires_at, accepted_at FROM invitations
+         WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL ORDER BY id DESC",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Invitation {
+                id: r.try_get(0)?,
+                tenant_id: r.try_get(1)?,
+                email: r.try_get(2)?,
+                roles: parse_roles(&r.try_get::<String, _>(3)?),
+                expires_at: r.try_get(4)?,
+                accepted_at: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// How many admins each collectivité has: (tenant id, count), collectivités without one absent.
+pub async fn admin_counts(db: &Db) -> anyhow::Result<std::collections::HashMap<i64, i64>> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, COUNT(*) FROM memberships WHERE role = $1 GROUP BY tenant_id",
+    )
+    .bind(Role::Admin.code())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}

@@ -150,6 +150,27 @@ pub async fn add(
     contact: &Contact,
     operator: bool,
 ) -> Result<Tenant, TenantError> {
+    add_with(db, target, contact, operator, None).await
+}
+
+/// The same, with its journal entry in the same commit (the entry names the new collectivité).
+pub async fn add_traced(
+    db: &Db,
+    target: &Target,
+    contact: &Contact,
+    operator: bool,
+    event: guichet_domain::audit::Event,
+) -> Result<Tenant, TenantError> {
+    add_with(db, target, contact, operator, Some(event)).await
+}
+
+async fn add_with(
+    db: &Db,
+    target: &Target,
+    contact: &Contact,
+    operator: bool,
+    event: Option<guichet_domain::audit::Event>,
+) -> Result<Tenant, TenantError> {
     let entity = resolve(db, target).await?;
     if operator && entity.kind != EntityKind::Region {
         return Err(TenantError::OperatorMustBeRegion);
@@ -202,6 +223,13 @@ pub async fn add(
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
+    if let Some(mut event) = event {
+        event.tenant_id = Some(id);
+        event.object_type = Some("collectivite".into());
+        event.object_id = Some(slug.clone());
+        event.details = serde_json::json!({"operateur": operator}).to_string();
+        crate::audit::append_in(&mut tx, &event).await?;
+    }
     tx.commit().await?;
     by_id(db, id).await?.ok_or_else(|| {
         TenantError::Storage(anyhow::anyhow!(

@@ -475,7 +475,9 @@ pub async fn change_state(
         StateAction::Corriger => Action::RequestCorrection {
             message: motif.clone(),
         },
-        StateAction::Accepter => Action::Accept,
+        StateAction::Accepter => Action::Accept {
+            conditions: motif.clone(),
+        },
         StateAction::Refuser => Action::Refuse {
             reason: motif.clone(),
         },

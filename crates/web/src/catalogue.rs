@@ -91,7 +91,7 @@ pub struct Group {
     pub items: Vec<Item>,
 }
 
-fn tenant_covers(t: &Tenant, chain: &Chain) -> bool {
+pub(crate) fn tenant_covers(t: &Tenant, chain: &Chain) -> bool {
     chain
         .at(Level::of_entity(t.entity_kind))
         .is_some_and(|h| h.code == t.entity_code)

@@ -39,7 +39,7 @@ pub async fn tacit_decisions(state: &AppState, now: i64) -> anyhow::Result<usize
 /// whose retention period has passed.
 pub async fn retention(state: &AppState, now: i64) -> anyhow::Result<usize> {
     for (d, at) in guichet_store::retention::due_warnings(&state.db, now).await? {
-        let day = crate::pages::compte::format_day(at);
+        let day = crate::format::format_day(at);
         crate::mail::notify_usager(
             state,
             &d,
@@ -86,9 +86,7 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 ),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "retention"),
             }
-            let today = time::OffsetDateTime::from_unix_timestamp(now / 1000)
-                .map(|t| t.date())
-                .unwrap_or_else(|_| time::OffsetDateTime::now_utc().date());
+            let today = crate::format::paris_date(now);
             match crate::pages::coffre::warn_expiring(&state, today).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(documents = n, "usagers warned of expiring documents"),

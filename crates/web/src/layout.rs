@@ -44,7 +44,7 @@ impl Layout {
                         .map(|d| d.label())
                         .collect::<Vec<_>>()
                         .join(", "),
-                    crate::pages::compte::format_ms(a.mandat.ends_at),
+                    crate::format::format_ms(a.mandat.ends_at),
                 )
             }),
         }

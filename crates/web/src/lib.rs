@@ -8,6 +8,7 @@ pub mod carte;
 pub mod catalogue;
 pub mod error;
 pub mod form;
+pub mod format;
 pub mod health;
 pub mod jobs;
 pub mod layout;
@@ -47,6 +48,8 @@ pub struct WebConfig {
     pub franceconnect: Option<oidc::OidcProvider>,
     /// Agents' single sign-on (ProConnect-style), when configured.
     pub agent_sso: Option<oidc::OidcProvider>,
+    /// What the legal pages say of the operator and the host.
+    pub legal: pages::legal::LegalInfo,
 }
 
 impl Default for WebConfig {
@@ -61,6 +64,7 @@ impl Default for WebConfig {
             map: carte::MapConfig::default(),
             franceconnect: None,
             agent_sso: None,
+            legal: Default::default(),
         }
     }
 }

@@ -143,6 +143,9 @@ pub fn table() -> RouteTable {
         .get("/collectivites", Public, collectivite::list)
         .get("/collectivites/{slug}", Public, collectivite::page)
         .get("/accessibilite", Public, accessibilite::page)
+        .get("/mentions-legales", Public, legal::notice)
+        .get("/donnees-personnelles", Public, legal::privacy)
+        .get("/conditions-d-utilisation", Public, legal::terms)
         .get("/healthz", Public, health::healthz)
         .get("/metrics", Public, health::metrics)
         .get("/static/{file}", Public, assets::serve_asset)
@@ -556,6 +559,23 @@ pub fn table() -> RouteTable {
         // The operator (région)
         .get("/operateur", Operator, operateur::page)
         .get("/operateur/journal", Operator, operateur::journal)
+        .post("/operateur/collectivites", Operator, adhesion::add)
+        .get("/operateur/collectivites/{slug}", Operator, adhesion::show)
+        .post(
+            "/operateur/collectivites/{slug}/invitations",
+            Operator,
+            adhesion::invite,
+        )
+        .post(
+            "/operateur/collectivites/{slug}/invitations/{id}/renvoi",
+            Operator,
+            adhesion::resend,
+        )
+        .post(
+            "/operateur/collectivites/{slug}/invitations/{id}/revocation",
+            Operator,
+            adhesion::revoke,
+        )
         .get("/operateur/referentiel", Operator, referentiel::page)
         .get(
             "/operateur/referentiel/competences.csv",

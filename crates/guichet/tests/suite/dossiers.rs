@@ -126,9 +126,17 @@ async fn a_dossier_goes_through_correction_to_acceptance_and_every_step_is_journ
         State::EnInstruction
     );
     x = reload(x.id).await;
-    let accepted = dossier::change(&t.db, &x, &def, &Action::Accept, &agent())
-        .await
-        .expect("accept");
+    let accepted = dossier::change(
+        &t.db,
+        &x,
+        &def,
+        &Action::Accept {
+            conditions: String::new(),
+        },
+        &agent(),
+    )
+    .await
+    .expect("accept");
     assert_eq!(accepted, State::Accepte);
     x = reload(x.id).await;
     assert!(x.decided_at.is_some() && !x.tacit);
@@ -262,7 +270,16 @@ async fn two_agents_acting_at_once_cannot_both_decide() {
     )
     .await;
     assert!(matches!(second, Err(ChangeError::Conflict)), "{second:?}");
-    let refused = dossier::change(&t.db, &seen_by_both, &def, &Action::Accept, &agent()).await;
+    let refused = dossier::change(
+        &t.db,
+        &seen_by_both,
+        &def,
+        &Action::Accept {
+            conditions: String::new(),
+        },
+        &agent(),
+    )
+    .await;
     assert!(
         matches!(refused, Err(ChangeError::Refused(_))),
         "accepting a dossier not in instruction: {refused:?}"

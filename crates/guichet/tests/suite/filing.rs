@@ -836,7 +836,12 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
     for (action, by) in [
         (Action::Submit, &usager),
         (Action::StartInstruction, &agent),
-        (Action::Accept, &agent),
+        (
+            Action::Accept {
+                conditions: String::new(),
+            },
+            &agent,
+        ),
     ] {
         dossier::change(s.db(), &x, &def, &action, by)
             .await

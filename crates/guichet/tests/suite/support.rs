@@ -322,6 +322,7 @@ impl TestServer {
             },
             franceconnect: None,
             agent_sso: None,
+            legal: Default::default(),
         };
         let mut config = config;
         configure(&mut config);

@@ -100,7 +100,8 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
     }
 
     let path = req.uri().path().to_string();
-    let decision = decide(&state, access, &visitor, tenant_slug.as_deref(), &path).await;
+    let back = return_path(req.method(), req.uri(), req.headers());
+    let decision = decide(&state, access, &visitor, tenant_slug.as_deref(), &back).await;
     let tenant_context = match decision {
         Ok(ctx) => ctx,
         Err(response) => return visitor.finish(response),
@@ -121,15 +122,36 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
 
 type Decision = Result<Option<TenantContext>, Response>;
 
+/// Where to take the visitor back after signing in: the page itself for a GET; for a form (a POST
+/// that cannot be replayed by a redirect), the page the form was on, so that the action is offered
+/// again rather than replayed blindly or answered with 405.
+fn return_path(method: &Method, uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> String {
+    if is_safe(method) {
+        return uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.parse::<axum::http::Uri>().ok())
+        .filter(|r| r.authority().map(|a| a.as_str()) == host)
+        .and_then(|r| safe_next(r.path_and_query().map(|p| p.as_str())))
+        .unwrap_or_else(|| "/".into())
+}
+
 async fn decide(
     state: &AppState,
     access: Access,
     visitor: &Visitor,
     tenant_slug: Option<&str>,
-    path: &str,
+    back: &str,
 ) -> Decision {
+    let path = back;
     let to_login = || -> Response {
-        let target = format!("/connexion?suite={}", urlencode(path));
+        let target = format!("/connexion?suite={}", urlencode(back));
         Redirect::to(&target).into_response()
     };
     match access {

@@ -60,8 +60,26 @@ pub async fn home(
     if allowed(&ctx.roles, Permission::ProcessDossiers) {
         links.push((format!("/admin/{slug}/dossiers"), "Dossiers à instruire"));
     }
+    if allowed(&ctx.roles, Permission::ModerateSignalements) {
+        links.push((
+            format!("/admin/{slug}/signalements"),
+            "Signalements à traiter",
+        ));
+    }
+    if allowed(&ctx.roles, Permission::ProcessDossiers) {
+        links.push((
+            format!("/admin/{slug}/guichet"),
+            "Déposer un dossier au guichet pour une personne sans compte",
+        ));
+    }
     if allowed(&ctx.roles, Permission::DesignDemarches) {
         links.push((format!("/admin/{slug}/demarches"), "Démarches"));
+    }
+    if allowed(&ctx.roles, Permission::ConfigureSignalements) {
+        links.push((
+            format!("/admin/{slug}/signalements/categories"),
+            "Catégories de signalements",
+        ));
     }
     if allowed(&ctx.roles, Permission::ManageTeam) {
         links.push((format!("/admin/{slug}/equipe"), "Équipe et rôles"));

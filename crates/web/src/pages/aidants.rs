@@ -442,7 +442,7 @@ async fn listed(state: &AppState, m: Mandat, now: i64) -> anyhow::Result<Listed>
             .map(|d| d.label())
             .collect::<Vec<_>>()
             .join(", "),
-        until: super::compte::format_ms(m.ends_at),
+        until: crate::format::format_ms(m.ends_at),
         usager,
         structure,
         m,
@@ -665,7 +665,7 @@ pub async fn create(
     .await?;
     crate::mail::queue(&state, None, &usager.email, "Vous avez confié un mandat à un aidant", &format!(
         "Bonjour,\n\nVous avez confié à {} ({}) un mandat pour agir en votre nom dans ces domaines : {}, jusqu'au {}.\n\nCode de vérification : {}\n\nVous voyez vos mandats et pouvez les révoquer à tout moment : {}\n",
-        aidant.display_name, structure.name, domains.iter().map(|d| d.label()).collect::<Vec<_>>().join(", "), super::compte::format_ms(m.ends_at), m.verification_code, state.config.link("/compte/mandats"))).await?;
+        aidant.display_name, structure.name, domains.iter().map(|d| d.label()).collect::<Vec<_>>().join(", "), crate::format::format_ms(m.ends_at), m.verification_code, state.config.link("/compte/mandats"))).await?;
     Ok(visitor.finish(Redirect::to(&format!("/aidant/mandats/{}", m.id)).into_response()))
 }
 
@@ -727,7 +727,7 @@ pub async fn show(
         layout: Layout::for_visitor(&state, &visitor).await,
         may_act: own && l.status == Status::Active,
         may_revoke: (own || responsable) && l.status == Status::Active,
-        signed: super::compte::format_ms(l.m.consent_at),
+        signed: crate::format::format_ms(l.m.consent_at),
         aidant: who,
         identity,
         l,
@@ -917,7 +917,7 @@ pub async fn warn_expiring(state: &AppState, now: i64) -> anyhow::Result<usize> 
     for (m, email) in due {
         crate::mail::queue(state, None, &email, "Votre mandat arrive à échéance", &format!(
             "Bonjour,\n\nLe mandat n° {} que vous avez confié à un aidant prend fin le {}. Pour le prolonger, revoyez votre aidant ; sinon, rien à faire.\n\nVos mandats : {}\n",
-            m.id, super::compte::format_ms(m.ends_at), state.config.link("/compte/mandats"))).await?;
+            m.id, crate::format::format_ms(m.ends_at), state.config.link("/compte/mandats"))).await?;
         store::mark_warned(&state.db, m.id).await?;
     }
     Ok(n)

@@ -27,17 +27,21 @@ struct SignupPage {
     errors: Errors,
     nom: String,
     email: String,
+    /// Where the new usager was going: the confirmation link leads back there.
+    suite: Option<String>,
 }
 
 pub async fn signup_form(
     State(state): State<AppState>,
     visitor: Visitor,
+    Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
     html(&SignupPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         errors: Errors::default(),
         nom: String::new(),
         email: String::new(),
+        suite: safe_next(q.suite.as_deref()),
     })
 }
 
@@ -51,11 +55,19 @@ pub struct SignupForm {
     mot_de_passe: String,
 }
 
-async fn send_confirmation(state: &AppState, user_id: i64, email: &str) -> anyhow::Result<()> {
+async fn send_confirmation(
+    state: &AppState,
+    user_id: i64,
+    email: &str,
+    suite: Option<&str>,
+) -> anyhow::Result<()> {
     let token = account::issue_email_token(&state.db, user_id, Purpose::ConfirmEmail, None).await?;
+    let back = suite
+        .map(|s| format!("?suite={}", crate::auth::urlencode(s)))
+        .unwrap_or_default();
     let link = state
         .config
-        .link(&format!("/inscription/confirmation/{token}"));
+        .link(&format!("/inscription/confirmation/{token}{back}"));
     crate::mail::queue(
         state,
         None,
@@ -71,8 +83,10 @@ async fn send_confirmation(state: &AppState, user_id: i64, email: &str) -> anyho
 pub async fn signup(
     State(state): State<AppState>,
     visitor: Visitor,
+    Query(q): Query<NextQuery>,
     Form(f): Form<SignupForm>,
 ) -> Result<Response, AppError> {
+    let suite = safe_next(q.suite.as_deref());
     let mut errors = Errors::default();
     let nom = f.nom.trim().to_string();
     if nom.is_empty() {
@@ -102,7 +116,7 @@ pub async fn signup(
                 event.object_type = Some("usager".into());
                 event.object_id = Some(user.id.to_string());
                 audit::append(&state.db, &event).await?;
-                send_confirmation(&state, user.id, &user.email).await?;
+                send_confirmation(&state, user.id, &user.email, suite.as_deref()).await?;
                 return message(
                     &state,
                     &visitor,
@@ -127,6 +141,7 @@ pub async fn signup(
         errors,
         nom,
         email: f.email,
+        suite,
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response())
 }
@@ -147,7 +162,13 @@ pub async fn confirm_email(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(token): Path<String>,
+    Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
+    // Signing in leads on to where the usager was going when they signed up.
+    let login = match safe_next(q.suite.as_deref()) {
+        Some(s) => format!("/connexion?suite={}", crate::auth::urlencode(&s)),
+        None => "/connexion".to_string(),
+    };
     match account::consume_email_token(&state.db, &token, Purpose::ConfirmEmail).await? {
         Some((user_id, _)) => {
             account::mark_email_confirmed(&state.db, user_id).await?;
@@ -157,22 +178,22 @@ pub async fn confirm_email(
                 event.actor = u.email;
             }
             audit::append(&state.db, &event).await?;
-            message(
+            super::message_to(
                 &state,
                 &visitor,
                 "Adresse confirmée",
-                vec!["Votre compte est actif. Vous pouvez vous connecter.".into()],
-                Some(("/connexion", "Se connecter")),
+                vec!["Votre compte est actif. Connectez-vous pour continuer.".into()],
+                Some((login.clone(), "Se connecter")),
             )
             .await
         }
         None => {
-            let page = message(
+            let page = super::message_to(
                 &state,
                 &visitor,
                 "Lien expiré ou déjà utilisé",
                 vec!["Ce lien de confirmation n'est plus valable. Connectez-vous avec votre adresse et votre mot de passe : un nouveau lien vous sera envoyé.".into()],
-                Some(("/connexion", "Se connecter")),
+                Some((login.clone(), "Se connecter")),
             )
             .await?;
             Ok((StatusCode::NOT_FOUND, page).into_response())
@@ -289,7 +310,7 @@ pub async fn login(
         return fail(errors, StatusCode::UNAUTHORIZED, visitor, f.email).await;
     };
     if user.kind == Kind::Usager && !user.email_confirmed {
-        send_confirmation(&state, user.id, &user.email).await?;
+        send_confirmation(&state, user.id, &user.email, suite.as_deref()).await?;
         let mut errors = Errors::default();
         errors.add("email", "Votre adresse n'est pas encore confirmée : nous venons de vous renvoyer le lien de confirmation.");
         return fail(errors, StatusCode::FORBIDDEN, visitor, f.email).await;
@@ -735,29 +756,6 @@ struct SessionsPage {
     flash: Option<String>,
 }
 
-/// "23/11/2026 à 14:05 (UTC)".
-pub fn format_ms(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:02}/{:02}/{} à {:02}:{:02} (UTC)",
-        t.day(),
-        u8::from(t.month()),
-        t.year(),
-        t.hour(),
-        t.minute()
-    )
-}
-
-/// "23/11/2026": the day of a time, for deadlines.
-pub fn format_day(ms: i64) -> String {
-    format_ms(ms)
-        .split(" à ")
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn device_of(user_agent: Option<&str>) -> String {
     let ua = user_agent.unwrap_or_default();
     let browser = ["Firefox", "Edg", "Chrome", "Safari"]
@@ -786,8 +784,8 @@ pub async fn sessions(
         .map(|s| SessionRow {
             device: device_of(s.user_agent.as_deref()),
             ip: s.ip.clone().unwrap_or_else(|| "—".into()),
-            created: format_ms(s.created_at),
-            last_seen: format_ms(s.last_seen_at),
+            created: crate::format::format_ms(s.created_at),
+            last_seen: crate::format::format_ms(s.last_seen_at),
             current: Some(&s.id_hash) == current.as_ref(),
         })
         .collect();

@@ -282,7 +282,7 @@ async fn demarche_page(
                     _ => "en attente",
                 };
                 (
-                    super::compte::format_ms(w.created_at),
+                    crate::format::format_ms(w.created_at),
                     status,
                     w.attempts,
                     w.last_error.unwrap_or_default(),

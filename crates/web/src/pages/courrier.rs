@@ -66,14 +66,15 @@ pub fn decision_pdf(x: &Dossier, def: &Definition, t: &Handler) -> Option<Vec<u8
         _ => "votre demande est classée sans suite",
     };
     let motif = x.decision_reason.clone().unwrap_or_default();
-    let date = super::compte::format_day(decided);
+    let date = crate::format::format_day(decided);
     let template = def.decision_letter.clone().unwrap_or_else(|| {
         "Madame, Monsieur,\n\nVous avez déposé le dossier n° {numero} pour la démarche « {demarche} ». Après instruction, {collectivite} vous informe de la décision suivante : {decision}.\n\n{motif}\n\nCette décision peut faire l'objet d'un recours gracieux auprès de {collectivite} ou d'un recours contentieux devant le tribunal administratif dans un délai de deux mois à compter de sa notification.".into()
     });
-    let motif_text = if motif.is_empty() {
-        String::new()
-    } else {
-        format!("Motif : {motif}")
+    // An acceptance carries its conditions; a refusal or a closing, its reason.
+    let motif_text = match (motif.is_empty(), x.state) {
+        (true, _) => String::new(),
+        (false, DState::Accepte) => format!("Conditions : {motif}"),
+        (false, _) => format!("Motif : {motif}"),
     };
     let body = template
         .replace("{numero}", &x.number)

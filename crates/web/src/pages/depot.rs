@@ -1,12 +1,12 @@
 //! Filing a dossier: the démarche's page, the steps (saved as a draft at every step), the review,
 //! the deposit with its accusé de réception, and the usager's view of their dossier.
 
-use super::compte::format_ms;
 use super::formulaire::{esc, render};
 use super::{html, not_found};
 use crate::auth::Visitor;
 use crate::error::AppError;
 use crate::form::Errors;
+use crate::format::format_ms;
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -20,8 +20,9 @@ use guichet_store::tenant::Tenant;
 use guichet_store::{demarche, tenant};
 use serde::Deserialize;
 
+/// Today in Paris.
 fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    crate::format::paris_today()
 }
 
 async fn published(
@@ -411,12 +412,9 @@ pub async fn save_step(
     if autosave && action == "enregistrer" {
         return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
     }
-    let saved_at = {
-        let now = time::OffsetDateTime::now_utc();
-        format!("{:02}:{:02}", now.hour(), now.minute())
-    };
+    let saved_at = crate::format::format_hour(guichet_store::now_ms());
     if !upload_errors.is_empty() {
-        let message = format!("Brouillon enregistré à {saved_at} (UTC) ; un fichier a été refusé.");
+        let message = format!("Brouillon enregistré à {saved_at} ; un fichier a été refusé.");
         return step_page(
             &state,
             &visitor,
@@ -440,7 +438,7 @@ pub async fn save_step(
             &def,
             step,
             Vec::new(),
-            Some(format!("Brouillon enregistré à {saved_at} (UTC).")),
+            Some(format!("Brouillon enregistré à {saved_at}.")),
         )
         .await;
     }
@@ -454,7 +452,7 @@ pub async fn save_step(
             step,
             errors,
             Some(format!(
-                "Brouillon enregistré à {saved_at} (UTC), avec des réponses à corriger."
+                "Brouillon enregistré à {saved_at}, avec des réponses à corriger."
             )),
         )
         .await;
@@ -708,7 +706,7 @@ fn accuse_with(x: &Dossier, rule: &str, contact: &str) -> Option<Accuse> {
     Some(Accuse {
         deposited: format_ms(deposited),
         deadline: match x.deadline_at {
-            Some(d) => format!("réponse au plus tard le {}", super::compte::format_day(d)),
+            Some(d) => format!("réponse au plus tard le {}", crate::format::format_day(d)),
             None => "aucun délai fixé".into(),
         },
         rule: rule.to_string(),

@@ -262,6 +262,21 @@ pub async fn history_lines(
             .into_iter()
             .map(|f| (f.id, f.name))
             .collect();
+    // The usager hears from the service, never from an agent's personal address.
+    let (service, agents): (String, std::collections::HashSet<i64>) = if for_agents {
+        (String::new(), Default::default())
+    } else {
+        let service = guichet_store::tenant::by_id(&state.db, x.tenant_id)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_else(|| "Le service".into());
+        let agents = guichet_store::team::members(&state.db, x.tenant_id)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        (service, agents)
+    };
     Ok(dossier::history(&state.db, x.tenant_id, x.id, for_agents)
         .await?
         .into_iter()
@@ -278,9 +293,17 @@ pub async fn history_lines(
                 (_, _, true) => format!("Message : {body}"),
                 _ => body,
             };
+            let who = match h.actor_id {
+                _ if for_agents => h.actor,
+                Some(id) if Some(id) == x.usager_id => "Vous".to_string(),
+                Some(id) if agents.contains(&id) => service.clone(),
+                None => "Guichet".to_string(),
+                // An aidant or a counter agent of another structure: named as they acted.
+                Some(_) => h.actor,
+            };
             HistoryLine {
-                at: super::compte::format_ms(h.at),
-                who: h.actor,
+                at: crate::format::format_ms(h.at),
+                who,
                 what,
                 file: h
                     .file_id

@@ -1,10 +1,11 @@
 //! The team of a collectivité: its agents, their roles, invitations.
 
-use super::compte::{capitalize, format_ms};
+use super::compte::capitalize;
 use super::{html, message};
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
 use crate::form::Errors;
+use crate::format::format_ms;
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -204,31 +205,30 @@ pub async fn invite(
     let (Some(email), true) = (email, errors.is_empty()) else {
         return team_page(&state, &visitor, &ctx, errors, None).await;
     };
-    let inviter = visitor.user.as_ref().map(|u| u.id).unwrap_or_default();
-    let (id, token) = team::invite(&state.db, ctx.tenant.id, &email, &roles, inviter).await?;
-    let link = state.config.link(&format!("/invitation/{token}"));
-    let labels: Vec<&str> = roles.iter().map(|r| r.label()).collect();
-    crate::mail::queue(
-        &state,
-        Some(ctx.tenant.id),
-        &email,
-        &format!("Invitation à rejoindre {} sur Guichet", ctx.tenant.name),
-        &format!(
-            "Bonjour,\n\n{} vous invite à rejoindre l'équipe de {} sur Guichet (rôles : {}).\n\nPour accepter, ouvrez ce lien (valable 7 jours) :\n\n{link}\n\nVous devrez activer un second facteur d'authentification.",
-            visitor.user.as_ref().map(|u| u.display_name.as_str()).unwrap_or("Un administrateur"),
-            ctx.tenant.name,
-            labels.join(", ")
-        ),
+    let inviter = visitor.user.as_ref().map(|u| u.display_name.clone());
+    let mut event = visitor.event(Some(ctx.tenant.id), "equipe.invitation");
+    event.details = serde_json::json!({"email": email, "roles": roles.iter().map(|r| r.code()).collect::<Vec<_>>()}).to_string();
+    team::invite_traced(
+        &state.db,
+        team::NewInvitation {
+            tenant_id: ctx.tenant.id,
+            email: email.clone(),
+            roles: roles.clone(),
+            invited_by: visitor.user.as_ref().map(|u| u.id),
+        },
+        team::InvitationTrace {
+            event,
+            mail: invitation_mail(
+                state.config.link("/invitation/"),
+                &ctx.tenant,
+                inviter.as_deref(),
+                &roles,
+                &email,
+            ),
+        },
     )
     .await?;
-    let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
-        "equipe.invitation",
-        "invitation",
-        id.to_string(),
-    );
-    event.details = serde_json::json!({"email": email, "roles": roles.iter().map(|r| r.code()).collect::<Vec<_>>()}).to_string();
-    audit::append(&state.db, &event).await?;
+    state.mail_waker.notify_one();
     team_page(
         &state,
         &visitor,
@@ -237,6 +237,37 @@ pub async fn invite(
         Some(format!("Invitation envoyée à {email}.")),
     )
     .await
+}
+
+/// The e-mail that carries an invitation's link, built once the link's token is known; `base` is
+/// the link without its token (`https://…/invitation/`).
+pub fn invitation_mail(
+    base: String,
+    tenant: &Tenant,
+    inviter: Option<&str>,
+    roles: &[Role],
+    email: &str,
+) -> Box<dyn FnOnce(&str) -> guichet_store::outbox::NewMail + Send> {
+    let tenant_id = tenant.id;
+    let subject = format!("Invitation à rejoindre {} sur Guichet", tenant.name);
+    let labels: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+    let intro = format!(
+        "{} vous invite à rejoindre l'équipe de {} sur Guichet (rôles : {}).",
+        inviter.unwrap_or("L'opérateur de la plateforme"),
+        tenant.name,
+        labels.join(", ")
+    );
+    let recipient = email.to_string();
+    Box::new(move |token| {
+        guichet_store::outbox::NewMail {
+        tenant_id: Some(tenant_id),
+        recipient,
+        subject,
+        body: format!(
+            "Bonjour,\n\n{intro}\n\nPour accepter, ouvrez ce lien (valable 7 jours) :\n\n{base}{token}\n\nÀ votre première connexion, vous activerez un second facteur d'authentification (une application de codes sur votre téléphone)."
+        ),
+    }
+    })
 }
 
 #[derive(Deserialize)]

@@ -165,7 +165,8 @@ pub async fn csv(
             "text/csv; charset=utf-8",
             format!("dossiers-{}.csv", ctx.tenant.slug),
         ),
-        Body::from_stream(stream),
+        // Fused: a compressing layer may poll again after the end (an unfused unfold panics).
+        Body::from_stream(futures_util::StreamExt::fuse(stream)),
     )
         .into_response())
 }

@@ -1,11 +1,11 @@
 //! Processing dossiers (instructeurs): queues, the dossier page, decisions, messages and notes.
 
-use super::compte::format_day;
 use super::depot::answers_html;
 use super::{html, not_found};
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
 use crate::form::Errors;
+use crate::format::format_day;
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -257,7 +257,9 @@ fn action_for(code: &str, reason: &str) -> Option<Action> {
         "corriger" => Action::RequestCorrection {
             message: reason.to_string(),
         },
-        "accepter" => Action::Accept,
+        "accepter" => Action::Accept {
+            conditions: reason.to_string(),
+        },
         "refuser" => Action::Refuse {
             reason: reason.to_string(),
         },

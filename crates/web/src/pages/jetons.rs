@@ -1,10 +1,10 @@
 //! API tokens of an agent for one collectivité.
 
-use super::compte::format_ms;
 use super::html;
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
 use crate::form::Errors;
+use crate::format::format_ms;
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;

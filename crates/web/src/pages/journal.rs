@@ -1,10 +1,10 @@
 //! The audit journal as admins (their collectivité) and operators (the platform) read it:
 //! filtered, paginated, exportable as CSV (streamed, constant memory).
 
-use super::compte::format_ms;
 use super::html;
 use crate::auth::{TenantContext, Visitor};
 use crate::error::AppError;
+use crate::format::format_ms;
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -268,7 +268,8 @@ fn csv_stream(state: AppState, filter: Filter, filename: &str) -> Response {
                 format!("attachment; filename=\"{filename}\""),
             ),
         ],
-        Body::from_stream(stream),
+        // Fused: a compressing layer may poll again after the end (an unfused unfold panics).
+        Body::from_stream(futures_util::StreamExt::fuse(stream)),
     )
         .into_response()
 }

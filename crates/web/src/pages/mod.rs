@@ -1,6 +1,7 @@
 //! HTML pages, one module per capability.
 
 pub mod accessibilite;
+pub mod adhesion;
 pub mod admin;
 pub mod aidants;
 pub mod categories;
@@ -21,6 +22,7 @@ pub mod home;
 pub mod instruction;
 pub mod jetons;
 pub mod journal;
+pub mod legal;
 pub mod modeles;
 pub mod operateur;
 pub mod profil;

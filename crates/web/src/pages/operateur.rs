@@ -1,9 +1,9 @@
 //! The operator's view of the platform.
 
-use super::html;
 use super::journal::JournalQuery;
 use crate::auth::Visitor;
 use crate::error::AppError;
+use crate::form::Errors;
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
@@ -12,18 +12,38 @@ use axum::response::Response;
 use guichet_store::audit::Intact;
 use guichet_store::tenant::{self, Tenant};
 
+/// A collectivité of the platform and how many admins it has (none: it needs an invitation).
+pub struct TenantRow {
+    pub tenant: Tenant,
+    pub admins: i64,
+}
+
 #[derive(Template)]
 #[template(path = "operateur.html")]
 struct OperatorPage {
     layout: Layout,
     database: &'static str,
-    tenants: Vec<Tenant>,
+    tenants: Vec<TenantRow>,
+    without_admin: usize,
     mails_pending: i64,
     mails_failed: i64,
     audit_status: String,
+    errors: Errors,
+    flash: Option<String>,
 }
 
 pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    page_with(&state, &visitor, Errors::default(), None).await
+}
+
+/// The operator's page, with what a form sent from it got wrong.
+pub(crate) async fn page_with(
+    state: &AppState,
+    visitor: &Visitor,
+    errors: Errors,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let state = state.clone();
     // From the checkpoint on: the whole chain is checked again every day by the worker.
     let audit_status = match guichet_store::audit::verify_recent(&state.db).await? {
         Ok(Intact {
@@ -31,20 +51,33 @@ pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Res
             full_at: Some(at),
         }) => format!(
             "intègre ({checked} entrée(s) vérifiée(s) depuis le dernier contrôle ; chaîne entière vérifiée le {})",
-            super::compte::format_ms(at)
+            crate::format::format_ms(at)
         ),
         Ok(Intact { full_at: None, .. }) => "intègre (aucune entrée)".to_string(),
         Err(b) => format!("ROMPU à l'entrée {} : {}", b.id, b.reason),
     };
     let (mails_pending, mails_failed) = guichet_store::outbox::backlog(&state.db).await?;
-    html(&OperatorPage {
-        layout: Layout::for_visitor(&state, &visitor).await,
+    let counts = guichet_store::team::admin_counts(&state.db).await?;
+    let tenants: Vec<TenantRow> = tenant::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| TenantRow {
+            admins: counts.get(&t.id).copied().unwrap_or(0),
+            tenant: t,
+        })
+        .collect();
+    let page = OperatorPage {
+        layout: Layout::for_visitor(&state, visitor).await,
         database: state.db.backend().name(),
-        tenants: tenant::list(&state.db).await?,
+        without_admin: tenants.iter().filter(|t| t.admins == 0).count(),
+        tenants,
         mails_pending,
         mails_failed,
         audit_status,
-    })
+        errors,
+        flash,
+    };
+    super::form_page(&page.errors, &page)
 }
 
 pub async fn journal(

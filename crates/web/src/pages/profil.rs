@@ -15,8 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::profile::{self, Profile, Source, CHILDREN, CHILD_KEYS, KEYS};
 use guichet_store::profile as store;
 
+/// Today in Paris.
 pub(crate) fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    crate::format::paris_today()
 }
 
 /// One input of the profile form.
@@ -298,15 +299,17 @@ pub async fn save_back(
 #[template(path = "acces.html")]
 struct AccessPage {
     layout: Layout,
-    /// (when, who, for whom, which collectivité, what, on what)
+    /// One line per access episode, most recent first: (when, who, collectivité, what, on what).
     rows: Vec<[String; 5]>,
 }
 
-/// "Who saw my data": every access by someone else, from the journal.
+/// "Who saw my data": every access by someone else, from the journal, in plain words and one
+/// line per episode.
 pub async fn accesses(
     State(state): State<AppState>,
     visitor: Visitor,
 ) -> Result<Response, AppError> {
+    use guichet_domain::acces::{describe, episodes, Access};
     let user = visitor
         .user
         .as_ref()
@@ -316,13 +319,20 @@ pub async fn accesses(
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
-    let rows = store::accesses(&state.db, user.id, 500)
+    let list: Vec<Access> = store::accesses(&state.db, user.id, 1000)
         .await?
         .into_iter()
         .map(|e| {
-            let who = match &e.event.on_behalf_of {
-                Some(_) => format!("{} (aidant, pour vous)", e.event.actor),
-                None => e.event.actor.clone(),
+            let collectivite = e
+                .event
+                .tenant_id
+                .and_then(|t| tenants.get(&t).cloned())
+                .unwrap_or_else(|| "—".into());
+            // An aidant is named (the usager chose them); an agent speaks for their service.
+            let who = match (&e.event.on_behalf_of, e.event.tenant_id) {
+                (Some(_), _) => format!("{} (aidant, pour vous)", e.event.actor),
+                (None, Some(_)) => format!("Un agent de {collectivite}"),
+                (None, None) => "Guichet".to_string(),
             };
             let object = match e.event.object_type.as_deref() {
                 Some("dossier") => {
@@ -332,37 +342,34 @@ pub async fn accesses(
                 Some("profil") => "votre profil".to_string(),
                 _ => String::new(),
             };
-            [
-                super::compte::format_ms(e.at),
+            Access {
+                at: e.at,
                 who,
-                e.event
-                    .tenant_id
-                    .and_then(|t| tenants.get(&t).cloned())
-                    .unwrap_or_else(|| "—".into()),
-                action_label(&e.event.action),
+                collectivite,
+                what: describe(&e.event.action),
                 object,
-            ]
+            }
+        })
+        .collect();
+    let rows = episodes(&list)
+        .into_iter()
+        .map(|e| {
+            let when = if e.count == 1 {
+                crate::format::format_ms(e.last)
+            } else {
+                format!(
+                    "{}, de {} à {} ({} fois)",
+                    crate::format::format_day(e.first),
+                    crate::format::format_hour(e.first),
+                    crate::format::format_hour(e.last),
+                    e.count
+                )
+            };
+            [when, e.who, e.collectivite, e.what, e.object]
         })
         .collect();
     html(&AccessPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         rows,
     })
-}
-
-/// What an action of the journal means, for the usager.
-fn action_label(action: &str) -> String {
-    match action {
-        "dossier.consultation" => "a consulté".into(),
-        "dossier.fichier.consultation" => "a ouvert une pièce jointe".into(),
-        "dossier.message" => "vous a écrit".into(),
-        "dossier.attribution" => "a attribué le dossier".into(),
-        "profil.consultation" => "a consulté".into(),
-        "profil.modification" => "a modifié".into(),
-        "document.consultation" => "a ouvert".into(),
-        a if a.starts_with("dossier.") => {
-            format!("a traité ({})", a.trim_start_matches("dossier."))
-        }
-        a => a.to_string(),
-    }
 }

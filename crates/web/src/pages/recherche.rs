@@ -35,9 +35,62 @@ struct ResultsPage {
     /// Several communes match what was typed: (INSEE, label).
     choices: Vec<(String, String)>,
     groups: Vec<Group>,
+    /// Problems to report that match the search, routed like démarches.
+    reports: Vec<ReportOffer>,
     searched: bool,
     errors: Errors,
     suggest_js: &'static str,
+}
+
+/// "Signaler un problème" offered by a search: the category, the link to the prefilled form,
+/// and who handles it in the resident's commune (or why nobody on Guichet does).
+pub struct ReportOffer {
+    pub label: String,
+    pub url: String,
+    pub handled_by: Option<String>,
+    pub elsewhere: Option<String>,
+}
+
+/// The signalement categories a search describes, offered in the resident's commune.
+async fn report_offers(
+    state: &AppState,
+    query: &str,
+    place: Option<&Place>,
+) -> anyhow::Result<Vec<ReportOffer>> {
+    let tenants = guichet_store::tenant::list(&state.db).await?;
+    let mut offers = Vec::new();
+    for c in guichet_store::signalement::offered(&state.db).await? {
+        if !guichet_domain::signalement::matches_search(query, &c.code, &c.label) {
+            continue;
+        }
+        // A collectivité's own category is offered on its territory only.
+        if let (Some(owner), Some(p)) = (c.tenant_id, place) {
+            let covers = tenants
+                .iter()
+                .find(|t| t.id == owner)
+                .is_some_and(|t| catalogue::tenant_covers(t, &p.chain));
+            if !covers {
+                continue;
+            }
+        }
+        let (handled_by, elsewhere) = match place {
+            Some(p) => match super::signalement::route(state, &c, None, p).await? {
+                Ok((t, _)) => (Some(t.name), None),
+                Err(reason) => (None, Some(reason)),
+            },
+            None => (None, None),
+        };
+        let commune = place
+            .map(|p| format!("&commune={}", p.insee))
+            .unwrap_or_default();
+        offers.push(ReportOffer {
+            url: format!("/signalements/nouveau?categorie={}{commune}", c.id),
+            label: c.label,
+            handled_by,
+            elsewhere,
+        });
+    }
+    Ok(offers)
 }
 
 /// The commune meant by what the resident typed: one, several to choose from, or none.
@@ -115,6 +168,11 @@ pub async fn page(
         (Some(p), false) if errors.is_empty() => catalogue::offered_in(&state, p).await?,
         _ => Vec::new(),
     };
+    let reports = if searched && errors.is_empty() && choices.is_empty() {
+        report_offers(&state, &q.q, place.as_ref()).await?
+    } else {
+        Vec::new()
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -130,6 +188,7 @@ pub async fn page(
         place,
         choices,
         groups,
+        reports,
         searched,
         errors,
         suggest_js: &crate::assets::SUGGEST_JS.href,

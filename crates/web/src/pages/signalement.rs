@@ -16,7 +16,7 @@ use crate::form::Errors;
 use crate::layout::Layout;
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::competence::Level;
@@ -24,6 +24,7 @@ use guichet_domain::signalement::{valid_position, RoadKind, State as SState};
 use guichet_store::competence;
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
 use guichet_store::tenant::{self, Tenant};
+use serde::Deserialize;
 
 /// At most this many reports per reporter per hour, and per IP address (a shared address, a
 /// library or a France Services counter, gets more room).
@@ -186,11 +187,32 @@ async fn report_page(
     super::form_page(&page.errors, &page)
 }
 
-pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+/// What a link to the form may choose beforehand (from the search results).
+#[derive(Deserialize, Default)]
+pub struct Prefill {
+    #[serde(default)]
+    commune: String,
+    #[serde(default)]
+    categorie: String,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(p): Query<Prefill>,
+) -> Result<Response, AppError> {
+    let commune = match crate::catalogue::place(&state, p.commune.trim()).await? {
+        Some(place) => place.name,
+        None => String::new(),
+    };
     report_page(
         &state,
         &visitor,
-        Values::default(),
+        Values {
+            commune,
+            categorie: p.categorie.chars().filter(char::is_ascii_digit).collect(),
+            ..Values::default()
+        },
         Errors::default(),
         Vec::new(),
         None,
@@ -579,13 +601,13 @@ async fn public_page(
                 },
                 _ => e.body.unwrap_or_default(),
             };
-            (super::compte::format_ms(e.at), what)
+            (crate::format::format_ms(e.at), what)
         })
         .collect();
     let page = PublicPage {
         layout: Layout::for_visitor(state, visitor).await,
         photos: store::photos(&state.db, s.id).await?,
-        reported: super::compte::format_day(s.created_at),
+        reported: crate::format::format_day(s.created_at),
         category,
         commune,
         authority,
@@ -721,7 +743,7 @@ pub async fn of_commune(
         .into_iter()
         .map(|s| {
             let label = labels.get(&s.category_id).cloned().unwrap_or_default();
-            let day = super::compte::format_day(s.created_at);
+            let day = crate::format::format_day(s.created_at);
             (s, label, day)
         })
         .collect();
@@ -841,7 +863,7 @@ pub async fn of_tenant(
         .filter(|s| s.state.is_public())
         .map(|s| {
             let label = labels.get(&s.category_id).cloned().unwrap_or_default();
-            let day = super::compte::format_day(s.created_at);
+            let day = crate::format::format_day(s.created_at);
             (s, label, day)
         })
         .collect();

@@ -362,7 +362,7 @@ async fn detail_page(
                 ),
                 None => format!("Transfert : {}", e.body.unwrap_or_default()),
             };
-            (super::compte::format_ms(e.at), e.actor, what)
+            (crate::format::format_ms(e.at), e.actor, what)
         })
         .collect();
     let page = DetailPage {
