@@ -760,17 +760,55 @@ pub async fn assign(
     agent: Option<i64>,
     team: Option<i64>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE dossiers SET assigned_to = $1, assigned_team = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
-    )
-    .bind(agent)
-    .bind(team)
-    .bind(crate::now_ms())
-    .bind(d.tenant_id)
-    .bind(d.id)
-    .execute(db.pool())
-    .await?;
+    let untraced = guichet_domain::audit::Event::default();
+    assign_traced(db, d.tenant_id, &[d.id], agent, team, untraced, false).await?;
     Ok(())
+}
+
+/// Assigns dossiers of a collectivité to an agent and a team, each with its journal entry (a copy
+/// of `event` naming the dossier), in one commit; drafts, which agents do not see, are left alone.
+/// Returns the numbers of the dossiers assigned. `journal` false writes no entry (the caller
+/// journals).
+pub async fn assign_traced(
+    db: &Db,
+    tenant_id: i64,
+    ids: &[i64],
+    agent: Option<i64>,
+    team: Option<i64>,
+    event: guichet_domain::audit::Event,
+    journal: bool,
+) -> anyhow::Result<Vec<String>> {
+    let ids = ids.to_vec();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let mut done = Vec::new();
+            for id in ids {
+                let row = sqlx::query(
+                    "UPDATE dossiers SET assigned_to = $1, assigned_team = $2, updated_at = $3
+                     WHERE tenant_id = $4 AND id = $5 AND state <> 'brouillon' RETURNING number",
+                )
+                .bind(agent)
+                .bind(team)
+                .bind(now)
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(row) = row else { continue };
+                let number: String = row.try_get(0)?;
+                if journal {
+                    let mut e = event.clone();
+                    e.object_type = Some("dossier".into());
+                    e.object_id = Some(number.clone());
+                    crate::audit::append_in(conn, &e).await?;
+                }
+                done.push(number);
+            }
+            Ok(done)
+        })
+    })
+    .await
 }
 
 /// Dossiers of a démarche for partner software, oldest change first, from a cursor

@@ -331,6 +331,23 @@ pub async fn communes_by_insee(db: &Db, insee: &str) -> anyhow::Result<Vec<Commu
     communes_where(db, "c.insee = $1", insee, KIND_ORDER, 10).await
 }
 
+/// The names of communes by INSEE code (communes in their own right), for showing lists.
+pub async fn commune_names(
+    db: &Db,
+    codes: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for code in codes {
+        if out.contains_key(code) {
+            continue;
+        }
+        if let Some(c) = commune_by_insee(db, code).await? {
+            out.insert(code.clone(), c.nom);
+        }
+    }
+    Ok(out)
+}
+
 /// The commune (in its own right, when there is one) with this INSEE code.
 pub async fn commune_by_insee(db: &Db, insee: &str) -> anyhow::Result<Option<Commune>> {
     Ok(communes_by_insee(db, insee).await?.into_iter().next())

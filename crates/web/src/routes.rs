@@ -406,6 +406,11 @@ pub fn table() -> RouteTable {
             Tenant(P::ModerateSignalements),
             traitement::show,
         )
+        .get(
+            "/admin/{tenant}/signalements/{id}/photos/{file}",
+            Tenant(P::ModerateSignalements),
+            traitement::photo,
+        )
         .post(
             "/admin/{tenant}/signalements/{id}/etat",
             Tenant(P::ModerateSignalements),
@@ -490,6 +495,11 @@ pub fn table() -> RouteTable {
             "/admin/{tenant}/dossiers",
             Tenant(P::ProcessDossiers),
             instruction::queue,
+        )
+        .post(
+            "/admin/{tenant}/dossiers/lot",
+            Tenant(P::ProcessDossiers),
+            instruction::bulk,
         )
         .get(
             "/admin/{tenant}/dossiers/{id}",

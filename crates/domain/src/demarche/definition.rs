@@ -289,6 +289,37 @@ impl Definition {
         self.all_fields().into_iter().find(|f| f.id == id)
     }
 
+    /// What an answer's key means to the usager, for an error summary: `enfants[1].prenom` is
+    /// "Enfant 2 — Prénom"; a key of no field is given back as it is.
+    pub fn key_label(&self, key: &str) -> String {
+        let mut parts = Vec::new();
+        let mut fields: Vec<&Field> = self.pages.iter().flat_map(|p| &p.fields).collect();
+        for segment in key.split('.') {
+            let (id, index) = match segment.split_once('[') {
+                Some((id, rest)) => (id, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (segment, None),
+            };
+            let Some(field) = fields.iter().copied().find(|f| f.id == id) else {
+                return key.to_string();
+            };
+            match (&field.kind, index) {
+                (
+                    FieldKind::Block {
+                        fields: inner,
+                        item_label,
+                        ..
+                    },
+                    Some(i),
+                ) => {
+                    parts.push(format!("{item_label} {}", i + 1));
+                    fields = inner.iter().collect();
+                }
+                _ => parts.push(field.label.clone()),
+            }
+        }
+        parts.join(" — ")
+    }
+
     /// What prevents publishing a definition that is otherwise valid (an editor's work in
     /// progress may have them): a page or a block with nothing for the usager to fill.
     pub fn publication_problems(&self) -> Vec<String> {

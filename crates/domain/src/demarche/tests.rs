@@ -473,3 +473,11 @@ fn the_definition_fuzz_corpus_replays_without_panic() {
 fn the_form_fuzz_corpus_replays_without_panic() {
     assert!(replay("form_decoder", super::fuzz::form) > 0);
 }
+
+#[test]
+fn an_error_names_its_field_and_the_repetition_it_is_in() {
+    let d = def();
+    assert_eq!(d.key_label("enfants[1].prenom"), "Enfant 2 — Prénom");
+    assert_eq!(d.key_label("telephone"), "Téléphone");
+    assert_eq!(d.key_label("inconnu"), "inconnu");
+}

@@ -109,8 +109,11 @@ async fn a_dossier_filed_at_the_counter_is_followed_with_code_and_name_then_clai
 
     // Followed without an account: the code and the last name (accents and case ignored).
     let anonymous = s.browser();
+    // Typed as people copy it: lower case, with the spaces of the printed groups.
+    assert!(code.contains(' '), "printed in groups: {code}");
+    let typed = code.to_lowercase().replace(' ', "+");
     let followed = anonymous
-        .get(&format!("/suivi?code={}&nom=lefevre", code.to_lowercase()))
+        .get(&format!("/suivi?code={typed}&nom=lefevre"))
         .await;
     assert_eq!(followed.status, 200);
     assert!(
@@ -120,7 +123,7 @@ async fn a_dossier_filed_at_the_counter_is_followed_with_code_and_name_then_clai
         followed.html
     );
     let wrong = anonymous
-        .get(&format!("/suivi?code={code}&nom=Martin"))
+        .get(&format!("/suivi?code={typed}&nom=Martin"))
         .await;
     assert_eq!(wrong.status, 404);
     assert!(!wrong.html.contains(&x.number));

@@ -11,6 +11,7 @@ mod dossiers;
 mod durability;
 mod editor;
 mod filing;
+mod first_day;
 mod franceconnect;
 mod identity;
 mod instruction;

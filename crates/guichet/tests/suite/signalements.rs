@@ -147,6 +147,55 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         .await
         .expect("photo");
     assert_eq!(served.headers()["content-type"], "image/jpeg");
+    // The agent who handles it sees the photo on the report's page, and the commune by name.
+    let moderator = personas::persona(
+        &s,
+        Kind::Agent,
+        "routes@cotedor.fr",
+        &[(&cote_d_or, Role::Moderateur)],
+    )
+    .await;
+    let detail = moderator
+        .browser
+        .get(&format!(
+            "/admin/{}/signalements/{}",
+            cote_d_or.slug, on_rd.id
+        ))
+        .await;
+    let src = format!(
+        "/admin/{}/signalements/{}/photos/{photo_id}",
+        cote_d_or.slug, on_rd.id
+    );
+    assert!(
+        detail.html.contains(&format!("<img src=\"{src}\"")),
+        "{}",
+        detail.html
+    );
+    assert!(!detail.html.contains("(INSEE)"), "{}", detail.html);
+    let shown = moderator
+        .browser
+        .client
+        .get(format!("{}{src}", s.base))
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(shown.status(), 200);
+    // Another collectivité's agent does not get it.
+    let elsewhere = personas::persona(
+        &s,
+        Kind::Agent,
+        "mod@semur.fr",
+        &[(&semur, Role::Moderateur)],
+    )
+    .await;
+    let foreign = elsewhere
+        .browser
+        .get(&format!(
+            "/admin/{}/signalements/{}/photos/{photo_id}",
+            semur.slug, on_rd.id
+        ))
+        .await;
+    assert_eq!(foreign.status, 404);
 
     // Anonymous, on a communal street: the commune gets it, public only once confirmed.
     let anonymous = s.browser();

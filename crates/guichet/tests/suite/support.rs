@@ -252,6 +252,15 @@ impl TestServer {
         Self::start_on(db, None).await
     }
 
+    /// A server with its configuration adjusted (legal pages, limits…).
+    pub async fn start_with(configure: impl FnOnce(&mut guichet_web::WebConfig)) -> Self {
+        let db = TestDb::with_referential().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        Self::serve(db, None, listener, configure).await
+    }
+
     /// A server whose e-mails go to a real SMTP server.
     pub async fn with_smtp(smtp: &SmtpSink) -> Self {
         let db = TestDb::with_referential().await;
@@ -582,6 +591,7 @@ pub struct SmtpSink {
     child: std::process::Child,
 }
 
+#[derive(Clone)]
 pub struct ReceivedMail {
     pub to: String,
     pub subject: String,

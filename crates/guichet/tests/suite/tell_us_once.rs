@@ -237,7 +237,8 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
     assert_eq!(opened.status, 200);
     let seen = u.browser.get("/compte/acces").await;
     assert!(
-        seen.html.contains("instructrice@dijon.fr")
+        !seen.html.contains("instructrice@dijon.fr")
+            && seen.html.contains("Un agent de Dijon")
             && seen.html.contains("a consulté")
             && seen.html.contains("Dijon")
             && seen.html.contains(&x.number),

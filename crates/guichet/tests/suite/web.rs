@@ -111,8 +111,13 @@ async fn the_stylesheet_is_small_hashed_cached_and_compressed() {
         href.starts_with("/static/guichet.") && href.ends_with(".css"),
         "{href}"
     );
-    let r = s
-        .client
+    // Raw bytes as they cross the network (the test client would otherwise decode them).
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .expect("client");
+    let r = raw
         .get(format!("{}{href}", s.base))
         .header("accept-encoding", "gzip")
         .send()

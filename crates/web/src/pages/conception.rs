@@ -389,6 +389,12 @@ async fn set(
     if what == "publication" {
         if let Some((_, _, def)) = load(&state, &ctx, id).await? {
             let mut problems = def.publication_problems();
+            // A requirement the platform cannot meet would turn every resident away with a 403.
+            if def.identity == guichet_domain::demarche::IdentityLevel::Franceconnect
+                && state.config.franceconnect.is_none()
+            {
+                problems.push("elle demande une identité FranceConnect, mais FranceConnect n'est pas configuré sur cette plateforme : choisissez l'identité « compte » dans les réglages, ou demandez à l'opérateur de configurer FranceConnect".into());
+            }
             if let Some(code) = def.competence.as_deref().filter(|c| !c.trim().is_empty()) {
                 if guichet_store::competence::get(&state.db, code)
                     .await?

@@ -15,8 +15,9 @@ use guichet_domain::dossier::State as DState;
 use guichet_store::dossier::{Dossier, Handler};
 use guichet_store::{audit, demarche, dossier};
 
-/// The accusé de réception: what was received, when, and what happens next.
-pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Handler) -> Option<Vec<u8>> {
+/// The accusé de réception: what was received, when, and what happens next. `follow` is the full
+/// address of the page where a dossier is followed with its code (printed for counter dossiers).
+pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Handler, follow: &str) -> Option<Vec<u8>> {
     let a = accuse(x, def, t)?;
     let mut blocks = vec![
             Block::Title(format!("Accusé de réception — {}", t.name)),
@@ -41,10 +42,13 @@ pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Handler) -> Option<Vec<u8>>
     ];
     // Filed at the counter: how to follow it without an account.
     if let Some(code) = &x.tracking_code {
-        blocks.push(Block::Facts(vec![("Code de suivi".into(), code.clone())]));
-        blocks.push(Block::Paragraph(
-            "Déposé au guichet : suivez ce dossier sur Guichet, page « Suivre un dossier » (/suivi), avec ce code et votre nom de famille, ou rattachez-le à votre compte.".into(),
-        ));
+        blocks.push(Block::Facts(vec![(
+            "Code de suivi".into(),
+            guichet_domain::text::group_code(code),
+        )]));
+        blocks.push(Block::Paragraph(format!(
+            "Déposé au guichet : suivez ce dossier à l'adresse {follow} avec ce code et votre nom de famille, ou rattachez-le à votre compte Guichet."
+        )));
     }
     Some(letter(
         &format!("Accusé de réception — dossier n° {}", x.number),
@@ -53,7 +57,7 @@ pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Handler) -> Option<Vec<u8>>
 }
 
 /// The decision letter, from the démarche's template (or a standard text), once decided.
-pub fn decision_pdf(x: &Dossier, def: &Definition, t: &Handler) -> Option<Vec<u8>> {
+pub fn decision_pdf(x: &Dossier, def: &Definition, t: &Handler, _follow: &str) -> Option<Vec<u8>> {
     let decided = x.decided_at?;
     if !x.state.is_final() {
         return None;
@@ -120,7 +124,7 @@ fn pdf_response(bytes: Vec<u8>, name: String) -> Response {
         .into_response()
 }
 
-type Render = fn(&Dossier, &Definition, &Handler) -> Option<Vec<u8>>;
+type Render = fn(&Dossier, &Definition, &Handler, &str) -> Option<Vec<u8>>;
 
 async fn for_usager(
     state: AppState,
@@ -132,7 +136,7 @@ async fn for_usager(
     let Some(super::depot::Own { x, def, handler }) = own(&state, &visitor, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    match render(&x, &def, &handler) {
+    match render(&x, &def, &handler, &state.config.link("/suivi")) {
         Some(bytes) => Ok(pdf_response(bytes, format!("{name}-{}.pdf", x.number))),
         None => Ok(not_found(State(state)).await),
     }
@@ -153,7 +157,8 @@ async fn for_agent(
     else {
         return Ok(not_found(State(state)).await);
     };
-    let Some(bytes) = render(&x, &def, &Handler::from(&ctx.tenant)) else {
+    let follow = state.config.link("/suivi");
+    let Some(bytes) = render(&x, &def, &Handler::from(&ctx.tenant), &follow) else {
         return Ok(not_found(State(state)).await);
     };
     let event = visitor.event_on(

@@ -236,8 +236,12 @@ async fn step_page(
         &vault,
     );
     let mut summary = Errors::default();
+    // Each error names its field, and the repetition it is in ("Enfant 2 — Prénom : …").
     for e in &errors {
-        summary.add(super::formulaire::dom_id(&e.key), e.message.clone());
+        summary.add(
+            super::formulaire::dom_id(&e.key),
+            format!("{} : {}", def.key_label(&e.key), e.message),
+        );
     }
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -635,13 +639,12 @@ pub async fn review(
     let mut problems = Vec::new();
     for (i, _) in def.pages.iter().enumerate() {
         for e in values::validate_page(&def, i, &x.answers, today()) {
-            let label = def
-                .field(e.key.rsplit('.').next().unwrap_or(&e.key))
-                .map(|f| f.label.clone())
-                .unwrap_or_default();
             problems.push((
-                format!("/dossiers/{id}/etapes/{i}"),
-                format!("{label} : {}", e.message),
+                format!(
+                    "/dossiers/{id}/etapes/{i}#{}",
+                    super::formulaire::dom_id(&e.key)
+                ),
+                format!("{} : {}", def.key_label(&e.key), e.message),
             ));
         }
     }
@@ -737,7 +740,7 @@ pub async fn submit(
                     to,
                     format!(
                         "\n\nCode de suivi : {}\nSuivre le dossier avec ce code et votre nom : {}\n",
-                        c.tracking_code.unwrap_or_default(),
+                        guichet_domain::text::group_code(&c.tracking_code.unwrap_or_default()),
                         state.config.link("/suivi")
                     ),
                     ", déposé au guichet",
@@ -755,6 +758,7 @@ pub async fn submit(
     };
     // The accusé de réception commits with the deposit: no dossier is déposé without its
     // acknowledgment queued, and no acknowledgment goes out for a deposit that did not commit.
+    let mailed = recipient.is_some();
     let mails = recipient.map(|(to, follow, place)| {
         // Only what the e-mail needs goes along, not the whole definition.
         let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &handler));
@@ -792,7 +796,9 @@ pub async fn submit(
         Err(dossier::ChangeError::Storage(e)) => return Err(e.into()),
         Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response()),
     }
-    Ok(Redirect::to(&format!("/dossiers/{id}?depose=1")).into_response())
+    // The page says "envoyé par courriel" only when an accusé was queued.
+    let depose = if mailed { 1 } else { 0 };
+    Ok(Redirect::to(&format!("/dossiers/{id}?depose={depose}")).into_response())
 }
 
 #[derive(Template)]
@@ -814,6 +820,8 @@ struct UsagerDossierPage {
     profile_changes: Vec<guichet_domain::profile::Change>,
     /// Filed at the counter by this agent or aidant: the tracking code to hand over.
     counter_code: Option<String>,
+    /// The full address where a dossier is followed with its code.
+    follow_url: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -834,7 +842,8 @@ pub async fn view(
     };
     let number = &owned.x.number;
     let flash = match (q.depose, q.profil) {
-        (Some(_), _) => Some(format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {number}.")),
+        (Some(1), _) => Some(format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {number}.")),
+        (Some(_), _) => Some(format!("Le dossier est déposé. Aucune adresse électronique n'a été donnée : imprimez l'accusé de réception ci-dessous et remettez-le, avec le code de suivi. Numéro {number}.")),
         (None, Some(0)) => Some("Votre profil n'a pas changé.".to_string()),
         (None, Some(n)) => Some(format!("{n} information(s) enregistrée(s) dans votre profil : vos prochaines démarches en seront préremplies.")),
         _ => None,
@@ -889,6 +898,7 @@ pub(crate) async fn usager_dossier_page(
         flash,
         profile_changes,
         counter_code: super::guichet::counter_note(state, visitor, &x).await?,
+        follow_url: state.config.link("/suivi"),
         d: x,
     };
     Ok((status, html(&page)?).into_response())

@@ -74,7 +74,13 @@ async fn page(
                 let label = guichet_domain::dossier::State::from_code(&code)
                     .map(|s| s.label())
                     .unwrap_or("");
-                (id, number, who, label, tracking)
+                (
+                    id,
+                    number,
+                    who,
+                    label,
+                    guichet_domain::text::group_code(&tracking),
+                )
             })
             .collect(),
         None => Vec::new(),
@@ -361,5 +367,6 @@ pub(crate) async fn counter_note(
     Ok(counter::of(&state.db, x.id)
         .await?
         .filter(|c| c.counter_by == Some(user.id))
-        .and_then(|c| c.tracking_code))
+        .and_then(|c| c.tracking_code)
+        .map(|code| guichet_domain::text::group_code(&code)))
 }

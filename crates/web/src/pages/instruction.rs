@@ -36,6 +36,8 @@ pub struct Row {
     pub applicant: String,
     pub state: &'static str,
     pub deadline: String,
+    /// The commune the dossier is about, by name.
+    pub commune: String,
 }
 
 #[derive(Template)]
@@ -54,6 +56,9 @@ struct QueuePage {
     /// The query string of these filters, for the export links.
     query: String,
     next_page: Option<String>,
+    /// The collectivité's démarches, to filter by: (id, title).
+    demarches: Vec<(i64, String)>,
+    flash: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone, serde::Serialize)]
@@ -74,6 +79,9 @@ pub struct QueueQuery {
     pub agent: String,
     #[serde(default)]
     pub equipe: String,
+    /// Id of a démarche of the collectivité.
+    #[serde(default)]
+    pub demarche: String,
     /// "anciens": oldest first; newest first otherwise.
     #[serde(default)]
     pub ordre: String,
@@ -138,6 +146,18 @@ pub async fn queue_filter(
             None => errors.add("equipe", "Choisissez une équipe dans la liste."),
         }
     }
+    if !q.demarche.is_empty() {
+        let own = demarche::list(&state.db, tenant_id).await?;
+        match q
+            .demarche
+            .parse::<i64>()
+            .ok()
+            .filter(|d| own.iter().any(|x| x.id == *d))
+        {
+            Some(d) => filter.demarche_id = Some(d),
+            None => errors.add("demarche", "Choisissez une démarche dans la liste."),
+        }
+    }
     Ok((filter, errors))
 }
 
@@ -162,16 +182,37 @@ pub async fn queue(
     ctx: TenantContext,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
+    queue_page(&state, &visitor, ctx, q, None, Errors::default()).await
+}
+
+async fn queue_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: TenantContext,
+    q: QueueQuery,
+    flash: Option<String>,
+    bulk_errors: Errors,
+) -> Result<Response, AppError> {
+    let state = state.clone();
     let current = q.current_tab("a-traiter");
     let me = visitor.user.as_ref().map(|u| u.id);
-    let (filter, errors) = queue_filter(&state, ctx.tenant.id, &current, &q, me).await?;
-    let dossiers = if errors.is_empty() {
+    let (filter, mut errors) = queue_filter(&state, ctx.tenant.id, &current, &q, me).await?;
+    let filters_ok = errors.is_empty();
+    for (field, message) in bulk_errors.list() {
+        errors.add(field.clone(), message.clone());
+    }
+    let dossiers = if filters_ok {
         dossier::queue(&state.db, ctx.tenant.id, &filter, PAGE).await?
     } else {
         Vec::new()
     };
     let mut titles = std::collections::HashMap::new();
     let mut rows = Vec::new();
+    let codes: Vec<String> = dossiers
+        .iter()
+        .filter_map(|x| x.commune_insee.clone())
+        .collect();
+    let communes = guichet_store::territory::commune_names(&state.db, &codes).await?;
     for x in &dossiers {
         if let std::collections::hash_map::Entry::Vacant(e) = titles.entry(x.demarche_id) {
             let t = demarche::get(&state.db, ctx.tenant.id, x.demarche_id)
@@ -187,6 +228,11 @@ pub async fn queue(
             applicant: x.applicant_name.clone().unwrap_or_default(),
             state: x.state.label(),
             deadline: x.deadline_at.map(format_day).unwrap_or_else(|| "—".into()),
+            commune: x
+                .commune_insee
+                .as_ref()
+                .and_then(|c| communes.get(c).cloned())
+                .unwrap_or_else(|| "—".into()),
         });
     }
     let mut filters = q.clone();
@@ -202,7 +248,13 @@ pub async fn queue(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let page = QueuePage {
-        layout: Layout::for_visitor(&state, &visitor).await,
+        layout: Layout::for_visitor(&state, visitor).await,
+        demarches: demarche::list(&state.db, ctx.tenant.id)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.title))
+            .collect(),
+        flash,
         agents: processing_agents(&state, ctx.tenant.id).await?,
         teams: guichet_store::team::teams(&state.db, ctx.tenant.id)
             .await?
@@ -568,19 +620,26 @@ pub async fn assign(
             }
         },
     };
-    dossier::assign(&state.db, &x, target.map(|m| m.user_id), team.map(|t| t.id)).await?;
-    let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
-        "dossier.attribution",
-        "dossier",
-        &x.number,
-    );
+    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.attribution");
     event.details = serde_json::json!({
         "agent": target.map(|m| m.email.clone()),
         "equipe": team.map(|t| t.name.clone()),
     })
     .to_string();
-    audit::append(&state.db, &event).await?;
+    let assigned = dossier::assign_traced(
+        &state.db,
+        ctx.tenant.id,
+        &[x.id],
+        target.map(|m| m.user_id),
+        team.map(|t| t.id),
+        event,
+        true,
+    )
+    .await?;
+    if assigned.is_empty() {
+        // A draft: agents do not see it, so they do not write on it either.
+        return Ok(not_found(State(state)).await);
+    }
     let flash = match (target, team) {
         (Some(m), Some(t)) => format!("Dossier attribué à {} ({}).", m.display_name, t.name),
         (Some(m), None) => format!("Dossier attribué à {}.", m.display_name),
@@ -639,4 +698,121 @@ pub async fn files_zip(
         bytes,
     )
         .into_response())
+}
+
+/// Several dossiers of the queue at once: move them to instruction, or assign them to an agent.
+pub async fn bulk(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    body: String,
+) -> Result<Response, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ids: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "dossiers")
+        .filter_map(|(_, v)| v.parse().ok())
+        .take(PAGE as usize)
+        .collect();
+    let q = QueueQuery {
+        file: get("file"),
+        ..Default::default()
+    };
+    let mut errors = Errors::default();
+    if ids.is_empty() {
+        errors.add("dossiers", "Cochez au moins un dossier.");
+    }
+    let action = get("lot");
+    let agent = get("agent_lot");
+    let target = if action == "attribuer" {
+        match agent.parse::<i64>().ok() {
+            Some(id) => {
+                let agents = processing_agents(&state, ctx.tenant.id).await?;
+                match agents.into_iter().find(|(a, _)| *a == id) {
+                    Some(a) => Some(a),
+                    None => {
+                        errors.add(
+                            "agent_lot",
+                            "Choisissez un agent qui instruit les dossiers.",
+                        );
+                        None
+                    }
+                }
+            }
+            None => {
+                errors.add(
+                    "agent_lot",
+                    "Choisissez l'agent à qui attribuer les dossiers.",
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if action != "attribuer" && action != "instruire" {
+        errors.add(
+            "lot",
+            "Choisissez l'action à appliquer aux dossiers cochés.",
+        );
+    }
+    if !errors.is_empty() {
+        return queue_page(&state, &visitor, ctx, q, None, errors).await;
+    }
+    let flash = if let Some((agent_id, name)) = target {
+        let mut event = visitor.event(Some(ctx.tenant.id), "dossier.attribution");
+        event.details = serde_json::json!({"agent_id": agent_id, "lot": true}).to_string();
+        let done = dossier::assign_traced(
+            &state.db,
+            ctx.tenant.id,
+            &ids,
+            Some(agent_id),
+            None,
+            event,
+            true,
+        )
+        .await?;
+        format!("{} dossier(s) attribué(s) à {name}.", done.len())
+    } else {
+        let (mut moved, mut refused) = (0, 0);
+        for id in ids {
+            let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+                continue;
+            };
+            let Some(def) =
+                demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
+            else {
+                continue;
+            };
+            match dossier::change(
+                &state.db,
+                &x,
+                &def,
+                &Action::StartInstruction,
+                &by(&visitor, &ctx),
+            )
+            .await
+            {
+                Ok(to) => {
+                    notify_state_change(&state, &x, &def.title, to, "").await?;
+                    moved += 1;
+                }
+                Err(ChangeError::Storage(e)) => return Err(e.into()),
+                Err(_) => refused += 1,
+            }
+        }
+        if refused == 0 {
+            format!("{moved} dossier(s) passé(s) en instruction.")
+        } else {
+            format!("{moved} dossier(s) passé(s) en instruction ; {refused} ne pouvai(en)t pas l'être dans leur état.")
+        }
+    };
+    queue_page(&state, &visitor, ctx, q, Some(flash), Errors::default()).await
 }

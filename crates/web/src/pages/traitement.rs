@@ -40,8 +40,8 @@ struct ListPage {
     /// (id, label) of the categories to filter on.
     categories: Vec<(i64, String)>,
     errors: Errors,
-    /// Each report with its category's label.
-    rows: Vec<(Signalement, String)>,
+    /// Each report with its category's label and its commune's name.
+    rows: Vec<(Signalement, String, String)>,
     /// Resolved reports: how many, median and 90th percentile of the time to resolve.
     stats: (usize, String, String),
     flash: Option<String>,
@@ -111,11 +111,17 @@ async fn list_page(
     } else {
         Vec::new()
     };
+    let codes: Vec<String> = rows.iter().map(|s| s.commune_insee.clone()).collect();
+    let communes = guichet_store::territory::commune_names(&state.db, &codes).await?;
     let rows = rows
         .into_iter()
         .map(|s| {
             let label = labels.get(&s.category_id).cloned().unwrap_or_default();
-            (s, label)
+            let commune = communes
+                .get(&s.commune_insee)
+                .cloned()
+                .unwrap_or_else(|| s.commune_insee.clone());
+            (s, label, commune)
         })
         .collect();
     let (n, median, p90) = store::resolution_hours(&state.db, ctx.tenant.id).await?;
@@ -319,6 +325,10 @@ struct DetailPage {
     errors: Errors,
     flash: Option<String>,
     carte: Option<Carte>,
+    /// The commune's name.
+    commune: String,
+    /// Ids of the report's photos.
+    photos: Vec<String>,
 }
 
 async fn load(
@@ -381,6 +391,11 @@ async fn detail_page(
         errors,
         flash,
         carte: Carte::of(&state.config.map),
+        commune: guichet_store::territory::commune_by_insee(&state.db, &s.commune_insee)
+            .await?
+            .map(|c| c.nom)
+            .unwrap_or_else(|| s.commune_insee.clone()),
+        photos: store::photos(&state.db, s.id).await?,
         s,
     };
     super::form_page(&page.errors, &page)
@@ -546,4 +561,27 @@ pub async fn transfer(
     )
     .await?;
     Ok(page)
+}
+
+/// A photo of one of the collectivité's reports, public or not yet (moderation needs to see it).
+pub async fn photo(
+    State(state): State<AppState>,
+    ctx: TenantContext,
+    Path((_, id, file)): Path<(String, i64, String)>,
+) -> Result<Response, AppError> {
+    let Some(s) = load(&state, &ctx, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !store::photos(&state.db, s.id).await?.contains(&file) {
+        return Ok(not_found(State(state)).await);
+    }
+    let bytes = state.config.files.get(&file).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
