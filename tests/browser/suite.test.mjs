@@ -142,7 +142,7 @@ function concrete(path, persona) {
 }
 
 const NOT_HTML = (r) => r.path === '/healthz' || r.path === '/metrics' || r.path.startsWith('/static/')
-  || r.path.startsWith('/api/') || r.path === '/recherche/suggestions' || r.path.startsWith('/open311/') || r.path.endsWith('.csv') || r.path.endsWith('.zip') || r.path.endsWith('.xlsx') || r.path.endsWith('.pdf') || r.path.endsWith('/export') || r.path === '/compte/documents/{file}';
+  || r.path.startsWith('/api/') || r.path === '/recherche/suggestions' || r.path.startsWith('/open311/') || r.path.endsWith('.csv') || r.path.endsWith('.zip') || r.path.endsWith('.xlsx') || r.path.endsWith('.pdf') || r.path.endsWith('/export') || r.path === '/compte/documents/{file}' || r.path.endsWith('/photos/{file}');
 
 /// Visits a URL (or runs `action` on a fresh page) and returns axe violations and the figures.
 async function check(context, url, action, alreadyChecked = () => false) {
@@ -253,6 +253,10 @@ test('pages in their error and confirmation states pass axe too', async () => {
     ['étape avec le porte-documents', usager, async (p) => { await p.goto(`${base}/demarches/cote-d-or/demande-d-aide-pour-l-adaptation-du-logement`); await Promise.all([p.waitForNavigation(), p.click('main form button[type=submit]')]); await p.goto(p.url().replace(/etapes\/0$/, 'etapes/1')); assert.ok(await p.locator('select[name^="depuis_coffre:"]').count(), 'vault offered'); }],
     ['catégories de signalements avec erreurs', agent, async (p) => { await p.goto(`${base}/admin/dijon/signalements/categories`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/signalements/categories"] button[type=submit]')]); }],
     ['signalements filtrés, date invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/signalements?au=2026-02-31`); }],
+    ['recherche qui propose un signalement', anon, async (p) => { await p.goto(`${base}/recherche?q=nid+de+poule&commune=21231`); assert.match(await p.locator('main').innerText(), /Signaler : Chaussée dégradée/); }],
+    ['dossiers en lot sans dossier coché', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers?file=tous`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/dossiers/lot"] button[type=submit]')]); assert.ok(await p.locator('.errors').count(), 'error shown'); }],
+    ['invitation d\'un administrateur par l\'opérateur', personas.operateur.context, async (p) => { await p.goto(`${base}/operateur/collectivites/macon`); await p.fill('#email', 'nouvel.admin@macon.example'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/invitations"] button[type=submit]')]); assert.match(await p.locator('main').innerText(), /Invitation envoyée/); }],
+    ['ajout d\'une collectivité refusé', personas.operateur.context, async (p) => { await p.goto(`${base}/operateur`); await p.fill('#code', '99999'); await Promise.all([p.waitForNavigation(), p.click('form[action="/operateur/collectivites"] button[type=submit]')]); assert.ok(await p.locator('.errors').count(), 'error shown'); }],
     ['import de démarche invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/demarches`); await p.fill('#definition', '{"title": 1}'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/demarches"] button[type=submit]')]); }],
   ];
   const failures = [];

@@ -169,6 +169,7 @@ enum TenantCommand {
     List(DataOptions),
     /// Invite an admin of a collectivité (its first one, typically): an e-mail with a link valid
     /// seven days; the link is printed too, to hand over another way if mail does not arrive.
+    /// For the operating région, the admin is also an operator of the platform.
     Invite {
         /// Slug of the collectivité (see `guichet tenant list`).
         #[arg(long)]
@@ -460,14 +461,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_else(|| format!("http://{}", config.listen))
                     .trim_end_matches('/')
             );
-            let roles = [guichet_domain::role::Role::Admin];
+            // The operating région's first admin is also the platform's first operator: that
+            // is how an empty platform gets its operator.
+            let roles = if t.is_operator {
+                vec![
+                    guichet_domain::role::Role::Admin,
+                    guichet_domain::role::Role::Operateur,
+                ]
+            } else {
+                vec![guichet_domain::role::Role::Admin]
+            };
+            let codes: Vec<&str> = roles.iter().map(|r| r.code()).collect();
             let event = guichet_domain::audit::Event {
                 tenant_id: Some(t.id),
                 actor: "ligne de commande".into(),
                 action: "equipe.invitation".into(),
-                details:
-                    serde_json::json!({"email": email, "roles": ["admin"], "par": "operateur"})
-                        .to_string(),
+                details: serde_json::json!({"email": email, "roles": codes, "par": "operateur"})
+                    .to_string(),
                 ..Default::default()
             };
             let (_, token) = guichet_store::team::invite_traced(
@@ -475,7 +485,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 guichet_store::team::NewInvitation {
                     tenant_id: t.id,
                     email: email.clone(),
-                    roles: roles.to_vec(),
+                    roles: roles.clone(),
                     invited_by: None,
                 },
                 guichet_store::team::InvitationTrace {
