@@ -31,7 +31,22 @@ pub enum PasswordError {
     Common,
     #[error("le mot de passe ne doit pas contenir votre adresse électronique")]
     ContainsEmail,
+    #[error("le mot de passe ne doit contenir ni caractère invisible ni caractère de contrôle, et pas seulement des espaces")]
+    Invisible,
+    #[error("ce mot de passe serait deviné trop vite (répétitions, suites, mots courants) : une phrase de quatre mots ou plus est plus sûre et facile à retenir")]
+    TooGuessable,
 }
+
+/// Characters nobody can see or type knowingly: controls, and format characters (zero-width
+/// spaces and joiners, bidirectional overrides, the byte-order mark).
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// The lowest zxcvbn score accepted: 3, "safely unguessable: moderate protection from offline
+/// slow-hash scenario" (about 10^10 guesses), which Argon2id hashes make slow.
+const MIN_SCORE: u8 = 3;
 
 /// Checks a new password. `email` is the account's address, which the password must not contain.
 pub fn check(password: &str, email: &str) -> Result<(), PasswordError> {
@@ -41,6 +56,9 @@ pub fn check(password: &str, email: &str) -> Result<(), PasswordError> {
     }
     if length > MAX_LENGTH {
         return Err(PasswordError::TooLong);
+    }
+    if password.chars().any(invisible) || password.trim().is_empty() {
+        return Err(PasswordError::Invisible);
     }
     let lower = password.to_lowercase();
     // "azertyuiop2024!" is as weak as "azertyuiop": strip what people append.
@@ -52,12 +70,44 @@ pub fn check(password: &str, email: &str) -> Result<(), PasswordError> {
     if local.len() >= 4 && lower.contains(&local) {
         return Err(PasswordError::ContainsEmail);
     }
+    let inputs: Vec<&str> = [local.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if (zxcvbn::zxcvbn(password, &inputs).score() as u8) < MIN_SCORE {
+        return Err(PasswordError::TooGuessable);
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_invisible_and_repeated_passwords_are_refused() {
+        assert_eq!(
+            check(&" ".repeat(12), "a@b.fr"),
+            Err(PasswordError::Invisible)
+        );
+        assert_eq!(
+            check(&"\u{200B}".repeat(12), "a@b.fr"),
+            Err(PasswordError::Invisible)
+        );
+        assert_eq!(
+            check("cheval agrafe\u{202E} batterie", "a@b.fr"),
+            Err(PasswordError::Invisible)
+        );
+        assert_eq!(
+            check("aaaaaaaaaaaa", "a@b.fr"),
+            Err(PasswordError::TooGuessable)
+        );
+        assert_eq!(
+            check("abcdefghijkl", "a@b.fr"),
+            Err(PasswordError::TooGuessable)
+        );
+        assert_eq!(check("cheval agrafe batterie correcte", "a@b.fr"), Ok(()));
+    }
 
     #[test]
     fn the_list_is_loaded() {

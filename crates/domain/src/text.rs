@@ -111,3 +111,43 @@ mod code_tests {
         }
     }
 }
+
+/// A cell of a CSV or spreadsheet export that a spreadsheet will not run as a formula (OWASP's
+/// "CSV injection"): text starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+/// leading apostrophe. Plain numbers ("-4.5") are left as they are: they cannot be formulas, and
+/// a prefix would turn them into text.
+pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = cell.trim().parse::<f64>().is_ok_and(f64::is_finite);
+    if risky && !number {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+#[cfg(test)]
+mod formula_tests {
+    use super::neutralize_formula as n;
+
+    #[test]
+    fn formulas_typed_by_the_public_are_not_run_by_a_spreadsheet() {
+        assert_eq!(
+            n("=HYPERLINK(\"http://x\",\"clic\")"),
+            "'=HYPERLINK(\"http://x\",\"clic\")"
+        );
+        assert_eq!(n("+33 6 12"), "'+33 6 12");
+        assert_eq!(n("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(n("-2+3"), "'-2+3");
+        assert_eq!(n("\t=1"), "'\t=1");
+        assert_eq!(n("\r=1"), "'\r=1");
+    }
+
+    #[test]
+    fn ordinary_text_and_numbers_are_untouched() {
+        assert_eq!(n("Camille Martin"), "Camille Martin");
+        assert_eq!(n("-4.5"), "-4.5");
+        assert_eq!(n("47.32"), "47.32");
+        assert_eq!(n(""), "");
+    }
+}

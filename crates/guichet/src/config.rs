@@ -64,6 +64,8 @@ pub struct Config {
     pub legal_host: Option<String>,
     /// How to reach the operator's data protection officer (an address or a URL).
     pub dpo_contact: Option<String>,
+    /// Bearer token of the Prometheus scraper for `/metrics`; none: loopback only. Never logged.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -105,6 +107,7 @@ impl Default for Config {
             legal_address: None,
             legal_host: None,
             dpo_contact: None,
+            metrics_token: None,
         }
     }
 }
@@ -150,6 +153,7 @@ const ENV_KEYS: &[&str] = &[
     "legal_address",
     "legal_host",
     "dpo_contact",
+    "metrics_token",
 ];
 
 impl Config {

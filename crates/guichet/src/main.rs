@@ -722,6 +722,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 host: config.legal_host.clone(),
                 dpo: config.dpo_contact.clone(),
             },
+            metrics_token: config
+                .metrics_token
+                .clone()
+                .map(guichet_web::security::Secret),
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

@@ -215,15 +215,46 @@ pub async fn authenticate(db: &Db, email: &str, password: &str) -> anyhow::Resul
     }
 }
 
+/// Sets the password, and kills every reset link not used yet (an older link must not work after
+/// any change of password), in one transaction.
 pub async fn set_password(db: &Db, user_id: i64, password: &str) -> anyhow::Result<()> {
     let hash = hash_password(password).await?;
+    let now = crate::now_ms();
+    let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
-        .bind(crate::now_ms())
+        .bind(now)
         .bind(user_id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(Purpose::ResetPassword.code())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
+}
+
+/// The account a valid, unused token belongs to, without using it (to check a form first).
+pub async fn peek_email_token(
+    db: &Db,
+    token: &str,
+    purpose: Purpose,
+) -> anyhow::Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT user_id FROM email_tokens
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(hash_token(token))
+    .bind(purpose.code())
+    .bind(crate::now_ms())
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok(r.try_get(0)?)).transpose()
 }
 
 pub async fn verify_password(db: &Db, user_id: i64, password: &str) -> anyhow::Result<bool> {

@@ -301,7 +301,8 @@ pub async fn verify_whole_if_due(
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Entries about this collectivité, or made by one of its agents.
+    /// Entries about this collectivité, and its agents' entries that concern no collectivité
+    /// (their sign-ins); never what they did in another collectivité they also work for.
     pub tenant_id: Option<i64>,
     pub actor_id: Option<i64>,
     /// Matches the start of the action code, e.g. "connexion" or "role".
@@ -325,7 +326,7 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> anyhow::Result<Vec<En
     if filter.tenant_id.is_some() {
         let p = next();
         sql += &format!(
-            " AND (tenant_id = {p} OR actor_id IN (SELECT user_id FROM memberships WHERE tenant_id = {p}))"
+            " AND (tenant_id = {p} OR (tenant_id IS NULL AND actor_id IN (SELECT user_id FROM memberships WHERE tenant_id = {p})))"
         );
     }
     if filter.actor_id.is_some() {

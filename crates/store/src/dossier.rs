@@ -156,6 +156,14 @@ pub async fn get(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Doss
     .transpose()
 }
 
+/// A dossier as the collectivité's agents may see it: none while it is a draft (the usager's own,
+/// until deposited), so that no agent reads or writes on it.
+pub async fn get_for_agents(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Dossier>> {
+    Ok(get(db, tenant_id, id)
+        .await?
+        .filter(|x| x.state != State::Brouillon))
+}
+
 /// A usager's own dossier; none if it belongs to someone else.
 pub async fn get_for_usager(db: &Db, id: i64, usager_id: i64) -> anyhow::Result<Option<Dossier>> {
     sqlx::query(&format!(

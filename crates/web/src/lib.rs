@@ -50,6 +50,8 @@ pub struct WebConfig {
     pub agent_sso: Option<oidc::OidcProvider>,
     /// What the legal pages say of the operator and the host.
     pub legal: pages::legal::LegalInfo,
+    /// The bearer token a Prometheus scraper presents for `/metrics`; none: loopback only.
+    pub metrics_token: Option<security::Secret>,
 }
 
 impl Default for WebConfig {
@@ -65,6 +67,7 @@ impl Default for WebConfig {
             franceconnect: None,
             agent_sso: None,
             legal: Default::default(),
+            metrics_token: None,
         }
     }
 }

@@ -547,7 +547,7 @@ async fn finish_login(
     )
     .await?;
     store::set_session_token(&state.db, &token, provider, &v.id_token).await?;
-    visitor.set_session(&token);
+    visitor.set_session(state, &token).await?;
     let mut event = visitor.event(None, &format!("connexion.{provider}"));
     event.actor = user.email.clone();
     event.actor_id = Some(user.id);

@@ -475,9 +475,11 @@ pub async fn token(
             Ok(t) => t,
             Err(e) => return Ok(error(format, e)),
         };
+        // A report not public (awaiting its confirmation or a moderator, or rejected) answers
+        // exactly as an unknown token: the endpoint does not confirm it exists.
         let Some(s) = store::by_number(&state.db, token)
             .await?
-            .filter(|s| s.tenant_id == t.id)
+            .filter(|s| s.tenant_id == t.id && s.state.is_public())
         else {
             return Ok(error(format, err(404, "token inconnu")));
         };

@@ -54,3 +54,19 @@ pub async fn headers(tls: bool, csp: HeaderValue, req: Request, next: Next) -> R
     }
     response
 }
+
+/// A secret from configuration (a token, a key): usable, never printed by `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}

@@ -19,6 +19,7 @@ mod modeles;
 mod one_door;
 mod open311;
 mod personas;
+mod security;
 mod shutdown;
 mod signalements;
 mod support;

@@ -332,6 +332,7 @@ impl TestServer {
             franceconnect: None,
             agent_sso: None,
             legal: Default::default(),
+            metrics_token: None,
         };
         let mut config = config;
         configure(&mut config);

@@ -1,7 +1,9 @@
 //! Anti-CSRF tokens: a random seed in a SameSite=Strict, HttpOnly cookie, and in every form the
-//! HMAC-SHA256 of that seed under a platform secret. A forged request from another site has neither.
+//! HMAC-SHA256, under a platform secret, of that seed and of the session the page was made for.
+//! A forged request from another site has neither; a token outlives neither its browser nor its
+//! session.
 
-use super::visitor::{cookie_value, CSRF_COOKIE};
+use super::visitor::Visitor;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::Request;
@@ -13,20 +15,33 @@ pub const FIELD: &str = "_csrf";
 /// Forms are small; file uploads use multipart with the token in the query string.
 const MAX_FORM_BYTES: usize = 1024 * 1024;
 
-async fn mac_for(state: &AppState, seed: &str) -> anyhow::Result<Hmac<sha2::Sha256>> {
+async fn mac_for(
+    state: &AppState,
+    seed: &str,
+    binding: &str,
+) -> anyhow::Result<Hmac<sha2::Sha256>> {
     let key = state
         .csrf_key
         .get_or_try_init(|| guichet_store::secret::platform_secret(&state.db, "csrf"))
         .await?;
     let mut mac =
         Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Length-prefixed, so that no (seed, binding) pair reads as another.
+    mac.update(&(seed.len() as u64).to_be_bytes());
     mac.update(seed.as_bytes());
+    mac.update(binding.as_bytes());
     Ok(mac)
 }
 
-pub async fn token_for(state: &AppState, seed: &str) -> anyhow::Result<String> {
+/// The token of the forms shown to this visitor.
+pub async fn token_for(state: &AppState, visitor: &Visitor) -> anyhow::Result<String> {
+    token_bound(state, &visitor.csrf_seed, visitor.csrf_binding()).await
+}
+
+/// The token for a seed and a session binding (the session's hash, or empty for none).
+pub async fn token_bound(state: &AppState, seed: &str, binding: &str) -> anyhow::Result<String> {
     Ok(hex::encode(
-        mac_for(state, seed).await?.finalize().into_bytes(),
+        mac_for(state, seed, binding).await?.finalize().into_bytes(),
     ))
 }
 
@@ -43,10 +58,12 @@ fn refused() -> Response {
 }
 
 /// Checks the token of a state-changing request and gives the request back, body intact.
-pub async fn check(state: &AppState, req: Request) -> Result<Request, Response> {
-    let Some(seed) = cookie_value(req.headers(), CSRF_COOKIE).map(str::to_string) else {
+pub async fn check(state: &AppState, visitor: &Visitor, req: Request) -> Result<Request, Response> {
+    // No seed from the browser: a form cannot carry a token for one made just now.
+    if visitor.csrf_seed_new {
         return Err(refused());
-    };
+    }
+    let seed = visitor.csrf_seed.clone();
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -75,7 +92,9 @@ pub async fn check(state: &AppState, req: Request) -> Result<Request, Response> 
     let Some(given) = given.and_then(|g| hex::decode(g).ok()) else {
         return Err(refused());
     };
-    let mac = mac_for(state, &seed).await.map_err(|_| refused())?;
+    let mac = mac_for(state, &seed, visitor.csrf_binding())
+        .await
+        .map_err(|_| refused())?;
     // verify_slice compares in constant time.
     match mac.verify_slice(&given) {
         Ok(()) => Ok(req),

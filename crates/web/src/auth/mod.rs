@@ -93,7 +93,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
     // Anti-CSRF: every state-changing form carries the token bound to this browser.
     let mut req = Request::from_parts(parts, body);
     if !is_safe(req.method()) {
-        match csrf::check(&state, req).await {
+        match csrf::check(&state, &visitor, req).await {
             Ok(checked) => req = checked,
             Err(response) => return response,
         }

@@ -12,6 +12,16 @@ use guichet_store::session::Session;
 pub const SESSION_COOKIE: &str = "guichet_session";
 pub const CSRF_COOKIE: &str = "guichet_csrf";
 
+/// A cookie's name: over https, with the `__Host-` prefix, which browsers honour only for a
+/// Secure cookie of the whole site set by the site itself (a sibling sub-domain cannot plant it).
+pub fn cookie_name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct Visitor {
     pub user: Option<User>,
@@ -26,6 +36,10 @@ pub struct Visitor {
     /// An aidant acting for the usager (`user`) under a mandat that is in force.
     pub acting: Option<Acting>,
     secure: bool,
+    /// The anti-CSRF seed of this browser (its cookie).
+    pub csrf_seed: String,
+    /// The browser sent no seed: one was made for this response, so no form can match it yet.
+    pub csrf_seed_new: bool,
 }
 
 /// An aidant acting for a usager: `Visitor::user` is the usager, this is who really acts.
@@ -56,7 +70,7 @@ impl Visitor {
             ..Visitor::default()
         };
         let now = guichet_store::now_ms();
-        if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) {
+        if let Some(token) = cookie_value(&parts.headers, &cookie_name(SESSION_COOKIE, secure)) {
             match guichet_store::session::find(&state.db, token, now).await? {
                 Some(signed_in) => {
                     let session = signed_in.session;
@@ -72,9 +86,12 @@ impl Visitor {
                     .push(visitor.clear_cookie(SESSION_COOKIE)),
             }
         }
-        let seed = match cookie_value(&parts.headers, CSRF_COOKIE).filter(|s| s.len() >= 32) {
+        let seed = match cookie_value(&parts.headers, &cookie_name(CSRF_COOKIE, secure))
+            .filter(|s| s.len() >= 32)
+        {
             Some(seed) => seed.to_string(),
             None => {
+                visitor.csrf_seed_new = true;
                 let seed = guichet_store::session::new_csrf_seed();
                 visitor
                     .set_cookies
@@ -82,8 +99,18 @@ impl Visitor {
                 seed
             }
         };
-        visitor.csrf_token = super::csrf::token_for(state, &seed).await?;
+        visitor.csrf_seed = seed;
+        visitor.csrf_token = super::csrf::token_for(state, &visitor).await?;
         Ok(visitor)
+    }
+
+    /// What the anti-CSRF token is bound to besides the browser's seed: the session, so that a
+    /// token is worthless once its session ends (and a planted seed gives no token for another).
+    pub fn csrf_binding(&self) -> &str {
+        self.session
+            .as_ref()
+            .map(|s| s.id_hash.as_str())
+            .unwrap_or("")
     }
 
     /// Switches to the usager of a mandat still in force (checked at every request: an expiry
@@ -131,24 +158,35 @@ impl Visitor {
         !self.roles.is_empty()
     }
 
-    fn cookie(&self, name: &str, value: &str, same_site: &str) -> String {
+    fn cookie(&self, base: &str, value: &str, same_site: &str) -> String {
+        let name = cookie_name(base, self.secure);
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}")
     }
 
-    fn clear_cookie(&self, name: &str) -> String {
-        format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    fn clear_cookie(&self, base: &str) -> String {
+        let name = cookie_name(base, self.secure);
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
     }
 
-    /// Sets the cookie of a new session (no Max-Age: it ends with the browser or the timeouts).
-    pub fn set_session(&mut self, token: &str) {
+    /// Sets the cookie of a new session (no Max-Age: it ends with the browser or the timeouts),
+    /// and the anti-CSRF token of the forms on this response, bound to that session.
+    pub async fn set_session(&mut self, state: &AppState, token: &str) -> anyhow::Result<()> {
         let cookie = self.cookie(SESSION_COOKIE, token, "Lax");
         self.set_cookies.push(cookie);
+        let binding = guichet_store::secret::hash_token(token);
+        self.csrf_token = super::csrf::token_bound(state, &self.csrf_seed, &binding).await?;
+        Ok(())
     }
 
-    pub fn clear_session(&mut self) {
+    /// Ends the session in the browser; the forms on this response get a token for no session.
+    pub async fn clear_session(&mut self, state: &AppState) -> anyhow::Result<()> {
         let cookie = self.clear_cookie(SESSION_COOKIE);
         self.set_cookies.push(cookie);
+        self.session = None;
+        self.csrf_token = super::csrf::token_bound(state, &self.csrf_seed, "").await?;
+        Ok(())
     }
 
     /// Adds the pending cookies to a response.

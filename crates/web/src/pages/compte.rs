@@ -328,7 +328,7 @@ pub async fn login(
         visitor.user_agent.as_deref(),
     )
     .await?;
-    visitor.set_session(&token);
+    visitor.set_session(&state, &token).await?;
     let mut event = visitor.event(None, "connexion.reussie");
     event.actor = user.email.clone();
     event.actor_id = Some(user.id);
@@ -364,7 +364,7 @@ pub async fn logout(
         session::delete(&state.db, &s.id_hash).await?;
         audit::append(&state.db, &visitor.event(None, "deconnexion")).await?;
     }
-    visitor.clear_session();
+    visitor.clear_session(&state).await?;
     Ok(visitor.finish(Redirect::to(&target).into_response()))
 }
 
@@ -470,9 +470,17 @@ pub async fn reset(
     Path(token): Path<String>,
     Form(f): Form<ResetForm>,
 ) -> Result<Response, AppError> {
-    // Check the password before using the single-use token, so a refused password keeps the link valid.
+    // Check the password before using the single-use token, so a refused password keeps the link
+    // valid; with the account's address, as on every other path.
     let mut errors = Errors::default();
-    if let Err(e) = password::check(&f.mot_de_passe, "") {
+    let email = match account::peek_email_token(&state.db, &token, Purpose::ResetPassword).await? {
+        Some(user_id) => account::by_id(&state.db, user_id)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    if let Err(e) = password::check(&f.mot_de_passe, &email) {
         errors.add("mot_de_passe", capitalize(&e.to_string()));
         let page = ResetPage {
             layout: Layout::for_visitor(&state, &visitor).await,
@@ -608,7 +616,7 @@ pub async fn change_password(
         visitor.user_agent.as_deref(),
     )
     .await?;
-    visitor.set_session(&token);
+    visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
     audit::append(&state.db, &visitor.event(None, "mot_de_passe.changement")).await?;
     let response = account_page(
@@ -807,7 +815,7 @@ pub async fn logout_everywhere(
     let mut event = visitor.event(None, "deconnexion.partout");
     event.details = serde_json::json!({"sessions_fermees": closed}).to_string();
     audit::append(&state.db, &event).await?;
-    visitor.clear_session();
+    visitor.clear_session(&state).await?;
     visitor.user = None;
     visitor.session = None;
     let page = LoginPage::new(
@@ -874,7 +882,7 @@ pub async fn delete(
     let event = visitor.event_on(None, "compte.suppression", "compte", user.id.to_string());
     audit::append(&state.db, &event).await?;
     account::delete(&state.db, user.id).await?;
-    visitor.clear_session();
+    visitor.clear_session(&state).await?;
     visitor.user = None;
     visitor.session = None;
     visitor.roles.clear();

@@ -150,7 +150,7 @@ async fn for_agent(
     render: Render,
     name: &str,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?

@@ -175,7 +175,7 @@ pub async fn from_agent(
     Path((_, id)): Path<(String, i64)>,
     req: Request,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let (pairs, uploads) = read_form(&state, req).await?;

@@ -305,7 +305,7 @@ pub async fn change_role(
                 // Privilege change: the agent's sessions restart, so new rights apply everywhere at once.
                 session::delete_all_for_user(&state.db, target.user_id).await?;
                 if Some(target.user_id) == me {
-                    visitor.clear_session();
+                    visitor.clear_session(&state).await?;
                 }
                 let mut event = visitor.event(
                     Some(ctx.tenant.id),
@@ -483,7 +483,7 @@ pub async fn accept_invitation(
         visitor.user_agent.as_deref(),
     )
     .await?;
-    visitor.set_session(&cookie);
+    visitor.set_session(&state, &cookie).await?;
     visitor.session = Some(new_session);
     visitor.user = Some(user.clone());
     let event = visitor.event_on(

@@ -152,7 +152,10 @@ pub async fn csv(
                 .has_headers(false)
                 .from_writer(Vec::new());
             for r in &rows {
-                let _ = w.write_record(r);
+                let _ = w.write_record(
+                    r.iter()
+                        .map(|c| guichet_domain::text::neutralize_formula(c).into_owned()),
+                );
             }
             Some((
                 Ok(w.into_inner().unwrap_or_default()),
@@ -197,7 +200,11 @@ pub async fn xlsx(
         while let Some(page) = rx.blocking_recv() {
             for r in page {
                 for (c, v) in r.iter().enumerate() {
-                    sheet.write_string(row, c as u16, v)?;
+                    sheet.write_string(
+                        row,
+                        c as u16,
+                        guichet_domain::text::neutralize_formula(v),
+                    )?;
                 }
                 row += 1;
             }

@@ -340,7 +340,7 @@ pub(crate) async fn dossier_page(
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state.clone())).await);
     };
     if x.state == DState::Brouillon {
@@ -448,7 +448,7 @@ pub async fn act(
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<ActionForm>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
@@ -541,7 +541,7 @@ pub async fn file(
     ctx: TenantContext,
     Path((_, id, file_id)): Path<(String, i64, String)>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if x.state == DState::Brouillon {
@@ -578,7 +578,7 @@ pub async fn assign(
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<AssignForm>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let members = guichet_store::team::members(&state.db, ctx.tenant.id).await?;
@@ -658,7 +658,7 @@ pub async fn files_zip(
 ) -> Result<Response, AppError> {
     use axum::http::header;
     use std::io::Write;
-    let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if x.state == DState::Brouillon {
@@ -783,7 +783,7 @@ pub async fn bulk(
     } else {
         let (mut moved, mut refused) = (0, 0);
         for id in ids {
-            let Some(x) = dossier::get(&state.db, ctx.tenant.id, id).await? else {
+            let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
                 continue;
             };
             let Some(def) =

@@ -242,7 +242,7 @@ fn csv_stream(state: AppState, filter: Filter, filename: &str) -> Response {
                                 .ok()
                         })
                         .unwrap_or_default();
-                let _ = writer.write_record([
+                let record = [
                     e.id.to_string(),
                     at,
                     e.event.actor.clone(),
@@ -253,7 +253,12 @@ fn csv_stream(state: AppState, filter: Filter, filename: &str) -> Response {
                     e.event.ip.clone().unwrap_or_default(),
                     e.event.details.clone(),
                     e.hash.clone(),
-                ]);
+                ];
+                let _ = writer.write_record(
+                    record
+                        .iter()
+                        .map(|c| guichet_domain::text::neutralize_formula(c).into_owned()),
+                );
             }
             filter.before_id = entries.last().map(|e| e.id);
             let bytes = writer.into_inner().unwrap_or_default();

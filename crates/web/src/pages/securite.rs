@@ -122,7 +122,7 @@ pub async fn totp_enable(
         return Ok(Redirect::to("/connexion").into_response());
     };
     let (token, new_session) = session::rotate(&state.db, &old, true).await?;
-    visitor.set_session(&token);
+    visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
     audit::append(&state.db, &visitor.event(None, "second_facteur.activation")).await?;
     let mut user = user;
@@ -222,7 +222,7 @@ pub async fn second_factor(
         return Ok((status, html(&page)?).into_response());
     }
     let (token, new_session) = session::rotate(&state.db, &old, true).await?;
-    visitor.set_session(&token);
+    visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
     audit::append(&state.db, &visitor.event(None, "connexion.second_facteur")).await?;
     let target = suite.unwrap_or_else(|| {

@@ -285,7 +285,7 @@ pub async fn export(
         "modifie_le",
     ])?;
     for s in &list {
-        w.write_record([
+        let record = [
             s.number.clone(),
             labels.get(&s.category_id).cloned().unwrap_or_default(),
             s.state.code().to_string(),
@@ -296,7 +296,12 @@ pub async fn export(
             s.description.clone(),
             guichet_store::rfc3339(s.created_at),
             guichet_store::rfc3339(s.updated_at),
-        ])?;
+        ];
+        w.write_record(
+            record
+                .iter()
+                .map(|c| guichet_domain::text::neutralize_formula(c).into_owned()),
+        )?;
     }
     Ok((
         [

@@ -1,0 +1,425 @@
+//! The attacks of an attacker's week, replayed: each test does what the attacker did and checks
+//! what they get now.
+
+use crate::first_day::{published, CANTINE};
+use crate::personas::{self, PASSWORD};
+use crate::support::{field_value, SmtpSink, TestServer};
+use guichet_domain::role::Role;
+use guichet_store::account::Kind;
+
+fn cells(csv: &str) -> Vec<String> {
+    csv.lines()
+        .flat_map(|l| l.split(';').map(|c| c.trim_matches('"').to_string()))
+        .collect()
+}
+
+/// Finding 6: formulas typed by the public reach agents' spreadsheets unescaped.
+#[tokio::test]
+async fn formulas_typed_by_the_public_are_neutralised_in_every_export() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "agent@dijon.fr",
+        &[
+            (&t.dijon, Role::Admin),
+            (&t.dijon, Role::Instructeur),
+            (&t.dijon, Role::Moderateur),
+        ],
+    )
+    .await;
+    let demarche = published(&agent.browser, "dijon", CANTINE).await;
+    // The attacker signs up with a formula as their name.
+    let attacker = {
+        let user = guichet_store::account::create(
+            s.db(),
+            Kind::Usager,
+            "attaquant@exemple.fr",
+            "=HYPERLINK(\"http://evil.example\",\"Cliquez\")",
+            Some(PASSWORD),
+        )
+        .await
+        .expect("account");
+        guichet_store::account::mark_email_confirmed(s.db(), user.id)
+            .await
+            .expect("confirm");
+        let (cookie, _) = guichet_store::session::create(s.db(), user.id, false, None, None)
+            .await
+            .expect("session");
+        let browser = s.browser();
+        browser.set_cookie("guichet_session", &cookie);
+        browser
+    };
+    let step = attacker
+        .post(&format!("{demarche}/dossiers"), &[])
+        .await
+        .location
+        .expect("step");
+    attacker
+        .post(
+            &step,
+            &[
+                ("regime", "standard"),
+                ("enfants[0].prenom", "@SUM(1+1)"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    let id = step.split('/').nth(2).expect("id");
+    attacker.post(&format!("/dossiers/{id}/depot"), &[]).await;
+    // A report by the same member of the public, with formulas as its place and description.
+    let passerby = &attacker;
+    let category = guichet_store::signalement::categories(s.db())
+        .await
+        .expect("categories")
+        .into_iter()
+        .find(|c| c.code == "eclairage_public")
+        .expect("category");
+    let sent = passerby
+        .post_multipart(
+            "/signalements",
+            reqwest::multipart::Form::new()
+                .text("commune", "Dijon")
+                .text("categorie", category.id.to_string())
+                .text("adresse", "=cmd|' /C calc'!A0")
+                .text("description", "+HYPERLINK(\"http://evil.example\")"),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+
+    let dossiers = agent
+        .browser
+        .get("/admin/dijon/dossiers.csv?file=tous")
+        .await
+        .html;
+    let journal = agent.browser.get("/admin/dijon/journal.csv").await.html;
+    let reports = agent
+        .browser
+        .get("/admin/dijon/signalements/export/signalements.csv")
+        .await
+        .html;
+    for (what, csv) in [
+        ("dossiers", &dossiers),
+        ("journal", &journal),
+        ("signalements", &reports),
+    ] {
+        for cell in cells(csv) {
+            let formula = cell.starts_with(['=', '+', '@'])
+                || (cell.starts_with('-') && cell.parse::<f64>().is_err() && cell.len() > 1);
+            assert!(
+                !formula,
+                "{what}: a cell a spreadsheet would run: {cell}\n{csv}"
+            );
+        }
+    }
+    assert!(
+        dossiers.contains("'=HYPERLINK"),
+        "the name is kept, made inert: {dossiers}"
+    );
+    assert!(reports.contains("'+HYPERLINK"), "{reports}");
+    // The XLSX too.
+    let r = agent
+        .browser
+        .client
+        .get(format!("{}/admin/dijon/dossiers.xlsx?file=tous", s.base))
+        .send()
+        .await
+        .expect("xlsx");
+    let bytes = r.bytes().await.expect("body");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    use calamine::Reader;
+    let sheet = book.worksheet_range("Dossiers").expect("sheet");
+    for row in sheet.rows() {
+        for cell in row {
+            let text = cell.to_string();
+            assert!(!text.starts_with(['=', '+', '@']), "xlsx: {text}");
+        }
+    }
+}
+
+/// Finding 9: an older reset link still worked, the reset skipped the e-mail rule, and blank,
+/// invisible or repeated passwords were accepted.
+#[tokio::test]
+async fn reset_links_die_with_any_password_change_and_weak_passwords_are_refused_everywhere() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let usager = personas::usager(&s).await;
+    let anonymous = s.browser();
+    for _ in 0..2 {
+        anonymous
+            .post("/mot-de-passe-oublie", &[("email", &usager.email)])
+            .await;
+    }
+    let mut links = Vec::new();
+    for _ in 0..100 {
+        links = smtp
+            .received()
+            .into_iter()
+            .filter(|m| m.to.contains(&usager.email))
+            .map(|m| m.link().replacen(&s.base, "", 1))
+            .collect();
+        if links.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(links.len(), 2, "two reset links");
+    // The reset form applies every rule, the address one included; a refusal keeps the link.
+    for (weak, why) in [
+        ("camille-et-sa-phrase-longue", "adresse électronique"),
+        (&" ".repeat(12) as &str, "invisible"),
+        (&"\u{200B}".repeat(12) as &str, "invisible"),
+        ("aaaaaaaaaaaa", "deviné trop vite"),
+    ] {
+        let refused = anonymous.post(&links[1], &[("mot_de_passe", weak)]).await;
+        assert_eq!(refused.status, 422, "{weak:?}: {}", refused.html);
+        assert!(refused.html.contains(why), "{weak:?}: {}", refused.html);
+    }
+    let done = anonymous
+        .post(
+            &links[1],
+            &[("mot_de_passe", "un nouveau cheval agrafe correct")],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.html);
+    // The older link died with the change.
+    let older = anonymous
+        .post(&links[0], &[("mot_de_passe", "la porte arriere du pirate")])
+        .await;
+    assert_eq!(older.status, 404, "{}", older.html);
+    // Sign-up and the account page refuse the same passwords.
+    let signup = anonymous
+        .post(
+            "/inscription",
+            &[
+                ("nom", "X"),
+                ("email", "x@exemple.fr"),
+                ("mot_de_passe", "aaaaaaaaaaaa"),
+            ],
+        )
+        .await;
+    assert_eq!(signup.status, 422);
+    let login = usager
+        .browser
+        .post(
+            "/connexion",
+            &[
+                ("email", &usager.email),
+                ("mot_de_passe", "un nouveau cheval agrafe correct"),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, 303, "{}", login.html);
+    let change = usager
+        .browser
+        .post(
+            "/compte/mot-de-passe",
+            &[
+                ("actuel", "un nouveau cheval agrafe correct"),
+                ("nouveau", &"\u{200B}".repeat(14)),
+            ],
+        )
+        .await;
+    assert_eq!(change.status, 422, "{}", change.html);
+}
+
+/// Finding 10: agents wrote messages and assignments on drafts the back office hides from them.
+#[tokio::test]
+async fn agents_cannot_write_on_a_draft_they_cannot_see() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "agent@dijon.fr",
+        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let demarche = published(&agent.browser, "dijon", CANTINE).await;
+    let usager = personas::usager(&s).await;
+    let step = usager
+        .browser
+        .post(&format!("{demarche}/dossiers"), &[])
+        .await
+        .location
+        .expect("step");
+    let id = step.split('/').nth(2).expect("id").to_string();
+    let token = agent.browser.csrf().await;
+    let message = agent
+        .browser
+        .post_multipart(
+            &format!("/admin/dijon/dossiers/{id}/messages"),
+            reqwest::multipart::Form::new()
+                .text("texte", "Je lis votre brouillon")
+                .text("genre", "message")
+                .text("_csrf", token),
+        )
+        .await;
+    assert_eq!(message.status, 404, "{}", message.html);
+    let assign = agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{id}/attribution"),
+            &[("agent", &agent.user_id.to_string())],
+        )
+        .await;
+    assert_eq!(assign.status, 404);
+    let bulk = agent
+        .browser
+        .post(
+            "/admin/dijon/dossiers/lot",
+            &[
+                ("dossiers", &id),
+                ("lot", "attribuer"),
+                ("agent_lot", &agent.user_id.to_string()),
+            ],
+        )
+        .await;
+    assert!(
+        bulk.html.contains("0 dossier(s) attribué(s)"),
+        "{}",
+        bulk.html
+    );
+    let history =
+        guichet_store::dossier::history(s.db(), t.dijon.id, id.parse().expect("id"), true)
+            .await
+            .expect("history");
+    assert!(
+        history.is_empty(),
+        "nothing written on the draft: {history:?}"
+    );
+    let x = guichet_store::dossier::get(s.db(), t.dijon.id, id.parse().expect("id"))
+        .await
+        .expect("q")
+        .expect("dossier");
+    assert_eq!(x.assigned_to, None);
+}
+
+/// Finding 12: the CSRF token was bound to its own cookie only; a collectivité's journal showed
+/// what its agents did elsewhere; /metrics was public; Open311 `tokens/` confirmed hidden reports.
+#[tokio::test]
+async fn csrf_tokens_die_with_their_session() {
+    let s = TestServer::start().await;
+    let usager = personas::usager(&s).await;
+    let page = usager.browser.get("/compte").await;
+    let token = field_value(&page.html, "_csrf").expect("a form token");
+    let seed = usager.browser.cookie("guichet_csrf").expect("seed");
+    // The same browser seed, another session (the victim's, or a new one after sign-out): the
+    // old token is refused.
+    let other = personas::persona(&s, Kind::Usager, "autre@exemple.fr", &[]).await;
+    other.browser.set_cookie("guichet_csrf", &seed);
+    let forged = other
+        .browser
+        .post_raw("/compte/sessions/fermer-tout", &[("_csrf", &token)])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    // With its own session, the token works: every session is closed, and sign-in is offered.
+    let ok = usager
+        .browser
+        .post_raw("/compte/sessions/fermer-tout", &[("_csrf", &token)])
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.html);
+    assert!(ok.html.contains("<h1>Se connecter</h1>"), "{}", ok.html);
+    assert_eq!(
+        usager.browser.get("/compte").await.status,
+        303,
+        "signed out"
+    );
+}
+
+#[tokio::test]
+async fn a_collectivite_s_journal_does_not_show_what_a_shared_agent_did_elsewhere() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let shared = personas::persona(
+        &s,
+        Kind::Agent,
+        "partage@agglo.fr",
+        &[(&t.dijon, Role::Admin), (&t.macon, Role::Admin)],
+    )
+    .await;
+    shared
+        .browser
+        .post(
+            "/admin/macon/equipe/invitations",
+            &[("email", "secret-macon@macon.fr"), ("roles", "instructeur")],
+        )
+        .await;
+    let dijon = shared.browser.get("/admin/dijon/journal").await.html;
+    assert!(!dijon.contains("secret-macon"), "{dijon}");
+    let macon = shared.browser.get("/admin/macon/journal").await.html;
+    assert!(macon.contains("equipe.invitation"), "{macon}");
+}
+
+#[tokio::test]
+async fn metrics_need_the_scraper_s_token_when_one_is_configured() {
+    let s = TestServer::start_with(|c| {
+        c.metrics_token = Some(guichet_web::security::Secret("jeton-de-prometheus".into()))
+    })
+    .await;
+    assert_eq!(s.get("/metrics").await.status(), 401);
+    let wrong = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth("devine")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(wrong.status(), 401);
+    let right = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth("jeton-de-prometheus")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(right.status(), 200);
+    assert!(right
+        .text()
+        .await
+        .expect("body")
+        .contains("guichet_http_requests_total"));
+}
+
+#[tokio::test]
+async fn open311_tokens_answer_alike_for_unknown_and_hidden_reports() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let siren = t.dijon.siren.clone().expect("siren");
+    let category = guichet_store::signalement::categories(s.db())
+        .await
+        .expect("categories")
+        .into_iter()
+        .find(|c| c.code == "eclairage_public")
+        .expect("category");
+    // An anonymous report waiting for its confirmation: not public.
+    s.browser()
+        .post_multipart(
+            "/signalements",
+            reqwest::multipart::Form::new()
+                .text("commune", "Dijon")
+                .text("categorie", category.id.to_string())
+                .text("adresse", "Rue de la Liberté")
+                .text("description", "Lampadaire éteint")
+                .text("email", "passant@exemple.fr"),
+        )
+        .await;
+    let hidden: String = sqlx::query_scalar("SELECT number FROM signalements ORDER BY id DESC")
+        .fetch_one(s.db().pool())
+        .await
+        .expect("a report awaiting its confirmation");
+    let (hidden_status, hidden_body) = s
+        .get_text(&format!(
+            "/open311/v2/tokens/{hidden}.json?jurisdiction_id={siren}"
+        ))
+        .await;
+    let (unknown_status, unknown_body) = s
+        .get_text(&format!(
+            "/open311/v2/tokens/S2026-999999.json?jurisdiction_id={siren}"
+        ))
+        .await;
+    assert_eq!((hidden_status, hidden_body), (unknown_status, unknown_body));
+    assert_eq!(unknown_status, 404);
+}
