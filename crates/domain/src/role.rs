@@ -107,9 +107,57 @@ pub fn allowed(roles: &[Role], permission: Permission) -> bool {
     roles.iter().any(|r| r.grants(permission))
 }
 
+/// The permission an API scope acts with: a token can do through the API only what its owner's
+/// roles let them do in the pages.
+pub fn scope_permission(scope: &str) -> Option<Permission> {
+    match scope {
+        "dossiers:lecture" | "dossiers:ecriture" => Some(Permission::ProcessDossiers),
+        "signalements:lecture" | "signalements:ecriture" => Some(Permission::ModerateSignalements),
+        // An application that files reports for the public (FixMyStreet-like): set up by those
+        // who configure the collectivité's signalements.
+        "open311" => Some(Permission::ConfigureSignalements),
+        _ => None,
+    }
+}
+
+/// What a token may do now: a scope it was given, that its owner's current roles in the
+/// token's collectivité still allow (a demotion takes effect at the token's next use).
+pub fn token_allows(token_scopes: &[String], owner_roles: &[Role], scope: &str) -> bool {
+    token_scopes.iter().any(|s| s == scope)
+        && scope_permission(scope).is_some_and(|p| allowed(owner_roles, p))
+}
+
+/// A token lives at most a year.
+pub const TOKEN_MAX_DAYS: u32 = 365;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_never_exceeds_its_owner_s_roles() {
+        let scopes = vec!["dossiers:ecriture".to_string()];
+        assert!(token_allows(
+            &scopes,
+            &[Role::Instructeur],
+            "dossiers:ecriture"
+        ));
+        // An admin without the instructeur role cannot decide through the API either.
+        assert!(!token_allows(&scopes, &[Role::Admin], "dossiers:ecriture"));
+        // Demoted to modérateur: the token stops writing on dossiers.
+        assert!(!token_allows(
+            &scopes,
+            &[Role::Moderateur],
+            "dossiers:ecriture"
+        ));
+        // A scope not given stays closed whatever the roles.
+        assert!(!token_allows(
+            &scopes,
+            &[Role::Instructeur],
+            "dossiers:lecture"
+        ));
+        assert!(!token_allows(&scopes, &[Role::Instructeur], "inconnue"));
+    }
 
     #[test]
     fn each_role_gets_only_its_permissions() {

@@ -66,6 +66,8 @@ pub struct Config {
     pub dpo_contact: Option<String>,
     /// Bearer token of the Prometheus scraper for `/metrics`; none: loopback only. Never logged.
     pub metrics_token: Option<String>,
+    /// Lifetime of new API tokens, in days (365 at most).
+    pub api_token_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -108,6 +110,7 @@ impl Default for Config {
             legal_host: None,
             dpo_contact: None,
             metrics_token: None,
+            api_token_days: 365,
         }
     }
 }
@@ -154,6 +157,7 @@ const ENV_KEYS: &[&str] = &[
     "legal_host",
     "dpo_contact",
     "metrics_token",
+    "api_token_days",
 ];
 
 impl Config {

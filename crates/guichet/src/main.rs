@@ -532,19 +532,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if scopes.is_empty() || scopes.iter().any(|s| !known.contains(&s.as_str())) {
                 anyhow::bail!("portées attendues parmi : {}", known.join(", "));
             }
-            let (created, secret) =
-                guichet_store::api_token::create(&db, t.id, user.id, &name, &scopes).await?;
-            guichet_store::audit::append(
+            // A token can do no more than its owner: every scope must be one their roles allow.
+            let roles: Vec<_> = roles
+                .iter()
+                .filter(|(tid, _)| *tid == t.id)
+                .map(|(_, r)| *r)
+                .collect();
+            if let Some(s) = scopes.iter().find(|s| {
+                !guichet_domain::role::scope_permission(s)
+                    .is_some_and(|p| guichet_domain::role::allowed(&roles, p))
+            }) {
+                anyhow::bail!(
+                    "les rôles de {agent} dans {} ne permettent pas la portée {s}",
+                    t.name
+                );
+            }
+            let event = guichet_domain::audit::Event {
+                tenant_id: Some(t.id),
+                actor: "ligne de commande".into(),
+                action: "jeton.creation".into(),
+                details: serde_json::json!({"agent": agent, "portees": scopes}).to_string(),
+                ..Default::default()
+            };
+            let (_, secret) = guichet_store::api_token::create(
                 &db,
-                &guichet_domain::audit::Event {
-                    tenant_id: Some(t.id),
-                    actor: "ligne de commande".into(),
-                    action: "jeton.creation".into(),
-                    object_type: Some("jeton".into()),
-                    object_id: Some(created.id.to_string()),
-                    details: serde_json::json!({"agent": agent, "portees": scopes}).to_string(),
-                    ..Default::default()
-                },
+                t.id,
+                user.id,
+                &name,
+                &scopes,
+                config.api_token_days,
+                event,
             )
             .await?;
             println!("{secret}");
@@ -726,6 +743,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .metrics_token
                 .clone()
                 .map(guichet_web::security::Secret),
+            api_token_days: config
+                .api_token_days
+                .clamp(1, guichet_domain::role::TOKEN_MAX_DAYS),
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

@@ -28,23 +28,58 @@ pub struct ApiToken {
     pub scopes: Vec<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub expires_at: i64,
+    /// The owner's roles in the token's collectivité now (read with the token at each use).
+    pub owner_roles: Vec<guichet_domain::role::Role>,
+    /// The owner's address, for the admins' list.
+    pub owner_email: String,
+}
+
+/// A day, for lifetimes.
+const DAY_MS: i64 = 24 * 3_600_000;
+
+/// When a token created at `created_at` for `days` days expires (a year at most).
+pub fn expiry(created_at: i64, days: u32) -> i64 {
+    created_at + i64::from(days.clamp(1, guichet_domain::role::TOKEN_MAX_DAYS)) * DAY_MS
+}
+
+/// The token's columns; a token from before expiry dates expires a year after its creation.
+const COLUMNS: &str =
+    "t.id, t.tenant_id, t.user_id, t.name, t.scopes, t.created_at, t.last_used_at,
+    COALESCE(t.expires_at, t.created_at + 31536000000) AS expires_at, u.email AS owner_email";
+
+/// The owner's roles in the token's collectivité, now.
+async fn owner_roles(db: &Db, t: &mut ApiToken) -> anyhow::Result<()> {
+    t.owner_roles = crate::team::roles_of(db, t.user_id)
+        .await?
+        .into_iter()
+        .filter(|(tenant, _)| *tenant == t.tenant_id)
+        .map(|(_, r)| r)
+        .collect();
+    Ok(())
 }
 
 /// Tokens start with a recognisable prefix so that secret scanners can spot a leaked one.
 pub const PREFIX: &str = "gch_";
 
+/// Creates a token valid `days` days (a year at most), with its journal entry (a copy of `event`
+/// naming the token) in the same commit. Returns the token and its secret, shown once.
 pub async fn create(
     db: &Db,
     tenant_id: i64,
     user_id: i64,
     name: &str,
     scopes: &[String],
+    days: u32,
+    event: guichet_domain::audit::Event,
 ) -> anyhow::Result<(ApiToken, String)> {
     let token = format!("{PREFIX}{}", random_token());
     let now = crate::now_ms();
+    let expires_at = expiry(now, days);
+    let mut tx = db.begin().await?;
     let id: i64 = sqlx::query(
-        "INSERT INTO api_tokens (tenant_id, user_id, name, scopes, token_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO api_tokens (tenant_id, user_id, name, scopes, token_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(tenant_id)
     .bind(user_id)
@@ -52,9 +87,15 @@ pub async fn create(
     .bind(scopes.join(" "))
     .bind(hash_token(&token))
     .bind(now)
-    .fetch_one(db.pool())
+    .bind(expires_at)
+    .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
+    let mut event = event;
+    event.object_type = Some("jeton".into());
+    event.object_id = Some(id.to_string());
+    crate::audit::append_in(&mut tx, &event).await?;
+    tx.commit().await?;
     Ok((
         ApiToken {
             id,
@@ -64,6 +105,9 @@ pub async fn create(
             scopes: scopes.to_vec(),
             created_at: now,
             last_used_at: None,
+            expires_at,
+            owner_roles: Vec::new(),
+            owner_email: String::new(),
         },
         token,
     ))
@@ -83,26 +127,34 @@ fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<ApiToken> {
             .collect(),
         created_at: r.try_get("created_at")?,
         last_used_at: r.try_get("last_used_at")?,
+        expires_at: r.try_get("expires_at")?,
+        owner_roles: Vec::new(),
+        owner_email: r
+            .try_get::<Option<String>, _>("owner_email")?
+            .unwrap_or_default(),
     })
 }
 
-/// The live token with this value, if any; records its use. The token's owner must still be an
-/// agent of the token's collectivité.
+/// The live token with this value, if any, with its owner's current roles; records its use. The
+/// token must be neither revoked nor expired, and its owner still an agent of its collectivité.
 pub async fn authenticate(db: &Db, token: &str) -> anyhow::Result<Option<ApiToken>> {
     if !token.starts_with(PREFIX) {
         return Ok(None);
     }
-    let row = sqlx::query(
-        "SELECT t.id, t.tenant_id, t.user_id, t.name, t.scopes, t.created_at, t.last_used_at FROM api_tokens t
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM api_tokens t
          JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deleted_at IS NULL
-           AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.tenant_id AND m.user_id = t.user_id)",
-    )
+           AND COALESCE(t.expires_at, t.created_at + 31536000000) > $2
+           AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.tenant_id AND m.user_id = t.user_id)"
+    ))
     .bind(hash_token(token))
+    .bind(crate::now_ms())
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let t = from_row(&row)?;
+    let mut t = from_row(&row)?;
+    owner_roles(db, &mut t).await?;
     sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE tenant_id = $2 AND id = $3")
         .bind(crate::now_ms())
         .bind(t.tenant_id)
@@ -112,30 +164,56 @@ pub async fn authenticate(db: &Db, token: &str) -> anyhow::Result<Option<ApiToke
     Ok(Some(t))
 }
 
-pub async fn list(db: &Db, tenant_id: i64, user_id: i64) -> anyhow::Result<Vec<ApiToken>> {
-    sqlx::query(
-        "SELECT id, tenant_id, user_id, name, scopes, created_at, last_used_at FROM api_tokens
-         WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL ORDER BY id DESC",
-    )
+/// The live tokens of a collectivité: one agent's (`Some(user)`), or every agent's (for admins).
+pub async fn list(db: &Db, tenant_id: i64, user_id: Option<i64>) -> anyhow::Result<Vec<ApiToken>> {
+    let mut tokens: Vec<ApiToken> = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.tenant_id = $1 AND ($2 = 0 OR t.user_id = $2) AND t.revoked_at IS NULL
+           AND COALESCE(t.expires_at, t.created_at + 31536000000) > $3
+         ORDER BY t.id DESC"
+    ))
     .bind(tenant_id)
-    .bind(user_id)
+    .bind(user_id.unwrap_or(0))
+    .bind(crate::now_ms())
     .fetch_all(db.pool())
     .await?
     .iter()
     .map(from_row)
-    .collect()
+    .collect::<anyhow::Result<_>>()?;
+    for t in &mut tokens {
+        owner_roles(db, t).await?;
+    }
+    Ok(tokens)
 }
 
-pub async fn revoke(db: &Db, tenant_id: i64, user_id: i64, id: i64) -> anyhow::Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND id = $4 AND revoked_at IS NULL",
+/// Revokes a token of the collectivité: the owner's own (`Some(owner)`), or any (an admin),
+/// with its journal entry in the same commit.
+pub async fn revoke(
+    db: &Db,
+    tenant_id: i64,
+    owner: Option<i64>,
+    id: i64,
+    event: guichet_domain::audit::Event,
+) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1
+         WHERE tenant_id = $2 AND ($3 = 0 OR user_id = $3) AND id = $4 AND revoked_at IS NULL",
     )
     .bind(crate::now_ms())
     .bind(tenant_id)
-    .bind(user_id)
+    .bind(owner.unwrap_or(0))
     .bind(id)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?
     .rows_affected()
-        == 1)
+        == 1;
+    if done {
+        let mut event = event;
+        event.object_type = Some("jeton".into());
+        event.object_id = Some(id.to_string());
+        crate::audit::append_in(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(done)
 }

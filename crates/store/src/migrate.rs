@@ -98,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_checkpoint",
         include_str!("../migrations/0020_audit_checkpoint.sql"),
     ),
+    (
+        21,
+        "api_token_expiry",
+        include_str!("../migrations/0021_api_token_expiry.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -62,12 +62,15 @@ pub async fn authorize(
             );
         }
     };
-    if scope != "*" && !token.scopes.iter().any(|s| s == scope) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            &format!("ce jeton n'a pas la portée « {scope} »"),
-        );
+    // Its scopes, within what the owner's roles allow now: a demotion takes effect at once.
+    if scope != "*" && !guichet_domain::role::token_allows(&token.scopes, &token.owner_roles, scope)
+    {
+        let why = if token.scopes.iter().any(|s| s == scope) {
+            format!("les rôles du titulaire de ce jeton ne permettent plus la portée « {scope} »")
+        } else {
+            format!("ce jeton n'a pas la portée « {scope} »")
+        };
+        return error(StatusCode::FORBIDDEN, "forbidden", &why);
     }
     if let Some(slug) = tenant_slug {
         let tenant = guichet_store::tenant::by_slug(&state.db, &slug)

@@ -76,7 +76,8 @@ pub fn day_range(du: &str, au: &str, errors: &mut Errors) -> (Option<i64>, Optio
             return None;
         }
         match guichet_domain::demarche::values::parse_date(v) {
-            Some(d) => Some(d.midnight().assume_utc().unix_timestamp() * 1000),
+            // Days as the agent reads them: Paris days.
+            Some(d) => Some(crate::format::paris_midnight(d)),
             None => {
                 errors.add(key, "Date invalide : écrivez-la au format JJ/MM/AAAA.");
                 None
@@ -84,7 +85,13 @@ pub fn day_range(du: &str, au: &str, errors: &mut Errors) -> (Option<i64>, Optio
         }
     };
     let from = day(du, "du");
-    let to = day(au, "au").map(|t| t + 86_400_000);
+    let to = match au.trim() {
+        "" => None,
+        v => guichet_domain::demarche::values::parse_date(v)
+            .and_then(|d| d.next_day())
+            .map(crate::format::paris_midnight)
+            .or_else(|| day(v, "au")),
+    };
     (from, to)
 }
 

@@ -42,6 +42,18 @@ pub fn paris_date(ms: i64) -> time::Date {
         .unwrap_or(time::Date::MIN)
 }
 
+/// The instant a calendar day starts in Paris (midnight, summer time included), in ms UTC.
+pub fn paris_midnight(day: time::Date) -> i64 {
+    jiff::civil::date(
+        day.year() as i16,
+        u8::from(day.month()) as i8,
+        day.day() as i8,
+    )
+    .to_zoned_datetime(paris().clone())
+    .map(|z| z.timestamp().as_millisecond())
+    .unwrap_or_else(|_| day.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
 /// Today in Paris.
 pub fn paris_today() -> time::Date {
     paris_date(guichet_store::now_ms())
@@ -69,6 +81,15 @@ mod tests {
         assert_eq!(
             paris_date(1_798_759_800_000),
             time::macros::date!(2027 - 01 - 01)
+        );
+        // 1 January 2027 starts at 23:00 UTC the day before; 1 July 2026 at 22:00 UTC.
+        assert_eq!(
+            paris_midnight(time::macros::date!(2027 - 01 - 01)),
+            1_798_758_000_000
+        );
+        assert_eq!(
+            paris_midnight(time::macros::date!(2026 - 07 - 01)),
+            1_782_856_800_000
         );
     }
 }

@@ -52,6 +52,8 @@ pub struct WebConfig {
     pub legal: pages::legal::LegalInfo,
     /// The bearer token a Prometheus scraper presents for `/metrics`; none: loopback only.
     pub metrics_token: Option<security::Secret>,
+    /// How long a new API token lives, in days (a year at most).
+    pub api_token_days: u32,
 }
 
 impl Default for WebConfig {
@@ -68,6 +70,7 @@ impl Default for WebConfig {
             agent_sso: None,
             legal: Default::default(),
             metrics_token: None,
+            api_token_days: guichet_domain::role::TOKEN_MAX_DAYS,
         }
     }
 }

@@ -516,7 +516,7 @@ pub async fn create(
             Ok(r) => r,
             Err(e) => return Ok(error(format, e)),
         };
-        let Some(key) = guichet_store::api_token::authenticate(&state.db, &r.api_key).await?.filter(|k| k.scopes.iter().any(|s| s == "open311")) else {
+        let Some(key) = guichet_store::api_token::authenticate(&state.db, &r.api_key).await?.filter(|k| guichet_domain::role::token_allows(&k.scopes, &k.owner_roles, "open311")) else {
             return Ok(error(format, err(403, "api_key invalide ou sans le droit open311")));
         };
         let Some(t) = tenant::by_id(&state.db, key.tenant_id).await? else {

@@ -99,6 +99,8 @@ async fn a_token_dies_with_its_agent_s_membership() {
         agent.user_id,
         "x",
         &["dossiers:lecture".into()],
+        365,
+        guichet_domain::audit::Event::default(),
     )
     .await
     .expect("token");
@@ -196,6 +198,8 @@ mod dossiers_api {
             agent.user_id,
             "logiciel",
             &["dossiers:lecture".into(), "dossiers:ecriture".into()],
+            365,
+            guichet_domain::audit::Event::default(),
         )
         .await
         .expect("token");
@@ -205,6 +209,8 @@ mod dossiers_api {
             agent.user_id,
             "lecture",
             &["dossiers:lecture".into()],
+            365,
+            guichet_domain::audit::Event::default(),
         )
         .await
         .expect("token");

@@ -213,7 +213,8 @@ async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown(
         .get(&format!("/admin/dijon/dossiers?file=tous&equipe={team_id}"))
         .await;
     assert_eq!(numbers(&team.html), vec![ids[1].to_string()], "by team");
-    let today = time::OffsetDateTime::now_utc().date();
+    // "Today" as residents read it: in Paris.
+    let today = guichet_web::format::paris_today();
     let tomorrow = today.next_day().expect("date");
     let future = admin
         .browser

@@ -42,6 +42,8 @@ async fn every_open311_endpoint_in_json_and_xml_with_its_errors() {
         admin.user_id,
         "Application FixMyStreet",
         &["open311".to_string()],
+        365,
+        guichet_domain::audit::Event::default(),
     )
     .await
     .expect("key");
@@ -51,6 +53,8 @@ async fn every_open311_endpoint_in_json_and_xml_with_its_errors() {
         admin.user_id,
         "Lecture",
         &["dossiers:lecture".to_string()],
+        365,
+        guichet_domain::audit::Event::default(),
     )
     .await
     .expect("key");

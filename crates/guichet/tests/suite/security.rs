@@ -423,3 +423,183 @@ async fn open311_tokens_answer_alike_for_unknown_and_hidden_reports() {
     assert_eq!((hidden_status, hidden_body), (unknown_status, unknown_body));
     assert_eq!(unknown_status, 404);
 }
+
+async fn api_status(s: &TestServer, token: &str, method: &str, path: &str) -> u16 {
+    let url = format!("{}{path}", s.base);
+    let req = match method {
+        "POST" => s
+            .client
+            .post(url)
+            .json(&serde_json::json!({"action": "refuser", "motif": "par l'API"})),
+        _ => s.client.get(url),
+    };
+    req.bearer_auth(token)
+        .send()
+        .await
+        .expect("API")
+        .status()
+        .as_u16()
+}
+
+/// Finding 1: API tokens outlived and exceeded the agent's roles; admins could not see or revoke
+/// other agents' tokens.
+#[tokio::test]
+async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let admin_only = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin)],
+    )
+    .await;
+    // In the pages, an admin without the instructeur role is not offered the dossier scopes, and
+    // asking for them anyway is refused.
+    let page = admin_only.browser.get("/admin/dijon/jetons").await;
+    assert!(
+        !page.html.contains("value=\"dossiers:ecriture\""),
+        "{}",
+        page.html
+    );
+    let refused = admin_only
+        .browser
+        .post(
+            "/admin/dijon/jetons",
+            &[("nom", "contournement"), ("portees", "dossiers:ecriture")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.html.contains("ne permettent pas"),
+        "{}",
+        refused.html
+    );
+    // A token made for them anyway (an older one, or written in the database) does nothing.
+    let (_, forged) = guichet_store::api_token::create(
+        s.db(),
+        t.dijon.id,
+        admin_only.user_id,
+        "ancien",
+        &["dossiers:lecture".into(), "dossiers:ecriture".into()],
+        365,
+        Default::default(),
+    )
+    .await
+    .expect("token");
+    let demarche = published(&admin_only.browser, "dijon", CANTINE).await;
+    let usager = personas::usager(&s).await;
+    let step = usager
+        .browser
+        .post(&format!("{demarche}/dossiers"), &[])
+        .await
+        .location
+        .expect("step");
+    usager
+        .browser
+        .post(
+            &step,
+            &[
+                ("regime", "standard"),
+                ("enfants[0].prenom", "Léa"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    let id = step.split('/').nth(2).expect("id").to_string();
+    usager
+        .browser
+        .post(&format!("/dossiers/{id}/depot"), &[])
+        .await;
+    assert_eq!(
+        api_status(&s, &forged, "GET", &format!("/api/v1/dossiers/{id}")).await,
+        403
+    );
+    assert_eq!(
+        api_status(&s, &forged, "POST", &format!("/api/v1/dossiers/{id}/etat")).await,
+        403
+    );
+
+    // An instructeur's token reads dossiers; demoted to modérateur, the same token stops at once.
+    let instructeur = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let (_, token) = guichet_store::api_token::create(
+        s.db(),
+        t.dijon.id,
+        instructeur.user_id,
+        "logiciel",
+        &["dossiers:lecture".into()],
+        365,
+        Default::default(),
+    )
+    .await
+    .expect("token");
+    assert_eq!(
+        api_status(&s, &token, "GET", &format!("/api/v1/dossiers/{id}")).await,
+        200
+    );
+    guichet_store::team::grant(
+        s.db(),
+        t.dijon.id,
+        instructeur.user_id,
+        Role::Moderateur,
+        None,
+    )
+    .await
+    .expect("grant");
+    guichet_store::team::revoke(s.db(), t.dijon.id, instructeur.user_id, Role::Instructeur)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        api_status(&s, &token, "GET", &format!("/api/v1/dossiers/{id}")).await,
+        403
+    );
+
+    // The admin sees every agent's token, and revokes the instructeur's.
+    let list = admin_only.browser.get("/admin/dijon/jetons").await.html;
+    assert!(
+        list.contains("instructeur@dijon.fr") && list.contains("logiciel"),
+        "{list}"
+    );
+    assert!(
+        list.contains("ne le permettent plus"),
+        "the dormant scope is shown: {list}"
+    );
+    let token_id: i64 = sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = 'logiciel'")
+        .fetch_one(s.db().pool())
+        .await
+        .expect("id");
+    let revoked = admin_only
+        .browser
+        .post(&format!("/admin/dijon/jetons/{token_id}/revocation"), &[])
+        .await;
+    assert!(revoked.html.contains("Jeton révoqué"), "{}", revoked.html);
+    assert_eq!(api_status(&s, &token, "GET", "/api/v1/moi").await, 401);
+
+    // Tokens expire.
+    let (_, old) = guichet_store::api_token::create(
+        s.db(),
+        t.dijon.id,
+        instructeur.user_id,
+        "expiré",
+        &["signalements:lecture".into()],
+        1,
+        Default::default(),
+    )
+    .await
+    .expect("token");
+    sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE name = 'expiré'")
+        .execute(s.db().pool())
+        .await
+        .expect("age it");
+    assert_eq!(api_status(&s, &old, "GET", "/api/v1/moi").await, 401);
+    let journal = guichet_store::audit::list(s.db(), &Default::default(), 100)
+        .await
+        .expect("journal");
+    assert!(journal.iter().any(|e| e.event.action == "jeton.revocation"));
+}

@@ -1018,6 +1018,8 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
         admin.user_id,
         "Application de signalement",
         &["open311".to_string()],
+        365,
+        guichet_domain::audit::Event::default(),
     )
     .await
     .expect("key");

@@ -333,6 +333,7 @@ impl TestServer {
             agent_sso: None,
             legal: Default::default(),
             metrics_token: None,
+            api_token_days: 365,
         };
         let mut config = config;
         configure(&mut config);

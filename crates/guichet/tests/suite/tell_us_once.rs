@@ -101,7 +101,8 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
     assert_eq!(profile["foyer.enfants[0].naissance"].value, "2018-07-14");
 
     // The vault: a text file is refused by its content; a PDF valid 10 more days is kept.
-    let today = time::OffsetDateTime::now_utc().date();
+    // "Today" as residents read it: in Paris.
+    let today = guichet_web::format::paris_today();
     let soon = fr(today + time::Duration::days(10));
     let bad = reqwest::multipart::Form::new()
         .text("type", "justificatif_domicile")
