@@ -2,6 +2,7 @@
 //! passed in, so every rule can be tested on its own.
 
 pub mod acces;
+pub mod anchor;
 pub mod audit;
 pub mod competence;
 pub mod contours;

@@ -68,6 +68,13 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Lifetime of new API tokens, in days (365 at most).
     pub api_token_days: u32,
+    /// The key that signs the audit chain's anchors (created if missing; default
+    /// `data_dir/cle-ancrage-journal`); keep it off the database's host in production.
+    pub audit_key_file: Option<PathBuf>,
+    /// Where anchors are written (default `data_dir/ancrages-journal`): an append-only store.
+    pub audit_anchor_dir: Option<PathBuf>,
+    /// Public keys (hex) of retired anchor keys, still trusted for the anchors they signed.
+    pub audit_retired_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -111,6 +118,9 @@ impl Default for Config {
             dpo_contact: None,
             metrics_token: None,
             api_token_days: 365,
+            audit_key_file: None,
+            audit_anchor_dir: None,
+            audit_retired_keys: Vec::new(),
         }
     }
 }
@@ -158,9 +168,25 @@ const ENV_KEYS: &[&str] = &[
     "dpo_contact",
     "metrics_token",
     "api_token_days",
+    "audit_key_file",
+    "audit_anchor_dir",
+    "audit_retired_keys",
 ];
 
 impl Config {
+    /// The audit chain's anchoring: its key and directory, from configuration or in `data_dir`.
+    pub fn anchoring(&self) -> anyhow::Result<guichet_store::anchor::Anchoring> {
+        let key = self
+            .audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cle-ancrage-journal"));
+        let dir = self
+            .audit_anchor_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ancrages-journal"));
+        guichet_store::anchor::Anchoring::open(&key, &dir, &self.audit_retired_keys)
+    }
+
     pub fn load(
         file: Option<&Path>,
         defaults: Config,

@@ -128,8 +128,11 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Re-compute the hash chain of the journal; exits non-zero naming the first broken entry.
+    /// Re-compute the hash chain of the journal and check it against the signed anchors; exits
+    /// non-zero naming the first broken entry or the anchor the journal contradicts.
     Verify(DataOptions),
+    /// Anchor the chain's head now (the server does it every minute and at shutdown).
+    Anchor(DataOptions),
 }
 
 #[derive(Subcommand)]
@@ -631,17 +634,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify(data)) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
-            match guichet_store::audit::verify(&db).await? {
-                Ok(n) => {
-                    println!("Journal d'audit intègre : {n} entrées vérifiées.");
-                    Ok(())
-                }
+            let entries = match guichet_store::audit::verify(&db).await? {
+                Ok(n) => n,
                 Err(broken) => anyhow::bail!(
                     "journal d'audit rompu à l'entrée {} : {}",
                     broken.id,
                     broken.reason
                 ),
+            };
+            // An intact chain can still have been rewritten with its head: the signed anchors,
+            // kept outside the database, say what it held.
+            let anchoring = config.anchoring()?;
+            match anchoring.verify(&db).await? {
+                Ok(anchors) => {
+                    println!("Journal d'audit intègre : {entries} entrées vérifiées, conformes à {anchors} ancrage(s) signé(s) ({}).", anchoring.dir.display());
+                    Ok(())
+                }
+                Err((anchor, why)) => anyhow::bail!(
+                    "journal d'audit contredit par l'ancrage du {} (entrée {}, fichier dans {}) : {why}",
+                    guichet_store::rfc3339(anchor.at),
+                    anchor.id,
+                    anchoring.dir.display()
+                ),
             }
+        }
+        Command::Audit(AuditCommand::Anchor(data)) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let db = open(&config).await?;
+            match config.anchoring()?.anchor_now(&db).await? {
+                Some(a) => println!("Ancrage écrit : entrée {} ({}).", a.id, a.hash),
+                None => {
+                    println!("Rien à ancrer : le dernier ancrage porte déjà la tête du journal.")
+                }
+            }
+            Ok(())
         }
         Command::Tenant(TenantCommand::List(data)) => {
             let config = load(cfg, Config::default(), None, &data)?;
@@ -746,6 +772,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             api_token_days: config
                 .api_token_days
                 .clamp(1, guichet_domain::role::TOKEN_MAX_DAYS),
+            anchoring: Some(config.anchoring()?),
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

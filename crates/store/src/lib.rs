@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod aidant;
+pub mod anchor;
 pub mod api_token;
 pub mod audit;
 pub mod competence;

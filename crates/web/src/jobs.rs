@@ -58,8 +58,22 @@ pub async fn retention(state: &AppState, now: i64) -> anyhow::Result<usize> {
     )
 }
 
+/// The chain's head is anchored at least this often (and at shutdown).
+const ANCHOR_EVERY_MS: i64 = 60_000;
+
+/// Anchors the audit chain's head now, if anchoring is configured and the head moved.
+pub async fn anchor(state: &AppState) {
+    if let Some(a) = &state.config.anchoring {
+        match a.anchor_now(&state.db).await {
+            Ok(Some(written)) => tracing::debug!(entry = written.id, "audit chain anchored"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = format!("{e:#}"), "audit chain anchor"),
+        }
+    }
+}
+
 pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let (mut last_purge, mut last_tacit) = (0i64, 0i64);
+    let (mut last_purge, mut last_tacit, mut last_anchor) = (0i64, 0i64, 0i64);
     loop {
         if let Err(e) = crate::mail::drain(&state).await {
             tracing::error!(error = format!("{e:#}"), "e-mail worker");
@@ -67,6 +81,10 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
         let now = guichet_store::now_ms();
         if let Err(e) = crate::webhooks::deliver_due(&state, now).await {
             tracing::error!(error = format!("{e:#}"), "webhooks");
+        }
+        if now - last_anchor >= ANCHOR_EVERY_MS {
+            last_anchor = now;
+            anchor(&state).await;
         }
         if now - last_tacit > TACIT_EVERY_MS {
             last_tacit = now;
@@ -120,7 +138,11 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
             let _ = guichet_store::throttle::purge_old(&state.db, now).await;
         }
         tokio::select! {
-            _ = stop.changed() => break,
+            _ = stop.changed() => {
+                // The last head before stopping, so that no acknowledged entry is unanchored.
+                anchor(&state).await;
+                break;
+            }
             () = state.mail_waker.notified() => {},
             () = tokio::time::sleep(Duration::from_secs(5)) => {},
         }

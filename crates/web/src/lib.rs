@@ -54,6 +54,8 @@ pub struct WebConfig {
     pub metrics_token: Option<security::Secret>,
     /// How long a new API token lives, in days (a year at most).
     pub api_token_days: u32,
+    /// The audit chain's anchors (key and directory outside the database); none: not anchored.
+    pub anchoring: Option<guichet_store::anchor::Anchoring>,
 }
 
 impl Default for WebConfig {
@@ -71,6 +73,7 @@ impl Default for WebConfig {
             legal: Default::default(),
             metrics_token: None,
             api_token_days: guichet_domain::role::TOKEN_MAX_DAYS,
+            anchoring: None,
         }
     }
 }

@@ -269,3 +269,165 @@ async fn the_operator_s_page_checks_what_follows_the_checkpoint_and_the_daily_ch
         "{shown}"
     );
 }
+
+fn cli(s: &TestServer, command: &[&str]) -> (bool, String, String) {
+    let args: Vec<String> = command
+        .iter()
+        .map(|s| s.to_string())
+        .chain(s.db.cli_args())
+        .collect();
+    run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A journal with history, anchored outside the database (as the server does every minute).
+async fn anchored() -> TestServer {
+    let s = TestServer::start().await;
+    some_history(&s).await;
+    let (ok, out, err) = cli(&s, &["audit", "anchor"]);
+    assert!(ok && out.contains("Ancrage écrit"), "{out}{err}");
+    let (ok, out, err) = verify_cli(&s);
+    assert!(ok, "intact and anchored: {out}{err}");
+    assert!(out.contains("conformes à 1 ancrage"), "{out}");
+    s
+}
+
+async fn set_head(s: &TestServer, id: i64, hash: &str) {
+    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
+        .bind(id)
+        .bind(hash)
+        .execute(s.db().pool())
+        .await
+        .expect("move the head");
+}
+
+#[tokio::test]
+async fn removing_the_tail_and_moving_the_head_back_is_caught_by_the_anchor() {
+    let s = anchored().await;
+    let entries = guichet_store::audit::list(s.db(), &Default::default(), 1000)
+        .await
+        .expect("entries");
+    let last = entries[0].id;
+    let kept = entries
+        .iter()
+        .find(|e| e.id == last - 2)
+        .expect("an earlier entry");
+    sqlx::query("DELETE FROM audit_events WHERE id > $1")
+        .bind(kept.id)
+        .execute(s.db().pool())
+        .await
+        .expect("remove the tail");
+    set_head(&s, kept.id, &kept.hash).await;
+    assert!(
+        guichet_store::audit::verify(s.db())
+            .await
+            .expect("walk")
+            .is_ok(),
+        "the chain alone no longer sees it"
+    );
+    let (ok, _, err) = verify_cli(&s);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("entrée {last}")) && err.contains("a disparu"),
+        "{err}"
+    );
+    assert!(err.contains("ancrage du"), "the anchor is named: {err}");
+}
+
+#[tokio::test]
+async fn emptying_the_journal_and_resetting_the_head_is_caught_by_the_anchor() {
+    let s = anchored().await;
+    sqlx::query("DELETE FROM audit_checkpoint")
+        .execute(s.db().pool())
+        .await
+        .expect("checkpoint");
+    sqlx::query("DELETE FROM audit_events")
+        .execute(s.db().pool())
+        .await
+        .expect("empty it");
+    set_head(&s, 0, &"0".repeat(64)).await;
+    assert!(guichet_store::audit::verify(s.db())
+        .await
+        .expect("walk")
+        .is_ok());
+    let (ok, _, err) = verify_cli(&s);
+    assert!(!ok);
+    assert!(err.contains("a disparu"), "{err}");
+}
+
+#[tokio::test]
+async fn rewriting_an_entry_and_rechaining_what_follows_is_caught_by_the_anchor() {
+    let s = anchored().await;
+    let mut entries = guichet_store::audit::list(s.db(), &Default::default(), 1000)
+        .await
+        .expect("entries");
+    entries.reverse();
+    // The attacker changes who failed to sign in, then recomputes every hash after it.
+    let target = entries
+        .iter()
+        .position(|e| e.event.action == "connexion.echec")
+        .expect("a failure");
+    let mut prev = entries[target].prev_hash.clone();
+    for e in entries.iter_mut().skip(target) {
+        if e.event.action == "connexion.echec" {
+            e.event.actor = "personne@exemple.fr".into();
+        }
+        e.prev_hash = prev.clone();
+        e.hash = guichet_domain::audit::entry_hash(e.id, e.at, &e.event, &prev);
+        sqlx::query("UPDATE audit_events SET actor = $1, prev_hash = $2, hash = $3 WHERE id = $4")
+            .bind(&e.event.actor)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .bind(e.id)
+            .execute(s.db().pool())
+            .await
+            .expect("rewrite");
+        prev = e.hash.clone();
+    }
+    let last = entries.last().expect("last");
+    set_head(&s, last.id, &last.hash).await;
+    sqlx::query("DELETE FROM audit_checkpoint")
+        .execute(s.db().pool())
+        .await
+        .expect("checkpoint");
+    assert!(
+        guichet_store::audit::verify(s.db())
+            .await
+            .expect("walk")
+            .is_ok(),
+        "re-chained: the chain alone passes"
+    );
+    let (ok, _, err) = verify_cli(&s);
+    assert!(!ok);
+    assert!(err.contains("réécrite"), "{err}");
+}
+
+#[tokio::test]
+async fn the_worker_anchors_the_head_outside_the_database_and_the_operator_sees_the_last_anchor() {
+    let key = tempfile::tempdir().expect("dir");
+    let anchoring = guichet_store::anchor::Anchoring::open(
+        &key.path().join("cle"),
+        &key.path().join("ancrages"),
+        &[],
+    )
+    .expect("anchoring");
+    let s = TestServer::start_with(|c| c.anchoring = Some(anchoring.clone())).await;
+    let t = personas::tenants(&s).await;
+    let operator = personas::operator(&s, &t).await;
+    guichet_web::jobs::anchor(&s.state).await;
+    let page = operator.browser.get("/operateur").await.html;
+    assert!(page.contains("dernier ancrage signé le"), "{page}");
+    let (head, _) = guichet_store::anchor::head(s.db()).await.expect("head");
+    let last = anchoring.last().expect("list").expect("an anchor");
+    assert_eq!(last.id, head);
+    // The key file is the server's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(key.path().join("cle"))
+            .expect("key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "key readable by others: {mode:o}");
+    }
+    assert!(anchoring.verify(s.db()).await.expect("verify").is_ok());
+}

@@ -334,6 +334,7 @@ impl TestServer {
             legal: Default::default(),
             metrics_token: None,
             api_token_days: 365,
+            anchoring: None,
         };
         let mut config = config;
         configure(&mut config);

@@ -28,6 +28,8 @@ struct OperatorPage {
     mails_pending: i64,
     mails_failed: i64,
     audit_status: String,
+    /// The last signed anchor of the chain's head, in words.
+    anchor_status: String,
     errors: Errors,
     flash: Option<String>,
 }
@@ -56,6 +58,19 @@ pub(crate) async fn page_with(
         Ok(Intact { full_at: None, .. }) => "intègre (aucune entrée)".to_string(),
         Err(b) => format!("ROMPU à l'entrée {} : {}", b.id, b.reason),
     };
+    let anchor_status = match &state.config.anchoring {
+        None => "non configuré : le journal n'est pas ancré hors de la base".to_string(),
+        Some(a) => match a.last() {
+            Ok(Some(last)) => format!(
+                "dernier ancrage signé le {} (entrée {}), dans {}",
+                crate::format::format_ms(last.at),
+                last.id,
+                a.dir.display()
+            ),
+            Ok(None) => "aucun ancrage écrit pour l'instant".to_string(),
+            Err(e) => format!("ANCRAGES ILLISIBLES : {e}"),
+        },
+    };
     let (mails_pending, mails_failed) = guichet_store::outbox::backlog(&state.db).await?;
     let counts = guichet_store::team::admin_counts(&state.db).await?;
     let tenants: Vec<TenantRow> = tenant::list(&state.db)
@@ -74,6 +89,7 @@ pub(crate) async fn page_with(
         mails_pending,
         mails_failed,
         audit_status,
+        anchor_status,
         errors,
         flash,
     };
