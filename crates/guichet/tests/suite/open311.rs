@@ -13,10 +13,8 @@ fn xml_texts(xml: &str, element: &str) -> Vec<String> {
     let mut inside = false;
     loop {
         match reader.read_event().expect("well-formed XML") {
-            quick_xml::events::Event::Start(e) => inside = e.name().as_ref() == element.as_bytes(),
-            quick_xml::events::Event::Text(t) if inside => {
-                out.push(t.decode().expect("text").into_owned())
-            }
+            quick_xml::events::Event::Start(e) => inside = e.name().as_ref() == element,
+            quick_xml::events::Event::Text(t) if inside => out.push(t.into_inner().into_owned()),
             quick_xml::events::Event::End(_) => inside = false,
             quick_xml::events::Event::Eof => break,
             _ => {}
