@@ -39,7 +39,7 @@ pub enum PasswordError {
 
 /// Characters nobody can see or type knowingly: controls, and format characters (zero-width
 /// spaces and joiners, bidirectional overrides, the byte-order mark).
-fn invisible(c: char) -> bool {
+pub fn is_invisible(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
@@ -57,7 +57,7 @@ pub fn check(password: &str, email: &str) -> Result<(), PasswordError> {
     if length > MAX_LENGTH {
         return Err(PasswordError::TooLong);
     }
-    if password.chars().any(invisible) || password.trim().is_empty() {
+    if password.chars().any(is_invisible) || password.trim().is_empty() {
         return Err(PasswordError::Invisible);
     }
     let lower = password.to_lowercase();

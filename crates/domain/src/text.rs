@@ -151,3 +151,75 @@ mod formula_tests {
         assert_eq!(n(""), "");
     }
 }
+
+/// Extensions that make a browser or a desktop run or render a file: never kept on a stored name.
+const DANGEROUS_EXTENSIONS: &[&str] = &[
+    "html", "htm", "xhtml", "shtml", "svg", "svgz", "xml", "js", "mjs", "hta", "exe", "com", "bat",
+    "cmd", "msi", "scr", "ps1", "vbs", "jar", "sh", "php", "lnk", "dll", "app",
+];
+
+/// A file name safe to show and to send in a download header: the last path segment, without
+/// control, invisible or bidirectional characters (a right-to-left override makes "fdp.exe" read
+/// "exe.pdf"), without quotes, 120 characters at most, and ending with the extension of the type
+/// its content was found to be (`extension`), so that a PDF never downloads as `.html`.
+pub fn safe_file_name(name: &str, extension: Option<&str>) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !crate::password::is_invisible(*c) && !matches!(c, '"' | '\'' | ';')
+        })
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().to_string();
+    let (stem, ext) = match cleaned.rsplit_once('.') {
+        Some((s, e)) if !e.is_empty() => (
+            s.trim_start_matches('.').to_string(),
+            Some(e.to_lowercase()),
+        ),
+        _ => (cleaned.trim_matches('.').to_string(), None),
+    };
+    let stem = if stem.trim().is_empty() {
+        "document".to_string()
+    } else {
+        stem
+    };
+    let same = |a: &str, b: &str| a == b || matches!((a, b), ("jpeg", "jpg") | ("jpg", "jpeg"));
+    match (ext, extension) {
+        (Some(e), Some(want)) if same(&e, want) => format!("{stem}.{e}"),
+        // Another extension: kept in the stem (unless dangerous), the true one appended.
+        (Some(e), Some(want)) if DANGEROUS_EXTENSIONS.contains(&e.as_str()) => {
+            format!("{stem}.{want}")
+        }
+        (Some(e), Some(want)) => format!("{stem}.{e}.{want}"),
+        (None, Some(want)) => format!("{stem}.{want}"),
+        (Some(e), None) if DANGEROUS_EXTENSIONS.contains(&e.as_str()) => format!("{stem}_{e}"),
+        (Some(e), None) => format!("{stem}.{e}"),
+        (None, None) => stem,
+    }
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::safe_file_name as n;
+
+    #[test]
+    fn a_stored_name_says_what_the_content_is_and_cannot_be_run() {
+        assert_eq!(n("facture.pdf", Some("pdf")), "facture.pdf");
+        assert_eq!(n("page.html", Some("pdf")), "page.pdf");
+        assert_eq!(n("photo.JPEG", Some("jpg")), "photo.jpeg");
+        assert_eq!(n("scan", Some("png")), "scan.png");
+        assert_eq!(n("note.txt", Some("pdf")), "note.txt.pdf");
+        assert_eq!(n("../../etc/passwd", None), "passwd");
+        assert_eq!(n("C:\\Users\\x\\rib.pdf", Some("pdf")), "rib.pdf");
+        assert_eq!(n("script.html", None), "script_html");
+    }
+
+    #[test]
+    fn bidirectional_and_invisible_characters_are_removed() {
+        // "facture\u{202E}fdp.exe" displays as "factureexe.pdf".
+        assert_eq!(n("facture\u{202E}fdp.exe", Some("pdf")), "facturefdp.pdf");
+        assert_eq!(n("a\u{200B}b\u{0007}.pdf", Some("pdf")), "ab.pdf");
+        assert_eq!(n("\"\u{202E}\".pdf", Some("pdf")), "document.pdf");
+    }
+}

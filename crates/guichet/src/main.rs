@@ -773,6 +773,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .api_token_days
                 .clamp(1, guichet_domain::role::TOKEN_MAX_DAYS),
             anchoring: Some(config.anchoring()?),
+            header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

@@ -65,19 +65,14 @@ pub struct StoredFile {
     pub sha256: String,
 }
 
-/// A display name safe to show and to put in a download header.
-pub fn clean_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(120)
-        .collect();
-    if cleaned.trim().is_empty() {
-        "document".into()
-    } else {
-        cleaned
-    }
+/// A display name safe to show and to put in a download header, ending with the extension of the
+/// type the content was found to be (see `guichet_domain::text::safe_file_name`).
+pub fn clean_name(name: &str, mime: &str) -> String {
+    let extension = guichet_domain::demarche::values::KNOWN_FILE_TYPES
+        .iter()
+        .find(|(m, _, _)| *m == mime)
+        .map(|(_, _, e)| *e);
+    guichet_domain::text::safe_file_name(name, extension)
 }
 
 /// Stores a checked file for a dossier's field.
@@ -100,7 +95,7 @@ pub async fn add(
         tenant_id,
         dossier_id,
         field_key: field_key.to_string(),
-        name: clean_name(name),
+        name: clean_name(name, mime),
         mime: mime.to_string(),
         size: bytes.len() as i64,
         sha256: hex::encode(Sha256::digest(bytes)),

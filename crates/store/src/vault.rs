@@ -60,7 +60,7 @@ pub async fn add(
     .bind(&id)
     .bind(user_id)
     .bind(d.kind)
-    .bind(crate::files::clean_name(d.name))
+    .bind(crate::files::clean_name(d.name, d.mime))
     .bind(d.mime)
     .bind(d.bytes.len() as i64)
     .bind(hex::encode(Sha256::digest(d.bytes)))

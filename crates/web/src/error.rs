@@ -22,7 +22,32 @@ pub fn render(page: &ErrorPage, status: StatusCode) -> Response {
 }
 
 /// An internal failure: logged with a reference the user can quote, shown as a plain 500 page.
+/// A request body over the limit is not a failure: it is answered 413 with a French page.
 pub struct AppError(anyhow::Error);
+
+/// The request's body went over the size the platform accepts.
+#[derive(Debug)]
+pub struct BodyTooLarge;
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("corps de requête trop volumineux")
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+pub fn too_large_page() -> Response {
+    render(
+        &ErrorPage {
+            layout: Layout::bare(),
+            heading: "Envoi trop volumineux",
+            message: "Ce que vous avez envoyé dépasse la taille acceptée (60 Mo en tout, et la taille indiquée pour chaque pièce). Revenez à la page précédente et joignez des fichiers plus légers, ou un à la fois : ce que vous aviez déjà enregistré n'est pas perdu.",
+            reference: None,
+        },
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+}
 
 impl<E: Into<anyhow::Error>> From<E> for AppError {
     fn from(e: E) -> Self {
@@ -49,6 +74,9 @@ pub fn internal_error_page(reference: String) -> Response {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if self.0.downcast_ref::<BodyTooLarge>().is_some() {
+            return too_large_page();
+        }
         let reference = incident_reference();
         tracing::error!(reference, error = format!("{:#}", self.0), "request failed");
         internal_error_page(reference)

@@ -56,6 +56,8 @@ pub struct WebConfig {
     pub api_token_days: u32,
     /// The audit chain's anchors (key and directory outside the database); none: not anchored.
     pub anchoring: Option<guichet_store::anchor::Anchoring>,
+    /// How long a client may take to send a request's headers (`HEADER_READ_TIMEOUT`).
+    pub header_read_timeout: Duration,
 }
 
 impl Default for WebConfig {
@@ -74,6 +76,7 @@ impl Default for WebConfig {
             metrics_token: None,
             api_token_days: guichet_domain::role::TOKEN_MAX_DAYS,
             anchoring: None,
+            header_read_timeout: HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -162,11 +165,64 @@ pub async fn serve(
     observe::install_recorder();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(jobs::run_worker(state.clone(), stop_rx));
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let header_timeout = state.config.header_read_timeout;
+    let router = app(state);
+    let result = serve_connections(listener, router, header_timeout, shutdown).await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
     result
+}
+
+/// How long a client may take to send a request's headers; a slow-header client (one byte at a
+/// time) is cut off then instead of holding its connection for ever. Bodies are bounded by the
+/// request timeout.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown`, then lets every connection finish what it started.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a little, keep serving.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router
+            .clone()
+            .layer(Extension(axum::extract::ConnectInfo(peer)));
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

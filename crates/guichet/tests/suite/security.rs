@@ -603,3 +603,104 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
         .expect("journal");
     assert!(journal.iter().any(|e| e.event.action == "jeton.revocation"));
 }
+
+/// Finding 11: slow connections were never closed; a 70 MB body got a 500; a polyglot upload was
+/// stored with a `.html` name, right-to-left overrides stayed in names.
+#[tokio::test]
+async fn a_client_that_sends_its_headers_a_byte_at_a_time_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s =
+        TestServer::start_with(|c| c.header_read_timeout = std::time::Duration::from_secs(1)).await;
+    let address = s.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let started = std::time::Instant::now();
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Lent: ";
+    let mut closed = false;
+    for byte in request.iter().chain(std::iter::repeat_n(&b'a', 200)) {
+        if slow.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if started.elapsed() > std::time::Duration::from_secs(6) {
+            break;
+        }
+    }
+    if !closed {
+        let mut buf = [0u8; 512];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(3), slow.read(&mut buf)).await;
+        closed = matches!(read, Ok(Ok(_)) | Ok(Err(_)));
+    }
+    assert!(
+        closed,
+        "the slow client is still connected after {:?}",
+        started.elapsed()
+    );
+    // Meanwhile, and after, the server answers others at once.
+    assert_eq!(s.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn an_oversized_upload_gets_413_and_stored_names_are_made_safe() {
+    let s = TestServer::start().await;
+    let usager = personas::usager(&s).await;
+    let token = usager.browser.csrf().await;
+    let big = vec![b'a'; 70 * 1024 * 1024];
+    let r = usager
+        .browser
+        .client
+        .post(format!("{}/compte/documents?_csrf={token}", s.base))
+        .multipart(reqwest::multipart::Form::new().text("type", "rib").part(
+            "fichier",
+            reqwest::multipart::Part::bytes(big).file_name("gros.pdf"),
+        ))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 413);
+    // The server answers as soon as the limit is crossed and may close before the client has
+    // finished sending: the page is read when it arrives.
+    if let Ok(page) = r.text().await {
+        assert!(page.contains("Envoi trop volumineux"), "{page}");
+    }
+    // A PDF named as a web page, with a right-to-left override: stored as what it is.
+    const PDF: &[u8] =
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let sent = usager
+        .browser
+        .post_multipart(
+            "/compte/documents",
+            reqwest::multipart::Form::new().text("type", "rib").part(
+                "fichier",
+                reqwest::multipart::Part::bytes(PDF.to_vec())
+                    .file_name("rib\u{202E}lmth.html")
+                    .mime_str("application/pdf")
+                    .expect("mime"),
+            ),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    let docs = guichet_store::vault::list(s.db(), usager.user_id)
+        .await
+        .expect("vault");
+    let name = &docs[0].name;
+    assert_eq!(name, "riblmth.pdf");
+    let r = usager
+        .browser
+        .client
+        .get(format!("{}/compte/documents/{}", s.base, docs[0].id))
+        .send()
+        .await
+        .expect("download");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .expect("header")
+        .to_string();
+    assert!(
+        disposition.contains("riblmth.pdf") && !disposition.contains(".html"),
+        "{disposition}"
+    );
+}

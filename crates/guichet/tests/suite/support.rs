@@ -335,6 +335,7 @@ impl TestServer {
             metrics_token: None,
             api_token_days: 365,
             anchoring: None,
+            header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
         };
         let mut config = config;
         configure(&mut config);

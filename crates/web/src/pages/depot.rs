@@ -390,7 +390,7 @@ pub async fn save_step(
                 key,
                 message: format!(
                     "« {} » n'a pas été joint : {message}",
-                    guichet_store::files::clean_name(&name)
+                    guichet_domain::text::safe_file_name(&name, None)
                 ),
             }),
         }
@@ -513,30 +513,25 @@ pub(crate) async fn read_form(
     let mut form = axum::extract::Multipart::from_request(req, state)
         .await
         .map_err(|e| anyhow::anyhow!("formulaire illisible : {e}"))?;
+    // Over the body limit: a 413 with its French page, not an internal error.
+    let interrupted = |e: axum::extract::multipart::MultipartError| -> AppError {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            crate::error::BodyTooLarge.into()
+        } else {
+            anyhow::anyhow!("envoi interrompu : {e}").into()
+        }
+    };
     let (mut pairs, mut uploads) = (Vec::new(), Vec::new());
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| anyhow::anyhow!("envoi interrompu : {e}"))?
-    {
+    while let Some(field) = form.next_field().await.map_err(interrupted)? {
         let name = field.name().unwrap_or_default().to_string();
         match field.file_name().map(str::to_string) {
             Some(file_name) => {
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("envoi interrompu : {e}"))?;
+                let bytes = field.bytes().await.map_err(interrupted)?;
                 if !file_name.is_empty() && !bytes.is_empty() {
                     uploads.push((name, file_name, bytes.to_vec()));
                 }
             }
-            None => pairs.push((
-                name,
-                field
-                    .text()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("formulaire illisible : {e}"))?,
-            )),
+            None => pairs.push((name, field.text().await.map_err(interrupted)?)),
         }
     }
     Ok((pairs, uploads))
