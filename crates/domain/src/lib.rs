@@ -10,6 +10,7 @@ pub mod demarche;
 pub mod dossier;
 pub mod franceconnect;
 pub mod mandat;
+pub mod net;
 pub mod open311;
 pub mod password;
 pub mod profile;

@@ -75,6 +75,8 @@ pub struct Config {
     pub audit_anchor_dir: Option<PathBuf>,
     /// Public keys (hex) of retired anchor keys, still trusted for the anchors they signed.
     pub audit_retired_keys: Vec<String>,
+    /// Hosts outgoing requests (webhooks) may reach although their address is not public.
+    pub outgoing_allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -121,6 +123,7 @@ impl Default for Config {
             audit_key_file: None,
             audit_anchor_dir: None,
             audit_retired_keys: Vec::new(),
+            outgoing_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -171,6 +174,7 @@ const ENV_KEYS: &[&str] = &[
     "audit_key_file",
     "audit_anchor_dir",
     "audit_retired_keys",
+    "outgoing_allowed_hosts",
 ];
 
 impl Config {

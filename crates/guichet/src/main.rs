@@ -774,6 +774,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .clamp(1, guichet_domain::role::TOKEN_MAX_DAYS),
             anchoring: Some(config.anchoring()?),
             header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
+            outgoing_allowed_hosts: config.outgoing_allowed_hosts.clone(),
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod observe;
 pub mod oidc;
 pub mod open311;
+pub mod outgoing;
 pub mod pages;
 pub mod pdf;
 pub mod photos;
@@ -58,6 +59,8 @@ pub struct WebConfig {
     pub anchoring: Option<guichet_store::anchor::Anchoring>,
     /// How long a client may take to send a request's headers (`HEADER_READ_TIMEOUT`).
     pub header_read_timeout: Duration,
+    /// Hosts (names or addresses) outgoing requests may reach although they are not public.
+    pub outgoing_allowed_hosts: Vec<String>,
 }
 
 impl Default for WebConfig {
@@ -77,6 +80,7 @@ impl Default for WebConfig {
             api_token_days: guichet_domain::role::TOKEN_MAX_DAYS,
             anchoring: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            outgoing_allowed_hosts: Vec::new(),
         }
     }
 }

@@ -8,7 +8,6 @@ use crate::AppState;
 use guichet_store::webhook;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::time::Duration;
 
 /// The signature header's value for a body sent at `timestamp`.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
@@ -44,19 +43,11 @@ pub fn acceptable_url(url: &str, tls: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("Guichet-webhooks/1")
-        .build()
-        .unwrap_or_default()
-}
-
 /// Delivers every due event once; failures are retried later with backoff. `now` is injected so
 /// that tests can move time. Returns (delivered, failed) counts.
 pub async fn deliver_due(state: &AppState, now: i64) -> anyhow::Result<(usize, usize)> {
-    let http = client();
+    let allowed = &state.config.outgoing_allowed_hosts;
+    let http = crate::outgoing::client(allowed);
     let (mut ok, mut failed) = (0, 0);
     while let Some(d) = webhook::claim(&state.db, now).await? {
         let Some(settings) = webhook::settings(&state.db, d.tenant_id, d.demarche_id).await? else {
@@ -65,6 +56,14 @@ pub async fn deliver_due(state: &AppState, now: i64) -> anyhow::Result<(usize, u
             failed += 1;
             continue;
         };
+        // Only "delivered" or "failed" is recorded where agents see it: the details (a status,
+        // refused or timed out) would make the démarche page a scanner of other networks.
+        if !crate::outgoing::allowed_target(&d.url, allowed) {
+            tracing::warn!(delivery = d.id, "webhook to a non-public address refused");
+            webhook::mark_failed(&state.db, &d, FAILED, now).await?;
+            failed += 1;
+            continue;
+        }
         let timestamp = now / 1000;
         let result = http
             .post(&d.url)
@@ -84,20 +83,31 @@ pub async fn deliver_due(state: &AppState, now: i64) -> anyhow::Result<(usize, u
                 ok += 1;
             }
             Ok(r) => {
-                webhook::mark_failed(&state.db, &d, &format!("HTTP {}", r.status().as_u16()), now)
-                    .await?;
+                tracing::warn!(
+                    delivery = d.id,
+                    status = r.status().as_u16(),
+                    "webhook refused by its receiver"
+                );
+                webhook::mark_failed(&state.db, &d, FAILED, now).await?;
                 failed += 1;
             }
             Err(e) => {
                 // The URL is not logged: it may carry a partner's token in its path.
-                tracing::warn!(delivery = d.id, "webhook delivery failed");
-                webhook::mark_failed(&state.db, &d, &error_text(&e), now).await?;
+                tracing::warn!(
+                    delivery = d.id,
+                    error = error_text(&e),
+                    "webhook delivery failed"
+                );
+                webhook::mark_failed(&state.db, &d, FAILED, now).await?;
                 failed += 1;
             }
         }
     }
     Ok((ok, failed))
 }
+
+/// What the démarche page says of a failed delivery, whatever the cause.
+const FAILED: &str = "échec de la remise";
 
 fn error_text(e: &reqwest::Error) -> String {
     if e.is_timeout() {

@@ -704,3 +704,82 @@ async fn an_oversized_upload_gets_413_and_stored_names_are_made_safe() {
         "{disposition}"
     );
 }
+
+/// Finding 2: webhook addresses reached the platform's own network, and the delivery status shown
+/// on the démarche page made it a port scanner.
+#[tokio::test]
+async fn webhooks_never_reach_the_platform_s_own_network() {
+    // A platform with no allow-listed host, as in production.
+    let s = TestServer::start_with(|c| c.outgoing_allowed_hosts.clear()).await;
+    let t = personas::tenants(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin)],
+    )
+    .await;
+    published(&admin.browser, "dijon", CANTINE).await;
+    let d = guichet_store::demarche::list(s.db(), t.dijon.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .next()
+        .expect("démarche");
+    // A listener on loopback: what an attacker would probe.
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let local = format!("http://{}/interne", probe.local_addr().expect("addr"));
+    let page = format!("/admin/dijon/demarches/{}/webhook", d.id);
+    for url in [
+        local.as_str(),
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+    ] {
+        let refused = admin.browser.post(&page, &[("url", url)]).await;
+        assert_eq!(refused.status, 422, "{url}: {}", refused.html);
+        assert!(refused.html.contains("réseau privé ou réservé"), "{url}");
+    }
+    // A name that resolves to loopback passes the form (it is a name) but not the delivery.
+    guichet_store::webhook::configure(
+        s.db(),
+        t.dijon.id,
+        d.id,
+        Some(&local.replace("127.0.0.1", "localhost")),
+    )
+    .await
+    .expect("configure");
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (tenant_id, demarche_id, url, body, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, '{}', 'pending', 0, 0, 0)",
+    )
+    .bind(t.dijon.id)
+    .bind(d.id)
+    .bind(local.replace("127.0.0.1", "localhost"))
+    .execute(s.db().pool())
+    .await
+    .expect("a delivery due");
+    let accepted = tokio::time::timeout(std::time::Duration::from_millis(300), probe.accept());
+    let (_, failed) = guichet_web::webhooks::deliver_due(&s.state, guichet_store::now_ms())
+        .await
+        .expect("deliver");
+    assert!(
+        accepted.await.is_err(),
+        "nothing connected to the loopback listener"
+    );
+    assert_eq!(failed, 1, "the delivery failed");
+    // What the page shows of any failure: that it failed, nothing more.
+    let shown = admin
+        .browser
+        .get(&format!("/admin/dijon/demarches/{}", d.id))
+        .await
+        .html;
+    assert!(
+        !shown.contains("connexion impossible") && !shown.contains("HTTP "),
+        "{shown}"
+    );
+}

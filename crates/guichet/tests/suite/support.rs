@@ -336,6 +336,9 @@ impl TestServer {
             api_token_days: 365,
             anchoring: None,
             header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
+            // The tests' webhook receivers listen on loopback, as an operator would allow-list
+            // a partner's host on the platform's network.
+            outgoing_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
         };
         let mut config = config;
         configure(&mut config);

@@ -473,7 +473,14 @@ pub async fn webhook(
     };
     let url = f.url.trim();
     if !url.is_empty() {
-        if let Err(message) = crate::webhooks::acceptable_url(url, state.config.is_tls()) {
+        let refused = crate::webhooks::acceptable_url(url, state.config.is_tls()).and_then(|()| {
+            if crate::outgoing::allowed_target(url, &state.config.outgoing_allowed_hosts) {
+                Ok(())
+            } else {
+                Err("Cette adresse est celle d'un réseau privé ou réservé : Guichet n'y envoie rien. Indiquez l'adresse publique du logiciel destinataire.")
+            }
+        });
+        if let Err(message) = refused {
             let mut errors = Errors::default();
             errors.add("url", message);
             return demarche_page(&state, &visitor, &ctx, id, errors, None, Extras::default())

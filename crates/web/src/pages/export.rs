@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use guichet_store::dossier::{self, QueueFilter};
 use guichet_store::{audit, demarche, rfc3339};
 use std::collections::HashMap;
@@ -176,7 +177,7 @@ pub async fn csv(
 
 /// The queue as an Excel workbook. The worksheet is written row by row in constant-memory mode
 /// (rows go to a temporary file, not to memory) by a blocking thread fed page by page; the
-/// finished file is then streamed and deleted.
+/// finished file is then streamed and deleted. The response starts at once; its body follows.
 pub async fn xlsx(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -213,33 +214,46 @@ pub async fn xlsx(
         workbook.save(file.path())?;
         Ok(file)
     });
-    let mut titles = HashMap::new();
-    loop {
-        let rows = next_rows(&state, ctx.tenant.id, &mut filter, &mut titles).await?;
-        if rows.is_empty() {
-            break;
+    // The workbook is written while the response is already under way: a large queue takes
+    // longer than the request timeout to write, which bounds only the time to the first byte.
+    let tenant_id = ctx.tenant.id;
+    let feed = async move {
+        let mut titles = HashMap::new();
+        loop {
+            let rows = next_rows(&state, tenant_id, &mut filter, &mut titles).await?;
+            if rows.is_empty() {
+                break;
+            }
+            // The writer stopped early (it failed): its error is reported below.
+            if tx.send(rows).await.is_err() {
+                break;
+            }
         }
-        // The writer stopped early (it failed): its error is reported below.
-        if tx.send(rows).await.is_err() {
-            break;
-        }
-    }
-    drop(tx);
-    let file = writer.await??;
-    // Unlinked now, readable through the open handle until the stream ends.
-    let handle = tokio::fs::File::open(file.path()).await?;
-    let length = handle.metadata().await?.len();
-    drop(file);
-    let mut response = (
+        drop(tx);
+        let file = writer.await??;
+        // Unlinked once open, readable through the handle until the stream ends.
+        let handle = tokio::fs::File::open(file.path()).await?;
+        drop(file);
+        anyhow::Ok(tokio_util::io::ReaderStream::new(handle))
+    };
+    let body = futures_util::stream::once(feed)
+        .map(|opened| match opened {
+            Ok(stream) => stream.left_stream(),
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "xlsx export failed");
+                futures_util::stream::once(async move {
+                    Err(std::io::Error::other("export interrompu"))
+                })
+                .right_stream()
+            }
+        })
+        .flatten();
+    Ok((
         attachment(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             format!("dossiers-{}.xlsx", ctx.tenant.slug),
         ),
-        Body::from_stream(tokio_util::io::ReaderStream::new(handle)),
+        Body::from_stream(body.fuse()),
     )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, length.into());
-    Ok(response)
+        .into_response())
 }
