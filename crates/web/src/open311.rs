@@ -539,7 +539,7 @@ pub async fn create(
         let commune = if t.entity_kind == guichet_domain::territory::EntityKind::Commune {
             Some(t.entity_code.clone())
         } else if located.is_some() {
-            located
+            located.clone()
         } else {
             let code = r.address.as_deref().unwrap_or("").split(|c: char| !c.is_ascii_alphanumeric()).find(|w| w.len() == 5 && w.chars().all(|c| c.is_ascii_digit())).map(str::to_string);
             match code {
@@ -553,6 +553,17 @@ pub async fn create(
         let Some(commune) = commune else {
             return Ok(error(format, err(400, "commune introuvable : indiquez le code postal dans address_string")));
         };
+        // A key files reports on its collectivité's territory only: a point elsewhere, or a
+        // commune it does not cover, is refused (it would be published on another's page).
+        let point_elsewhere = t.entity_kind == guichet_domain::territory::EntityKind::Commune
+            && located.as_deref().is_some_and(|l| l != t.entity_code);
+        let covered = match crate::catalogue::place(&state, &commune).await? {
+            Some(place) => crate::catalogue::tenant_covers(&t, &place.chain),
+            None => false,
+        };
+        if point_elsewhere || !covered {
+            return Ok(error(format, err(403, "ce lieu est hors du territoire de la collectivité de cette api_key")));
+        }
         let road = r.attributes.iter().find(|(k, _)| k == "voie").and_then(|(_, v)| guichet_domain::signalement::RoadKind::from_code(v));
         if category.road && road.is_none() {
             return Ok(error(format, err(400, "attribute[voie] requis pour ce service : communale, departementale ou nationale")));

@@ -380,14 +380,14 @@ async fn the_operator_onboards_a_collectivite_and_its_first_admin_then_the_admin
         "{}",
         resent.html
     );
+    // The mailbox is not ordered: the new mail is the one with another link.
     let second = loop {
-        let mails: Vec<_> = smtp
+        let newer = smtp
             .received()
             .into_iter()
-            .filter(|m| m.to.contains("secretariat@mairie-is.fr"))
-            .collect();
-        if mails.len() >= 2 {
-            break mails[1].clone();
+            .find(|m| m.to.contains("secretariat@mairie-is.fr") && m.link() != first.link());
+        if let Some(m) = newer {
+            break m;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };

@@ -783,3 +783,62 @@ async fn webhooks_never_reach_the_platform_s_own_network() {
         "{shown}"
     );
 }
+
+/// Finding 8: Open311 keys filed reports outside their collectivité's territory (published at
+/// once on another commune's page).
+#[tokio::test]
+async fn an_open311_key_files_reports_on_its_own_territory_only() {
+    let s = TestServer::start().await;
+    let cote_d_or = guichet_store::tenant::add(
+        s.db(),
+        &guichet_store::tenant::Target::Departement("21".into()),
+        &Default::default(),
+        false,
+    )
+    .await
+    .expect("Côte-d'Or");
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "routes@cotedor.fr",
+        &[(&cote_d_or, Role::Admin)],
+    )
+    .await;
+    let (_, key) = guichet_store::api_token::create(
+        s.db(),
+        cote_d_or.id,
+        admin.user_id,
+        "Application",
+        &["open311".to_string()],
+        365,
+        Default::default(),
+    )
+    .await
+    .expect("key");
+    let post = |address: &'static str| {
+        let form = vec![
+            ("api_key", key.clone()),
+            ("service_code", "eclairage_public".to_string()),
+            ("address_string", address.to_string()),
+            ("description", "Lampadaire éteint.".to_string()),
+        ];
+        let url = format!("{}/open311/v2/requests.json", s.base);
+        let http = s.client.clone();
+        async move {
+            let r = http.post(url).form(&form).send().await.expect("POST");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    // Besançon is in the Doubs: refused, nothing published there.
+    let (status, body) = post("Place du Huit-Septembre, 25000 Besançon").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("hors du territoire"), "{body}");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signalements")
+        .fetch_one(s.db().pool())
+        .await
+        .expect("count");
+    assert_eq!(count, 0);
+    // Dijon is in Côte-d'Or: accepted.
+    let (status, body) = post("Place Darcy, 21000 Dijon").await;
+    assert_eq!(status, 201, "{body}");
+}
