@@ -48,6 +48,34 @@ pub async fn published(admin: &Browser, tenant: &str, definition: &str) -> Strin
     format!("/demarches/{tenant}/{slug}")
 }
 
+/// A usager files the cantine démarche for one child, as in the pages: returns the dossier's id.
+pub async fn filed(usager: &Browser, demarche: &str, child: &str) -> i64 {
+    let step = usager
+        .post(&format!("{demarche}/dossiers"), &[])
+        .await
+        .location
+        .expect("the first step");
+    let saved = usager
+        .post(
+            &step,
+            &[
+                ("regime", "standard"),
+                ("enfants[0].prenom", child),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let id: i64 = step
+        .split('/')
+        .nth(2)
+        .and_then(|i| i.parse().ok())
+        .expect("id");
+    let deposited = usager.post(&format!("/dossiers/{id}/depot"), &[]).await;
+    assert_eq!(deposited.status, 303, "{}", deposited.html);
+    id
+}
+
 /// Posts a form from a page, with the Referer a browser sends.
 async fn post_from(
     b: &Browser,
@@ -732,32 +760,7 @@ async fn the_usager_hears_from_the_service_and_sees_accesses_in_plain_words() {
     .await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
-    let step = usager
-        .browser
-        .post(&format!("{demarche}/dossiers"), &[])
-        .await
-        .location
-        .expect("step");
-    usager
-        .browser
-        .post(
-            &step,
-            &[
-                ("regime", "standard"),
-                ("enfants[0].prenom", "Léa"),
-                ("action", "continuer"),
-            ],
-        )
-        .await;
-    let id: i64 = step
-        .split('/')
-        .nth(2)
-        .and_then(|i| i.parse().ok())
-        .expect("id");
-    usager
-        .browser
-        .post(&format!("/dossiers/{id}/depot"), &[])
-        .await;
+    let id = filed(&usager.browser, &demarche, "Léa").await;
     for _ in 0..4 {
         agent
             .browser
@@ -922,32 +925,7 @@ async fn the_decision_letter_carries_the_conditions_of_the_acceptance() {
     .await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
-    let step = usager
-        .browser
-        .post(&format!("{demarche}/dossiers"), &[])
-        .await
-        .location
-        .expect("step");
-    usager
-        .browser
-        .post(
-            &step,
-            &[
-                ("regime", "standard"),
-                ("enfants[0].prenom", "Léa"),
-                ("action", "continuer"),
-            ],
-        )
-        .await;
-    let id: i64 = step
-        .split('/')
-        .nth(2)
-        .and_then(|i| i.parse().ok())
-        .expect("id");
-    usager
-        .browser
-        .post(&format!("/dossiers/{id}/depot"), &[])
-        .await;
+    let id = filed(&usager.browser, &demarche, "Léa").await;
     for (action, motif) in [
         ("instruire", ""),
         ("accepter", "Repas servis à partir du 4 janvier."),
@@ -990,32 +968,7 @@ async fn the_agent_works_a_queue_by_demarche_in_bulk_and_sees_commune_names_and_
     let usager = personas::usager(&s).await;
     let mut ids = Vec::new();
     for demarche in [&cantine, &cantine, &other] {
-        let step = usager
-            .browser
-            .post(&format!("{demarche}/dossiers"), &[])
-            .await
-            .location
-            .expect("step");
-        usager
-            .browser
-            .post(
-                &step,
-                &[
-                    ("regime", "standard"),
-                    ("enfants[0].prenom", "Léa"),
-                    ("action", "continuer"),
-                ],
-            )
-            .await;
-        let id: i64 = step
-            .split('/')
-            .nth(2)
-            .and_then(|i| i.parse().ok())
-            .expect("id");
-        usager
-            .browser
-            .post(&format!("/dossiers/{id}/depot"), &[])
-            .await;
+        let id = filed(&usager.browser, demarche, "Léa").await;
         ids.push(id);
     }
     // Filter by démarche.

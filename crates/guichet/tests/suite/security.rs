@@ -489,28 +489,7 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
     .expect("token");
     let demarche = published(&admin_only.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
-    let step = usager
-        .browser
-        .post(&format!("{demarche}/dossiers"), &[])
-        .await
-        .location
-        .expect("step");
-    usager
-        .browser
-        .post(
-            &step,
-            &[
-                ("regime", "standard"),
-                ("enfants[0].prenom", "Léa"),
-                ("action", "continuer"),
-            ],
-        )
-        .await;
-    let id = step.split('/').nth(2).expect("id").to_string();
-    usager
-        .browser
-        .post(&format!("/dossiers/{id}/depot"), &[])
-        .await;
+    let id = crate::first_day::filed(&usager.browser, &demarche, "Léa").await;
     assert_eq!(
         api_status(&s, &forged, "GET", &format!("/api/v1/dossiers/{id}")).await,
         403
