@@ -106,6 +106,18 @@ pub struct Invitation {
     pub accepted_at: Option<i64>,
 }
 
+/// An invitation from `SELECT id, tenant_id, email, roles, expires_at, accepted_at`.
+fn invitation_from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Invitation> {
+    Ok(Invitation {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        email: r.try_get(2)?,
+        roles: parse_roles(&r.try_get::<String, _>(3)?),
+        expires_at: r.try_get(4)?,
+        accepted_at: r.try_get(5)?,
+    })
+}
+
 fn parse_roles(s: &str) -> Vec<Role> {
     s.split(',').filter_map(Role::from_code).collect()
 }
@@ -148,17 +160,7 @@ pub async fn find_invitation(db: &Db, token: &str, now: i64) -> anyhow::Result<O
     .bind(now)
     .fetch_optional(db.pool())
     .await?;
-    row.map(|r| {
-        Ok(Invitation {
-            id: r.try_get(0)?,
-            tenant_id: r.try_get(1)?,
-            email: r.try_get(2)?,
-            roles: parse_roles(&r.try_get::<String, _>(3)?),
-            expires_at: r.try_get(4)?,
-            accepted_at: r.try_get(5)?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(invitation_from_row).transpose()
 }
 
 /// Marks an invitation used; false if it was used meanwhile.
@@ -189,18 +191,7 @@ pub async fn pending_invitations(
     .bind(now)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Invitation {
-                id: r.try_get(0)?,
-                tenant_id: r.try_get(1)?,
-                email: r.try_get(2)?,
-                roles: parse_roles(&r.try_get::<String, _>(3)?),
-                expires_at: r.try_get(4)?,
-                accepted_at: r.try_get(5)?,
-            })
-        })
-        .collect()
+    rows.iter().map(invitation_from_row).collect()
 }
 
 /// A group of agents of a collectivité (e.g. "Service urbanisme"); dossiers can be assigned to it.
@@ -421,18 +412,7 @@ pub async fn open_invitations(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Inv
     .bind(tenant_id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Invitation {
-                id: r.try_get(0)?,
-                tenant_id: r.try_get(1)?,
-                email: r.try_get(2)?,
-                roles: parse_roles(&r.try_get::<String, _>(3)?),
-                expires_at: r.try_get(4)?,
-                accepted_at: r.try_get(5)?,
-            })
-        })
-        .collect()
+    rows.iter().map(invitation_from_row).collect()
 }
 
 /// How many admins each collectivité has: (tenant id, count), collectivités without one absent.
