@@ -1079,3 +1079,59 @@ async fn login_then_logout_shows_no_utc_anywhere_on_the_account_pages() {
         assert!(!html.contains("UTC"), "{page}: {html}");
     }
 }
+
+#[tokio::test]
+async fn agents_and_usagers_read_commune_names_not_insee_codes() {
+    let s = TestServer::start().await;
+    let t = personas::tenants(&s).await;
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "agent@dijon.fr",
+        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let definition = CANTINE.replace(
+        r#"{ "id": "regime","#,
+        r#"{ "id": "commune", "label": "Commune de l'école", "type": "commune", "required": true },
+      { "id": "regime","#,
+    );
+    let demarche = published(&agent.browser, "dijon", &definition).await;
+    let usager = personas::usager(&s).await;
+    let step = usager
+        .browser
+        .post(&format!("{demarche}/dossiers"), &[])
+        .await
+        .location
+        .expect("step");
+    let saved = usager
+        .browser
+        .post(
+            &step,
+            &[
+                ("commune", "21231"),
+                ("regime", "standard"),
+                ("enfants[0].prenom", "Léa"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let id = step.split('/').nth(2).expect("id");
+    let recap = usager
+        .browser
+        .get(&format!("/dossiers/{id}/recapitulatif"))
+        .await;
+    assert!(recap.html.contains("Dijon (21231)"), "{}", recap.html);
+    usager
+        .browser
+        .post(&format!("/dossiers/{id}/depot"), &[])
+        .await;
+    let page = agent
+        .browser
+        .get(&format!("/admin/dijon/dossiers/{id}"))
+        .await;
+    assert!(page.html.contains("Dijon (21231)"), "{}", page.html);
+    let queue = agent.browser.get("/admin/dijon/dossiers?file=tous").await;
+    assert!(queue.html.contains("<td>Dijon</td>"), "{}", queue.html);
+}

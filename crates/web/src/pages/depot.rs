@@ -475,17 +475,30 @@ fn field_of<'a>(def: &'a Definition, key: &str) -> Option<&'a Field> {
 }
 
 /// Names of a dossier's files, by id.
-async fn file_names(
+/// What the summary of answers shows for ids: file names by file id, and commune names by
+/// `commune:<INSEE code>` (people read "Dijon (21231)", not a code).
+pub(crate) async fn file_names(
     state: &AppState,
     x: &Dossier,
 ) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    Ok(
+    let mut names: std::collections::HashMap<String, String> =
         guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id)
             .await?
             .into_iter()
             .map(|f| (f.id, f.name))
-            .collect(),
-    )
+            .collect();
+    let codes: Vec<String> = x
+        .answers
+        .0
+        .values()
+        .flatten()
+        .filter(|v| v.len() == 5 && v.chars().all(|c| c.is_ascii_alphanumeric()))
+        .cloned()
+        .collect();
+    for (code, name) in guichet_store::territory::commune_names(&state.db, &codes).await? {
+        names.insert(format!("commune:{code}"), format!("{name} ({code})"));
+    }
+    Ok(names)
 }
 
 type Uploads = Vec<(String, String, Vec<u8>)>;
@@ -572,6 +585,16 @@ fn display(
             .collect::<Vec<_>>()
             .join(", "),
         FieldKind::Checkbox => "oui".into(),
+        FieldKind::Commune => values
+            .iter()
+            .map(|v| {
+                names
+                    .get(&format!("commune:{v}"))
+                    .cloned()
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         FieldKind::Date { .. } => values
             .iter()
             .filter_map(|v| values::parse_date(v))

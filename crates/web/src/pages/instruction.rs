@@ -368,10 +368,7 @@ pub(crate) async fn dossier_page(
         .copied()
         .collect();
     let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
-    let names: std::collections::HashMap<String, String> = files
-        .iter()
-        .map(|f| (f.id.clone(), f.name.clone()))
-        .collect();
+    let names = super::depot::file_names(state, &x).await?;
     let history = super::echanges::history_lines(state, &x, true).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
