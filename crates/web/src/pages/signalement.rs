@@ -362,23 +362,11 @@ pub async fn submit(
     if photos.len() > MAX_PHOTOS {
         errors.add("photos", "Trois photos au plus.");
     }
-    let mut cleaned = Vec::new();
-    for p in photos.iter().take(MAX_PHOTOS) {
-        match crate::photos::clean(p) {
-            Ok(jpeg) => cleaned.push(jpeg),
-            Err(message) => {
-                errors.add("photos", message);
-                break;
-            }
-        }
-    }
-    let (Some(place), Some(category), true) = (place, category, errors.is_empty()) else {
-        return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
-    };
     if honeypot {
         // Robots get the same answer as people, and nothing is stored.
         return Ok(Redirect::to("/signalements/merci").into_response());
     }
+    // The rate limits before any costly work: a storm of photos from one address stops here.
     let user_id = visitor.user.as_ref().map(|u| u.id);
     let since = guichet_store::now_ms() - 3_600_000;
     let from_ip = match visitor.ip.as_deref() {
@@ -394,6 +382,19 @@ pub async fn submit(
         );
         return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
     }
+    let mut cleaned = Vec::new();
+    for p in photos.iter().take(MAX_PHOTOS) {
+        match crate::photos::clean_bounded((*p).clone()).await {
+            Ok(jpeg) => cleaned.push(jpeg),
+            Err(message) => {
+                errors.add("photos", message);
+                break;
+            }
+        }
+    }
+    let (Some(place), Some(category), true) = (place, category, errors.is_empty()) else {
+        return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
+    };
     let (handler, competence_code) = match route(&state, &category, road, &place).await? {
         Ok(r) => r,
         Err(message) => {
