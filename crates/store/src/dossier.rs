@@ -762,21 +762,9 @@ enum BindValue {
 }
 
 /// Assigns the dossier to an agent and/or a team of its collectivité (or to nobody).
-pub async fn assign(
-    db: &Db,
-    d: &Dossier,
-    agent: Option<i64>,
-    team: Option<i64>,
-) -> anyhow::Result<()> {
-    let untraced = guichet_domain::audit::Event::default();
-    assign_traced(db, d.tenant_id, &[d.id], agent, team, untraced, false).await?;
-    Ok(())
-}
-
 /// Assigns dossiers of a collectivité to an agent and a team, each with its journal entry (a copy
 /// of `event` naming the dossier), in one commit; drafts, which agents do not see, are left alone.
-/// Returns the numbers of the dossiers assigned. `journal` false writes no entry (the caller
-/// journals).
+/// Returns the numbers of the dossiers assigned.
 pub async fn assign_traced(
     db: &Db,
     tenant_id: i64,
@@ -784,7 +772,6 @@ pub async fn assign_traced(
     agent: Option<i64>,
     team: Option<i64>,
     event: guichet_domain::audit::Event,
-    journal: bool,
 ) -> anyhow::Result<Vec<String>> {
     let ids = ids.to_vec();
     db.write(move |conn| {
@@ -805,12 +792,10 @@ pub async fn assign_traced(
                 .await?;
                 let Some(row) = row else { continue };
                 let number: String = row.try_get(0)?;
-                if journal {
-                    let mut e = event.clone();
-                    e.object_type = Some("dossier".into());
-                    e.object_id = Some(number.clone());
-                    crate::audit::append_in(conn, &e).await?;
-                }
+                let mut e = event.clone();
+                e.object_type = Some("dossier".into());
+                e.object_id = Some(number.clone());
+                crate::audit::append_in(conn, &e).await?;
                 done.push(number);
             }
             Ok(done)

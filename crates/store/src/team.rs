@@ -122,34 +122,6 @@ fn parse_roles(s: &str) -> Vec<Role> {
     s.split(',').filter_map(Role::from_code).collect()
 }
 
-/// Creates an invitation; returns the token for the link (shown once, in the e-mail).
-pub async fn invite(
-    db: &Db,
-    tenant_id: i64,
-    email: &str,
-    roles: &[Role],
-    invited_by: i64,
-) -> anyhow::Result<(i64, String)> {
-    let token = random_token();
-    let now = crate::now_ms();
-    let codes: Vec<&str> = roles.iter().map(|r| r.code()).collect();
-    let id: i64 = sqlx::query(
-        "INSERT INTO invitations (tenant_id, email, roles, token_hash, invited_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(email)
-    .bind(codes.join(","))
-    .bind(hash_token(&token))
-    .bind(invited_by)
-    .bind(now)
-    .bind(now + INVITATION_LIFETIME_MS)
-    .fetch_one(db.pool())
-    .await?
-    .try_get(0)?;
-    Ok((id, token))
-}
-
 /// A pending, unexpired invitation for this token.
 pub async fn find_invitation(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Invitation>> {
     let row = sqlx::query(

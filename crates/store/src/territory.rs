@@ -336,16 +336,27 @@ pub async fn commune_names(
     db: &Db,
     codes: &[String],
 ) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    let mut out = std::collections::HashMap::new();
-    for code in codes {
-        if out.contains_key(code) {
-            continue;
-        }
-        if let Some(c) = commune_by_insee(db, code).await? {
-            out.insert(code.clone(), c.nom);
-        }
+    let mut distinct: Vec<&String> = codes.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.is_empty() {
+        return Ok(Default::default());
     }
-    Ok(out)
+    let placeholders: Vec<String> = (1..=distinct.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT insee, nom FROM communes WHERE kind = 'commune-actuelle' AND insee IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for code in distinct {
+        query = query.bind(code.as_str());
+    }
+    query
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// The commune (in its own right, when there is one) with this INSEE code.

@@ -275,13 +275,7 @@ async fn download(
 async fn csv_exports_arrive_whole_when_the_browser_asks_for_compression() {
     let s = TestServer::start().await;
     let t = personas::tenants(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "agent@dijon.fr",
-        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
     for name in ["Léa", "Noé", "Inès"] {
@@ -751,13 +745,7 @@ async fn error_summaries_name_the_field_and_the_repetition_and_link_to_it() {
 async fn the_usager_hears_from_the_service_and_sees_accesses_in_plain_words() {
     let s = TestServer::start().await;
     let t = personas::tenants(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "jean.dupont.perso@gmail.example",
-        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::dijon_instructing_admin(&s, &t, "jean.dupont.perso@gmail.example").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
     let id = filed(&usager.browser, &demarche, "Léa").await;
@@ -809,13 +797,7 @@ async fn tracking_codes_are_unambiguous_and_accepted_as_people_type_them() {
     // counter.rs; here, the screen says "envoyé par courriel" only when it was.
     let s = TestServer::start().await;
     let t = personas::tenants(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "accueil@dijon.fr",
-        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::dijon_instructing_admin(&s, &t, "accueil@dijon.fr").await;
     published(&agent.browser, "dijon", CANTINE).await;
     let demarches = guichet_store::demarche::list(s.db(), t.dijon.id)
         .await
@@ -916,13 +898,7 @@ async fn publishing_what_the_platform_cannot_offer_is_refused_with_the_reason() 
 async fn the_decision_letter_carries_the_conditions_of_the_acceptance() {
     let s = TestServer::start().await;
     let t = personas::tenants(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "agent@dijon.fr",
-        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
     let id = filed(&usager.browser, &demarche, "Léa").await;
@@ -948,13 +924,7 @@ async fn the_decision_letter_carries_the_conditions_of_the_acceptance() {
 async fn the_agent_works_a_queue_by_demarche_in_bulk_and_sees_commune_names_and_photos() {
     let s = TestServer::start().await;
     let t = personas::tenants(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "agent@dijon.fr",
-        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let cantine = published(&agent.browser, "dijon", CANTINE).await;
     let other = published(
         &agent.browser,
@@ -1084,13 +1054,7 @@ async fn login_then_logout_shows_no_utc_anywhere_on_the_account_pages() {
 async fn agents_and_usagers_read_commune_names_not_insee_codes() {
     let s = TestServer::start().await;
     let t = personas::tenants(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "agent@dijon.fr",
-        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let definition = CANTINE.replace(
         r#"{ "id": "regime","#,
         r#"{ "id": "commune", "label": "Commune de l'école", "type": "commune", "required": true },

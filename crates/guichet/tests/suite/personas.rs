@@ -99,6 +99,17 @@ pub async fn persona(
     }
 }
 
+/// An agent of Dijon who designs démarches and processes dossiers (admin and instructeur).
+pub async fn dijon_instructing_admin(s: &TestServer, t: &Tenants, email: &str) -> Persona {
+    persona(
+        s,
+        Kind::Agent,
+        email,
+        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
+    )
+    .await
+}
+
 pub async fn usager(s: &TestServer) -> Persona {
     persona(s, Kind::Usager, "camille@exemple.fr", &[]).await
 }

@@ -230,13 +230,7 @@ async fn reset_links_die_with_any_password_change_and_weak_passwords_are_refused
 async fn agents_cannot_write_on_a_draft_they_cannot_see() {
     let s = TestServer::start().await;
     let t = personas::tenants(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "agent@dijon.fr",
-        &[(&t.dijon, Role::Admin), (&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
     let step = usager

@@ -209,7 +209,7 @@ async fn step_page(
     flash: Option<String>,
 ) -> Result<Response, AppError> {
     let page = &def.pages[step];
-    let names = file_names(state, x).await?;
+    let names = file_names(state, x, def).await?;
     // Documents of the vault, offered next to each file field that accepts their type.
     let today = today();
     let vault: Vec<(String, String, String)> = match &visitor.user {
@@ -480,6 +480,7 @@ fn field_of<'a>(def: &'a Definition, key: &str) -> Option<&'a Field> {
 pub(crate) async fn file_names(
     state: &AppState,
     x: &Dossier,
+    def: &Definition,
 ) -> anyhow::Result<std::collections::HashMap<String, String>> {
     let mut names: std::collections::HashMap<String, String> =
         guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id)
@@ -487,13 +488,19 @@ pub(crate) async fn file_names(
             .into_iter()
             .map(|f| (f.id, f.name))
             .collect();
+    // The answers of commune fields only (a block's too: `ecoles[0].commune`).
+    let communes: std::collections::HashSet<&str> = def
+        .all_fields()
+        .into_iter()
+        .filter(|f| matches!(f.kind, FieldKind::Commune))
+        .map(|f| f.id.as_str())
+        .collect();
     let codes: Vec<String> = x
         .answers
         .0
-        .values()
-        .flatten()
-        .filter(|v| v.len() == 5 && v.chars().all(|c| c.is_ascii_alphanumeric()))
-        .cloned()
+        .iter()
+        .filter(|(key, _)| communes.contains(key.rsplit('.').next().unwrap_or(key)))
+        .flat_map(|(_, values)| values.iter().cloned())
         .collect();
     for (code, name) in guichet_store::territory::commune_names(&state.db, &codes).await? {
         names.insert(format!("commune:{code}"), format!("{name} ({code})"));
@@ -666,7 +673,7 @@ pub async fn review(
             ));
         }
     }
-    let names = file_names(&state, &x).await?;
+    let names = file_names(&state, &x, &def).await?;
     let sections = def
         .pages
         .iter()

@@ -193,10 +193,9 @@ async fn queue_page(
     flash: Option<String>,
     bulk_errors: Errors,
 ) -> Result<Response, AppError> {
-    let state = state.clone();
     let current = q.current_tab("a-traiter");
     let me = visitor.user.as_ref().map(|u| u.id);
-    let (filter, mut errors) = queue_filter(&state, ctx.tenant.id, &current, &q, me).await?;
+    let (filter, mut errors) = queue_filter(state, ctx.tenant.id, &current, &q, me).await?;
     let filters_ok = errors.is_empty();
     for (field, message) in bulk_errors.list() {
         errors.add(field.clone(), message.clone());
@@ -248,14 +247,14 @@ async fn queue_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let page = QueuePage {
-        layout: Layout::for_visitor(&state, visitor).await,
+        layout: Layout::for_visitor(state, visitor).await,
         demarches: demarche::list(&state.db, ctx.tenant.id)
             .await?
             .into_iter()
             .map(|d| (d.id, d.title))
             .collect(),
         flash,
-        agents: processing_agents(&state, ctx.tenant.id).await?,
+        agents: processing_agents(state, ctx.tenant.id).await?,
         teams: guichet_store::team::teams(&state.db, ctx.tenant.id)
             .await?
             .into_iter()
@@ -368,7 +367,7 @@ pub(crate) async fn dossier_page(
         .copied()
         .collect();
     let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
-    let names = super::depot::file_names(state, &x).await?;
+    let names = super::depot::file_names(state, &x, &def).await?;
     let history = super::echanges::history_lines(state, &x, true).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -630,7 +629,6 @@ pub async fn assign(
         target.map(|m| m.user_id),
         team.map(|t| t.id),
         event,
-        true,
     )
     .await?;
     if assigned.is_empty() {
@@ -766,16 +764,9 @@ pub async fn bulk(
     let flash = if let Some((agent_id, name)) = target {
         let mut event = visitor.event(Some(ctx.tenant.id), "dossier.attribution");
         event.details = serde_json::json!({"agent_id": agent_id, "lot": true}).to_string();
-        let done = dossier::assign_traced(
-            &state.db,
-            ctx.tenant.id,
-            &ids,
-            Some(agent_id),
-            None,
-            event,
-            true,
-        )
-        .await?;
+        let done =
+            dossier::assign_traced(&state.db, ctx.tenant.id, &ids, Some(agent_id), None, event)
+                .await?;
         format!("{} dossier(s) attribué(s) à {name}.", done.len())
     } else {
         let (mut moved, mut refused) = (0, 0);

@@ -45,7 +45,6 @@ pub(crate) async fn page_with(
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let state = state.clone();
     // From the checkpoint on: the whole chain is checked again every day by the worker.
     let audit_status = match guichet_store::audit::verify_recent(&state.db).await? {
         Ok(Intact {
@@ -82,7 +81,7 @@ pub(crate) async fn page_with(
         })
         .collect();
     let page = OperatorPage {
-        layout: Layout::for_visitor(&state, visitor).await,
+        layout: Layout::for_visitor(state, visitor).await,
         database: state.db.backend().name(),
         without_admin: tenants.iter().filter(|t| t.admins == 0).count(),
         tenants,

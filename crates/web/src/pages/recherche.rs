@@ -57,12 +57,19 @@ async fn report_offers(
     query: &str,
     place: Option<&Place>,
 ) -> anyhow::Result<Vec<ReportOffer>> {
-    let tenants = guichet_store::tenant::list(&state.db).await?;
+    let matching: Vec<_> = guichet_store::signalement::offered(&state.db)
+        .await?
+        .into_iter()
+        .filter(|c| guichet_domain::signalement::matches_search(query, &c.code, &c.label))
+        .collect();
+    // The collectivités are read only when one of their own categories matches.
+    let tenants = if matching.iter().any(|c| c.tenant_id.is_some()) {
+        guichet_store::tenant::list(&state.db).await?
+    } else {
+        Vec::new()
+    };
     let mut offers = Vec::new();
-    for c in guichet_store::signalement::offered(&state.db).await? {
-        if !guichet_domain::signalement::matches_search(query, &c.code, &c.label) {
-            continue;
-        }
+    for c in matching {
         // A collectivité's own category is offered on its territory only.
         if let (Some(owner), Some(p)) = (c.tenant_id, place) {
             let covers = tenants
