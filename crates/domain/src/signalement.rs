@@ -180,6 +180,19 @@ impl RoadKind {
 /// Reports of the same category closer than this are shown as possible duplicates.
 pub const DUPLICATE_RADIUS_M: f64 = 50.0;
 
+/// Following reports by e-mail is confirmed by the address's owner; until then nothing is sent
+/// but the confirmation request, and those are limited so that nobody can flood an address or
+/// subscribe many: unconfirmed requests per address over a day, requests per network per hour.
+pub const MAX_PENDING_FOLLOWS_PER_ADDRESS: i64 = 3;
+pub const MAX_FOLLOW_REQUESTS_PER_NETWORK: i64 = 20;
+
+/// Whether one more follow request may be made (counts of the day's unconfirmed requests for the
+/// address, of the hour's requests from the network).
+pub fn follow_allowed(pending_for_address: i64, from_network: i64) -> bool {
+    pending_for_address < MAX_PENDING_FOLLOWS_PER_ADDRESS
+        && from_network < MAX_FOLLOW_REQUESTS_PER_NETWORK
+}
+
 /// Whether two points (latitude, longitude in degrees) are within `radius` metres.
 pub fn within(a: (f64, f64), b: (f64, f64), radius: f64) -> bool {
     use geo::{Distance, Haversine, Point};

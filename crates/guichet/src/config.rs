@@ -68,6 +68,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Lifetime of new API tokens, in days (365 at most).
     pub api_token_days: u32,
+    /// Addresses or networks (`10.0.0.0/8`) of the reverse proxies in front of the platform: only
+    /// their `X-Forwarded-For` is believed for the client's address (throttling, journal).
+    pub trusted_proxies: Vec<String>,
     /// The key that signs the audit chain's anchors (created if missing; default
     /// `data_dir/cle-ancrage-journal`); keep it off the database's host in production.
     pub audit_key_file: Option<PathBuf>,
@@ -120,6 +123,7 @@ impl Default for Config {
             dpo_contact: None,
             metrics_token: None,
             api_token_days: 365,
+            trusted_proxies: Vec::new(),
             audit_key_file: None,
             audit_anchor_dir: None,
             audit_retired_keys: Vec::new(),
@@ -171,6 +175,7 @@ const ENV_KEYS: &[&str] = &[
     "dpo_contact",
     "metrics_token",
     "api_token_days",
+    "trusted_proxies",
     "audit_key_file",
     "audit_anchor_dir",
     "audit_retired_keys",
@@ -189,6 +194,17 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("ancrages-journal"));
         guichet_store::anchor::Anchoring::open(&key, &dir, &self.audit_retired_keys)
+    }
+
+    /// The trusted proxies, each checked.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<guichet_domain::throttle::TrustedProxy>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse()
+                    .map_err(|e: String| anyhow::anyhow!("trusted_proxies : {e}"))
+            })
+            .collect()
     }
 
     pub fn load(

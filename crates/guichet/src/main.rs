@@ -775,6 +775,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             anchoring: Some(config.anchoring()?),
             header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
             outgoing_allowed_hosts: config.outgoing_allowed_hosts.clone(),
+            trusted_proxies: config.trusted_proxies()?,
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

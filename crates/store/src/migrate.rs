@@ -103,6 +103,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_token_expiry",
         include_str!("../migrations/0021_api_token_expiry.sql"),
     ),
+    (
+        22,
+        "follower_confirmation",
+        include_str!("../migrations/0022_follower_confirmation.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

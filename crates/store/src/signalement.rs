@@ -371,11 +371,17 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    if let Some(email) = &n.reporter_email {
-        sqlx::query("INSERT INTO signalement_followers (signalement_id, email, created_at) VALUES ($1, $2, $3)")
+    // A signed-in reporter's address is verified; an anonymous reporter's is proved when the
+    // report's confirmation link is opened (`confirm`). Other addresses go through `follow`.
+    if let (Some(email), true) = (
+        &n.reporter_email,
+        n.reporter_user_id.is_some() || n.confirm_token_hash.is_some(),
+    ) {
+        sqlx::query("INSERT INTO signalement_followers (signalement_id, email, created_at, confirmed_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(email)
             .bind(now)
+            .bind(n.reporter_user_id.map(|_| now))
             .execute(&mut *tx)
             .await?;
     }
@@ -433,19 +439,31 @@ pub async fn confirm(db: &Db, token: &str) -> anyhow::Result<Option<Signalement>
     } else {
         State::Nouveau
     };
+    let now = crate::now_ms();
+    let mut tx = db.begin().await?;
     let done = sqlx::query(
         "UPDATE signalements SET state = $1, confirm_token_hash = NULL, updated_at = $2 WHERE id = $3 AND state = 'a_confirmer'",
     )
     .bind(to.code())
-    .bind(crate::now_ms())
+    .bind(now)
     .bind(s.id)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
     if !done {
         return Ok(None);
     }
+    // The link reached the reporter's mailbox: the address is proved.
+    if let Some(email) = &s.reporter_email {
+        sqlx::query("UPDATE signalement_followers SET confirmed_at = $1 WHERE signalement_id = $2 AND email = $3 AND confirmed_at IS NULL")
+            .bind(now)
+            .bind(s.id)
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     by_id(db, s.id).await
 }
 
@@ -480,22 +498,116 @@ pub async fn open_near(
         .collect())
 }
 
-pub async fn follow(db: &Db, signalement_id: i64, email: &str) -> anyhow::Result<bool> {
-    Ok(sqlx::query(
-        "INSERT INTO signalement_followers (signalement_id, email, created_at) VALUES ($1, $2, $3) ON CONFLICT (signalement_id, email) DO NOTHING",
+/// What asking to follow a report by e-mail gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Follow {
+    /// The address was already verified: mails will go to it.
+    Confirmed,
+    /// A confirmation link must be sent to the address, with this token.
+    Pending(String),
+    /// The address already follows it (or has a request waiting).
+    Already,
+    /// Too many requests for this address or from this network: nothing recorded.
+    Limited,
+}
+
+/// Asks to follow a report. `verified`: the address is a signed-in account's, already proved.
+/// Otherwise the follow waits for its owner's confirmation, within the limits of
+/// `domain::signalement::follow_allowed`.
+pub async fn follow(
+    db: &Db,
+    signalement_id: i64,
+    email: &str,
+    verified: bool,
+    ip: Option<&str>,
+) -> anyhow::Result<Follow> {
+    let now = crate::now_ms();
+    let network = ip
+        .and_then(|ip| ip.parse().ok())
+        .map(guichet_domain::throttle::network_of)
+        .map(|n| crate::secret::hash_token(&n));
+    let mut tx = db.begin().await?;
+    let existing: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT confirmed_at FROM signalement_followers WHERE signalement_id = $1 AND email = $2",
     )
     .bind(signalement_id)
     .bind(email)
-    .bind(crate::now_ms())
-    .execute(db.pool())
-    .await?
-    .rows_affected()
-        == 1)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match existing {
+        Some(Some(_)) => return Ok(Follow::Already),
+        Some(None) if !verified => return Ok(Follow::Already),
+        _ => {}
+    }
+    if verified {
+        sqlx::query(
+            "INSERT INTO signalement_followers (signalement_id, email, created_at, confirmed_at) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (signalement_id, email) DO UPDATE SET confirmed_at = $3, confirm_token_hash = NULL",
+        )
+        .bind(signalement_id)
+        .bind(email)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(Follow::Confirmed);
+    }
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signalement_followers WHERE email = $1 AND confirmed_at IS NULL AND created_at > $2",
+    )
+    .bind(email)
+    .bind(now - 24 * 3_600_000)
+    .fetch_one(&mut *tx)
+    .await?;
+    let from_network: i64 = match &network {
+        Some(n) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM signalement_followers WHERE network_hash = $1 AND created_at > $2",
+        )
+        .bind(n)
+        .bind(now - 3_600_000)
+        .fetch_one(&mut *tx)
+        .await?,
+        None => 0,
+    };
+    if !guichet_domain::signalement::follow_allowed(pending, from_network) {
+        return Ok(Follow::Limited);
+    }
+    let token = crate::secret::random_token();
+    sqlx::query(
+        "INSERT INTO signalement_followers (signalement_id, email, created_at, confirm_token_hash, network_hash) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(signalement_id)
+    .bind(email)
+    .bind(now)
+    .bind(crate::secret::hash_token(&token))
+    .bind(&network)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Follow::Pending(token))
 }
 
+/// Confirms a follow request from its link; the report followed, if the link was good.
+pub async fn confirm_follow(db: &Db, token: &str) -> anyhow::Result<Option<Signalement>> {
+    let hash = crate::secret::hash_token(token);
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE signalement_followers SET confirmed_at = $1, confirm_token_hash = NULL
+         WHERE confirm_token_hash = $2 AND confirmed_at IS NULL RETURNING signalement_id",
+    )
+    .bind(crate::now_ms())
+    .bind(&hash)
+    .fetch_optional(db.pool())
+    .await?;
+    match id {
+        Some(id) => by_id(db, id).await,
+        None => Ok(None),
+    }
+}
+
+/// The confirmed followers of a report: the only addresses its news is mailed to.
 pub async fn followers(db: &Db, signalement_id: i64) -> anyhow::Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT email FROM signalement_followers WHERE signalement_id = $1 ORDER BY created_at",
+        "SELECT email FROM signalement_followers WHERE signalement_id = $1 AND confirmed_at IS NOT NULL ORDER BY created_at",
     )
     .bind(signalement_id)
     .fetch_all(db.pool())

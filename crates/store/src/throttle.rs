@@ -1,14 +1,29 @@
 //! Failed logins, for throttling (the rule itself is in the domain).
 
 use crate::db::Db;
-use guichet_domain::throttle::{verdict, Verdict, WINDOW_MS};
+use guichet_domain::throttle::{network_of, verdict, Verdict, ALERT_AT, WINDOW_MS};
 use sqlx::Row;
 
-fn subjects(email: &str, ip: Option<&str>) -> (String, Option<String>) {
-    (
-        format!("compte:{}", email.trim().to_lowercase()),
-        ip.map(|ip| format!("ip:{ip}")),
-    )
+struct Subjects {
+    /// This account from this network.
+    pair: String,
+    /// This network, any account.
+    network: Option<String>,
+    /// When the account's owner was last alerted.
+    alert: String,
+}
+
+fn subjects(email: &str, ip: Option<&str>) -> Subjects {
+    let email = email.trim().to_lowercase();
+    let network = ip
+        .and_then(|ip| ip.parse().ok())
+        .map(network_of)
+        .unwrap_or_else(|| "inconnu".into());
+    Subjects {
+        pair: format!("compte:{email} reseau:{network}"),
+        network: ip.map(|_| format!("reseau:{network}")),
+        alert: format!("alerte:{email}"),
+    }
 }
 
 async fn failures(db: &Db, subject: &str, since: i64) -> anyhow::Result<Vec<i64>> {
@@ -24,38 +39,67 @@ async fn failures(db: &Db, subject: &str, since: i64) -> anyhow::Result<Vec<i64>
     .collect()
 }
 
+/// Whether this account may try now from this address.
 pub async fn check(db: &Db, email: &str, ip: Option<&str>, now: i64) -> anyhow::Result<Verdict> {
-    let (account, address) = subjects(email, ip);
+    let s = subjects(email, ip);
     let since = now - WINDOW_MS;
-    let account_failures = failures(db, &account, since).await?;
-    let ip_failures = match address {
-        Some(a) => failures(db, &a, since).await?,
+    let pair = failures(db, &s.pair, since).await?;
+    let network = match &s.network {
+        Some(n) => failures(db, n, since).await?,
         None => Vec::new(),
     };
-    Ok(verdict(&account_failures, &ip_failures, now))
+    Ok(verdict(&pair, &network, now))
 }
 
+/// Records a failure; true when the account's owner should now be alerted (the delays have just
+/// started for a network, and no alert went out in this window).
 pub async fn record_failure(
     db: &Db,
     email: &str,
     ip: Option<&str>,
     now: i64,
-) -> anyhow::Result<()> {
-    let (account, address) = subjects(email, ip);
-    for subject in std::iter::once(account).chain(address) {
+) -> anyhow::Result<bool> {
+    let s = subjects(email, ip);
+    let since = now - WINDOW_MS;
+    let mut tx = db.pool().begin().await?;
+    for subject in std::iter::once(&s.pair).chain(s.network.as_ref()) {
         sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
             .bind(subject)
             .bind(now)
-            .execute(db.pool())
+            .execute(&mut *tx)
             .await?;
     }
-    Ok(())
+    let count: i64 =
+        sqlx::query("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
+            .bind(&s.pair)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+    let alerted: i64 =
+        sqlx::query("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
+            .bind(&s.alert)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+    let alert = count >= ALERT_AT as i64 && alerted == 0;
+    if alert {
+        sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
+            .bind(&s.alert)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(alert)
 }
 
-/// After a successful login the account's failures no longer count.
-pub async fn clear_account(db: &Db, email: &str) -> anyhow::Result<()> {
+/// After a successful login from a network, that network's failures for the account no longer
+/// count.
+pub async fn clear_account(db: &Db, email: &str, ip: Option<&str>) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE subject = $1")
-        .bind(subjects(email, None).0)
+        .bind(subjects(email, ip).pair)
         .execute(db.pool())
         .await?;
     Ok(())

@@ -61,6 +61,8 @@ pub struct WebConfig {
     pub header_read_timeout: Duration,
     /// Hosts (names or addresses) outgoing requests may reach although they are not public.
     pub outgoing_allowed_hosts: Vec<String>,
+    /// The platform's reverse proxies, whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<guichet_domain::throttle::TrustedProxy>,
 }
 
 impl Default for WebConfig {
@@ -81,6 +83,7 @@ impl Default for WebConfig {
             anchoring: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
             outgoing_allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

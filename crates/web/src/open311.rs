@@ -501,6 +501,7 @@ pub async fn token(
 /// POST a service request, with an API key of the collectivité (scope "open311").
 pub async fn create(
     State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
     Path(file): Path<String>,
     body: String,
 ) -> Response {
@@ -593,7 +594,7 @@ pub async fn create(
             description,
             answers,
             reporter_user_id: None,
-            reporter_email: r.email.clone().and_then(|e| guichet_store::account::normalize_email(&e).ok()),
+            reporter_email: None,
             state: if category.moderated { SState::AModerer } else { SState::Nouveau },
             confirm_token_hash: None,
             ip: None,
@@ -610,6 +611,13 @@ pub async fn create(
             details: serde_json::json!({"canal": "open311", "service_code": category.code}).to_string(),
         };
         guichet_store::audit::append(&state.db, &event).await?;
+        // The address a client gives is the reporter's to confirm, within the same limits as
+        // "moi aussi": an application cannot subscribe anyone.
+        if let Some(email) = r.email.as_deref().and_then(|e| guichet_store::account::normalize_email(e).ok()) {
+            if let store::Follow::Pending(token) = store::follow(&state.db, s.id, &email, false, visitor.ip.as_deref()).await? {
+                crate::pages::signalement::send_follow_confirmation(&state, &s, &email, &token).await?;
+            }
+        }
         Ok(render(format, "service_requests", "request", &[vec![
             ("service_request_id", Some(s.number.clone())),
             ("service_notice", Some(format!("Transmis à {}", t.name))),

@@ -121,6 +121,11 @@ pub fn table() -> RouteTable {
             Public,
             signalement::confirm,
         )
+        .get(
+            "/signalements/suivre/{token}",
+            Public,
+            signalement::confirm_follow,
+        )
         .get("/signalements/photos/{file}", Public, signalement::photo)
         .get("/signalements/{name}", Public, signalement::show)
         .post(

@@ -815,3 +815,190 @@ async fn an_open311_key_files_reports_on_its_own_territory_only() {
     let (status, body) = post("Place Darcy, 21000 Dijon").await;
     assert_eq!(status, 201, "{body}");
 }
+
+#[tokio::test]
+async fn an_attacker_s_failures_slow_the_attacker_down_not_the_account_s_owner() {
+    use crate::support::Browser;
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp_and(&smtp, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().expect("proxy")];
+    })
+    .await;
+    let victim = crate::personas::usager(&s).await;
+    let attacker = Browser::forwarded_for(&s.base, "198.51.100.66");
+    async fn login(b: &Browser, email: &str, password: &str) -> crate::support::Page {
+        b.post(
+            "/connexion",
+            &[("email", email), ("mot_de_passe", password)],
+        )
+        .await
+    }
+    for i in 0..12 {
+        let page = login(&attacker, &victim.email, &format!("essai numero {i}")).await;
+        assert!(
+            page.status == 401 || page.status == 429,
+            "attempt {i}: {}",
+            page.status
+        );
+    }
+    // The attacker now waits, even with the right password.
+    let held = login(&attacker, &victim.email, crate::personas::PASSWORD).await;
+    assert_eq!(held.status, 429);
+    assert!(held.html.contains("réessayez dans"), "{}", held.html);
+    // The owner, from home, signs in at once.
+    let owner = Browser::forwarded_for(&s.base, "203.0.113.10");
+    let page = login(&owner, &victim.email, crate::personas::PASSWORD).await;
+    assert_eq!(
+        page.status, 303,
+        "the owner is not locked out: {}",
+        page.html
+    );
+    // And was told, once.
+    let alert = smtp
+        .wait_for(&victim.email, "Tentatives de connexion à votre compte")
+        .await;
+    assert!(alert.body.contains("changez-le"), "{}", alert.body);
+    let alerts = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.subject.contains("Tentatives de connexion"))
+        .count();
+    assert_eq!(alerts, 1, "one alert per window, not one per failure");
+
+    // A client that connects directly cannot pick its address with the header: the server is
+    // not behind a proxy it trusts, so the address is the connection's.
+    let direct = TestServer::start().await;
+    let victim = crate::personas::usager(&direct).await;
+    for i in 0..4 {
+        let b = Browser::forwarded_for(&direct.base, &format!("192.0.2.{i}"));
+        let page = b
+            .post(
+                "/connexion",
+                &[
+                    ("email", victim.email.as_str()),
+                    ("mot_de_passe", "faux mot de passe"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 401);
+    }
+    let b = Browser::forwarded_for(&direct.base, "192.0.2.200");
+    let page = b
+        .post(
+            "/connexion",
+            &[
+                ("email", victim.email.as_str()),
+                ("mot_de_passe", crate::personas::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status, 429,
+        "a forged header does not escape the delay"
+    );
+}
+
+/// Finding 8, subscriptions: an Open311 client's `email` and "moi aussi" subscribed any address,
+/// without limit. Now the address's owner confirms first, and requests are limited.
+#[tokio::test]
+async fn nobody_subscribes_someone_else_s_address_to_a_report() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::tenants(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin)],
+    )
+    .await;
+    let (_, key) = guichet_store::api_token::create(
+        s.db(),
+        t.dijon.id,
+        admin.user_id,
+        "Application",
+        &["open311".to_string()],
+        365,
+        Default::default(),
+    )
+    .await
+    .expect("key");
+    let form = vec![
+        ("api_key", key.clone()),
+        ("service_code", "eclairage_public".to_string()),
+        ("address_string", "Place Darcy, 21000 Dijon".to_string()),
+        ("description", "Lampadaire éteint.".to_string()),
+        ("email", "victime@exemple.fr".to_string()),
+    ];
+    let r = s
+        .client
+        .post(format!("{}/open311/v2/requests.json", s.base))
+        .form(&form)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 201);
+    let body: serde_json::Value = r.json().await.expect("json");
+    let number = body[0]["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let report = guichet_store::signalement::by_number(s.db(), &number)
+        .await
+        .expect("read")
+        .expect("report");
+    // The address given by the application gets one mail: the request to confirm. It is not
+    // a follower until its owner opens the link.
+    let asked = smtp
+        .wait_for("victime@exemple.fr", "Confirmez le suivi du signalement")
+        .await;
+    assert!(asked.body.contains("ignorez ce message"), "{}", asked.body);
+    assert!(guichet_store::signalement::followers(s.db(), report.id)
+        .await
+        .expect("followers")
+        .is_empty());
+
+    // "Moi aussi" for someone else's address from one connection: the same, and limited.
+    let attacker = s.browser();
+    let page = attacker
+        .post(
+            &format!("/signalements/{number}/moi-aussi"),
+            &[("email", "autre.victime@exemple.fr")],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("ouvrez le lien"), "{}", page.html);
+    let mut limited = None;
+    for i in 0..25 {
+        let page = attacker
+            .post(
+                &format!("/signalements/{number}/moi-aussi"),
+                &[("email", format!("cible{i}@exemple.fr").as_str())],
+            )
+            .await;
+        if page.status == 429 {
+            assert!(
+                page.html.contains("Trop de demandes de suivi"),
+                "{}",
+                page.html
+            );
+            limited = Some(i);
+            break;
+        }
+    }
+    assert!(
+        limited.is_some_and(|i| i < 20),
+        "a network cannot subscribe addresses without end: {limited:?}"
+    );
+    // The owner confirms: from then on, news go to that address.
+    let page = s.browser().get(&asked.link()).await;
+    assert!(page.html.contains("est confirmé"), "{}", page.html);
+    assert_eq!(
+        guichet_store::signalement::followers(s.db(), report.id)
+            .await
+            .expect("followers"),
+        vec!["victime@exemple.fr".to_string()]
+    );
+    // The link works once.
+    assert_eq!(s.browser().get(&asked.link()).await.status, 404);
+}

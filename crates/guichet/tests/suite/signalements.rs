@@ -418,9 +418,19 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
         )
         .await;
     assert!(
-        followed.html.contains("vous serez prévenu"),
+        followed.html.contains("ouvrez le lien"),
         "{}",
         followed.html
+    );
+    // Nothing is sent to the address but the request to confirm; its owner opens the link.
+    let confirmation = smtp
+        .wait_for("voisine@exemple.fr", "Confirmez le suivi du signalement")
+        .await;
+    let confirmed = neighbour.get(&confirmation.link()).await;
+    assert!(
+        confirmed.html.contains("est confirmé"),
+        "{}",
+        confirmed.html
     );
     // 120 m away: another problem, no suggestion.
     let mut far: Vec<(&str, &str)> = fields.clone();

@@ -267,6 +267,18 @@ impl TestServer {
         Self::start_on(db, Some(smtp.port)).await
     }
 
+    /// A server whose e-mails go to a real SMTP server, its configuration adjusted.
+    pub async fn with_smtp_and(
+        smtp: &SmtpSink,
+        configure: impl FnOnce(&mut guichet_web::WebConfig),
+    ) -> Self {
+        let db = TestDb::with_referential().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        Self::serve(db, Some(smtp.port), listener, configure).await
+    }
+
     pub async fn start_on(db: TestDb, smtp_port: Option<u16>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -339,6 +351,7 @@ impl TestServer {
             // The tests' webhook receivers listen on loopback, as an operator would allow-list
             // a partner's host on the platform's network.
             outgoing_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
+            trusted_proxies: Vec::new(),
         };
         let mut config = config;
         configure(&mut config);
@@ -404,6 +417,25 @@ impl Browser {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar.clone())
+            .build()
+            .expect("client");
+        Self {
+            base: base.to_string(),
+            client,
+            jar,
+        }
+    }
+
+    /// A browser whose requests reach the server through a reverse proxy that says they come
+    /// from `address` (`X-Forwarded-For`), as the platform's own proxy does.
+    pub fn forwarded_for(base: &str, address: &str) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().expect("header value"));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .default_headers(headers)
             .build()
             .expect("client");
         Self {

@@ -266,13 +266,24 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The client's address, from the connection (a proxy in front must be trusted explicitly; see
-/// docs/ARCHITECTURE.md).
-pub fn client_ip(parts: &axum::http::request::Parts) -> Option<String> {
-    parts
+/// The client's address: the connection's peer, or, when the peer is one of the configured
+/// trusted proxies, the address they forward (`domain::throttle::client_address`).
+pub fn client_ip(
+    parts: &axum::http::request::Parts,
+    trusted: &[guichet_domain::throttle::TrustedProxy],
+) -> Option<String> {
+    let peer = parts
         .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(guichet_domain::throttle::client_address(peer, &forwarded, trusted).to_string())
 }
 
 pub fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {

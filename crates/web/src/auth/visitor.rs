@@ -64,7 +64,7 @@ impl Visitor {
     pub async fn resolve(state: &AppState, parts: &Parts) -> anyhow::Result<Self> {
         let secure = state.config.is_tls();
         let mut visitor = Visitor {
-            ip: super::client_ip(parts),
+            ip: super::client_ip(parts, &state.config.trusted_proxies),
             user_agent: super::user_agent(&parts.headers),
             secure,
             ..Visitor::default()

@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::password;
-use guichet_domain::throttle::Verdict;
 use guichet_store::account::{self, AccountError, Kind, Purpose};
 use guichet_store::{audit, session, throttle};
 use serde::Deserialize;
@@ -75,6 +74,28 @@ async fn send_confirmation(
         "Confirmez votre adresse électronique",
         &format!(
             "Bonjour,\n\nPour activer votre compte Guichet, ouvrez ce lien (valable 48 heures) :\n\n{link}\n\nSi vous n'avez pas créé de compte, ignorez ce message."
+        ),
+    )
+    .await
+}
+
+/// Tells an account's owner that someone is failing to sign in to it (sent once per throttling
+/// window): the owner is not locked out, and learns what to do if it was not them.
+async fn alert_owner(state: &AppState, email: &str) -> anyhow::Result<()> {
+    let Ok(email) = account::normalize_email(email) else {
+        return Ok(());
+    };
+    if account::by_email(&state.db, &email).await?.is_none() {
+        return Ok(());
+    }
+    let reset = state.config.link("/mot-de-passe-oublie");
+    crate::mail::queue(
+        state,
+        None,
+        &email,
+        "Tentatives de connexion à votre compte",
+        &format!(
+            "Bonjour,\n\nPlusieurs tentatives de connexion à votre compte Guichet ont échoué. Par sécurité, les nouvelles tentatives depuis cette connexion sont ralenties ; vous pouvez toujours vous connecter depuis la vôtre.\n\nSi c'était vous, rien à faire. Sinon, votre mot de passe a peut-être été deviné ailleurs : changez-le dès maintenant ({reset}) et activez la double authentification dans « Mon compte »."
         ),
     )
     .await
@@ -285,13 +306,12 @@ pub async fn login(
             Ok::<Response, AppError>((status, html(&page)?).into_response())
         }
     };
-    if let Verdict::Locked { minutes } =
-        throttle::check(&state.db, &f.email, ip.as_deref(), now).await?
-    {
+    let verdict = throttle::check(&state.db, &f.email, ip.as_deref(), now).await?;
+    if let Some(wait) = verdict.wait_text() {
         let mut errors = Errors::default();
         errors.add(
             "email",
-            format!("Trop de tentatives de connexion. Par sécurité, réessayez dans {minutes} minute{} ou choisissez « Mot de passe oublié ».", if minutes > 1 { "s" } else { "" }),
+            format!("Trop de tentatives depuis votre connexion. Par sécurité, réessayez dans {wait} ou choisissez « Mot de passe oublié »."),
         );
         let mut event = visitor.event(None, "connexion.bloquee");
         event.actor =
@@ -300,7 +320,9 @@ pub async fn login(
         return fail(errors, StatusCode::TOO_MANY_REQUESTS, visitor, f.email).await;
     }
     let Some(user) = account::authenticate(&state.db, &f.email, &f.mot_de_passe).await? else {
-        throttle::record_failure(&state.db, &f.email, ip.as_deref(), now).await?;
+        if throttle::record_failure(&state.db, &f.email, ip.as_deref(), now).await? {
+            alert_owner(&state, &f.email).await?;
+        }
         let mut event = visitor.event(None, "connexion.echec");
         event.actor =
             account::normalize_email(&f.email).unwrap_or_else(|_| "adresse invalide".into());
@@ -315,7 +337,7 @@ pub async fn login(
         errors.add("email", "Votre adresse n'est pas encore confirmée : nous venons de vous renvoyer le lien de confirmation.");
         return fail(errors, StatusCode::FORBIDDEN, visitor, f.email).await;
     }
-    throttle::clear_account(&state.db, &user.email).await?;
+    throttle::clear_account(&state.db, &user.email, ip.as_deref()).await?;
     // A new session at every login: a session id planted before login is worthless.
     if let Some(old) = &visitor.session {
         session::delete(&state.db, &old.id_hash).await?;

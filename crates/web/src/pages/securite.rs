@@ -187,9 +187,12 @@ pub async fn second_factor(
     };
     let now = guichet_store::now_ms();
     let suite = safe_next(q.suite.as_deref());
+    // Whoever reaches this step knows the password: failures count for the account from any
+    // network, so six digits cannot be tried from many.
+    let subject = format!("second-facteur:{}", user.email);
     let throttled = matches!(
-        guichet_store::throttle::check(&state.db, &user.email, visitor.ip.as_deref(), now).await?,
-        guichet_domain::throttle::Verdict::Locked { .. }
+        guichet_store::throttle::check(&state.db, &subject, None, now).await?,
+        guichet_domain::throttle::Verdict::Wait { .. }
     );
     let code = f.code.trim();
     let ok = !throttled
@@ -197,8 +200,7 @@ pub async fn second_factor(
             || (code.contains('-')
                 && account::use_recovery_code(&state.db, user.id, code).await?));
     if !ok {
-        guichet_store::throttle::record_failure(&state.db, &user.email, visitor.ip.as_deref(), now)
-            .await?;
+        guichet_store::throttle::record_failure(&state.db, &subject, None, now).await?;
         audit::append(&state.db, &visitor.event(None, "second_facteur.echec")).await?;
         let mut errors = Errors::default();
         errors.add(

@@ -661,7 +661,30 @@ pub async fn me_too(
         );
         return public_page(&state, &visitor, &number, None, errors).await;
     };
-    store::follow(&state.db, s.id, &email).await?;
+    let verified = visitor.user.is_some();
+    let flash = match store::follow(&state.db, s.id, &email, verified, visitor.ip.as_deref())
+        .await?
+    {
+        store::Follow::Confirmed => {
+            "C'est noté : vous serez prévenu par courriel de chaque évolution de ce signalement."
+        }
+        store::Follow::Already => {
+            "Cette adresse suit déjà ce signalement (ou une confirmation lui a déjà été envoyée)."
+        }
+        store::Follow::Pending(token) => {
+            send_follow_confirmation(&state, &s, &email, &token).await?;
+            "Un courriel vient de vous être envoyé : ouvrez le lien qu'il contient pour confirmer que vous souhaitez suivre ce signalement."
+        }
+        store::Follow::Limited => {
+            let mut errors = Errors::default();
+            errors.add(
+                "email",
+                "Trop de demandes de suivi pour cette adresse ou depuis votre connexion. Réessayez plus tard.",
+            );
+            let page = public_page(&state, &visitor, &number, None, errors).await?;
+            return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        }
+    };
     let event = visitor.event_on(
         Some(s.tenant_id),
         "signalement.moi_aussi",
@@ -673,13 +696,71 @@ pub async fn me_too(
         &state,
         &visitor,
         &number,
-        Some(
-            "C'est noté : vous serez prévenu par courriel de chaque évolution de ce signalement."
-                .into(),
-        ),
+        Some(flash.into()),
         Errors::default(),
     )
     .await
+}
+
+/// Asks the owner of an address to confirm they want news of a report: nothing else is sent to
+/// an address until it is confirmed.
+pub(crate) async fn send_follow_confirmation(
+    state: &AppState,
+    s: &Signalement,
+    email: &str,
+    token: &str,
+) -> anyhow::Result<()> {
+    let link = state.config.link(&format!("/signalements/suivre/{token}"));
+    crate::mail::queue(
+        state,
+        Some(s.tenant_id),
+        email,
+        &format!("Confirmez le suivi du signalement n° {}", s.number),
+        &format!("Bonjour,\n\nQuelqu'un a demandé que cette adresse reçoive les nouvelles du signalement n° {} ({}).\n\nPour les recevoir, ouvrez ce lien :\n\n{link}\n\nSi vous n'avez rien demandé, ignorez ce message : vous ne recevrez rien d'autre.", s.number, s.address),
+    )
+    .await
+}
+
+/// The link of a follow confirmation: from now on, news of the report go to this address.
+pub async fn confirm_follow(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match store::confirm_follow(&state.db, &token).await? {
+        Some(s) => {
+            let mut event = visitor.event_on(
+                Some(s.tenant_id),
+                "signalement.suivi_confirme",
+                "signalement",
+                &s.number,
+            );
+            event.actor = "usager (lien de confirmation)".into();
+            guichet_store::audit::append(&state.db, &event).await?;
+            public_page(
+                &state,
+                &visitor,
+                &s.number,
+                Some("C'est confirmé : vous serez prévenu par courriel de chaque évolution de ce signalement.".into()),
+                Errors::default(),
+            )
+            .await
+        }
+        None => {
+            let page = super::message(
+                &state,
+                &visitor,
+                "Lien invalide ou déjà utilisé",
+                vec![
+                    "Ce lien de confirmation n'est pas valide, ou le suivi est déjà confirmé."
+                        .into(),
+                ],
+                Some(("/signalements/nouveau", "Faire un signalement")),
+            )
+            .await?;
+            Ok((StatusCode::NOT_FOUND, page).into_response())
+        }
+    }
 }
 
 pub async fn photo(
