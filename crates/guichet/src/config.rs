@@ -268,7 +268,7 @@ impl Config {
         id: &Option<String>,
         secret: &Option<String>,
         acr: &str,
-    ) -> anyhow::Result<Option<guichet_web::oidc::OidcProvider>> {
+    ) -> anyhow::Result<Option<guichet_web::compte::oidc::OidcProvider>> {
         let set = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
@@ -281,7 +281,7 @@ impl Config {
                 if !issuer.starts_with("https://") && !issuer.starts_with("http://127.0.0.1") && !issuer.starts_with("http://localhost") {
                     anyhow::bail!("configuration invalide : {name}_issuer doit être une adresse https://");
                 }
-                Ok(Some(guichet_web::oidc::OidcProvider {
+                Ok(Some(guichet_web::compte::oidc::OidcProvider {
                     issuer,
                     client_id,
                     client_secret,
@@ -294,7 +294,7 @@ impl Config {
         }
     }
 
-    pub fn franceconnect(&self) -> anyhow::Result<Option<guichet_web::oidc::OidcProvider>> {
+    pub fn franceconnect(&self) -> anyhow::Result<Option<guichet_web::compte::oidc::OidcProvider>> {
         if !["eidas1", "eidas2", "eidas3"].contains(&self.franceconnect_acr.as_str()) {
             anyhow::bail!(
                 "configuration invalide : franceconnect_acr vaut eidas1, eidas2 ou eidas3"
@@ -309,7 +309,7 @@ impl Config {
         )
     }
 
-    pub fn agents_sso(&self) -> anyhow::Result<Option<guichet_web::oidc::OidcProvider>> {
+    pub fn agents_sso(&self) -> anyhow::Result<Option<guichet_web::compte::oidc::OidcProvider>> {
         Self::provider(
             "agents_sso",
             &self.agents_sso_issuer,

@@ -493,7 +493,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 guichet_store::team::InvitationTrace {
                     event,
-                    mail: guichet_web::pages::equipe::invitation_mail(
+                    mail: guichet_web::equipe::invitation_mail(
                         base.clone(),
                         &t,
                         None,
@@ -758,7 +758,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             map: config.map()?,
             franceconnect: config.franceconnect()?,
             agent_sso: config.agents_sso()?,
-            legal: guichet_web::pages::legal::LegalInfo {
+            legal: guichet_web::accueil::mentions::LegalInfo {
                 publisher: config.legal_publisher.clone(),
                 director: config.legal_director.clone(),
                 address: config.legal_address.clone(),

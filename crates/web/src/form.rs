@@ -1,5 +1,7 @@
 //! Form errors shown the accessible way: a summary at the top linking to each field, and each
 //! message tied to its field (aria-describedby, aria-invalid).
+use crate::error::AppError;
+use crate::AppState;
 
 #[derive(Debug, Default, Clone)]
 pub struct Errors(pub Vec<(String, String)>);
@@ -122,4 +124,53 @@ pub async fn commune_filter(
         );
     }
     Ok(found.map(|c| c.insee))
+}
+
+type Uploads = Vec<(String, String, Vec<u8>)>;
+
+/// Reads a step's form: url-encoded, or multipart with files (name, original name, bytes).
+pub(crate) async fn read_form(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<(Vec<(String, String)>, Uploads), AppError> {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let bytes = axum::body::to_bytes(req.into_body(), 1024 * 1024)
+            .await
+            .map_err(|e| anyhow::anyhow!("formulaire illisible : {e}"))?;
+        return Ok((
+            serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
+            Vec::new(),
+        ));
+    }
+    let mut form = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| anyhow::anyhow!("formulaire illisible : {e}"))?;
+    // Over the body limit: a 413 with its French page, not an internal error.
+    let interrupted = |e: axum::extract::multipart::MultipartError| -> AppError {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            crate::error::BodyTooLarge.into()
+        } else {
+            anyhow::anyhow!("envoi interrompu : {e}").into()
+        }
+    };
+    let (mut pairs, mut uploads) = (Vec::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(interrupted)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match field.file_name().map(str::to_string) {
+            Some(file_name) => {
+                let bytes = field.bytes().await.map_err(interrupted)?;
+                if !file_name.is_empty() && !bytes.is_empty() {
+                    uploads.push((name, file_name, bytes.to_vec()));
+                }
+            }
+            None => pairs.push((name, field.text().await.map_err(interrupted)?)),
+        }
+    }
+    Ok((pairs, uploads))
 }

@@ -79,7 +79,7 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
             tracing::error!(error = format!("{e:#}"), "e-mail worker");
         }
         let now = guichet_store::now_ms();
-        if let Err(e) = crate::webhooks::deliver_due(&state, now).await {
+        if let Err(e) = crate::webhook::deliver_due(&state, now).await {
             tracing::error!(error = format!("{e:#}"), "webhooks");
         }
         if now - last_anchor >= ANCHOR_EVERY_MS {
@@ -105,12 +105,12 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 Err(e) => tracing::error!(error = format!("{e:#}"), "retention"),
             }
             let today = crate::format::paris_date(now);
-            match crate::pages::coffre::warn_expiring(&state, today).await {
+            match crate::coffre::warn_expiring(&state, today).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(documents = n, "usagers warned of expiring documents"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "expiring documents"),
             }
-            match crate::pages::aidants::warn_expiring(&state, now).await {
+            match crate::mandat::warn_expiring(&state, now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(mandats = n, "usagers warned of mandats ending soon"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "expiring mandats"),

@@ -1,6 +1,6 @@
 //! What every page's layout needs.
 
-use crate::auth::Visitor;
+use crate::auth::visitor::Visitor;
 use crate::AppState;
 
 pub struct Layout {

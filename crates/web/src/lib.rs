@@ -5,7 +5,6 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod carte;
-pub mod catalogue;
 pub mod error;
 pub mod form;
 pub mod format;
@@ -14,15 +13,29 @@ pub mod jobs;
 pub mod layout;
 pub mod mail;
 pub mod observe;
-pub mod oidc;
-pub mod open311;
 pub mod outgoing;
-pub mod pages;
+pub mod page;
 pub mod pdf;
-pub mod photos;
 pub mod routes;
 pub mod security;
-pub mod webhooks;
+
+// Capabilities: one folder each, named as in the domain and the store.
+pub mod accueil;
+pub mod coffre;
+pub mod collectivite;
+pub mod competence;
+pub mod compte;
+pub mod demarche;
+pub mod demo;
+pub mod dossier;
+pub mod equipe;
+pub mod jeton;
+pub mod journal;
+pub mod mandat;
+pub mod profil;
+pub mod recherche;
+pub mod signalement;
+pub mod webhook;
 
 use axum::{Extension, Router};
 use guichet_store::Db;
@@ -46,11 +59,11 @@ pub struct WebConfig {
     /// Map tiles (empty URL: no maps).
     pub map: carte::MapConfig,
     /// "Se connecter avec FranceConnect", when configured.
-    pub franceconnect: Option<oidc::OidcProvider>,
+    pub franceconnect: Option<compte::oidc::OidcProvider>,
     /// Agents' single sign-on (ProConnect-style), when configured.
-    pub agent_sso: Option<oidc::OidcProvider>,
+    pub agent_sso: Option<compte::oidc::OidcProvider>,
     /// What the legal pages say of the operator and the host.
-    pub legal: pages::legal::LegalInfo,
+    pub legal: accueil::mentions::LegalInfo,
     /// The bearer token a Prometheus scraper presents for `/metrics`; none: loopback only.
     pub metrics_token: Option<security::Secret>,
     /// How long a new API token lives, in days (a year at most).
@@ -109,9 +122,9 @@ pub struct Inner {
     /// The anti-CSRF key, read from the database once (it never changes once created).
     pub csrf_key: tokio::sync::OnceCell<String>,
     /// The searchable catalogue of démarches, competences and national services.
-    pub catalogue: catalogue::Catalogue,
+    pub catalogue: recherche::catalogue::Catalogue,
     /// OpenID providers' discovery documents, read once every few minutes.
-    pub oidc_discovery: oidc::DiscoveryCache,
+    pub oidc_discovery: compte::oidc::DiscoveryCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -128,8 +141,8 @@ impl AppState {
             config,
             mail_waker: tokio::sync::Notify::new(),
             csrf_key: tokio::sync::OnceCell::new(),
-            catalogue: catalogue::Catalogue::default(),
-            oidc_discovery: oidc::DiscoveryCache::default(),
+            catalogue: recherche::catalogue::Catalogue::default(),
+            oidc_discovery: compte::oidc::DiscoveryCache::default(),
         }))
     }
 }
@@ -144,7 +157,7 @@ pub fn app(state: AppState) -> Router {
     let csp = security::csp(&state.config.map);
     routes::table()
         .into_router()
-        .fallback(pages::not_found)
+        .fallback(page::not_found)
         .layer(axum::middleware::from_fn(error::french_rejections))
         // Uploads are checked field by field (size per démarche); this is the outer bound.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))

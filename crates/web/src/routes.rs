@@ -1,6 +1,7 @@
 //! The route table: every route with its access rule. The router is built from it, and the test
 //! suite walks it, so a new route is covered by the authorization and security tests at once.
 
+use crate::api::BearerAuth;
 use crate::auth::{authorize, Access};
 use crate::AppState;
 use axum::handler::Handler;
@@ -87,31 +88,80 @@ impl RouteTable {
     }
 }
 
+/// The description of the REST API, assembled from the handlers of each capability.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Guichet", version = "1", description = "API REST de Guichet pour les logiciels des collectivités. Authentification : jeton d'API d'un agent (en-tête Authorization: Bearer gch_…), limité à sa collectivité et à ses portées."),
+    paths(
+        crate::jeton::api::me_doc,
+        crate::demarche::api::list_demarches,
+        crate::dossier::api::list_dossiers,
+        crate::dossier::api::get_dossier,
+        crate::dossier::api::change_state,
+        crate::dossier::api::send_message,
+    ),
+    components(schemas(
+        crate::api::ApiError,
+        crate::api::ApiErrorBody,
+        crate::demarche::api::ApiDemarche,
+        crate::dossier::api::ApiDossier,
+        crate::dossier::api::ApiDossierPage,
+        crate::dossier::api::StateChange,
+        crate::dossier::api::StateAction,
+        crate::dossier::api::MessageIn,
+        crate::jeton::api::Me,
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// `/api/v1/openapi.json`.
+pub async fn openapi() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use utoipa::OpenApi;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
+    )
+        .into_response()
+}
+
 /// Every route of the application.
 pub fn table() -> RouteTable {
-    use crate::{api, assets, health, pages::*};
+    use crate::{
+        accueil, assets, coffre, collectivite, competence, compte, demarche, demo, dossier, equipe,
+        health, jeton, journal, mandat, profil, recherche, signalement,
+    };
     use Access::*;
     RouteTable::default()
         // Public pages
-        .get("/", Public, home::page)
+        .get("/", Public, accueil::page)
         // Open311 GeoReport v2 (API key checked by the handler, as the spec wants it in the body)
-        .get("/open311/v2/{file}", Public, crate::open311::root)
+        .get(
+            "/open311/v2/{file}",
+            Public,
+            crate::signalement::open311::root,
+        )
         .post(
             "/open311/v2/{file}",
             ApiKeyInRequest,
-            crate::open311::create,
+            crate::signalement::open311::create,
         )
         .get(
             "/open311/v2/services/{file}",
             Public,
-            crate::open311::service_definition,
+            crate::signalement::open311::service_definition,
         )
         .get(
             "/open311/v2/requests/{file}",
             Public,
-            crate::open311::one_request,
+            crate::signalement::open311::one_request,
         )
-        .get("/open311/v2/tokens/{file}", Public, crate::open311::token)
+        .get(
+            "/open311/v2/tokens/{file}",
+            Public,
+            crate::signalement::open311::token,
+        )
         .get("/recherche", Public, recherche::page)
         .get("/signalements/nouveau", Public, signalement::form)
         .post("/signalements", Public, signalement::submit)
@@ -147,10 +197,14 @@ pub fn table() -> RouteTable {
         .get("/recherche/suggestions", Public, recherche::suggestions)
         .get("/collectivites", Public, collectivite::list)
         .get("/collectivites/{slug}", Public, collectivite::page)
-        .get("/accessibilite", Public, accessibilite::page)
-        .get("/mentions-legales", Public, legal::notice)
-        .get("/donnees-personnelles", Public, legal::privacy)
-        .get("/conditions-d-utilisation", Public, legal::terms)
+        .get("/accessibilite", Public, accueil::accessibilite::page)
+        .get("/mentions-legales", Public, accueil::mentions::notice)
+        .get("/donnees-personnelles", Public, accueil::mentions::privacy)
+        .get(
+            "/conditions-d-utilisation",
+            Public,
+            accueil::mentions::terms,
+        )
         .get("/healthz", Public, health::healthz)
         .get("/metrics", Public, health::metrics)
         .get("/static/{file}", Public, assets::serve_asset)
@@ -167,17 +221,21 @@ pub fn table() -> RouteTable {
         .get(
             "/connexion/second-facteur",
             PasswordDone,
-            securite::second_factor_form,
+            compte::securite::second_factor_form,
         )
         .post(
             "/connexion/second-facteur",
             PasswordDone,
-            securite::second_factor,
+            compte::securite::second_factor,
         )
         .post("/deconnexion", Public, compte::logout)
-        .get("/deconnexion/fin", Public, crate::oidc::logged_out)
-        .get("/connexion/{name}", Public, crate::oidc::start)
-        .get("/connexion/{name}/retour", Public, crate::oidc::callback)
+        .get("/deconnexion/fin", Public, crate::compte::oidc::logged_out)
+        .get("/connexion/{name}", Public, crate::compte::oidc::start)
+        .get(
+            "/connexion/{name}/retour",
+            Public,
+            crate::compte::oidc::callback,
+        )
         .get("/mot-de-passe-oublie", Public, compte::forgot_form)
         .post("/mot-de-passe-oublie", Public, compte::forgot)
         .get("/mot-de-passe/nouveau/{token}", Public, compte::reset_form)
@@ -190,63 +248,63 @@ pub fn table() -> RouteTable {
             Public,
             compte::confirm_new_email,
         )
-        .get("/suivi", Public, guichet::track)
-        .get("/compte/rattacher", SignedIn, guichet::claim_form)
-        .post("/compte/rattacher", SignedIn, guichet::claim)
-        .get("/aidant/guichet", Aidant, guichet::aidant_form)
-        .post("/aidant/guichet", Aidant, guichet::aidant_open)
+        .get("/suivi", Public, dossier::comptoir::track)
+        .get("/compte/rattacher", SignedIn, dossier::comptoir::claim_form)
+        .post("/compte/rattacher", SignedIn, dossier::comptoir::claim)
+        .get("/aidant/guichet", Aidant, dossier::comptoir::aidant_form)
+        .post("/aidant/guichet", Aidant, dossier::comptoir::aidant_open)
         .get(
             "/admin/{tenant}/guichet",
             Tenant(P::ProcessDossiers),
-            guichet::agent_form,
+            dossier::comptoir::agent_form,
         )
         .post(
             "/admin/{tenant}/guichet",
             Tenant(P::ProcessDossiers),
-            guichet::agent_open,
+            dossier::comptoir::agent_open,
         )
-        .get("/compte/mandats", SignedIn, aidants::mine)
+        .get("/compte/mandats", SignedIn, mandat::mine)
         .post(
             "/compte/mandats/{id}/revocation",
             SignedIn,
-            aidants::revoke_by_usager,
+            mandat::revoke_by_usager,
         )
-        .get("/mandats/verification", Public, aidants::verify)
-        .get("/aidant", Aidant, aidants::space)
-        .post("/aidant/mandats", Aidant, aidants::create)
-        .get("/aidant/mandats/{id}", Aidant, aidants::show)
-        .post("/aidant/mandats/{id}/agir", Aidant, aidants::act)
+        .get("/mandats/verification", Public, mandat::verify)
+        .get("/aidant", Aidant, mandat::space)
+        .post("/aidant/mandats", Aidant, mandat::create)
+        .get("/aidant/mandats/{id}", Aidant, mandat::show)
+        .post("/aidant/mandats/{id}/agir", Aidant, mandat::act)
         .post(
             "/aidant/mandats/{id}/revocation",
             Aidant,
-            aidants::revoke_by_aidant,
+            mandat::revoke_by_aidant,
         )
-        .post("/aidant/arreter", SignedIn, aidants::stop)
-        .get("/operateur/aidants", Operator, aidants::operator_structures)
+        .post("/aidant/arreter", SignedIn, mandat::stop)
+        .get("/operateur/aidants", Operator, mandat::operator_structures)
         .post(
             "/operateur/aidants/structures",
             Operator,
-            aidants::operator_add_structure,
+            mandat::operator_add_structure,
         )
         .post(
             "/operateur/aidants/membres",
             Operator,
-            aidants::operator_add_aidant,
+            mandat::operator_add_aidant,
         )
         .get(
             "/admin/{tenant}/aidants",
             Tenant(P::ManageTeam),
-            aidants::tenant_structures,
+            mandat::tenant_structures,
         )
         .post(
             "/admin/{tenant}/aidants/structures",
             Tenant(P::ManageTeam),
-            aidants::tenant_add_structure,
+            mandat::tenant_add_structure,
         )
         .post(
             "/admin/{tenant}/aidants/membres",
             Tenant(P::ManageTeam),
-            aidants::tenant_add_aidant,
+            mandat::tenant_add_aidant,
         )
         .get("/compte/profil", SignedIn, profil::show)
         .post("/compte/profil", SignedIn, profil::save)
@@ -267,40 +325,72 @@ pub fn table() -> RouteTable {
         )
         .get("/compte/suppression", SignedIn, compte::delete_form)
         .post("/compte/suppression", SignedIn, compte::delete)
-        .get("/compte/securite", PasswordDone, securite::totp_page)
-        .post("/compte/securite", PasswordDone, securite::totp_enable)
+        .get(
+            "/compte/securite",
+            PasswordDone,
+            compte::securite::totp_page,
+        )
+        .post(
+            "/compte/securite",
+            PasswordDone,
+            compte::securite::totp_enable,
+        )
         // Filing a dossier
-        .get("/demarches/{tenant}/{slug}", Public, depot::page)
+        .get("/demarches/{tenant}/{slug}", Public, dossier::depot::page)
         .post(
             "/demarches/{tenant}/{slug}/dossiers",
             SignedIn,
-            depot::start,
+            dossier::depot::start,
         )
-        .get("/dossiers", SignedIn, depot::mine)
-        .get("/dossiers/{id}", SignedIn, depot::view)
+        .get("/dossiers", SignedIn, dossier::depot::mine)
+        .get("/dossiers/{id}", SignedIn, dossier::depot::view)
         .get(
             "/dossiers/{id}/accuse.pdf",
             SignedIn,
-            courrier::usager_accuse,
+            dossier::courrier::usager_accuse,
         )
         .get(
             "/dossiers/{id}/decision.pdf",
             SignedIn,
-            courrier::usager_decision,
+            dossier::courrier::usager_decision,
         )
-        .get("/dossiers/{id}/etapes/{step}", SignedIn, depot::step)
-        .post("/dossiers/{id}/etapes/{step}", SignedIn, depot::save_step)
-        .get("/dossiers/{id}/recapitulatif", SignedIn, depot::review)
-        .post("/dossiers/{id}/depot", SignedIn, depot::submit)
-        .post("/dossiers/{id}/retrait", SignedIn, depot::withdraw)
+        .get(
+            "/dossiers/{id}/etapes/{step}",
+            SignedIn,
+            dossier::depot::step,
+        )
+        .post(
+            "/dossiers/{id}/etapes/{step}",
+            SignedIn,
+            dossier::depot::save_step,
+        )
+        .get(
+            "/dossiers/{id}/recapitulatif",
+            SignedIn,
+            dossier::depot::review,
+        )
+        .post("/dossiers/{id}/depot", SignedIn, dossier::depot::submit)
+        .post("/dossiers/{id}/retrait", SignedIn, dossier::depot::withdraw)
         .post("/dossiers/{id}/profil", SignedIn, profil::save_back)
-        .post("/dossiers/{id}/messages", SignedIn, echanges::from_usager)
-        .get("/dossiers/{id}/fichiers/{file}", SignedIn, depot::file)
+        .post(
+            "/dossiers/{id}/messages",
+            SignedIn,
+            dossier::echanges::from_usager,
+        )
+        .get(
+            "/dossiers/{id}/fichiers/{file}",
+            SignedIn,
+            dossier::depot::file,
+        )
         .get("/invitation/{token}", Public, equipe::invitation_form)
         .post("/invitation/{token}", Public, equipe::accept_invitation)
         // Back office of a collectivité
-        .get("/admin", SignedIn, admin::index)
-        .get("/admin/{tenant}", Tenant(P::BackOffice), admin::home)
+        .get("/admin", SignedIn, collectivite::admin::index)
+        .get(
+            "/admin/{tenant}",
+            Tenant(P::BackOffice),
+            collectivite::admin::home,
+        )
         .get(
             "/admin/{tenant}/equipe",
             Tenant(P::ManageTeam),
@@ -339,326 +429,338 @@ pub fn table() -> RouteTable {
         .get(
             "/admin/{tenant}/demarches",
             Tenant(P::DesignDemarches),
-            conception::list,
+            demarche::conception::list,
         )
         .post(
             "/admin/{tenant}/demarches",
             Tenant(P::DesignDemarches),
-            conception::import,
+            demarche::conception::import,
         )
         .get(
             "/admin/{tenant}/demarches/{id}",
             Tenant(P::DesignDemarches),
-            conception::show,
+            demarche::conception::show,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/brouillon",
             Tenant(P::DesignDemarches),
-            conception::save,
+            demarche::conception::save,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/publication",
             Tenant(P::DesignDemarches),
-            conception::publish,
+            demarche::conception::publish,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/fermeture",
             Tenant(P::DesignDemarches),
-            conception::close,
+            demarche::conception::close,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/reouverture",
             Tenant(P::DesignDemarches),
-            conception::reopen,
+            demarche::conception::reopen,
         )
         .get(
             "/admin/{tenant}/demarches/{id}/export",
             Tenant(P::DesignDemarches),
-            conception::export,
+            demarche::conception::export,
         )
         .get(
             "/admin/{tenant}/signalements",
             Tenant(P::ModerateSignalements),
-            traitement::list,
+            signalement::traitement::list,
         )
         .post(
             "/admin/{tenant}/signalements/lot",
             Tenant(P::ModerateSignalements),
-            traitement::bulk,
+            signalement::traitement::bulk,
         )
         .get(
             "/admin/{tenant}/signalements/categories",
             Tenant(P::ConfigureSignalements),
-            categories::show,
+            signalement::categories::show,
         )
         .post(
             "/admin/{tenant}/signalements/categories",
             Tenant(P::ConfigureSignalements),
-            categories::add,
+            signalement::categories::add,
         )
         .post(
             "/admin/{tenant}/signalements/categories/{id}",
             Tenant(P::ConfigureSignalements),
-            categories::save,
+            signalement::categories::save,
         )
         .get(
             "/admin/{tenant}/signalements/export/{file}",
             Tenant(P::ModerateSignalements),
-            traitement::export,
+            signalement::traitement::export,
         )
         .get(
             "/admin/{tenant}/signalements/{id}",
             Tenant(P::ModerateSignalements),
-            traitement::show,
+            signalement::traitement::show,
         )
         .get(
             "/admin/{tenant}/signalements/{id}/photos/{file}",
             Tenant(P::ModerateSignalements),
-            traitement::photo,
+            signalement::traitement::photo,
         )
         .post(
             "/admin/{tenant}/signalements/{id}/etat",
             Tenant(P::ModerateSignalements),
-            traitement::change,
+            signalement::traitement::change,
         )
         .post(
             "/admin/{tenant}/signalements/{id}/transfert",
             Tenant(P::ModerateSignalements),
-            traitement::transfer,
+            signalement::traitement::transfer,
         )
         .get(
             "/admin/{tenant}/modeles",
             Tenant(P::DesignDemarches),
-            modeles::catalogue,
+            demarche::modele::catalogue,
         )
         .post(
             "/admin/{tenant}/modeles/{id}/adoption",
             Tenant(P::DesignDemarches),
-            modeles::adopt,
+            demarche::modele::adopt,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/modele",
             Tenant(P::DesignDemarches),
-            modeles::publish,
+            demarche::modele::publish,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/mise-a-jour",
             Tenant(P::DesignDemarches),
-            modeles::update,
+            demarche::modele::update,
         )
         .post(
             "/admin/{tenant}/demarches/nouvelle",
             Tenant(P::DesignDemarches),
-            conception::create,
+            demarche::conception::create,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/webhook",
             Tenant(P::DesignDemarches),
-            conception::webhook,
+            demarche::conception::webhook,
         )
         .get(
             "/admin/{tenant}/demarches/{id}/editeur",
             Tenant(P::DesignDemarches),
-            editeur::show,
+            demarche::editeur::show,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/editeur/reglages",
             Tenant(P::DesignDemarches),
-            editeur::settings,
+            demarche::editeur::settings,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/editeur/pages",
             Tenant(P::DesignDemarches),
-            editeur::add_page,
+            demarche::editeur::add_page,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/editeur/pages/{page}",
             Tenant(P::DesignDemarches),
-            editeur::page_action,
+            demarche::editeur::page_action,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/editeur/champs",
             Tenant(P::DesignDemarches),
-            editeur::add_field,
+            demarche::editeur::add_field,
         )
         .get(
             "/admin/{tenant}/demarches/{id}/editeur/champs/{field}",
             Tenant(P::DesignDemarches),
-            editeur::edit_field,
+            demarche::editeur::edit_field,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/editeur/champs/{field}",
             Tenant(P::DesignDemarches),
-            editeur::update_field,
+            demarche::editeur::update_field,
         )
         .post(
             "/admin/{tenant}/demarches/{id}/editeur/champs/{field}/actions",
             Tenant(P::DesignDemarches),
-            editeur::field_action,
+            demarche::editeur::field_action,
         )
         .get(
             "/admin/{tenant}/dossiers",
             Tenant(P::ProcessDossiers),
-            instruction::queue,
+            dossier::instruction::queue,
         )
         .post(
             "/admin/{tenant}/dossiers/lot",
             Tenant(P::ProcessDossiers),
-            instruction::bulk,
+            dossier::instruction::bulk,
         )
         .get(
             "/admin/{tenant}/dossiers/{id}",
             Tenant(P::ProcessDossiers),
-            instruction::show,
+            dossier::instruction::show,
         )
         .post(
             "/admin/{tenant}/dossiers/{id}/action",
             Tenant(P::ProcessDossiers),
-            instruction::act,
+            dossier::instruction::act,
         )
         .post(
             "/admin/{tenant}/dossiers/{id}/messages",
             Tenant(P::ProcessDossiers),
-            echanges::from_agent,
+            dossier::echanges::from_agent,
         )
         .post(
             "/admin/{tenant}/dossiers/{id}/attribution",
             Tenant(P::ProcessDossiers),
-            instruction::assign,
+            dossier::instruction::assign,
         )
         .get(
             "/admin/{tenant}/dossiers/{id}/accuse.pdf",
             Tenant(P::ProcessDossiers),
-            courrier::agent_accuse,
+            dossier::courrier::agent_accuse,
         )
         .get(
             "/admin/{tenant}/dossiers/{id}/decision.pdf",
             Tenant(P::ProcessDossiers),
-            courrier::agent_decision,
+            dossier::courrier::agent_decision,
         )
         .get(
             "/admin/{tenant}/dossiers.csv",
             Tenant(P::ProcessDossiers),
-            export::csv,
+            dossier::export::csv,
         )
         .get(
             "/admin/{tenant}/dossiers.xlsx",
             Tenant(P::ProcessDossiers),
-            export::xlsx,
+            dossier::export::xlsx,
         )
         .get(
             "/admin/{tenant}/dossiers/{id}/fichiers.zip",
             Tenant(P::ProcessDossiers),
-            instruction::files_zip,
+            dossier::instruction::files_zip,
         )
         .get(
             "/admin/{tenant}/dossiers/{id}/fichiers/{file}",
             Tenant(P::ProcessDossiers),
-            instruction::file,
+            dossier::instruction::file,
         )
         .get(
             "/admin/{tenant}/jetons",
             Tenant(P::ManageApiTokens),
-            jetons::page,
+            jeton::page,
         )
         .post(
             "/admin/{tenant}/jetons",
             Tenant(P::ManageApiTokens),
-            jetons::create,
+            jeton::create,
         )
         .post(
             "/admin/{tenant}/jetons/{id}/revocation",
             Tenant(P::ManageApiTokens),
-            jetons::revoke,
+            jeton::revoke,
         )
         // The operator (région)
-        .get("/operateur", Operator, operateur::page)
-        .get("/operateur/journal", Operator, operateur::journal)
-        .post("/operateur/collectivites", Operator, adhesion::add)
-        .get("/operateur/collectivites/{slug}", Operator, adhesion::show)
+        .get("/operateur", Operator, collectivite::operateur::page)
+        .get(
+            "/operateur/journal",
+            Operator,
+            collectivite::operateur::journal,
+        )
+        .post(
+            "/operateur/collectivites",
+            Operator,
+            collectivite::adhesion::add,
+        )
+        .get(
+            "/operateur/collectivites/{slug}",
+            Operator,
+            collectivite::adhesion::show,
+        )
         .post(
             "/operateur/collectivites/{slug}/invitations",
             Operator,
-            adhesion::invite,
+            collectivite::adhesion::invite,
         )
         .post(
             "/operateur/collectivites/{slug}/invitations/{id}/renvoi",
             Operator,
-            adhesion::resend,
+            collectivite::adhesion::resend,
         )
         .post(
             "/operateur/collectivites/{slug}/invitations/{id}/revocation",
             Operator,
-            adhesion::revoke,
+            collectivite::adhesion::revoke,
         )
-        .get("/operateur/referentiel", Operator, referentiel::page)
+        .get("/operateur/referentiel", Operator, competence::page)
         .get(
             "/operateur/referentiel/competences.csv",
             Operator,
-            referentiel::export_csv,
+            competence::export_csv,
         )
         .post(
             "/operateur/referentiel/competences",
             Operator,
-            referentiel::save_competence,
+            competence::save_competence,
         )
         .post(
             "/operateur/referentiel/competences/import",
             Operator,
-            referentiel::import_csv,
+            competence::import_csv,
         )
         .post(
             "/operateur/referentiel/exceptions",
             Operator,
-            referentiel::save_override,
+            competence::save_override,
         )
         .get(
             "/operateur/referentiel/exceptions.csv",
             Operator,
-            referentiel::export_overrides_csv,
+            competence::export_overrides_csv,
         )
         .post(
             "/operateur/referentiel/exceptions/import",
             Operator,
-            referentiel::import_overrides_csv,
+            competence::import_overrides_csv,
         )
         .post(
             "/operateur/referentiel/services",
             Operator,
-            referentiel::save_service,
+            competence::save_service,
         )
         .post(
             "/operateur/referentiel/synonymes",
             Operator,
-            referentiel::save_synonyms,
+            competence::save_synonyms,
         )
         // API
-        .get("/api/v1/moi", Api("*"), api::me)
-        .get("/api/v1/openapi.json", Public, api::openapi)
+        .get("/api/v1/moi", Api("*"), jeton::api::me)
+        .get("/api/v1/openapi.json", Public, openapi)
         .get(
             "/api/v1/demarches",
             Api("dossiers:lecture"),
-            api::list_demarches,
+            demarche::api::list_demarches,
         )
         .get(
             "/api/v1/demarches/{id}/dossiers",
             Api("dossiers:lecture"),
-            api::list_dossiers,
+            dossier::api::list_dossiers,
         )
         .get(
             "/api/v1/dossiers/{id}",
             Api("dossiers:lecture"),
-            api::get_dossier,
+            dossier::api::get_dossier,
         )
         .post(
             "/api/v1/dossiers/{id}/etat",
             Api("dossiers:ecriture"),
-            api::change_state,
+            dossier::api::change_state,
         )
         .post(
             "/api/v1/dossiers/{id}/messages",
             Api("dossiers:ecriture"),
-            api::send_message,
+            dossier::api::send_message,
         )
         // Demo only
         .get("/demo/courriels", Demo, demo::mails)

@@ -353,7 +353,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
         .expect("id");
     let now = guichet_store::now_ms();
     assert_eq!(
-        guichet_web::pages::aidants::warn_expiring(&s.state, now)
+        guichet_web::mandat::warn_expiring(&s.state, now)
             .await
             .expect("warn"),
         0,
@@ -366,13 +366,13 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
         .await
         .expect("ten days left");
     assert_eq!(
-        guichet_web::pages::aidants::warn_expiring(&s.state, now)
+        guichet_web::mandat::warn_expiring(&s.state, now)
             .await
             .expect("warn"),
         1
     );
     assert_eq!(
-        guichet_web::pages::aidants::warn_expiring(&s.state, now)
+        guichet_web::mandat::warn_expiring(&s.state, now)
             .await
             .expect("warn"),
         0,

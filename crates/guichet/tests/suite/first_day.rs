@@ -580,7 +580,7 @@ async fn the_home_page_a_collectivite_s_page_and_search_lead_to_reporting_and_fo
 #[tokio::test]
 async fn legal_pages_are_linked_from_every_page_and_say_who_is_responsible() {
     let s = TestServer::start_with(|c| {
-        c.legal = guichet_web::pages::legal::LegalInfo {
+        c.legal = guichet_web::accueil::mentions::LegalInfo {
             publisher: Some("Région Bourgogne-Franche-Comté".into()),
             director: Some("La présidente du conseil régional".into()),
             address: Some("4 square Castan, 25031 Besançon".into()),

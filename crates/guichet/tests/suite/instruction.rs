@@ -328,22 +328,22 @@ async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted
 
     // First attempt: the partner fails; nothing more until the backoff has passed.
     let now = guichet_store::now_ms();
-    let (ok, failed) = guichet_web::webhooks::deliver_due(&s.state, now)
+    let (ok, failed) = guichet_web::webhook::deliver_due(&s.state, now)
         .await
         .expect("deliver");
     assert_eq!((ok, failed), (0, 1));
     assert_eq!(
-        guichet_web::webhooks::deliver_due(&s.state, now + 1_000)
+        guichet_web::webhook::deliver_due(&s.state, now + 1_000)
             .await
             .expect("deliver"),
         (0, 0)
     );
-    let (ok, _) = guichet_web::webhooks::deliver_due(&s.state, now + webhook::backoff_ms(1) + 1)
+    let (ok, _) = guichet_web::webhook::deliver_due(&s.state, now + webhook::backoff_ms(1) + 1)
         .await
         .expect("retry");
     assert_eq!(ok, 1, "delivered at the retry");
     assert_eq!(
-        guichet_web::webhooks::deliver_due(&s.state, now + 3_600_000)
+        guichet_web::webhook::deliver_due(&s.state, now + 3_600_000)
             .await
             .expect("deliver"),
         (0, 0),

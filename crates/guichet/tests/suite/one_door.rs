@@ -7,7 +7,7 @@ use guichet_domain::competence::{Holder, Level, Override};
 use guichet_domain::demarche::Definition;
 use guichet_store::tenant::{self, Contact, Target, Tenant};
 use guichet_store::{competence, demarche};
-use guichet_web::catalogue::{self, Item};
+use guichet_web::recherche::catalogue::{self, Item};
 
 async fn join(s: &TestServer, target: Target) -> Tenant {
     tenant::add(s.db(), &target, &Contact::default(), false)

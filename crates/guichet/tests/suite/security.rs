@@ -737,7 +737,7 @@ async fn webhooks_never_reach_the_platform_s_own_network() {
     .await
     .expect("a delivery due");
     let accepted = tokio::time::timeout(std::time::Duration::from_millis(300), probe.accept());
-    let (_, failed) = guichet_web::webhooks::deliver_due(&s.state, guichet_store::now_ms())
+    let (_, failed) = guichet_web::webhook::deliver_due(&s.state, guichet_store::now_ms())
         .await
         .expect("deliver");
     assert!(

@@ -294,7 +294,7 @@ impl TestServer {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let provider = OidcProvider::start(&base).await;
-        let config = guichet_web::oidc::OidcProvider {
+        let config = guichet_web::compte::oidc::OidcProvider {
             issuer: provider.issuer.clone(),
             client_id: OidcProvider::CLIENT_ID.into(),
             client_secret: OidcProvider::CLIENT_SECRET.into(),
@@ -303,7 +303,7 @@ impl TestServer {
         let db = TestDb::with_referential().await;
         let server = Self::serve(db, smtp.map(|s| s.port), listener, |c| {
             c.franceconnect = Some(config.clone());
-            c.agent_sso = Some(guichet_web::oidc::OidcProvider {
+            c.agent_sso = Some(guichet_web::compte::oidc::OidcProvider {
                 acr: String::new(),
                 ..config.clone()
             });

@@ -248,11 +248,11 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
     );
 
     // The document expires in 10 days: the usager is e-mailed once.
-    let warned = guichet_web::pages::coffre::warn_expiring(&s.state, today)
+    let warned = guichet_web::coffre::warn_expiring(&s.state, today)
         .await
         .expect("warn");
     assert_eq!(warned, 1);
-    let again = guichet_web::pages::coffre::warn_expiring(&s.state, today)
+    let again = guichet_web::coffre::warn_expiring(&s.state, today)
         .await
         .expect("warn");
     assert_eq!(again, 0, "warned once");

@@ -7,8 +7,7 @@ use super::visitor::Visitor;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
 use hmac::{Hmac, Mac};
 
 pub const FIELD: &str = "_csrf";
@@ -45,23 +44,19 @@ pub async fn token_bound(state: &AppState, seed: &str, binding: &str) -> anyhow:
     ))
 }
 
-fn refused() -> Response {
-    crate::error::render(
-        &crate::error::ErrorPage {
-            layout: crate::layout::Layout::bare(),
-            heading: "Formulaire expiré",
-            message: "Ce formulaire n'est plus valide (page trop ancienne, ou envoyée depuis un autre site). Revenez à la page précédente, rechargez-la et envoyez-la de nouveau : ce que vous aviez enregistré n'est pas perdu.",
-            reference: None,
-        },
-        StatusCode::FORBIDDEN,
-    )
+/// Why a state-changing request was refused.
+pub enum Refusal {
+    /// No token, or not this browser's and session's: the form expired or came from elsewhere.
+    Expired,
+    /// A form body over `MAX_FORM_BYTES`.
+    TooLarge,
 }
 
 /// Checks the token of a state-changing request and gives the request back, body intact.
-pub async fn check(state: &AppState, visitor: &Visitor, req: Request) -> Result<Request, Response> {
+pub async fn check(state: &AppState, visitor: &Visitor, req: Request) -> Result<Request, Refusal> {
     // No seed from the browser: a form cannot carry a token for one made just now.
     if visitor.csrf_seed_new {
-        return Err(refused());
+        return Err(Refusal::Expired);
     }
     let seed = visitor.csrf_seed.clone();
     let content_type = req
@@ -79,9 +74,7 @@ pub async fn check(state: &AppState, visitor: &Visitor, req: Request) -> Result<
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
-            .map_err(|_| {
-                (StatusCode::PAYLOAD_TOO_LARGE, "formulaire trop volumineux").into_response()
-            })?;
+            .map_err(|_| Refusal::TooLarge)?;
         let given = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v));
@@ -90,14 +83,14 @@ pub async fn check(state: &AppState, visitor: &Visitor, req: Request) -> Result<
         (from_query, req)
     };
     let Some(given) = given.and_then(|g| hex::decode(g).ok()) else {
-        return Err(refused());
+        return Err(Refusal::Expired);
     };
     let mac = mac_for(state, &seed, visitor.csrf_binding())
         .await
-        .map_err(|_| refused())?;
+        .map_err(|_| Refusal::Expired)?;
     // verify_slice compares in constant time.
     match mac.verify_slice(&given) {
         Ok(()) => Ok(req),
-        Err(_) => Err(refused()),
+        Err(_) => Err(Refusal::Expired),
     }
 }

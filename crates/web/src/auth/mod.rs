@@ -6,6 +6,8 @@
 //! including the collectivité named in the path.
 
 pub mod csrf;
+pub mod jeton;
+pub mod mandat;
 pub mod visitor;
 
 use crate::error::{render, ErrorPage};
@@ -72,7 +74,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
         return next.run(Request::from_parts(parts, body)).await;
     }
     if let Access::Api(scope) = access {
-        return crate::api::authorize(
+        return jeton::authorize(
             state,
             scope,
             tenant_slug,
@@ -82,7 +84,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
         .await;
     }
     if access == Access::Demo && !state.config.demo {
-        return crate::pages::not_found(axum::extract::State(state)).await;
+        return crate::page::not_found(axum::extract::State(state)).await;
     }
 
     let visitor = match Visitor::resolve(&state, &parts).await {
@@ -95,7 +97,11 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
     if !is_safe(req.method()) {
         match csrf::check(&state, &visitor, req).await {
             Ok(checked) => req = checked,
-            Err(response) => return response,
+            Err(csrf::Refusal::Expired) => return form_expired(),
+            Err(csrf::Refusal::TooLarge) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "formulaire trop volumineux")
+                    .into_response()
+            }
         }
     }
 
@@ -107,9 +113,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
         Err(response) => return visitor.finish(response),
     };
     // An aidant acting for a usager: only the usager's pages, within the mandat.
-    if let Err(response) =
-        crate::pages::aidants::check_acting(&state, &visitor, req.method(), &path).await
-    {
+    if let Err(response) = mandat::check_acting(&state, &visitor, req.method(), &path).await {
         return visitor.finish(response);
     }
     if let Some(ctx) = tenant_context {
@@ -217,7 +221,7 @@ async fn decide(
                     Ok(Some(t)) => t,
                     Ok(None) => {
                         return Err(
-                            crate::pages::not_found(axum::extract::State(state.clone())).await
+                            crate::page::not_found(axum::extract::State(state.clone())).await
                         )
                     }
                     Err(e) => return Err(crate::error::AppError::from(e).into_response()),
@@ -266,29 +270,30 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The client's address: the connection's peer, or, when the peer is one of the configured
-/// trusted proxies, the address they forward (`domain::throttle::client_address`).
-pub fn client_ip(
-    parts: &axum::http::request::Parts,
-    trusted: &[guichet_domain::throttle::TrustedProxy],
-) -> Option<String> {
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
-        .0
-        .ip();
-    let forwarded: Vec<&str> = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    Some(guichet_domain::throttle::client_address(peer, &forwarded, trusted).to_string())
+/// A form whose anti-CSRF token does not hold.
+fn form_expired() -> Response {
+    render(
+        &ErrorPage {
+            layout: Layout::bare(),
+            heading: "Formulaire expiré",
+            message: "Ce formulaire n'est plus valide (page trop ancienne, ou envoyée depuis un autre site). Revenez à la page précédente, rechargez-la et envoyez-la de nouveau : ce que vous aviez enregistré n'est pas perdu.",
+            reference: None,
+        },
+        StatusCode::FORBIDDEN,
+    )
 }
 
-pub fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+impl<S: Send + Sync> FromRequestParts<S> for TenantContext {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<TenantContext>()
+            .cloned()
+            .ok_or(StatusCode::FORBIDDEN)
+    }
 }

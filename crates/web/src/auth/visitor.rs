@@ -64,8 +64,8 @@ impl Visitor {
     pub async fn resolve(state: &AppState, parts: &Parts) -> anyhow::Result<Self> {
         let secure = state.config.is_tls();
         let mut visitor = Visitor {
-            ip: super::client_ip(parts, &state.config.trusted_proxies),
-            user_agent: super::user_agent(&parts.headers),
+            ip: client_ip(parts, &state.config.trusted_proxies),
+            user_agent: user_agent(&parts.headers),
             secure,
             ..Visitor::default()
         };
@@ -248,14 +248,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for super::TenantContext {
-    type Rejection = axum::http::StatusCode;
+/// The client's address: the connection's peer, or, when the peer is one of the configured
+/// trusted proxies, the address they forward (`domain::throttle::client_address`).
+pub fn client_ip(
+    parts: &axum::http::request::Parts,
+    trusted: &[guichet_domain::throttle::TrustedProxy],
+) -> Option<String> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(guichet_domain::throttle::client_address(peer, &forwarded, trusted).to_string())
+}
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<super::TenantContext>()
-            .cloned()
-            .ok_or(axum::http::StatusCode::FORBIDDEN)
-    }
+pub fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }

@@ -1,0 +1,139 @@
+pub mod adhesion;
+pub mod admin;
+pub mod operateur;
+use crate::error::AppError;
+use crate::layout::Layout;
+use crate::page::html;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use guichet_domain::tenant::TenantStatus;
+use guichet_domain::territory::EntityKind;
+use guichet_store::{tenant, territory};
+
+#[derive(Template)]
+#[template(path = "collectivite/collectivites.html")]
+struct ListPage {
+    layout: Layout,
+    tenants: Vec<tenant::Tenant>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+) -> Result<Response, AppError> {
+    html(&ListPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        tenants: tenant::list(&state.db).await?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "collectivite/collectivite.html")]
+struct TenantPage {
+    layout: Layout,
+    tenant: tenant::Tenant,
+    /// (slug, title)
+    demarches: Vec<(String, String)>,
+    territory: Vec<(&'static str, String)>,
+    contact: Vec<(&'static str, String)>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(t) = tenant::by_slug(&state.db, &slug).await? else {
+        return Ok(crate::page::not_found(State(state)).await.into_response());
+    };
+    let db = &state.db;
+    let mut facts: Vec<(&'static str, String)> = Vec::new();
+    match t.entity_kind {
+        EntityKind::Commune => {
+            if let Some(d) = territory::commune_details(db, &t.entity_code).await? {
+                facts.push(("Code INSEE", d.commune.insee.clone()));
+                if !d.commune.postal_codes.is_empty() {
+                    facts.push(("Code(s) postal(aux)", d.commune.postal_codes.join(", ")));
+                }
+                if let Some(p) = d.commune.population {
+                    facts.push(("Population", format_population(p)));
+                }
+                if let Some(e) = d.epci {
+                    facts.push(("Intercommunalité", e.nom));
+                }
+                if let Some(dep) = d.departement {
+                    facts.push(("Département", format!("{} ({})", dep.nom, dep.code)));
+                }
+                if let Some(r) = d.region {
+                    facts.push(("Région", r.nom));
+                }
+            }
+        }
+        EntityKind::Epci => {
+            if let Some(e) = territory::epci(db, &t.entity_code).await? {
+                facts.push(("SIREN", e.siren));
+                facts.push(("Communes membres", e.members.len().to_string()));
+                if let Some(p) = e.population {
+                    facts.push(("Population", format_population(p)));
+                }
+            }
+        }
+        EntityKind::Departement => {
+            facts.push(("Numéro", t.entity_code.clone()));
+            if let Some(r) = t.region_code.as_deref() {
+                if let Some(r) = territory::region(db, r).await? {
+                    facts.push(("Région", r.nom));
+                }
+            }
+        }
+        EntityKind::Region => facts.push(("Code région", t.entity_code.clone())),
+    }
+    let contact = [
+        ("Courriel", t.contact_email.clone()),
+        ("Téléphone", t.contact_phone.clone()),
+        ("Adresse", t.contact_address.clone()),
+        ("Site internet", t.website.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let demarches = guichet_store::demarche::list_published(&state.db, t.id)
+        .await?
+        .into_iter()
+        .map(|d| (d.slug, d.title))
+        .collect();
+    html(&TenantPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        demarches,
+        tenant: t,
+        territory: facts,
+        contact,
+    })
+}
+
+/// "161 830": French thousands separator (narrow no-break space).
+fn format_population(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out + " habitants"
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn population_reads_the_french_way() {
+        assert_eq!(
+            super::format_population(161_830),
+            "161\u{202f}830 habitants"
+        );
+        assert_eq!(super::format_population(830), "830 habitants");
+    }
+}

@@ -1,0 +1,104 @@
+//! The operator's view of the platform.
+
+use crate::auth::Visitor;
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::journal::JournalQuery;
+use crate::layout::Layout;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use guichet_store::audit::Intact;
+use guichet_store::tenant::{self, Tenant};
+
+/// A collectivité of the platform and how many admins it has (none: it needs an invitation).
+pub struct TenantRow {
+    pub tenant: Tenant,
+    pub admins: i64,
+}
+
+#[derive(Template)]
+#[template(path = "collectivite/operateur.html")]
+struct OperatorPage {
+    layout: Layout,
+    database: &'static str,
+    tenants: Vec<TenantRow>,
+    without_admin: usize,
+    mails_pending: i64,
+    mails_failed: i64,
+    audit_status: String,
+    /// The last signed anchor of the chain's head, in words.
+    anchor_status: String,
+    errors: Errors,
+    flash: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    page_with(&state, &visitor, Errors::default(), None).await
+}
+
+/// The operator's page, with what a form sent from it got wrong.
+pub(crate) async fn page_with(
+    state: &AppState,
+    visitor: &Visitor,
+    errors: Errors,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    // From the checkpoint on: the whole chain is checked again every day by the worker.
+    let audit_status = match guichet_store::audit::verify_recent(&state.db).await? {
+        Ok(Intact {
+            checked,
+            full_at: Some(at),
+        }) => format!(
+            "intègre ({checked} entrée(s) vérifiée(s) depuis le dernier contrôle ; chaîne entière vérifiée le {})",
+            crate::format::format_ms(at)
+        ),
+        Ok(Intact { full_at: None, .. }) => "intègre (aucune entrée)".to_string(),
+        Err(b) => format!("ROMPU à l'entrée {} : {}", b.id, b.reason),
+    };
+    let anchor_status = match &state.config.anchoring {
+        None => "non configuré : le journal n'est pas ancré hors de la base".to_string(),
+        Some(a) => match a.last() {
+            Ok(Some(last)) => format!(
+                "dernier ancrage signé le {} (entrée {}), dans {}",
+                crate::format::format_ms(last.at),
+                last.id,
+                a.dir.display()
+            ),
+            Ok(None) => "aucun ancrage écrit pour l'instant".to_string(),
+            Err(e) => format!("ANCRAGES ILLISIBLES : {e}"),
+        },
+    };
+    let (mails_pending, mails_failed) = guichet_store::outbox::backlog(&state.db).await?;
+    let counts = guichet_store::team::admin_counts(&state.db).await?;
+    let tenants: Vec<TenantRow> = tenant::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| TenantRow {
+            admins: counts.get(&t.id).copied().unwrap_or(0),
+            tenant: t,
+        })
+        .collect();
+    let page = OperatorPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        database: state.db.backend().name(),
+        without_admin: tenants.iter().filter(|t| t.admins == 0).count(),
+        tenants,
+        mails_pending,
+        mails_failed,
+        audit_status,
+        anchor_status,
+        errors,
+        flash,
+    };
+    crate::page::form_page(&page.errors, &page)
+}
+
+pub async fn journal(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<JournalQuery>,
+) -> Result<Response, AppError> {
+    crate::journal::platform_page(state, visitor, q).await
+}

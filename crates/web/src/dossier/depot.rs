@@ -1,0 +1,814 @@
+//! Filing a dossier: the démarche's page, the steps (saved as a draft at every step), the review,
+//! the deposit with its accusé de réception, and the usager's view of their dossier.
+
+use crate::auth::Visitor;
+use crate::demarche::formulaire::render;
+use crate::dossier::{file_names, own, summarize, Own};
+use crate::error::AppError;
+use crate::form::read_form;
+use crate::form::Errors;
+use crate::format::format_ms;
+use crate::layout::Layout;
+use crate::page::download;
+use crate::page::{html, not_found};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::demarche::{values, Answers, Definition, Field, FieldError, FieldKind};
+use guichet_domain::dossier::{Action, Actor, State as DState};
+use guichet_store::dossier::{self, By, Dossier};
+use guichet_store::tenant::Tenant;
+use guichet_store::{demarche, tenant};
+use serde::Deserialize;
+
+/// Today in Paris.
+fn today() -> time::Date {
+    crate::format::paris_today()
+}
+
+async fn published(
+    state: &AppState,
+    tenant_slug: &str,
+    slug: &str,
+) -> anyhow::Result<Option<(Tenant, demarche::Demarche, Definition)>> {
+    let Some(t) = tenant::by_slug(&state.db, tenant_slug).await? else {
+        return Ok(None);
+    };
+    let Some(d) = demarche::by_slug(&state.db, t.id, slug).await? else {
+        return Ok(None);
+    };
+    let Some(v) = d.published_version else {
+        return Ok(None);
+    };
+    let Some(def) = demarche::definition(&state.db, t.id, d.id, v).await? else {
+        return Ok(None);
+    };
+    Ok(Some((t, d, def)))
+}
+
+#[derive(Template)]
+#[template(path = "dossier/demarche.html")]
+struct DemarchePage {
+    layout: Layout,
+    tenant: Tenant,
+    slug: String,
+    def: Definition,
+    open: bool,
+}
+
+impl DemarchePage {
+    fn needs_franceconnect(&self) -> bool {
+        self.def.identity == guichet_domain::demarche::IdentityLevel::Franceconnect
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((tenant_slug, slug)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let Some((t, d, def)) = published(&state, &tenant_slug, &slug).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    html(&DemarchePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        tenant: t,
+        slug: d.slug,
+        def,
+        open: d.status == demarche::Status::Publiee,
+    })
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((tenant_slug, slug)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let Some(user) = &visitor.user else {
+        return Ok(Redirect::to("/connexion").into_response());
+    };
+    let Some((t, d, def)) = published(&state, &tenant_slug, &slug).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if d.status != demarche::Status::Publiee {
+        return Ok(not_found(State(state)).await);
+    }
+    // A démarche that requires a certified identity: FranceConnect first.
+    if def.identity == guichet_domain::demarche::IdentityLevel::Franceconnect
+        && !guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?
+    {
+        let back = format!("/demarches/{tenant_slug}/{slug}");
+        return if state.config.franceconnect.is_some() {
+            let page = crate::page::message_to(
+                &state,
+                &visitor,
+                "Identité FranceConnect demandée",
+                vec![format!("{} demande pour cette démarche une identité vérifiée par FranceConnect. Identifiez-vous avec FranceConnect : votre compte en sera relié une fois pour toutes, puis vous reviendrez ici commencer la démarche.", t.name)],
+                Some((
+                    format!("/connexion/franceconnect?suite={}", crate::auth::urlencode(&back)),
+                    "S'identifier avec FranceConnect",
+                )),
+            )
+            .await?;
+            Ok((StatusCode::FORBIDDEN, page).into_response())
+        } else {
+            Ok((
+                StatusCode::FORBIDDEN,
+                crate::page::message(&state, &visitor, "Identité FranceConnect demandée", vec!["Cette démarche demande une identité vérifiée par FranceConnect, qui n'est pas encore proposée sur cette plateforme : contactez directement la collectivité.".into()], None).await?,
+            )
+                .into_response())
+        };
+    }
+    let version = d.published_version.unwrap_or(1);
+    // Tell us once: the fields bound to the profile start with its values.
+    let profile = guichet_store::profile::get(&state.db, user.id).await?;
+    let answers = guichet_domain::profile::prefill(&def, &profile);
+    let x = dossier::start_draft(
+        &state.db,
+        dossier::Draft {
+            tenant_id: t.id,
+            demarche_id: d.id,
+            version,
+            usager_id: Some(user.id),
+            applicant_name: user.display_name.clone(),
+            commune_insee: def.commune_of(&answers),
+            answers,
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/dossiers/{}/etapes/0", x.id)).into_response())
+}
+
+fn labels(def: &Definition) -> Vec<(String, String)> {
+    def.all_fields()
+        .iter()
+        .map(|f| (f.id.clone(), f.label.clone()))
+        .collect()
+}
+
+/// Whether an input name belongs to one of these fields (block repetitions included).
+fn belongs(key: &str, fields: &[Field]) -> bool {
+    fields
+        .iter()
+        .any(|f| key == f.id || key.starts_with(&format!("{}[", f.id)))
+}
+
+#[derive(Template)]
+#[template(path = "dossier/etape.html")]
+struct StepPage {
+    layout: Layout,
+    title: String,
+    number: String,
+    id: i64,
+    step: usize,
+    steps: usize,
+    page_title: String,
+    fields_html: String,
+    multipart: bool,
+    errors: Errors,
+    flash: Option<String>,
+    autosave_js: &'static str,
+}
+
+async fn step_page(
+    state: &AppState,
+    visitor: &Visitor,
+    x: &Dossier,
+    def: &Definition,
+    step: usize,
+    errors: Vec<FieldError>,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let page = &def.pages[step];
+    let names = file_names(state, x, def).await?;
+    // Documents of the vault, offered next to each file field that accepts their type.
+    let today = today();
+    let vault: Vec<(String, String, String)> = match &visitor.user {
+        Some(u) if crate::demarche::formulaire::has_files(&page.fields) => {
+            guichet_store::vault::list(&state.db, u.id)
+                .await?
+                .into_iter()
+                .map(|d| {
+                    let l = crate::coffre::listed(d, today);
+                    let label = format!("{} — {} ({})", l.kind, l.d.name, l.validity.label());
+                    (l.d.id, label, l.d.mime)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let fields_html = render(
+        &page.fields,
+        &x.answers,
+        &errors,
+        labels(def),
+        "",
+        &names,
+        &vault,
+    );
+    let mut summary = Errors::default();
+    // Each error names its field, and the repetition it is in ("Enfant 2 — Prénom : …").
+    for e in &errors {
+        summary.add(
+            crate::demarche::formulaire::dom_id(&e.key),
+            format!("{} : {}", def.key_label(&e.key), e.message),
+        );
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = StepPage {
+        autosave_js: &crate::assets::AUTOSAVE_JS.href,
+        layout: Layout::for_visitor(state, visitor).await,
+        title: def.title.clone(),
+        number: x.number.clone(),
+        id: x.id,
+        step,
+        steps: def.pages.len(),
+        page_title: page.title.clone(),
+        multipart: crate::demarche::formulaire::has_files(&page.fields),
+        fields_html,
+        errors: summary,
+        flash,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn step(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, step)): Path<(i64, usize)>,
+) -> Result<Response, AppError> {
+    let Some(Own { x, def, .. }) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !x.state.editable_by_usager() {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    if step >= def.pages.len() {
+        return Ok(not_found(State(state)).await);
+    }
+    step_page(&state, &visitor, &x, &def, step, Vec::new(), None).await
+}
+
+pub async fn save_step(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, step)): Path<(i64, usize)>,
+    req: axum::extract::Request,
+) -> Result<Response, AppError> {
+    let Some(Own { mut x, def, .. }) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !x.state.editable_by_usager() || step >= def.pages.len() {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    // The page's script saves each change on its own: it wants no page back.
+    let autosave = req.headers().contains_key("x-autosave");
+    let (pairs, mut uploads) = read_form(&state, req).await?;
+    // A document chosen in the vault is attached like an upload, with the same checks; from
+    // then on the collectivité holds a copy, which the journal records.
+    let mut from_vault: Vec<Option<String>> = vec![None; uploads.len()];
+    for (k, doc_id) in &pairs {
+        let (Some(key), Some(user)) = (k.strip_prefix("depuis_coffre:"), &visitor.user) else {
+            continue;
+        };
+        if doc_id.is_empty() {
+            continue;
+        }
+        if let Some(d) = guichet_store::vault::get(&state.db, user.id, doc_id).await? {
+            let bytes = state.config.files.get(&d.id).await?;
+            uploads.push((key.to_string(), d.name, bytes));
+            from_vault.push(Some(d.id));
+        }
+    }
+    let (typed, action) = Answers::from_form(pairs);
+    let fields = &def.pages[step].fields;
+    // This page's answers replace the stored ones (except files, which a form never sends back);
+    // other pages' answers are kept as they are.
+    let is_file = |k: &str| {
+        matches!(
+            field_of(&def, k).map(|f| &f.kind),
+            Some(FieldKind::File { .. })
+        )
+    };
+    x.answers.0.retain(|k, _| !belongs(k, fields) || is_file(k));
+    for (k, v) in typed.0 {
+        if belongs(&k, fields) && !is_file(&k) {
+            x.answers.0.insert(k, v);
+        }
+    }
+    // Each upload is checked on its own: a refused file is reported, everything else is kept.
+    let mut upload_errors = Vec::new();
+    for ((key, name, bytes), vault_doc) in uploads.into_iter().zip(from_vault) {
+        let Some(FieldKind::File {
+            accept,
+            max_size_mb,
+            max_files,
+        }) = field_of(&def, &key).map(|f| f.kind.clone())
+        else {
+            continue;
+        };
+        if !belongs(&key, fields) {
+            continue;
+        }
+        match values::check_file(&bytes, &accept, max_size_mb) {
+            Ok(mime) => {
+                let mut current: Vec<String> = x.answers.0.get(&key).cloned().unwrap_or_default();
+                if max_files == 1 {
+                    for old in current.drain(..) {
+                        if let Some(f) = guichet_store::files::get(
+                            &state.db,
+                            x.tenant_id,
+                            x.id,
+                            old.trim_start_matches("fichier:"),
+                        )
+                        .await?
+                        {
+                            guichet_store::files::remove(&state.db, &state.config.files, &f)
+                                .await?;
+                        }
+                    }
+                } else if current.len() >= max_files as usize {
+                    upload_errors.push(FieldError { key: key.clone(), message: format!("{max_files} fichiers au maximum : retirez-en un avant d'en ajouter un autre.") });
+                    continue;
+                }
+                let stored = guichet_store::files::add(
+                    &state.db,
+                    &state.config.files,
+                    x.tenant_id,
+                    x.id,
+                    &key,
+                    visitor.user.as_ref().map(|u| u.id),
+                    &name,
+                    mime,
+                    &bytes,
+                )
+                .await?;
+                if let Some(doc) = vault_doc {
+                    let mut event =
+                        visitor.event_on(Some(x.tenant_id), "document.jointure", "document", &doc);
+                    event.details =
+                        serde_json::json!({ "dossier": x.number, "champ": key }).to_string();
+                    guichet_store::audit::append(&state.db, &event).await?;
+                }
+                current.push(format!("fichier:{}", stored.id));
+                x.answers.0.insert(key, current);
+            }
+            Err(message) => upload_errors.push(FieldError {
+                key,
+                message: format!(
+                    "« {} » n'a pas été joint : {message}",
+                    guichet_domain::text::safe_file_name(&name, None)
+                ),
+            }),
+        }
+    }
+    let action = action.unwrap_or_else(|| "continuer".into());
+    if let Some(target) = action.strip_prefix("supprimer-fichier:") {
+        if let Some((key, fid)) = target.split_once('|') {
+            if let Some(values) = x.answers.0.get_mut(key) {
+                values.retain(|v| v.trim_start_matches("fichier:") != fid);
+            }
+            if let Some(f) = guichet_store::files::get(&state.db, x.tenant_id, x.id, fid).await? {
+                guichet_store::files::remove(&state.db, &state.config.files, &f).await?;
+            }
+        }
+    } else if let Some(block) = action.strip_prefix("ajouter:") {
+        x.answers.add_item(block);
+    } else if let Some(item) = action.strip_prefix("retirer:") {
+        x.answers.remove_item(item);
+    }
+    if !dossier::save_answers(&state.db, &x, &def, &x.answers).await? {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    if autosave && action == "enregistrer" {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    }
+    let saved_at = crate::format::format_hour(guichet_store::now_ms());
+    if !upload_errors.is_empty() {
+        let message = format!("Brouillon enregistré à {saved_at} ; un fichier a été refusé.");
+        return step_page(
+            &state,
+            &visitor,
+            &x,
+            &def,
+            step,
+            upload_errors,
+            Some(message),
+        )
+        .await;
+    }
+    if action == "enregistrer"
+        || action.starts_with("ajouter:")
+        || action.starts_with("retirer:")
+        || action.starts_with("supprimer-fichier:")
+    {
+        return step_page(
+            &state,
+            &visitor,
+            &x,
+            &def,
+            step,
+            Vec::new(),
+            Some(format!("Brouillon enregistré à {saved_at}.")),
+        )
+        .await;
+    }
+    let errors = values::validate_page(&def, step, &x.answers, today());
+    if !errors.is_empty() {
+        return step_page(
+            &state,
+            &visitor,
+            &x,
+            &def,
+            step,
+            errors,
+            Some(format!(
+                "Brouillon enregistré à {saved_at}, avec des réponses à corriger."
+            )),
+        )
+        .await;
+    }
+    let next = if step + 1 < def.pages.len() {
+        format!("/dossiers/{id}/etapes/{}", step + 1)
+    } else {
+        format!("/dossiers/{id}/recapitulatif")
+    };
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// The field an input name refers to (`enfants[0].pai` → the field `pai`).
+fn field_of<'a>(def: &'a Definition, key: &str) -> Option<&'a Field> {
+    def.field(key.rsplit('.').next().unwrap_or(key))
+}
+
+pub struct Section {
+    pub title: String,
+    pub edit: String,
+    pub answers: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "dossier/recapitulatif.html")]
+struct ReviewPage {
+    layout: Layout,
+    title: String,
+    number: String,
+    id: i64,
+    sections: Vec<Section>,
+    problems: Vec<(String, String)>,
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let Some(Own { x, def, .. }) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if !x.state.editable_by_usager() {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    let mut problems = Vec::new();
+    for (i, _) in def.pages.iter().enumerate() {
+        for e in values::validate_page(&def, i, &x.answers, today()) {
+            problems.push((
+                format!(
+                    "/dossiers/{id}/etapes/{i}#{}",
+                    crate::demarche::formulaire::dom_id(&e.key)
+                ),
+                format!("{} : {}", def.key_label(&e.key), e.message),
+            ));
+        }
+    }
+    let names = file_names(&state, &x, &def).await?;
+    let sections = def
+        .pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut answers = Vec::new();
+            summarize(&p.fields, &x.answers, None, &names, &mut answers);
+            Section {
+                title: p.title.clone(),
+                edit: format!("/dossiers/{id}/etapes/{i}"),
+                answers,
+            }
+        })
+        .collect();
+    html(&ReviewPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        title: def.title.clone(),
+        number: x.number.clone(),
+        id,
+        sections,
+        problems,
+    })
+}
+
+/// The usager, or the aidant acting for them (then the actor, the usager on-behalf-of).
+pub(crate) fn by_usager(visitor: &Visitor) -> By {
+    let event = visitor.event(None, "");
+    By {
+        actor: Actor::Usager,
+        user_id: event.actor_id,
+        label: event.actor,
+        ip: visitor.ip.clone(),
+        on_behalf_of: event.on_behalf_of,
+    }
+}
+
+pub struct Accuse {
+    pub deposited: String,
+    pub deadline: String,
+    pub rule: String,
+    pub contact: String,
+}
+
+pub(crate) fn accuse(x: &Dossier, def: &Definition, handler: &dossier::Handler) -> Option<Accuse> {
+    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, handler))
+}
+
+/// Whom the accusé names to contact: the démarche's service, else the collectivité.
+fn accuse_contact(def: &Definition, handler: &dossier::Handler) -> String {
+    def.contact
+        .clone()
+        .or_else(|| handler.contact_email.clone())
+        .unwrap_or_else(|| handler.name.clone())
+}
+
+fn accuse_with(x: &Dossier, rule: &str, contact: &str) -> Option<Accuse> {
+    let deposited = x.submitted_at?;
+    Some(Accuse {
+        deposited: format_ms(deposited),
+        deadline: match x.deadline_at {
+            Some(d) => format!("réponse au plus tard le {}", crate::format::format_day(d)),
+            None => "aucun délai fixé".into(),
+        },
+        rule: rule.to_string(),
+        contact: contact.to_string(),
+    })
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let Some(Own { x, def, handler }) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let normalized = match values::validate(&def, &x.answers, today()) {
+        Ok(n) => n,
+        Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}/recapitulatif")).into_response()),
+    };
+    // Filed at the counter: the accusé goes to the person's address, if one was given, with the
+    // tracking code instead of a link to an account.
+    let recipient = if x.usager_id.is_none() {
+        guichet_store::counter::of(&state.db, x.id)
+            .await?
+            .and_then(|c| {
+                let to = c.contact.split(" — ").find(|v| v.contains('@'))?.to_string();
+                Some((
+                    to,
+                    format!(
+                        "\n\nCode de suivi : {}\nSuivre le dossier avec ce code et votre nom : {}\n",
+                        guichet_domain::text::group_code(&c.tracking_code.unwrap_or_default()),
+                        state.config.link("/suivi")
+                    ),
+                    ", déposé au guichet",
+                ))
+            })
+    } else {
+        visitor.user.as_ref().map(|user| {
+            let link = state.config.link(&format!("/dossiers/{id}"));
+            (
+                user.email.clone(),
+                format!("\n\nSuivre votre dossier :\n{link}\n\nL'accusé de réception en PDF :\n{link}/accuse.pdf"),
+                "",
+            )
+        })
+    };
+    // The accusé de réception commits with the deposit: no dossier is déposé without its
+    // acknowledgment queued, and no acknowledgment goes out for a deposit that did not commit.
+    let mailed = recipient.is_some();
+    let mails = recipient.map(|(to, follow, place)| {
+        // Only what the e-mail needs goes along, not the whole definition.
+        let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &handler));
+        let (title, tenant_name, tenant_id) = (def.title.clone(), handler.name.clone(), x.tenant_id);
+        Box::new(move |x: &Dossier| {
+            accuse_with(x, rule, &contact)
+                .map(|a| guichet_store::outbox::NewMail {
+                    tenant_id: Some(tenant_id),
+                    recipient: to,
+                    subject: format!("Accusé de réception — dossier n° {}", x.number),
+                    body: format!(
+                        "Bonjour,\n\n{tenant_name} a bien reçu votre dossier « {title} »{place}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{follow}",
+                        x.number, a.deposited, a.deadline, a.rule, a.contact
+                    ),
+                })
+                .into_iter()
+                .collect()
+        }) as Box<dyn FnOnce(&Dossier) -> Vec<guichet_store::outbox::NewMail> + Send>
+    });
+    let along = dossier::Along {
+        answers: Some(normalized),
+        mails,
+    };
+    match dossier::change_with(
+        &state.db,
+        &x,
+        &def,
+        &Action::Submit,
+        &by_usager(&visitor),
+        along,
+    )
+    .await
+    {
+        Ok(_) => state.mail_waker.notify_one(),
+        Err(dossier::ChangeError::Storage(e)) => return Err(e.into()),
+        Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response()),
+    }
+    // The page says "envoyé par courriel" only when an accusé was queued.
+    let depose = if mailed { 1 } else { 0 };
+    Ok(Redirect::to(&format!("/dossiers/{id}?depose={depose}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "dossier/dossier-usager.html")]
+struct UsagerDossierPage {
+    layout: Layout,
+    d: Dossier,
+    title: String,
+    tenant_name: String,
+    accuse: Option<Accuse>,
+    editable: bool,
+    withdrawable: bool,
+    history: Vec<crate::dossier::HistoryLine>,
+    errors: Errors,
+    /// What was typed in the message form, kept when it is refused.
+    message: String,
+    flash: Option<String>,
+    /// Values typed that the profile does not hold yet: offered to be saved there.
+    profile_changes: Vec<guichet_domain::profile::Change>,
+    /// Filed at the counter by this agent or aidant: the tracking code to hand over.
+    counter_code: Option<String>,
+    /// The full address where a dossier is followed with its code.
+    follow_url: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ViewQuery {
+    depose: Option<u8>,
+    /// How many values were just saved to the profile.
+    profil: Option<usize>,
+}
+
+pub async fn view(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, AppError> {
+    let Some(owned) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let number = &owned.x.number;
+    let flash = match (q.depose, q.profil) {
+        (Some(1), _) => Some(format!("Votre dossier est déposé. Un accusé de réception vous a été envoyé par courriel ; il figure aussi ci-dessous. Conservez le numéro {number}.")),
+        (Some(_), _) => Some(format!("Le dossier est déposé. Aucune adresse électronique n'a été donnée : imprimez l'accusé de réception ci-dessous et remettez-le, avec le code de suivi. Numéro {number}.")),
+        (None, Some(0)) => Some("Votre profil n'a pas changé.".to_string()),
+        (None, Some(n)) => Some(format!("{n} information(s) enregistrée(s) dans votre profil : vos prochaines démarches en seront préremplies.")),
+        _ => None,
+    };
+    usager_dossier_page(
+        &state,
+        &visitor,
+        owned,
+        Errors::default(),
+        String::new(),
+        flash,
+    )
+    .await
+}
+
+/// The usager's page of their dossier: state, accusé, history and messages, forms.
+pub(crate) async fn usager_dossier_page(
+    state: &AppState,
+    visitor: &Visitor,
+    Own { x, def, handler }: Own,
+    errors: Errors,
+    message: String,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let history = crate::dossier::history_lines(state, &x, false).await?;
+    // After the deposit, what was typed may be worth keeping in the profile.
+    let profile_changes = match (&visitor.user, x.state) {
+        (Some(u), s) if s != DState::Brouillon && x.usager_id == Some(u.id) => {
+            let profile = guichet_store::profile::get(&state.db, u.id).await?;
+            guichet_domain::profile::changes(&def, &x.answers, &profile, today())
+        }
+        _ => Vec::new(),
+    };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = UsagerDossierPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        accuse: accuse(&x, &def, &handler),
+        editable: x.state.editable_by_usager(),
+        withdrawable: matches!(
+            x.state,
+            DState::Depose | DState::EnInstruction | DState::EnCorrection
+        ),
+        title: def.title.clone(),
+        tenant_name: handler.name,
+        history,
+        errors,
+        message,
+        flash,
+        profile_changes,
+        counter_code: crate::dossier::comptoir::counter_note(state, visitor, &x).await?,
+        follow_url: state.config.link("/suivi"),
+        d: x,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let Some(Own { x, def, .. }) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    match dossier::change(&state.db, &x, &def, &Action::Withdraw, &by_usager(&visitor)).await {
+        Ok(_) | Err(dossier::ChangeError::Refused(_)) | Err(dossier::ChangeError::Conflict) => {
+            Ok(Redirect::to(&format!("/dossiers/{id}")).into_response())
+        }
+        Err(dossier::ChangeError::Storage(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dossier/mes-dossiers.html")]
+struct MyDossiersPage {
+    layout: Layout,
+    /// (id, démarche title, number, state)
+    rows: Vec<(i64, String, String, &'static str)>,
+}
+
+pub async fn mine(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
+    let Some(user) = &visitor.user else {
+        return Ok(Redirect::to("/connexion").into_response());
+    };
+    let mut rows = Vec::new();
+    for x in dossier::list_for_usager(&state.db, user.id).await? {
+        // An aidant sees only the dossiers within the mandat's domains.
+        if visitor.acting.is_some()
+            && !crate::auth::mandat::in_scope(
+                &state,
+                &visitor,
+                &axum::http::Method::GET,
+                &format!("/dossiers/{}", x.id),
+            )
+            .await?
+        {
+            continue;
+        }
+        let title = demarche::get(&state.db, x.tenant_id, x.demarche_id)
+            .await?
+            .map(|d| d.title)
+            .unwrap_or_default();
+        rows.push((x.id, title, x.number.clone(), x.state.label()));
+    }
+    html(&MyDossiersPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        rows,
+    })
+}
+
+/// The usager downloads a file of their own dossier.
+pub async fn file(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, file_id)): Path<(i64, String)>,
+) -> Result<Response, AppError> {
+    let Some(Own { x, .. }) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let Some(f) = guichet_store::files::get(&state.db, x.tenant_id, x.id, &file_id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let bytes = state.config.files.get(&f.id).await?;
+    Ok(download(&f, bytes))
+}

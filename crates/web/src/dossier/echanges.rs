@@ -1,0 +1,244 @@
+//! Messages between the usager and the agents of a dossier, each with an optional attached file
+//! (PDF, JPEG or PNG, checked by content), each notified by e-mail to the other side. Agents may
+//! also write private notes, never shown to the usager (and without attachments, so that a note's
+//! file can never be reached from the usager's side).
+
+use crate::auth::{TenantContext, Visitor};
+use crate::dossier::depot::{by_usager, usager_dossier_page};
+use crate::dossier::instruction::{by, dossier_page};
+use crate::dossier::own;
+use crate::error::AppError;
+use crate::form::read_form;
+use crate::form::{Errors, Fields};
+use crate::page::not_found;
+use crate::AppState;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::demarche::values::check_file;
+use guichet_domain::dossier::State as DState;
+use guichet_domain::role::{allowed, Permission};
+use guichet_store::dossier::{self, Dossier};
+use guichet_store::files::{self, StoredFile};
+
+/// What an attached file may be.
+const ACCEPTED: [&str; 3] = ["application/pdf", "image/jpeg", "image/png"];
+const MAX_MB: u32 = 10;
+const MAX_CHARS: usize = 5000;
+
+/// Checks and stores the attached file, if one was sent. Errors are in French, for the field.
+async fn attachment(
+    state: &AppState,
+    x: &Dossier,
+    owner: Option<i64>,
+    uploads: Vec<(String, String, Vec<u8>)>,
+) -> Result<Result<Option<StoredFile>, String>, AppError> {
+    let Some((_, name, bytes)) = uploads.into_iter().find(|(k, _, _)| k == "piece") else {
+        return Ok(Ok(None));
+    };
+    let accept: Vec<String> = ACCEPTED.iter().map(|s| s.to_string()).collect();
+    let mime = match check_file(&bytes, &accept, MAX_MB) {
+        Ok(m) => m,
+        Err(message) => return Ok(Err(message)),
+    };
+    let stored = files::add(
+        &state.db,
+        &state.config.files,
+        x.tenant_id,
+        x.id,
+        "messages",
+        owner,
+        &name,
+        mime,
+        &bytes,
+    )
+    .await?;
+    Ok(Ok(Some(stored)))
+}
+
+/// The usager writes to the service.
+pub async fn from_usager(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let Some(owned) = own(&state, &visitor, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let x = &owned.x;
+    if x.state == DState::Brouillon {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    let (pairs, uploads) = read_form(&state, req).await?;
+    let pairs = Fields(pairs);
+    let text = pairs.get("message");
+    let mut errors = Errors::default();
+    if text.is_empty() {
+        errors.add("message", "Écrivez votre message.");
+    } else if text.chars().count() > MAX_CHARS {
+        errors.add("message", "Votre message dépasse 5 000 caractères.");
+    }
+    let file = if errors.is_empty() {
+        match attachment(&state, x, visitor.user.as_ref().map(|u| u.id), uploads).await? {
+            Ok(f) => f,
+            Err(message) => {
+                errors.add("piece", message);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if !errors.is_empty() {
+        return usager_dossier_page(&state, &visitor, owned, errors, text, None).await;
+    }
+    dossier::add_event_with_file(
+        &state.db,
+        x,
+        &by_usager(&visitor),
+        "message",
+        &text,
+        file.as_ref().map(|f| f.id.as_str()),
+    )
+    .await?;
+    notify_agents(&state, x, &text).await?;
+    usager_dossier_page(
+        &state,
+        &visitor,
+        owned,
+        Errors::default(),
+        String::new(),
+        Some("Message envoyé au service.".into()),
+    )
+    .await
+}
+
+/// Tells the agents who follow the dossier that the usager wrote: the assigned agent, else the
+/// members of the assigned team, else every agent who processes dossiers in the collectivité.
+async fn notify_agents(state: &AppState, x: &Dossier, text: &str) -> anyhow::Result<()> {
+    let members = guichet_store::team::members(&state.db, x.tenant_id).await?;
+    let processing: Vec<_> = members
+        .iter()
+        .filter(|m| allowed(&m.roles, Permission::ProcessDossiers))
+        .collect();
+    let team_members = match x.assigned_team {
+        Some(team) => guichet_store::team::teams(&state.db, x.tenant_id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == team)
+            .map(|t| t.member_ids)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let recipients: Vec<&String> = if let Some(agent) = x.assigned_to {
+        processing
+            .iter()
+            .filter(|m| m.user_id == agent)
+            .map(|m| &m.email)
+            .collect()
+    } else if !team_members.is_empty() {
+        processing
+            .iter()
+            .filter(|m| team_members.contains(&m.user_id))
+            .map(|m| &m.email)
+            .collect()
+    } else {
+        processing.iter().map(|m| &m.email).collect()
+    };
+    let tenant = guichet_store::tenant::by_id(&state.db, x.tenant_id).await?;
+    let link = state.config.link(&format!(
+        "/admin/{}/dossiers/{}",
+        tenant.map(|t| t.slug).unwrap_or_default(),
+        x.id
+    ));
+    for email in recipients {
+        // The message itself stays in Guichet: e-mails to agents carry no personal data.
+        crate::mail::queue(
+            state,
+            Some(x.tenant_id),
+            email,
+            &format!("Nouveau message de l'usager — dossier n° {}", x.number),
+            &format!(
+                "Le demandeur du dossier n° {} a écrit un message ({} caractères).\n\nLe lire et répondre :\n{link}",
+                x.number,
+                text.chars().count()
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// An agent writes to the usager, or adds a private note.
+pub async fn from_agent(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, id)): Path<(String, i64)>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let (pairs, uploads) = read_form(&state, req).await?;
+    let pairs = Fields(pairs);
+    let text = pairs.get("texte");
+    let kind = if pairs.get("genre") == "note" {
+        "note"
+    } else {
+        "message"
+    };
+    let mut errors = Errors::default();
+    if text.is_empty() {
+        errors.add("texte", "Écrivez le message ou la note.");
+    } else if text.chars().count() > MAX_CHARS {
+        errors.add("texte", "Le texte dépasse 5 000 caractères.");
+    }
+    let has_file = uploads.iter().any(|(k, _, _)| k == "piece");
+    if kind == "note" && has_file {
+        errors.add(
+            "piece",
+            "Une note privée ne peut pas avoir de pièce jointe : envoyez-la en message.",
+        );
+    }
+    let file = if errors.is_empty() {
+        match attachment(&state, &x, visitor.user.as_ref().map(|u| u.id), uploads).await? {
+            Ok(f) => f,
+            Err(message) => {
+                errors.add("piece", message);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if !errors.is_empty() {
+        return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
+    }
+    dossier::add_event_with_file(
+        &state.db,
+        &x,
+        &by(&visitor, &ctx),
+        kind,
+        &text,
+        file.as_ref().map(|f| f.id.as_str()),
+    )
+    .await?;
+    if kind == "message" {
+        crate::dossier::instruction::notify_message(&state, &x, &text).await?;
+    }
+    let flash = if kind == "note" {
+        "Note privée ajoutée."
+    } else {
+        "Message envoyé à l'usager."
+    };
+    dossier_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        Some(flash.into()),
+    )
+    .await
+}

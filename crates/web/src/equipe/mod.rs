@@ -1,0 +1,502 @@
+//! The team of a collectivité: its agents, their roles, invitations.
+
+use crate::auth::{TenantContext, Visitor};
+use crate::compte::capitalize;
+use crate::error::AppError;
+use crate::form::Errors;
+use crate::format::format_ms;
+use crate::layout::Layout;
+use crate::page::{html, message};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use guichet_domain::role::Role;
+use guichet_store::account::{self, Kind};
+use guichet_store::{audit, session, team, tenant::Tenant};
+use serde::Deserialize;
+
+pub struct PendingInvitation {
+    pub email: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "equipe/equipe.html")]
+struct TeamPage {
+    layout: Layout,
+    tenant: Tenant,
+    members: Vec<team::Member>,
+    grantable: Vec<Role>,
+    invitations: Vec<PendingInvitation>,
+    /// Teams of agents, dossiers can be assigned to them.
+    teams: Vec<team::Team>,
+    errors: Errors,
+    flash: Option<String>,
+}
+
+/// Roles that can be given in this collectivité: `operateur` only on the operator's own tenant.
+fn grantable(tenant: &Tenant) -> Vec<Role> {
+    let mut roles = Role::TENANT_ROLES.to_vec();
+    if tenant.is_operator {
+        roles.push(Role::Operateur);
+    }
+    roles
+}
+
+async fn team_page(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &TenantContext,
+    errors: Errors,
+    flash: Option<String>,
+) -> Result<Response, AppError> {
+    let now = guichet_store::now_ms();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = TeamPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        tenant: ctx.tenant.clone(),
+        members: team::members(&state.db, ctx.tenant.id).await?,
+        grantable: grantable(&ctx.tenant),
+        invitations: team::pending_invitations(&state.db, ctx.tenant.id, now)
+            .await?
+            .into_iter()
+            .map(|i| PendingInvitation {
+                email: i.email,
+                expires: format_ms(i.expires_at),
+            })
+            .collect(),
+        teams: team::teams(&state.db, ctx.tenant.id).await?,
+        errors,
+        flash,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewTeam {
+    #[serde(default)]
+    nom: String,
+}
+
+/// Creates a team of agents (e.g. "Service urbanisme").
+pub async fn create_team(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Form(f): Form<NewTeam>,
+) -> Result<Response, AppError> {
+    let name = f.nom.trim();
+    let mut errors = Errors::default();
+    if name.is_empty() || name.chars().count() > 80 {
+        errors.add("nom", "Donnez un nom d'équipe de 1 à 80 caractères.");
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    }
+    let Some(id) = team::create_team(&state.db, ctx.tenant.id, name).await? else {
+        errors.add("nom", "Une équipe porte déjà ce nom.");
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    };
+    let event = visitor.event_on(
+        Some(ctx.tenant.id),
+        "equipe.creation",
+        "equipe",
+        id.to_string(),
+    );
+    audit::append(&state.db, &event).await?;
+    team_page(
+        &state,
+        &visitor,
+        &ctx,
+        Errors::default(),
+        Some(format!("Équipe « {name} » créée.")),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct TeamMemberChange {
+    agent: i64,
+    action: String,
+}
+
+/// Adds an agent of the collectivité to a team, or removes them.
+pub async fn change_team_member(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    Path((_, team_id)): Path<(String, i64)>,
+    Form(f): Form<TeamMemberChange>,
+) -> Result<Response, AppError> {
+    let members = team::members(&state.db, ctx.tenant.id).await?;
+    let Some(agent) = members.iter().find(|m| m.user_id == f.agent) else {
+        let mut errors = Errors::default();
+        errors.add(
+            "equipes",
+            "Cet agent ne fait pas partie de la collectivité.",
+        );
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    };
+    let add = f.action == "ajouter";
+    if !team::set_team_member(&state.db, ctx.tenant.id, team_id, agent.user_id, add).await? {
+        return Ok(crate::page::not_found(State(state)).await);
+    }
+    let mut event = visitor.event_on(
+        Some(ctx.tenant.id),
+        if add {
+            "equipe.ajout"
+        } else {
+            "equipe.retrait"
+        },
+        "equipe",
+        team_id.to_string(),
+    );
+    event.details = serde_json::json!({"agent": agent.email}).to_string();
+    audit::append(&state.db, &event).await?;
+    let flash = if add {
+        format!("{} ajouté à l'équipe.", agent.display_name)
+    } else {
+        format!("{} retiré de l'équipe.", agent.display_name)
+    };
+    team_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+) -> Result<Response, AppError> {
+    team_page(&state, &visitor, &ctx, Errors::default(), None).await
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: TenantContext,
+    body: String,
+) -> Result<Response, AppError> {
+    // Repeated checkboxes (roles=a&roles=b) need a list-aware decoder.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let email_raw = pairs
+        .iter()
+        .find(|(k, _)| k == "email")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let allowed = grantable(&ctx.tenant);
+    let roles: Vec<Role> = pairs
+        .iter()
+        .filter(|(k, _)| k == "roles")
+        .filter_map(|(_, v)| Role::from_code(v))
+        .filter(|r| allowed.contains(r))
+        .collect();
+    let mut errors = Errors::default();
+    let email = account::normalize_email(&email_raw).ok();
+    if email.is_none() {
+        errors.add("email", "Indiquez une adresse électronique valide.");
+    }
+    if roles.is_empty() {
+        errors.add("roles", "Choisissez au moins un rôle.");
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        return team_page(&state, &visitor, &ctx, errors, None).await;
+    };
+    let inviter = visitor.user.as_ref().map(|u| u.display_name.clone());
+    let mut event = visitor.event(Some(ctx.tenant.id), "equipe.invitation");
+    event.details = serde_json::json!({"email": email, "roles": roles.iter().map(|r| r.code()).collect::<Vec<_>>()}).to_string();
+    team::invite_traced(
+        &state.db,
+        team::NewInvitation {
+            tenant_id: ctx.tenant.id,
+            email: email.clone(),
+            roles: roles.clone(),
+            invited_by: visitor.user.as_ref().map(|u| u.id),
+        },
+        team::InvitationTrace {
+            event,
+            mail: invitation_mail(
+                state.config.link("/invitation/"),
+                &ctx.tenant,
+                inviter.as_deref(),
+                &roles,
+                &email,
+            ),
+        },
+    )
+    .await?;
+    state.mail_waker.notify_one();
+    team_page(
+        &state,
+        &visitor,
+        &ctx,
+        Errors::default(),
+        Some(format!("Invitation envoyée à {email}.")),
+    )
+    .await
+}
+
+/// The e-mail that carries an invitation's link, built once the link's token is known; `base` is
+/// the link without its token (`https://…/invitation/`).
+pub fn invitation_mail(
+    base: String,
+    tenant: &Tenant,
+    inviter: Option<&str>,
+    roles: &[Role],
+    email: &str,
+) -> Box<dyn FnOnce(&str) -> guichet_store::outbox::NewMail + Send> {
+    let tenant_id = tenant.id;
+    let subject = format!("Invitation à rejoindre {} sur Guichet", tenant.name);
+    let labels: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+    let intro = format!(
+        "{} vous invite à rejoindre l'équipe de {} sur Guichet (rôles : {}).",
+        inviter.unwrap_or("L'opérateur de la plateforme"),
+        tenant.name,
+        labels.join(", ")
+    );
+    let recipient = email.to_string();
+    Box::new(move |token| {
+        guichet_store::outbox::NewMail {
+        tenant_id: Some(tenant_id),
+        recipient,
+        subject,
+        body: format!(
+            "Bonjour,\n\n{intro}\n\nPour accepter, ouvrez ce lien (valable 7 jours) :\n\n{base}{token}\n\nÀ votre première connexion, vous activerez un second facteur d'authentification (une application de codes sur votre téléphone)."
+        ),
+    }
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RoleChange {
+    agent: i64,
+    role: String,
+    action: String,
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    mut visitor: Visitor,
+    ctx: TenantContext,
+    Form(f): Form<RoleChange>,
+) -> Result<Response, AppError> {
+    let mut errors = Errors::default();
+    let role = Role::from_code(&f.role).filter(|r| grantable(&ctx.tenant).contains(r));
+    let members = team::members(&state.db, ctx.tenant.id).await?;
+    let target = members.iter().find(|m| m.user_id == f.agent);
+    let me = visitor.user.as_ref().map(|u| u.id);
+    match (role, target) {
+        (None, _) => errors.add("roles", "Rôle inconnu."),
+        (_, None) => errors.add("roles", "Cet agent ne fait pas partie de l'équipe."),
+        (Some(role), Some(target)) => {
+            let grant = f.action == "donner";
+            if !grant && Some(target.user_id) == me && matches!(role, Role::Admin | Role::Operateur)
+            {
+                errors.add("roles", "Vous ne pouvez pas retirer vous-même votre rôle d'administration : demandez-le à un autre administrateur.");
+            } else {
+                if grant {
+                    team::grant(&state.db, ctx.tenant.id, target.user_id, role, me).await?;
+                } else {
+                    team::revoke(&state.db, ctx.tenant.id, target.user_id, role).await?;
+                }
+                // Privilege change: the agent's sessions restart, so new rights apply everywhere at once.
+                session::delete_all_for_user(&state.db, target.user_id).await?;
+                if Some(target.user_id) == me {
+                    visitor.clear_session(&state).await?;
+                }
+                let mut event = visitor.event(
+                    Some(ctx.tenant.id),
+                    if grant {
+                        "role.attribution"
+                    } else {
+                        "role.retrait"
+                    },
+                );
+                event.object_type = Some("agent".into());
+                event.object_id = Some(target.user_id.to_string());
+                event.details =
+                    serde_json::json!({"role": role.code(), "agent": target.email}).to_string();
+                audit::append(&state.db, &event).await?;
+                let flash = format!(
+                    "Rôle {} {} {}.",
+                    role.label(),
+                    if grant { "donné à" } else { "retiré à" },
+                    target.display_name
+                );
+                return Ok(visitor.finish(
+                    team_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await?,
+                ));
+            }
+        }
+    }
+    team_page(&state, &visitor, &ctx, errors, None).await
+}
+
+// ---- Accepting an invitation ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "equipe/invitation.html")]
+struct InvitationPage {
+    layout: Layout,
+    token: String,
+    tenant_name: String,
+    roles: Vec<&'static str>,
+    email: String,
+    existing: bool,
+    nom: String,
+    errors: Errors,
+}
+
+async fn expired(state: &AppState, visitor: &Visitor) -> Result<Response, AppError> {
+    let page = message(
+        state,
+        visitor,
+        "Invitation expirée ou déjà utilisée",
+        vec!["Ce lien d'invitation n'est plus valable. Demandez une nouvelle invitation à l'administrateur de votre collectivité.".into()],
+        None,
+    )
+    .await?;
+    Ok((StatusCode::NOT_FOUND, page).into_response())
+}
+
+async fn invitation_page(
+    state: &AppState,
+    visitor: &Visitor,
+    token: String,
+    inv: &team::Invitation,
+    nom: String,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let tenant = guichet_store::tenant::by_id(&state.db, inv.tenant_id).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = InvitationPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        token,
+        tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
+        roles: inv.roles.iter().map(|r| r.label()).collect(),
+        email: inv.email.clone(),
+        existing: account::by_email(&state.db, &inv.email).await?.is_some(),
+        nom,
+        errors,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn invitation_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match team::find_invitation(&state.db, &token, guichet_store::now_ms()).await? {
+        Some(inv) => {
+            invitation_page(
+                &state,
+                &visitor,
+                token,
+                &inv,
+                String::new(),
+                Errors::default(),
+            )
+            .await
+        }
+        None => expired(&state, &visitor).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    nom: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    mut visitor: Visitor,
+    Path(token): Path<String>,
+    Form(f): Form<AcceptForm>,
+) -> Result<Response, AppError> {
+    let Some(inv) = team::find_invitation(&state.db, &token, guichet_store::now_ms()).await? else {
+        return expired(&state, &visitor).await;
+    };
+    let mut errors = Errors::default();
+    let user = match account::by_email(&state.db, &inv.email).await? {
+        Some(existing) => {
+            if account::verify_password(&state.db, existing.id, &f.mot_de_passe).await? {
+                Some(existing)
+            } else {
+                errors.add("mot_de_passe", "Mot de passe incorrect.");
+                None
+            }
+        }
+        None => {
+            let nom = f.nom.trim();
+            if nom.is_empty() {
+                errors.add("nom", "Indiquez votre prénom et votre nom.");
+            }
+            if let Err(e) = guichet_domain::password::check(&f.mot_de_passe, &inv.email) {
+                errors.add("mot_de_passe", capitalize(&e.to_string()));
+            }
+            if errors.is_empty() {
+                let u = account::create(
+                    &state.db,
+                    Kind::Agent,
+                    &inv.email,
+                    nom,
+                    Some(&f.mot_de_passe),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                // The link reached this mailbox: the address is confirmed.
+                account::mark_email_confirmed(&state.db, u.id).await?;
+                Some(u)
+            } else {
+                None
+            }
+        }
+    };
+    let Some(user) = user else {
+        return invitation_page(&state, &visitor, token, &inv, f.nom, errors).await;
+    };
+    if !team::mark_accepted(&state.db, inv.id).await? {
+        return expired(&state, &visitor).await;
+    }
+    for role in &inv.roles {
+        team::grant(&state.db, inv.tenant_id, user.id, *role, None).await?;
+    }
+    if let Some(old) = &visitor.session {
+        session::delete(&state.db, &old.id_hash).await?;
+    }
+    let (cookie, new_session) = session::create(
+        &state.db,
+        user.id,
+        false,
+        visitor.ip.as_deref(),
+        visitor.user_agent.as_deref(),
+    )
+    .await?;
+    visitor.set_session(&state, &cookie).await?;
+    visitor.session = Some(new_session);
+    visitor.user = Some(user.clone());
+    let event = visitor.event_on(
+        Some(inv.tenant_id),
+        "equipe.invitation_acceptee",
+        "invitation",
+        inv.id.to_string(),
+    );
+    audit::append(&state.db, &event).await?;
+    let target = if user.totp_enabled {
+        "/connexion/second-facteur"
+    } else {
+        "/compte/securite"
+    };
+    Ok(visitor.finish(Redirect::to(target).into_response()))
+}
