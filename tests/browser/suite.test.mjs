@@ -97,8 +97,8 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
-  personas.anonymous = { context: await browser.newContext({ bypassCSP: true, locale: 'fr-FR' }), tenant: 'dijon' };
-  for (const [name, email, tenant] of [
+  personas.anonymous = { context: await browser.newContext({ bypassCSP: true, locale: 'fr-FR' }), collectivite: 'dijon' };
+  for (const [name, email, collectivite] of [
     ['usager', 'usager@demo.example', 'dijon'],
     ['agent', 'agent.dijon@demo.example', 'dijon'],
     ['operateur', 'operateur@demo.example', 'bourgogne-franche-comte'],
@@ -106,7 +106,7 @@ before(async () => {
   ]) {
     const context = await browser.newContext({ bypassCSP: true, locale: 'fr-FR' });
     await login(context, email);
-    personas[name] = { context, tenant };
+    personas[name] = { context, collectivite };
   }
 });
 
@@ -125,12 +125,12 @@ function routes() {
 /// 6 refused, 7 closed) and démarche 1 is Dijon's school catering. Signalements 1 to 4 are in
 /// Dijon (new, in progress, resolved, awaiting moderation).
 function concrete(path, persona) {
-  if (path === '/demarches/{tenant}/{slug}') return '/demarches/dijon/inscription-a-la-restauration-scolaire';
+  if (path === '/demarches/{collectivite}/{slug}') return '/demarches/dijon/inscription-a-la-restauration-scolaire';
   if (path === '/signalements/{name}') return `/signalements/S${new Date().getUTCFullYear()}-000001`;
   if (path === '/communes/{name}/signalements') return '/communes/21231/signalements';
   const dossier = path.startsWith('/admin/') ? '3' : '4';
   return path
-    .replace('{tenant}', persona.tenant)
+    .replace('{collectivite}', persona.collectivite)
     .replace('/dossiers/{id}', `/dossiers/${dossier}`)
     .replace('{step}', '1')
     .replace('{page}', '0')

@@ -39,8 +39,8 @@ impl Level {
     }
 
     /// The level of a territory entity (a collectivité is one of them).
-    pub fn of_entity(kind: crate::territory::EntityKind) -> Self {
-        use crate::territory::EntityKind as K;
+    pub fn of_entity(kind: crate::territoire::EntityKind) -> Self {
+        use crate::territoire::EntityKind as K;
         match kind {
             K::Commune => Self::Commune,
             K::Epci => Self::Epci,
@@ -50,8 +50,8 @@ impl Level {
     }
 
     /// The kind of entity of this level; none for the State.
-    pub fn entity_kind(self) -> Option<crate::territory::EntityKind> {
-        use crate::territory::EntityKind as K;
+    pub fn entity_kind(self) -> Option<crate::territoire::EntityKind> {
+        use crate::territoire::EntityKind as K;
         Some(match self {
             Self::Commune => K::Commune,
             Self::Epci => K::Epci,

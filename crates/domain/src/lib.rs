@@ -3,22 +3,22 @@
 
 pub mod acces;
 pub mod anchor;
-pub mod audit;
+pub mod coffre;
+pub mod collectivite;
 pub mod competence;
 pub mod contours;
 pub mod demarche;
 pub mod dossier;
 pub mod franceconnect;
+pub mod journal;
 pub mod mandat;
 pub mod net;
 pub mod open311;
 pub mod password;
-pub mod profile;
+pub mod profil;
 pub mod role;
 pub mod signalement;
 pub mod siren;
-pub mod tenant;
-pub mod territory;
+pub mod territoire;
 pub mod text;
 pub mod throttle;
-pub mod vault;

@@ -13,7 +13,7 @@ pub enum Role {
     Moderateur,
     /// Publishes open data.
     Publication,
-    /// Runs the platform for the région (only on the operator's tenant).
+    /// Runs the platform for the région (only on the operating région).
     Operateur,
 }
 
@@ -21,11 +21,11 @@ pub enum Role {
 pub enum Permission {
     /// Reach the collectivité's back office at all.
     BackOffice,
-    ManageTeam,
+    ManageEquipe,
     /// Design, publish and close démarches.
     DesignDemarches,
     ViewJournal,
-    ManageApiTokens,
+    ManageJetons,
     ProcessDossiers,
     ModerateSignalements,
     /// Adjust the categories of signalements (own categories, extra questions, moderation).
@@ -82,21 +82,21 @@ impl Role {
             Self::Admin => matches!(
                 permission,
                 P::BackOffice
-                    | P::ManageTeam
+                    | P::ManageEquipe
                     | P::DesignDemarches
                     | P::ViewJournal
-                    | P::ManageApiTokens
+                    | P::ManageJetons
                     | P::ConfigureSignalements
             ),
             Self::Instructeur => matches!(
                 permission,
-                P::BackOffice | P::ProcessDossiers | P::ManageApiTokens
+                P::BackOffice | P::ProcessDossiers | P::ManageJetons
             ),
             Self::Moderateur => matches!(permission, P::BackOffice | P::ModerateSignalements),
             Self::Publication => matches!(permission, P::BackOffice | P::PublishData),
             Self::Operateur => matches!(
                 permission,
-                P::BackOffice | P::OperatePlatform | P::ViewJournal | P::ManageTeam
+                P::BackOffice | P::OperatePlatform | P::ViewJournal | P::ManageEquipe
             ),
         }
     }
@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn each_role_gets_only_its_permissions() {
         assert!(allowed(&[Role::Instructeur], Permission::ProcessDossiers));
-        assert!(!allowed(&[Role::Instructeur], Permission::ManageTeam));
+        assert!(!allowed(&[Role::Instructeur], Permission::ManageEquipe));
         assert!(!allowed(&[Role::Moderateur], Permission::ProcessDossiers));
         assert!(allowed(&[Role::Admin], Permission::ViewJournal));
         assert!(!allowed(&[Role::Admin], Permission::OperatePlatform));

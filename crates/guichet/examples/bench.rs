@@ -123,12 +123,12 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     guichet_store::migrate::run(&db).await?;
-    guichet_store::territory::import_shipped(&db, false).await?;
-    let dijon = match guichet_store::tenant::by_slug(&db, "dijon").await? {
+    guichet_store::territoire::import_shipped(&db, false).await?;
+    let dijon = match guichet_store::collectivite::by_slug(&db, "dijon").await? {
         Some(t) => t,
-        None => guichet_store::tenant::add(
+        None => guichet_store::collectivite::add(
             &db,
-            &guichet_store::tenant::Target::Insee("21231".into()),
+            &guichet_store::collectivite::Target::Insee("21231".into()),
             &Default::default(),
             false,
         )
@@ -140,28 +140,28 @@ async fn main() -> anyhow::Result<()> {
     let d = guichet_store::demarche::create(&db, dijon.id, &def).await?;
     guichet_store::demarche::publish(&db, &d).await?;
     let email = format!("bench{}@exemple.fr", d.id);
-    let user = guichet_store::account::create(
+    let user = guichet_store::compte::create(
         &db,
-        guichet_store::account::Kind::Usager,
+        guichet_store::compte::Kind::Usager,
         &email,
         "Bench",
         Some("cheval agrafe batterie correcte"),
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    guichet_store::account::mark_email_confirmed(&db, user.id).await?;
-    let agent = guichet_store::account::create(
+    guichet_store::compte::mark_email_confirmed(&db, user.id).await?;
+    let agent = guichet_store::compte::create(
         &db,
-        guichet_store::account::Kind::Agent,
+        guichet_store::compte::Kind::Agent,
         &format!("agent{}@exemple.fr", d.id),
         "Agent",
         Some("cheval agrafe batterie correcte"),
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    guichet_store::account::force_totp(&db, agent.id, &guichet_store::account::new_totp_secret())
+    guichet_store::compte::force_totp(&db, agent.id, &guichet_store::compte::new_totp_secret())
         .await?;
-    guichet_store::team::grant(
+    guichet_store::equipe::grant(
         &db,
         dijon.id,
         agent.id,

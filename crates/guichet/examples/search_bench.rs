@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let url = guichet_store::Db::sqlite_url_in(&dir);
     let db = guichet_store::Db::connect(&url, &Default::default()).await?;
     guichet_store::migrate::run(&db).await?;
-    guichet_store::territory::import_shipped(&db, false).await?;
+    guichet_store::territoire::import_shipped(&db, false).await?;
     let communes: Vec<String> = sqlx::query_scalar(
         "SELECT insee FROM communes WHERE departement_code = '21' AND kind = 'commune-actuelle' ORDER BY population DESC LIMIT $1",
     )
@@ -46,9 +46,9 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let mut count = 0;
     for insee in &communes {
-        let tenant = guichet_store::tenant::add(
+        let collectivite = guichet_store::collectivite::add(
             &db,
-            &guichet_store::tenant::Target::Insee(insee.clone()),
+            &guichet_store::collectivite::Target::Insee(insee.clone()),
             &Default::default(),
             false,
         )
@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
                 "INSERT INTO demarches (tenant_id, slug, status, title, published_version, created_at, updated_at)
                  VALUES ($1, $2, 'publiee', $3, 1, 0, 0) RETURNING id",
             )
-            .bind(tenant.id)
+            .bind(collectivite.id)
             .bind(format!("demarche-{i}"))
             .bind(r[1])
             .fetch_one(&mut *tx)
@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
                 "INSERT INTO demarche_versions (tenant_id, demarche_id, version, definition, created_at, published_at)
                  VALUES ($1, $2, 1, $3, 0, 0)",
             )
-            .bind(tenant.id)
+            .bind(collectivite.id)
             .bind(id)
             .bind(def.to_string())
             .execute(&mut *tx)

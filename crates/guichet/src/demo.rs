@@ -1,17 +1,17 @@
 //! Demo data: the région Bourgogne-Franche-Comté and some of its collectivités. Idempotent.
 
 use guichet_domain::role::Role;
-use guichet_domain::territory::EntityKind;
-use guichet_store::account::{self, Kind};
-use guichet_store::tenant::{self, Contact, Target};
-use guichet_store::{team, territory, Db};
+use guichet_domain::territoire::EntityKind;
+use guichet_store::collectivite::{self, Contact, Target};
+use guichet_store::compte::{self, Kind};
+use guichet_store::{equipe, territoire, Db};
 
 /// The password of every demo account (demo only; documented in the README).
 pub const DEMO_PASSWORD: &str = "demo-guichet-2026";
 pub const DEMO_USAGER: &str = "usager@demo.example";
 pub const DEMO_OPERATOR: &str = "operateur@demo.example";
 
-struct DemoTenant {
+struct DemoCollectivite {
     target: Target,
     kind: EntityKind,
     code: &'static str,
@@ -52,7 +52,7 @@ const DEMO_COMMUNES: &[(&str, &str, &str, &str)] = &[
 
 pub async fn seed(db: &Db) -> anyhow::Result<()> {
     let mut wanted = vec![
-        DemoTenant {
+        DemoCollectivite {
             target: Target::Region("27".into()),
             kind: EntityKind::Region,
             code: "27",
@@ -63,7 +63,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             ),
             operator: true,
         },
-        DemoTenant {
+        DemoCollectivite {
             target: Target::Departement("21".into()),
             kind: EntityKind::Departement,
             code: "21",
@@ -74,7 +74,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             ),
             operator: false,
         },
-        DemoTenant {
+        DemoCollectivite {
             target: Target::Departement("71".into()),
             kind: EntityKind::Departement,
             code: "71",
@@ -88,14 +88,14 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
     ];
     let mut epcis = Vec::new();
     for (insee, email, phone, address) in DEMO_COMMUNES {
-        wanted.push(DemoTenant {
+        wanted.push(DemoCollectivite {
             target: Target::Insee((*insee).into()),
             kind: EntityKind::Commune,
             code: insee,
             contact: contact(email, phone, address),
             operator: false,
         });
-        if let Some(e) = territory::commune_details(db, insee)
+        if let Some(e) = territoire::commune_details(db, insee)
             .await?
             .and_then(|d| d.epci)
         {
@@ -103,16 +103,16 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
         }
     }
     for t in wanted {
-        if tenant::by_entity(db, t.kind, t.code).await?.is_none() {
-            tenant::add(db, &t.target, &t.contact, t.operator).await?;
+        if collectivite::by_entity(db, t.kind, t.code).await?.is_none() {
+            collectivite::add(db, &t.target, &t.contact, t.operator).await?;
         }
     }
     for siren in &epcis {
-        if tenant::by_entity(db, EntityKind::Epci, siren)
+        if collectivite::by_entity(db, EntityKind::Epci, siren)
             .await?
             .is_none()
         {
-            tenant::add(
+            collectivite::add(
                 db,
                 &Target::Siren(siren.clone()),
                 &Contact::default(),
@@ -134,15 +134,15 @@ pub const DEMO_AIDANT: &str = "aidant@demo.example";
 
 async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
     use guichet_domain::mandat::{Domain, Length};
-    use guichet_store::aidant;
+    use guichet_store::mandat;
     let id = ensure_account(db, Kind::Agent, DEMO_AIDANT, "Alex Aidant", true).await?;
-    if !aidant::memberships(db, id).await?.is_empty() {
+    if !mandat::memberships(db, id).await?.is_empty() {
         return Ok(());
     }
-    let Some(usager) = account::by_email(db, DEMO_USAGER).await? else {
+    let Some(usager) = compte::by_email(db, DEMO_USAGER).await? else {
         return Ok(());
     };
-    let event = |action: &str| guichet_domain::audit::Event {
+    let event = |action: &str| guichet_domain::journal::Event {
         tenant_id: None,
         actor_id: None,
         actor: "démonstration".into(),
@@ -153,7 +153,7 @@ async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
         ip: None,
         details: "{}".into(),
     };
-    let structure = aidant::add_structure(
+    let structure = mandat::add_structure(
         db,
         "France Services de Montbard",
         "france_services",
@@ -162,11 +162,11 @@ async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
         &event("aidants.structure.creation"),
     )
     .await?;
-    aidant::add_aidant(db, structure, id, true, &event("aidants.aidant.ajout")).await?;
+    mandat::add_aidant(db, structure, id, true, &event("aidants.aidant.ajout")).await?;
     let start = time::OffsetDateTime::now_utc();
-    aidant::create(
+    mandat::create(
         db,
-        &aidant::NewMandat {
+        &mandat::NewMandat {
             structure_id: structure,
             aidant_user_id: id,
             usager_user_id: usager.id,
@@ -185,11 +185,11 @@ async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
 /// The demo usager's profile: identity, contact and address (not the children, so that the
 /// deposited dossiers offer to save them).
 async fn seed_profile(db: &Db) -> anyhow::Result<()> {
-    use guichet_domain::profile::Source;
-    let Some(usager) = account::by_email(db, DEMO_USAGER).await? else {
+    use guichet_domain::profil::Source;
+    let Some(usager) = compte::by_email(db, DEMO_USAGER).await? else {
         return Ok(());
     };
-    if !guichet_store::profile::get(db, usager.id).await?.is_empty() {
+    if !guichet_store::profil::get(db, usager.id).await?.is_empty() {
         return Ok(());
     }
     let values: Vec<(String, String)> = [
@@ -202,7 +202,7 @@ async fn seed_profile(db: &Db) -> anyhow::Result<()> {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let event = guichet_domain::audit::Event {
+    let event = guichet_domain::journal::Event {
         tenant_id: None,
         actor_id: Some(usager.id),
         actor: DEMO_USAGER.into(),
@@ -213,7 +213,7 @@ async fn seed_profile(db: &Db) -> anyhow::Result<()> {
         ip: None,
         details: "{}".into(),
     };
-    guichet_store::profile::save(db, usager.id, &values, Source::Declared, &event).await
+    guichet_store::profil::save(db, usager.id, &values, Source::Declared, &event).await
 }
 
 /// Signalements in Dijon, in several states, with positions for the maps; Dijon asks two
@@ -221,16 +221,19 @@ async fn seed_profile(db: &Db) -> anyhow::Result<()> {
 async fn seed_signalements(db: &Db) -> anyhow::Result<()> {
     use guichet_domain::signalement::State;
     use guichet_store::signalement::{self as store, NewReport};
-    let Some(dijon) = tenant::by_slug(db, "dijon").await? else {
+    let Some(dijon) = collectivite::by_slug(db, "dijon").await? else {
         return Ok(());
     };
-    if !store::of_tenant(db, dijon.id, None, 1).await?.is_empty() {
+    if !store::of_collectivite(db, dijon.id, None, 1)
+        .await?
+        .is_empty()
+    {
         return Ok(());
     }
-    let usager = account::by_email(db, DEMO_USAGER).await?;
+    let usager = compte::by_email(db, DEMO_USAGER).await?;
     let categories = store::categories(db).await?;
     let id_of = |code: &str| categories.iter().find(|c| c.code == code).map(|c| c.id);
-    let event = |action: &str, object: Option<String>| guichet_domain::audit::Event {
+    let event = |action: &str, object: Option<String>| guichet_domain::journal::Event {
         tenant_id: Some(dijon.id),
         actor_id: None,
         actor: "démonstration".into(),
@@ -362,7 +365,7 @@ async fn seed_demarches(db: &Db) -> anyhow::Result<()> {
     use guichet_domain::demarche::Definition;
     use guichet_store::demarche;
     for (slug, json) in DEMO_DEMARCHES {
-        let Some(t) = tenant::by_slug(db, slug).await? else {
+        let Some(t) = collectivite::by_slug(db, slug).await? else {
             continue;
         };
         let def = Definition::from_json(json)
@@ -382,13 +385,13 @@ async fn seed_dossiers(db: &Db) -> anyhow::Result<()> {
     use guichet_domain::demarche::Answers;
     use guichet_domain::dossier::{Action, Actor};
     use guichet_store::{demarche, dossier};
-    let Some(usager) = account::by_email(db, DEMO_USAGER).await? else {
+    let Some(usager) = compte::by_email(db, DEMO_USAGER).await? else {
         return Ok(());
     };
     if !dossier::list_for_usager(db, usager.id).await?.is_empty() {
         return Ok(());
     }
-    let Some(dijon) = tenant::by_slug(db, "dijon").await? else {
+    let Some(dijon) = collectivite::by_slug(db, "dijon").await? else {
         return Ok(());
     };
     let Some(cantine) =
@@ -428,7 +431,7 @@ async fn seed_dossiers(db: &Db) -> anyhow::Result<()> {
         on_behalf_of: None,
     };
     let agent_email = agent_email("dijon");
-    let agent_id = account::by_email(db, &agent_email).await?.map(|u| u.id);
+    let agent_id = compte::by_email(db, &agent_email).await?.map(|u| u.id);
     let agent_by = dossier::By {
         actor: Actor::Agent,
         user_id: agent_id,
@@ -508,15 +511,15 @@ async fn ensure_account(
     name: &str,
     totp: bool,
 ) -> anyhow::Result<i64> {
-    let user = match account::by_email(db, email).await? {
+    let user = match compte::by_email(db, email).await? {
         Some(u) => u,
-        None => account::create(db, kind, email, name, Some(DEMO_PASSWORD))
+        None => compte::create(db, kind, email, name, Some(DEMO_PASSWORD))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    account::mark_email_confirmed(db, user.id).await?;
+    compte::mark_email_confirmed(db, user.id).await?;
     if totp && !user.totp_enabled {
-        account::force_totp(db, user.id, &account::demo_totp_secret(email)).await?;
+        compte::force_totp(db, user.id, &compte::demo_totp_secret(email)).await?;
     }
     Ok(user.id)
 }
@@ -524,12 +527,12 @@ async fn ensure_account(
 /// One usager, one agent per collectivité (with every role, so that each can be tried), one operator.
 async fn seed_accounts(db: &Db) -> anyhow::Result<()> {
     ensure_account(db, Kind::Usager, DEMO_USAGER, "Camille Usager", false).await?;
-    for t in tenant::list(db).await? {
+    for t in collectivite::list(db).await? {
         let email = agent_email(&t.slug);
         let id =
             ensure_account(db, Kind::Agent, &email, &format!("Agent {}", t.name), true).await?;
         for role in Role::TENANT_ROLES {
-            team::grant(db, t.id, id, role, None).await?;
+            equipe::grant(db, t.id, id, role, None).await?;
         }
         if t.is_operator {
             let op = ensure_account(
@@ -540,8 +543,8 @@ async fn seed_accounts(db: &Db) -> anyhow::Result<()> {
                 true,
             )
             .await?;
-            team::grant(db, t.id, op, Role::Operateur, None).await?;
-            team::grant(db, t.id, op, Role::Admin, None).await?;
+            equipe::grant(db, t.id, op, Role::Operateur, None).await?;
+            equipe::grant(db, t.id, op, Role::Admin, None).await?;
         }
     }
     Ok(())
@@ -550,7 +553,7 @@ async fn seed_accounts(db: &Db) -> anyhow::Result<()> {
 pub async fn print_welcome(db: &Db, address: std::net::SocketAddr) -> anyhow::Result<()> {
     println!("Guichet (démo) : http://{address}/");
     println!("Collectivités de démonstration :");
-    for t in tenant::list(db).await? {
+    for t in collectivite::list(db).await? {
         println!("  - {} : http://{address}/collectivites/{}", t.name, t.slug);
     }
     println!();
@@ -558,14 +561,14 @@ pub async fn print_welcome(db: &Db, address: std::net::SocketAddr) -> anyhow::Re
     println!("  - usager : {DEMO_USAGER}");
     println!(
         "  - opérateur : {DEMO_OPERATOR} (second facteur, clé TOTP {})",
-        account::demo_totp_secret(DEMO_OPERATOR)
+        compte::demo_totp_secret(DEMO_OPERATOR)
     );
-    for t in tenant::list(db).await? {
+    for t in collectivite::list(db).await? {
         let email = agent_email(&t.slug);
         println!(
             "  - agent de {} (admin, instructeur, modérateur, publication) : {email} (clé TOTP {})",
             t.name,
-            account::demo_totp_secret(&email)
+            compte::demo_totp_secret(&email)
         );
     }
     println!(

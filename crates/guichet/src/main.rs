@@ -5,7 +5,7 @@ mod demo;
 
 use clap::{Args, Parser, Subcommand};
 use config::{Config, LogFormat, Overrides};
-use guichet_store::{tenant, territory, Db};
+use guichet_store::{collectivite, territoire, Db};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,9 +59,10 @@ enum Command {
     /// The referential of French territories.
     #[command(subcommand)]
     Territory(TerritoryCommand),
-    /// Collectivités (tenants) of the platform.
-    #[command(subcommand)]
-    Tenant(TenantCommand),
+    /// Collectivités of the platform (`collectivité`, the name the operators' scripts know, or
+    /// `collectivite`).
+    #[command(subcommand, name = "tenant", alias = "collectivite")]
+    Collectivite(CollectiviteCommand),
     /// The audit journal.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -110,8 +111,8 @@ enum TokenCommand {
     /// Create an API token for an agent of a collectivité; prints it once.
     Create {
         /// Slug of the collectivité (e.g. dijon).
-        #[arg(long)]
-        tenant: String,
+        #[arg(long = "tenant", alias = "collectivite")]
+        collectivite: String,
         /// E-mail of the agent, who must have a role in that collectivité.
         #[arg(long)]
         agent: String,
@@ -165,18 +166,18 @@ enum TerritoryCommand {
 }
 
 #[derive(Subcommand)]
-enum TenantCommand {
+enum CollectiviteCommand {
     /// Make a territory entity a collectivité of the platform.
-    Add(TenantAdd),
+    Add(CollectiviteAdd),
     /// List the collectivités of the platform.
     List(DataOptions),
     /// Invite an admin of a collectivité (its first one, typically): an e-mail with a link valid
     /// seven days; the link is printed too, to hand over another way if mail does not arrive.
     /// For the operating région, the admin is also an operator of the platform.
     Invite {
-        /// Slug of the collectivité (see `guichet tenant list`).
-        #[arg(long)]
-        tenant: String,
+        /// Slug of the collectivité (see `guichet collectivité list`).
+        #[arg(long = "tenant", alias = "collectivite")]
+        collectivite: String,
         /// E-mail address of the future admin.
         #[arg(long)]
         email: String,
@@ -187,7 +188,7 @@ enum TenantCommand {
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("entity").required(true).args(["siren", "insee", "region", "departement"])))]
-struct TenantAdd {
+struct CollectiviteAdd {
     /// SIREN of a commune or an EPCI (e.g. 212102313 for Dijon).
     #[arg(long)]
     siren: Option<String>,
@@ -321,26 +322,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
             let report = match file {
-                None => territory::import_shipped(&db, force).await?,
+                None => territoire::import_shipped(&db, force).await?,
                 Some(path) => {
                     let bytes = std::fs::read(&path).map_err(|e| {
                         anyhow::anyhow!("impossible de lire {} : {e}", path.display())
                     })?;
                     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-                        territory::decompress(&bytes)?
+                        territoire::decompress(&bytes)?
                     } else {
                         String::from_utf8(bytes)
                             .map_err(|_| anyhow::anyhow!("{} n'est pas en UTF-8", path.display()))?
                     };
-                    let referential = guichet_domain::territory::Referential::parse(&text)?;
-                    territory::import(&db, &referential, &format!("fichier {}", path.display()))
+                    let referential = guichet_domain::territoire::Referential::parse(&text)?;
+                    territoire::import(&db, &referential, &format!("fichier {}", path.display()))
                         .await?
                 }
             };
             if report.skipped {
                 println!(
                     "Référentiel territorial déjà à jour ({}).",
-                    territory::SHIPPED_VERSION
+                    territoire::SHIPPED_VERSION
                 );
             } else {
                 println!(
@@ -355,7 +356,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&config).await?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", file.display()))?;
-            match territory::import_contours(&db, &text).await? {
+            match territoire::import_contours(&db, &text).await? {
                 Ok(n) => {
                     println!("{n} contours de communes importés.");
                     Ok(())
@@ -366,23 +367,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Territory(TerritoryCommand::Commune { query, data }) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
-            territory::import_shipped(&db, false).await?;
+            territoire::import_shipped(&db, false).await?;
             let q = query.trim();
             // INSEE codes and postal codes are 5 characters, mostly digits (2A004 in Corsica).
             let is_code = q.len() == 5 && q.chars().filter(char::is_ascii_digit).count() >= 3;
             let found = if is_code {
-                let mut by_code = territory::communes_by_insee(&db, q).await?;
-                by_code.extend(territory::communes_by_postal_code(&db, q).await?);
+                let mut by_code = territoire::communes_by_insee(&db, q).await?;
+                by_code.extend(territoire::communes_by_postal_code(&db, q).await?);
                 by_code
             } else {
-                territory::search_communes(&db, q, 20).await?
+                territoire::search_communes(&db, q, 20).await?
             };
             if found.is_empty() {
                 anyhow::bail!("aucune commune ne correspond à « {q} »");
             }
             let mut out = String::new();
             for c in found {
-                let d = territory::commune_details(&db, &c.insee).await?;
+                let d = territoire::commune_details(&db, &c.insee).await?;
                 let (epci, dep, reg) = d
                     .map(|d| {
                         (
@@ -411,29 +412,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_out(&out);
             Ok(())
         }
-        Command::Tenant(TenantCommand::Add(a)) => {
+        Command::Collectivite(CollectiviteCommand::Add(a)) => {
             let config = load(cfg, Config::default(), None, &a.data)?;
             let db = open(&config).await?;
-            territory::import_shipped(&db, false).await?;
+            territoire::import_shipped(&db, false).await?;
             let target = match (a.siren, a.insee, a.region, a.departement) {
-                (Some(s), _, _, _) => tenant::Target::Siren(s),
-                (_, Some(i), _, _) => tenant::Target::Insee(i),
-                (_, _, Some(r), _) => tenant::Target::Region(r),
-                (_, _, _, Some(d)) => tenant::Target::Departement(d),
+                (Some(s), _, _, _) => collectivite::Target::Siren(s),
+                (_, Some(i), _, _) => collectivite::Target::Insee(i),
+                (_, _, Some(r), _) => collectivite::Target::Region(r),
+                (_, _, _, Some(d)) => collectivite::Target::Departement(d),
                 _ => anyhow::bail!("indiquez --siren, --insee, --region ou --departement"),
             };
-            let contact = tenant::Contact {
+            let contact = collectivite::Contact {
                 email: a.email,
                 phone: a.phone,
                 address: a.address,
                 website: a.website,
             };
-            let event = guichet_domain::audit::Event {
+            let event = guichet_domain::journal::Event {
                 actor: "ligne de commande".into(),
                 action: "collectivite.ajout".into(),
                 ..Default::default()
             };
-            let t = tenant::add_traced(&db, &target, &contact, a.operator, event).await?;
+            let t = collectivite::add_traced(&db, &target, &contact, a.operator, event).await?;
             println!(
                 "Collectivité ajoutée : {} (adresse /collectivites/{}).",
                 t.name, t.slug
@@ -444,17 +445,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Tenant(TenantCommand::Invite {
-            tenant: slug,
+        Command::Collectivite(CollectiviteCommand::Invite {
+            collectivite: slug,
             email,
             data,
         }) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
-            let t = tenant::by_slug(&db, &slug)
+            let t = collectivite::by_slug(&db, &slug)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("aucune collectivité n'a l'adresse « {slug} »"))?;
-            let email = guichet_store::account::normalize_email(&email)
+            let email = guichet_store::compte::normalize_email(&email)
                 .map_err(|_| anyhow::anyhow!("adresse électronique invalide : {email}"))?;
             let base = format!(
                 "{}/invitation/",
@@ -475,7 +476,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 vec![guichet_domain::role::Role::Admin]
             };
             let codes: Vec<&str> = roles.iter().map(|r| r.code()).collect();
-            let event = guichet_domain::audit::Event {
+            let event = guichet_domain::journal::Event {
                 tenant_id: Some(t.id),
                 actor: "ligne de commande".into(),
                 action: "equipe.invitation".into(),
@@ -483,15 +484,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .to_string(),
                 ..Default::default()
             };
-            let (_, token) = guichet_store::team::invite_traced(
+            let (_, token) = guichet_store::equipe::invite_traced(
                 &db,
-                guichet_store::team::NewInvitation {
+                guichet_store::equipe::NewInvitation {
                     tenant_id: t.id,
                     email: email.clone(),
                     roles: roles.clone(),
                     invited_by: None,
                 },
-                guichet_store::team::InvitationTrace {
+                guichet_store::equipe::InvitationTrace {
                     event,
                     mail: guichet_web::equipe::invitation_mail(
                         base.clone(),
@@ -510,7 +511,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Create {
-            tenant: slug,
+            collectivite: slug,
             agent,
             name,
             scopes,
@@ -518,17 +519,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
-            let t = tenant::by_slug(&db, &slug)
+            let t = collectivite::by_slug(&db, &slug)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("aucune collectivité n'a l'adresse « {slug} »"))?;
-            let user = guichet_store::account::by_email(&db, &agent)
+            let user = guichet_store::compte::by_email(&db, &agent)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("aucun compte n'a l'adresse {agent}"))?;
-            let roles = guichet_store::team::roles_of(&db, user.id).await?;
+            let roles = guichet_store::equipe::roles_of(&db, user.id).await?;
             if !roles.iter().any(|(tid, _)| *tid == t.id) {
                 anyhow::bail!("{agent} n'a aucun rôle dans {}", t.name);
             }
-            let known: Vec<&str> = guichet_store::api_token::SCOPES
+            let known: Vec<&str> = guichet_store::jeton::SCOPES
                 .iter()
                 .map(|(s, _)| *s)
                 .collect();
@@ -550,14 +551,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     t.name
                 );
             }
-            let event = guichet_domain::audit::Event {
+            let event = guichet_domain::journal::Event {
                 tenant_id: Some(t.id),
                 actor: "ligne de commande".into(),
                 action: "jeton.creation".into(),
                 details: serde_json::json!({"agent": agent, "portees": scopes}).to_string(),
                 ..Default::default()
             };
-            let (_, secret) = guichet_store::api_token::create(
+            let (_, secret) = guichet_store::jeton::create(
                 &db,
                 t.id,
                 user.id,
@@ -634,7 +635,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify(data)) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
-            let entries = match guichet_store::audit::verify(&db).await? {
+            let entries = match guichet_store::journal::verify(&db).await? {
                 Ok(n) => n,
                 Err(broken) => anyhow::bail!(
                     "journal d'audit rompu à l'entrée {} : {}",
@@ -669,25 +670,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Tenant(TenantCommand::List(data)) => {
+        Command::Collectivite(CollectiviteCommand::List(data)) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
-            let tenants = tenant::list(&db).await?;
-            if tenants.is_empty() {
+            let collectivites = collectivite::list(&db).await?;
+            if collectivites.is_empty() {
                 println!("Aucune collectivité sur la plateforme.");
                 return Ok(());
             }
             let mut out = String::from("SLUG\tNOM\tNIVEAU\tSIREN\tDÉPARTEMENT\tRÉGION\tSTATUT\n");
-            for t in tenants {
+            for t in collectivites {
                 let departement = match t.departement_code.as_deref() {
-                    Some(code) => territory::departement(&db, code)
+                    Some(code) => territoire::departement(&db, code)
                         .await?
                         .map(|d| format!("{} ({})", d.nom, d.code))
                         .unwrap_or_else(|| code.to_string()),
                     None => "—".into(),
                 };
                 let region = match t.region_code.as_deref() {
-                    Some(code) => territory::region(&db, code)
+                    Some(code) => territoire::region(&db, code)
                         .await?
                         .map(|r| format!("{} ({})", r.nom, r.code))
                         .unwrap_or_else(|| code.to_string()),
@@ -719,7 +720,7 @@ fn print_out(text: &str) {
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let db = open(&config).await?;
-    let report = territory::import_shipped(&db, false).await?;
+    let report = territoire::import_shipped(&db, false).await?;
     if !report.skipped {
         tracing::info!(communes = report.communes, "territory referential imported");
     }

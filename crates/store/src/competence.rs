@@ -104,7 +104,7 @@ pub async fn remove_override(
 
 /// Where a commune sits (its EPCI, département, région), from the territory referential.
 pub async fn chain(db: &Db, insee: &str) -> anyhow::Result<Option<Chain>> {
-    let Some(d) = crate::territory::commune_details(db, insee).await? else {
+    let Some(d) = crate::territoire::commune_details(db, insee).await? else {
         return Ok(None);
     };
     Ok(Some(Chain {
@@ -118,14 +118,14 @@ pub async fn chain(db: &Db, insee: &str) -> anyhow::Result<Option<Chain>> {
 /// The name of an entity of the territory, for the resident.
 pub async fn holder_name(db: &Db, h: &Holder) -> anyhow::Result<String> {
     Ok(match h.level {
-        Level::Commune => crate::territory::commune_by_insee(db, &h.code)
+        Level::Commune => crate::territoire::commune_by_insee(db, &h.code)
             .await?
             .map(|c| format!("Mairie de {}", c.nom)),
-        Level::Epci => crate::territory::epci(db, &h.code).await?.map(|e| e.nom),
-        Level::Departement => crate::territory::departement(db, &h.code)
+        Level::Epci => crate::territoire::epci(db, &h.code).await?.map(|e| e.nom),
+        Level::Departement => crate::territoire::departement(db, &h.code)
             .await?
             .map(|d| format!("Département : {}", d.nom)),
-        Level::Region => crate::territory::region(db, &h.code)
+        Level::Region => crate::territoire::region(db, &h.code)
             .await?
             .map(|r| format!("Région {}", r.nom)),
         Level::Etat => Some("Services de l'État".into()),

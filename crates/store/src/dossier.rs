@@ -2,11 +2,11 @@
 //! history event and its audit entry in one transaction: all of it, or none.
 
 use crate::db::Db;
-use guichet_domain::audit::Event;
 use guichet_domain::demarche::{Answers, Definition};
 use guichet_domain::dossier::{
     deadline, tacit_decision, transition, Action, Actor, State, TransitionError,
 };
+use guichet_domain::journal::Event;
 use guichet_domain::text::fold;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -178,22 +178,6 @@ pub async fn get_for_usager(db: &Db, id: i64, usager_id: i64) -> anyhow::Result<
     .transpose()
 }
 
-/// The collectivité handling a dossier, as its usager's pages and the accusé de réception name it.
-#[derive(Debug, Clone)]
-pub struct Handler {
-    pub name: String,
-    pub contact_email: Option<String>,
-}
-
-impl From<&crate::tenant::Tenant> for Handler {
-    fn from(t: &crate::tenant::Tenant) -> Self {
-        Handler {
-            name: t.name.clone(),
-            contact_email: t.contact_email.clone(),
-        }
-    }
-}
-
 /// A dossier of this user's, or (`counter`) one this agent or aidant files at the counter while
 /// nobody has claimed it, with the collectivité handling it: one read for the usager's pages.
 pub async fn own(
@@ -201,7 +185,7 @@ pub async fn own(
     id: i64,
     user_id: i64,
     counter: bool,
-) -> anyhow::Result<Option<(Dossier, Handler)>> {
+) -> anyhow::Result<Option<(Dossier, crate::collectivite::Coordonnees)>> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS},
             (SELECT t.name FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_name,
@@ -217,7 +201,7 @@ pub async fn own(
     let Some(row) = row else {
         return Ok(None);
     };
-    let handler = Handler {
+    let handler = crate::collectivite::Coordonnees {
         name: row.try_get("handler_name")?,
         contact_email: row.try_get("handler_contact")?,
     };
@@ -485,7 +469,7 @@ async fn change_at(
                     now,
                 )
                 .await?;
-                crate::audit::append_in(conn, &event).await?;
+                crate::journal::append_in(conn, &event).await?;
                 for mail in &mails {
                     crate::outbox::enqueue_in(conn, mail).await?;
                 }
@@ -770,8 +754,8 @@ pub async fn assign_traced(
     tenant_id: i64,
     ids: &[i64],
     agent: Option<i64>,
-    team: Option<i64>,
-    event: guichet_domain::audit::Event,
+    equipe: Option<i64>,
+    event: guichet_domain::journal::Event,
 ) -> anyhow::Result<Vec<String>> {
     let ids = ids.to_vec();
     db.write(move |conn| {
@@ -784,7 +768,7 @@ pub async fn assign_traced(
                      WHERE tenant_id = $4 AND id = $5 AND state <> 'brouillon' RETURNING number",
                 )
                 .bind(agent)
-                .bind(team)
+                .bind(equipe)
                 .bind(now)
                 .bind(tenant_id)
                 .bind(id)
@@ -795,7 +779,7 @@ pub async fn assign_traced(
                 let mut e = event.clone();
                 e.object_type = Some("dossier".into());
                 e.object_id = Some(number.clone());
-                crate::audit::append_in(conn, &e).await?;
+                crate::journal::append_in(conn, &e).await?;
                 done.push(number);
             }
             Ok(done)

@@ -2,31 +2,31 @@
 //! embedded SQLite (default) and on PostgreSQL. Queries are written once, in the SQL both speak,
 //! with `$1`-style parameters, through sqlx's `Any` driver.
 
-pub mod account;
-pub mod aidant;
 pub mod anchor;
-pub mod api_token;
-pub mod audit;
+pub mod coffre;
+pub mod collectivite;
 pub mod competence;
-pub mod counter;
+pub mod compte;
+pub mod comptoir;
 pub mod db;
 pub mod demarche;
 pub mod dossier;
+pub mod equipe;
 pub mod files;
+pub mod jeton;
+pub mod journal;
+pub mod mandat;
 pub mod migrate;
+pub mod modele;
 pub mod oidc;
 pub mod outbox;
-pub mod profile;
+pub mod profil;
 pub mod retention;
 pub mod secret;
 pub mod session;
 pub mod signalement;
-pub mod team;
-pub mod template;
-pub mod tenant;
-pub mod territory;
+pub mod territoire;
 pub mod throttle;
-pub mod vault;
 pub mod webhook;
 pub mod writer;
 

@@ -93,7 +93,7 @@ pub async fn link(
     provider: &str,
     subject: &str,
     user_id: i64,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query("INSERT INTO oidc_identities (provider, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
@@ -103,7 +103,7 @@ pub async fn link(
         .bind(crate::now_ms())
         .execute(&mut *tx)
         .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -98,9 +98,9 @@ pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Res
             .bind(d.id)
             .execute(&mut *tx)
             .await?;
-        crate::audit::append_in(
+        crate::journal::append_in(
             &mut tx,
-            &guichet_domain::audit::Event {
+            &guichet_domain::journal::Event {
                 tenant_id: Some(d.tenant_id),
                 actor: "système (durée de conservation)".into(),
                 action: "dossier.anonymisation".into(),

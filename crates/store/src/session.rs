@@ -59,11 +59,11 @@ pub async fn create(
     Ok((token, session))
 }
 
-/// A live session with its account and the account's roles (tenant id, role).
+/// A live session with its account and the account's roles (collectivité id, role).
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub session: Session,
-    pub user: crate::account::User,
+    pub user: crate::compte::User,
     pub roles: Vec<(i64, guichet_domain::role::Role)>,
 }
 
@@ -104,7 +104,7 @@ pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Signe
         delete(db, &session.id_hash).await?;
         return Ok(None);
     }
-    let user = crate::account::from_row(row)?;
+    let user = crate::compte::from_row(row)?;
     let mut roles = Vec::new();
     for row in &rows {
         let (tenant_id, role) = (

@@ -116,7 +116,7 @@ fn adjust(c: &mut Category, setting: Option<(Vec<String>, bool)>) {
 
 /// The services a collectivité offers (Open311): the platform's categories as it set them, and
 /// its own active ones.
-pub async fn for_tenant(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Category>> {
+pub async fn for_collectivite(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Category>> {
     let mut settings = settings(db, tenant_id).await?;
     let mut all = categories(db).await?;
     for c in &mut all {
@@ -138,7 +138,7 @@ pub async fn save_settings(
     category_id: i64,
     questions: &[String],
     moderated: bool,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
@@ -156,7 +156,7 @@ pub async fn save_settings(
         .bind(crate::now_ms())
         .execute(&mut *tx)
         .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -176,7 +176,7 @@ pub async fn add_own(
     db: &Db,
     tenant_id: i64,
     c: &OwnCategory,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<i64> {
     let mut tx = db.begin().await?;
     let id: i64 = sqlx::query(
@@ -199,7 +199,7 @@ pub async fn add_own(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -210,7 +210,7 @@ pub async fn update_own(
     tenant_id: i64,
     id: i64,
     c: &OwnCategory,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let n = sqlx::query(
@@ -230,7 +230,7 @@ pub async fn update_own(
     if n != 1 {
         return Ok(false);
     }
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -623,7 +623,7 @@ pub async fn change_state(
     note: &str,
     reject_reason: Option<&str>,
     actor: &str,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<bool> {
     let now = crate::now_ms();
     let mut tx = db.begin().await?;
@@ -655,7 +655,7 @@ pub async fn change_state(
     .bind(note)
     .execute(&mut *tx)
     .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -664,10 +664,10 @@ pub async fn change_state(
 pub async fn transfer(
     db: &Db,
     s: &Signalement,
-    to_tenant: i64,
+    to_collectivite: i64,
     note: &str,
     actor: &str,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<()> {
     let now = crate::now_ms();
     let mut tx = db.begin().await?;
@@ -675,13 +675,13 @@ pub async fn transfer(
         sqlx::query(&format!(
             "UPDATE {table} SET tenant_id = $1 WHERE signalement_id = $2"
         ))
-        .bind(to_tenant)
+        .bind(to_collectivite)
         .bind(s.id)
         .execute(&mut *tx)
         .await?;
     }
     sqlx::query("UPDATE signalements SET tenant_id = $1, updated_at = $2 WHERE id = $3")
-        .bind(to_tenant)
+        .bind(to_collectivite)
         .bind(now)
         .bind(s.id)
         .execute(&mut *tx)
@@ -689,14 +689,14 @@ pub async fn transfer(
     sqlx::query(
         "INSERT INTO signalement_events (tenant_id, signalement_id, at, actor, kind, body) VALUES ($1, $2, $3, $4, 'transfert', $5)",
     )
-    .bind(to_tenant)
+    .bind(to_collectivite)
     .bind(s.id)
     .bind(now)
     .bind(actor)
     .bind(note)
     .execute(&mut *tx)
     .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -729,7 +729,7 @@ pub async fn history(db: &Db, signalement_id: i64) -> anyhow::Result<Vec<Event>>
 }
 
 /// Reports handled by a collectivité, newest first, optionally in one state.
-pub async fn of_tenant(
+pub async fn of_collectivite(
     db: &Db,
     tenant_id: i64,
     state: Option<State>,
@@ -811,7 +811,7 @@ pub async fn filtered(
     if let Some(t) = &f.text {
         q = q.bind(format!(
             "%{}%",
-            crate::audit::escape_like(&t.to_lowercase())
+            crate::journal::escape_like(&t.to_lowercase())
         ));
     }
     q.fetch_all(db.pool()).await?.iter().map(from_row).collect()

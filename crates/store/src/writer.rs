@@ -6,8 +6,8 @@
 //! each caller. A write that fails is rolled back to its savepoint alone; the others commit. No
 //! caller hears "done" before the commit that holds its write is durable.
 
-use crate::audit::write_head;
 use crate::db::{connect, Backend, Durability};
+use crate::journal::write_head;
 use futures_util::FutureExt;
 use sqlx::{AnyConnection, Connection};
 use std::any::Any as AnyValue;

@@ -109,10 +109,10 @@ pub async fn commune_filter(
         return Ok(None);
     }
     let found = if typed.len() == 5 && typed.chars().all(|c| c.is_ascii_alphanumeric()) {
-        guichet_store::territory::commune_by_insee(&state.db, &typed.to_uppercase()).await?
+        guichet_store::territoire::commune_by_insee(&state.db, &typed.to_uppercase()).await?
     } else {
         let folded = guichet_domain::text::fold(typed);
-        guichet_store::territory::search_communes(&state.db, typed, 20)
+        guichet_store::territoire::search_communes(&state.db, typed, 20)
             .await?
             .into_iter()
             .find(|c| guichet_domain::text::fold(&c.nom) == folded)

@@ -125,7 +125,7 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 Ok(n) => tracing::info!(mails = n, "old mails removed from the outbox"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "outbox purge"),
             }
-            match guichet_store::audit::verify_whole_if_due(&state.db, now, AUDIT_WHOLE_EVERY_MS)
+            match guichet_store::journal::verify_whole_if_due(&state.db, now, AUDIT_WHOLE_EVERY_MS)
                 .await
             {
                 Ok(None | Some(Ok(_))) => {}

@@ -18,7 +18,7 @@ pub struct Layout {
 
 impl Layout {
     pub async fn for_visitor(state: &AppState, visitor: &Visitor) -> Self {
-        let operator = guichet_store::tenant::operator(&state.db)
+        let operator = guichet_store::collectivite::operator(&state.db)
             .await
             .ok()
             .flatten()

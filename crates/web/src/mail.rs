@@ -227,7 +227,7 @@ pub async fn notify_usager(
     let Some(uid) = x.usager_id else {
         return Ok(());
     };
-    let Some(user) = guichet_store::account::by_id(&state.db, uid).await? else {
+    let Some(user) = guichet_store::compte::by_id(&state.db, uid).await? else {
         return Ok(());
     };
     let link = state.config.link(&format!("/dossiers/{}", x.id));

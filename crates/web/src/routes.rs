@@ -67,7 +67,7 @@ impl RouteTable {
                     Access::Public => "public".to_string(),
                     Access::PasswordDone => "password_done".to_string(),
                     Access::SignedIn => "signed_in".to_string(),
-                    Access::Tenant(p) => format!("tenant:{p:?}"),
+                    Access::Collectivite(p) => format!("collectivite:{p:?}"),
                     Access::Operator => "operator".to_string(),
                     Access::Aidant => "aidant".to_string(),
                     Access::Api(scope) => format!("api:{scope}"),
@@ -192,7 +192,7 @@ pub fn table() -> RouteTable {
         .get(
             "/collectivites/{slug}/signalements",
             Public,
-            signalement::of_tenant,
+            signalement::of_collectivite,
         )
         .get("/recherche/suggestions", Public, recherche::suggestions)
         .get("/collectivites", Public, collectivite::list)
@@ -254,13 +254,13 @@ pub fn table() -> RouteTable {
         .get("/aidant/guichet", Aidant, dossier::comptoir::aidant_form)
         .post("/aidant/guichet", Aidant, dossier::comptoir::aidant_open)
         .get(
-            "/admin/{tenant}/guichet",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/guichet",
+            Collectivite(P::ProcessDossiers),
             dossier::comptoir::agent_form,
         )
         .post(
-            "/admin/{tenant}/guichet",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/guichet",
+            Collectivite(P::ProcessDossiers),
             dossier::comptoir::agent_open,
         )
         .get("/compte/mandats", SignedIn, mandat::mine)
@@ -292,19 +292,19 @@ pub fn table() -> RouteTable {
             mandat::operator_add_aidant,
         )
         .get(
-            "/admin/{tenant}/aidants",
-            Tenant(P::ManageTeam),
-            mandat::tenant_structures,
+            "/admin/{collectivite}/aidants",
+            Collectivite(P::ManageEquipe),
+            mandat::collectivite_structures,
         )
         .post(
-            "/admin/{tenant}/aidants/structures",
-            Tenant(P::ManageTeam),
-            mandat::tenant_add_structure,
+            "/admin/{collectivite}/aidants/structures",
+            Collectivite(P::ManageEquipe),
+            mandat::collectivite_add_structure,
         )
         .post(
-            "/admin/{tenant}/aidants/membres",
-            Tenant(P::ManageTeam),
-            mandat::tenant_add_aidant,
+            "/admin/{collectivite}/aidants/membres",
+            Collectivite(P::ManageEquipe),
+            mandat::collectivite_add_aidant,
         )
         .get("/compte/profil", SignedIn, profil::show)
         .post("/compte/profil", SignedIn, profil::save)
@@ -336,9 +336,13 @@ pub fn table() -> RouteTable {
             compte::securite::totp_enable,
         )
         // Filing a dossier
-        .get("/demarches/{tenant}/{slug}", Public, dossier::depot::page)
+        .get(
+            "/demarches/{collectivite}/{slug}",
+            Public,
+            dossier::depot::page,
+        )
         .post(
-            "/demarches/{tenant}/{slug}/dossiers",
+            "/demarches/{collectivite}/{slug}/dossiers",
             SignedIn,
             dossier::depot::start,
         )
@@ -387,278 +391,278 @@ pub fn table() -> RouteTable {
         // Back office of a collectivité
         .get("/admin", SignedIn, collectivite::admin::index)
         .get(
-            "/admin/{tenant}",
-            Tenant(P::BackOffice),
+            "/admin/{collectivite}",
+            Collectivite(P::BackOffice),
             collectivite::admin::home,
         )
         .get(
-            "/admin/{tenant}/equipe",
-            Tenant(P::ManageTeam),
+            "/admin/{collectivite}/equipe",
+            Collectivite(P::ManageEquipe),
             equipe::page,
         )
         .post(
-            "/admin/{tenant}/equipe/invitations",
-            Tenant(P::ManageTeam),
+            "/admin/{collectivite}/equipe/invitations",
+            Collectivite(P::ManageEquipe),
             equipe::invite,
         )
         .post(
-            "/admin/{tenant}/equipe/roles",
-            Tenant(P::ManageTeam),
+            "/admin/{collectivite}/equipe/roles",
+            Collectivite(P::ManageEquipe),
             equipe::change_role,
         )
         .post(
-            "/admin/{tenant}/equipes",
-            Tenant(P::ManageTeam),
-            equipe::create_team,
+            "/admin/{collectivite}/equipes",
+            Collectivite(P::ManageEquipe),
+            equipe::create_equipe,
         )
         .post(
-            "/admin/{tenant}/equipes/{id}/membres",
-            Tenant(P::ManageTeam),
-            equipe::change_team_member,
+            "/admin/{collectivite}/equipes/{id}/membres",
+            Collectivite(P::ManageEquipe),
+            equipe::change_equipe_member,
         )
         .get(
-            "/admin/{tenant}/journal",
-            Tenant(P::ViewJournal),
+            "/admin/{collectivite}/journal",
+            Collectivite(P::ViewJournal),
             journal::page,
         )
         .get(
-            "/admin/{tenant}/journal.csv",
-            Tenant(P::ViewJournal),
+            "/admin/{collectivite}/journal.csv",
+            Collectivite(P::ViewJournal),
             journal::export,
         )
         .get(
-            "/admin/{tenant}/demarches",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches",
+            Collectivite(P::DesignDemarches),
             demarche::conception::list,
         )
         .post(
-            "/admin/{tenant}/demarches",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches",
+            Collectivite(P::DesignDemarches),
             demarche::conception::import,
         )
         .get(
-            "/admin/{tenant}/demarches/{id}",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}",
+            Collectivite(P::DesignDemarches),
             demarche::conception::show,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/brouillon",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/brouillon",
+            Collectivite(P::DesignDemarches),
             demarche::conception::save,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/publication",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/publication",
+            Collectivite(P::DesignDemarches),
             demarche::conception::publish,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/fermeture",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/fermeture",
+            Collectivite(P::DesignDemarches),
             demarche::conception::close,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/reouverture",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/reouverture",
+            Collectivite(P::DesignDemarches),
             demarche::conception::reopen,
         )
         .get(
-            "/admin/{tenant}/demarches/{id}/export",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/export",
+            Collectivite(P::DesignDemarches),
             demarche::conception::export,
         )
         .get(
-            "/admin/{tenant}/signalements",
-            Tenant(P::ModerateSignalements),
+            "/admin/{collectivite}/signalements",
+            Collectivite(P::ModerateSignalements),
             signalement::traitement::list,
         )
         .post(
-            "/admin/{tenant}/signalements/lot",
-            Tenant(P::ModerateSignalements),
+            "/admin/{collectivite}/signalements/lot",
+            Collectivite(P::ModerateSignalements),
             signalement::traitement::bulk,
         )
         .get(
-            "/admin/{tenant}/signalements/categories",
-            Tenant(P::ConfigureSignalements),
+            "/admin/{collectivite}/signalements/categories",
+            Collectivite(P::ConfigureSignalements),
             signalement::categories::show,
         )
         .post(
-            "/admin/{tenant}/signalements/categories",
-            Tenant(P::ConfigureSignalements),
+            "/admin/{collectivite}/signalements/categories",
+            Collectivite(P::ConfigureSignalements),
             signalement::categories::add,
         )
         .post(
-            "/admin/{tenant}/signalements/categories/{id}",
-            Tenant(P::ConfigureSignalements),
+            "/admin/{collectivite}/signalements/categories/{id}",
+            Collectivite(P::ConfigureSignalements),
             signalement::categories::save,
         )
         .get(
-            "/admin/{tenant}/signalements/export/{file}",
-            Tenant(P::ModerateSignalements),
+            "/admin/{collectivite}/signalements/export/{file}",
+            Collectivite(P::ModerateSignalements),
             signalement::traitement::export,
         )
         .get(
-            "/admin/{tenant}/signalements/{id}",
-            Tenant(P::ModerateSignalements),
+            "/admin/{collectivite}/signalements/{id}",
+            Collectivite(P::ModerateSignalements),
             signalement::traitement::show,
         )
         .get(
-            "/admin/{tenant}/signalements/{id}/photos/{file}",
-            Tenant(P::ModerateSignalements),
+            "/admin/{collectivite}/signalements/{id}/photos/{file}",
+            Collectivite(P::ModerateSignalements),
             signalement::traitement::photo,
         )
         .post(
-            "/admin/{tenant}/signalements/{id}/etat",
-            Tenant(P::ModerateSignalements),
+            "/admin/{collectivite}/signalements/{id}/etat",
+            Collectivite(P::ModerateSignalements),
             signalement::traitement::change,
         )
         .post(
-            "/admin/{tenant}/signalements/{id}/transfert",
-            Tenant(P::ModerateSignalements),
+            "/admin/{collectivite}/signalements/{id}/transfert",
+            Collectivite(P::ModerateSignalements),
             signalement::traitement::transfer,
         )
         .get(
-            "/admin/{tenant}/modeles",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/modeles",
+            Collectivite(P::DesignDemarches),
             demarche::modele::catalogue,
         )
         .post(
-            "/admin/{tenant}/modeles/{id}/adoption",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/modeles/{id}/adoption",
+            Collectivite(P::DesignDemarches),
             demarche::modele::adopt,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/modele",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/modele",
+            Collectivite(P::DesignDemarches),
             demarche::modele::publish,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/mise-a-jour",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/mise-a-jour",
+            Collectivite(P::DesignDemarches),
             demarche::modele::update,
         )
         .post(
-            "/admin/{tenant}/demarches/nouvelle",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/nouvelle",
+            Collectivite(P::DesignDemarches),
             demarche::conception::create,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/webhook",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/webhook",
+            Collectivite(P::DesignDemarches),
             demarche::conception::webhook,
         )
         .get(
-            "/admin/{tenant}/demarches/{id}/editeur",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::show,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/editeur/reglages",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur/reglages",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::settings,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/editeur/pages",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur/pages",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::add_page,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/editeur/pages/{page}",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur/pages/{page}",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::page_action,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/editeur/champs",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur/champs",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::add_field,
         )
         .get(
-            "/admin/{tenant}/demarches/{id}/editeur/champs/{field}",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur/champs/{field}",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::edit_field,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/editeur/champs/{field}",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur/champs/{field}",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::update_field,
         )
         .post(
-            "/admin/{tenant}/demarches/{id}/editeur/champs/{field}/actions",
-            Tenant(P::DesignDemarches),
+            "/admin/{collectivite}/demarches/{id}/editeur/champs/{field}/actions",
+            Collectivite(P::DesignDemarches),
             demarche::editeur::field_action,
         )
         .get(
-            "/admin/{tenant}/dossiers",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers",
+            Collectivite(P::ProcessDossiers),
             dossier::instruction::queue,
         )
         .post(
-            "/admin/{tenant}/dossiers/lot",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/lot",
+            Collectivite(P::ProcessDossiers),
             dossier::instruction::bulk,
         )
         .get(
-            "/admin/{tenant}/dossiers/{id}",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}",
+            Collectivite(P::ProcessDossiers),
             dossier::instruction::show,
         )
         .post(
-            "/admin/{tenant}/dossiers/{id}/action",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}/action",
+            Collectivite(P::ProcessDossiers),
             dossier::instruction::act,
         )
         .post(
-            "/admin/{tenant}/dossiers/{id}/messages",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}/messages",
+            Collectivite(P::ProcessDossiers),
             dossier::echanges::from_agent,
         )
         .post(
-            "/admin/{tenant}/dossiers/{id}/attribution",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}/attribution",
+            Collectivite(P::ProcessDossiers),
             dossier::instruction::assign,
         )
         .get(
-            "/admin/{tenant}/dossiers/{id}/accuse.pdf",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}/accuse.pdf",
+            Collectivite(P::ProcessDossiers),
             dossier::courrier::agent_accuse,
         )
         .get(
-            "/admin/{tenant}/dossiers/{id}/decision.pdf",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}/decision.pdf",
+            Collectivite(P::ProcessDossiers),
             dossier::courrier::agent_decision,
         )
         .get(
-            "/admin/{tenant}/dossiers.csv",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers.csv",
+            Collectivite(P::ProcessDossiers),
             dossier::export::csv,
         )
         .get(
-            "/admin/{tenant}/dossiers.xlsx",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers.xlsx",
+            Collectivite(P::ProcessDossiers),
             dossier::export::xlsx,
         )
         .get(
-            "/admin/{tenant}/dossiers/{id}/fichiers.zip",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}/fichiers.zip",
+            Collectivite(P::ProcessDossiers),
             dossier::instruction::files_zip,
         )
         .get(
-            "/admin/{tenant}/dossiers/{id}/fichiers/{file}",
-            Tenant(P::ProcessDossiers),
+            "/admin/{collectivite}/dossiers/{id}/fichiers/{file}",
+            Collectivite(P::ProcessDossiers),
             dossier::instruction::file,
         )
         .get(
-            "/admin/{tenant}/jetons",
-            Tenant(P::ManageApiTokens),
+            "/admin/{collectivite}/jetons",
+            Collectivite(P::ManageJetons),
             jeton::page,
         )
         .post(
-            "/admin/{tenant}/jetons",
-            Tenant(P::ManageApiTokens),
+            "/admin/{collectivite}/jetons",
+            Collectivite(P::ManageJetons),
             jeton::create,
         )
         .post(
-            "/admin/{tenant}/jetons/{id}/revocation",
-            Tenant(P::ManageApiTokens),
+            "/admin/{collectivite}/jetons/{id}/revocation",
+            Collectivite(P::ManageJetons),
             jeton::revoke,
         )
         // The operator (région)

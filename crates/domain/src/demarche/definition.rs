@@ -99,7 +99,7 @@ pub struct Field {
     #[serde(default)]
     pub condition: Option<Condition>,
     /// The profile value this field is prefilled from and offered to save back to
-    /// (`crate::profile`): a key such as "contact.telephone"; "foyer.enfants" for a block;
+    /// (`crate::profil`): a key such as "contact.telephone"; "foyer.enfants" for a block;
     /// "prenoms", "nom" or "naissance" for a field of that block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
@@ -379,7 +379,7 @@ impl Definition {
                 if f.label.trim().is_empty() {
                     err(format!("champ \"{id}\" : le libellé « label » est vide"));
                 }
-                if let Some(message) = crate::profile::binding_error(f, in_block) {
+                if let Some(message) = crate::profil::binding_error(f, in_block) {
                     err(message);
                 }
                 if let Some(c) = &f.condition {

@@ -5,7 +5,7 @@ pub mod definition;
 pub mod diff;
 pub mod edit;
 pub mod fuzz;
-pub mod template;
+pub mod modele;
 pub mod values;
 
 pub use definition::{

@@ -5,7 +5,7 @@
 
 use crate::personas;
 use crate::support::{SmtpSink, TestServer};
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 fn demarche(title: &str, competence: &str) -> String {
     format!(
@@ -19,7 +19,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let db = s.db();
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let operator = personas::operator(&s, &t).await;
     let aidant = personas::persona(&s, Kind::Agent, "aidant@france-services.fr", &[]).await;
     let usager = personas::usager(&s).await;
@@ -62,7 +62,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
         "{}",
         added.html
     );
-    let structure = guichet_store::aidant::structures(db, None)
+    let structure = guichet_store::mandat::structures(db, None)
         .await
         .expect("s")
         .pop()
@@ -130,7 +130,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
         .trim_start_matches("/aidant/mandats/")
         .parse()
         .expect("id");
-    let mandat = guichet_store::aidant::by_id(db, id)
+    let mandat = guichet_store::mandat::by_id(db, id)
         .await
         .expect("q")
         .expect("mandat");
@@ -219,7 +219,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
     );
 
     // The journal: the aidant acted, on behalf of the usager.
-    let journal = guichet_store::audit::list(db, &Default::default(), 200)
+    let journal = guichet_store::journal::list(db, &Default::default(), 200)
         .await
         .expect("journal");
     let deposit = journal

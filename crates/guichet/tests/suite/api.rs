@@ -3,12 +3,12 @@
 use crate::personas;
 use crate::support::TestServer;
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 #[tokio::test]
 async fn an_agent_creates_uses_and_revokes_a_token() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::persona(
         &s,
         Kind::Agent,
@@ -85,7 +85,7 @@ async fn an_agent_creates_uses_and_revokes_a_token() {
 #[tokio::test]
 async fn a_token_dies_with_its_agent_s_membership() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::persona(
         &s,
         Kind::Agent,
@@ -93,14 +93,14 @@ async fn a_token_dies_with_its_agent_s_membership() {
         &[(&t.dijon, Role::Instructeur)],
     )
     .await;
-    let (_, token) = guichet_store::api_token::create(
+    let (_, token) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
         agent.user_id,
         "x",
         &["dossiers:lecture".into()],
         365,
-        guichet_domain::audit::Event::default(),
+        guichet_domain::journal::Event::default(),
     )
     .await
     .expect("token");
@@ -115,7 +115,7 @@ async fn a_token_dies_with_its_agent_s_membership() {
             .status(),
         200
     );
-    guichet_store::team::revoke(s.db(), t.dijon.id, agent.user_id, Role::Instructeur)
+    guichet_store::equipe::revoke(s.db(), t.dijon.id, agent.user_id, Role::Instructeur)
         .await
         .expect("revoke role");
     assert_eq!(
@@ -136,7 +136,7 @@ mod dossiers_api {
     use guichet_domain::demarche::{Answers, Definition};
     use guichet_domain::dossier::{Action, Actor};
     use guichet_domain::role::Role;
-    use guichet_store::account::Kind;
+    use guichet_store::compte::Kind;
     use guichet_store::{demarche, dossier};
     use serde_json::{json, Value};
 
@@ -147,7 +147,7 @@ mod dossiers_api {
     #[tokio::test]
     async fn partner_software_lists_syncs_reads_and_processes_dossiers() {
         let s = TestServer::start().await;
-        let t = personas::tenants(&s).await;
+        let t = personas::collectivites(&s).await;
         let agent = personas::persona(
             &s,
             Kind::Agent,
@@ -192,25 +192,25 @@ mod dossiers_api {
         dossier::create_draft(s.db(), t.dijon.id, d.id, 1, None, "brouillon invisible")
             .await
             .expect("draft");
-        let (_, rw) = guichet_store::api_token::create(
+        let (_, rw) = guichet_store::jeton::create(
             s.db(),
             t.dijon.id,
             agent.user_id,
             "logiciel",
             &["dossiers:lecture".into(), "dossiers:ecriture".into()],
             365,
-            guichet_domain::audit::Event::default(),
+            guichet_domain::journal::Event::default(),
         )
         .await
         .expect("token");
-        let (_, ro) = guichet_store::api_token::create(
+        let (_, ro) = guichet_store::jeton::create(
             s.db(),
             t.dijon.id,
             agent.user_id,
             "lecture",
             &["dossiers:lecture".into()],
             365,
-            guichet_domain::audit::Event::default(),
+            guichet_domain::journal::Event::default(),
         )
         .await
         .expect("token");
@@ -380,7 +380,7 @@ mod dossiers_api {
         .await;
         assert_eq!(status, 404);
 
-        let journal = guichet_store::audit::list(s.db(), &Default::default(), 50)
+        let journal = guichet_store::journal::list(s.db(), &Default::default(), 50)
             .await
             .expect("journal");
         assert!(journal

@@ -3,7 +3,7 @@
 use crate::personas::{self, PASSWORD};
 use crate::support::{run_cli, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 fn verify_cli(s: &TestServer) -> (bool, String, String) {
     let args: Vec<String> = ["audit", "verify"]
@@ -15,8 +15,8 @@ fn verify_cli(s: &TestServer) -> (bool, String, String) {
 }
 
 /// Logins, an invitation and a logout journaled; gives the collectivités it made.
-async fn some_history(s: &TestServer) -> personas::Tenants {
-    let t = personas::tenants(s).await;
+async fn some_history(s: &TestServer) -> personas::Collectivites {
+    let t = personas::collectivites(s).await;
     let u = personas::usager(s).await;
     let b = s.browser();
     for _ in 0..3 {
@@ -54,7 +54,7 @@ async fn verify_passes_on_an_intact_journal_and_names_the_entry_after_tampering(
     let (ok, out, err) = verify_cli(&s);
     assert!(ok, "intact journal: {out}{err}");
     assert!(out.contains("intègre"), "{out}");
-    let entries = guichet_store::audit::list(s.db(), &Default::default(), 100)
+    let entries = guichet_store::journal::list(s.db(), &Default::default(), 100)
         .await
         .expect("entries");
     assert!(entries.len() >= 6, "{} entries", entries.len());
@@ -120,7 +120,7 @@ async fn removing_the_last_entries_is_detected() {
 async fn an_admin_reads_filters_and_exports_the_journal_of_their_collectivite() {
     let s = TestServer::start().await;
     some_history(&s).await;
-    let t = guichet_store::tenant::by_slug(s.db(), "dijon")
+    let t = guichet_store::collectivite::by_slug(s.db(), "dijon")
         .await
         .expect("q")
         .expect("Dijon");
@@ -167,7 +167,7 @@ async fn an_admin_reads_filters_and_exports_the_journal_of_their_collectivite() 
     let body = csv.text().await.expect("body");
     assert!(body.starts_with("numero;date_utc;auteur"));
     assert!(body.contains("equipe.invitation"));
-    let after = guichet_store::audit::list(s.db(), &Default::default(), 5)
+    let after = guichet_store::journal::list(s.db(), &Default::default(), 5)
         .await
         .expect("entries");
     assert!(
@@ -198,7 +198,7 @@ async fn the_operator_s_page_checks_what_follows_the_checkpoint_and_the_daily_ch
 
     // Entries appended after the checkpoint are checked on the next load; a change among them is
     // named at once.
-    let event = guichet_domain::audit::Event {
+    let event = guichet_domain::journal::Event {
         actor: "système".into(),
         action: "essai".into(),
         details: "{}".into(),
@@ -207,7 +207,7 @@ async fn the_operator_s_page_checks_what_follows_the_checkpoint_and_the_daily_ch
     let mut added = Vec::new();
     for _ in 0..3 {
         added.push(
-            guichet_store::audit::append(s.db(), &event)
+            guichet_store::journal::append(s.db(), &event)
                 .await
                 .expect("append"),
         );
@@ -243,7 +243,7 @@ async fn the_operator_s_page_checks_what_follows_the_checkpoint_and_the_daily_ch
     // due within the day), and from then on the page shows the break.
     let now = guichet_store::now_ms();
     assert_eq!(
-        guichet_store::audit::verify_whole_if_due(s.db(), now, 24 * 3_600_000)
+        guichet_store::journal::verify_whole_if_due(s.db(), now, 24 * 3_600_000)
             .await
             .expect("check"),
         None
@@ -258,7 +258,7 @@ async fn the_operator_s_page_checks_what_follows_the_checkpoint_and_the_daily_ch
         .await
         .expect("tamper");
     let daily =
-        guichet_store::audit::verify_whole_if_due(s.db(), now + 25 * 3_600_000, 24 * 3_600_000)
+        guichet_store::journal::verify_whole_if_due(s.db(), now + 25 * 3_600_000, 24 * 3_600_000)
             .await
             .expect("check")
             .expect("due after a day");
@@ -303,7 +303,7 @@ async fn set_head(s: &TestServer, id: i64, hash: &str) {
 #[tokio::test]
 async fn removing_the_tail_and_moving_the_head_back_is_caught_by_the_anchor() {
     let s = anchored().await;
-    let entries = guichet_store::audit::list(s.db(), &Default::default(), 1000)
+    let entries = guichet_store::journal::list(s.db(), &Default::default(), 1000)
         .await
         .expect("entries");
     let last = entries[0].id;
@@ -318,7 +318,7 @@ async fn removing_the_tail_and_moving_the_head_back_is_caught_by_the_anchor() {
         .expect("remove the tail");
     set_head(&s, kept.id, &kept.hash).await;
     assert!(
-        guichet_store::audit::verify(s.db())
+        guichet_store::journal::verify(s.db())
             .await
             .expect("walk")
             .is_ok(),
@@ -345,7 +345,7 @@ async fn emptying_the_journal_and_resetting_the_head_is_caught_by_the_anchor() {
         .await
         .expect("empty it");
     set_head(&s, 0, &"0".repeat(64)).await;
-    assert!(guichet_store::audit::verify(s.db())
+    assert!(guichet_store::journal::verify(s.db())
         .await
         .expect("walk")
         .is_ok());
@@ -357,7 +357,7 @@ async fn emptying_the_journal_and_resetting_the_head_is_caught_by_the_anchor() {
 #[tokio::test]
 async fn rewriting_an_entry_and_rechaining_what_follows_is_caught_by_the_anchor() {
     let s = anchored().await;
-    let mut entries = guichet_store::audit::list(s.db(), &Default::default(), 1000)
+    let mut entries = guichet_store::journal::list(s.db(), &Default::default(), 1000)
         .await
         .expect("entries");
     entries.reverse();
@@ -372,7 +372,7 @@ async fn rewriting_an_entry_and_rechaining_what_follows_is_caught_by_the_anchor(
             e.event.actor = "personne@exemple.fr".into();
         }
         e.prev_hash = prev.clone();
-        e.hash = guichet_domain::audit::entry_hash(e.id, e.at, &e.event, &prev);
+        e.hash = guichet_domain::journal::entry_hash(e.id, e.at, &e.event, &prev);
         sqlx::query("UPDATE audit_events SET actor = $1, prev_hash = $2, hash = $3 WHERE id = $4")
             .bind(&e.event.actor)
             .bind(&e.prev_hash)
@@ -390,7 +390,7 @@ async fn rewriting_an_entry_and_rechaining_what_follows_is_caught_by_the_anchor(
         .await
         .expect("checkpoint");
     assert!(
-        guichet_store::audit::verify(s.db())
+        guichet_store::journal::verify(s.db())
             .await
             .expect("walk")
             .is_ok(),
@@ -411,7 +411,7 @@ async fn the_worker_anchors_the_head_outside_the_database_and_the_operator_sees_
     )
     .expect("anchoring");
     let s = TestServer::start_with(|c| c.anchoring = Some(anchoring.clone())).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let operator = personas::operator(&s, &t).await;
     guichet_web::jobs::anchor(&s.state).await;
     let page = operator.browser.get("/operateur").await.html;

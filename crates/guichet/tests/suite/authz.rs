@@ -4,7 +4,7 @@
 use crate::personas::{self, Persona};
 use crate::support::TestServer;
 use guichet_domain::role::{allowed, Role};
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 use guichet_web::auth::Access;
 use guichet_web::routes::{table, RouteSpec};
 
@@ -65,7 +65,7 @@ fn expected(spec: &RouteSpec, who: Who) -> Expect {
             Who::Operator => Expect::Through,
             _ => Expect::Forbidden,
         },
-        Access::Tenant(permission) => match who {
+        Access::Collectivite(permission) => match who {
             Who::Anonymous => Expect::Login,
             // The path names Dijon: only Dijon's agents with the right role get through.
             Who::Instructeur | Who::Admin if allowed(&roles_of(who), permission) => Expect::Through,
@@ -76,7 +76,7 @@ fn expected(spec: &RouteSpec, who: Who) -> Expect {
 
 /// Fills the path's parameters: the collectivité is always Dijon.
 fn concrete(path: &str, css: &str) -> String {
-    path.replace("{tenant}", "dijon")
+    path.replace("{collectivite}", "dijon")
         .replace("{slug}", "dijon")
         .replace("{token}", "jeton-inconnu")
         .replace("{id}", "1")
@@ -91,7 +91,7 @@ fn concrete(path: &str, css: &str) -> String {
 #[tokio::test]
 async fn every_route_for_every_kind_of_visitor() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let people: Vec<(Who, Persona)> = vec![
         (Who::Anonymous, personas::anonymous(&s)),
         (Who::Usager, personas::usager(&s).await),
@@ -198,7 +198,7 @@ async fn every_route_for_every_kind_of_visitor() {
 #[tokio::test]
 async fn an_agent_of_macon_can_never_reach_dijon() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let macon = personas::persona(
         &s,
         Kind::Agent,
@@ -211,13 +211,13 @@ async fn an_agent_of_macon_can_never_reach_dijon() {
         ],
     )
     .await;
-    let mut tenant_routes = 0;
+    let mut collectivite_routes = 0;
     for spec in table()
         .specs()
         .iter()
-        .filter(|s| matches!(s.access, Access::Tenant(_)))
+        .filter(|s| matches!(s.access, Access::Collectivite(_)))
     {
-        tenant_routes += 1;
+        collectivite_routes += 1;
         let own = concrete(spec.path, "x").replace("/dijon", "/macon");
         let other = concrete(spec.path, "x");
         let (own_page, other_page) = if spec.method == "GET" {
@@ -237,7 +237,7 @@ async fn an_agent_of_macon_can_never_reach_dijon() {
             "{other}: another collectivité refused"
         );
     }
-    assert!(tenant_routes >= 8);
+    assert!(collectivite_routes >= 8);
     // Nothing of Dijon's journal leaks either.
     let journal = macon.browser.get("/admin/macon/journal").await;
     assert!(
@@ -249,7 +249,7 @@ async fn an_agent_of_macon_can_never_reach_dijon() {
 #[tokio::test]
 async fn security_headers_on_every_route() {
     let s = TestServer::start().await;
-    personas::tenants(&s).await;
+    personas::collectivites(&s).await;
     let css = guichet_web::assets::CSS
         .href
         .trim_start_matches("/static/")

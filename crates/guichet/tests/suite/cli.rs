@@ -3,7 +3,7 @@
 use crate::support::{run_cli, TestDb};
 
 #[tokio::test]
-async fn tenant_add_on_an_empty_data_directory_then_list() {
+async fn collectivite_add_on_an_empty_data_directory_then_list() {
     let t = TestDb::empty().await;
     let args = t.cli_args();
     let with = |cmd: &[&str]| -> Vec<String> {
@@ -14,11 +14,11 @@ async fn tenant_add_on_an_empty_data_directory_then_list() {
     };
     let run = |cmd: Vec<String>| run_cli(&cmd.iter().map(String::as_str).collect::<Vec<_>>());
 
-    let (ok, out, err) = run(with(&["tenant", "add", "--siren", "212102313"]));
+    let (ok, out, err) = run(with(&["collectivite", "add", "--siren", "212102313"]));
     assert!(ok, "tenant add failed: {err}");
     assert!(out.contains("Collectivité ajoutée : Dijon"), "{out}");
 
-    let (ok, out, err) = run(with(&["tenant", "list"]));
+    let (ok, out, err) = run(with(&["collectivite", "list"]));
     assert!(ok, "{err}");
     let dijon = out
         .lines()
@@ -27,18 +27,18 @@ async fn tenant_add_on_an_empty_data_directory_then_list() {
     assert!(dijon.contains("Côte-d'Or (21)"), "{dijon}");
     assert!(dijon.contains("Bourgogne-Franche-Comté (27)"), "{dijon}");
 
-    let (ok, _, err) = run(with(&["tenant", "add", "--siren", "212102314"]));
+    let (ok, _, err) = run(with(&["collectivite", "add", "--siren", "212102314"]));
     assert!(!ok, "a bad SIREN must fail");
     assert!(
         err.contains("Erreur : le SIREN 212102314 n'est pas valide"),
         "{err}"
     );
 
-    let (ok, _, err) = run(with(&["tenant", "add", "--siren", "212102313"]));
+    let (ok, _, err) = run(with(&["collectivite", "add", "--siren", "212102313"]));
     assert!(!ok);
     assert!(err.contains("déjà une collectivité"), "{err}");
 
-    let (ok, out, _) = run(with(&["tenant", "list"]));
+    let (ok, out, _) = run(with(&["collectivite", "list"]));
     assert!(ok);
     assert_eq!(out.lines().count(), 2, "header and Dijon only: {out}");
 }
@@ -74,10 +74,10 @@ async fn migrate_and_territory_import_are_safe_to_rerun() {
 fn help_is_in_plain_words() {
     let (ok, out, _) = run_cli(&["--help"]);
     assert!(ok);
-    for cmd in ["serve", "demo", "migrate", "territory", "tenant"] {
+    for cmd in ["serve", "demo", "migrate", "territory", "collectivite"] {
         assert!(out.contains(cmd), "--help lists {cmd}: {out}");
     }
-    let (ok, out, _) = run_cli(&["tenant", "add", "--help"]);
+    let (ok, out, _) = run_cli(&["collectivite", "add", "--help"]);
     assert!(ok);
     assert!(out.contains("--siren") && out.contains("--insee") && out.contains("--departement"));
 }
@@ -89,7 +89,7 @@ fn a_missing_config_file_is_a_clear_error() {
     let (ok, _, err) = run_cli(&[
         "--config",
         missing.to_str().expect("utf8"),
-        "tenant",
+        "collectivite",
         "list",
     ]);
     assert!(!ok);
@@ -101,7 +101,12 @@ fn config_file_values_apply_and_bad_values_are_reported() {
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("guichet.toml");
     std::fs::write(&file, "durability = \"sometimes\"\n").expect("write");
-    let (ok, _, err) = run_cli(&["--config", file.to_str().expect("utf8"), "tenant", "list"]);
+    let (ok, _, err) = run_cli(&[
+        "--config",
+        file.to_str().expect("utf8"),
+        "collectivite",
+        "list",
+    ]);
     assert!(!ok);
     assert!(err.contains("configuration invalide"), "{err}");
 

@@ -4,7 +4,7 @@
 use crate::personas;
 use crate::support::{SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 const DEMARCHE: &str = r#"{"title": "Carte de stationnement résident", "description": "d", "retention_months": 12,
   "pages": [{"title": "Demande", "fields": [{"id": "immatriculation", "label": "Immatriculation", "type": "short_text", "required": true}]}]}"#;
@@ -14,7 +14,7 @@ async fn a_dossier_filed_at_the_counter_is_followed_with_code_and_name_then_clai
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let db = s.db();
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let def = guichet_domain::demarche::Definition::from_json(DEMARCHE).expect("def");
     let d = guichet_store::demarche::create(db, t.dijon.id, &def)
         .await
@@ -100,7 +100,7 @@ async fn a_dossier_filed_at_the_counter_is_followed_with_code_and_name_then_clai
         .wait_for("marie.lefevre@exemple.fr", "Accusé de réception")
         .await;
     assert!(mail.body.contains(&code) && mail.body.contains("/suivi"));
-    let journal = guichet_store::audit::list(db, &Default::default(), 100)
+    let journal = guichet_store::journal::list(db, &Default::default(), 100)
         .await
         .expect("journal");
     assert!(journal

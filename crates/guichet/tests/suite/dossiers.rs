@@ -4,9 +4,9 @@
 use crate::support::TestDb;
 use guichet_domain::demarche::{Answers, Definition};
 use guichet_domain::dossier::{Action, Actor, State, DAY_MS};
+use guichet_store::collectivite::{self, Contact, Target};
 use guichet_store::dossier::{self, By, ChangeError};
-use guichet_store::tenant::{self, Contact, Target};
-use guichet_store::{audit, demarche};
+use guichet_store::{demarche, journal};
 
 const DEFINITION: &str = r#"{
   "title": "Demande d'autorisation de terrasse",
@@ -42,7 +42,7 @@ fn agent() -> By {
 
 async fn setup() -> (TestDb, i64, demarche::Demarche, Definition) {
     let t = TestDb::with_referential().await;
-    let dijon = tenant::add(
+    let dijon = collectivite::add(
         &t.db,
         &Target::Insee("21231".into()),
         &Contact::default(),
@@ -168,7 +168,7 @@ async fn a_dossier_goes_through_correction_to_acceptance_and_every_step_is_journ
         history[2].body.as_deref(),
         Some("La surface semble erronée.")
     );
-    let journal = audit::list(&t.db, &Default::default(), 20)
+    let journal = journal::list(&t.db, &Default::default(), 20)
         .await
         .expect("journal");
     assert_eq!(
@@ -179,7 +179,7 @@ async fn a_dossier_goes_through_correction_to_acceptance_and_every_step_is_journ
         5
     );
     assert_eq!(
-        audit::verify(&t.db).await.expect("verify"),
+        journal::verify(&t.db).await.expect("verify"),
         Ok(journal.len())
     );
 }
@@ -219,7 +219,7 @@ async fn the_tacit_rule_applies_at_the_deadline_without_sleeping() {
         .expect("dossier");
     assert_eq!(x.state, State::Accepte);
     assert!(x.tacit, "recorded as a tacit decision");
-    let journal = audit::list(&t.db, &Default::default(), 5)
+    let journal = journal::list(&t.db, &Default::default(), 5)
         .await
         .expect("journal");
     let entry = journal
@@ -404,7 +404,7 @@ async fn the_queue_filters_and_pages_by_keyset() {
     .await
     .expect("search");
     assert_eq!(by_number.len(), 1);
-    let other = tenant::add(
+    let other = collectivite::add(
         &t.db,
         &Target::Insee("71270".into()),
         &Contact::default(),

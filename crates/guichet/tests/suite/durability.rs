@@ -3,8 +3,8 @@
 
 use crate::support::{run_cli, Browser, TestDb};
 use guichet_domain::demarche::Definition;
-use guichet_store::account::{self, Kind};
-use guichet_store::tenant::{self, Contact, Target};
+use guichet_store::collectivite::{self, Contact, Target};
+use guichet_store::compte::{self, Kind};
 use guichet_store::{demarche, dossier, session};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -54,7 +54,7 @@ async fn start(t: &TestDb, port: u16, log: &std::path::Path) -> tokio::process::
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_submission_survives_sigkill() {
     let t = TestDb::with_referential().await;
-    let dijon = tenant::add(
+    let dijon = collectivite::add(
         &t.db,
         &Target::Insee("21231".into()),
         &Contact::default(),
@@ -67,7 +67,7 @@ async fn every_acknowledged_submission_survives_sigkill() {
         .await
         .expect("démarche");
     demarche::publish(&t.db, &d).await.expect("publish");
-    let user = account::create(
+    let user = compte::create(
         &t.db,
         Kind::Usager,
         "charge@exemple.fr",
@@ -76,7 +76,7 @@ async fn every_acknowledged_submission_survives_sigkill() {
     )
     .await
     .expect("user");
-    account::mark_email_confirmed(&t.db, user.id)
+    compte::mark_email_confirmed(&t.db, user.id)
         .await
         .expect("confirm");
     let (cookie, _) = session::create(&t.db, user.id, false, None, None)
@@ -221,7 +221,7 @@ async fn every_acknowledged_submission_survives_sigkill() {
 /// audit chain that verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_write_in_a_group_commit_undoes_only_itself() {
-    use guichet_domain::audit::Event;
+    use guichet_domain::journal::Event;
     let t = TestDb::empty().await;
     guichet_store::migrate::run(&t.db).await.expect("migrate");
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
@@ -240,7 +240,7 @@ async fn a_failed_write_in_a_group_commit_undoes_only_itself() {
                         details: "{}".into(),
                         ..Default::default()
                     };
-                    guichet_store::audit::append_in(conn, &event).await?;
+                    guichet_store::journal::append_in(conn, &event).await?;
                     if i % 10 == 3 {
                         // Journaled, then refused: the entry must go with the refusal.
                         anyhow::bail!("refus {i}");
@@ -277,7 +277,7 @@ async fn a_failed_write_in_a_group_commit_undoes_only_itself() {
         .await
         .expect("count");
     assert_eq!(after - before, 180);
-    let checked = guichet_store::audit::verify(&t.db)
+    let checked = guichet_store::journal::verify(&t.db)
         .await
         .expect("verify")
         .expect("chain intact");

@@ -8,7 +8,7 @@ use crate::personas;
 use crate::support::{SmtpSink, TestServer};
 use guichet_domain::demarche::FieldKind;
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 fn part(bytes: &[u8], name: &str, mime: &str) -> reqwest::multipart::Part {
     reqwest::multipart::Part::bytes(bytes.to_vec())
@@ -21,7 +21,7 @@ fn part(bytes: &[u8], name: &str, mime: &str) -> reqwest::multipart::Part {
 async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_life() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -347,7 +347,7 @@ async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_
     // The decision letter follows the admin's template.
     let letter = pdf_text(&phone, &format!("/dossiers/{dossier_id}/decision.pdf")).await;
     assert!(letter.contains("votre demande est acceptée"), "{letter}");
-    assert!(guichet_store::audit::verify(s.db())
+    assert!(guichet_store::journal::verify(s.db())
         .await
         .expect("verify")
         .is_ok());

@@ -5,7 +5,7 @@
 use crate::personas::{self, PASSWORD};
 use crate::support::{Browser, SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 const TERRASSE: &str = r#"{
   "title": "Demande d'autorisation de terrasse",
@@ -73,7 +73,7 @@ fn id_from(location: &str, prefix: &str) -> i64 {
 async fn design_publish_file_over_two_sessions_correct_and_accept() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -397,7 +397,7 @@ async fn design_publish_file_over_two_sessions_correct_and_accept() {
     );
 
     // The journal has every step, and its chain verifies.
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 200)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 200)
         .await
         .expect("journal");
     for action in [
@@ -413,7 +413,7 @@ async fn design_publish_file_over_two_sessions_correct_and_accept() {
             "{action} journaled"
         );
     }
-    assert!(guichet_store::audit::verify(s.db())
+    assert!(guichet_store::journal::verify(s.db())
         .await
         .expect("verify")
         .is_ok());
@@ -435,7 +435,7 @@ async fn the_usager_is_told_when_silence_decides() {
     use guichet_store::{demarche, dossier};
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let u = personas::usager(&s).await;
     let def = Definition::from_json(TERRASSE).expect("definition");
     let d = demarche::create(s.db(), t.dijon.id, &def)
@@ -489,7 +489,7 @@ fn part(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::Part {
 #[tokio::test]
 async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journaled() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let def =
         guichet_domain::demarche::Definition::from_json(PERMIS_DE_CONSTRUIRE).expect("definition");
     let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def)
@@ -613,7 +613,7 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
         pdf,
         "the stored file is the uploaded one"
     );
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 20)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 20)
         .await
         .expect("journal");
     assert!(journal
@@ -687,7 +687,7 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
 async fn a_queue_of_100000_dossiers_exports_as_a_stream() {
     use guichet_domain::demarche::Definition;
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let def = Definition::from_json(TERRASSE).expect("definition");
     let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def)
         .await
@@ -778,7 +778,7 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
     use guichet_store::{demarche, dossier};
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let u = personas::usager(&s).await;
     let def = Definition::from_json(PERMIS_DE_CONSTRUIRE).expect("definition");
     let d = demarche::create(s.db(), t.dijon.id, &def)
@@ -910,12 +910,12 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
         s.state.config.files.get(&f.id).await.is_err(),
         "the file's content is deleted"
     );
-    assert!(guichet_store::audit::list(s.db(), &Default::default(), 5)
+    assert!(guichet_store::journal::list(s.db(), &Default::default(), 5)
         .await
         .expect("journal")
         .iter()
         .any(|e| e.event.action == "dossier.anonymisation"));
-    assert!(guichet_store::audit::verify(s.db())
+    assert!(guichet_store::journal::verify(s.db())
         .await
         .expect("verify")
         .is_ok());

@@ -7,7 +7,7 @@ use crate::filing::{login, pdf_text};
 use crate::personas::{self, PASSWORD};
 use crate::support::{run_cli, Browser, SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::{self, Kind};
+use guichet_store::compte::{self, Kind};
 
 /// A small démarche with a repeatable block, as an admin would import it.
 pub const CANTINE: &str = r#"{
@@ -28,10 +28,10 @@ pub const CANTINE: &str = r#"{
 }"#;
 
 /// Imports and publishes a démarche as the collectivité's admin would; returns its public path.
-pub async fn published(admin: &Browser, tenant: &str, definition: &str) -> String {
+pub async fn published(admin: &Browser, collectivite: &str, definition: &str) -> String {
     let created = admin
         .post(
-            &format!("/admin/{tenant}/demarches"),
+            &format!("/admin/{collectivite}/demarches"),
             &[("definition", definition)],
         )
         .await;
@@ -40,12 +40,12 @@ pub async fn published(admin: &Browser, tenant: &str, definition: &str) -> Strin
     assert!(page.html.contains("publiée"), "{}", page.html);
     let slug = page
         .html
-        .split(&format!("/demarches/{tenant}/"))
+        .split(&format!("/demarches/{collectivite}/"))
         .nth(1)
         .and_then(|r| r.split('"').next())
         .expect("the public address of the démarche")
         .to_string();
-    format!("/demarches/{tenant}/{slug}")
+    format!("/demarches/{collectivite}/{slug}")
 }
 
 /// A usager files the cantine démarche for one child, as in the pages: returns the dossier's id.
@@ -115,7 +115,7 @@ fn decoded_query(location: &str) -> String {
 async fn a_signed_out_resident_who_presses_commencer_signs_up_and_comes_back_to_the_demarche() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -274,7 +274,7 @@ async fn download(
 #[tokio::test]
 async fn csv_exports_arrive_whole_when_the_browser_asks_for_compression() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
@@ -339,7 +339,7 @@ async fn csv_exports_arrive_whole_when_the_browser_asks_for_compression() {
 async fn the_operator_onboards_a_collectivite_and_its_first_admin_then_the_admin_runs_it() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let operator = personas::operator(&s, &t).await;
 
     // Added from the referential, in the web back office; a wrong code says why.
@@ -431,7 +431,7 @@ async fn the_operator_onboards_a_collectivite_and_its_first_admin_then_the_admin
     let (ok, out, err) = run_cli(
         &[
             vec![
-                "tenant",
+                "collectivite",
                 "invite",
                 "--tenant",
                 &slug,
@@ -464,7 +464,7 @@ async fn the_operator_onboards_a_collectivite_and_its_first_admin_then_the_admin
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")
         .as_secs();
-    let code = account::totp_code(&secret, now).expect("code");
+    let code = compte::totp_code(&secret, now).expect("code");
     newcomer.post("/compte/securite", &[("code", &code)]).await;
     let space = newcomer.get(&format!("/admin/{slug}")).await;
     assert_eq!(space.status, 200, "{}", space.html);
@@ -478,7 +478,7 @@ async fn the_operator_onboards_a_collectivite_and_its_first_admin_then_the_admin
     assert!(row.ends_with("<td>1</td>"), "one admin now: {row}");
 
     // Journaled: the collectivité, each invitation change.
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 200)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 200)
         .await
         .expect("journal");
     for action in [
@@ -492,7 +492,7 @@ async fn the_operator_onboards_a_collectivite_and_its_first_admin_then_the_admin
             "{action} is journaled"
         );
     }
-    assert!(guichet_store::audit::verify(s.db())
+    assert!(guichet_store::journal::verify(s.db())
         .await
         .expect("verify")
         .is_ok());
@@ -518,7 +518,7 @@ fn table_row(html: &str, href: &str) -> String {
 #[tokio::test]
 async fn the_home_page_a_collectivite_s_page_and_search_lead_to_reporting_and_following() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let _ = &t;
     let visitor = s.browser();
     for page in ["/", "/collectivites/dijon"] {
@@ -589,7 +589,7 @@ async fn legal_pages_are_linked_from_every_page_and_say_who_is_responsible() {
         }
     })
     .await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -637,7 +637,7 @@ async fn legal_pages_are_linked_from_every_page_and_say_who_is_responsible() {
 #[tokio::test]
 async fn times_shown_to_people_are_french_time() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -645,8 +645,8 @@ async fn times_shown_to_people_are_french_time() {
         &[(&t.dijon, Role::Admin)],
     )
     .await;
-    let team = admin.browser.get("/admin/dijon/equipe").await;
-    assert_eq!(team.status, 200);
+    let equipe = admin.browser.get("/admin/dijon/equipe").await;
+    assert_eq!(equipe.status, 200);
     let invited = admin
         .browser
         .post(
@@ -688,7 +688,7 @@ fn jiff_expected(ms: i64) -> String {
 #[tokio::test]
 async fn error_summaries_name_the_field_and_the_repetition_and_link_to_it() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -744,7 +744,7 @@ async fn error_summaries_name_the_field_and_the_repetition_and_link_to_it() {
 #[tokio::test]
 async fn the_usager_hears_from_the_service_and_sees_accesses_in_plain_words() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::dijon_instructing_admin(&s, &t, "jean.dupont.perso@gmail.example").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
@@ -796,7 +796,7 @@ async fn tracking_codes_are_unambiguous_and_accepted_as_people_type_them() {
     // The whole counter journey (filed, printed, followed typed in lower case with spaces) is in
     // counter.rs; here, the screen says "envoyé par courriel" only when it was.
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::dijon_instructing_admin(&s, &t, "accueil@dijon.fr").await;
     published(&agent.browser, "dijon", CANTINE).await;
     let demarches = guichet_store::demarche::list(s.db(), t.dijon.id)
@@ -855,7 +855,7 @@ async fn tracking_codes_are_unambiguous_and_accepted_as_people_type_them() {
 #[tokio::test]
 async fn publishing_what_the_platform_cannot_offer_is_refused_with_the_reason() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -897,7 +897,7 @@ async fn publishing_what_the_platform_cannot_offer_is_refused_with_the_reason() 
 #[tokio::test]
 async fn the_decision_letter_carries_the_conditions_of_the_acceptance() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
@@ -923,7 +923,7 @@ async fn the_decision_letter_carries_the_conditions_of_the_acceptance() {
 #[tokio::test]
 async fn the_agent_works_a_queue_by_demarche_in_bulk_and_sees_commune_names_and_photos() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let cantine = published(&agent.browser, "dijon", CANTINE).await;
     let other = published(
@@ -1015,7 +1015,7 @@ async fn the_agent_works_a_queue_by_demarche_in_bulk_and_sees_commune_names_and_
         .await;
     assert_eq!(nothing.status, 422);
     assert!(nothing.html.contains("Cochez au moins un dossier"));
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 200)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 200)
         .await
         .expect("journal");
     assert_eq!(
@@ -1053,7 +1053,7 @@ async fn login_then_logout_shows_no_utc_anywhere_on_the_account_pages() {
 #[tokio::test]
 async fn agents_and_usagers_read_commune_names_not_insee_codes() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let definition = CANTINE.replace(
         r#"{ "id": "regime","#,

@@ -5,8 +5,8 @@
 
 use crate::personas;
 use crate::support::{field_value, Browser, Page, TestServer};
-use guichet_domain::profile::Source;
-use guichet_store::account::{self, Kind};
+use guichet_domain::profil::Source;
+use guichet_store::compte::{self, Kind};
 
 /// Follows redirects as a browser does, across Guichet and the provider, until a page is shown
 /// or `stop` says so; returns the last URL and what it answered (not visited when stopped).
@@ -40,7 +40,7 @@ async fn follow(b: &Browser, start: &str, stop: impl Fn(&str) -> bool) -> (Strin
 
 /// Why the last refusal was journaled.
 async fn last_refusal(db: &guichet_store::Db) -> String {
-    guichet_store::audit::list(db, &Default::default(), 50)
+    guichet_store::journal::list(db, &Default::default(), 50)
         .await
         .expect("journal")
         .into_iter()
@@ -102,14 +102,14 @@ async fn franceconnect_certifies_the_identity_and_logs_out_at_the_provider() {
         "{}",
         page.html
     );
-    let user = account::by_email(db, "camille.dupont@exemple.fr")
+    let user = compte::by_email(db, "camille.dupont@exemple.fr")
         .await
         .expect("q")
         .expect("account created from the identity");
     assert!(guichet_store::oidc::is_linked(db, "franceconnect", user.id)
         .await
         .expect("q"));
-    let profile = guichet_store::profile::get(db, user.id).await.expect("p");
+    let profile = guichet_store::profil::get(db, user.id).await.expect("p");
     for (key, value) in [
         ("identite.prenoms", "Camille Marie"),
         ("identite.nom", "Dupont"),
@@ -129,7 +129,7 @@ async fn franceconnect_certifies_the_identity_and_logs_out_at_the_provider() {
     )
     .await;
     assert_eq!(
-        guichet_store::profile::get(db, user.id).await.expect("p")["identite.nom"].value,
+        guichet_store::profil::get(db, user.id).await.expect("p")["identite.nom"].value,
         "Dupont"
     );
 
@@ -172,7 +172,7 @@ async fn franceconnect_certifies_the_identity_and_logs_out_at_the_provider() {
         Some(true),
         "the Guichet session is closed"
     );
-    let journal = guichet_store::audit::list(db, &Default::default(), 100)
+    let journal = guichet_store::journal::list(db, &Default::default(), 100)
         .await
         .expect("journal");
     assert!(journal
@@ -185,7 +185,7 @@ async fn a_wrong_state_a_wrong_nonce_a_tampered_token_and_a_refusal_are_turned_a
     let (s, op) = TestServer::with_oidc(None).await;
     let db = s.db();
     let nobody = || async {
-        assert!(account::by_email(db, "camille.dupont@exemple.fr")
+        assert!(compte::by_email(db, "camille.dupont@exemple.fr")
             .await
             .expect("q")
             .is_none());
@@ -245,7 +245,7 @@ async fn a_wrong_state_a_wrong_nonce_a_tampered_token_and_a_refusal_are_turned_a
     op.mode("deny=0").await;
     nobody().await;
 
-    let journal = guichet_store::audit::list(db, &Default::default(), 100)
+    let journal = guichet_store::journal::list(db, &Default::default(), 100)
         .await
         .expect("journal");
     let refusals = journal
@@ -273,7 +273,7 @@ const CERTIFIED: &str = r#"{
 async fn an_existing_account_links_franceconnect_to_file_a_demarche_that_requires_it() {
     let (s, op) = TestServer::with_oidc(None).await;
     let db = s.db();
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let def = guichet_domain::demarche::Definition::from_json(CERTIFIED).expect("definition");
     let d = guichet_store::demarche::create(db, t.dijon.id, &def)
         .await
@@ -308,11 +308,11 @@ async fn an_existing_account_links_franceconnect_to_file_a_demarche_that_require
             .expect("q")
     );
     // Linked: the usager's own account, now with a certified identity; no new account.
-    assert!(account::by_email(db, "jean.moreau@exemple.fr")
+    assert!(compte::by_email(db, "jean.moreau@exemple.fr")
         .await
         .expect("q")
         .is_none());
-    let profile = guichet_store::profile::get(db, u.user_id).await.expect("p");
+    let profile = guichet_store::profil::get(db, u.user_id).await.expect("p");
     assert_eq!(profile["identite.nom"].value, "Moreau");
     let started = u
         .browser
@@ -341,7 +341,7 @@ async fn agents_sign_on_with_the_same_code_and_still_give_their_second_factor() 
     );
 
     op.mode("account=fc-jean").await;
-    let agent = account::create(
+    let agent = compte::create(
         db,
         Kind::Agent,
         "jean.moreau@exemple.fr",
@@ -350,10 +350,10 @@ async fn agents_sign_on_with_the_same_code_and_still_give_their_second_factor() 
     )
     .await
     .expect("agent");
-    account::mark_email_confirmed(db, agent.id)
+    compte::mark_email_confirmed(db, agent.id)
         .await
         .expect("confirm");
-    account::force_totp(db, agent.id, &account::new_totp_secret())
+    compte::force_totp(db, agent.id, &compte::new_totp_secret())
         .await
         .expect("totp");
     // Another person at the provider: a fresh browser.

@@ -3,7 +3,7 @@
 use crate::personas::{self, PASSWORD};
 use crate::support::{field_value, Browser, SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::{self, Kind};
+use guichet_store::compte::{self, Kind};
 
 fn now_s() -> u64 {
     (guichet_store::now_ms() / 1000) as u64
@@ -102,7 +102,7 @@ async fn sign_up_refuses_weak_passwords_and_keeps_what_was_typed() {
         );
     }
     assert!(
-        account::by_email(s.db(), "lea@exemple.fr")
+        compte::by_email(s.db(), "lea@exemple.fr")
             .await
             .expect("lookup")
             .is_none(),
@@ -132,7 +132,7 @@ async fn wrong_passwords_are_throttled_with_a_clear_message() {
         held.html
     );
     assert!(held.html.contains("secondes"), "{}", held.html);
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 20)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 20)
         .await
         .expect("journal");
     assert_eq!(
@@ -151,7 +151,7 @@ async fn wrong_passwords_are_throttled_with_a_clear_message() {
 async fn an_invited_agent_enrols_totp_before_any_back_office_page_then_logs_in_with_it() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -202,7 +202,7 @@ async fn an_invited_agent_enrols_totp_before_any_back_office_page_then_logs_in_w
         .to_string();
     let wrong = agent.post("/compte/securite", &[("code", "000000")]).await;
     assert_eq!(wrong.status, 422);
-    let code = account::totp_code(&secret, now_s()).expect("code");
+    let code = compte::totp_code(&secret, now_s()).expect("code");
     let done = agent.post("/compte/securite", &[("code", &code)]).await;
     assert_eq!(done.status, 200, "{}", done.html);
     assert!(done.html.contains("codes de secours"));
@@ -231,7 +231,7 @@ async fn an_invited_agent_enrols_totp_before_any_back_office_page_then_logs_in_w
         .post("/connexion/second-facteur", &[("code", &code)])
         .await;
     assert_eq!(replay.status, 401, "a used code is refused");
-    let next = account::totp_code(&secret, now_s() + 30).expect("code");
+    let next = compte::totp_code(&secret, now_s() + 30).expect("code");
     let ok = agent
         .post("/connexion/second-facteur", &[("code", &next)])
         .await;
@@ -263,7 +263,7 @@ async fn an_invited_agent_enrols_totp_before_any_back_office_page_then_logs_in_w
 #[tokio::test]
 async fn the_session_changes_at_login_and_at_the_second_factor() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::persona(
         &s,
         Kind::Agent,
@@ -277,7 +277,7 @@ async fn the_session_changes_at_login_and_at_the_second_factor() {
     b.get("/").await;
     login(&b, &agent.email, PASSWORD).await;
     let after_password = b.cookie("guichet_session").expect("session after login");
-    let code = account::totp_code(&secret, now_s()).expect("code");
+    let code = compte::totp_code(&secret, now_s()).expect("code");
     b.post("/connexion/second-facteur", &[("code", &code)])
         .await;
     let after_mfa = b
@@ -420,12 +420,12 @@ async fn an_account_is_deleted_with_its_personal_data() {
         .await;
     assert_eq!(done.status, 200);
     assert!(done.html.contains("Compte supprimé"));
-    assert!(account::by_email(s.db(), &u.email)
+    assert!(compte::by_email(s.db(), &u.email)
         .await
         .expect("lookup")
         .is_none());
     assert_eq!(login(&s.browser(), &u.email, PASSWORD).await.status, 401);
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 10)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 10)
         .await
         .expect("journal");
     assert!(
@@ -440,7 +440,7 @@ async fn an_account_is_deleted_with_its_personal_data() {
 async fn the_operator_sees_the_mails_waiting_and_those_given_up_on_which_go_after_a_month() {
     use guichet_store::outbox;
     let s = TestServer::start().await;
-    let t = crate::personas::tenants(&s).await;
+    let t = crate::personas::collectivites(&s).await;
     let op = crate::personas::operator(&s, &t).await;
     let db = s.db();
     for n in 0..3 {

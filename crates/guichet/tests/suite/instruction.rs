@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use guichet_domain::demarche::{Answers, Definition};
 use guichet_domain::dossier::{Action, Actor};
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 use guichet_store::dossier::{self, By};
 use guichet_store::{demarche, webhook};
 use hmac::{Hmac, Mac};
@@ -69,9 +69,9 @@ async fn receiver() -> Receiver {
 }
 
 #[tokio::test]
-async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown() {
+async fn queue_filters_by_date_commune_agent_and_equipe_and_exports_what_is_shown() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -134,7 +134,7 @@ async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown(
         .await;
     assert_eq!(duplicate.status, 422);
     assert!(duplicate.html.contains("Une équipe porte déjà ce nom"));
-    let team_id = guichet_store::team::teams(db, t.dijon.id)
+    let team_id = guichet_store::equipe::equipes(db, t.dijon.id)
         .await
         .expect("teams")[0]
         .id;
@@ -208,11 +208,11 @@ async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown(
         .get("/admin/dijon/dossiers?file=tous&commune=21231")
         .await;
     assert_eq!(numbers(&dijon.html).len(), 2, "by INSEE code");
-    let team = admin
+    let equipe = admin
         .browser
         .get(&format!("/admin/dijon/dossiers?file=tous&equipe={team_id}"))
         .await;
-    assert_eq!(numbers(&team.html), vec![ids[1].to_string()], "by team");
+    assert_eq!(numbers(&equipe.html), vec![ids[1].to_string()], "by team");
     // "Today" as residents read it: in Paris.
     let today = guichet_web::format::paris_today();
     let tomorrow = today.next_day().expect("date");
@@ -265,7 +265,7 @@ async fn queue_filters_by_date_commune_agent_and_team_and_exports_what_is_shown(
 #[tokio::test]
 async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -305,7 +305,7 @@ async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted
         !again.html.contains(&secret),
         "the secret is shown only once"
     );
-    assert!(guichet_store::audit::verify(db)
+    assert!(guichet_store::journal::verify(db)
         .await
         .expect("verify")
         .is_ok());
@@ -395,7 +395,7 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     use crate::support::SmtpSink;
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::persona(
         &s,
         Kind::Agent,
@@ -534,7 +534,7 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
 #[tokio::test]
 async fn changes_committed_together_queue_events_only_for_the_demarches_with_a_webhook() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let db = s.db();
     let def = Definition::from_json(DEFINITION).expect("definition");
     let other_def = Definition::from_json(&DEFINITION.replace("arbre dangereux", "mur fissuré"))

@@ -5,7 +5,7 @@
 use crate::personas;
 use crate::support::TestServer;
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 const AIDE: &str = r#"{
   "title": "Aide au permis de conduire pour les apprentis",
@@ -22,7 +22,7 @@ const AIDE: &str = r#"{
 #[tokio::test]
 async fn a_template_is_adopted_adjusted_and_updated_with_the_changes_shown() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let region = personas::persona(
         &s,
         Kind::Agent,
@@ -73,7 +73,7 @@ async fn a_template_is_adopted_adjusted_and_updated_with_the_changes_shown() {
         "{}",
         catalogue.html
     );
-    let template_id = guichet_store::template::list(s.db()).await.expect("list")[0].id;
+    let template_id = guichet_store::modele::list(s.db()).await.expect("list")[0].id;
     let adopted = dijon
         .browser
         .post(&format!("/admin/dijon/modeles/{template_id}/adoption"), &[])
@@ -222,7 +222,7 @@ async fn a_template_is_adopted_adjusted_and_updated_with_the_changes_shown() {
         "Dijon's contact kept"
     );
     assert_eq!(def.deadline_days, Some(30), "Dijon's deadline kept");
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 100)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 100)
         .await
         .expect("journal");
     for action in [

@@ -5,18 +5,18 @@
 use crate::support::TestServer;
 use guichet_domain::competence::{Holder, Level, Override};
 use guichet_domain::demarche::Definition;
-use guichet_store::tenant::{self, Contact, Target, Tenant};
+use guichet_store::collectivite::{self, Collectivite, Contact, Target};
 use guichet_store::{competence, demarche};
 use guichet_web::recherche::catalogue::{self, Item};
 
-async fn join(s: &TestServer, target: Target) -> Tenant {
-    tenant::add(s.db(), &target, &Contact::default(), false)
+async fn join(s: &TestServer, target: Target) -> Collectivite {
+    collectivite::add(s.db(), &target, &Contact::default(), false)
         .await
         .expect("join")
 }
 
-/// Publishes a small démarche of that competence for the tenant.
-async fn offer(s: &TestServer, t: &Tenant, title: &str, description: &str, competence: &str) {
+/// Publishes a small démarche of that competence for the collectivité.
+async fn offer(s: &TestServer, t: &Collectivite, title: &str, description: &str, competence: &str) {
     let json = serde_json::json!({
         "title": title,
         "description": description,
@@ -167,7 +167,7 @@ async fn a_resident_of_semur_en_auxois_is_routed_to_the_right_level() {
     let delegated = catalogue::find(&s.state, "cantine", Some(&montbard))
         .await
         .expect("find");
-    let epci_name = guichet_store::territory::epci(s.db(), &epci)
+    let epci_name = guichet_store::territoire::epci(s.db(), &epci)
         .await
         .expect("q")
         .expect("epci")
@@ -229,14 +229,14 @@ async fn forty_french_queries_find_what_residents_expect_first() {
     let s = TestServer::start().await;
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
     let catalogue_tsv = std::fs::read_to_string(format!("{data}catalogue.tsv")).expect("catalogue");
-    let mut tenants: std::collections::HashMap<String, Tenant> = Default::default();
+    let mut collectivites: std::collections::HashMap<String, Collectivite> = Default::default();
     for line in catalogue_tsv
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
     {
         let cols: Vec<&str> = line.split('\t').collect();
         let who = cols[0].to_string();
-        if !tenants.contains_key(&who) {
+        if !collectivites.contains_key(&who) {
             let (kind, code) = who.split_once(':').expect("kind:code");
             let target = match kind {
                 "commune" => Target::Insee(code.into()),
@@ -244,9 +244,9 @@ async fn forty_french_queries_find_what_residents_expect_first() {
                 "departement" => Target::Departement(code.into()),
                 _ => Target::Region(code.into()),
             };
-            tenants.insert(who.clone(), join(&s, target).await);
+            collectivites.insert(who.clone(), join(&s, target).await);
         }
-        offer(&s, &tenants[&who], cols[1], cols[2], cols[3]).await;
+        offer(&s, &collectivites[&who], cols[1], cols[2], cols[3]).await;
     }
     let dijon = place(&s, "21231").await;
     let queries = std::fs::read_to_string(format!("{data}search-queries.tsv")).expect("queries");
@@ -282,7 +282,7 @@ async fn forty_french_queries_find_what_residents_expect_first() {
 #[tokio::test]
 async fn the_operator_maintains_the_referential_and_the_search_follows() {
     let s = TestServer::start().await;
-    let t = crate::personas::tenants(&s).await;
+    let t = crate::personas::collectivites(&s).await;
     let op = crate::personas::operator(&s, &t).await;
     let b = &op.browser;
     let dijon = place(&s, "21231").await;
@@ -449,7 +449,7 @@ async fn the_operator_maintains_the_referential_and_the_search_follows() {
             .expect("find"),
     );
     assert_eq!(found.first().map(String::as_str), Some("Service civique"));
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 50)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 50)
         .await
         .expect("journal");
     for action in [

@@ -4,7 +4,7 @@
 use crate::personas;
 use crate::support::TestServer;
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 /// Parses an XML answer (it must be well-formed) and returns the texts of the elements named.
 fn xml_texts(xml: &str, element: &str) -> Vec<String> {
@@ -26,7 +26,7 @@ fn xml_texts(xml: &str, element: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_open311_endpoint_in_json_and_xml_with_its_errors() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -34,25 +34,25 @@ async fn every_open311_endpoint_in_json_and_xml_with_its_errors() {
         &[(&t.dijon, Role::Admin)],
     )
     .await;
-    let (_, key) = guichet_store::api_token::create(
+    let (_, key) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
         admin.user_id,
         "Application FixMyStreet",
         &["open311".to_string()],
         365,
-        guichet_domain::audit::Event::default(),
+        guichet_domain::journal::Event::default(),
     )
     .await
     .expect("key");
-    let (_, reader_key) = guichet_store::api_token::create(
+    let (_, reader_key) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
         admin.user_id,
         "Lecture",
         &["dossiers:lecture".to_string()],
         365,
-        guichet_domain::audit::Event::default(),
+        guichet_domain::journal::Event::default(),
     )
     .await
     .expect("key");

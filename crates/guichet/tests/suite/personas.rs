@@ -2,26 +2,26 @@
 
 use crate::support::{Browser, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::{self, Kind};
-use guichet_store::tenant::{self, Contact, Target, Tenant};
-use guichet_store::{session, team};
+use guichet_store::collectivite::{self, Collectivite, Contact, Target};
+use guichet_store::compte::{self, Kind};
+use guichet_store::{equipe, session};
 
 pub const PASSWORD: &str = "cheval agrafe batterie correcte";
 
-pub struct Tenants {
-    pub region: Tenant,
-    pub dijon: Tenant,
-    pub macon: Tenant,
+pub struct Collectivites {
+    pub region: Collectivite,
+    pub dijon: Collectivite,
+    pub macon: Collectivite,
 }
 
 /// The région (operator), Dijon and Mâcon join the platform.
-pub async fn tenants(s: &TestServer) -> Tenants {
+pub async fn collectivites(s: &TestServer) -> Collectivites {
     let db = s.db();
-    Tenants {
-        region: tenant::add(db, &Target::Region("27".into()), &Contact::default(), true)
+    Collectivites {
+        region: collectivite::add(db, &Target::Region("27".into()), &Contact::default(), true)
             .await
             .expect("région"),
-        dijon: tenant::add(
+        dijon: collectivite::add(
             db,
             &Target::Insee("21231".into()),
             &Contact::default(),
@@ -29,7 +29,7 @@ pub async fn tenants(s: &TestServer) -> Tenants {
         )
         .await
         .expect("Dijon"),
-        macon: tenant::add(
+        macon: collectivite::add(
             db,
             &Target::Insee("71270".into()),
             &Contact::default(),
@@ -52,10 +52,10 @@ pub async fn persona(
     s: &TestServer,
     kind: Kind,
     email: &str,
-    roles: &[(&Tenant, Role)],
+    roles: &[(&Collectivite, Role)],
 ) -> Persona {
     let db = s.db();
-    let user = account::create(
+    let user = compte::create(
         db,
         kind,
         email,
@@ -64,19 +64,19 @@ pub async fn persona(
     )
     .await
     .expect("account");
-    account::mark_email_confirmed(db, user.id)
+    compte::mark_email_confirmed(db, user.id)
         .await
         .expect("confirm");
     let mut totp_secret = None;
     if kind == Kind::Agent {
-        let secret = account::new_totp_secret();
-        account::force_totp(db, user.id, &secret)
+        let secret = compte::new_totp_secret();
+        compte::force_totp(db, user.id, &secret)
             .await
             .expect("totp");
         totp_secret = Some(secret);
     }
     for (t, role) in roles {
-        team::grant(db, t.id, user.id, *role, None)
+        equipe::grant(db, t.id, user.id, *role, None)
             .await
             .expect("role");
     }
@@ -100,7 +100,7 @@ pub async fn persona(
 }
 
 /// An agent of Dijon who designs démarches and processes dossiers (admin and instructeur).
-pub async fn dijon_instructing_admin(s: &TestServer, t: &Tenants, email: &str) -> Persona {
+pub async fn dijon_instructing_admin(s: &TestServer, t: &Collectivites, email: &str) -> Persona {
     persona(
         s,
         Kind::Agent,
@@ -115,7 +115,7 @@ pub async fn usager(s: &TestServer) -> Persona {
 }
 
 /// The région's operator.
-pub async fn operator(s: &TestServer, t: &Tenants) -> Persona {
+pub async fn operator(s: &TestServer, t: &Collectivites) -> Persona {
     persona(
         s,
         Kind::Agent,

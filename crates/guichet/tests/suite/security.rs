@@ -5,7 +5,7 @@ use crate::first_day::{published, CANTINE};
 use crate::personas::{self, PASSWORD};
 use crate::support::{field_value, SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 fn cells(csv: &str) -> Vec<String> {
     csv.lines()
@@ -17,7 +17,7 @@ fn cells(csv: &str) -> Vec<String> {
 #[tokio::test]
 async fn formulas_typed_by_the_public_are_neutralised_in_every_export() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::persona(
         &s,
         Kind::Agent,
@@ -32,7 +32,7 @@ async fn formulas_typed_by_the_public_are_neutralised_in_every_export() {
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     // The attacker signs up with a formula as their name.
     let attacker = {
-        let user = guichet_store::account::create(
+        let user = guichet_store::compte::create(
             s.db(),
             Kind::Usager,
             "attaquant@exemple.fr",
@@ -41,7 +41,7 @@ async fn formulas_typed_by_the_public_are_neutralised_in_every_export() {
         )
         .await
         .expect("account");
-        guichet_store::account::mark_email_confirmed(s.db(), user.id)
+        guichet_store::compte::mark_email_confirmed(s.db(), user.id)
             .await
             .expect("confirm");
         let (cookie, _) = guichet_store::session::create(s.db(), user.id, false, None, None)
@@ -229,7 +229,7 @@ async fn reset_links_die_with_any_password_change_and_weak_passwords_are_refused
 #[tokio::test]
 async fn agents_cannot_write_on_a_draft_they_cannot_see() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let agent = personas::dijon_instructing_admin(&s, &t, "agent@dijon.fr").await;
     let demarche = published(&agent.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
@@ -326,7 +326,7 @@ async fn csrf_tokens_die_with_their_session() {
 #[tokio::test]
 async fn a_collectivite_s_journal_does_not_show_what_a_shared_agent_did_elsewhere() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let shared = personas::persona(
         &s,
         Kind::Agent,
@@ -380,7 +380,7 @@ async fn metrics_need_the_scraper_s_token_when_one_is_configured() {
 #[tokio::test]
 async fn open311_tokens_answer_alike_for_unknown_and_hidden_reports() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let siren = t.dijon.siren.clone().expect("siren");
     let category = guichet_store::signalement::categories(s.db())
         .await
@@ -440,7 +440,7 @@ async fn api_status(s: &TestServer, token: &str, method: &str, path: &str) -> u1
 #[tokio::test]
 async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin_only = personas::persona(
         &s,
         Kind::Agent,
@@ -470,7 +470,7 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
         refused.html
     );
     // A token made for them anyway (an older one, or written in the database) does nothing.
-    let (_, forged) = guichet_store::api_token::create(
+    let (_, forged) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
         admin_only.user_id,
@@ -501,7 +501,7 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
         &[(&t.dijon, Role::Instructeur)],
     )
     .await;
-    let (_, token) = guichet_store::api_token::create(
+    let (_, token) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
         instructeur.user_id,
@@ -516,7 +516,7 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
         api_status(&s, &token, "GET", &format!("/api/v1/dossiers/{id}")).await,
         200
     );
-    guichet_store::team::grant(
+    guichet_store::equipe::grant(
         s.db(),
         t.dijon.id,
         instructeur.user_id,
@@ -525,7 +525,7 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
     )
     .await
     .expect("grant");
-    guichet_store::team::revoke(s.db(), t.dijon.id, instructeur.user_id, Role::Instructeur)
+    guichet_store::equipe::revoke(s.db(), t.dijon.id, instructeur.user_id, Role::Instructeur)
         .await
         .expect("revoke");
     assert_eq!(
@@ -555,7 +555,7 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
     assert_eq!(api_status(&s, &token, "GET", "/api/v1/moi").await, 401);
 
     // Tokens expire.
-    let (_, old) = guichet_store::api_token::create(
+    let (_, old) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
         instructeur.user_id,
@@ -571,7 +571,7 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
         .await
         .expect("age it");
     assert_eq!(api_status(&s, &old, "GET", "/api/v1/moi").await, 401);
-    let journal = guichet_store::audit::list(s.db(), &Default::default(), 100)
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 100)
         .await
         .expect("journal");
     assert!(journal.iter().any(|e| e.event.action == "jeton.revocation"));
@@ -656,7 +656,7 @@ async fn an_oversized_upload_gets_413_and_stored_names_are_made_safe() {
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.html);
-    let docs = guichet_store::vault::list(s.db(), usager.user_id)
+    let docs = guichet_store::coffre::list(s.db(), usager.user_id)
         .await
         .expect("vault");
     let name = &docs[0].name;
@@ -684,7 +684,7 @@ async fn an_oversized_upload_gets_413_and_stored_names_are_made_safe() {
 async fn webhooks_never_reach_the_platform_s_own_network() {
     // A platform with no allow-listed host, as in production.
     let s = TestServer::start_with(|c| c.outgoing_allowed_hosts.clear()).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -762,9 +762,9 @@ async fn webhooks_never_reach_the_platform_s_own_network() {
 #[tokio::test]
 async fn an_open311_key_files_reports_on_its_own_territory_only() {
     let s = TestServer::start().await;
-    let cote_d_or = guichet_store::tenant::add(
+    let cote_d_or = guichet_store::collectivite::add(
         s.db(),
-        &guichet_store::tenant::Target::Departement("21".into()),
+        &guichet_store::collectivite::Target::Departement("21".into()),
         &Default::default(),
         false,
     )
@@ -777,7 +777,7 @@ async fn an_open311_key_files_reports_on_its_own_territory_only() {
         &[(&cote_d_or, Role::Admin)],
     )
     .await;
-    let (_, key) = guichet_store::api_token::create(
+    let (_, key) = guichet_store::jeton::create(
         s.db(),
         cote_d_or.id,
         admin.user_id,
@@ -904,7 +904,7 @@ async fn an_attacker_s_failures_slow_the_attacker_down_not_the_account_s_owner()
 async fn nobody_subscribes_someone_else_s_address_to_a_report() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let admin = personas::persona(
         &s,
         Kind::Agent,
@@ -912,7 +912,7 @@ async fn nobody_subscribes_someone_else_s_address_to_a_report() {
         &[(&t.dijon, Role::Admin)],
     )
     .await;
-    let (_, key) = guichet_store::api_token::create(
+    let (_, key) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
         admin.user_id,

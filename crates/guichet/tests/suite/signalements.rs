@@ -5,9 +5,9 @@
 use crate::personas;
 use crate::support::{SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::collectivite::{self, Contact, Target};
+use guichet_store::compte::Kind;
 use guichet_store::signalement as store;
-use guichet_store::tenant::{self, Contact, Target};
 
 /// A small JPEG carrying EXIF metadata with a GPS position, as phones write them.
 fn photo_with_gps() -> Vec<u8> {
@@ -48,7 +48,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let db = s.db();
-    let semur = tenant::add(
+    let semur = collectivite::add(
         db,
         &Target::Insee("21603".into()),
         &Contact::default(),
@@ -56,7 +56,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
     )
     .await
     .expect("Semur");
-    let cote_d_or = tenant::add(
+    let cote_d_or = collectivite::add(
         db,
         &Target::Departement("21".into()),
         &Contact::default(),
@@ -218,7 +218,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         "{}",
         sent.html
     );
-    let pending = store::of_tenant(
+    let pending = store::of_collectivite(
         db,
         semur.id,
         Some(guichet_domain::signalement::State::AConfirmer),
@@ -306,7 +306,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         assert!(bad.html.contains(message), "{message}: {}", bad.html);
     }
     // A robot filling the hidden field gets the same answer and nothing is stored.
-    let before = store::of_tenant(db, cote_d_or.id, None, 100)
+    let before = store::of_collectivite(db, cote_d_or.id, None, 100)
         .await
         .expect("q")
         .len();
@@ -326,7 +326,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         .await;
     assert_eq!(robot.location.as_deref(), Some("/signalements/merci"));
     assert_eq!(
-        store::of_tenant(db, cote_d_or.id, None, 100)
+        store::of_collectivite(db, cote_d_or.id, None, 100)
             .await
             .expect("q")
             .len(),
@@ -338,9 +338,9 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
 async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let db = s.db();
-    let cote_d_or = tenant::add(
+    let cote_d_or = collectivite::add(
         db,
         &Target::Departement("21".into()),
         &Contact::default(),
@@ -509,7 +509,7 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
     );
     let list = s.browser().get("/communes/21231/signalements").await;
     assert!(list.html.contains(&number));
-    assert!(guichet_store::audit::verify(db)
+    assert!(guichet_store::journal::verify(db)
         .await
         .expect("verify")
         .is_ok());
@@ -519,7 +519,7 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
 async fn alerts_bulk_changes_exports_and_statistics() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let db = s.db();
     let agent = personas::persona(
         &s,
@@ -649,7 +649,7 @@ async fn with_contours_imported_the_point_says_which_commune_it_is_in() {
     use crate::support::run_cli;
     let s = TestServer::start().await;
     let db = s.db();
-    tenant::add(
+    collectivite::add(
         db,
         &Target::Insee("21603".into()),
         &Contact::default(),
@@ -737,7 +737,7 @@ async fn with_contours_imported_the_point_says_which_commune_it_is_in() {
 #[tokio::test]
 async fn one_address_cannot_flood_the_reports() {
     let s = TestServer::start().await;
-    personas::tenants(&s).await;
+    personas::collectivites(&s).await;
     let tag = store::categories(s.db())
         .await
         .expect("c")
@@ -779,7 +779,7 @@ async fn one_address_cannot_flood_the_reports() {
 async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_its_list() {
     use crate::support::field_value;
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let db = s.db();
     let admin = personas::persona(
         &s,
@@ -928,7 +928,7 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
         "{}",
         asked.html
     );
-    assert!(store::of_tenant(db, t.dijon.id, None, 10)
+    assert!(store::of_collectivite(db, t.dijon.id, None, 10)
         .await
         .expect("l")
         .is_empty());
@@ -1022,14 +1022,14 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
         ))
         .await;
     assert!(definition.contains("Quel volume environ ?") && definition.contains("\"q2\""));
-    let (_, key) = guichet_store::api_token::create(
+    let (_, key) = guichet_store::jeton::create(
         db,
         t.dijon.id,
         admin.user_id,
         "Application de signalement",
         &["open311".to_string()],
         365,
-        guichet_domain::audit::Event::default(),
+        guichet_domain::journal::Event::default(),
     )
     .await
     .expect("key");
@@ -1117,7 +1117,7 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
         )
         .await;
     assert_eq!(waiting.location.as_deref(), Some("/signalements/merci"));
-    let journal = guichet_store::audit::list(db, &Default::default(), 100)
+    let journal = guichet_store::journal::list(db, &Default::default(), 100)
         .await
         .expect("journal");
     assert!(journal
@@ -1163,7 +1163,7 @@ async fn reports_with_and_without_coordinates_follow_each_other_on_any_database(
     // On PostgreSQL, a statement first run with missing coordinates once refused the next
     // coordinates on the same connection (a driver quirk worked around in the store).
     let s = TestServer::start().await;
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let db = s.db();
     let category = store::categories(db).await.expect("c").remove(0);
     for i in 0..24 {

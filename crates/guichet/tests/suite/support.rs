@@ -1,7 +1,7 @@
 //! Test harness: a fresh database per test, on SQLite by default or on PostgreSQL when
 //! GUICHET_TEST_DATABASE_URL is set; a real server on a free port.
 
-use guichet_store::{migrate, territory, Db};
+use guichet_store::{migrate, territoire, Db};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -23,7 +23,7 @@ fn fingerprint() -> String {
     format!(
         "{}_{}",
         migrate::schema_fingerprint(),
-        territory::SHIPPED_VERSION.len()
+        territoire::SHIPPED_VERSION.len()
     )
 }
 
@@ -134,7 +134,7 @@ fn sqlite_from_template(dir: &Path) -> String {
                 rt.block_on(async {
                     let db = connect(&url).await;
                     migrate::run(&db).await.expect("migrate template");
-                    territory::import_shipped(&db, false)
+                    territoire::import_shipped(&db, false)
                         .await
                         .expect("import referential");
                     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -185,7 +185,7 @@ async fn pg_from_template(admin_url: &str, referential: bool) -> String {
                 .expect("create");
             let db = connect(&with_database(admin_url, &building)).await;
             migrate::run(&db).await.expect("migrate template");
-            territory::import_shipped(&db, false)
+            territoire::import_shipped(&db, false)
                 .await
                 .expect("import referential");
             db.close().await;

@@ -5,7 +5,7 @@
 use crate::personas;
 use crate::support::{SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::account::Kind;
+use guichet_store::compte::Kind;
 
 const CANTINE: &str = r#"{
   "title": "Inscription à la cantine",
@@ -38,12 +38,12 @@ fn fr(d: time::Date) -> String {
 }
 
 #[tokio::test]
-async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_who_opened_the_dossier(
+async fn the_profile_prefills_takes_back_the_coffre_attaches_and_the_usager_sees_who_opened_the_dossier(
 ) {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let db = s.db();
-    let t = personas::tenants(&s).await;
+    let t = personas::collectivites(&s).await;
     let def = guichet_domain::demarche::Definition::from_json(CANTINE).expect("definition");
     let d = guichet_store::demarche::create(db, t.dijon.id, &def)
         .await
@@ -72,7 +72,7 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
         "{}",
         refused.html
     );
-    assert!(guichet_store::profile::get(db, u.user_id)
+    assert!(guichet_store::profil::get(db, u.user_id)
         .await
         .expect("profile")
         .is_empty());
@@ -94,7 +94,7 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
         saved.location.as_deref(),
         Some("/compte/profil?enregistre=1")
     );
-    let profile = guichet_store::profile::get(db, u.user_id)
+    let profile = guichet_store::profil::get(db, u.user_id)
         .await
         .expect("profile");
     assert_eq!(profile["contact.telephone"].value, "06 12 34 56 78");
@@ -122,13 +122,13 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
         added.location.as_deref(),
         Some("/compte/documents?fait=ajout")
     );
-    let vault = u.browser.get("/compte/documents").await;
+    let coffre = u.browser.get("/compte/documents").await;
     assert!(
-        vault.html.contains("facture-eau.pdf") && vault.html.contains("expire dans 10 jours"),
+        coffre.html.contains("facture-eau.pdf") && coffre.html.contains("expire dans 10 jours"),
         "{}",
-        vault.html
+        coffre.html
     );
-    let doc = guichet_store::vault::list(db, u.user_id)
+    let doc = guichet_store::coffre::list(db, u.user_id)
         .await
         .expect("vault")
         .pop()
@@ -179,7 +179,7 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
         .expect("files");
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].name, "facture-eau.pdf");
-    let journal = guichet_store::audit::list(db, &Default::default(), 200)
+    let journal = guichet_store::journal::list(db, &Default::default(), 200)
         .await
         .expect("journal");
     assert!(journal
@@ -212,7 +212,7 @@ async fn the_profile_prefills_takes_back_the_vault_attaches_and_the_usager_sees_
         Some(format!("/dossiers/{dossier_id}?profil=1"))
     );
     assert_eq!(
-        guichet_store::profile::get(db, u.user_id).await.expect("p")["contact.telephone"].value,
+        guichet_store::profil::get(db, u.user_id).await.expect("p")["contact.telephone"].value,
         "07 11 22 33 44"
     );
     let after = u.browser.get(&format!("/dossiers/{dossier_id}")).await;

@@ -1,15 +1,15 @@
 //! The territory referential: complete, and answering the look-ups residents and agents need.
 
 use crate::support::TestDb;
-use guichet_domain::territory::{CommuneType, Referential};
-use guichet_store::territory;
+use guichet_domain::territoire::{CommuneType, Referential};
+use guichet_store::territoire;
 use sqlx::Row;
 use std::collections::BTreeSet;
 
 #[tokio::test]
 async fn every_commune_of_the_source_is_queryable() {
     let t = TestDb::with_referential().await;
-    let source = Referential::parse(&territory::decompress(territory::SHIPPED).expect("gzip"))
+    let source = Referential::parse(&territoire::decompress(territoire::SHIPPED).expect("gzip"))
         .expect("parse");
     assert_eq!(
         source.communes.len(),
@@ -17,7 +17,7 @@ async fn every_commune_of_the_source_is_queryable() {
         "the source lists 37,590 communes of all types"
     );
 
-    let counts = territory::counts(&t.db).await.expect("counts");
+    let counts = territoire::counts(&t.db).await.expect("counts");
     assert_eq!(
         (
             counts.regions,
@@ -88,7 +88,7 @@ async fn every_commune_of_the_source_is_queryable() {
             .iter()
             .find(|c| c.kind == kind)
             .expect("a sample of each type");
-        let found = territory::communes_by_insee(&t.db, &sample.insee)
+        let found = territoire::communes_by_insee(&t.db, &sample.insee)
             .await
             .expect("lookup");
         assert!(
@@ -103,7 +103,7 @@ async fn every_commune_of_the_source_is_queryable() {
 #[tokio::test]
 async fn dijon_belongs_to_dijon_metropole_cote_d_or_and_bourgogne_franche_comte() {
     let t = TestDb::with_referential().await;
-    let d = territory::commune_details(&t.db, "21231")
+    let d = territoire::commune_details(&t.db, "21231")
         .await
         .expect("lookup")
         .expect("Dijon exists");
@@ -136,7 +136,7 @@ async fn a_commune_deleguee_belongs_to_the_epci_of_its_commune_nouvelle() {
     .expect("a commune déléguée");
     let insee: String = row.get(0);
     let parent_epci: String = row.get(1);
-    let entries = territory::communes_by_insee(&t.db, &insee)
+    let entries = territoire::communes_by_insee(&t.db, &insee)
         .await
         .expect("lookup");
     let deleguee = entries
@@ -157,7 +157,7 @@ async fn a_commune_deleguee_belongs_to_the_epci_of_its_commune_nouvelle() {
 #[tokio::test]
 async fn communes_are_found_by_postal_code() {
     let t = TestDb::with_referential().await;
-    let found = territory::communes_by_postal_code(&t.db, "21140")
+    let found = territoire::communes_by_postal_code(&t.db, "21140")
         .await
         .expect("lookup");
     assert!(
@@ -167,11 +167,11 @@ async fn communes_are_found_by_postal_code() {
     assert!(found
         .iter()
         .all(|c| c.postal_codes.contains(&"21140".to_string())));
-    let macon = territory::communes_by_postal_code(&t.db, "71000")
+    let macon = territoire::communes_by_postal_code(&t.db, "71000")
         .await
         .expect("lookup");
     assert!(macon.iter().any(|c| c.nom == "Mâcon"));
-    assert!(territory::communes_by_postal_code(&t.db, "99999")
+    assert!(territoire::communes_by_postal_code(&t.db, "99999")
         .await
         .expect("lookup")
         .is_empty());
@@ -181,7 +181,7 @@ async fn communes_are_found_by_postal_code() {
 async fn names_are_found_by_prefix_whatever_the_accents_and_case() {
     let t = TestDb::with_referential().await;
     for query in ["macon", "MÂCON", "Mâc", "mac"] {
-        let found = territory::search_communes(&t.db, query, 10)
+        let found = territoire::search_communes(&t.db, query, 10)
             .await
             .expect("search");
         assert_eq!(
@@ -190,11 +190,11 @@ async fn names_are_found_by_prefix_whatever_the_accents_and_case() {
             "query {query:?}: {found:?}"
         );
     }
-    let found = territory::search_communes(&t.db, "semur en a", 10)
+    let found = territoire::search_communes(&t.db, "semur en a", 10)
         .await
         .expect("search");
     assert_eq!(found.first().map(|c| c.insee.as_str()), Some("21603"));
-    let found = territory::search_communes(&t.db, "l'hay les", 10)
+    let found = territoire::search_communes(&t.db, "l'hay les", 10)
         .await
         .expect("search");
     assert!(
@@ -202,11 +202,11 @@ async fn names_are_found_by_prefix_whatever_the_accents_and_case() {
         "{found:?}"
     );
     // LIKE wildcards typed by a user match nothing special.
-    assert!(territory::search_communes(&t.db, "%", 10)
+    assert!(territoire::search_communes(&t.db, "%", 10)
         .await
         .expect("search")
         .is_empty());
-    assert!(territory::search_communes(&t.db, "zzzzqqq", 10)
+    assert!(territoire::search_communes(&t.db, "zzzzqqq", 10)
         .await
         .expect("search")
         .is_empty());
@@ -215,15 +215,15 @@ async fn names_are_found_by_prefix_whatever_the_accents_and_case() {
 #[tokio::test]
 async fn import_is_idempotent() {
     let t = TestDb::with_referential().await;
-    let again = territory::import_shipped(&t.db, false)
+    let again = territoire::import_shipped(&t.db, false)
         .await
         .expect("second import");
     assert!(again.skipped, "the same version is not imported twice");
-    let forced = territory::import_shipped(&t.db, true)
+    let forced = territoire::import_shipped(&t.db, true)
         .await
         .expect("forced import");
     assert_eq!(forced.communes, 37_590);
-    let counts = territory::counts(&t.db).await.expect("counts");
+    let counts = territoire::counts(&t.db).await.expect("counts");
     assert_eq!(
         (counts.regions, counts.communes, counts.epcis),
         (26, 37_590, 1_255)

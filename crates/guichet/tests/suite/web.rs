@@ -1,11 +1,11 @@
 //! The web shell as a visitor and a monitoring system see it.
 
 use crate::support::{expected_backend, TestServer};
-use guichet_store::tenant::{self, Contact, Target};
+use guichet_store::collectivite::{self, Contact, Target};
 
-async fn with_demo_tenants() -> TestServer {
+async fn with_demo_collectivites() -> TestServer {
     let s = TestServer::start().await;
-    tenant::add(
+    collectivite::add(
         &s.db.db,
         &Target::Region("27".into()),
         &Contact::default(),
@@ -18,7 +18,7 @@ async fn with_demo_tenants() -> TestServer {
         phone: Some("03 80 00 00 01".into()),
         ..Contact::default()
     };
-    tenant::add(
+    collectivite::add(
         &s.db.db,
         &Target::Siren("212102313".into()),
         &contact,
@@ -43,7 +43,7 @@ async fn healthz_names_the_database() {
 
 #[tokio::test]
 async fn home_lists_the_collectivites_in_an_accessible_french_layout() {
-    let s = with_demo_tenants().await;
+    let s = with_demo_collectivites().await;
     let (status, html) = s.get_text("/").await;
     assert_eq!(status, 200);
     assert!(html.contains("<html lang=\"fr\">"));
@@ -65,7 +65,7 @@ async fn home_lists_the_collectivites_in_an_accessible_french_layout() {
 
 #[tokio::test]
 async fn a_collectivite_page_says_what_it_offers_and_how_to_reach_it() {
-    let s = with_demo_tenants().await;
+    let s = with_demo_collectivites().await;
     let (status, html) = s.get_text("/collectivites/dijon").await;
     assert_eq!(status, 200);
     assert!(html.contains("<h1>Dijon</h1>"));

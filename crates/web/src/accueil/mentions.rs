@@ -32,7 +32,7 @@ fn or_not_set(v: &Option<String>) -> String {
 async fn publisher(state: &AppState) -> String {
     match &state.config.legal.publisher {
         Some(p) => p.clone(),
-        None => guichet_store::tenant::operator(&state.db)
+        None => guichet_store::collectivite::operator(&state.db)
             .await
             .ok()
             .flatten()
@@ -85,11 +85,12 @@ pub async fn privacy(
     State(state): State<AppState>,
     visitor: Visitor,
 ) -> Result<Response, AppError> {
-    let names: std::collections::HashMap<i64, String> = guichet_store::tenant::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let names: std::collections::HashMap<i64, String> =
+        guichet_store::collectivite::list(&state.db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
     let mut retentions: Vec<Retention> = guichet_store::demarche::all_published(&state.db)
         .await?
         .into_iter()

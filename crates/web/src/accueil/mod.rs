@@ -7,12 +7,12 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use guichet_domain::territory::EntityKind;
-use guichet_store::tenant::{self, Tenant};
+use guichet_domain::territoire::EntityKind;
+use guichet_store::collectivite::{self, Collectivite};
 
 pub struct Group {
     pub label: &'static str,
-    pub tenants: Vec<Tenant>,
+    pub collectivites: Vec<Collectivite>,
 }
 
 #[derive(Template)]
@@ -31,7 +31,7 @@ pub async fn page(
     State(state): State<AppState>,
     visitor: crate::auth::Visitor,
 ) -> Result<Response, AppError> {
-    let tenants = tenant::list(&state.db).await?;
+    let collectivites = collectivite::list(&state.db).await?;
     let groups = [
         (EntityKind::Region, "Région"),
         (EntityKind::Departement, "Départements"),
@@ -41,13 +41,13 @@ pub async fn page(
     .into_iter()
     .map(|(kind, label)| Group {
         label,
-        tenants: tenants
+        collectivites: collectivites
             .iter()
             .filter(|t| t.entity_kind == kind)
             .cloned()
             .collect(),
     })
-    .filter(|g| !g.tenants.is_empty())
+    .filter(|g| !g.collectivites.is_empty())
     .collect();
     html(&HomePage {
         layout: Layout::for_visitor(&state, &visitor).await,

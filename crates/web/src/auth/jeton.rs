@@ -12,7 +12,7 @@ use axum::response::Response;
 pub async fn authorize(
     state: AppState,
     scope: &'static str,
-    tenant_slug: Option<String>,
+    collectivite_slug: Option<String>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -35,7 +35,7 @@ pub async fn authorize(
         );
         return r;
     };
-    let token = match guichet_store::api_token::authenticate(&state.db, &bearer).await {
+    let token = match guichet_store::jeton::authenticate(&state.db, &bearer).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return error(
@@ -63,12 +63,12 @@ pub async fn authorize(
         };
         return error(StatusCode::FORBIDDEN, "forbidden", &why);
     }
-    if let Some(slug) = tenant_slug {
-        let tenant = guichet_store::tenant::by_slug(&state.db, &slug)
+    if let Some(slug) = collectivite_slug {
+        let collectivite = guichet_store::collectivite::by_slug(&state.db, &slug)
             .await
             .ok()
             .flatten();
-        if tenant.map(|t| t.id) != Some(token.tenant_id) {
+        if collectivite.map(|t| t.id) != Some(token.tenant_id) {
             return error(
                 StatusCode::FORBIDDEN,
                 "forbidden",

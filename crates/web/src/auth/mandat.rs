@@ -72,8 +72,9 @@ pub(crate) async fn in_scope(
                 None => return Ok(true),
             }
         }
-        ["demarches", tenant, slug, "dossiers"] if method == Method::POST => {
-            let Some(t) = guichet_store::tenant::by_slug(&state.db, tenant).await? else {
+        ["demarches", collectivite, slug, "dossiers"] if method == Method::POST => {
+            let Some(t) = guichet_store::collectivite::by_slug(&state.db, collectivite).await?
+            else {
                 return Ok(true);
             };
             match guichet_store::demarche::by_slug(&state.db, t.id, slug).await? {
@@ -121,7 +122,7 @@ pub(crate) async fn check_acting(
         event.object_type = Some("mandat".into());
         event.object_id = Some(a.mandat.id.to_string());
         event.details = serde_json::json!({ "page": path }).to_string();
-        let _ = guichet_store::audit::append(&state.db, &event).await;
+        let _ = guichet_store::journal::append(&state.db, &event).await;
         let page = message(
             state,
             visitor,

@@ -18,7 +18,7 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::role::{allowed, Permission, Role};
-use guichet_store::tenant::Tenant;
+use guichet_store::collectivite::Collectivite;
 pub use visitor::Visitor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +29,14 @@ pub enum Access {
     PasswordDone,
     /// Signed in; if the account has a second factor, it was given.
     SignedIn,
-    /// Back office of the collectivité named by the `{tenant}` path segment, with this permission.
+    /// Back office of the collectivité named by the `{collectivite}` path segment, with this permission.
     /// Needs the second factor.
-    Tenant(Permission),
-    /// The platform operator (an `operateur` of the operator's tenant), with the second factor.
+    Collectivite(Permission),
+    /// The platform operator (an `operateur` of the operating région), with the second factor.
     Operator,
     /// An aidant of a help structure, with the second factor, not acting for anyone.
     Aidant,
-    /// An API token with this scope (`*` for any); a `{tenant}` in the path must be the token's.
+    /// An API token with this scope (`*` for any); a `{collectivite}` in the path must be the token's.
     Api(&'static str),
     /// Only when the server runs as `guichet demo`; 404 otherwise.
     Demo,
@@ -47,8 +47,8 @@ pub enum Access {
 
 /// The collectivité a back-office route works on, resolved and checked by the layer.
 #[derive(Clone)]
-pub struct TenantContext {
-    pub tenant: Tenant,
+pub struct CollectiviteContext {
+    pub collectivite: Collectivite,
     pub roles: Vec<Role>,
 }
 
@@ -61,12 +61,12 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let (mut parts, body) = req.into_parts();
-    let tenant_slug = RawPathParams::from_request_parts(&mut parts, &state)
+    let collectivite_slug = RawPathParams::from_request_parts(&mut parts, &state)
         .await
         .ok()
         .and_then(|p| {
             p.iter()
-                .find(|(k, _)| *k == "tenant")
+                .find(|(k, _)| *k == "collectivite")
                 .map(|(_, v)| v.to_string())
         });
 
@@ -77,7 +77,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
         return jeton::authorize(
             state,
             scope,
-            tenant_slug,
+            collectivite_slug,
             Request::from_parts(parts, body),
             next,
         )
@@ -107,8 +107,15 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
 
     let path = req.uri().path().to_string();
     let back = return_path(req.method(), req.uri(), req.headers());
-    let decision = decide(&state, access, &visitor, tenant_slug.as_deref(), &back).await;
-    let tenant_context = match decision {
+    let decision = decide(
+        &state,
+        access,
+        &visitor,
+        collectivite_slug.as_deref(),
+        &back,
+    )
+    .await;
+    let collectivite_context = match decision {
         Ok(ctx) => ctx,
         Err(response) => return visitor.finish(response),
     };
@@ -116,7 +123,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
     if let Err(response) = mandat::check_acting(&state, &visitor, req.method(), &path).await {
         return visitor.finish(response);
     }
-    if let Some(ctx) = tenant_context {
+    if let Some(ctx) = collectivite_context {
         req.extensions_mut().insert(ctx);
     }
     req.extensions_mut().insert(visitor.clone());
@@ -124,7 +131,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
     visitor.finish(response)
 }
 
-type Decision = Result<Option<TenantContext>, Response>;
+type Decision = Result<Option<CollectiviteContext>, Response>;
 
 /// Where to take the visitor back after signing in: the page itself for a GET; for a form (a POST
 /// that cannot be replayed by a redirect), the page the form was on, so that the action is offered
@@ -150,7 +157,7 @@ async fn decide(
     state: &AppState,
     access: Access,
     visitor: &Visitor,
-    tenant_slug: Option<&str>,
+    collectivite_slug: Option<&str>,
     back: &str,
 ) -> Decision {
     let path = back;
@@ -182,7 +189,7 @@ async fn decide(
                 return Err(to_login());
             };
             let member = visitor.acting.is_none()
-                && guichet_store::aidant::memberships(&state.db, user.id)
+                && guichet_store::mandat::memberships(&state.db, user.id)
                     .await
                     .is_ok_and(|m| !m.is_empty());
             if !member {
@@ -196,13 +203,13 @@ async fn decide(
             }
             Ok(None)
         }
-        Access::Tenant(_) | Access::Operator => {
+        Access::Collectivite(_) | Access::Operator => {
             let Some(user) = &visitor.user else {
                 return Err(to_login());
             };
             // Rights first: someone without a role here is refused, whatever their second factor.
             let context = if access == Access::Operator {
-                let operator = guichet_store::tenant::operator(&state.db)
+                let operator = guichet_store::collectivite::operator(&state.db)
                     .await
                     .ok()
                     .flatten();
@@ -211,13 +218,14 @@ async fn decide(
                 }
                 None
             } else {
-                let Access::Tenant(permission) = access else {
+                let Access::Collectivite(permission) = access else {
                     return Err(forbidden(state, visitor).await);
                 };
-                let Some(slug) = tenant_slug else {
+                let Some(slug) = collectivite_slug else {
                     return Err(forbidden(state, visitor).await);
                 };
-                let tenant = match guichet_store::tenant::by_slug(&state.db, slug).await {
+                let collectivite = match guichet_store::collectivite::by_slug(&state.db, slug).await
+                {
                     Ok(Some(t)) => t,
                     Ok(None) => {
                         return Err(
@@ -226,11 +234,14 @@ async fn decide(
                     }
                     Err(e) => return Err(crate::error::AppError::from(e).into_response()),
                 };
-                let roles = visitor.roles_in(tenant.id);
+                let roles = visitor.roles_in(collectivite.id);
                 if !allowed(&roles, permission) {
                     return Err(forbidden(state, visitor).await);
                 }
-                Some(TenantContext { tenant, roles })
+                Some(CollectiviteContext {
+                    collectivite,
+                    roles,
+                })
             };
             // Then the second factor: enrolled, and given in this session.
             if !user.totp_enabled {
@@ -283,7 +294,7 @@ fn form_expired() -> Response {
     )
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for TenantContext {
+impl<S: Send + Sync> FromRequestParts<S> for CollectiviteContext {
     type Rejection = StatusCode;
 
     async fn from_request_parts(
@@ -292,7 +303,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantContext {
     ) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<TenantContext>()
+            .get::<CollectiviteContext>()
             .cloned()
             .ok_or(StatusCode::FORBIDDEN)
     }

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use guichet_domain::role::Role;
-use guichet_store::account::User;
+use guichet_store::compte::User;
 use guichet_store::session::Session;
 
 pub const SESSION_COOKIE: &str = "guichet_session";
@@ -46,7 +46,7 @@ pub struct Visitor {
 #[derive(Clone)]
 pub struct Acting {
     pub aidant: User,
-    pub mandat: guichet_store::aidant::Mandat,
+    pub mandat: guichet_store::mandat::Mandat,
 }
 
 pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -123,11 +123,11 @@ impl Visitor {
         now: i64,
     ) -> anyhow::Result<()> {
         use guichet_domain::mandat::Status;
-        let mandat = guichet_store::aidant::by_id(&state.db, mandat_id)
+        let mandat = guichet_store::mandat::by_id(&state.db, mandat_id)
             .await?
             .filter(|m| m.aidant_user_id == session.user_id && m.status(now) == Status::Active);
         let usager = match &mandat {
-            Some(m) => guichet_store::account::by_id(&state.db, m.usager_user_id).await?,
+            Some(m) => guichet_store::compte::by_id(&state.db, m.usager_user_id).await?,
             None => None,
         };
         match (mandat, usager, self.user.clone()) {
@@ -137,7 +137,7 @@ impl Visitor {
                 self.roles = Vec::new();
                 self.acting = Some(Acting { aidant, mandat });
             }
-            _ => guichet_store::aidant::set_acting(&state.db, &session.id_hash, None).await?,
+            _ => guichet_store::mandat::set_acting(&state.db, &session.id_hash, None).await?,
         }
         Ok(())
     }
@@ -206,7 +206,7 @@ impl Visitor {
         action: &str,
         object_type: &str,
         object_id: impl ToString,
-    ) -> guichet_domain::audit::Event {
+    ) -> guichet_domain::journal::Event {
         let mut event = self.event(tenant_id, action);
         event.object_type = Some(object_type.to_string());
         event.object_id = Some(object_id.to_string());
@@ -215,12 +215,12 @@ impl Visitor {
 
     /// An audit event attributed to this visitor.
     /// An aidant's actions are theirs, on behalf of the usager.
-    pub fn event(&self, tenant_id: Option<i64>, action: &str) -> guichet_domain::audit::Event {
+    pub fn event(&self, tenant_id: Option<i64>, action: &str) -> guichet_domain::journal::Event {
         let (actor, on_behalf_of) = match &self.acting {
             Some(a) => (Some(&a.aidant), self.user.as_ref().map(|u| u.email.clone())),
             None => (self.user.as_ref(), None),
         };
-        guichet_domain::audit::Event {
+        guichet_domain::journal::Event {
             tenant_id,
             actor_id: actor.map(|u| u.id),
             actor: actor

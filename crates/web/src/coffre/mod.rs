@@ -12,9 +12,9 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::coffre::{kind_label, validity, Validity, KINDS};
 use guichet_domain::demarche::values::{check_file, parse_date};
-use guichet_domain::vault::{kind_label, validity, Validity, KINDS};
-use guichet_store::vault::{self as store, Document, NewDocument};
+use guichet_store::coffre::{self as store, Document, NewDocument};
 
 /// Vault documents: PDF or images, 10 MB at most.
 const ACCEPTED: [&str; 3] = ["application/pdf", "image/jpeg", "image/png"];
@@ -43,7 +43,7 @@ pub(crate) fn listed(d: Document, today: time::Date) -> Listed {
 
 #[derive(Template)]
 #[template(path = "coffre/coffre.html")]
-struct VaultPage {
+struct CoffrePage {
     layout: Layout,
     docs: Vec<Listed>,
     kinds: &'static [(&'static str, &'static str)],
@@ -70,7 +70,7 @@ async fn page(
         .into_iter()
         .map(|d| listed(d, today))
         .collect();
-    let page = VaultPage {
+    let page = CoffrePage {
         layout: Layout::for_visitor(state, visitor).await,
         docs,
         kinds: KINDS,
@@ -196,7 +196,7 @@ pub async fn download(
     if visitor.acting.is_some() {
         // An aidant opening a document: the usager sees it in "who saw my data".
         let event = visitor.event_on(None, "document.consultation", "document", &d.id);
-        guichet_store::audit::append(&state.db, &event).await?;
+        guichet_store::journal::append(&state.db, &event).await?;
     }
     let bytes = state.config.files.get(&d.id).await?;
     Ok(crate::page::attachment(&d.mime, &d.name, bytes))
@@ -221,7 +221,7 @@ pub async fn remove(
 
 /// E-mails each usager whose document stops being valid within 30 days (once per document).
 pub async fn warn_expiring(state: &AppState, today: time::Date) -> anyhow::Result<usize> {
-    let until = today + time::Duration::days(guichet_domain::vault::WARN_DAYS);
+    let until = today + time::Duration::days(guichet_domain::coffre::WARN_DAYS);
     let due = store::expiring(&state.db, &today.to_string(), &until.to_string()).await?;
     let n = due.len();
     for (d, email) in due {

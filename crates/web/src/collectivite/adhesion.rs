@@ -13,9 +13,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::role::Role;
-use guichet_store::account;
-use guichet_store::team::{self, Invitation};
-use guichet_store::tenant::{self, Contact, Target, Tenant, TenantError};
+use guichet_store::collectivite::{self, Collectivite, CollectiviteError, Contact, Target};
+use guichet_store::compte;
+use guichet_store::equipe::{self, Invitation};
 use serde::Deserialize;
 
 pub struct OpenInvitation {
@@ -27,18 +27,21 @@ pub struct OpenInvitation {
 
 #[derive(Template)]
 #[template(path = "collectivite/operateur-collectivite.html")]
-struct TenantPage {
+struct CollectivitePage {
     layout: Layout,
-    tenant: Tenant,
-    admins: Vec<team::Member>,
+    collectivite: Collectivite,
+    admins: Vec<equipe::Member>,
     invitations: Vec<OpenInvitation>,
     errors: Errors,
     flash: Option<String>,
     email: String,
 }
 
-async fn tenant_or_404(state: &AppState, slug: &str) -> Result<Result<Tenant, Response>, AppError> {
-    Ok(match tenant::by_slug(&state.db, slug).await? {
+async fn collectivite_or_404(
+    state: &AppState,
+    slug: &str,
+) -> Result<Result<Collectivite, Response>, AppError> {
+    Ok(match collectivite::by_slug(&state.db, slug).await? {
         Some(t) => Ok(t),
         None => Err(crate::page::not_found(State(state.clone())).await),
     })
@@ -53,28 +56,28 @@ fn listed(i: Invitation, now: i64) -> OpenInvitation {
     }
 }
 
-async fn tenant_page(
+async fn collectivite_page(
     state: &AppState,
     visitor: &Visitor,
-    tenant: Tenant,
+    collectivite: Collectivite,
     errors: Errors,
     flash: Option<String>,
     email: String,
 ) -> Result<Response, AppError> {
     let now = guichet_store::now_ms();
-    let admins = team::members(&state.db, tenant.id)
+    let admins = equipe::members(&state.db, collectivite.id)
         .await?
         .into_iter()
         .filter(|m| m.roles.contains(&Role::Admin))
         .collect();
-    let invitations = team::open_invitations(&state.db, tenant.id)
+    let invitations = equipe::open_invitations(&state.db, collectivite.id)
         .await?
         .into_iter()
         .map(|i| listed(i, now))
         .collect();
-    let page = TenantPage {
+    let page = CollectivitePage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant,
+        collectivite,
         admins,
         invitations,
         errors,
@@ -90,14 +93,14 @@ pub async fn show(
     visitor: Visitor,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let tenant = match tenant_or_404(&state, &slug).await? {
+    let collectivite = match collectivite_or_404(&state, &slug).await? {
         Ok(t) => t,
         Err(page) => return Ok(page),
     };
-    tenant_page(
+    collectivite_page(
         &state,
         &visitor,
-        tenant,
+        collectivite,
         Errors::default(),
         None,
         String::new(),
@@ -106,7 +109,7 @@ pub async fn show(
 }
 
 #[derive(Deserialize)]
-pub struct NewTenant {
+pub struct NewCollectivite {
     #[serde(default)]
     niveau: String,
     #[serde(default)]
@@ -118,7 +121,7 @@ pub struct NewTenant {
 pub async fn add(
     State(state): State<AppState>,
     visitor: Visitor,
-    Form(f): Form<NewTenant>,
+    Form(f): Form<NewCollectivite>,
 ) -> Result<Response, AppError> {
     let code = f.code.trim().to_string();
     let target = match f.niveau.as_str() {
@@ -137,9 +140,9 @@ pub async fn add(
         return crate::collectivite::operateur::page_with(&state, &visitor, errors, None).await;
     };
     let event = visitor.event(None, "collectivite.ajout");
-    match tenant::add_traced(&state.db, &target, &Contact::default(), false, event).await {
+    match collectivite::add_traced(&state.db, &target, &Contact::default(), false, event).await {
         Ok(t) => Ok(Redirect::to(&format!("/operateur/collectivites/{}", t.slug)).into_response()),
-        Err(TenantError::Storage(e)) => Err(e.into()),
+        Err(CollectiviteError::Storage(e)) => Err(e.into()),
         Err(e) => {
             errors.add("code", crate::compte::capitalize(&e.to_string()));
             crate::collectivite::operateur::page_with(&state, &visitor, errors, None).await
@@ -161,36 +164,36 @@ pub async fn invite(
     Path(slug): Path<String>,
     Form(f): Form<AdminInvitation>,
 ) -> Result<Response, AppError> {
-    let tenant = match tenant_or_404(&state, &slug).await? {
+    let collectivite = match collectivite_or_404(&state, &slug).await? {
         Ok(t) => t,
         Err(page) => return Ok(page),
     };
-    let Ok(email) = account::normalize_email(&f.email) else {
+    let Ok(email) = compte::normalize_email(&f.email) else {
         let mut errors = Errors::default();
         errors.add(
             "email",
             "Indiquez une adresse électronique valide, par exemple secretariat@mairie-exemple.fr.",
         );
-        return tenant_page(&state, &visitor, tenant, errors, None, f.email).await;
+        return collectivite_page(&state, &visitor, collectivite, errors, None, f.email).await;
     };
-    let mut event = visitor.event(Some(tenant.id), "equipe.invitation");
+    let mut event = visitor.event(Some(collectivite.id), "equipe.invitation");
     event.details =
         serde_json::json!({"email": email, "roles": [Role::Admin.code()], "par": "operateur"})
             .to_string();
     let roles = [Role::Admin];
-    team::invite_traced(
+    equipe::invite_traced(
         &state.db,
-        team::NewInvitation {
-            tenant_id: tenant.id,
+        equipe::NewInvitation {
+            tenant_id: collectivite.id,
             email: email.clone(),
             roles: roles.to_vec(),
             invited_by: visitor.user.as_ref().map(|u| u.id),
         },
-        team::InvitationTrace {
+        equipe::InvitationTrace {
             event,
             mail: crate::equipe::invitation_mail(
                 state.config.link("/invitation/"),
-                &tenant,
+                &collectivite,
                 None,
                 &roles,
                 &email,
@@ -200,10 +203,10 @@ pub async fn invite(
     .await?;
     state.mail_waker.notify_one();
     let flash = format!("Invitation envoyée à {email}.");
-    tenant_page(
+    collectivite_page(
         &state,
         &visitor,
-        tenant,
+        collectivite,
         Errors::default(),
         Some(flash),
         String::new(),
@@ -217,37 +220,37 @@ pub async fn resend(
     visitor: Visitor,
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let tenant = match tenant_or_404(&state, &slug).await? {
+    let collectivite = match collectivite_or_404(&state, &slug).await? {
         Ok(t) => t,
         Err(page) => return Ok(page),
     };
-    let open = team::open_invitations(&state.db, tenant.id).await?;
+    let open = equipe::open_invitations(&state.db, collectivite.id).await?;
     let Some(invitation) = open.into_iter().find(|i| i.id == id) else {
         return Ok(crate::page::not_found(State(state)).await);
     };
-    let event = visitor.event(Some(tenant.id), "equipe.invitation_renvoyee");
+    let event = visitor.event(Some(collectivite.id), "equipe.invitation_renvoyee");
     let mail = crate::equipe::invitation_mail(
         state.config.link("/invitation/"),
-        &tenant,
+        &collectivite,
         None,
         &invitation.roles,
         &invitation.email,
     );
-    let sent = team::resend_traced(
+    let sent = equipe::resend_traced(
         &state.db,
-        tenant.id,
+        collectivite.id,
         id,
-        team::InvitationTrace { event, mail },
+        equipe::InvitationTrace { event, mail },
     )
     .await?;
     state.mail_waker.notify_one();
     let flash = sent
         .map(|_| format!("Invitation renvoyée à {}.", invitation.email))
         .unwrap_or_else(|| "Cette invitation n'est plus en attente.".into());
-    tenant_page(
+    collectivite_page(
         &state,
         &visitor,
-        tenant,
+        collectivite,
         Errors::default(),
         Some(flash),
         String::new(),
@@ -261,12 +264,12 @@ pub async fn revoke(
     visitor: Visitor,
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let tenant = match tenant_or_404(&state, &slug).await? {
+    let collectivite = match collectivite_or_404(&state, &slug).await? {
         Ok(t) => t,
         Err(page) => return Ok(page),
     };
-    let event = visitor.event(Some(tenant.id), "equipe.invitation_revoquee");
-    if !team::revoke_invitation_traced(&state.db, tenant.id, id, event).await? {
+    let event = visitor.event(Some(collectivite.id), "equipe.invitation_revoquee");
+    if !equipe::revoke_invitation_traced(&state.db, collectivite.id, id, event).await? {
         return Ok((
             StatusCode::NOT_FOUND,
             crate::page::not_found(State(state)).await,
@@ -274,10 +277,10 @@ pub async fn revoke(
             .into_response());
     }
     let flash = Some("Invitation révoquée : son lien ne fonctionne plus.".to_string());
-    tenant_page(
+    collectivite_page(
         &state,
         &visitor,
-        tenant,
+        collectivite,
         Errors::default(),
         flash,
         String::new(),

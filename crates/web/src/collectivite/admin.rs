@@ -1,6 +1,6 @@
 //! The entry of the back office: the visitor's collectivités, and each one's home.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::layout::Layout;
 use crate::page::html;
@@ -9,35 +9,35 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::role::{allowed, Permission};
-use guichet_store::tenant::Tenant;
+use guichet_store::collectivite::Collectivite;
 
 #[derive(Template)]
 #[template(path = "collectivite/admin-index.html")]
 struct IndexPage {
     layout: Layout,
     /// (link, name, roles)
-    tenants: Vec<(String, String, String)>,
+    collectivites: Vec<(String, String, String)>,
 }
 
 pub async fn index(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     if visitor.is_agent() && !visitor.user.as_ref().is_some_and(|u| u.totp_enabled) {
         return Ok(Redirect::to("/compte/securite").into_response());
     }
-    let mut tenants = Vec::new();
+    let mut collectivites = Vec::new();
     let mut ids: Vec<i64> = visitor.roles.iter().map(|(t, _)| *t).collect();
     ids.dedup();
     for id in ids {
-        if let Some(t) = guichet_store::tenant::by_id(&state.db, id).await? {
+        if let Some(t) = guichet_store::collectivite::by_id(&state.db, id).await? {
             let roles: Vec<&str> = visitor.roles_in(id).iter().map(|r| r.label()).collect();
-            tenants.push((format!("/admin/{}", t.slug), t.name, roles.join(", ")));
+            collectivites.push((format!("/admin/{}", t.slug), t.name, roles.join(", ")));
         }
     }
-    if tenants.len() == 1 {
-        return Ok(Redirect::to(&tenants[0].0).into_response());
+    if collectivites.len() == 1 {
+        return Ok(Redirect::to(&collectivites[0].0).into_response());
     }
     html(&IndexPage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        tenants,
+        collectivites,
     })
 }
 
@@ -45,7 +45,7 @@ pub async fn index(State(state): State<AppState>, visitor: Visitor) -> Result<Re
 #[template(path = "collectivite/admin-home.html")]
 struct HomePage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     roles: Vec<&'static str>,
     links: Vec<(String, &'static str)>,
 }
@@ -53,9 +53,9 @@ struct HomePage {
 pub async fn home(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
-    let slug = &ctx.tenant.slug;
+    let slug = &ctx.collectivite.slug;
     let mut links = Vec::new();
     if allowed(&ctx.roles, Permission::ProcessDossiers) {
         links.push((format!("/admin/{slug}/dossiers"), "Dossiers à instruire"));
@@ -81,13 +81,13 @@ pub async fn home(
             "Catégories de signalements",
         ));
     }
-    if allowed(&ctx.roles, Permission::ManageTeam) {
+    if allowed(&ctx.roles, Permission::ManageEquipe) {
         links.push((format!("/admin/{slug}/equipe"), "Équipe et rôles"));
     }
     if allowed(&ctx.roles, Permission::ViewJournal) {
         links.push((format!("/admin/{slug}/journal"), "Journal d'audit"));
     }
-    if allowed(&ctx.roles, Permission::ManageApiTokens) {
+    if allowed(&ctx.roles, Permission::ManageJetons) {
         links.push((format!("/admin/{slug}/jetons"), "Jetons d'API"));
     }
     if allowed(&ctx.roles, Permission::OperatePlatform) {
@@ -96,7 +96,7 @@ pub async fn home(
     html(&HomePage {
         layout: Layout::for_visitor(&state, &visitor).await,
         roles: ctx.roles.iter().map(|r| r.label()).collect(),
-        tenant: ctx.tenant,
+        collectivite: ctx.collectivite,
         links,
     })
 }

@@ -8,15 +8,15 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use guichet_domain::tenant::TenantStatus;
-use guichet_domain::territory::EntityKind;
-use guichet_store::{tenant, territory};
+use guichet_domain::collectivite::CollectiviteStatus;
+use guichet_domain::territoire::EntityKind;
+use guichet_store::{collectivite, territoire};
 
 #[derive(Template)]
 #[template(path = "collectivite/collectivites.html")]
 struct ListPage {
     layout: Layout,
-    tenants: Vec<tenant::Tenant>,
+    collectivites: Vec<collectivite::Collectivite>,
 }
 
 pub async fn list(
@@ -25,15 +25,15 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     html(&ListPage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        tenants: tenant::list(&state.db).await?,
+        collectivites: collectivite::list(&state.db).await?,
     })
 }
 
 #[derive(Template)]
 #[template(path = "collectivite/collectivite.html")]
-struct TenantPage {
+struct CollectivitePage {
     layout: Layout,
-    tenant: tenant::Tenant,
+    collectivite: collectivite::Collectivite,
     /// (slug, title)
     demarches: Vec<(String, String)>,
     territory: Vec<(&'static str, String)>,
@@ -45,14 +45,14 @@ pub async fn page(
     visitor: crate::auth::Visitor,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let Some(t) = tenant::by_slug(&state.db, &slug).await? else {
+    let Some(t) = collectivite::by_slug(&state.db, &slug).await? else {
         return Ok(crate::page::not_found(State(state)).await.into_response());
     };
     let db = &state.db;
     let mut facts: Vec<(&'static str, String)> = Vec::new();
     match t.entity_kind {
         EntityKind::Commune => {
-            if let Some(d) = territory::commune_details(db, &t.entity_code).await? {
+            if let Some(d) = territoire::commune_details(db, &t.entity_code).await? {
                 facts.push(("Code INSEE", d.commune.insee.clone()));
                 if !d.commune.postal_codes.is_empty() {
                     facts.push(("Code(s) postal(aux)", d.commune.postal_codes.join(", ")));
@@ -72,7 +72,7 @@ pub async fn page(
             }
         }
         EntityKind::Epci => {
-            if let Some(e) = territory::epci(db, &t.entity_code).await? {
+            if let Some(e) = territoire::epci(db, &t.entity_code).await? {
                 facts.push(("SIREN", e.siren));
                 facts.push(("Communes membres", e.members.len().to_string()));
                 if let Some(p) = e.population {
@@ -83,7 +83,7 @@ pub async fn page(
         EntityKind::Departement => {
             facts.push(("Numéro", t.entity_code.clone()));
             if let Some(r) = t.region_code.as_deref() {
-                if let Some(r) = territory::region(db, r).await? {
+                if let Some(r) = territoire::region(db, r).await? {
                     facts.push(("Région", r.nom));
                 }
             }
@@ -104,10 +104,10 @@ pub async fn page(
         .into_iter()
         .map(|d| (d.slug, d.title))
         .collect();
-    html(&TenantPage {
+    html(&CollectivitePage {
         layout: Layout::for_visitor(&state, &visitor).await,
         demarches,
-        tenant: t,
+        collectivite: t,
         territory: facts,
         contact,
     })

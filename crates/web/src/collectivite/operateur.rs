@@ -9,12 +9,12 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use guichet_store::audit::Intact;
-use guichet_store::tenant::{self, Tenant};
+use guichet_store::collectivite::{self, Collectivite};
+use guichet_store::journal::Intact;
 
 /// A collectivité of the platform and how many admins it has (none: it needs an invitation).
-pub struct TenantRow {
-    pub tenant: Tenant,
+pub struct CollectiviteRow {
+    pub collectivite: Collectivite,
     pub admins: i64,
 }
 
@@ -23,7 +23,7 @@ pub struct TenantRow {
 struct OperatorPage {
     layout: Layout,
     database: &'static str,
-    tenants: Vec<TenantRow>,
+    collectivites: Vec<CollectiviteRow>,
     without_admin: usize,
     mails_pending: i64,
     mails_failed: i64,
@@ -46,7 +46,7 @@ pub(crate) async fn page_with(
     flash: Option<String>,
 ) -> Result<Response, AppError> {
     // From the checkpoint on: the whole chain is checked again every day by the worker.
-    let audit_status = match guichet_store::audit::verify_recent(&state.db).await? {
+    let audit_status = match guichet_store::journal::verify_recent(&state.db).await? {
         Ok(Intact {
             checked,
             full_at: Some(at),
@@ -71,20 +71,20 @@ pub(crate) async fn page_with(
         },
     };
     let (mails_pending, mails_failed) = guichet_store::outbox::backlog(&state.db).await?;
-    let counts = guichet_store::team::admin_counts(&state.db).await?;
-    let tenants: Vec<TenantRow> = tenant::list(&state.db)
+    let counts = guichet_store::equipe::admin_counts(&state.db).await?;
+    let collectivites: Vec<CollectiviteRow> = collectivite::list(&state.db)
         .await?
         .into_iter()
-        .map(|t| TenantRow {
+        .map(|t| CollectiviteRow {
             admins: counts.get(&t.id).copied().unwrap_or(0),
-            tenant: t,
+            collectivite: t,
         })
         .collect();
     let page = OperatorPage {
         layout: Layout::for_visitor(state, visitor).await,
         database: state.db.backend().name(),
-        without_admin: tenants.iter().filter(|t| t.admins == 0).count(),
-        tenants,
+        without_admin: collectivites.iter().filter(|t| t.admins == 0).count(),
+        collectivites,
         mails_pending,
         mails_failed,
         audit_status,

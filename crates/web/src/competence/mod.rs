@@ -12,8 +12,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use guichet_domain::competence::{Competence, Holder, Level, Override, SITUATIONS};
-use guichet_store::audit;
 use guichet_store::competence::{self, NationalService};
+use guichet_store::journal;
 
 #[derive(Template)]
 #[template(path = "competence/referentiel.html")]
@@ -70,7 +70,7 @@ async fn journal(
 ) -> anyhow::Result<()> {
     let mut event = visitor.event(None, action);
     event.details = details.to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     Ok(())
 }
 
@@ -200,7 +200,7 @@ pub async fn save_override(
 }
 
 async fn entity_exists(state: &AppState, level: Level, code: &str) -> anyhow::Result<bool> {
-    use guichet_store::territory as t;
+    use guichet_store::territoire as t;
     Ok(match level {
         Level::Commune => t::commune_by_insee(&state.db, code).await?.is_some(),
         Level::Epci => t::epci(&state.db, code).await?.is_some(),

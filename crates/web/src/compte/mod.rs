@@ -16,8 +16,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::password;
-use guichet_store::account::{self, AccountError, Kind, Purpose};
-use guichet_store::{audit, session, throttle};
+use guichet_store::compte::{self, CompteError, Kind, Purpose};
+use guichet_store::{journal, session, throttle};
 use serde::Deserialize;
 
 // ---- Sign-up --------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ async fn send_confirmation(
     email: &str,
     suite: Option<&str>,
 ) -> anyhow::Result<()> {
-    let token = account::issue_email_token(&state.db, user_id, Purpose::ConfirmEmail, None).await?;
+    let token = compte::issue_email_token(&state.db, user_id, Purpose::ConfirmEmail, None).await?;
     let back = suite
         .map(|s| format!("?suite={}", crate::auth::urlencode(s)))
         .unwrap_or_default();
@@ -85,10 +85,10 @@ async fn send_confirmation(
 /// Tells an account's owner that someone is failing to sign in to it (sent once per throttling
 /// window): the owner is not locked out, and learns what to do if it was not them.
 async fn alert_owner(state: &AppState, email: &str) -> anyhow::Result<()> {
-    let Ok(email) = account::normalize_email(email) else {
+    let Ok(email) = compte::normalize_email(email) else {
         return Ok(());
     };
-    if account::by_email(&state.db, &email).await?.is_none() {
+    if compte::by_email(&state.db, &email).await?.is_none() {
         return Ok(());
     }
     let reset = state.config.link("/mot-de-passe-oublie");
@@ -118,7 +118,7 @@ pub async fn signup(
     } else if nom.chars().count() > 120 {
         errors.add("nom", "Le nom ne doit pas dépasser 120 caractères.");
     }
-    let email = match account::normalize_email(&f.email) {
+    let email = match compte::normalize_email(&f.email) {
         Ok(e) => Some(e),
         Err(_) => {
             errors.add(
@@ -132,14 +132,14 @@ pub async fn signup(
         errors.add("mot_de_passe", capitalize(&e.to_string()));
     }
     if let (true, Some(email)) = (errors.is_empty(), email.as_ref()) {
-        match account::create(&state.db, Kind::Usager, email, &nom, Some(&f.mot_de_passe)).await {
+        match compte::create(&state.db, Kind::Usager, email, &nom, Some(&f.mot_de_passe)).await {
             Ok(user) => {
                 let mut event = visitor.event(None, "compte.creation");
                 event.actor = user.email.clone();
                 event.actor_id = Some(user.id);
                 event.object_type = Some("usager".into());
                 event.object_id = Some(user.id.to_string());
-                audit::append(&state.db, &event).await?;
+                journal::append(&state.db, &event).await?;
                 send_confirmation(&state, user.id, &user.email, suite.as_deref()).await?;
                 return message(
                     &state,
@@ -150,14 +150,12 @@ pub async fn signup(
                 )
                 .await;
             }
-            Err(AccountError::EmailTaken) => {
+            Err(CompteError::EmailTaken) => {
                 // Say it plainly: the address is the user's own, and a reset link is the way back.
                 errors.add("email", "Un compte existe déjà avec cette adresse. Connectez-vous, ou utilisez « Mot de passe oublié ».");
             }
-            Err(AccountError::InvalidEmail) => {
-                errors.add("email", "Adresse électronique invalide.")
-            }
-            Err(AccountError::Storage(e)) => return Err(e.into()),
+            Err(CompteError::InvalidEmail) => errors.add("email", "Adresse électronique invalide."),
+            Err(CompteError::Storage(e)) => return Err(e.into()),
         }
     }
     let page = SignupPage {
@@ -193,15 +191,15 @@ pub async fn confirm_email(
         Some(s) => format!("/connexion?suite={}", crate::auth::urlencode(&s)),
         None => "/connexion".to_string(),
     };
-    match account::consume_email_token(&state.db, &token, Purpose::ConfirmEmail).await? {
+    match compte::consume_email_token(&state.db, &token, Purpose::ConfirmEmail).await? {
         Some((user_id, _)) => {
-            account::mark_email_confirmed(&state.db, user_id).await?;
+            compte::mark_email_confirmed(&state.db, user_id).await?;
             let mut event = visitor.event(None, "compte.confirmation");
             event.actor_id = Some(user_id);
-            if let Some(u) = account::by_id(&state.db, user_id).await? {
+            if let Some(u) = compte::by_id(&state.db, user_id).await? {
                 event.actor = u.email;
             }
-            audit::append(&state.db, &event).await?;
+            journal::append(&state.db, &event).await?;
             crate::page::message_to(
                 &state,
                 &visitor,
@@ -318,18 +316,18 @@ pub async fn login(
         );
         let mut event = visitor.event(None, "connexion.bloquee");
         event.actor =
-            account::normalize_email(&f.email).unwrap_or_else(|_| "adresse invalide".into());
-        audit::append(&state.db, &event).await?;
+            compte::normalize_email(&f.email).unwrap_or_else(|_| "adresse invalide".into());
+        journal::append(&state.db, &event).await?;
         return fail(errors, StatusCode::TOO_MANY_REQUESTS, visitor, f.email).await;
     }
-    let Some(user) = account::authenticate(&state.db, &f.email, &f.mot_de_passe).await? else {
+    let Some(user) = compte::authenticate(&state.db, &f.email, &f.mot_de_passe).await? else {
         if throttle::record_failure(&state.db, &f.email, ip.as_deref(), now).await? {
             alert_owner(&state, &f.email).await?;
         }
         let mut event = visitor.event(None, "connexion.echec");
         event.actor =
-            account::normalize_email(&f.email).unwrap_or_else(|_| "adresse invalide".into());
-        audit::append(&state.db, &event).await?;
+            compte::normalize_email(&f.email).unwrap_or_else(|_| "adresse invalide".into());
+        journal::append(&state.db, &event).await?;
         let mut errors = Errors::default();
         errors.add("email", "Adresse électronique ou mot de passe incorrect.");
         return fail(errors, StatusCode::UNAUTHORIZED, visitor, f.email).await;
@@ -357,7 +355,7 @@ pub async fn login(
     let mut event = visitor.event(None, "connexion.reussie");
     event.actor = user.email.clone();
     event.actor_id = Some(user.id);
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     let target = if user.totp_enabled {
         match &suite {
             Some(s) => format!(
@@ -387,7 +385,7 @@ pub async fn logout(
             Err(e) => tracing::warn!(error = format!("{e:#}"), "logout at the provider"),
         }
         session::delete(&state.db, &s.id_hash).await?;
-        audit::append(&state.db, &visitor.event(None, "deconnexion")).await?;
+        journal::append(&state.db, &visitor.event(None, "deconnexion")).await?;
     }
     visitor.clear_session(&state).await?;
     Ok(visitor.finish(Redirect::to(&target).into_response()))
@@ -425,7 +423,7 @@ pub async fn forgot(
     visitor: Visitor,
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
-    let Ok(email) = account::normalize_email(&f.email) else {
+    let Ok(email) = compte::normalize_email(&f.email) else {
         let mut errors = Errors::default();
         errors.add("email", "Indiquez une adresse électronique valide.");
         let page = ForgotPage {
@@ -436,9 +434,9 @@ pub async fn forgot(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
     };
     // Same answer whether or not an account exists: the page must not reveal who has one.
-    if let Some(user) = account::by_email(&state.db, &email).await? {
+    if let Some(user) = compte::by_email(&state.db, &email).await? {
         let token =
-            account::issue_email_token(&state.db, user.id, Purpose::ResetPassword, None).await?;
+            compte::issue_email_token(&state.db, user.id, Purpose::ResetPassword, None).await?;
         let link = state.config.link(&format!("/mot-de-passe/nouveau/{token}"));
         crate::mail::queue(
             &state,
@@ -451,7 +449,7 @@ pub async fn forgot(
         let mut event = visitor.event(None, "mot_de_passe.demande");
         event.actor = user.email;
         event.actor_id = Some(user.id);
-        audit::append(&state.db, &event).await?;
+        journal::append(&state.db, &event).await?;
     }
     message(
         &state,
@@ -498,8 +496,8 @@ pub async fn reset(
     // Check the password before using the single-use token, so a refused password keeps the link
     // valid; with the account's address, as on every other path.
     let mut errors = Errors::default();
-    let email = match account::peek_email_token(&state.db, &token, Purpose::ResetPassword).await? {
-        Some(user_id) => account::by_id(&state.db, user_id)
+    let email = match compte::peek_email_token(&state.db, &token, Purpose::ResetPassword).await? {
+        Some(user_id) => compte::by_id(&state.db, user_id)
             .await?
             .map(|u| u.email)
             .unwrap_or_default(),
@@ -515,7 +513,7 @@ pub async fn reset(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
     }
     let Some((user_id, _)) =
-        account::consume_email_token(&state.db, &token, Purpose::ResetPassword).await?
+        compte::consume_email_token(&state.db, &token, Purpose::ResetPassword).await?
     else {
         let page = message(
             &state,
@@ -527,16 +525,16 @@ pub async fn reset(
         .await?;
         return Ok((StatusCode::NOT_FOUND, page).into_response());
     };
-    account::set_password(&state.db, user_id, &f.mot_de_passe).await?;
+    compte::set_password(&state.db, user_id, &f.mot_de_passe).await?;
     // Whoever knew the old password is logged out.
     session::delete_all_for_user(&state.db, user_id).await?;
-    account::mark_email_confirmed(&state.db, user_id).await?;
+    compte::mark_email_confirmed(&state.db, user_id).await?;
     let mut event = visitor.event(None, "mot_de_passe.reinitialisation");
     event.actor_id = Some(user_id);
-    if let Some(u) = account::by_id(&state.db, user_id).await? {
+    if let Some(u) = compte::by_id(&state.db, user_id).await? {
         event.actor = u.email;
     }
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     let page = LoginPage::new(
         &state,
         &visitor,
@@ -555,7 +553,7 @@ pub async fn reset(
 #[template(path = "compte/compte.html")]
 struct AccountPage {
     layout: Layout,
-    user: account::User,
+    user: compte::User,
     errors: Errors,
     flash: Option<String>,
     /// None: FranceConnect is not offered; else whether this account is linked to it.
@@ -582,7 +580,7 @@ async fn account_page(
         Some(_) => Some(guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?),
         None => None,
     };
-    let aidant = !guichet_store::aidant::memberships(&state.db, user.id)
+    let aidant = !guichet_store::mandat::memberships(&state.db, user.id)
         .await?
         .is_empty();
     let page = AccountPage {
@@ -620,7 +618,7 @@ pub async fn change_password(
         return Ok(Redirect::to("/connexion").into_response());
     };
     let mut errors = Errors::default();
-    if !account::verify_password(&state.db, user.id, &f.actuel).await? {
+    if !compte::verify_password(&state.db, user.id, &f.actuel).await? {
         errors.add("actuel", "Le mot de passe actuel est incorrect.");
     }
     if let Err(e) = password::check(&f.nouveau, &user.email) {
@@ -629,7 +627,7 @@ pub async fn change_password(
     if !errors.is_empty() {
         return account_page(&state, &visitor, errors, None).await;
     }
-    account::set_password(&state.db, user.id, &f.nouveau).await?;
+    compte::set_password(&state.db, user.id, &f.nouveau).await?;
     // Other devices are logged out; this one gets a fresh session.
     session::delete_all_for_user(&state.db, user.id).await?;
     let mfa = visitor.mfa_done();
@@ -643,7 +641,7 @@ pub async fn change_password(
     .await?;
     visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
-    audit::append(&state.db, &visitor.event(None, "mot_de_passe.changement")).await?;
+    journal::append(&state.db, &visitor.event(None, "mot_de_passe.changement")).await?;
     let response = account_page(
         &state,
         &visitor,
@@ -669,7 +667,7 @@ pub async fn change_email(
         return Ok(Redirect::to("/connexion").into_response());
     };
     let mut errors = Errors::default();
-    let email = match account::normalize_email(&f.nouvel_email) {
+    let email = match compte::normalize_email(&f.nouvel_email) {
         Ok(e) if e == user.email => {
             errors.add("nouvel_email", "C'est déjà l'adresse de votre compte.");
             None
@@ -683,9 +681,9 @@ pub async fn change_email(
     let Some(email) = email else {
         return account_page(&state, &visitor, errors, None).await;
     };
-    if account::by_email(&state.db, &email).await?.is_none() {
+    if compte::by_email(&state.db, &email).await?.is_none() {
         let token =
-            account::issue_email_token(&state.db, user.id, Purpose::ChangeEmail, Some(&email))
+            compte::issue_email_token(&state.db, user.id, Purpose::ChangeEmail, Some(&email))
                 .await?;
         let link = state
             .config
@@ -709,7 +707,7 @@ pub async fn change_email(
     }
     let mut event = visitor.event(None, "courriel.changement_demande");
     event.details = serde_json::json!({"nouvelle_adresse": email}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     account_page(
         &state,
         &visitor,
@@ -724,7 +722,7 @@ pub async fn confirm_new_email(
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let consumed = account::consume_email_token(&state.db, &token, Purpose::ChangeEmail).await?;
+    let consumed = compte::consume_email_token(&state.db, &token, Purpose::ChangeEmail).await?;
     let Some((user_id, Some(new_email))) = consumed else {
         let page = message(
             &state,
@@ -736,13 +734,13 @@ pub async fn confirm_new_email(
         .await?;
         return Ok((StatusCode::NOT_FOUND, page).into_response());
     };
-    let old = account::by_id(&state.db, user_id)
+    let old = compte::by_id(&state.db, user_id)
         .await?
         .map(|u| u.email)
         .unwrap_or_default();
-    match account::change_email(&state.db, user_id, &new_email).await {
+    match compte::change_email(&state.db, user_id, &new_email).await {
         Ok(()) => {}
-        Err(AccountError::EmailTaken) => {
+        Err(CompteError::EmailTaken) => {
             return message(
                 &state,
                 &visitor,
@@ -758,7 +756,7 @@ pub async fn confirm_new_email(
     event.actor_id = Some(user_id);
     event.actor = new_email.clone();
     event.details = serde_json::json!({"ancienne_adresse": old}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     message(
         &state,
         &visitor,
@@ -839,7 +837,7 @@ pub async fn logout_everywhere(
     let closed = session::delete_all_for_user(&state.db, user.id).await?;
     let mut event = visitor.event(None, "deconnexion.partout");
     event.details = serde_json::json!({"sessions_fermees": closed}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     visitor.clear_session(&state).await?;
     visitor.user = None;
     visitor.session = None;
@@ -892,7 +890,7 @@ pub async fn delete(
     let Some(user) = visitor.user.clone() else {
         return Ok(Redirect::to("/connexion").into_response());
     };
-    if !account::verify_password(&state.db, user.id, &f.mot_de_passe).await? {
+    if !compte::verify_password(&state.db, user.id, &f.mot_de_passe).await? {
         let mut errors = Errors::default();
         errors.add(
             "mot_de_passe",
@@ -905,8 +903,8 @@ pub async fn delete(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
     }
     let event = visitor.event_on(None, "compte.suppression", "compte", user.id.to_string());
-    audit::append(&state.db, &event).await?;
-    account::delete(&state.db, user.id).await?;
+    journal::append(&state.db, &event).await?;
+    compte::delete(&state.db, user.id).await?;
     visitor.clear_session(&state).await?;
     visitor.user = None;
     visitor.session = None;

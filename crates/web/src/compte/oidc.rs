@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::franceconnect::{acr_satisfies, Identity};
-use guichet_store::account::{self, Kind};
+use guichet_store::compte::{self, Kind};
 use guichet_store::oidc as store;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims};
 use openidconnect::{
@@ -346,13 +346,13 @@ pub async fn callback(
         };
         let mut event = visitor.event(None, &format!("connexion.{}.refus", which.code()));
         event.details = serde_json::json!({ "erreur": error }).to_string();
-        guichet_store::audit::append(&state.db, &event).await?;
+        guichet_store::journal::append(&state.db, &event).await?;
         return refusal(&state, &visitor, which, &reason, StatusCode::BAD_REQUEST).await;
     }
     let Some(pending) = pending else {
         let mut event = visitor.event(None, &format!("connexion.{}.refus", which.code()));
         event.details = serde_json::json!({ "motif": "state" }).to_string();
-        guichet_store::audit::append(&state.db, &event).await?;
+        guichet_store::journal::append(&state.db, &event).await?;
         return refusal(&state, &visitor, which, "Ce retour de connexion ne correspond à aucune connexion commencée dans ce navigateur, ou il a expiré.", StatusCode::BAD_REQUEST).await;
     };
     let Some(code) = q.code.clone().filter(|c| !c.is_empty()) else {
@@ -371,7 +371,7 @@ pub async fn callback(
             tracing::warn!(provider = which.code(), reason = %reason, "OpenID Connect login refused");
             let mut event = visitor.event(None, &format!("connexion.{}.refus", which.code()));
             event.details = serde_json::json!({ "motif": reason }).to_string();
-            guichet_store::audit::append(&state.db, &event).await?;
+            guichet_store::journal::append(&state.db, &event).await?;
             return refusal(&state, &visitor, which, "La réponse du service de connexion n'a pas pu être vérifiée : par sécurité, elle est refusée.", StatusCode::BAD_REQUEST).await;
         }
     };
@@ -478,14 +478,14 @@ async fn finish_login(
             )
             .await;
         }
-        (Some(id), _) => account::by_id(&state.db, id).await?,
+        (Some(id), _) => compte::by_id(&state.db, id).await?,
         (None, Some(current)) => {
             let mut event = visitor.event(None, &format!("connexion.{provider}.liaison"));
             event.details = serde_json::json!({ "fournisseur": provider }).to_string();
             store::link(&state.db, provider, &v.subject, current, &event).await?;
-            account::by_id(&state.db, current).await?
+            compte::by_id(&state.db, current).await?
         }
-        (None, None) => match (which, account::by_email(&state.db, &email).await?) {
+        (None, None) => match (which, compte::by_email(&state.db, &email).await?) {
             // An agent's identity: the agent account with that (verified) address.
             (Which::Agents, Some(u)) if u.kind == Kind::Agent => {
                 let mut event = visitor.event(None, "connexion.agents.liaison");
@@ -503,7 +503,7 @@ async fn finish_login(
                 return refusal(state, visitor, which, "Un compte Guichet utilise déjà l'adresse électronique de votre identité FranceConnect. Connectez-vous à ce compte avec votre mot de passe, puis reliez FranceConnect depuis la page « Mon compte ».", StatusCode::CONFLICT).await;
             }
             (Which::FranceConnect, None) => {
-                let u = account::create(
+                let u = compte::create(
                     &state.db,
                     Kind::Usager,
                     &email,
@@ -512,12 +512,12 @@ async fn finish_login(
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("compte FranceConnect : {e}"))?;
-                account::mark_email_confirmed(&state.db, u.id).await?;
+                compte::mark_email_confirmed(&state.db, u.id).await?;
                 let mut event = visitor.event(None, "compte.creation.franceconnect");
                 event.actor = u.email.clone();
                 event.actor_id = Some(u.id);
                 store::link(&state.db, provider, &v.subject, u.id, &event).await?;
-                account::by_id(&state.db, u.id).await?
+                compte::by_id(&state.db, u.id).await?
             }
         },
     };
@@ -525,11 +525,11 @@ async fn finish_login(
     if which == Which::FranceConnect {
         let mut event = visitor.event_on(None, "profil.certification", "profil", user.id);
         event.actor = "FranceConnect".into();
-        guichet_store::profile::save(
+        guichet_store::profil::save(
             &state.db,
             user.id,
             &v.identity.profile_values(),
-            guichet_domain::profile::Source::FranceConnect,
+            guichet_domain::profil::Source::FranceConnect,
             &event,
         )
         .await?;
@@ -551,7 +551,7 @@ async fn finish_login(
     let mut event = visitor.event(None, &format!("connexion.{provider}"));
     event.actor = user.email.clone();
     event.actor_id = Some(user.id);
-    guichet_store::audit::append(&state.db, &event).await?;
+    guichet_store::journal::append(&state.db, &event).await?;
     let target = if user.totp_enabled {
         format!(
             "/connexion/second-facteur?suite={}",

@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use guichet_store::{account, audit, session};
+use guichet_store::{compte, journal, session};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -55,15 +55,15 @@ async fn page(state: &AppState, visitor: &Visitor, errors: Errors) -> Result<Res
     let mut svg = String::new();
     if !user.totp_enabled {
         // A pending secret survives reloads, so that a scanned code stays valid.
-        secret = match account::totp_secret(&state.db, user.id).await? {
+        secret = match compte::totp_secret(&state.db, user.id).await? {
             Some(s) => s,
             None => {
-                let s = account::new_totp_secret();
-                account::set_pending_totp(&state.db, user.id, &s).await?;
+                let s = compte::new_totp_secret();
+                compte::set_pending_totp(&state.db, user.id, &s).await?;
                 s
             }
         };
-        svg = qr_svg(&account::totp_url(&secret, &user.email)?)?;
+        svg = qr_svg(&compte::totp_url(&secret, &user.email)?)?;
     }
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -73,7 +73,7 @@ async fn page(state: &AppState, visitor: &Visitor, errors: Errors) -> Result<Res
     let page = TotpPage {
         layout: Layout::for_visitor(state, visitor).await,
         enabled: user.totp_enabled,
-        required: user.kind == account::Kind::Agent,
+        required: user.kind == compte::Kind::Agent,
         secret,
         qr_svg: svg,
         errors,
@@ -111,12 +111,12 @@ pub async fn totp_enable(
     if user.totp_enabled {
         return Ok(Redirect::to("/compte/securite").into_response());
     }
-    if !account::check_totp(&state.db, user.id, &f.code, now_s()).await? {
+    if !compte::check_totp(&state.db, user.id, &f.code, now_s()).await? {
         let mut errors = Errors::default();
         errors.add("code", "Ce code n'est pas le bon. Vérifiez l'heure de votre téléphone et saisissez le code affiché maintenant.");
         return page(&state, &visitor, errors).await;
     }
-    let codes = account::enable_totp(&state.db, user.id).await?;
+    let codes = compte::enable_totp(&state.db, user.id).await?;
     // Privilege change: a new session, with the second factor done.
     let Some(old) = visitor.session.clone() else {
         return Ok(Redirect::to("/connexion").into_response());
@@ -124,7 +124,7 @@ pub async fn totp_enable(
     let (token, new_session) = session::rotate(&state.db, &old, true).await?;
     visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
-    audit::append(&state.db, &visitor.event(None, "second_facteur.activation")).await?;
+    journal::append(&state.db, &visitor.event(None, "second_facteur.activation")).await?;
     let mut user = user;
     user.totp_enabled = true;
     visitor.user = Some(user.clone());
@@ -196,12 +196,11 @@ pub async fn second_factor(
     );
     let code = f.code.trim();
     let ok = !throttled
-        && (account::check_totp(&state.db, user.id, code, now_s()).await?
-            || (code.contains('-')
-                && account::use_recovery_code(&state.db, user.id, code).await?));
+        && (compte::check_totp(&state.db, user.id, code, now_s()).await?
+            || (code.contains('-') && compte::use_recovery_code(&state.db, user.id, code).await?));
     if !ok {
         guichet_store::throttle::record_failure(&state.db, &subject, None, now).await?;
-        audit::append(&state.db, &visitor.event(None, "second_facteur.echec")).await?;
+        journal::append(&state.db, &visitor.event(None, "second_facteur.echec")).await?;
         let mut errors = Errors::default();
         errors.add(
             "code",
@@ -226,7 +225,7 @@ pub async fn second_factor(
     let (token, new_session) = session::rotate(&state.db, &old, true).await?;
     visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
-    audit::append(&state.db, &visitor.event(None, "connexion.second_facteur")).await?;
+    journal::append(&state.db, &visitor.event(None, "connexion.second_facteur")).await?;
     let target = suite.unwrap_or_else(|| {
         if visitor.is_agent() {
             "/admin".into()

@@ -5,7 +5,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use guichet_store::api_token::ApiToken;
+use guichet_store::jeton::Jeton;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -23,7 +23,7 @@ pub struct ApiDemarche {
     responses((status = 200, body = [ApiDemarche]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 pub async fn list_demarches(
     State(state): State<AppState>,
-    Extension(token): Extension<ApiToken>,
+    Extension(token): Extension<Jeton>,
 ) -> Response {
     match guichet_store::demarche::list(&state.db, token.tenant_id).await {
         Ok(list) => Json(

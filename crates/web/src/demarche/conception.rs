@@ -1,7 +1,7 @@
 //! Designing démarches (admins): import a definition, edit it as a new draft version, preview,
 //! publish, close, reopen, export.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::demarche::formulaire::render;
 use crate::error::AppError;
 use crate::form::Errors;
@@ -15,14 +15,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::demarche::{Answers, Definition, DefinitionError};
 use guichet_store::demarche::{self, Demarche, Status};
-use guichet_store::{audit, tenant::Tenant};
+use guichet_store::{collectivite::Collectivite, journal};
 use serde::Deserialize;
 
 #[derive(Template)]
 #[template(path = "demarche/admin-demarches.html")]
 struct ListPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     rows: Vec<(i64, String, &'static str)>,
     errors: Errors,
     definition: String,
@@ -31,11 +31,11 @@ struct ListPage {
 async fn list_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     errors: Errors,
     definition: String,
 ) -> Result<Response, AppError> {
-    let rows = demarche::list(&state.db, ctx.tenant.id)
+    let rows = demarche::list(&state.db, ctx.collectivite.id)
         .await?
         .into_iter()
         .map(|d| (d.id, d.title, d.status.label()))
@@ -47,7 +47,7 @@ async fn list_page(
     };
     let page = ListPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         rows,
         errors,
         definition,
@@ -58,7 +58,7 @@ async fn list_page(
 pub async fn list(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
     list_page(&state, &visitor, &ctx, Errors::default(), String::new()).await
 }
@@ -82,7 +82,7 @@ fn definition_errors(errors: &[DefinitionError]) -> Errors {
 pub async fn import(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Form(f): Form<DefinitionForm>,
 ) -> Result<Response, AppError> {
     let def = match Definition::from_json(&f.definition) {
@@ -98,15 +98,19 @@ pub async fn import(
             .await
         }
     };
-    let d = demarche::create(&state.db, ctx.tenant.id, &def).await?;
+    let d = demarche::create(&state.db, ctx.collectivite.id, &def).await?;
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "demarche.creation",
         "demarche",
         &d.slug,
     );
-    audit::append(&state.db, &event).await?;
-    Ok(Redirect::to(&format!("/admin/{}/demarches/{}", ctx.tenant.slug, d.id)).into_response())
+    journal::append(&state.db, &event).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/{}/demarches/{}",
+        ctx.collectivite.slug, d.id
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -119,7 +123,7 @@ pub struct NewForm {
 pub async fn create(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Form(f): Form<NewForm>,
 ) -> Result<Response, AppError> {
     let title = f.titre.trim();
@@ -138,17 +142,17 @@ pub async fn create(
         .to_string(),
     )
     .map_err(|e| anyhow::anyhow!("définition initiale invalide : {e:?}"))?;
-    let d = demarche::create(&state.db, ctx.tenant.id, &def).await?;
+    let d = demarche::create(&state.db, ctx.collectivite.id, &def).await?;
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "demarche.creation",
         "demarche",
         &d.slug,
     );
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     Ok(Redirect::to(&format!(
         "/admin/{}/demarches/{}/editeur",
-        ctx.tenant.slug, d.id
+        ctx.collectivite.slug, d.id
     ))
     .into_response())
 }
@@ -157,7 +161,7 @@ pub async fn create(
 #[template(path = "demarche/admin-demarche.html")]
 struct DemarchePage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     d: Demarche,
     shown_version: i64,
     preview: String,
@@ -176,7 +180,7 @@ struct DemarchePage {
 pub(crate) async fn page_with_error(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
     key: &str,
     message: &str,
@@ -190,7 +194,7 @@ pub(crate) async fn page_with_error(
 pub(crate) async fn page_with_flash(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
     flash: String,
 ) -> Result<Response, AppError> {
@@ -211,14 +215,15 @@ struct Extras {
 /// The démarche and the definition being edited (the draft, else the published version).
 pub(crate) async fn load(
     state: &AppState,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
 ) -> anyhow::Result<Option<(Demarche, i64, Definition)>> {
-    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(d) = demarche::get(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(None);
     };
     let version = d.draft_version.or(d.published_version).unwrap_or(1);
-    let Some(def) = demarche::definition(&state.db, ctx.tenant.id, d.id, version).await? else {
+    let Some(def) = demarche::definition(&state.db, ctx.collectivite.id, d.id, version).await?
+    else {
         return Ok(None);
     };
     Ok(Some((d, version, def)))
@@ -227,7 +232,7 @@ pub(crate) async fn load(
 async fn demarche_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
     errors: Errors,
     typed: Option<String>,
@@ -265,17 +270,17 @@ async fn demarche_page(
     };
     let page = DemarchePage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         shown_version: version,
         preview,
         definition: typed.unwrap_or_else(|| def.to_json()),
         errors,
         flash: extras.flash,
-        webhook_url: guichet_store::webhook::settings(&state.db, ctx.tenant.id, d.id)
+        webhook_url: guichet_store::webhook::settings(&state.db, ctx.collectivite.id, d.id)
             .await?
             .map(|w| w.url),
         webhook_secret: extras.webhook_secret,
-        deliveries: guichet_store::webhook::recent(&state.db, ctx.tenant.id, d.id, 10)
+        deliveries: guichet_store::webhook::recent(&state.db, ctx.collectivite.id, d.id, 10)
             .await?
             .into_iter()
             .map(|w| {
@@ -301,7 +306,7 @@ async fn demarche_page(
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     demarche_page(
@@ -319,11 +324,11 @@ pub async fn show(
 pub async fn save(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<DefinitionForm>,
 ) -> Result<Response, AppError> {
-    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(d) = demarche::get(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let def = match Definition::from_json(&f.definition) {
@@ -357,13 +362,13 @@ pub async fn save(
     }
     let version = demarche::save_draft(&state.db, &d, &def).await?;
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "demarche.modification",
         "demarche",
         &d.slug,
     );
     event.details = serde_json::json!({"version": version}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     demarche_page(
         &state,
         &visitor,
@@ -382,11 +387,11 @@ pub async fn save(
 async fn set(
     state: AppState,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     id: i64,
     what: &str,
 ) -> Result<Response, AppError> {
-    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(d) = demarche::get(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if what == "publication" {
@@ -436,12 +441,12 @@ async fn set(
         }
     };
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         &format!("demarche.{what}"),
         "demarche",
         &d.slug,
     );
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     demarche_page(
         &state,
         &visitor,
@@ -467,11 +472,11 @@ pub struct WebhookForm {
 pub async fn webhook(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<WebhookForm>,
 ) -> Result<Response, AppError> {
-    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(d) = demarche::get(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let url = f.url.trim();
@@ -492,15 +497,20 @@ pub async fn webhook(
     }
     let secret = guichet_store::webhook::configure(
         &state.db,
-        ctx.tenant.id,
+        ctx.collectivite.id,
         d.id,
         Some(url).filter(|u| !u.is_empty()),
     )
     .await?;
     // The secret itself never goes to the journal.
-    let mut event = visitor.event_on(Some(ctx.tenant.id), "demarche.webhook", "demarche", &d.slug);
+    let mut event = visitor.event_on(
+        Some(ctx.collectivite.id),
+        "demarche.webhook",
+        "demarche",
+        &d.slug,
+    );
     event.details = serde_json::json!({"url": Some(url).filter(|u| !u.is_empty())}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     let flash = if secret.is_some() {
         "Webhook enregistré. Copiez son secret maintenant : il ne sera plus affiché."
     } else {
@@ -524,7 +534,7 @@ pub async fn webhook(
 pub async fn publish(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     set(state, visitor, ctx, id, "publication").await
@@ -533,7 +543,7 @@ pub async fn publish(
 pub async fn close(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     set(state, visitor, ctx, id, "fermeture").await
@@ -542,7 +552,7 @@ pub async fn close(
 pub async fn reopen(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     set(state, visitor, ctx, id, "reouverture").await
@@ -550,7 +560,7 @@ pub async fn reopen(
 
 pub async fn export(
     State(state): State<AppState>,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     let Some((d, _, def)) = load(&state, &ctx, id).await? else {

@@ -3,7 +3,7 @@
 //! version (a published version is never modified) and is kept only if the definition stays
 //! valid; otherwise the reasons are shown and nothing is saved.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::demarche::conception::load;
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
@@ -20,7 +20,7 @@ use guichet_domain::demarche::{
     Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel, TacitRule,
 };
 use guichet_store::demarche::{self, Demarche};
-use guichet_store::{audit, tenant::Tenant};
+use guichet_store::{collectivite::Collectivite, journal};
 
 /// The field types the editor offers: (code of the JSON format, label).
 pub const FIELD_TYPES: &[(&str, &str)] = &[
@@ -392,7 +392,7 @@ fn outline(def: &Definition) -> Vec<OutlinePage> {
 #[template(path = "demarche/editeur.html")]
 struct EditorPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     d: Demarche,
     version: i64,
     def: Definition,
@@ -411,7 +411,7 @@ struct EditorPage {
 #[template(path = "demarche/editeur-champ.html")]
 struct FieldPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     d: Demarche,
     v: FieldValues,
     type_label: &'static str,
@@ -424,7 +424,7 @@ struct FieldPage {
 impl FieldPage {
     /// The profile values a field can be bound to: (group, [(key, label)]).
     fn profile_choices(&self) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
-        use guichet_domain::profile::{CHILDREN, CHILD_KEYS, KEYS};
+        use guichet_domain::profil::{CHILDREN, CHILD_KEYS, KEYS};
         let mut groups: Vec<(&'static str, Vec<(&'static str, &'static str)>)> = Vec::new();
         for k in KEYS {
             match groups.iter_mut().find(|(g, _)| *g == k.group) {
@@ -461,7 +461,7 @@ fn definition_errors(key: &str, errors: &[DefinitionError]) -> Errors {
 async fn editor_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
     errors: Errors,
     flash: Option<String>,
@@ -471,7 +471,7 @@ async fn editor_page(
     };
     let page = EditorPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         version,
         documents: def.documents.join("\n"),
         deadline: def.deadline_days.map(|n| n.to_string()).unwrap_or_default(),
@@ -494,7 +494,7 @@ async fn editor_page(
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     editor_page(&state, &visitor, &ctx, id, Errors::default(), None).await
@@ -505,7 +505,7 @@ pub async fn show(
 async fn save(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     d: &Demarche,
     def: &Definition,
     what: &str,
@@ -515,13 +515,13 @@ async fn save(
     }
     let version = demarche::save_draft(&state.db, d, def).await?;
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "demarche.modification",
         "demarche",
         &d.slug,
     );
     event.details = serde_json::json!({"version": version, "editeur": what}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     Ok(version)
 }
 
@@ -540,7 +540,7 @@ impl From<anyhow::Error> for SaveError {
 async fn refused(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
     e: SaveError,
 ) -> Result<Response, AppError> {
@@ -558,7 +558,7 @@ async fn refused(
 async fn apply(
     state: AppState,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     id: i64,
     edit: Edit,
     done: &str,
@@ -599,7 +599,7 @@ async fn apply(
 pub async fn settings(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -713,7 +713,7 @@ pub async fn settings(
 pub async fn add_page(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -737,7 +737,7 @@ pub async fn add_page(
 pub async fn page_action(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id, page)): Path<(String, i64, usize)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -774,7 +774,7 @@ pub async fn page_action(
 pub async fn add_field(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -826,7 +826,7 @@ pub async fn add_field(
             }
             Ok(Redirect::to(&format!(
                 "/admin/{}/demarches/{id}/editeur/champs/{field_id}",
-                ctx.tenant.slug
+                ctx.collectivite.slug
             ))
             .into_response())
         }
@@ -847,7 +847,7 @@ pub async fn add_field(
 async fn field_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     d: Demarche,
     def: &Definition,
     v: FieldValues,
@@ -863,7 +863,7 @@ async fn field_page(
         .collect();
     let page = FieldPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         d,
         type_label: FIELD_TYPES
             .iter()
@@ -881,7 +881,7 @@ async fn field_page(
 pub async fn edit_field(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id, field)): Path<(String, i64, String)>,
 ) -> Result<Response, AppError> {
     let Some((d, _, def)) = load(&state, &ctx, id).await? else {
@@ -897,7 +897,7 @@ pub async fn edit_field(
 pub async fn update_field(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id, field)): Path<(String, i64, String)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -955,7 +955,7 @@ pub async fn update_field(
 pub async fn field_action(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id, field)): Path<(String, i64, String)>,
     body: String,
 ) -> Result<Response, AppError> {

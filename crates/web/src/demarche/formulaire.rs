@@ -46,7 +46,7 @@ pub struct Renderer<'a> {
     /// Names of the files already attached, by file id.
     pub file_names: &'a std::collections::HashMap<String, String>,
     /// The usager's vault documents that can be attached in one action: (id, label, MIME type).
-    pub vault: &'a [(String, String, String)],
+    pub coffre: &'a [(String, String, String)],
 }
 
 impl Renderer<'_> {
@@ -307,7 +307,7 @@ impl Renderer<'_> {
                 }
                 let _ = write!(out, " aria-describedby=\"{}\"></div>", ids.join(" "));
                 let usable: Vec<&(String, String, String)> = self
-                    .vault
+                    .coffre
                     .iter()
                     .filter(|(_, _, mime)| accept.contains(mime))
                     .collect();
@@ -388,7 +388,7 @@ pub fn render(
     labels: Vec<(String, String)>,
     id_prefix: &str,
     file_names: &std::collections::HashMap<String, String>,
-    vault: &[(String, String, String)],
+    coffre: &[(String, String, String)],
 ) -> String {
     let r = Renderer {
         answers,
@@ -396,7 +396,7 @@ pub fn render(
         labels,
         id_prefix,
         file_names,
-        vault,
+        coffre,
     };
     let mut out = String::new();
     r.fields(fields, None, &mut out);

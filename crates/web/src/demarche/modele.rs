@@ -2,7 +2,7 @@
 //! admin of another one browses the catalogue and adopts it in one action, adjusts what the
 //! template allows, and when the template gets a new version reads what changed and updates.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::layout::Layout;
 use crate::page::{html, not_found};
@@ -11,11 +11,11 @@ use askama::Template as Askama;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::demarche::diff;
-use guichet_domain::demarche::template::{adjust, only_allowed_changes, Adjustable};
+use guichet_domain::demarche::modele::{adjust, only_allowed_changes, Adjustable};
 use guichet_domain::demarche::Definition;
 use guichet_store::demarche::{self, Demarche};
-use guichet_store::template::{self, Template};
-use guichet_store::{audit, tenant::Tenant};
+use guichet_store::modele::{self, Template};
+use guichet_store::{collectivite::Collectivite, journal};
 
 /// What the démarche's admin page says about templates.
 pub struct TemplateView {
@@ -36,15 +36,15 @@ pub struct Following {
 }
 
 pub async fn view(state: &AppState, d: &Demarche) -> anyhow::Result<TemplateView> {
-    let published = template::of_demarche(&state.db, d.id)
+    let published = modele::of_demarche(&state.db, d.id)
         .await?
         .map(|t| (t.current_version, t.adopters));
     let follows = match (d.template_id, d.template_version) {
-        (Some(tid), Some(v)) => match template::get(&state.db, tid).await? {
+        (Some(tid), Some(v)) => match modele::get(&state.db, tid).await? {
             Some(t) => {
                 let update = if t.current_version > v {
-                    let old = template::definition(&state.db, t.id, v).await?;
-                    let new = template::definition(&state.db, t.id, t.current_version).await?;
+                    let old = modele::definition(&state.db, t.id, v).await?;
+                    let new = modele::definition(&state.db, t.id, t.current_version).await?;
                     match (old, new) {
                         (Some(old), Some(new)) => {
                             Some((t.current_version, diff::describe(&old, &new)))
@@ -87,8 +87,8 @@ pub async fn check_adopted_edit(
         return Ok(Ok(()));
     };
     let (Some(t), Some(base)) = (
-        template::get(&state.db, tid).await?,
-        template::definition(&state.db, tid, v).await?,
+        modele::get(&state.db, tid).await?,
+        modele::definition(&state.db, tid, v).await?,
     ) else {
         return Ok(Ok(()));
     };
@@ -108,7 +108,7 @@ pub async fn check_adopted_edit(
 #[template(path = "demarche/modeles.html")]
 struct CataloguePage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     /// (template, adopted here as démarche id)
     templates: Vec<(Template, Option<i64>)>,
     flash: Option<String>,
@@ -117,16 +117,16 @@ struct CataloguePage {
 pub async fn catalogue(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
     let mut templates = Vec::new();
-    for t in template::list(&state.db).await? {
-        let here = template::adopted_by(&state.db, t.id, ctx.tenant.id).await?;
+    for t in modele::list(&state.db).await? {
+        let here = modele::adopted_by(&state.db, t.id, ctx.collectivite.id).await?;
         templates.push((t, here));
     }
     html(&CataloguePage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        tenant: ctx.tenant,
+        collectivite: ctx.collectivite,
         templates,
         flash: None,
     })
@@ -136,34 +136,44 @@ pub async fn catalogue(
 pub async fn adopt(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let Some(t) = template::get(&state.db, id).await? else {
+    let Some(t) = modele::get(&state.db, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    if let Some(existing) = template::adopted_by(&state.db, t.id, ctx.tenant.id).await? {
-        return Ok(
-            Redirect::to(&format!("/admin/{}/demarches/{existing}", ctx.tenant.slug))
-                .into_response(),
-        );
+    if let Some(existing) = modele::adopted_by(&state.db, t.id, ctx.collectivite.id).await? {
+        return Ok(Redirect::to(&format!(
+            "/admin/{}/demarches/{existing}",
+            ctx.collectivite.slug
+        ))
+        .into_response());
     }
-    let d = template::adopt(&state.db, &t, ctx.tenant.id).await?;
-    let mut event = visitor.event_on(Some(ctx.tenant.id), "modele.adoption", "demarche", &d.slug);
+    let d = modele::adopt(&state.db, &t, ctx.collectivite.id).await?;
+    let mut event = visitor.event_on(
+        Some(ctx.collectivite.id),
+        "modele.adoption",
+        "demarche",
+        &d.slug,
+    );
     event.details = serde_json::json!({"modele": t.id, "version": t.current_version}).to_string();
-    audit::append(&state.db, &event).await?;
-    Ok(Redirect::to(&format!("/admin/{}/demarches/{}", ctx.tenant.slug, d.id)).into_response())
+    journal::append(&state.db, &event).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/{}/demarches/{}",
+        ctx.collectivite.slug, d.id
+    ))
+    .into_response())
 }
 
 /// Publishes the démarche's published version as a template, or as its template's next version.
 pub async fn publish(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
-    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(d) = demarche::get(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let Some(version) = d.published_version else {
@@ -188,7 +198,8 @@ pub async fn publish(
         )
         .await;
     }
-    let Some(def) = demarche::definition(&state.db, ctx.tenant.id, d.id, version).await? else {
+    let Some(def) = demarche::definition(&state.db, ctx.collectivite.id, d.id, version).await?
+    else {
         return Ok(not_found(State(state)).await);
     };
     let chosen = crate::form::Fields::parse(&body).all("ajustable");
@@ -196,15 +207,15 @@ pub async fn publish(
         .into_iter()
         .filter(|a| chosen.iter().any(|v| v == a.code()))
         .collect();
-    let (tid, v) = template::publish(&state.db, &d, &def, &adjustable).await?;
+    let (tid, v) = modele::publish(&state.db, &d, &def, &adjustable).await?;
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "modele.publication",
         "demarche",
         &d.slug,
     );
     event.details = serde_json::json!({"modele": tid, "version": v}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     crate::demarche::conception::page_with_flash(
         &state,
         &visitor,
@@ -220,35 +231,35 @@ pub async fn publish(
 pub async fn update(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let Some(d) = demarche::get(&state.db, ctx.tenant.id, id).await? else {
+    let Some(d) = demarche::get(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let (Some(tid), Some(_)) = (d.template_id, d.template_version) else {
         return Ok(not_found(State(state)).await);
     };
-    let Some(t) = template::get(&state.db, tid).await? else {
+    let Some(t) = modele::get(&state.db, tid).await? else {
         return Ok(not_found(State(state)).await);
     };
     let current = d.draft_version.or(d.published_version).unwrap_or(1);
     let (Some(local), Some(next)) = (
-        demarche::definition(&state.db, ctx.tenant.id, d.id, current).await?,
-        template::definition(&state.db, t.id, t.current_version).await?,
+        demarche::definition(&state.db, ctx.collectivite.id, d.id, current).await?,
+        modele::definition(&state.db, t.id, t.current_version).await?,
     ) else {
         return Ok(not_found(State(state)).await);
     };
     let updated = adjust(&next, &local, &t.adjustable);
     let version = demarche::save_draft(&state.db, &d, &updated).await?;
-    template::set_followed_version(&state.db, &d, t.id, t.current_version).await?;
+    modele::set_followed_version(&state.db, &d, t.id, t.current_version).await?;
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "modele.mise_a_jour",
         "demarche",
         &d.slug,
     );
     event.details = serde_json::json!({"modele": t.id, "version_modele": t.current_version, "version": version}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     crate::demarche::conception::page_with_flash(&state, &visitor, &ctx, id, format!("Démarche mise à jour vers la version {} du modèle, en brouillon (version {version}) : vérifiez-la puis publiez-la.", t.current_version)).await
 }

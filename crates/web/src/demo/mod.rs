@@ -54,9 +54,9 @@ pub async fn mails(State(state): State<AppState>, visitor: Visitor) -> Result<Re
     mails.sort_by(|a, b| b.0.cmp(&a.0));
     let now_s = (guichet_store::now_ms() / 1000) as u64;
     let mut codes = Vec::new();
-    for email in guichet_store::account::demo_agents(&state.db).await? {
-        let code = guichet_store::account::totp_code(
-            &guichet_store::account::demo_totp_secret(&email),
+    for email in guichet_store::compte::demo_agents(&state.db).await? {
+        let code = guichet_store::compte::totp_code(
+            &guichet_store::compte::demo_totp_secret(&email),
             now_s,
         )?;
         codes.push((email, code));

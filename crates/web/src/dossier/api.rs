@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use guichet_domain::dossier::{Action, Actor, State as DState};
-use guichet_store::api_token::ApiToken;
 use guichet_store::dossier::{self, By, ChangeError, Dossier};
+use guichet_store::jeton::Jeton;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -76,8 +76,8 @@ pub struct DossierQuery {
     limit: Option<i64>,
 }
 
-fn audit_access(token: &ApiToken, x: &Dossier) -> guichet_domain::audit::Event {
-    guichet_domain::audit::Event {
+fn audit_access(token: &Jeton, x: &Dossier) -> guichet_domain::journal::Event {
+    guichet_domain::journal::Event {
         tenant_id: Some(token.tenant_id),
         actor_id: Some(token.user_id),
         actor: format!("jeton d'API « {} »", token.name),
@@ -94,7 +94,7 @@ fn audit_access(token: &ApiToken, x: &Dossier) -> guichet_domain::audit::Event {
     responses((status = 200, body = ApiDossierPage), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn list_dossiers(
     State(state): State<AppState>,
-    Extension(token): Extension<ApiToken>,
+    Extension(token): Extension<Jeton>,
     Path(id): Path<i64>,
     Query(q): Query<DossierQuery>,
 ) -> Response {
@@ -162,7 +162,7 @@ pub async fn list_dossiers(
     let next_cursor = (page.len() as i64 == limit)
         .then(|| page.last().map(|x| format!("{}-{}", x.updated_at, x.id)))
         .flatten();
-    let mut event = guichet_domain::audit::Event {
+    let mut event = guichet_domain::journal::Event {
         tenant_id: Some(token.tenant_id),
         actor_id: Some(token.user_id),
         actor: format!("jeton d'API « {} »", token.name),
@@ -172,7 +172,7 @@ pub async fn list_dossiers(
         ..Default::default()
     };
     event.object_type = Some("demarche".into());
-    if let Err(e) = guichet_store::audit::append(&state.db, &event).await {
+    if let Err(e) = guichet_store::journal::append(&state.db, &event).await {
         return internal(e);
     }
     Json(ApiDossierPage {
@@ -182,7 +182,7 @@ pub async fn list_dossiers(
     .into_response()
 }
 
-async fn load(state: &AppState, token: &ApiToken, id: i64) -> Result<Dossier, Response> {
+async fn load(state: &AppState, token: &Jeton, id: i64) -> Result<Dossier, Response> {
     match dossier::get(&state.db, token.tenant_id, id).await {
         Ok(Some(x)) if x.state != DState::Brouillon => Ok(x),
         Ok(_) => Err(error(
@@ -199,14 +199,14 @@ async fn load(state: &AppState, token: &ApiToken, id: i64) -> Result<Dossier, Re
     responses((status = 200, body = ApiDossier), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn get_dossier(
     State(state): State<AppState>,
-    Extension(token): Extension<ApiToken>,
+    Extension(token): Extension<Jeton>,
     Path(id): Path<i64>,
 ) -> Response {
     let x = match load(&state, &token, id).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = guichet_store::audit::append(&state.db, &audit_access(&token, &x)).await {
+    if let Err(e) = guichet_store::journal::append(&state.db, &audit_access(&token, &x)).await {
         return internal(e);
     }
     Json(ApiDossier::from(x)).into_response()
@@ -229,8 +229,8 @@ pub struct StateChange {
     motif: Option<String>,
 }
 
-async fn by_token(state: &AppState, token: &ApiToken) -> By {
-    let label = guichet_store::account::by_id(&state.db, token.user_id)
+async fn by_token(state: &AppState, token: &Jeton) -> By {
+    let label = guichet_store::compte::by_id(&state.db, token.user_id)
         .await
         .ok()
         .flatten()
@@ -250,7 +250,7 @@ async fn by_token(state: &AppState, token: &ApiToken) -> By {
     responses((status = 200, body = ApiDossier), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 pub async fn change_state(
     State(state): State<AppState>,
-    Extension(token): Extension<ApiToken>,
+    Extension(token): Extension<Jeton>,
     Path(id): Path<i64>,
     Json(body): Json<StateChange>,
 ) -> Response {
@@ -333,7 +333,7 @@ pub struct MessageIn {
     responses((status = 201, description = "Message envoyé"), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn send_message(
     State(state): State<AppState>,
-    Extension(token): Extension<ApiToken>,
+    Extension(token): Extension<Jeton>,
     Path(id): Path<i64>,
     Json(body): Json<MessageIn>,
 ) -> Response {

@@ -3,7 +3,7 @@
 //! réception with a tracking code. The person follows the dossier with the code and their last
 //! name, or claims it into an account later.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
 use crate::layout::Layout;
@@ -13,14 +13,14 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use guichet_store::{counter, demarche, dossier, tenant};
+use guichet_store::{collectivite, comptoir, demarche, dossier};
 
 #[derive(Template)]
 #[template(path = "dossier/guichet.html")]
 struct CounterPage {
     layout: Layout,
     action: String,
-    /// (value "tenant:id", label)
+    /// (value "collectivité:id", label)
     demarches: Vec<(String, String)>,
     /// The dossiers this person filed here and nobody has claimed yet: (id, number, applicant,
     /// state, tracking code).
@@ -40,12 +40,15 @@ async fn offered(
     state: &AppState,
     tenant_id: Option<i64>,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let tenants = match tenant_id {
-        Some(id) => tenant::by_id(&state.db, id).await?.into_iter().collect(),
-        None => tenant::list(&state.db).await?,
+    let collectivites = match tenant_id {
+        Some(id) => collectivite::by_id(&state.db, id)
+            .await?
+            .into_iter()
+            .collect(),
+        None => collectivite::list(&state.db).await?,
     };
     let mut out = Vec::new();
-    for t in tenants {
+    for t in collectivites {
         for d in demarche::list(&state.db, t.id).await? {
             if d.status == demarche::Status::Publiee {
                 out.push((
@@ -67,7 +70,7 @@ async fn page(
     errors: Errors,
 ) -> Result<Response, AppError> {
     let filed = match &visitor.user {
-        Some(u) => counter::by_filer(&state.db, u.id)
+        Some(u) => comptoir::by_filer(&state.db, u.id)
             .await?
             .into_iter()
             .map(|(id, number, who, code, tracking)| {
@@ -99,14 +102,14 @@ async fn page(
 pub async fn agent_form(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
-    let action = format!("/admin/{}/guichet", ctx.tenant.slug);
+    let action = format!("/admin/{}/guichet", ctx.collectivite.slug);
     page(
         &state,
         &visitor,
         action,
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         Fields(Vec::new()),
         Errors::default(),
     )
@@ -167,7 +170,7 @@ async fn open(
         );
     }
     let email = f.get("email");
-    if !email.is_empty() && guichet_store::account::normalize_email(&email).is_err() {
+    if !email.is_empty() && guichet_store::compte::normalize_email(&email).is_err() {
         errors.add(
             "email",
             "Adresse électronique invalide (elle est facultative).",
@@ -199,7 +202,7 @@ async fn open(
         .join(" — ");
     let mut event = visitor.event_on(Some(d.tenant_id), "dossier.guichet", "dossier", &x.number);
     event.details = serde_json::json!({ "canal": "guichet", "par": user.email }).to_string();
-    counter::open(
+    comptoir::open(
         &state.db,
         d.tenant_id,
         x.id,
@@ -215,11 +218,11 @@ async fn open(
 pub async fn agent_open(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
-    let action = format!("/admin/{}/guichet", ctx.tenant.slug);
-    open(&state, &visitor, action, Some(ctx.tenant.id), &body).await
+    let action = format!("/admin/{}/guichet", ctx.collectivite.slug);
+    open(&state, &visitor, action, Some(ctx.collectivite.id), &body).await
 }
 
 pub async fn aidant_open(
@@ -264,13 +267,13 @@ pub async fn track(
     let mut found = None;
     let mut error = None;
     if !q.code.trim().is_empty() || !q.nom.trim().is_empty() {
-        match counter::find(&state.db, &q.code, &q.nom).await? {
+        match comptoir::find(&state.db, &q.code, &q.nom).await? {
             Some((_, id)) => {
                 if let Some(x) = dossier::get_any(&state.db, id).await? {
                     let title = demarche::get(&state.db, x.tenant_id, x.demarche_id).await?.map(|d| d.title).unwrap_or_default();
-                    let tenant_name = tenant::by_id(&state.db, x.tenant_id).await?.map(|t| t.name).unwrap_or_default();
+                    let collectivite_name = collectivite::by_id(&state.db, x.tenant_id).await?.map(|t| t.name).unwrap_or_default();
                     let history = crate::dossier::history_lines(&state, &x, false).await?;
-                    found = Some((x.number.clone(), title, tenant_name, x.state.label(), history));
+                    found = Some((x.number.clone(), title, collectivite_name, x.state.label(), history));
                 }
             }
             None => error = Some("Aucun dossier ne correspond à ce code et à ce nom. Vérifiez le code imprimé sur l'accusé de réception et le nom de famille.".to_string()),
@@ -324,7 +327,7 @@ pub async fn claim(
         .clone()
         .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
     let (code, nom) = (f.get("code"), f.get("nom"));
-    let found = counter::find(&state.db, &code, &nom).await?;
+    let found = comptoir::find(&state.db, &code, &nom).await?;
     let claimed = match found {
         Some((tenant_id, id)) => {
             let number = dossier::get_any(&state.db, id)
@@ -333,7 +336,7 @@ pub async fn claim(
                 .unwrap_or_default();
             let event =
                 visitor.event_on(Some(tenant_id), "dossier.rattachement", "dossier", &number);
-            counter::claim(&state.db, id, user.id, &event)
+            comptoir::claim(&state.db, id, user.id, &event)
                 .await?
                 .then_some(id)
         }
@@ -364,7 +367,7 @@ pub(crate) async fn counter_note(
     let (Some(user), None) = (&visitor.user, x.usager_id) else {
         return Ok(None);
     };
-    Ok(counter::of(&state.db, x.id)
+    Ok(comptoir::of(&state.db, x.id)
         .await?
         .filter(|c| c.counter_by == Some(user.id))
         .and_then(|c| c.tracking_code)

@@ -1,7 +1,7 @@
 //! Letters as PDF: the accusé de réception of a deposit and the decision letter, for the usager
 //! (their own dossier) and for the agents of the collectivité (journaled like any access).
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::dossier::depot::accuse;
 use crate::dossier::own;
 use crate::error::AppError;
@@ -13,12 +13,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use guichet_domain::demarche::Definition;
 use guichet_domain::dossier::State as DState;
-use guichet_store::dossier::{Dossier, Handler};
-use guichet_store::{audit, demarche, dossier};
+use guichet_store::collectivite::Coordonnees;
+use guichet_store::dossier::Dossier;
+use guichet_store::{demarche, dossier, journal};
 
 /// The accusé de réception: what was received, when, and what happens next. `follow` is the full
 /// address of the page where a dossier is followed with its code (printed for counter dossiers).
-pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Handler, follow: &str) -> Option<Vec<u8>> {
+pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Coordonnees, follow: &str) -> Option<Vec<u8>> {
     let a = accuse(x, def, t)?;
     let mut blocks = vec![
             Block::Title(format!("Accusé de réception — {}", t.name)),
@@ -58,7 +59,12 @@ pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Handler, follow: &str) -> O
 }
 
 /// The decision letter, from the démarche's template (or a standard text), once decided.
-pub fn decision_pdf(x: &Dossier, def: &Definition, t: &Handler, _follow: &str) -> Option<Vec<u8>> {
+pub fn decision_pdf(
+    x: &Dossier,
+    def: &Definition,
+    t: &Coordonnees,
+    _follow: &str,
+) -> Option<Vec<u8>> {
     let decided = x.decided_at?;
     if !x.state.is_final() {
         return None;
@@ -125,7 +131,7 @@ fn pdf_response(bytes: Vec<u8>, name: String) -> Response {
         .into_response()
 }
 
-type Render = fn(&Dossier, &Definition, &Handler, &str) -> Option<Vec<u8>>;
+type Render = fn(&Dossier, &Definition, &Coordonnees, &str) -> Option<Vec<u8>>;
 
 async fn for_usager(
     state: AppState,
@@ -134,10 +140,15 @@ async fn for_usager(
     render: Render,
     name: &str,
 ) -> Result<Response, AppError> {
-    let Some(crate::dossier::Own { x, def, handler }) = own(&state, &visitor, id).await? else {
+    let Some(crate::dossier::Own {
+        x,
+        def,
+        coordonnees,
+    }) = own(&state, &visitor, id).await?
+    else {
         return Ok(not_found(State(state)).await);
     };
-    match render(&x, &def, &handler, &state.config.link("/suivi")) {
+    match render(&x, &def, &coordonnees, &state.config.link("/suivi")) {
         Some(bytes) => Ok(pdf_response(bytes, format!("{name}-{}.pdf", x.number))),
         None => Ok(not_found(State(state)).await),
     }
@@ -146,12 +157,12 @@ async fn for_usager(
 async fn for_agent(
     state: AppState,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     id: i64,
     render: Render,
     name: &str,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
@@ -159,16 +170,16 @@ async fn for_agent(
         return Ok(not_found(State(state)).await);
     };
     let follow = state.config.link("/suivi");
-    let Some(bytes) = render(&x, &def, &Handler::from(&ctx.tenant), &follow) else {
+    let Some(bytes) = render(&x, &def, &Coordonnees::from(&ctx.collectivite), &follow) else {
         return Ok(not_found(State(state)).await);
     };
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         &format!("dossier.{name}"),
         "dossier",
         &x.number,
     );
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     Ok(pdf_response(bytes, format!("{name}-{}.pdf", x.number)))
 }
 
@@ -191,7 +202,7 @@ pub async fn usager_decision(
 pub async fn agent_accuse(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     for_agent(state, visitor, ctx, id, accuse_pdf, "accuse").await
@@ -200,7 +211,7 @@ pub async fn agent_accuse(
 pub async fn agent_decision(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     for_agent(state, visitor, ctx, id, decision_pdf, "decision").await

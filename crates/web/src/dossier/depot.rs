@@ -18,9 +18,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::demarche::{values, Answers, Definition, Field, FieldError, FieldKind};
 use guichet_domain::dossier::{Action, Actor, State as DState};
+use guichet_store::collectivite::Collectivite;
 use guichet_store::dossier::{self, By, Dossier};
-use guichet_store::tenant::Tenant;
-use guichet_store::{demarche, tenant};
+use guichet_store::{collectivite, demarche};
 use serde::Deserialize;
 
 /// Today in Paris.
@@ -30,10 +30,10 @@ fn today() -> time::Date {
 
 async fn published(
     state: &AppState,
-    tenant_slug: &str,
+    collectivite_slug: &str,
     slug: &str,
-) -> anyhow::Result<Option<(Tenant, demarche::Demarche, Definition)>> {
-    let Some(t) = tenant::by_slug(&state.db, tenant_slug).await? else {
+) -> anyhow::Result<Option<(Collectivite, demarche::Demarche, Definition)>> {
+    let Some(t) = collectivite::by_slug(&state.db, collectivite_slug).await? else {
         return Ok(None);
     };
     let Some(d) = demarche::by_slug(&state.db, t.id, slug).await? else {
@@ -52,7 +52,7 @@ async fn published(
 #[template(path = "dossier/demarche.html")]
 struct DemarchePage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     slug: String,
     def: Definition,
     open: bool,
@@ -67,14 +67,14 @@ impl DemarchePage {
 pub async fn page(
     State(state): State<AppState>,
     visitor: Visitor,
-    Path((tenant_slug, slug)): Path<(String, String)>,
+    Path((collectivite_slug, slug)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let Some((t, d, def)) = published(&state, &tenant_slug, &slug).await? else {
+    let Some((t, d, def)) = published(&state, &collectivite_slug, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
     html(&DemarchePage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        tenant: t,
+        collectivite: t,
         slug: d.slug,
         def,
         open: d.status == demarche::Status::Publiee,
@@ -84,12 +84,12 @@ pub async fn page(
 pub async fn start(
     State(state): State<AppState>,
     visitor: Visitor,
-    Path((tenant_slug, slug)): Path<(String, String)>,
+    Path((collectivite_slug, slug)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let Some(user) = &visitor.user else {
         return Ok(Redirect::to("/connexion").into_response());
     };
-    let Some((t, d, def)) = published(&state, &tenant_slug, &slug).await? else {
+    let Some((t, d, def)) = published(&state, &collectivite_slug, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
     if d.status != demarche::Status::Publiee {
@@ -99,7 +99,7 @@ pub async fn start(
     if def.identity == guichet_domain::demarche::IdentityLevel::Franceconnect
         && !guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?
     {
-        let back = format!("/demarches/{tenant_slug}/{slug}");
+        let back = format!("/demarches/{collectivite_slug}/{slug}");
         return if state.config.franceconnect.is_some() {
             let page = crate::page::message_to(
                 &state,
@@ -123,8 +123,8 @@ pub async fn start(
     }
     let version = d.published_version.unwrap_or(1);
     // Tell us once: the fields bound to the profile start with its values.
-    let profile = guichet_store::profile::get(&state.db, user.id).await?;
-    let answers = guichet_domain::profile::prefill(&def, &profile);
+    let profile = guichet_store::profil::get(&state.db, user.id).await?;
+    let answers = guichet_domain::profil::prefill(&def, &profile);
     let x = dossier::start_draft(
         &state.db,
         dossier::Draft {
@@ -185,9 +185,9 @@ async fn step_page(
     let names = file_names(state, x, def).await?;
     // Documents of the vault, offered next to each file field that accepts their type.
     let today = today();
-    let vault: Vec<(String, String, String)> = match &visitor.user {
+    let coffre: Vec<(String, String, String)> = match &visitor.user {
         Some(u) if crate::demarche::formulaire::has_files(&page.fields) => {
-            guichet_store::vault::list(&state.db, u.id)
+            guichet_store::coffre::list(&state.db, u.id)
                 .await?
                 .into_iter()
                 .map(|d| {
@@ -206,7 +206,7 @@ async fn step_page(
         labels(def),
         "",
         &names,
-        &vault,
+        &coffre,
     );
     let mut summary = Errors::default();
     // Each error names its field, and the repetition it is in ("Enfant 2 — Prénom : …").
@@ -272,7 +272,7 @@ pub async fn save_step(
     let (pairs, mut uploads) = read_form(&state, req).await?;
     // A document chosen in the vault is attached like an upload, with the same checks; from
     // then on the collectivité holds a copy, which the journal records.
-    let mut from_vault: Vec<Option<String>> = vec![None; uploads.len()];
+    let mut from_coffre: Vec<Option<String>> = vec![None; uploads.len()];
     for (k, doc_id) in &pairs {
         let (Some(key), Some(user)) = (k.strip_prefix("depuis_coffre:"), &visitor.user) else {
             continue;
@@ -280,10 +280,10 @@ pub async fn save_step(
         if doc_id.is_empty() {
             continue;
         }
-        if let Some(d) = guichet_store::vault::get(&state.db, user.id, doc_id).await? {
+        if let Some(d) = guichet_store::coffre::get(&state.db, user.id, doc_id).await? {
             let bytes = state.config.files.get(&d.id).await?;
             uploads.push((key.to_string(), d.name, bytes));
-            from_vault.push(Some(d.id));
+            from_coffre.push(Some(d.id));
         }
     }
     let (typed, action) = Answers::from_form(pairs);
@@ -304,7 +304,7 @@ pub async fn save_step(
     }
     // Each upload is checked on its own: a refused file is reported, everything else is kept.
     let mut upload_errors = Vec::new();
-    for ((key, name, bytes), vault_doc) in uploads.into_iter().zip(from_vault) {
+    for ((key, name, bytes), coffre_doc) in uploads.into_iter().zip(from_coffre) {
         let Some(FieldKind::File {
             accept,
             max_size_mb,
@@ -349,12 +349,12 @@ pub async fn save_step(
                     &bytes,
                 )
                 .await?;
-                if let Some(doc) = vault_doc {
+                if let Some(doc) = coffre_doc {
                     let mut event =
                         visitor.event_on(Some(x.tenant_id), "document.jointure", "document", &doc);
                     event.details =
                         serde_json::json!({ "dossier": x.number, "champ": key }).to_string();
-                    guichet_store::audit::append(&state.db, &event).await?;
+                    guichet_store::journal::append(&state.db, &event).await?;
                 }
                 current.push(format!("fichier:{}", stored.id));
                 x.answers.0.insert(key, current);
@@ -531,16 +531,23 @@ pub struct Accuse {
     pub contact: String,
 }
 
-pub(crate) fn accuse(x: &Dossier, def: &Definition, handler: &dossier::Handler) -> Option<Accuse> {
-    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, handler))
+pub(crate) fn accuse(
+    x: &Dossier,
+    def: &Definition,
+    coordonnees: &guichet_store::collectivite::Coordonnees,
+) -> Option<Accuse> {
+    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, coordonnees))
 }
 
 /// Whom the accusé names to contact: the démarche's service, else the collectivité.
-fn accuse_contact(def: &Definition, handler: &dossier::Handler) -> String {
+fn accuse_contact(
+    def: &Definition,
+    coordonnees: &guichet_store::collectivite::Coordonnees,
+) -> String {
     def.contact
         .clone()
-        .or_else(|| handler.contact_email.clone())
-        .unwrap_or_else(|| handler.name.clone())
+        .or_else(|| coordonnees.contact_email.clone())
+        .unwrap_or_else(|| coordonnees.name.clone())
 }
 
 fn accuse_with(x: &Dossier, rule: &str, contact: &str) -> Option<Accuse> {
@@ -561,7 +568,12 @@ pub async fn submit(
     visitor: Visitor,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let Some(Own { x, def, handler }) = own(&state, &visitor, id).await? else {
+    let Some(Own {
+        x,
+        def,
+        coordonnees,
+    }) = own(&state, &visitor, id).await?
+    else {
         return Ok(not_found(State(state)).await);
     };
     let normalized = match values::validate(&def, &x.answers, today()) {
@@ -571,7 +583,7 @@ pub async fn submit(
     // Filed at the counter: the accusé goes to the person's address, if one was given, with the
     // tracking code instead of a link to an account.
     let recipient = if x.usager_id.is_none() {
-        guichet_store::counter::of(&state.db, x.id)
+        guichet_store::comptoir::of(&state.db, x.id)
             .await?
             .and_then(|c| {
                 let to = c.contact.split(" — ").find(|v| v.contains('@'))?.to_string();
@@ -600,8 +612,8 @@ pub async fn submit(
     let mailed = recipient.is_some();
     let mails = recipient.map(|(to, follow, place)| {
         // Only what the e-mail needs goes along, not the whole definition.
-        let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &handler));
-        let (title, tenant_name, tenant_id) = (def.title.clone(), handler.name.clone(), x.tenant_id);
+        let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &coordonnees));
+        let (title, collectivite_name, tenant_id) = (def.title.clone(), coordonnees.name.clone(), x.tenant_id);
         Box::new(move |x: &Dossier| {
             accuse_with(x, rule, &contact)
                 .map(|a| guichet_store::outbox::NewMail {
@@ -609,7 +621,7 @@ pub async fn submit(
                     recipient: to,
                     subject: format!("Accusé de réception — dossier n° {}", x.number),
                     body: format!(
-                        "Bonjour,\n\n{tenant_name} a bien reçu votre dossier « {title} »{place}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{follow}",
+                        "Bonjour,\n\n{collectivite_name} a bien reçu votre dossier « {title} »{place}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{follow}",
                         x.number, a.deposited, a.deadline, a.rule, a.contact
                     ),
                 })
@@ -646,7 +658,7 @@ struct UsagerDossierPage {
     layout: Layout,
     d: Dossier,
     title: String,
-    tenant_name: String,
+    collectivite_name: String,
     accuse: Option<Accuse>,
     editable: bool,
     withdrawable: bool,
@@ -656,7 +668,7 @@ struct UsagerDossierPage {
     message: String,
     flash: Option<String>,
     /// Values typed that the profile does not hold yet: offered to be saved there.
-    profile_changes: Vec<guichet_domain::profile::Change>,
+    profile_changes: Vec<guichet_domain::profil::Change>,
     /// Filed at the counter by this agent or aidant: the tracking code to hand over.
     counter_code: Option<String>,
     /// The full address where a dossier is followed with its code.
@@ -702,7 +714,11 @@ pub async fn view(
 pub(crate) async fn usager_dossier_page(
     state: &AppState,
     visitor: &Visitor,
-    Own { x, def, handler }: Own,
+    Own {
+        x,
+        def,
+        coordonnees,
+    }: Own,
     errors: Errors,
     message: String,
     flash: Option<String>,
@@ -711,8 +727,8 @@ pub(crate) async fn usager_dossier_page(
     // After the deposit, what was typed may be worth keeping in the profile.
     let profile_changes = match (&visitor.user, x.state) {
         (Some(u), s) if s != DState::Brouillon && x.usager_id == Some(u.id) => {
-            let profile = guichet_store::profile::get(&state.db, u.id).await?;
-            guichet_domain::profile::changes(&def, &x.answers, &profile, today())
+            let profile = guichet_store::profil::get(&state.db, u.id).await?;
+            guichet_domain::profil::changes(&def, &x.answers, &profile, today())
         }
         _ => Vec::new(),
     };
@@ -723,14 +739,14 @@ pub(crate) async fn usager_dossier_page(
     };
     let page = UsagerDossierPage {
         layout: Layout::for_visitor(state, visitor).await,
-        accuse: accuse(&x, &def, &handler),
+        accuse: accuse(&x, &def, &coordonnees),
         editable: x.state.editable_by_usager(),
         withdrawable: matches!(
             x.state,
             DState::Depose | DState::EnInstruction | DState::EnCorrection
         ),
         title: def.title.clone(),
-        tenant_name: handler.name,
+        collectivite_name: coordonnees.name,
         history,
         errors,
         message,

@@ -3,7 +3,7 @@
 //! also write private notes, never shown to the usager (and without attachments, so that a note's
 //! file can never be reached from the usager's side).
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::dossier::depot::{by_usager, usager_dossier_page};
 use crate::dossier::instruction::{by, dossier_page};
 use crate::dossier::own;
@@ -116,16 +116,16 @@ pub async fn from_usager(
 /// Tells the agents who follow the dossier that the usager wrote: the assigned agent, else the
 /// members of the assigned team, else every agent who processes dossiers in the collectivité.
 async fn notify_agents(state: &AppState, x: &Dossier, text: &str) -> anyhow::Result<()> {
-    let members = guichet_store::team::members(&state.db, x.tenant_id).await?;
+    let members = guichet_store::equipe::members(&state.db, x.tenant_id).await?;
     let processing: Vec<_> = members
         .iter()
         .filter(|m| allowed(&m.roles, Permission::ProcessDossiers))
         .collect();
-    let team_members = match x.assigned_team {
-        Some(team) => guichet_store::team::teams(&state.db, x.tenant_id)
+    let equipe_members = match x.assigned_team {
+        Some(equipe) => guichet_store::equipe::equipes(&state.db, x.tenant_id)
             .await?
             .into_iter()
-            .find(|t| t.id == team)
+            .find(|t| t.id == equipe)
             .map(|t| t.member_ids)
             .unwrap_or_default(),
         None => Vec::new(),
@@ -136,19 +136,19 @@ async fn notify_agents(state: &AppState, x: &Dossier, text: &str) -> anyhow::Res
             .filter(|m| m.user_id == agent)
             .map(|m| &m.email)
             .collect()
-    } else if !team_members.is_empty() {
+    } else if !equipe_members.is_empty() {
         processing
             .iter()
-            .filter(|m| team_members.contains(&m.user_id))
+            .filter(|m| equipe_members.contains(&m.user_id))
             .map(|m| &m.email)
             .collect()
     } else {
         processing.iter().map(|m| &m.email).collect()
     };
-    let tenant = guichet_store::tenant::by_id(&state.db, x.tenant_id).await?;
+    let collectivite = guichet_store::collectivite::by_id(&state.db, x.tenant_id).await?;
     let link = state.config.link(&format!(
         "/admin/{}/dossiers/{}",
-        tenant.map(|t| t.slug).unwrap_or_default(),
+        collectivite.map(|t| t.slug).unwrap_or_default(),
         x.id
     ));
     for email in recipients {
@@ -173,11 +173,11 @@ async fn notify_agents(state: &AppState, x: &Dossier, text: &str) -> anyhow::Res
 pub async fn from_agent(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     req: Request,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let (pairs, uploads) = read_form(&state, req).await?;

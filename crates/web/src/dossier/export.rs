@@ -1,7 +1,7 @@
 //! Exports of a queue, with the queue's filters: CSV streamed page by page, XLSX written in
 //! constant memory to a temporary file then streamed. Both journaled.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::dossier::instruction::{queue_filter, QueueQuery};
 use crate::error::AppError;
 use crate::AppState;
@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use guichet_store::dossier::{self, QueueFilter};
-use guichet_store::{audit, demarche, rfc3339};
+use guichet_store::{demarche, journal, rfc3339};
 use std::collections::HashMap;
 
 const COLUMNS: [&str; 12] = [
@@ -73,14 +73,14 @@ async fn next_rows(
 async fn prepare(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     q: &QueueQuery,
     format: &str,
 ) -> Result<Result<QueueFilter, Response>, AppError> {
     let current = if q.file.is_empty() { "tous" } else { &q.file };
     let (filter, errors) = queue_filter(
         state,
-        ctx.tenant.id,
+        ctx.collectivite.id,
         current,
         q,
         visitor.user.as_ref().map(|u| u.id),
@@ -97,9 +97,9 @@ async fn prepare(
         .await?;
         return Ok(Err((StatusCode::BAD_REQUEST, page).into_response()));
     }
-    let mut event = visitor.event(Some(ctx.tenant.id), "dossiers.export");
+    let mut event = visitor.event(Some(ctx.collectivite.id), "dossiers.export");
     event.details = serde_json::json!({"format": format, "filtres": q}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     Ok(Ok(filter))
 }
 
@@ -117,14 +117,14 @@ fn attachment(mime: &str, name: String) -> [(header::HeaderName, String); 2] {
 pub async fn csv(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
     let filter = match prepare(&state, &visitor, &ctx, &q, "csv").await? {
         Ok(f) => f,
         Err(page) => return Ok(page),
     };
-    let tenant_id = ctx.tenant.id;
+    let tenant_id = ctx.collectivite.id;
     let header_line = format!("{}\n", COLUMNS.join(";"));
     let stream = futures_util::stream::unfold(
         (state, filter, Some(header_line), false, HashMap::new()),
@@ -167,7 +167,7 @@ pub async fn csv(
     Ok((
         attachment(
             "text/csv; charset=utf-8",
-            format!("dossiers-{}.csv", ctx.tenant.slug),
+            format!("dossiers-{}.csv", ctx.collectivite.slug),
         ),
         // Fused: a compressing layer may poll again after the end (an unfused unfold panics).
         Body::from_stream(futures_util::StreamExt::fuse(stream)),
@@ -181,7 +181,7 @@ pub async fn csv(
 pub async fn xlsx(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
     let mut filter = match prepare(&state, &visitor, &ctx, &q, "xlsx").await? {
@@ -216,7 +216,7 @@ pub async fn xlsx(
     });
     // The workbook is written while the response is already under way: a large queue takes
     // longer than the request timeout to write, which bounds only the time to the first byte.
-    let tenant_id = ctx.tenant.id;
+    let tenant_id = ctx.collectivite.id;
     let feed = async move {
         let mut titles = HashMap::new();
         loop {
@@ -251,7 +251,7 @@ pub async fn xlsx(
     Ok((
         attachment(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            format!("dossiers-{}.xlsx", ctx.tenant.slug),
+            format!("dossiers-{}.xlsx", ctx.collectivite.slug),
         ),
         Body::from_stream(body.fuse()),
     )

@@ -1,6 +1,6 @@
 //! Processing dossiers (instructeurs): queues, the dossier page, decisions, messages and notes.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::dossier::answers_html;
 use crate::error::AppError;
 use crate::form::Errors;
@@ -16,7 +16,7 @@ use axum::Form;
 use guichet_domain::dossier::{transition, Action, Actor, State as DState};
 use guichet_domain::role::Role;
 use guichet_store::dossier::{self, By, ChangeError, Dossier, QueueFilter};
-use guichet_store::{audit, demarche, tenant::Tenant};
+use guichet_store::{collectivite::Collectivite, demarche, journal};
 use serde::Deserialize;
 
 const TABS: &[(&str, &str)] = &[
@@ -44,13 +44,13 @@ pub struct Row {
 #[template(path = "dossier/file-attente.html")]
 struct QueuePage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     tabs: &'static [(&'static str, &'static str)],
     current: String,
     q: QueueQuery,
     /// Agents who process dossiers: (id, name).
     agents: Vec<(i64, String)>,
-    teams: Vec<(i64, String)>,
+    equipes: Vec<(i64, String)>,
     errors: Errors,
     rows: Vec<Row>,
     /// The query string of these filters, for the export links.
@@ -135,12 +135,12 @@ pub async fn queue_filter(
         }
     }
     if !q.equipe.is_empty() {
-        let teams = guichet_store::team::teams(&state.db, tenant_id).await?;
+        let equipes = guichet_store::equipe::equipes(&state.db, tenant_id).await?;
         match q
             .equipe
             .parse::<i64>()
             .ok()
-            .filter(|t| teams.iter().any(|x| x.id == *t))
+            .filter(|t| equipes.iter().any(|x| x.id == *t))
         {
             Some(t) => filter.assigned_team = Some(t),
             None => errors.add("equipe", "Choisissez une équipe dans la liste."),
@@ -163,7 +163,7 @@ pub async fn queue_filter(
 
 /// Agents of the collectivité who process dossiers: (id, name).
 async fn processing_agents(state: &AppState, tenant_id: i64) -> anyhow::Result<Vec<(i64, String)>> {
-    Ok(guichet_store::team::members(&state.db, tenant_id)
+    Ok(guichet_store::equipe::members(&state.db, tenant_id)
         .await?
         .into_iter()
         .filter(|m| {
@@ -179,7 +179,7 @@ async fn processing_agents(state: &AppState, tenant_id: i64) -> anyhow::Result<V
 pub async fn queue(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
     queue_page(&state, &visitor, ctx, q, None, Errors::default()).await
@@ -188,20 +188,20 @@ pub async fn queue(
 async fn queue_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     q: QueueQuery,
     flash: Option<String>,
     bulk_errors: Errors,
 ) -> Result<Response, AppError> {
     let current = q.current_tab("a-traiter");
     let me = visitor.user.as_ref().map(|u| u.id);
-    let (filter, mut errors) = queue_filter(state, ctx.tenant.id, &current, &q, me).await?;
+    let (filter, mut errors) = queue_filter(state, ctx.collectivite.id, &current, &q, me).await?;
     let filters_ok = errors.is_empty();
     for (field, message) in bulk_errors.list() {
         errors.add(field.clone(), message.clone());
     }
     let dossiers = if filters_ok {
-        dossier::queue(&state.db, ctx.tenant.id, &filter, PAGE).await?
+        dossier::queue(&state.db, ctx.collectivite.id, &filter, PAGE).await?
     } else {
         Vec::new()
     };
@@ -211,10 +211,10 @@ async fn queue_page(
         .iter()
         .filter_map(|x| x.commune_insee.clone())
         .collect();
-    let communes = guichet_store::territory::commune_names(&state.db, &codes).await?;
+    let communes = guichet_store::territoire::commune_names(&state.db, &codes).await?;
     for x in &dossiers {
         if let std::collections::hash_map::Entry::Vacant(e) = titles.entry(x.demarche_id) {
-            let t = demarche::get(&state.db, ctx.tenant.id, x.demarche_id)
+            let t = demarche::get(&state.db, ctx.collectivite.id, x.demarche_id)
                 .await?
                 .map(|d| d.title)
                 .unwrap_or_default();
@@ -239,7 +239,10 @@ async fn queue_page(
     let query = serde_urlencoded::to_string(&filters).unwrap_or_default();
     let next_page = (dossiers.len() as i64 == PAGE).then(|| {
         let last = dossiers.last().map(|x| x.id).unwrap_or_default();
-        format!("/admin/{}/dossiers?{query}&curseur={last}", ctx.tenant.slug)
+        format!(
+            "/admin/{}/dossiers?{query}&curseur={last}",
+            ctx.collectivite.slug
+        )
     });
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -248,19 +251,19 @@ async fn queue_page(
     };
     let page = QueuePage {
         layout: Layout::for_visitor(state, visitor).await,
-        demarches: demarche::list(&state.db, ctx.tenant.id)
+        demarches: demarche::list(&state.db, ctx.collectivite.id)
             .await?
             .into_iter()
             .map(|d| (d.id, d.title))
             .collect(),
         flash,
-        agents: processing_agents(state, ctx.tenant.id).await?,
-        teams: guichet_store::team::teams(&state.db, ctx.tenant.id)
+        agents: processing_agents(state, ctx.collectivite.id).await?,
+        equipes: guichet_store::equipe::equipes(&state.db, ctx.collectivite.id)
             .await?
             .into_iter()
             .map(|t| (t.id, t.name))
             .collect(),
-        tenant: ctx.tenant,
+        collectivite: ctx.collectivite,
         tabs: TABS,
         current,
         q,
@@ -276,7 +279,7 @@ async fn queue_page(
 #[template(path = "dossier/dossier-agent.html")]
 struct DossierPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     d: Dossier,
     title: String,
     deadline: String,
@@ -285,15 +288,15 @@ struct DossierPage {
     /// (id, name, KB)
     files: Vec<(String, String, i64)>,
     /// Agents who process dossiers: (id, name, assigned to this one)
-    team: Vec<(i64, String, bool)>,
+    equipe: Vec<(i64, String, bool)>,
     /// Teams: (id, name, assigned to this one)
-    teams: Vec<(i64, String, bool)>,
+    equipes: Vec<(i64, String, bool)>,
     history: Vec<crate::dossier::HistoryLine>,
     errors: Errors,
     flash: Option<String>,
 }
 
-fn actor(ctx: &TenantContext) -> Actor {
+fn actor(ctx: &CollectiviteContext) -> Actor {
     if ctx.roles.contains(&Role::Admin) {
         Actor::Admin
     } else {
@@ -334,12 +337,12 @@ const CHOICES: &[(&str, &str)] = &[
 pub(crate) async fn dossier_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state.clone())).await);
     };
     if x.state == DState::Brouillon {
@@ -352,12 +355,12 @@ pub(crate) async fn dossier_page(
     };
     // Every look at a usager's dossier is in the journal.
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "dossier.consultation",
         "dossier",
         &x.number,
     );
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     let who = actor(ctx);
     let actions = CHOICES
         .iter()
@@ -376,7 +379,7 @@ pub(crate) async fn dossier_page(
     };
     let page = DossierPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         title: def.title.clone(),
         deadline: x
             .deadline_at
@@ -384,12 +387,12 @@ pub(crate) async fn dossier_page(
             .unwrap_or_else(|| "aucune".into()),
         actions,
         answers_html: answers_html(&def, &x.answers, &names),
-        team: processing_agents(state, ctx.tenant.id)
+        equipe: processing_agents(state, ctx.collectivite.id)
             .await?
             .into_iter()
             .map(|(id, name)| (id, name, Some(id) == x.assigned_to))
             .collect(),
-        teams: guichet_store::team::teams(&state.db, ctx.tenant.id)
+        equipes: guichet_store::equipe::equipes(&state.db, ctx.collectivite.id)
             .await?
             .into_iter()
             .map(|t| (t.id, t.name, Some(t.id) == x.assigned_team))
@@ -409,7 +412,7 @@ pub(crate) async fn dossier_page(
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     dossier_page(&state, &visitor, &ctx, id, Errors::default(), None).await
@@ -423,7 +426,7 @@ pub struct ActionForm {
     motif: String,
 }
 
-pub(crate) fn by(visitor: &Visitor, ctx: &TenantContext) -> By {
+pub(crate) fn by(visitor: &Visitor, ctx: &CollectiviteContext) -> By {
     By {
         actor: actor(ctx),
         user_id: visitor.user.as_ref().map(|u| u.id),
@@ -440,11 +443,11 @@ pub(crate) fn by(visitor: &Visitor, ctx: &TenantContext) -> By {
 pub async fn act(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<ActionForm>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
@@ -534,26 +537,27 @@ pub(crate) async fn notify_message(
 pub async fn file(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id, file_id)): Path<(String, i64, String)>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if x.state == DState::Brouillon {
         return Ok(not_found(State(state)).await);
     }
-    let Some(f) = guichet_store::files::get(&state.db, ctx.tenant.id, x.id, &file_id).await? else {
+    let Some(f) = guichet_store::files::get(&state.db, ctx.collectivite.id, x.id, &file_id).await?
+    else {
         return Ok(not_found(State(state)).await);
     };
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "dossier.fichier.consultation",
         "dossier",
         &x.number,
     );
     event.details = serde_json::json!({"fichier": f.name, "sha256": f.sha256}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     let bytes = state.config.files.get(&f.id).await?;
     Ok(crate::page::download(&f, bytes))
 }
@@ -570,14 +574,14 @@ pub struct AssignForm {
 pub async fn assign(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<AssignForm>,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let members = guichet_store::team::members(&state.db, ctx.tenant.id).await?;
+    let members = guichet_store::equipe::members(&state.db, ctx.collectivite.id).await?;
     let target = match f.agent.trim() {
         "" => None,
         v => match v.parse::<i64>().ok().and_then(|id| {
@@ -600,13 +604,13 @@ pub async fn assign(
             }
         },
     };
-    let teams = guichet_store::team::teams(&state.db, ctx.tenant.id).await?;
-    let team = match f.equipe.trim() {
+    let equipes = guichet_store::equipe::equipes(&state.db, ctx.collectivite.id).await?;
+    let equipe = match f.equipe.trim() {
         "" => None,
         v => match v
             .parse::<i64>()
             .ok()
-            .and_then(|id| teams.iter().find(|t| t.id == id))
+            .and_then(|id| equipes.iter().find(|t| t.id == id))
         {
             Some(t) => Some(t),
             None => {
@@ -616,18 +620,18 @@ pub async fn assign(
             }
         },
     };
-    let mut event = visitor.event(Some(ctx.tenant.id), "dossier.attribution");
+    let mut event = visitor.event(Some(ctx.collectivite.id), "dossier.attribution");
     event.details = serde_json::json!({
         "agent": target.map(|m| m.email.clone()),
-        "equipe": team.map(|t| t.name.clone()),
+        "equipe": equipe.map(|t| t.name.clone()),
     })
     .to_string();
     let assigned = dossier::assign_traced(
         &state.db,
-        ctx.tenant.id,
+        ctx.collectivite.id,
         &[x.id],
         target.map(|m| m.user_id),
-        team.map(|t| t.id),
+        equipe.map(|t| t.id),
         event,
     )
     .await?;
@@ -635,7 +639,7 @@ pub async fn assign(
         // A draft: agents do not see it, so they do not write on it either.
         return Ok(not_found(State(state)).await);
     }
-    let flash = match (target, team) {
+    let flash = match (target, equipe) {
         (Some(m), Some(t)) => format!("Dossier attribué à {} ({}).", m.display_name, t.name),
         (Some(m), None) => format!("Dossier attribué à {}.", m.display_name),
         (None, Some(t)) => format!("Dossier attribué à l'équipe {}.", t.name),
@@ -648,18 +652,18 @@ pub async fn assign(
 pub async fn files_zip(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     use axum::http::header;
     use std::io::Write;
-    let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
     if x.state == DState::Brouillon {
         return Ok(not_found(State(state)).await);
     }
-    let files = guichet_store::files::of_dossier(&state.db, ctx.tenant.id, x.id).await?;
+    let files = guichet_store::files::of_dossier(&state.db, ctx.collectivite.id, x.id).await?;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -676,12 +680,12 @@ pub async fn files_zip(
     }
     let bytes = zip.finish()?.into_inner();
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "dossier.fichiers.export",
         "dossier",
         &x.number,
     );
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/zip".to_string()),
@@ -699,7 +703,7 @@ pub async fn files_zip(
 pub async fn bulk(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
@@ -729,7 +733,7 @@ pub async fn bulk(
     let target = if action == "attribuer" {
         match agent.parse::<i64>().ok() {
             Some(id) => {
-                let agents = processing_agents(&state, ctx.tenant.id).await?;
+                let agents = processing_agents(&state, ctx.collectivite.id).await?;
                 match agents.into_iter().find(|(a, _)| *a == id) {
                     Some(a) => Some(a),
                     None => {
@@ -762,16 +766,22 @@ pub async fn bulk(
         return queue_page(&state, &visitor, ctx, q, None, errors).await;
     }
     let flash = if let Some((agent_id, name)) = target {
-        let mut event = visitor.event(Some(ctx.tenant.id), "dossier.attribution");
+        let mut event = visitor.event(Some(ctx.collectivite.id), "dossier.attribution");
         event.details = serde_json::json!({"agent_id": agent_id, "lot": true}).to_string();
-        let done =
-            dossier::assign_traced(&state.db, ctx.tenant.id, &ids, Some(agent_id), None, event)
-                .await?;
+        let done = dossier::assign_traced(
+            &state.db,
+            ctx.collectivite.id,
+            &ids,
+            Some(agent_id),
+            None,
+            event,
+        )
+        .await?;
         format!("{} dossier(s) attribué(s) à {name}.", done.len())
     } else {
         let (mut moved, mut refused) = (0, 0);
         for id in ids {
-            let Some(x) = dossier::get_for_agents(&state.db, ctx.tenant.id, id).await? else {
+            let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
                 continue;
             };
             let Some(def) =

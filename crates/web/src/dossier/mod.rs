@@ -22,7 +22,7 @@ use guichet_store::{demarche, files};
 pub(crate) struct Own {
     pub x: Dossier,
     pub def: Definition,
-    pub handler: dossier::Handler,
+    pub coordonnees: guichet_store::collectivite::Coordonnees,
 }
 
 /// The usager's own dossier (or the one being filed at the counter), or None: someone else's
@@ -36,7 +36,8 @@ pub(crate) async fn own(
         return Ok(None);
     };
     // The usager's own, or one this agent or aidant is filing at the counter.
-    let Some((x, handler)) = dossier::own(&state.db, id, user.id, visitor.acting.is_none()).await?
+    let Some((x, coordonnees)) =
+        dossier::own(&state.db, id, user.id, visitor.acting.is_none()).await?
     else {
         return Ok(None);
     };
@@ -44,7 +45,11 @@ pub(crate) async fn own(
     else {
         return Ok(None);
     };
-    Ok(Some(Own { x, def, handler }))
+    Ok(Some(Own {
+        x,
+        def,
+        coordonnees,
+    }))
 }
 
 /// Escapes for the summary of answers (used by the agents' view too).
@@ -94,7 +99,7 @@ pub(crate) async fn file_names(
         .filter(|(key, _)| communes.contains(key.rsplit('.').next().unwrap_or(key)))
         .flat_map(|(_, values)| values.iter().cloned())
         .collect();
-    for (code, name) in guichet_store::territory::commune_names(&state.db, &codes).await? {
+    for (code, name) in guichet_store::territoire::commune_names(&state.db, &codes).await? {
         names.insert(format!("commune:{code}"), format!("{name} ({code})"));
     }
     Ok(names)
@@ -125,11 +130,11 @@ pub async fn history_lines(
     let (service, agents): (String, std::collections::HashSet<i64>) = if for_agents {
         (String::new(), Default::default())
     } else {
-        let service = guichet_store::tenant::by_id(&state.db, x.tenant_id)
+        let service = guichet_store::collectivite::by_id(&state.db, x.tenant_id)
             .await?
             .map(|t| t.name)
             .unwrap_or_else(|| "Le service".into());
-        let agents = guichet_store::team::members(&state.db, x.tenant_id)
+        let agents = guichet_store::equipe::members(&state.db, x.tenant_id)
             .await?
             .into_iter()
             .map(|m| m.user_id)

@@ -1,6 +1,6 @@
 //! The team of a collectivité: its agents, their roles, invitations.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::compte::capitalize;
 use crate::error::AppError;
 use crate::form::Errors;
@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::role::Role;
-use guichet_store::account::{self, Kind};
-use guichet_store::{audit, session, team, tenant::Tenant};
+use guichet_store::compte::{self, Kind};
+use guichet_store::{collectivite::Collectivite, equipe, journal, session};
 use serde::Deserialize;
 
 pub struct PendingInvitation {
@@ -25,31 +25,31 @@ pub struct PendingInvitation {
 
 #[derive(Template)]
 #[template(path = "equipe/equipe.html")]
-struct TeamPage {
+struct EquipePage {
     layout: Layout,
-    tenant: Tenant,
-    members: Vec<team::Member>,
+    collectivite: Collectivite,
+    members: Vec<equipe::Member>,
     grantable: Vec<Role>,
     invitations: Vec<PendingInvitation>,
     /// Teams of agents, dossiers can be assigned to them.
-    teams: Vec<team::Team>,
+    equipes: Vec<equipe::Equipe>,
     errors: Errors,
     flash: Option<String>,
 }
 
-/// Roles that can be given in this collectivité: `operateur` only on the operator's own tenant.
-fn grantable(tenant: &Tenant) -> Vec<Role> {
+/// Roles that can be given in this collectivité: `operateur` only on the operator's own collectivité.
+fn grantable(collectivite: &Collectivite) -> Vec<Role> {
     let mut roles = Role::TENANT_ROLES.to_vec();
-    if tenant.is_operator {
+    if collectivite.is_operator {
         roles.push(Role::Operateur);
     }
     roles
 }
 
-async fn team_page(
+async fn equipe_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
@@ -59,12 +59,12 @@ async fn team_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let page = TeamPage {
+    let page = EquipePage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
-        members: team::members(&state.db, ctx.tenant.id).await?,
-        grantable: grantable(&ctx.tenant),
-        invitations: team::pending_invitations(&state.db, ctx.tenant.id, now)
+        collectivite: ctx.collectivite.clone(),
+        members: equipe::members(&state.db, ctx.collectivite.id).await?,
+        grantable: grantable(&ctx.collectivite),
+        invitations: equipe::pending_invitations(&state.db, ctx.collectivite.id, now)
             .await?
             .into_iter()
             .map(|i| PendingInvitation {
@@ -72,7 +72,7 @@ async fn team_page(
                 expires: format_ms(i.expires_at),
             })
             .collect(),
-        teams: team::teams(&state.db, ctx.tenant.id).await?,
+        equipes: equipe::equipes(&state.db, ctx.collectivite.id).await?,
         errors,
         flash,
     };
@@ -80,36 +80,36 @@ async fn team_page(
 }
 
 #[derive(Deserialize)]
-pub struct NewTeam {
+pub struct NewEquipe {
     #[serde(default)]
     nom: String,
 }
 
 /// Creates a team of agents (e.g. "Service urbanisme").
-pub async fn create_team(
+pub async fn create_equipe(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
-    Form(f): Form<NewTeam>,
+    ctx: CollectiviteContext,
+    Form(f): Form<NewEquipe>,
 ) -> Result<Response, AppError> {
     let name = f.nom.trim();
     let mut errors = Errors::default();
     if name.is_empty() || name.chars().count() > 80 {
         errors.add("nom", "Donnez un nom d'équipe de 1 à 80 caractères.");
-        return team_page(&state, &visitor, &ctx, errors, None).await;
+        return equipe_page(&state, &visitor, &ctx, errors, None).await;
     }
-    let Some(id) = team::create_team(&state.db, ctx.tenant.id, name).await? else {
+    let Some(id) = equipe::create_equipe(&state.db, ctx.collectivite.id, name).await? else {
         errors.add("nom", "Une équipe porte déjà ce nom.");
-        return team_page(&state, &visitor, &ctx, errors, None).await;
+        return equipe_page(&state, &visitor, &ctx, errors, None).await;
     };
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "equipe.creation",
         "equipe",
         id.to_string(),
     );
-    audit::append(&state.db, &event).await?;
-    team_page(
+    journal::append(&state.db, &event).await?;
+    equipe_page(
         &state,
         &visitor,
         &ctx,
@@ -120,34 +120,36 @@ pub async fn create_team(
 }
 
 #[derive(Deserialize)]
-pub struct TeamMemberChange {
+pub struct EquipeMemberChange {
     agent: i64,
     action: String,
 }
 
 /// Adds an agent of the collectivité to a team, or removes them.
-pub async fn change_team_member(
+pub async fn change_equipe_member(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, team_id)): Path<(String, i64)>,
-    Form(f): Form<TeamMemberChange>,
+    Form(f): Form<EquipeMemberChange>,
 ) -> Result<Response, AppError> {
-    let members = team::members(&state.db, ctx.tenant.id).await?;
+    let members = equipe::members(&state.db, ctx.collectivite.id).await?;
     let Some(agent) = members.iter().find(|m| m.user_id == f.agent) else {
         let mut errors = Errors::default();
         errors.add(
             "equipes",
             "Cet agent ne fait pas partie de la collectivité.",
         );
-        return team_page(&state, &visitor, &ctx, errors, None).await;
+        return equipe_page(&state, &visitor, &ctx, errors, None).await;
     };
     let add = f.action == "ajouter";
-    if !team::set_team_member(&state.db, ctx.tenant.id, team_id, agent.user_id, add).await? {
+    if !equipe::set_equipe_member(&state.db, ctx.collectivite.id, team_id, agent.user_id, add)
+        .await?
+    {
         return Ok(crate::page::not_found(State(state)).await);
     }
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         if add {
             "equipe.ajout"
         } else {
@@ -157,27 +159,27 @@ pub async fn change_team_member(
         team_id.to_string(),
     );
     event.details = serde_json::json!({"agent": agent.email}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     let flash = if add {
         format!("{} ajouté à l'équipe.", agent.display_name)
     } else {
         format!("{} retiré de l'équipe.", agent.display_name)
     };
-    team_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await
+    equipe_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await
 }
 
 pub async fn page(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
-    team_page(&state, &visitor, &ctx, Errors::default(), None).await
+    equipe_page(&state, &visitor, &ctx, Errors::default(), None).await
 }
 
 pub async fn invite(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
     // Repeated checkboxes (roles=a&roles=b) need a list-aware decoder.
@@ -187,7 +189,7 @@ pub async fn invite(
         .find(|(k, _)| k == "email")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let allowed = grantable(&ctx.tenant);
+    let allowed = grantable(&ctx.collectivite);
     let roles: Vec<Role> = pairs
         .iter()
         .filter(|(k, _)| k == "roles")
@@ -195,7 +197,7 @@ pub async fn invite(
         .filter(|r| allowed.contains(r))
         .collect();
     let mut errors = Errors::default();
-    let email = account::normalize_email(&email_raw).ok();
+    let email = compte::normalize_email(&email_raw).ok();
     if email.is_none() {
         errors.add("email", "Indiquez une adresse électronique valide.");
     }
@@ -203,24 +205,24 @@ pub async fn invite(
         errors.add("roles", "Choisissez au moins un rôle.");
     }
     let (Some(email), true) = (email, errors.is_empty()) else {
-        return team_page(&state, &visitor, &ctx, errors, None).await;
+        return equipe_page(&state, &visitor, &ctx, errors, None).await;
     };
     let inviter = visitor.user.as_ref().map(|u| u.display_name.clone());
-    let mut event = visitor.event(Some(ctx.tenant.id), "equipe.invitation");
+    let mut event = visitor.event(Some(ctx.collectivite.id), "equipe.invitation");
     event.details = serde_json::json!({"email": email, "roles": roles.iter().map(|r| r.code()).collect::<Vec<_>>()}).to_string();
-    team::invite_traced(
+    equipe::invite_traced(
         &state.db,
-        team::NewInvitation {
-            tenant_id: ctx.tenant.id,
+        equipe::NewInvitation {
+            tenant_id: ctx.collectivite.id,
             email: email.clone(),
             roles: roles.clone(),
             invited_by: visitor.user.as_ref().map(|u| u.id),
         },
-        team::InvitationTrace {
+        equipe::InvitationTrace {
             event,
             mail: invitation_mail(
                 state.config.link("/invitation/"),
-                &ctx.tenant,
+                &ctx.collectivite,
                 inviter.as_deref(),
                 &roles,
                 &email,
@@ -229,7 +231,7 @@ pub async fn invite(
     )
     .await?;
     state.mail_waker.notify_one();
-    team_page(
+    equipe_page(
         &state,
         &visitor,
         &ctx,
@@ -243,18 +245,18 @@ pub async fn invite(
 /// the link without its token (`https://…/invitation/`).
 pub fn invitation_mail(
     base: String,
-    tenant: &Tenant,
+    collectivite: &Collectivite,
     inviter: Option<&str>,
     roles: &[Role],
     email: &str,
 ) -> Box<dyn FnOnce(&str) -> guichet_store::outbox::NewMail + Send> {
-    let tenant_id = tenant.id;
-    let subject = format!("Invitation à rejoindre {} sur Guichet", tenant.name);
+    let tenant_id = collectivite.id;
+    let subject = format!("Invitation à rejoindre {} sur Guichet", collectivite.name);
     let labels: Vec<&str> = roles.iter().map(|r| r.label()).collect();
     let intro = format!(
         "{} vous invite à rejoindre l'équipe de {} sur Guichet (rôles : {}).",
         inviter.unwrap_or("L'opérateur de la plateforme"),
-        tenant.name,
+        collectivite.name,
         labels.join(", ")
     );
     let recipient = email.to_string();
@@ -280,12 +282,12 @@ pub struct RoleChange {
 pub async fn change_role(
     State(state): State<AppState>,
     mut visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Form(f): Form<RoleChange>,
 ) -> Result<Response, AppError> {
     let mut errors = Errors::default();
-    let role = Role::from_code(&f.role).filter(|r| grantable(&ctx.tenant).contains(r));
-    let members = team::members(&state.db, ctx.tenant.id).await?;
+    let role = Role::from_code(&f.role).filter(|r| grantable(&ctx.collectivite).contains(r));
+    let members = equipe::members(&state.db, ctx.collectivite.id).await?;
     let target = members.iter().find(|m| m.user_id == f.agent);
     let me = visitor.user.as_ref().map(|u| u.id);
     match (role, target) {
@@ -298,9 +300,9 @@ pub async fn change_role(
                 errors.add("roles", "Vous ne pouvez pas retirer vous-même votre rôle d'administration : demandez-le à un autre administrateur.");
             } else {
                 if grant {
-                    team::grant(&state.db, ctx.tenant.id, target.user_id, role, me).await?;
+                    equipe::grant(&state.db, ctx.collectivite.id, target.user_id, role, me).await?;
                 } else {
-                    team::revoke(&state.db, ctx.tenant.id, target.user_id, role).await?;
+                    equipe::revoke(&state.db, ctx.collectivite.id, target.user_id, role).await?;
                 }
                 // Privilege change: the agent's sessions restart, so new rights apply everywhere at once.
                 session::delete_all_for_user(&state.db, target.user_id).await?;
@@ -308,7 +310,7 @@ pub async fn change_role(
                     visitor.clear_session(&state).await?;
                 }
                 let mut event = visitor.event(
-                    Some(ctx.tenant.id),
+                    Some(ctx.collectivite.id),
                     if grant {
                         "role.attribution"
                     } else {
@@ -319,7 +321,7 @@ pub async fn change_role(
                 event.object_id = Some(target.user_id.to_string());
                 event.details =
                     serde_json::json!({"role": role.code(), "agent": target.email}).to_string();
-                audit::append(&state.db, &event).await?;
+                journal::append(&state.db, &event).await?;
                 let flash = format!(
                     "Rôle {} {} {}.",
                     role.label(),
@@ -327,12 +329,12 @@ pub async fn change_role(
                     target.display_name
                 );
                 return Ok(visitor.finish(
-                    team_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await?,
+                    equipe_page(&state, &visitor, &ctx, Errors::default(), Some(flash)).await?,
                 ));
             }
         }
     }
-    team_page(&state, &visitor, &ctx, errors, None).await
+    equipe_page(&state, &visitor, &ctx, errors, None).await
 }
 
 // ---- Accepting an invitation ----------------------------------------------------------------
@@ -342,7 +344,7 @@ pub async fn change_role(
 struct InvitationPage {
     layout: Layout,
     token: String,
-    tenant_name: String,
+    collectivite_name: String,
     roles: Vec<&'static str>,
     email: String,
     existing: bool,
@@ -366,11 +368,11 @@ async fn invitation_page(
     state: &AppState,
     visitor: &Visitor,
     token: String,
-    inv: &team::Invitation,
+    inv: &equipe::Invitation,
     nom: String,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let tenant = guichet_store::tenant::by_id(&state.db, inv.tenant_id).await?;
+    let collectivite = guichet_store::collectivite::by_id(&state.db, inv.tenant_id).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -379,10 +381,10 @@ async fn invitation_page(
     let page = InvitationPage {
         layout: Layout::for_visitor(state, visitor).await,
         token,
-        tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
+        collectivite_name: collectivite.map(|t| t.name).unwrap_or_default(),
         roles: inv.roles.iter().map(|r| r.label()).collect(),
         email: inv.email.clone(),
-        existing: account::by_email(&state.db, &inv.email).await?.is_some(),
+        existing: compte::by_email(&state.db, &inv.email).await?.is_some(),
         nom,
         errors,
     };
@@ -394,7 +396,7 @@ pub async fn invitation_form(
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    match team::find_invitation(&state.db, &token, guichet_store::now_ms()).await? {
+    match equipe::find_invitation(&state.db, &token, guichet_store::now_ms()).await? {
         Some(inv) => {
             invitation_page(
                 &state,
@@ -424,13 +426,14 @@ pub async fn accept_invitation(
     Path(token): Path<String>,
     Form(f): Form<AcceptForm>,
 ) -> Result<Response, AppError> {
-    let Some(inv) = team::find_invitation(&state.db, &token, guichet_store::now_ms()).await? else {
+    let Some(inv) = equipe::find_invitation(&state.db, &token, guichet_store::now_ms()).await?
+    else {
         return expired(&state, &visitor).await;
     };
     let mut errors = Errors::default();
-    let user = match account::by_email(&state.db, &inv.email).await? {
+    let user = match compte::by_email(&state.db, &inv.email).await? {
         Some(existing) => {
-            if account::verify_password(&state.db, existing.id, &f.mot_de_passe).await? {
+            if compte::verify_password(&state.db, existing.id, &f.mot_de_passe).await? {
                 Some(existing)
             } else {
                 errors.add("mot_de_passe", "Mot de passe incorrect.");
@@ -446,7 +449,7 @@ pub async fn accept_invitation(
                 errors.add("mot_de_passe", capitalize(&e.to_string()));
             }
             if errors.is_empty() {
-                let u = account::create(
+                let u = compte::create(
                     &state.db,
                     Kind::Agent,
                     &inv.email,
@@ -456,7 +459,7 @@ pub async fn accept_invitation(
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
                 // The link reached this mailbox: the address is confirmed.
-                account::mark_email_confirmed(&state.db, u.id).await?;
+                compte::mark_email_confirmed(&state.db, u.id).await?;
                 Some(u)
             } else {
                 None
@@ -466,11 +469,11 @@ pub async fn accept_invitation(
     let Some(user) = user else {
         return invitation_page(&state, &visitor, token, &inv, f.nom, errors).await;
     };
-    if !team::mark_accepted(&state.db, inv.id).await? {
+    if !equipe::mark_accepted(&state.db, inv.id).await? {
         return expired(&state, &visitor).await;
     }
     for role in &inv.roles {
-        team::grant(&state.db, inv.tenant_id, user.id, *role, None).await?;
+        equipe::grant(&state.db, inv.tenant_id, user.id, *role, None).await?;
     }
     if let Some(old) = &visitor.session {
         session::delete(&state.db, &old.id_hash).await?;
@@ -492,7 +495,7 @@ pub async fn accept_invitation(
         "invitation",
         inv.id.to_string(),
     );
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     let target = if user.totp_enabled {
         "/connexion/second-facteur"
     } else {

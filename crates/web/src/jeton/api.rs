@@ -4,22 +4,22 @@ use crate::api::ApiError;
 use crate::AppState;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use guichet_store::api_token::ApiToken;
+use guichet_store::jeton::Jeton;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Who the token belongs to: useful to check a token and its scopes.
 pub async fn me(
     axum::extract::State(state): axum::extract::State<AppState>,
-    Extension(token): Extension<ApiToken>,
+    Extension(token): Extension<Jeton>,
 ) -> Response {
-    let tenant = guichet_store::tenant::by_id(&state.db, token.tenant_id)
+    let collectivite = guichet_store::collectivite::by_id(&state.db, token.tenant_id)
         .await
         .ok()
         .flatten();
     Json(serde_json::json!({
         "token": {"id": token.id, "name": token.name, "scopes": token.scopes},
-        "collectivite": tenant.map(|t| serde_json::json!({"slug": t.slug, "name": t.name, "siren": t.siren})),
+        "collectivite": collectivite.map(|t| serde_json::json!({"slug": t.slug, "name": t.name, "siren": t.siren})),
     }))
     .into_response()
 }

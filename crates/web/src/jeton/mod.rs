@@ -4,7 +4,7 @@
 
 pub mod api;
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::form::Errors;
 use crate::format::format_ms;
@@ -15,8 +15,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use guichet_store::api_token::{self, SCOPES};
-use guichet_store::tenant::Tenant;
+use guichet_store::collectivite::Collectivite;
+use guichet_store::jeton::{self, SCOPES};
 
 pub struct TokenRow {
     pub id: i64,
@@ -30,12 +30,12 @@ pub struct TokenRow {
     pub dormant: String,
 }
 
-fn is_admin(ctx: &TenantContext) -> bool {
-    guichet_domain::role::allowed(&ctx.roles, guichet_domain::role::Permission::ManageTeam)
+fn is_admin(ctx: &CollectiviteContext) -> bool {
+    guichet_domain::role::allowed(&ctx.roles, guichet_domain::role::Permission::ManageEquipe)
 }
 
 /// The scopes this agent may give a token: those their roles here allow.
-fn grantable(ctx: &TenantContext) -> Vec<(&'static str, &'static str)> {
+fn grantable(ctx: &CollectiviteContext) -> Vec<(&'static str, &'static str)> {
     SCOPES
         .iter()
         .copied()
@@ -50,7 +50,7 @@ fn grantable(ctx: &TenantContext) -> Vec<(&'static str, &'static str)> {
 #[template(path = "jeton/jetons.html")]
 struct TokensPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     tokens: Vec<TokenRow>,
     scopes: Vec<(&'static str, &'static str)>,
     /// Admins see every agent's tokens.
@@ -64,7 +64,7 @@ struct TokensPage {
 async fn render(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     new_token: Option<String>,
     flash: Option<String>,
     errors: Errors,
@@ -72,7 +72,7 @@ async fn render(
     let user_id = visitor.user.as_ref().map(|u| u.id).unwrap_or_default();
     let all = is_admin(ctx);
     let owner = if all { None } else { Some(user_id) };
-    let tokens = api_token::list(&state.db, ctx.tenant.id, owner)
+    let tokens = jeton::list(&state.db, ctx.collectivite.id, owner)
         .await?
         .into_iter()
         .map(|t| TokenRow {
@@ -102,7 +102,7 @@ async fn render(
     };
     let page = TokensPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         tokens,
         scopes: grantable(ctx),
         all,
@@ -117,7 +117,7 @@ async fn render(
 pub async fn page(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
     render(&state, &visitor, &ctx, None, None, Errors::default()).await
 }
@@ -125,7 +125,7 @@ pub async fn page(
 pub async fn create(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
@@ -162,11 +162,11 @@ pub async fn create(
         return render(&state, &visitor, &ctx, None, None, errors).await;
     }
     let user_id = visitor.user.as_ref().map(|u| u.id).unwrap_or_default();
-    let mut event = visitor.event(Some(ctx.tenant.id), "jeton.creation");
+    let mut event = visitor.event(Some(ctx.collectivite.id), "jeton.creation");
     event.details = serde_json::json!({"nom": name, "portees": scopes}).to_string();
-    let (_, secret) = api_token::create(
+    let (_, secret) = jeton::create(
         &state.db,
-        ctx.tenant.id,
+        ctx.collectivite.id,
         user_id,
         &name,
         &scopes,
@@ -188,14 +188,14 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     let user_id = visitor.user.as_ref().map(|u| u.id).unwrap_or_default();
     // An admin revokes any token of the collectivité; an agent, their own.
     let owner = if is_admin(&ctx) { None } else { Some(user_id) };
-    let event = visitor.event(Some(ctx.tenant.id), "jeton.revocation");
-    let done = api_token::revoke(&state.db, ctx.tenant.id, owner, id, event).await?;
+    let event = visitor.event(Some(ctx.collectivite.id), "jeton.revocation");
+    let done = jeton::revoke(&state.db, ctx.collectivite.id, owner, id, event).await?;
     let flash = if done {
         "Jeton révoqué : il ne fonctionne plus."
     } else {

@@ -1,7 +1,7 @@
 //! The audit journal as admins (their collectivité) and operators (the platform) read it:
 //! filtered, paginated, exportable as CSV (streamed, constant memory).
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::format::format_ms;
 use crate::layout::Layout;
@@ -12,8 +12,8 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use guichet_domain::audit::Entry;
-use guichet_store::audit::{self, Filter};
+use guichet_domain::journal::Entry;
+use guichet_store::journal::{self, Filter};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default, Clone)]
@@ -117,7 +117,7 @@ async fn render(
     q: JournalQuery,
 ) -> Result<Response, AppError> {
     let (rows, error) = match filter(tenant_id, &q) {
-        Ok(f) => (audit::list(&state.db, &f, PAGE).await?, None),
+        Ok(f) => (journal::list(&state.db, &f, PAGE).await?, None),
         Err(msg) => (Vec::new(), Some(msg)),
     };
     let next_page = (rows.len() as i64 == PAGE)
@@ -148,16 +148,16 @@ async fn render(
 pub async fn page(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Query(q): Query<JournalQuery>,
 ) -> Result<Response, AppError> {
-    let base = format!("/admin/{}/journal", ctx.tenant.slug);
-    let back = Some(format!("/admin/{}", ctx.tenant.slug));
+    let base = format!("/admin/{}/journal", ctx.collectivite.slug);
+    let back = Some(format!("/admin/{}", ctx.collectivite.slug));
     render(
         &state,
         &visitor,
-        Some(ctx.tenant.id),
-        ctx.tenant.name.clone(),
+        Some(ctx.collectivite.id),
+        ctx.collectivite.name.clone(),
         base,
         back,
         q,
@@ -185,20 +185,20 @@ pub async fn platform_page(
 pub async fn export(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Query(q): Query<JournalQuery>,
 ) -> Result<Response, AppError> {
-    let f = match filter(Some(ctx.tenant.id), &q) {
+    let f = match filter(Some(ctx.collectivite.id), &q) {
         Ok(f) => f,
         Err(msg) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, msg).into_response()),
     };
-    let mut event = visitor.event(Some(ctx.tenant.id), "journal.export");
+    let mut event = visitor.event(Some(ctx.collectivite.id), "journal.export");
     event.details = serde_json::json!({"filtre": query_string(&q, None)}).to_string();
-    audit::append(&state.db, &event).await?;
+    journal::append(&state.db, &event).await?;
     Ok(csv_stream(
         state,
         f,
-        &format!("journal-{}.csv", ctx.tenant.slug),
+        &format!("journal-{}.csv", ctx.collectivite.slug),
     ))
 }
 
@@ -217,7 +217,7 @@ fn csv_stream(state: AppState, filter: Filter, filename: &str) -> Response {
             if done {
                 return None;
             }
-            let entries = match audit::list(&state.db, &filter, 2000).await {
+            let entries = match journal::list(&state.db, &filter, 2000).await {
                 Ok(e) => e,
                 Err(e) => {
                     return Some((

@@ -5,7 +5,7 @@
 //! force; every action is journaled with the aidant as actor and the usager as on-behalf-of. The
 //! usager sees and revokes their mandats; so can the structure's responsable.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
 use crate::layout::Layout;
@@ -16,8 +16,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::mandat::{Domain, Length, Status};
-use guichet_store::account::{self, Kind, User};
-use guichet_store::aidant::{self as store, Mandat, NewMandat, Structure, STRUCTURE_KINDS};
+use guichet_store::compte::{self, Kind, User};
+use guichet_store::mandat::{self as store, Mandat, NewMandat, Structure, STRUCTURE_KINDS};
 
 // ---- Help structures and their aidants (operator or collectivité) ---------------------------
 
@@ -70,11 +70,11 @@ async fn structures_page(
     crate::page::form_page(&page.errors, &page)
 }
 
-fn tenant_scope(ctx: &TenantContext) -> Option<(i64, String, String)> {
+fn collectivite_scope(ctx: &CollectiviteContext) -> Option<(i64, String, String)> {
     Some((
-        ctx.tenant.id,
-        ctx.tenant.slug.clone(),
-        ctx.tenant.name.clone(),
+        ctx.collectivite.id,
+        ctx.collectivite.slug.clone(),
+        ctx.collectivite.name.clone(),
     ))
 }
 
@@ -85,15 +85,15 @@ pub async fn operator_structures(
     structures_page(&state, &visitor, None, Errors::default(), None).await
 }
 
-pub async fn tenant_structures(
+pub async fn collectivite_structures(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
     structures_page(
         &state,
         &visitor,
-        tenant_scope(&ctx),
+        collectivite_scope(&ctx),
         Errors::default(),
         None,
     )
@@ -147,13 +147,13 @@ pub async fn operator_add_structure(
     add_structure(&state, &visitor, None, &body).await
 }
 
-pub async fn tenant_add_structure(
+pub async fn collectivite_add_structure(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
-    add_structure(&state, &visitor, tenant_scope(&ctx), &body).await
+    add_structure(&state, &visitor, collectivite_scope(&ctx), &body).await
 }
 
 /// Adds an aidant to a structure: an agent account (created if needed, with a link to choose
@@ -175,7 +175,7 @@ async fn add_aidant(
     if structure.is_none() {
         errors.add("structure", "Choisissez la structure.");
     }
-    let email = match account::normalize_email(&f.get("email")) {
+    let email = match compte::normalize_email(&f.get("email")) {
         Ok(e) => Some(e),
         Err(_) => {
             errors.add(
@@ -190,7 +190,7 @@ async fn add_aidant(
         errors.add("nom_aidant", "Indiquez le nom de l'aidant.");
     }
     let existing = match &email {
-        Some(e) => account::by_email(&state.db, e).await?,
+        Some(e) => compte::by_email(&state.db, e).await?,
         None => None,
     };
     if existing.as_ref().is_some_and(|u| u.kind != Kind::Agent) {
@@ -202,12 +202,12 @@ async fn add_aidant(
     let user = match existing {
         Some(u) => u,
         None => {
-            let u = account::create(&state.db, Kind::Agent, &email, &name, None)
+            let u = compte::create(&state.db, Kind::Agent, &email, &name, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("compte d'aidant : {e}"))?;
-            account::mark_email_confirmed(&state.db, u.id).await?;
+            compte::mark_email_confirmed(&state.db, u.id).await?;
             let token =
-                account::issue_email_token(&state.db, u.id, account::Purpose::ResetPassword, None)
+                compte::issue_email_token(&state.db, u.id, compte::Purpose::ResetPassword, None)
                     .await?;
             let link = state.config.link(&format!("/mot-de-passe/nouveau/{token}"));
             crate::mail::queue(state, None, &email, "Votre compte d'aidant sur Guichet", &format!("Bonjour,\n\nUn compte d'aidant vous a été ouvert pour « {} ». Choisissez votre mot de passe avec ce lien (valable une heure ; ensuite, utilisez « Mot de passe oublié ») :\n\n{link}\n\nÀ votre première connexion, vous activerez un second facteur (application d'authentification).", structure.name)).await?;
@@ -249,13 +249,13 @@ pub async fn operator_add_aidant(
     add_aidant(&state, &visitor, None, &body).await
 }
 
-pub async fn tenant_add_aidant(
+pub async fn collectivite_add_aidant(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
-    add_aidant(&state, &visitor, tenant_scope(&ctx), &body).await
+    add_aidant(&state, &visitor, collectivite_scope(&ctx), &body).await
 }
 
 // ---- The aidant's space -----------------------------------------------------------------------
@@ -289,7 +289,7 @@ pub struct Listed {
 }
 
 async fn listed(state: &AppState, m: Mandat, now: i64) -> anyhow::Result<Listed> {
-    let usager = account::by_id(&state.db, m.usager_user_id)
+    let usager = compte::by_id(&state.db, m.usager_user_id)
         .await?
         .map(|u| u.display_name)
         .unwrap_or_default();
@@ -411,8 +411,8 @@ pub async fn create(
             "Choisissez la structure au titre de laquelle vous agissez.",
         );
     }
-    let usager = match account::normalize_email(&f.get("email_usager")) {
-        Ok(e) => match account::by_email(&state.db, &e).await? {
+    let usager = match compte::normalize_email(&f.get("email_usager")) {
+        Ok(e) => match compte::by_email(&state.db, &e).await? {
             Some(u) if u.kind == Kind::Usager => Some(u),
             Some(_) => {
                 errors.add(
@@ -429,7 +429,7 @@ pub async fn create(
                     errors.add("nom_usager", "Cette personne n'a pas encore de compte : indiquez ses prénom et nom pour lui en ouvrir un.");
                     None
                 } else {
-                    let u = account::create(&state.db, Kind::Usager, &e, &name, None)
+                    let u = compte::create(&state.db, Kind::Usager, &e, &name, None)
                         .await
                         .map_err(|e| anyhow::anyhow!("compte usager : {e}"))?;
                     Some(u)
@@ -574,7 +574,7 @@ pub async fn show(
     };
     let now = guichet_store::now_ms();
     let own = m.aidant_user_id == aidant.id;
-    let who = account::by_id(&state.db, m.aidant_user_id)
+    let who = compte::by_id(&state.db, m.aidant_user_id)
         .await?
         .map(|u| u.display_name)
         .unwrap_or_default();
@@ -620,10 +620,10 @@ pub async fn act(
     let mut event = visitor.event(None, "mandat.debut_action");
     event.object_type = Some("mandat".into());
     event.object_id = Some(m.id.to_string());
-    if let Some(u) = account::by_id(&state.db, m.usager_user_id).await? {
+    if let Some(u) = compte::by_id(&state.db, m.usager_user_id).await? {
         event.on_behalf_of = Some(u.email);
     }
-    guichet_store::audit::append(&state.db, &event).await?;
+    guichet_store::journal::append(&state.db, &event).await?;
     Ok(visitor.finish(Redirect::to("/dossiers").into_response()))
 }
 
@@ -631,7 +631,8 @@ pub async fn act(
 pub async fn stop(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     if let (Some(session), Some(_)) = (&visitor.session, &visitor.acting) {
         store::set_acting(&state.db, &session.id_hash, None).await?;
-        guichet_store::audit::append(&state.db, &visitor.event(None, "mandat.fin_action")).await?;
+        guichet_store::journal::append(&state.db, &visitor.event(None, "mandat.fin_action"))
+            .await?;
     }
     Ok(visitor.finish(Redirect::to("/aidant").into_response()))
 }
@@ -648,7 +649,7 @@ async fn revoke_and_tell(
     event.details = serde_json::json!({ "par": by }).to_string();
     let done = store::revoke(&state.db, m.id, by, &event).await?;
     if done {
-        if let Some(u) = account::by_id(&state.db, m.usager_user_id).await? {
+        if let Some(u) = compte::by_id(&state.db, m.usager_user_id).await? {
             crate::mail::queue(state, None, &u.email, "Mandat révoqué", &format!("Bonjour,\n\nLe mandat n° {} confié à un aidant a été révoqué ({by}). Il ne permet plus d'agir en votre nom.\n", m.id)).await?;
         }
     }
@@ -699,7 +700,7 @@ pub async fn mine(
     let now = guichet_store::now_ms();
     let mut mandats = Vec::new();
     for m in store::of_usager(&state.db, user.id).await? {
-        let aidant = account::by_id(&state.db, m.aidant_user_id)
+        let aidant = compte::by_id(&state.db, m.aidant_user_id)
             .await?
             .map(|u| u.display_name)
             .unwrap_or_default();

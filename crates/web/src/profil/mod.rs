@@ -12,8 +12,8 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use guichet_domain::profile::{self, Profile, Source, CHILDREN, CHILD_KEYS, KEYS};
-use guichet_store::profile as store;
+use guichet_domain::profil::{self, Profil, Source, CHILDREN, CHILD_KEYS, KEYS};
+use guichet_store::profil as store;
 
 /// Today in Paris.
 pub(crate) fn today() -> time::Date {
@@ -33,7 +33,7 @@ pub struct Row {
 
 #[derive(Template)]
 #[template(path = "profil/profil.html")]
-struct ProfilePage {
+struct ProfilPage {
     layout: Layout,
     groups: Vec<(&'static str, Vec<Row>)>,
     children: Vec<Vec<Row>>,
@@ -45,8 +45,8 @@ struct ProfilePage {
 type Rows = (Vec<(&'static str, Vec<Row>)>, Vec<Vec<Row>>);
 
 /// The form's rows: the typed values if the form came back, the profile's otherwise.
-fn rows(profile: &Profile, typed: Option<&Fields>, children: usize) -> Rows {
-    let row = |key: String, k: &'static profile::Key| {
+fn rows(profile: &Profil, typed: Option<&Fields>, children: usize) -> Rows {
+    let row = |key: String, k: &'static profil::Key| {
         let stored = profile.get(&key);
         let certified = stored.is_some_and(|v| v.source == Source::FranceConnect);
         let value = match (typed, certified) {
@@ -96,7 +96,7 @@ async fn page(
         .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
     let profile = store::get(&state.db, user.id).await?;
     let (groups, children) = rows(&profile, typed, children);
-    let page = ProfilePage {
+    let page = ProfilPage {
         layout: Layout::for_visitor(state, visitor).await,
         groups,
         children,
@@ -124,7 +124,7 @@ pub async fn show(
     if visitor.acting.is_some() {
         // An aidant looking at the profile: the usager will see it in "who saw my data".
         let event = visitor.event_on(None, "profil.consultation", "profil", user.id);
-        guichet_store::audit::append(&state.db, &event).await?;
+        guichet_store::journal::append(&state.db, &event).await?;
     }
     let profile = store::get(&state.db, user.id).await?;
     let flash = q.enregistre.map(|_| {
@@ -134,7 +134,7 @@ pub async fn show(
         &state,
         &visitor,
         None,
-        profile::children(&profile),
+        profil::children(&profile),
         Errors::default(),
         flash,
     )
@@ -153,15 +153,15 @@ pub async fn save(
         .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
     let f = Fields::parse(&body);
     let stored = store::get(&state.db, user.id).await?;
-    let before = profile::children(&stored);
+    let before = profil::children(&stored);
     let mut children = f
         .get("enfants")
         .parse::<usize>()
         .unwrap_or(before)
-        .min(profile::MAX_CHILDREN);
+        .min(profil::MAX_CHILDREN);
     let action = f.get("action");
     if action == "ajouter_enfant" {
-        children = (children + 1).min(profile::MAX_CHILDREN);
+        children = (children + 1).min(profil::MAX_CHILDREN);
         return page(
             &state,
             &visitor,
@@ -180,7 +180,7 @@ pub async fn save(
         // Shift the following children's typed values up by one.
         let mut shifted = Vec::new();
         for (k, v) in &f.0 {
-            match profile::parse_key(k) {
+            match profil::parse_key(k) {
                 Some((_, Some(j))) if j == i => {}
                 Some((key, Some(j))) if j > i => {
                     shifted.push((format!("{CHILDREN}[{}].{}", j - 1, key.code), v.clone()))
@@ -203,7 +203,7 @@ pub async fn save(
     let mut errors = Errors::default();
     let mut values = Vec::new();
     let keys = KEYS.iter().map(|k| k.code.to_string()).chain(
-        (0..profile::MAX_CHILDREN.max(before)).flat_map(|i| {
+        (0..profil::MAX_CHILDREN.max(before)).flat_map(|i| {
             CHILD_KEYS
                 .iter()
                 .map(move |k| format!("{CHILDREN}[{i}].{}", k.code))
@@ -218,7 +218,7 @@ pub async fn save(
         {
             continue;
         }
-        let typed = match profile::parse_key(&key) {
+        let typed = match profil::parse_key(&key) {
             Some((_, Some(i))) if i >= children => String::new(),
             _ => f.get(&key),
         };
@@ -228,10 +228,10 @@ pub async fn save(
             }
             continue;
         }
-        let checked = profile::check(&key, &typed, today);
+        let checked = profil::check(&key, &typed, today);
         // A commune of the referential, not just five characters.
         let unknown_commune = match (&checked, key.as_str()) {
-            (Ok(v), "adresse.commune") => guichet_store::territory::commune_by_insee(&state.db, v)
+            (Ok(v), "adresse.commune") => guichet_store::territoire::commune_by_insee(&state.db, v)
                 .await?
                 .is_none(),
             _ => false,
@@ -278,7 +278,7 @@ pub async fn save_back(
     let f = Fields::parse(&body);
     let chosen = f.all("cles");
     let profile = store::get(&state.db, user.id).await?;
-    let values: Vec<(String, String)> = profile::changes(&def, &x.answers, &profile, today())
+    let values: Vec<(String, String)> = profil::changes(&def, &x.answers, &profile, today())
         .into_iter()
         .filter(|c| chosen.contains(&c.key))
         .map(|c| (c.key, c.new))
@@ -315,11 +315,12 @@ pub async fn accesses(
         .user
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
-    let tenants: std::collections::HashMap<i64, String> = guichet_store::tenant::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let collectivites: std::collections::HashMap<i64, String> =
+        guichet_store::collectivite::list(&state.db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
     let list: Vec<Access> = store::accesses(&state.db, user.id, 1000)
         .await?
         .into_iter()
@@ -327,7 +328,7 @@ pub async fn accesses(
             let collectivite = e
                 .event
                 .tenant_id
-                .and_then(|t| tenants.get(&t).cloned())
+                .and_then(|t| collectivites.get(&t).cloned())
                 .unwrap_or_else(|| "—".into());
             // An aidant is named (the usager chose them); an agent speaks for their service.
             let who = match (&e.event.on_behalf_of, e.event.tenant_id) {

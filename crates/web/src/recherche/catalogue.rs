@@ -7,17 +7,17 @@ use crate::AppState;
 use guichet_domain::competence::{competent, situation_label, Chain, Holder, Level};
 use guichet_domain::signalement::RoadKind;
 use guichet_search::{Doc, SearchIndex};
+use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::competence;
 use guichet_store::demarche;
 use guichet_store::signalement::Category;
-use guichet_store::tenant::{self, Tenant};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A published démarche as the catalogue knows it.
 #[derive(Debug, Clone)]
 pub struct Offer {
-    pub tenant: Tenant,
+    pub collectivite: Collectivite,
     pub slug: String,
     pub title: String,
     pub description: String,
@@ -93,25 +93,25 @@ pub struct Group {
     pub items: Vec<Item>,
 }
 
-pub(crate) fn tenant_covers(t: &Tenant, chain: &Chain) -> bool {
+pub(crate) fn collectivite_covers(t: &Collectivite, chain: &Chain) -> bool {
     chain
         .at(Level::of_entity(t.entity_kind))
         .is_some_and(|h| h.code == t.entity_code)
 }
 
 /// Who holds this competence for a resident of that commune, and its collectivité if it joined
-/// the platform. The one place where routing meets the tenants.
+/// the platform. The one place where routing meets the collectivités.
 pub async fn holder(
     state: &AppState,
     competence: &guichet_domain::competence::Competence,
     overrides: &[guichet_domain::competence::Override],
     chain: &Chain,
-) -> anyhow::Result<Option<(Holder, Option<Tenant>)>> {
+) -> anyhow::Result<Option<(Holder, Option<Collectivite>)>> {
     let Some(h) = competent(competence, overrides, chain) else {
         return Ok(None);
     };
     let joined = match h.level.entity_kind() {
-        Some(kind) => tenant::by_entity(&state.db, kind, &h.code).await?,
+        Some(kind) => collectivite::by_entity(&state.db, kind, &h.code).await?,
         None => None,
     };
     Ok(Some((h, joined)))
@@ -139,7 +139,7 @@ impl Catalogue {
 }
 
 async fn build(state: &AppState, generation: i64) -> anyhow::Result<Snapshot> {
-    let tenants: HashMap<i64, Tenant> = tenant::list(&state.db)
+    let collectivites: HashMap<i64, Collectivite> = collectivite::list(&state.db)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
@@ -152,7 +152,7 @@ async fn build(state: &AppState, generation: i64) -> anyhow::Result<Snapshot> {
         .map(|c| (c.code.clone(), c))
         .collect();
     for (d, def) in demarche::all_published(&state.db).await? {
-        let Some(t) = tenants.get(&d.tenant_id) else {
+        let Some(t) = collectivites.get(&d.tenant_id) else {
             continue;
         };
         // A démarche is also found by the words of its competence ("cantine" for catering).
@@ -170,7 +170,7 @@ async fn build(state: &AppState, generation: i64) -> anyhow::Result<Snapshot> {
         offers.insert(
             d.id,
             Offer {
-                tenant: t.clone(),
+                collectivite: t.clone(),
                 slug: d.slug.clone(),
                 title: def.title.clone(),
                 description: def.description.clone(),
@@ -222,7 +222,7 @@ pub struct Place {
 }
 
 pub async fn place(state: &AppState, insee: &str) -> anyhow::Result<Option<Place>> {
-    let Some(c) = guichet_store::territory::commune_by_insee(&state.db, insee).await? else {
+    let Some(c) = guichet_store::territoire::commune_by_insee(&state.db, insee).await? else {
         return Ok(None);
     };
     Ok(competence::chain(&state.db, insee)
@@ -238,9 +238,9 @@ fn demarche_item(o: &Offer, place: Option<&Place>) -> Item {
     Item::Demarche {
         title: o.title.clone(),
         description: o.description.clone(),
-        url: format!("/demarches/{}/{}", o.tenant.slug, o.slug),
-        authority: o.tenant.name.clone(),
-        here: place.is_none_or(|p| tenant_covers(&o.tenant, &p.chain)),
+        url: format!("/demarches/{}/{}", o.collectivite.slug, o.slug),
+        authority: o.collectivite.name.clone(),
+        here: place.is_none_or(|p| collectivite_covers(&o.collectivite, &p.chain)),
     }
 }
 
@@ -322,7 +322,7 @@ pub async fn find(
                     .iter()
                     .filter(|(_, o)| {
                         o.competence.as_deref() == Some(c.code.as_str())
-                            && joined.as_ref().is_some_and(|t| t.id == o.tenant.id)
+                            && joined.as_ref().is_some_and(|t| t.id == o.collectivite.id)
                     })
                     .map(|(i, o)| (*i, o))
                     .collect();
@@ -407,7 +407,7 @@ pub async fn offered_in(state: &AppState, place: &Place) -> anyhow::Result<Vec<G
     let mut offers: Vec<&Offer> = snap
         .offers
         .values()
-        .filter(|o| tenant_covers(&o.tenant, &place.chain))
+        .filter(|o| collectivite_covers(&o.collectivite, &place.chain))
         .collect();
     offers.sort_by(|a, b| a.title.cmp(&b.title));
     let mut groups: Vec<Group> = guichet_domain::competence::SITUATIONS
@@ -484,7 +484,7 @@ pub async fn route_signalement(
     category: &Category,
     road: Option<RoadKind>,
     place: &Place,
-) -> anyhow::Result<Result<(Tenant, String), String>> {
+) -> anyhow::Result<Result<(Collectivite, String), String>> {
     let code = match (category.road, road) {
         (true, Some(r)) => r.competence().to_string(),
         _ => category.competence.clone(),

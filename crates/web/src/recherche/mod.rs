@@ -65,8 +65,8 @@ async fn report_offers(
         .filter(|c| guichet_domain::signalement::matches_search(query, &c.code, &c.label))
         .collect();
     // The collectivités are read only when one of their own categories matches.
-    let tenants = if matching.iter().any(|c| c.tenant_id.is_some()) {
-        guichet_store::tenant::list(&state.db).await?
+    let collectivites = if matching.iter().any(|c| c.tenant_id.is_some()) {
+        guichet_store::collectivite::list(&state.db).await?
     } else {
         Vec::new()
     };
@@ -74,10 +74,10 @@ async fn report_offers(
     for c in matching {
         // A collectivité's own category is offered on its territory only.
         if let (Some(owner), Some(p)) = (c.tenant_id, place) {
-            let covers = tenants
+            let covers = collectivites
                 .iter()
                 .find(|t| t.id == owner)
-                .is_some_and(|t| catalogue::tenant_covers(t, &p.chain));
+                .is_some_and(|t| catalogue::collectivite_covers(t, &p.chain));
             if !covers {
                 continue;
             }
@@ -110,11 +110,11 @@ pub async fn resolve_commune(
     let typed = typed.trim();
     let is_code = typed.len() == 5 && typed.chars().filter(char::is_ascii_digit).count() >= 3;
     let mut found = if is_code {
-        let mut c = guichet_store::territory::communes_by_insee(&state.db, typed).await?;
-        c.extend(guichet_store::territory::communes_by_postal_code(&state.db, typed).await?);
+        let mut c = guichet_store::territoire::communes_by_insee(&state.db, typed).await?;
+        c.extend(guichet_store::territoire::communes_by_postal_code(&state.db, typed).await?);
         c
     } else {
-        let all = guichet_store::territory::search_communes(&state.db, typed, 20).await?;
+        let all = guichet_store::territoire::search_communes(&state.db, typed, 20).await?;
         let exact: Vec<_> = all
             .iter()
             .filter(|c| fold(&c.nom) == fold(typed))

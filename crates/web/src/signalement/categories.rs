@@ -2,7 +2,7 @@
 //! the platform's categories when it handles the report, and categories of its own (label,
 //! competence, moderation, questions), which can be switched off. Every change is journaled.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
 use crate::layout::Layout;
@@ -12,14 +12,14 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use guichet_domain::competence::Competence;
 use guichet_domain::signalement::{check_label, parse_questions};
+use guichet_store::collectivite::Collectivite;
 use guichet_store::signalement::{self as store, Category, OwnCategory};
-use guichet_store::tenant::Tenant;
 
 #[derive(Template)]
 #[template(path = "signalement/signalement-categories.html")]
 struct CategoriesPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     /// The platform's categories as this collectivité set them.
     platform: Vec<Category>,
     own: Vec<Category>,
@@ -51,20 +51,20 @@ impl CategoriesPage {
 async fn page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     typed: Option<(String, Fields)>,
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
     let page = CategoriesPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
-        platform: store::for_tenant(&state.db, ctx.tenant.id)
+        collectivite: ctx.collectivite.clone(),
+        platform: store::for_collectivite(&state.db, ctx.collectivite.id)
             .await?
             .into_iter()
             .filter(|c| c.tenant_id.is_none())
             .collect(),
-        own: store::own_categories(&state.db, ctx.tenant.id).await?,
+        own: store::own_categories(&state.db, ctx.collectivite.id).await?,
         competences: guichet_store::competence::list(&state.db).await?,
         typed,
         errors,
@@ -76,7 +76,7 @@ async fn page(
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
 ) -> Result<Response, AppError> {
     page(&state, &visitor, &ctx, None, Errors::default(), None).await
 }
@@ -115,7 +115,7 @@ async fn read_own(
 pub async fn add(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
     let f = Fields::parse(&body);
@@ -132,13 +132,13 @@ pub async fn add(
         .await;
     };
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "signalement.categorie.creation",
         "categorie",
         &c.label,
     );
     event.details = serde_json::json!({"competence": c.competence, "questions": c.questions, "moderation": c.moderated}).to_string();
-    store::add_own(&state.db, ctx.tenant.id, &c, &event).await?;
+    store::add_own(&state.db, ctx.collectivite.id, &c, &event).await?;
     let flash = format!("Catégorie « {} » ajoutée.", c.label);
     page(&state, &visitor, &ctx, None, Errors::default(), Some(flash)).await
 }
@@ -148,7 +148,7 @@ pub async fn add(
 pub async fn save(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -157,13 +157,13 @@ pub async fn save(
     let mut errors = Errors::default();
     let category = store::category(&state.db, id)
         .await?
-        .filter(|c| c.tenant_id.is_none() || c.tenant_id == Some(ctx.tenant.id));
+        .filter(|c| c.tenant_id.is_none() || c.tenant_id == Some(ctx.collectivite.id));
     let Some(category) = category else {
         // Another collectivité's category does not exist here.
         return Ok(crate::page::not_found(State(state)).await);
     };
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "signalement.categorie.modification",
         "categorie",
         &category.code,
@@ -179,13 +179,21 @@ pub async fn save(
         let moderated = f.get("moderation") == "oui";
         event.details =
             serde_json::json!({"questions": questions, "moderation": moderated}).to_string();
-        store::save_settings(&state.db, ctx.tenant.id, id, &questions, moderated, &event).await?;
+        store::save_settings(
+            &state.db,
+            ctx.collectivite.id,
+            id,
+            &questions,
+            moderated,
+            &event,
+        )
+        .await?;
     } else {
         let Some(c) = read_own(&state, &form, &f, &mut errors).await? else {
             return page(&state, &visitor, &ctx, Some((form, f)), errors, None).await;
         };
         event.details = serde_json::json!({"libelle": c.label, "competence": c.competence, "questions": c.questions, "moderation": c.moderated, "active": c.active}).to_string();
-        store::update_own(&state.db, ctx.tenant.id, id, &c, &event).await?;
+        store::update_own(&state.db, ctx.collectivite.id, id, &c, &event).await?;
     }
     let flash = format!("Catégorie « {} » enregistrée.", category.label);
     page(&state, &visitor, &ctx, None, Errors::default(), Some(flash)).await

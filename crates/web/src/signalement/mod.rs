@@ -24,8 +24,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::signalement::{valid_position, RoadKind, State as SState};
+use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
-use guichet_store::tenant::{self, Tenant};
 use serde::Deserialize;
 
 /// At most this many reports per reporter per hour, and per IP address (a shared address, a
@@ -64,7 +64,7 @@ struct Asked {
 }
 
 impl Asked {
-    fn of(category: &Category, handler: &Tenant, pairs: &[(String, String)]) -> Option<Self> {
+    fn of(category: &Category, handler: &Collectivite, pairs: &[(String, String)]) -> Option<Self> {
         if category.questions.is_empty() {
             return None;
         }
@@ -160,7 +160,7 @@ async fn report_page(
 ) -> Result<Response, AppError> {
     let mut categories = Vec::new();
     let mut own: Vec<(String, Vec<Category>)> = Vec::new();
-    let names: std::collections::HashMap<i64, String> = tenant::list(&state.db)
+    let names: std::collections::HashMap<i64, String> = collectivite::list(&state.db)
         .await?
         .into_iter()
         .map(|t| (t.id, t.name))
@@ -251,7 +251,7 @@ pub async fn submit(
     // With coordinates and imported contours, the point says which commune it is in.
     let located = match position {
         Some((lat, lon)) => {
-            match guichet_store::territory::commune_at(&state.db, lat, lon).await? {
+            match guichet_store::territoire::commune_at(&state.db, lat, lon).await? {
                 Some(insee) => crate::recherche::catalogue::place(&state, &insee).await?,
                 None => None,
             }
@@ -314,7 +314,7 @@ pub async fn submit(
     let email = if visitor.user.is_some() {
         None
     } else {
-        match guichet_store::account::normalize_email(&v.email) {
+        match guichet_store::compte::normalize_email(&v.email) {
             Ok(e) => Some(e),
             Err(_) => {
                 errors.add("email", "Indiquez une adresse électronique valide : nous vous y enverrons un lien pour confirmer le signalement.");
@@ -448,7 +448,7 @@ pub async fn submit(
     );
     event.details =
         serde_json::json!({"categorie": category.code, "commune": place.insee}).to_string();
-    guichet_store::audit::append(&state.db, &event).await?;
+    guichet_store::journal::append(&state.db, &event).await?;
     if let Some(to) = &email {
         let link = state
             .config
@@ -495,7 +495,7 @@ pub async fn confirm(
                 &s.number,
             );
             event.actor = "usager (lien de confirmation)".into();
-            guichet_store::audit::append(&state.db, &event).await?;
+            guichet_store::journal::append(&state.db, &event).await?;
             if s.state.is_public() {
                 alert_commune(&state, &s).await?;
             }
@@ -550,11 +550,11 @@ async fn public_page(
         .await?
         .map(|c| c.label)
         .unwrap_or_default();
-    let commune = guichet_store::territory::commune_by_insee(&state.db, &s.commune_insee)
+    let commune = guichet_store::territoire::commune_by_insee(&state.db, &s.commune_insee)
         .await?
         .map(|c| c.nom)
         .unwrap_or_default();
-    let authority = tenant::by_id(&state.db, s.tenant_id)
+    let authority = collectivite::by_id(&state.db, s.tenant_id)
         .await?
         .map(|t| t.name)
         .unwrap_or_default();
@@ -622,7 +622,7 @@ pub async fn me_too(
         .unwrap_or_default();
     let email = match &visitor.user {
         Some(u) => Some(u.email.clone()),
-        None => guichet_store::account::normalize_email(&typed).ok(),
+        None => guichet_store::compte::normalize_email(&typed).ok(),
     };
     let Some(email) = email else {
         let mut errors = Errors::default();
@@ -662,7 +662,7 @@ pub async fn me_too(
         "signalement",
         &s.number,
     );
-    guichet_store::audit::append(&state.db, &event).await?;
+    guichet_store::journal::append(&state.db, &event).await?;
     public_page(
         &state,
         &visitor,
@@ -707,7 +707,7 @@ pub async fn confirm_follow(
                 &s.number,
             );
             event.actor = "usager (lien de confirmation)".into();
-            guichet_store::audit::append(&state.db, &event).await?;
+            guichet_store::journal::append(&state.db, &event).await?;
             public_page(
                 &state,
                 &visitor,
@@ -787,7 +787,7 @@ pub async fn of_commune(
     Path(insee): Path<String>,
     axum::extract::Query(q): axum::extract::Query<CommuneQuery>,
 ) -> Result<Response, AppError> {
-    let Some(c) = guichet_store::territory::commune_by_insee(&state.db, &insee).await? else {
+    let Some(c) = guichet_store::territoire::commune_by_insee(&state.db, &insee).await? else {
         return Ok(not_found(State(state)).await);
     };
     let labels = store::category_labels(&state.db).await?;
@@ -878,7 +878,7 @@ pub async fn alerts(
                 .into_response(),
         );
     };
-    if guichet_store::territory::commune_by_insee(&state.db, &insee)
+    if guichet_store::territoire::commune_by_insee(&state.db, &insee)
         .await?
         .is_none()
     {
@@ -901,16 +901,16 @@ pub async fn alerts(
 }
 
 /// The public list of the reports a collectivité handles.
-pub async fn of_tenant(
+pub async fn of_collectivite(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let Some(t) = tenant::by_slug(&state.db, &slug).await? else {
+    let Some(t) = collectivite::by_slug(&state.db, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
     let labels = store::category_labels(&state.db).await?;
-    let rows = store::of_tenant(&state.db, t.id, None, 200)
+    let rows = store::of_collectivite(&state.db, t.id, None, 200)
         .await?
         .into_iter()
         .filter(|s| s.state.is_public())

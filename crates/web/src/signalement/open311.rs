@@ -10,8 +10,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use guichet_domain::open311::{parse_datetime, parse_request, split_format, status, Error, Format};
 use guichet_domain::signalement::State as SState;
+use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
-use guichet_store::tenant::{self, Tenant};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use std::collections::HashMap;
@@ -118,14 +118,17 @@ fn unknown_format() -> Response {
     error(Format::Json, err(404, "format inconnu : .json ou .xml"))
 }
 
-async fn jurisdiction(state: &AppState, id: Option<&str>) -> anyhow::Result<Result<Tenant, Error>> {
+async fn jurisdiction(
+    state: &AppState,
+    id: Option<&str>,
+) -> anyhow::Result<Result<Collectivite, Error>> {
     let Some(id) = id.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(Err(err(
             400,
             "jurisdiction_id manquant : le SIREN de la collectivité",
         )));
     };
-    Ok(tenant::list(&state.db)
+    Ok(collectivite::list(&state.db)
         .await?
         .into_iter()
         .find(|t| t.siren.as_deref() == Some(id) || t.slug == id)
@@ -203,7 +206,7 @@ async fn services(
         Ok(t) => t,
         Err(e) => return Ok(error(format, e)),
     };
-    let records: Vec<Record> = store::for_tenant(&state.db, t.id)
+    let records: Vec<Record> = store::for_collectivite(&state.db, t.id)
         .await?
         .iter()
         .map(service_record)
@@ -231,7 +234,7 @@ pub async fn service_definition(
             Ok(t) => t,
             Err(e) => return Ok(error(format, e)),
         };
-        let Some(c) = store::for_tenant(&state.db, t.id).await?.into_iter().find(|c| c.code == code) else {
+        let Some(c) = store::for_collectivite(&state.db, t.id).await?.into_iter().find(|c| c.code == code) else {
             return Ok(error(format, err(404, "service_code inconnu")));
         };
         let mut attributes = Vec::new();
@@ -393,7 +396,7 @@ async fn requests(
     });
     let to = end.unwrap_or(i64::MAX);
     let mut records = Vec::new();
-    for s in store::of_tenant(&state.db, t.id, None, 500).await? {
+    for s in store::of_collectivite(&state.db, t.id, None, 500).await? {
         if !s.state.is_public() || s.created_at < from || s.created_at > to {
             continue;
         }
@@ -517,10 +520,10 @@ pub async fn create(
             Ok(r) => r,
             Err(e) => return Ok(error(format, e)),
         };
-        let Some(key) = guichet_store::api_token::authenticate(&state.db, &r.api_key).await?.filter(|k| guichet_domain::role::token_allows(&k.scopes, &k.owner_roles, "open311")) else {
+        let Some(key) = guichet_store::jeton::authenticate(&state.db, &r.api_key).await?.filter(|k| guichet_domain::role::token_allows(&k.scopes, &k.owner_roles, "open311")) else {
             return Ok(error(format, err(403, "api_key invalide ou sans le droit open311")));
         };
-        let Some(t) = tenant::by_id(&state.db, key.tenant_id).await? else {
+        let Some(t) = collectivite::by_id(&state.db, key.tenant_id).await? else {
             return Ok(error(format, err(403, "api_key invalide")));
         };
         if let Some(j) = &r.jurisdiction_id {
@@ -528,16 +531,16 @@ pub async fn create(
                 return Ok(error(format, err(403, "cette api_key n'est pas celle de ce jurisdiction_id")));
             }
         }
-        let Some(category) = store::for_tenant(&state.db, t.id).await?.into_iter().find(|c| c.code == r.service_code) else {
+        let Some(category) = store::for_collectivite(&state.db, t.id).await?.into_iter().find(|c| c.code == r.service_code) else {
             return Ok(error(format, err(404, "service_code inconnu")));
         };
         // The commune: the collectivité itself, else the one the point is in (contours imported),
         // else the postal code in the address.
         let located = match r.position {
-            Some((lat, lon)) => guichet_store::territory::commune_at(&state.db, lat, lon).await?,
+            Some((lat, lon)) => guichet_store::territoire::commune_at(&state.db, lat, lon).await?,
             None => None,
         };
-        let commune = if t.entity_kind == guichet_domain::territory::EntityKind::Commune {
+        let commune = if t.entity_kind == guichet_domain::territoire::EntityKind::Commune {
             Some(t.entity_code.clone())
         } else if located.is_some() {
             located.clone()
@@ -556,10 +559,10 @@ pub async fn create(
         };
         // A key files reports on its collectivité's territory only: a point elsewhere, or a
         // commune it does not cover, is refused (it would be published on another's page).
-        let point_elsewhere = t.entity_kind == guichet_domain::territory::EntityKind::Commune
+        let point_elsewhere = t.entity_kind == guichet_domain::territoire::EntityKind::Commune
             && located.as_deref().is_some_and(|l| l != t.entity_code);
         let covered = match crate::recherche::catalogue::place(&state, &commune).await? {
-            Some(place) => crate::recherche::catalogue::tenant_covers(&t, &place.chain),
+            Some(place) => crate::recherche::catalogue::collectivite_covers(&t, &place.chain),
             None => false,
         };
         if point_elsewhere || !covered {
@@ -599,7 +602,7 @@ pub async fn create(
             confirm_token_hash: None,
             ip: None,
         }).await?;
-        let event = guichet_domain::audit::Event {
+        let event = guichet_domain::journal::Event {
             tenant_id: Some(t.id),
             actor_id: Some(key.user_id),
             actor: format!("application Open311 « {} »", key.name),
@@ -610,10 +613,10 @@ pub async fn create(
             ip: None,
             details: serde_json::json!({"canal": "open311", "service_code": category.code}).to_string(),
         };
-        guichet_store::audit::append(&state.db, &event).await?;
+        guichet_store::journal::append(&state.db, &event).await?;
         // The address a client gives is the reporter's to confirm, within the same limits as
         // "moi aussi": an application cannot subscribe anyone.
-        if let Some(email) = r.email.as_deref().and_then(|e| guichet_store::account::normalize_email(e).ok()) {
+        if let Some(email) = r.email.as_deref().and_then(|e| guichet_store::compte::normalize_email(e).ok()) {
             if let store::Follow::Pending(token) = store::follow(&state.db, s.id, &email, false, visitor.ip.as_deref()).await? {
                 crate::signalement::send_follow_confirmation(&state, &s, &email, &token).await?;
             }

@@ -3,7 +3,7 @@
 //! rejection), moderation, transfer to the competent collectivité. Each public change is
 //! e-mailed to the reporter and to every follower.
 
-use crate::auth::{TenantContext, Visitor};
+use crate::auth::{CollectiviteContext, Visitor};
 use crate::carte::Carte;
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
@@ -14,8 +14,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use guichet_domain::signalement::{can_move, RejectReason, State as SState};
+use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::signalement::{self as store, Signalement};
-use guichet_store::tenant::{self, Tenant};
 use serde::{Deserialize, Serialize};
 
 const STATES: [SState; 6] = [
@@ -31,7 +31,7 @@ const STATES: [SState; 6] = [
 #[template(path = "signalement/signalements-admin.html")]
 struct ListPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     states: [SState; 6],
     current: String,
     q: ListQuery,
@@ -99,7 +99,7 @@ async fn filter_of(
 async fn list_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     q: ListQuery,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
@@ -107,12 +107,12 @@ async fn list_page(
     let filter = filter_of(state, &q, &mut errors).await?;
     let labels = store::category_labels(&state.db).await?;
     let rows = if errors.is_empty() {
-        store::filtered(&state.db, ctx.tenant.id, &filter, 200).await?
+        store::filtered(&state.db, ctx.collectivite.id, &filter, 200).await?
     } else {
         Vec::new()
     };
     let codes: Vec<String> = rows.iter().map(|s| s.commune_insee.clone()).collect();
-    let communes = guichet_store::territory::commune_names(&state.db, &codes).await?;
+    let communes = guichet_store::territoire::commune_names(&state.db, &codes).await?;
     let rows = rows
         .into_iter()
         .map(|s| {
@@ -124,16 +124,17 @@ async fn list_page(
             (s, label, commune)
         })
         .collect();
-    let (n, median, p90) = store::resolution_hours(&state.db, ctx.tenant.id).await?;
-    let mut categories: Vec<(i64, String)> = store::for_tenant(&state.db, ctx.tenant.id)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.label))
-        .collect();
+    let (n, median, p90) = store::resolution_hours(&state.db, ctx.collectivite.id).await?;
+    let mut categories: Vec<(i64, String)> =
+        store::for_collectivite(&state.db, ctx.collectivite.id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.label))
+            .collect();
     categories.sort_by(|a, b| a.1.cmp(&b.1));
     let page = ListPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         states: STATES,
         current: filter
             .state
@@ -158,7 +159,7 @@ async fn list_page(
 pub async fn list(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     list_page(&state, &visitor, &ctx, q, None).await
@@ -168,7 +169,7 @@ pub async fn list(
 pub async fn bulk(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
     let pairs = Fields::parse(&body);
@@ -195,12 +196,12 @@ pub async fn bulk(
                     skipped += 1;
                     continue;
                 }
-                let mut event = visitor.event_on(Some(ctx.tenant.id), &format!("signalement.{}", to.code()), "signalement", &s.number);
+                let mut event = visitor.event_on(Some(ctx.collectivite.id), &format!("signalement.{}", to.code()), "signalement", &s.number);
                 event.details = serde_json::json!({"de": s.state.code(), "vers": to.code(), "lot": true}).to_string();
-                if store::change_state(&state.db, &s, to, &note, None, &tenant_label(&ctx), &event).await? {
+                if store::change_state(&state.db, &s, to, &note, None, &collectivite_label(&ctx), &event).await? {
                     let mut text = format!("Votre signalement est désormais : {}.", to.label());
                     if !note.is_empty() {
-                        text.push_str(&format!("\n\nMessage de {} : {note}", ctx.tenant.name));
+                        text.push_str(&format!("\n\nMessage de {} : {note}", ctx.collectivite.name));
                     }
                     notify(&state, &s, to.label(), &text).await?;
                     done += 1;
@@ -219,7 +220,7 @@ pub async fn bulk(
 pub async fn export(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, file)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
@@ -235,10 +236,10 @@ pub async fn export(
         // The list page shows the same filters with their errors.
         return list_page(&state, &visitor, &ctx, q, None).await;
     }
-    let list = store::filtered(&state.db, ctx.tenant.id, &filter, 500).await?;
-    let mut event = visitor.event(Some(ctx.tenant.id), "signalements.export");
+    let list = store::filtered(&state.db, ctx.collectivite.id, &filter, 500).await?;
+    let mut event = visitor.event(Some(ctx.collectivite.id), "signalements.export");
     event.details = serde_json::json!({"format": if geojson { "geojson" } else { "csv" }, "nombre": list.len()}).to_string();
-    guichet_store::audit::append(&state.db, &event).await?;
+    guichet_store::journal::append(&state.db, &event).await?;
     use axum::http::header;
     if geojson {
         let features: Vec<serde_json::Value> = list
@@ -320,7 +321,7 @@ pub async fn export(
 #[template(path = "signalement/signalement-admin.html")]
 struct DetailPage {
     layout: Layout,
-    tenant: Tenant,
+    collectivite: Collectivite,
     s: Signalement,
     category: String,
     /// The states it may move to.
@@ -338,19 +339,19 @@ struct DetailPage {
 
 async fn load(
     state: &AppState,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
 ) -> anyhow::Result<Option<Signalement>> {
     Ok(store::by_id(&state.db, id)
         .await?
         // Another collectivité's report does not exist here; nor an unconfirmed one.
-        .filter(|s| s.tenant_id == ctx.tenant.id && s.state != SState::AConfirmer))
+        .filter(|s| s.tenant_id == ctx.collectivite.id && s.state != SState::AConfirmer))
 }
 
 async fn detail_page(
     state: &AppState,
     visitor: &Visitor,
-    ctx: &TenantContext,
+    ctx: &CollectiviteContext,
     id: i64,
     errors: Errors,
     flash: Option<String>,
@@ -359,12 +360,12 @@ async fn detail_page(
         return Ok(not_found(State(state.clone())).await);
     };
     let event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "signalement.consultation",
         "signalement",
         &s.number,
     );
-    guichet_store::audit::append(&state.db, &event).await?;
+    guichet_store::journal::append(&state.db, &event).await?;
     let history = store::history(&state.db, s.id)
         .await?
         .into_iter()
@@ -382,7 +383,7 @@ async fn detail_page(
         .collect();
     let page = DetailPage {
         layout: Layout::for_visitor(state, visitor).await,
-        tenant: ctx.tenant.clone(),
+        collectivite: ctx.collectivite.clone(),
         category: store::category(&state.db, s.category_id)
             .await?
             .map(|c| c.label)
@@ -396,7 +397,7 @@ async fn detail_page(
         errors,
         flash,
         carte: Carte::of(&state.config.map),
-        commune: guichet_store::territory::commune_by_insee(&state.db, &s.commune_insee)
+        commune: guichet_store::territoire::commune_by_insee(&state.db, &s.commune_insee)
             .await?
             .map(|c| c.nom)
             .unwrap_or_else(|| s.commune_insee.clone()),
@@ -409,7 +410,7 @@ async fn detail_page(
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     detail_page(&state, &visitor, &ctx, id, Errors::default(), None).await
@@ -439,7 +440,7 @@ async fn notify(
 pub async fn change(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -466,9 +467,9 @@ pub async fn change(
     let (Some(to), true) = (to, errors.is_empty()) else {
         return detail_page(&state, &visitor, &ctx, id, errors, None).await;
     };
-    let actor = tenant_label(&ctx);
+    let actor = collectivite_label(&ctx);
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         &format!("signalement.{}", to.code()),
         "signalement",
         &s.number,
@@ -498,7 +499,10 @@ pub async fn change(
             text.push_str(&format!(" Motif : {r}."));
         }
         if !note.is_empty() {
-            text.push_str(&format!("\n\nMessage de {} : {note}", ctx.tenant.name));
+            text.push_str(&format!(
+                "\n\nMessage de {} : {note}",
+                ctx.collectivite.name
+            ));
         }
         notify(&state, &s, to.label(), &text).await?;
     }
@@ -513,15 +517,15 @@ pub async fn change(
     .await
 }
 
-fn tenant_label(ctx: &TenantContext) -> String {
-    ctx.tenant.name.clone()
+fn collectivite_label(ctx: &CollectiviteContext) -> String {
+    ctx.collectivite.name.clone()
 }
 
 /// Hands the report to the competent collectivité; the history goes with it.
 pub async fn transfer(
     State(state): State<AppState>,
     visitor: Visitor,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
     body: String,
 ) -> Result<Response, AppError> {
@@ -529,21 +533,29 @@ pub async fn transfer(
         return Ok(not_found(State(state)).await);
     };
     let pairs = Fields::parse(&body);
-    let target = tenant::by_slug(&state.db, &pairs.get("collectivite")).await?;
-    let Some(target) = target.filter(|t| t.id != ctx.tenant.id) else {
+    let target = collectivite::by_slug(&state.db, &pairs.get("collectivite")).await?;
+    let Some(target) = target.filter(|t| t.id != ctx.collectivite.id) else {
         let mut errors = Errors::default();
         errors.add("collectivite", "Indiquez l'identifiant d'une autre collectivité présente sur Guichet (par exemple cote-d-or).");
         return detail_page(&state, &visitor, &ctx, id, errors, None).await;
     };
-    let note = format!("de {} à {}", ctx.tenant.name, target.name);
+    let note = format!("de {} à {}", ctx.collectivite.name, target.name);
     let mut event = visitor.event_on(
-        Some(ctx.tenant.id),
+        Some(ctx.collectivite.id),
         "signalement.transfert",
         "signalement",
         &s.number,
     );
     event.details = serde_json::json!({"vers": target.slug}).to_string();
-    store::transfer(&state.db, &s, target.id, &note, &tenant_label(&ctx), &event).await?;
+    store::transfer(
+        &state.db,
+        &s,
+        target.id,
+        &note,
+        &collectivite_label(&ctx),
+        &event,
+    )
+    .await?;
     notify(
         &state,
         &s,
@@ -571,7 +583,7 @@ pub async fn transfer(
 /// A photo of one of the collectivité's reports, public or not yet (moderation needs to see it).
 pub async fn photo(
     State(state): State<AppState>,
-    ctx: TenantContext,
+    ctx: CollectiviteContext,
     Path((_, id, file)): Path<(String, i64, String)>,
 ) -> Result<Response, AppError> {
     let Some(s) = load(&state, &ctx, id).await? else {

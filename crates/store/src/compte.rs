@@ -33,7 +33,7 @@ pub struct User {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum AccountError {
+pub enum CompteError {
     #[error("un compte existe déjà avec cette adresse électronique")]
     EmailTaken,
     #[error("adresse électronique invalide")]
@@ -42,14 +42,14 @@ pub enum AccountError {
     Storage(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for AccountError {
+impl From<sqlx::Error> for CompteError {
     fn from(e: sqlx::Error) -> Self {
         Self::Storage(e.into())
     }
 }
 
 /// Lower-cases and checks the shape of an address (the confirmation link proves it works).
-pub fn normalize_email(input: &str) -> Result<String, AccountError> {
+pub fn normalize_email(input: &str) -> Result<String, CompteError> {
     let email = input.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -63,7 +63,7 @@ pub fn normalize_email(input: &str) -> Result<String, AccountError> {
     if valid {
         Ok(email)
     } else {
-        Err(AccountError::InvalidEmail)
+        Err(CompteError::InvalidEmail)
     }
 }
 
@@ -131,7 +131,7 @@ pub async fn create(
     email: &str,
     display_name: &str,
     password: Option<&str>,
-) -> Result<User, AccountError> {
+) -> Result<User, CompteError> {
     let email = normalize_email(email)?;
     let hash = match password {
         Some(p) => Some(hash_password(p).await?),
@@ -153,7 +153,7 @@ pub async fn create(
     .await?;
     match row {
         Some(row) => Ok(from_row(&row)?),
-        None => Err(AccountError::EmailTaken),
+        None => Err(CompteError::EmailTaken),
     }
 }
 
@@ -280,10 +280,10 @@ pub async fn mark_email_confirmed(db: &Db, user_id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), AccountError> {
+pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), CompteError> {
     let email = normalize_email(new_email)?;
     if by_email(db, &email).await?.is_some() {
-        return Err(AccountError::EmailTaken);
+        return Err(CompteError::EmailTaken);
     }
     sqlx::query(
         "UPDATE users SET email = $1, email_confirmed_at = $2, updated_at = $2 WHERE id = $3",
@@ -294,8 +294,8 @@ pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), 
     .execute(db.pool())
     .await
     .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => AccountError::EmailTaken,
-        _ => AccountError::Storage(e.into()),
+        sqlx::Error::Database(d) if d.is_unique_violation() => CompteError::EmailTaken,
+        _ => CompteError::Storage(e.into()),
     })?;
     Ok(())
 }

@@ -13,7 +13,7 @@ pub async fn open(
     by: i64,
     last_name: &str,
     contact: &str,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<String> {
     let code = crate::secret::readable_code(10);
     let mut tx = db.begin().await?;
@@ -29,7 +29,7 @@ pub async fn open(
     .bind(dossier_id)
     .execute(&mut *tx)
     .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(code)
 }
@@ -61,7 +61,7 @@ pub async fn of(db: &Db, dossier_id: i64) -> anyhow::Result<Option<Counter>> {
     }))
 }
 
-/// The dossier (tenant, id) of a tracking code, if the last name matches (accents and case
+/// The dossier (collectivité, id) of a tracking code, if the last name matches (accents and case
 /// ignored).
 pub async fn find(db: &Db, code: &str, last_name: &str) -> anyhow::Result<Option<(i64, i64)>> {
     let row = sqlx::query(
@@ -86,7 +86,7 @@ pub async fn claim(
     db: &Db,
     dossier_id: i64,
     user_id: i64,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let n = sqlx::query("UPDATE dossiers SET usager_id = $1 WHERE id = $2 AND usager_id IS NULL AND channel = 'guichet'")
@@ -98,7 +98,7 @@ pub async fn claim(
     if n != 1 {
         return Ok(false);
     }
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -8,7 +8,7 @@ use sqlx::Row;
 /// Invitation links work for seven days.
 pub const INVITATION_LIFETIME_MS: i64 = 7 * 24 * 3_600_000;
 
-/// Roles of a user in every collectivité: (tenant id, role).
+/// Roles of a user in every collectivité: (collectivité id, role).
 pub async fn roles_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<(i64, Role)>> {
     let rows = sqlx::query(
         "SELECT tenant_id, role FROM memberships WHERE user_id = $1 ORDER BY tenant_id, role",
@@ -168,14 +168,14 @@ pub async fn pending_invitations(
 
 /// A group of agents of a collectivité (e.g. "Service urbanisme"); dossiers can be assigned to it.
 #[derive(Debug, Clone)]
-pub struct Team {
+pub struct Equipe {
     pub id: i64,
     pub name: String,
     pub member_ids: Vec<i64>,
 }
 
 /// Creates a team; `None` if the collectivité already has a team of that name.
-pub async fn create_team(db: &Db, tenant_id: i64, name: &str) -> anyhow::Result<Option<i64>> {
+pub async fn create_equipe(db: &Db, tenant_id: i64, name: &str) -> anyhow::Result<Option<i64>> {
     let row = sqlx::query(
         "INSERT INTO teams (tenant_id, name, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
@@ -188,7 +188,7 @@ pub async fn create_team(db: &Db, tenant_id: i64, name: &str) -> anyhow::Result<
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
-pub async fn teams(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Team>> {
+pub async fn equipes(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Equipe>> {
     let rows = sqlx::query(
         "SELECT t.id, t.name, m.user_id FROM teams t LEFT JOIN team_members m ON m.team_id = t.id
          WHERE t.tenant_id = $1 ORDER BY t.name, t.id, m.user_id",
@@ -196,12 +196,12 @@ pub async fn teams(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Team>> {
     .bind(tenant_id)
     .fetch_all(db.pool())
     .await?;
-    let mut out: Vec<Team> = Vec::new();
+    let mut out: Vec<Equipe> = Vec::new();
     for r in rows {
         let id: i64 = r.try_get(0)?;
         let member: Option<i64> = r.try_get(2)?;
         if out.last().map(|t| t.id) != Some(id) {
-            out.push(Team {
+            out.push(Equipe {
                 id,
                 name: r.try_get(1)?,
                 member_ids: Vec::new(),
@@ -215,7 +215,7 @@ pub async fn teams(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Team>> {
 }
 
 /// Adds or removes an agent; the team must belong to the collectivité.
-pub async fn set_team_member(
+pub async fn set_equipe_member(
     db: &Db,
     tenant_id: i64,
     team_id: i64,
@@ -257,7 +257,7 @@ pub struct NewInvitation {
 /// The trace of an invitation change: its journal entry and the e-mail that carries the link.
 /// `mail` is given the link's token; `event` gets the invitation's id as its object.
 pub struct InvitationTrace {
-    pub event: guichet_domain::audit::Event,
+    pub event: guichet_domain::journal::Event,
     pub mail: Box<dyn FnOnce(&str) -> crate::outbox::NewMail + Send>,
 }
 
@@ -293,7 +293,7 @@ pub async fn invite_traced(
                 .try_get(0)?;
                 event.object_type = Some("invitation".into());
                 event.object_id = Some(id.to_string());
-                crate::audit::append_in(conn, &event).await?;
+                crate::journal::append_in(conn, &event).await?;
                 crate::outbox::enqueue_in(conn, &mail).await?;
                 Ok(id)
             })
@@ -334,7 +334,7 @@ pub async fn resend_traced(
                 }
                 event.object_type = Some("invitation".into());
                 event.object_id = Some(invitation_id.to_string());
-                crate::audit::append_in(conn, &event).await?;
+                crate::journal::append_in(conn, &event).await?;
                 crate::outbox::enqueue_in(conn, &mail).await?;
                 Ok(true)
             })
@@ -349,7 +349,7 @@ pub async fn revoke_invitation_traced(
     db: &Db,
     tenant_id: i64,
     invitation_id: i64,
-    mut event: guichet_domain::audit::Event,
+    mut event: guichet_domain::journal::Event,
 ) -> anyhow::Result<bool> {
     db.write(move |conn| {
         Box::pin(async move {
@@ -368,7 +368,7 @@ pub async fn revoke_invitation_traced(
             }
             event.object_type = Some("invitation".into());
             event.object_id = Some(invitation_id.to_string());
-            crate::audit::append_in(conn, &event).await?;
+            crate::journal::append_in(conn, &event).await?;
             Ok(true)
         })
     })
@@ -387,7 +387,7 @@ pub async fn open_invitations(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Inv
     rows.iter().map(invitation_from_row).collect()
 }
 
-/// How many admins each collectivité has: (tenant id, count), collectivités without one absent.
+/// How many admins each collectivité has: (collectivité id, count), collectivités without one absent.
 pub async fn admin_counts(db: &Db) -> anyhow::Result<std::collections::HashMap<i64, i64>> {
     let rows = sqlx::query(
         "SELECT tenant_id, COUNT(*) FROM memberships WHERE role = $1 GROUP BY tenant_id",

@@ -1,17 +1,17 @@
 //! Collectivités join from the referential; mistakes are refused with nothing written.
 
 use crate::support::TestDb;
-use guichet_domain::territory::EntityKind;
-use guichet_store::tenant::{self, Contact, Target, TenantError};
+use guichet_domain::territoire::EntityKind;
+use guichet_store::collectivite::{self, CollectiviteError, Contact, Target};
 
 async fn count(t: &TestDb) -> usize {
-    tenant::list(&t.db).await.expect("list").len()
+    collectivite::list(&t.db).await.expect("list").len()
 }
 
 #[tokio::test]
 async fn every_level_can_join() {
     let t = TestDb::with_referential().await;
-    let region = tenant::add(
+    let region = collectivite::add(
         &t.db,
         &Target::Region("27".into()),
         &Contact::default(),
@@ -21,7 +21,7 @@ async fn every_level_can_join() {
     .expect("région");
     assert_eq!(region.name, "Région Bourgogne-Franche-Comté");
     assert!(region.is_operator);
-    let dep = tenant::add(
+    let dep = collectivite::add(
         &t.db,
         &Target::Departement("21".into()),
         &Contact::default(),
@@ -31,7 +31,7 @@ async fn every_level_can_join() {
     .expect("département");
     assert_eq!(dep.name, "Département de la Côte-d'Or");
     assert_eq!(dep.region_code.as_deref(), Some("27"));
-    let epci = tenant::add(
+    let epci = collectivite::add(
         &t.db,
         &Target::Siren("242100410".into()),
         &Contact::default(),
@@ -48,7 +48,7 @@ async fn every_level_can_join() {
         email: Some("mairie@semur.example".into()),
         ..Contact::default()
     };
-    let commune = tenant::add(&t.db, &Target::Insee("21603".into()), &contact, false)
+    let commune = collectivite::add(&t.db, &Target::Insee("21603".into()), &contact, false)
         .await
         .expect("commune");
     assert_eq!(commune.slug, "semur-en-auxois");
@@ -58,7 +58,7 @@ async fn every_level_can_join() {
         Some("mairie@semur.example")
     );
 
-    let listed: Vec<String> = tenant::list(&t.db)
+    let listed: Vec<String> = collectivite::list(&t.db)
         .await
         .expect("list")
         .into_iter()
@@ -74,7 +74,7 @@ async fn every_level_can_join() {
         ]
     );
     assert_eq!(
-        tenant::operator(&t.db)
+        collectivite::operator(&t.db)
             .await
             .expect("operator")
             .map(|t| t.id),
@@ -85,7 +85,7 @@ async fn every_level_can_join() {
 #[tokio::test]
 async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
     let t = TestDb::with_referential().await;
-    tenant::add(
+    collectivite::add(
         &t.db,
         &Target::Siren("212102313".into()),
         &Contact::default(),
@@ -95,7 +95,7 @@ async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
     .expect("Dijon");
     let before = count(&t).await;
 
-    let dup = tenant::add(
+    let dup = collectivite::add(
         &t.db,
         &Target::Siren("212 102 313".into()),
         &Contact::default(),
@@ -103,20 +103,23 @@ async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
     )
     .await;
     assert!(
-        matches!(dup, Err(TenantError::AlreadyTenant(..))),
+        matches!(dup, Err(CollectiviteError::AlreadyCollectivite(..))),
         "{dup:?}"
     );
-    let dup_by_insee = tenant::add(
+    let dup_by_insee = collectivite::add(
         &t.db,
         &Target::Insee("21231".into()),
         &Contact::default(),
         false,
     )
     .await;
-    assert!(matches!(dup_by_insee, Err(TenantError::AlreadyTenant(..))));
+    assert!(matches!(
+        dup_by_insee,
+        Err(CollectiviteError::AlreadyCollectivite(..))
+    ));
 
     // A well-formed SIREN (valid key) that no commune or EPCI has.
-    let unknown = tenant::add(
+    let unknown = collectivite::add(
         &t.db,
         &Target::Siren("732829320".into()),
         &Contact::default(),
@@ -129,7 +132,7 @@ async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
         "{message}"
     );
 
-    let bad = tenant::add(
+    let bad = collectivite::add(
         &t.db,
         &Target::Siren("212102314".into()),
         &Contact::default(),
@@ -140,7 +143,7 @@ async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
         .expect_err("bad key")
         .to_string()
         .contains("clé de contrôle"));
-    let unknown_dep = tenant::add(
+    let unknown_dep = collectivite::add(
         &t.db,
         &Target::Departement("00".into()),
         &Contact::default(),
@@ -149,7 +152,7 @@ async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
     .await;
     assert!(matches!(
         unknown_dep,
-        Err(TenantError::UnknownDepartement(_))
+        Err(CollectiviteError::UnknownDepartement(_))
     ));
 
     assert_eq!(
@@ -162,15 +165,18 @@ async fn duplicates_and_unknown_entities_are_refused_and_nothing_is_written() {
 #[tokio::test]
 async fn there_is_one_operator_and_it_is_a_region() {
     let t = TestDb::with_referential().await;
-    let not_region = tenant::add(
+    let not_region = collectivite::add(
         &t.db,
         &Target::Departement("21".into()),
         &Contact::default(),
         true,
     )
     .await;
-    assert!(matches!(not_region, Err(TenantError::OperatorMustBeRegion)));
-    tenant::add(
+    assert!(matches!(
+        not_region,
+        Err(CollectiviteError::OperatorMustBeRegion)
+    ));
+    collectivite::add(
         &t.db,
         &Target::Region("27".into()),
         &Contact::default(),
@@ -178,7 +184,7 @@ async fn there_is_one_operator_and_it_is_a_region() {
     )
     .await
     .expect("operator");
-    let second = tenant::add(
+    let second = collectivite::add(
         &t.db,
         &Target::Region("84".into()),
         &Contact::default(),
@@ -186,22 +192,22 @@ async fn there_is_one_operator_and_it_is_a_region() {
     )
     .await;
     assert!(
-        matches!(second, Err(TenantError::OperatorExists(_))),
+        matches!(second, Err(CollectiviteError::OperatorExists(_))),
         "{second:?}"
     );
     assert_eq!(count(&t).await, 1);
 }
 
 #[tokio::test]
-async fn adding_a_tenant_needs_the_referential() {
+async fn adding_a_collectivite_needs_the_referential() {
     let t = TestDb::empty().await;
     guichet_store::migrate::run(&t.db).await.expect("migrate");
-    let err = tenant::add(
+    let err = collectivite::add(
         &t.db,
         &Target::Siren("212102313".into()),
         &Contact::default(),
         false,
     )
     .await;
-    assert!(matches!(err, Err(TenantError::NoReferential)));
+    assert!(matches!(err, Err(CollectiviteError::NoReferential)));
 }

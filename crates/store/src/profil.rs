@@ -1,16 +1,16 @@
 //! The usager's profile values and "who saw my data" (read from the journal).
 
 use crate::db::Db;
-use guichet_domain::profile::{Profile, Source, Value};
+use guichet_domain::profil::{Profil, Source, Value};
 use sqlx::Row;
 
-pub async fn get(db: &Db, user_id: i64) -> anyhow::Result<Profile> {
+pub async fn get(db: &Db, user_id: i64) -> anyhow::Result<Profil> {
     let rows =
         sqlx::query("SELECT profile_key, value, source FROM profile_values WHERE user_id = $1")
             .bind(user_id)
             .fetch_all(db.pool())
             .await?;
-    let mut profile = Profile::new();
+    let mut profile = Profil::new();
     for r in rows {
         let source: String = r.try_get(2)?;
         profile.insert(
@@ -32,7 +32,7 @@ pub async fn save(
     user_id: i64,
     values: &[(String, String)],
     source: Source,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<()> {
     let now = crate::now_ms();
     let mut tx = db.begin().await?;
@@ -69,7 +69,7 @@ pub async fn save(
             .await?;
         }
     }
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -80,7 +80,7 @@ pub async fn accesses(
     db: &Db,
     user_id: i64,
     limit: i64,
-) -> anyhow::Result<Vec<guichet_domain::audit::Entry>> {
+) -> anyhow::Result<Vec<guichet_domain::journal::Entry>> {
     let rows = sqlx::query(&format!(
         "SELECT {} FROM audit_events
          WHERE (actor_id IS NULL OR actor_id <> $1)
@@ -89,12 +89,12 @@ pub async fn accesses(
              OR (object_type = 'profil' AND object_id = $2))
            AND action NOT IN ('dossier.depot', 'dossier.brouillon')
          ORDER BY id DESC LIMIT {}",
-        crate::audit::COLUMNS,
+        crate::journal::COLUMNS,
         limit.clamp(1, 1000)
     ))
     .bind(user_id)
     .bind(user_id.to_string())
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(crate::audit::from_row).collect()
+    rows.iter().map(crate::journal::from_row).collect()
 }

@@ -3,7 +3,7 @@
 
 use crate::db::Db;
 use crate::demarche::Demarche;
-use guichet_domain::demarche::template::Adjustable;
+use guichet_domain::demarche::modele::Adjustable;
 use guichet_domain::demarche::Definition;
 use sqlx::Row;
 

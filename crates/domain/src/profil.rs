@@ -45,7 +45,7 @@ pub struct Value {
 }
 
 /// A profile: values by key (`foyer.enfants[1].prenoms` for the second child).
-pub type Profile = BTreeMap<String, Value>;
+pub type Profil = BTreeMap<String, Value>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -259,7 +259,7 @@ fn bindings(definition: &Definition, children: usize) -> Vec<(String, String)> {
 }
 
 /// How many children the profile holds.
-pub fn children(profile: &Profile) -> usize {
+pub fn children(profile: &Profil) -> usize {
     profile
         .keys()
         .filter_map(|k| parse_key(k))
@@ -270,7 +270,7 @@ pub fn children(profile: &Profile) -> usize {
 }
 
 /// The answers a new dossier starts with: the bound fields, from the profile.
-pub fn prefill(definition: &Definition, profile: &Profile) -> Answers {
+pub fn prefill(definition: &Definition, profile: &Profil) -> Answers {
     let mut answers = Answers::default();
     for (answer, key) in bindings(definition, children(profile)) {
         if let Some(v) = profile.get(&key) {
@@ -294,7 +294,7 @@ pub struct Change {
 pub fn changes(
     definition: &Definition,
     answers: &Answers,
-    profile: &Profile,
+    profile: &Profil,
     today: Date,
 ) -> Vec<Change> {
     let block_children = definition
@@ -365,7 +365,7 @@ mod tests {
 
     #[test]
     fn bound_fields_come_prefilled_children_included() {
-        let mut p = Profile::new();
+        let mut p = Profil::new();
         p.insert("contact.telephone".into(), declared("06 12 34 56 78"));
         p.insert("foyer.enfants[0].prenoms".into(), declared("Léa"));
         p.insert("foyer.enfants[1].prenoms".into(), declared("Noé"));
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn new_values_are_offered_back_but_never_over_certified_ones() {
-        let mut p = Profile::new();
+        let mut p = Profil::new();
         p.insert("contact.telephone".into(), declared("06 12 34 56 78"));
         p.insert(
             "adresse.postale".into(),

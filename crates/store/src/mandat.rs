@@ -36,7 +36,7 @@ pub async fn add_structure(
     kind: &str,
     address: &str,
     tenant_id: Option<i64>,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<i64> {
     let mut tx = db.begin().await?;
     let id: i64 = sqlx::query(
@@ -50,7 +50,7 @@ pub async fn add_structure(
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -85,7 +85,7 @@ pub async fn add_aidant(
     structure_id: i64,
     user_id: i64,
     responsable: bool,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM aidants WHERE structure_id = $1 AND user_id = $2")
@@ -100,7 +100,7 @@ pub async fn add_aidant(
         .bind(crate::now_ms())
         .execute(&mut *tx)
         .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -203,7 +203,7 @@ pub struct NewMandat {
 pub async fn create(
     db: &Db,
     n: &NewMandat,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<Mandat> {
     let code = crate::secret::readable_code(10);
     let now = crate::now_ms();
@@ -227,7 +227,7 @@ pub async fn create(
     .try_get(0)?;
     let mut event = event.clone();
     event.object_id = Some(id.to_string());
-    crate::audit::append_in(&mut tx, &event).await?;
+    crate::journal::append_in(&mut tx, &event).await?;
     tx.commit().await?;
     by_id(db, id)
         .await?
@@ -288,7 +288,7 @@ pub async fn revoke(
     db: &Db,
     id: i64,
     by: &str,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let n = sqlx::query(
@@ -308,7 +308,7 @@ pub async fn revoke(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     Ok(true)
 }

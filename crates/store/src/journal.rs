@@ -1,7 +1,7 @@
 //! The audit journal in the database: append in the caller's transaction, list, verify.
 
 use crate::db::Db;
-use guichet_domain::audit::{entry_hash, Broken, Entry, Event, Verifier};
+use guichet_domain::journal::{entry_hash, Broken, Entry, Event, Verifier};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 

@@ -20,7 +20,7 @@ pub const SCOPES: &[(&str, &str)] = &[
 ];
 
 #[derive(Debug, Clone)]
-pub struct ApiToken {
+pub struct Jeton {
     pub id: i64,
     pub tenant_id: i64,
     pub user_id: i64,
@@ -49,11 +49,11 @@ const COLUMNS: &str =
     COALESCE(t.expires_at, t.created_at + 31536000000) AS expires_at, u.email AS owner_email";
 
 /// The owner's roles in the token's collectivité, now.
-async fn owner_roles(db: &Db, t: &mut ApiToken) -> anyhow::Result<()> {
-    t.owner_roles = crate::team::roles_of(db, t.user_id)
+async fn owner_roles(db: &Db, t: &mut Jeton) -> anyhow::Result<()> {
+    t.owner_roles = crate::equipe::roles_of(db, t.user_id)
         .await?
         .into_iter()
-        .filter(|(tenant, _)| *tenant == t.tenant_id)
+        .filter(|(collectivite, _)| *collectivite == t.tenant_id)
         .map(|(_, r)| r)
         .collect();
     Ok(())
@@ -71,8 +71,8 @@ pub async fn create(
     name: &str,
     scopes: &[String],
     days: u32,
-    event: guichet_domain::audit::Event,
-) -> anyhow::Result<(ApiToken, String)> {
+    event: guichet_domain::journal::Event,
+) -> anyhow::Result<(Jeton, String)> {
     let token = format!("{PREFIX}{}", random_token());
     let now = crate::now_ms();
     let expires_at = expiry(now, days);
@@ -94,10 +94,10 @@ pub async fn create(
     let mut event = event;
     event.object_type = Some("jeton".into());
     event.object_id = Some(id.to_string());
-    crate::audit::append_in(&mut tx, &event).await?;
+    crate::journal::append_in(&mut tx, &event).await?;
     tx.commit().await?;
     Ok((
-        ApiToken {
+        Jeton {
             id,
             tenant_id,
             user_id,
@@ -113,8 +113,8 @@ pub async fn create(
     ))
 }
 
-fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<ApiToken> {
-    Ok(ApiToken {
+fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Jeton> {
+    Ok(Jeton {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         user_id: r.try_get("user_id")?,
@@ -137,7 +137,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<ApiToken> {
 
 /// The live token with this value, if any, with its owner's current roles; records its use. The
 /// token must be neither revoked nor expired, and its owner still an agent of its collectivité.
-pub async fn authenticate(db: &Db, token: &str) -> anyhow::Result<Option<ApiToken>> {
+pub async fn authenticate(db: &Db, token: &str) -> anyhow::Result<Option<Jeton>> {
     if !token.starts_with(PREFIX) {
         return Ok(None);
     }
@@ -165,8 +165,8 @@ pub async fn authenticate(db: &Db, token: &str) -> anyhow::Result<Option<ApiToke
 }
 
 /// The live tokens of a collectivité: one agent's (`Some(user)`), or every agent's (for admins).
-pub async fn list(db: &Db, tenant_id: i64, user_id: Option<i64>) -> anyhow::Result<Vec<ApiToken>> {
-    let mut tokens: Vec<ApiToken> = sqlx::query(&format!(
+pub async fn list(db: &Db, tenant_id: i64, user_id: Option<i64>) -> anyhow::Result<Vec<Jeton>> {
+    let mut tokens: Vec<Jeton> = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.tenant_id = $1 AND ($2 = 0 OR t.user_id = $2) AND t.revoked_at IS NULL
            AND COALESCE(t.expires_at, t.created_at + 31536000000) > $3
@@ -193,7 +193,7 @@ pub async fn revoke(
     tenant_id: i64,
     owner: Option<i64>,
     id: i64,
-    event: guichet_domain::audit::Event,
+    event: guichet_domain::journal::Event,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let done = sqlx::query(
@@ -212,7 +212,7 @@ pub async fn revoke(
         let mut event = event;
         event.object_type = Some("jeton".into());
         event.object_id = Some(id.to_string());
-        crate::audit::append_in(&mut tx, &event).await?;
+        crate::journal::append_in(&mut tx, &event).await?;
     }
     tx.commit().await?;
     Ok(done)

@@ -2,7 +2,7 @@
 
 use crate::db::Db;
 use anyhow::Context;
-use guichet_domain::territory::{Commune, CommuneType, Departement, Epci, Referential, Region};
+use guichet_domain::territoire::{Commune, CommuneType, Departement, Epci, Referential, Region};
 use guichet_domain::text::fold;
 use sqlx::any::AnyRow;
 use sqlx::Row;

@@ -1,10 +1,10 @@
-//! Collectivités (tenants): joining the platform from the territory referential, and listing.
+//! Collectivités (collectivités): joining the platform from the territory referential, and listing.
 
 use crate::db::Db;
-use crate::territory;
+use crate::territoire;
+use guichet_domain::collectivite::{display_name, slug_for, CollectiviteStatus};
 use guichet_domain::siren::{Siren, SirenError};
-use guichet_domain::tenant::{display_name, slug_for, TenantStatus};
-use guichet_domain::territory::EntityKind;
+use guichet_domain::territoire::EntityKind;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -26,7 +26,7 @@ pub struct Contact {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Tenant {
+pub struct Collectivite {
     pub id: i64,
     pub slug: String,
     pub entity_kind: EntityKind,
@@ -37,7 +37,7 @@ pub struct Tenant {
     pub contact_phone: Option<String>,
     pub contact_address: Option<String>,
     pub website: Option<String>,
-    pub status: TenantStatus,
+    pub status: CollectiviteStatus,
     pub is_operator: bool,
     /// Code of the département the collectivité lies in (none for a région).
     pub departement_code: Option<String>,
@@ -46,7 +46,7 @@ pub struct Tenant {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum TenantError {
+pub enum CollectiviteError {
     #[error(transparent)]
     Siren(#[from] SirenError),
     #[error("aucune commune ni intercommunalité du référentiel n'a le SIREN {0}")]
@@ -58,7 +58,7 @@ pub enum TenantError {
     #[error("aucun département n'a le code {0}")]
     UnknownDepartement(String),
     #[error("{0} est déjà une collectivité de la plateforme (adresse /collectivites/{1})")]
-    AlreadyTenant(String, String),
+    AlreadyCollectivite(String, String),
     #[error("l'opérateur de la plateforme doit être une région")]
     OperatorMustBeRegion,
     #[error("la plateforme a déjà un opérateur : {0}")]
@@ -69,7 +69,7 @@ pub enum TenantError {
     Storage(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for TenantError {
+impl From<sqlx::Error> for CollectiviteError {
     fn from(e: sqlx::Error) -> Self {
         Self::Storage(e.into())
     }
@@ -82,14 +82,14 @@ struct Entity {
     nom: String,
 }
 
-async fn resolve(db: &Db, target: &Target) -> Result<Entity, TenantError> {
-    if territory::imported_version(db).await?.is_none() {
-        return Err(TenantError::NoReferential);
+async fn resolve(db: &Db, target: &Target) -> Result<Entity, CollectiviteError> {
+    if territoire::imported_version(db).await?.is_none() {
+        return Err(CollectiviteError::NoReferential);
     }
     match target {
         Target::Siren(raw) => {
             let siren = Siren::parse(raw)?;
-            if let Some(c) = territory::commune_by_siren(db, siren.as_str()).await? {
+            if let Some(c) = territoire::commune_by_siren(db, siren.as_str()).await? {
                 return Ok(Entity {
                     kind: EntityKind::Commune,
                     code: c.insee,
@@ -97,20 +97,20 @@ async fn resolve(db: &Db, target: &Target) -> Result<Entity, TenantError> {
                     nom: c.nom,
                 });
             }
-            match territory::epci(db, siren.as_str()).await? {
+            match territoire::epci(db, siren.as_str()).await? {
                 Some(e) => Ok(Entity {
                     kind: EntityKind::Epci,
                     code: e.siren.clone(),
                     siren: Some(e.siren),
                     nom: e.nom,
                 }),
-                None => Err(TenantError::UnknownSiren(siren.to_string())),
+                None => Err(CollectiviteError::UnknownSiren(siren.to_string())),
             }
         }
         Target::Insee(code) => {
-            let c = territory::commune_by_insee(db, code.trim())
+            let c = territoire::commune_by_insee(db, code.trim())
                 .await?
-                .ok_or_else(|| TenantError::UnknownInsee(code.trim().to_string()))?;
+                .ok_or_else(|| CollectiviteError::UnknownInsee(code.trim().to_string()))?;
             Ok(Entity {
                 kind: EntityKind::Commune,
                 code: c.insee,
@@ -119,9 +119,9 @@ async fn resolve(db: &Db, target: &Target) -> Result<Entity, TenantError> {
             })
         }
         Target::Region(code) => {
-            let r = territory::region(db, code.trim())
+            let r = territoire::region(db, code.trim())
                 .await?
-                .ok_or_else(|| TenantError::UnknownRegion(code.trim().to_string()))?;
+                .ok_or_else(|| CollectiviteError::UnknownRegion(code.trim().to_string()))?;
             Ok(Entity {
                 kind: EntityKind::Region,
                 code: r.code,
@@ -130,9 +130,9 @@ async fn resolve(db: &Db, target: &Target) -> Result<Entity, TenantError> {
             })
         }
         Target::Departement(code) => {
-            let d = territory::departement(db, code.trim())
+            let d = territoire::departement(db, code.trim())
                 .await?
-                .ok_or_else(|| TenantError::UnknownDepartement(code.trim().to_string()))?;
+                .ok_or_else(|| CollectiviteError::UnknownDepartement(code.trim().to_string()))?;
             Ok(Entity {
                 kind: EntityKind::Departement,
                 code: d.code,
@@ -149,7 +149,7 @@ pub async fn add(
     target: &Target,
     contact: &Contact,
     operator: bool,
-) -> Result<Tenant, TenantError> {
+) -> Result<Collectivite, CollectiviteError> {
     add_with(db, target, contact, operator, None).await
 }
 
@@ -159,8 +159,8 @@ pub async fn add_traced(
     target: &Target,
     contact: &Contact,
     operator: bool,
-    event: guichet_domain::audit::Event,
-) -> Result<Tenant, TenantError> {
+    event: guichet_domain::journal::Event,
+) -> Result<Collectivite, CollectiviteError> {
     add_with(db, target, contact, operator, Some(event)).await
 }
 
@@ -169,11 +169,11 @@ async fn add_with(
     target: &Target,
     contact: &Contact,
     operator: bool,
-    event: Option<guichet_domain::audit::Event>,
-) -> Result<Tenant, TenantError> {
+    event: Option<guichet_domain::journal::Event>,
+) -> Result<Collectivite, CollectiviteError> {
     let entity = resolve(db, target).await?;
     if operator && entity.kind != EntityKind::Region {
-        return Err(TenantError::OperatorMustBeRegion);
+        return Err(CollectiviteError::OperatorMustBeRegion);
     }
     let mut tx = db.begin().await?;
     let existing = sqlx::query(
@@ -185,14 +185,17 @@ async fn add_with(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(row) = existing {
-        return Err(TenantError::AlreadyTenant(row.try_get(0)?, row.try_get(1)?));
+        return Err(CollectiviteError::AlreadyCollectivite(
+            row.try_get(0)?,
+            row.try_get(1)?,
+        ));
     }
     if operator {
         if let Some(row) = sqlx::query("SELECT name FROM tenants WHERE is_operator = 1")
             .fetch_optional(&mut *tx)
             .await?
         {
-            return Err(TenantError::OperatorExists(row.try_get(0)?));
+            return Err(CollectiviteError::OperatorExists(row.try_get(0)?));
         }
     }
     let taken: Vec<String> = sqlx::query("SELECT slug FROM tenants")
@@ -217,7 +220,7 @@ async fn add_with(
     .bind(contact.phone.clone())
     .bind(contact.address.clone())
     .bind(contact.website.clone())
-    .bind(TenantStatus::Active.code())
+    .bind(CollectiviteStatus::Active.code())
     .bind(i64::from(operator))
     .bind(now)
     .fetch_one(&mut *tx)
@@ -228,17 +231,17 @@ async fn add_with(
         event.object_type = Some("collectivite".into());
         event.object_id = Some(slug.clone());
         event.details = serde_json::json!({"operateur": operator}).to_string();
-        crate::audit::append_in(&mut tx, &event).await?;
+        crate::journal::append_in(&mut tx, &event).await?;
     }
     tx.commit().await?;
     by_id(db, id).await?.ok_or_else(|| {
-        TenantError::Storage(anyhow::anyhow!(
+        CollectiviteError::Storage(anyhow::anyhow!(
             "collectivité {id} introuvable après création"
         ))
     })
 }
 
-/// Tenants with the département and région they lie in, derived from the referential.
+/// Collectivités with the département and région they lie in, derived from the referential.
 const SELECT: &str = "SELECT t.id, t.slug, t.entity_kind, t.entity_code, t.siren, t.name, t.contact_email,
         t.contact_phone, t.contact_address, t.website, t.status, t.is_operator, t.created_at,
         CASE t.entity_kind
@@ -258,10 +261,10 @@ const SELECT: &str = "SELECT t.id, t.slug, t.entity_kind, t.entity_code, t.siren
         END AS region_code
     FROM tenants t";
 
-fn from_row(row: &AnyRow) -> anyhow::Result<Tenant> {
+fn from_row(row: &AnyRow) -> anyhow::Result<Collectivite> {
     let kind: String = row.try_get("entity_kind")?;
     let status: String = row.try_get("status")?;
-    Ok(Tenant {
+    Ok(Collectivite {
         id: row.try_get("id")?,
         slug: row.try_get("slug")?,
         entity_kind: EntityKind::from_code(&kind)
@@ -273,7 +276,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<Tenant> {
         contact_phone: row.try_get("contact_phone")?,
         contact_address: row.try_get("contact_address")?,
         website: row.try_get("website")?,
-        status: TenantStatus::from_code(&status)
+        status: CollectiviteStatus::from_code(&status)
             .ok_or_else(|| anyhow::anyhow!("statut inconnu {status}"))?,
         is_operator: row.try_get::<i64, _>("is_operator")? != 0,
         departement_code: row.try_get("departement_code")?,
@@ -284,7 +287,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<Tenant> {
 
 /// Every collectivité: the operator first, then by level (région, départements, EPCI, communes)
 /// and name.
-pub async fn list(db: &Db) -> anyhow::Result<Vec<Tenant>> {
+pub async fn list(db: &Db) -> anyhow::Result<Vec<Collectivite>> {
     let sql = format!(
         "{SELECT} ORDER BY t.is_operator DESC,
             CASE t.entity_kind WHEN 'region' THEN 0 WHEN 'departement' THEN 1 WHEN 'epci' THEN 2 ELSE 3 END,
@@ -298,7 +301,7 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Tenant>> {
         .collect()
 }
 
-pub async fn by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Tenant>> {
+pub async fn by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Collectivite>> {
     let sql = format!("{SELECT} WHERE t.slug = $1");
     sqlx::query(&sql)
         .bind(slug)
@@ -309,7 +312,7 @@ pub async fn by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Tenant>> {
         .transpose()
 }
 
-pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<Tenant>> {
+pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<Collectivite>> {
     let sql = format!("{SELECT} WHERE t.id = $1");
     sqlx::query(&sql)
         .bind(id)
@@ -320,7 +323,7 @@ pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<Tenant>> {
         .transpose()
 }
 
-pub async fn operator(db: &Db) -> anyhow::Result<Option<Tenant>> {
+pub async fn operator(db: &Db) -> anyhow::Result<Option<Collectivite>> {
     let sql = format!("{SELECT} WHERE t.is_operator = 1");
     sqlx::query(&sql)
         .fetch_optional(db.pool())
@@ -330,8 +333,12 @@ pub async fn operator(db: &Db) -> anyhow::Result<Option<Tenant>> {
         .transpose()
 }
 
-/// Finds the tenant of a territory entity, if it joined.
-pub async fn by_entity(db: &Db, kind: EntityKind, code: &str) -> anyhow::Result<Option<Tenant>> {
+/// Finds the collectivité of a territory entity, if it joined.
+pub async fn by_entity(
+    db: &Db,
+    kind: EntityKind,
+    code: &str,
+) -> anyhow::Result<Option<Collectivite>> {
     let sql = format!("{SELECT} WHERE t.entity_kind = $1 AND t.entity_code = $2");
     sqlx::query(&sql)
         .bind(kind.code())
@@ -341,4 +348,21 @@ pub async fn by_entity(db: &Db, kind: EntityKind, code: &str) -> anyhow::Result<
         .as_ref()
         .map(from_row)
         .transpose()
+}
+
+/// What a usager reads of the collectivité handling their dossier (its pages, the accusé de
+/// réception): its name and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Coordonnees {
+    pub name: String,
+    pub contact_email: Option<String>,
+}
+
+impl From<&Collectivite> for Coordonnees {
+    fn from(t: &Collectivite) -> Self {
+        Coordonnees {
+            name: t.name.clone(),
+            contact_email: t.contact_email.clone(),
+        }
+    }
 }

@@ -1,18 +1,18 @@
-//! Collectivités: the territory entities that joined the platform (the tenants).
+//! Collectivités: the territory entities that joined the platform (the collectivités).
 
-use crate::territory::EntityKind;
+use crate::territoire::EntityKind;
 use crate::text::slugify;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum TenantStatus {
+pub enum CollectiviteStatus {
     /// Joined and serving its residents.
     Active,
     /// Temporarily closed by the operator: its pages say so, nothing new can be filed.
     Suspended,
 }
 
-impl TenantStatus {
+impl CollectiviteStatus {
     pub fn code(self) -> &'static str {
         match self {
             Self::Active => "active",

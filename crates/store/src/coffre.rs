@@ -48,7 +48,7 @@ pub async fn add(
     store: &LocalStore,
     user_id: i64,
     d: &NewDocument<'_>,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<Document> {
     let id = crate::secret::random_token();
     store.put(&id, d.bytes).await?;
@@ -70,7 +70,7 @@ pub async fn add(
     .await?;
     let mut event = event.clone();
     event.object_id = Some(id.clone());
-    crate::audit::append_in(&mut tx, &event).await?;
+    crate::journal::append_in(&mut tx, &event).await?;
     tx.commit().await?;
     get(db, user_id, &id)
         .await?
@@ -107,7 +107,7 @@ pub async fn remove(
     db: &Db,
     store: &LocalStore,
     d: &Document,
-    event: &guichet_domain::audit::Event,
+    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM vault_documents WHERE id = $1 AND user_id = $2")
@@ -115,7 +115,7 @@ pub async fn remove(
         .bind(d.user_id)
         .execute(&mut *tx)
         .await?;
-    crate::audit::append_in(&mut tx, event).await?;
+    crate::journal::append_in(&mut tx, event).await?;
     tx.commit().await?;
     // Copies attached to dossiers are the collectivité's and stay.
     store.delete(&d.id).await?;
