@@ -71,6 +71,9 @@ pub struct Config {
     /// Addresses or networks (`10.0.0.0/8`) of the reverse proxies in front of the platform: only
     /// their `X-Forwarded-For` is believed for the client's address (throttling, journal).
     pub trusted_proxies: Vec<String>,
+    /// Whether this node runs the background worker (e-mails, webhooks, deadlines, purges); every
+    /// node does by default, and they share the work safely.
+    pub worker: bool,
     /// The key that signs the audit chain's anchors (created if missing; default
     /// `data_dir/cle-ancrage-journal`); keep it off the database's host in production.
     pub audit_key_file: Option<PathBuf>,
@@ -124,6 +127,7 @@ impl Default for Config {
             metrics_token: None,
             api_token_days: 365,
             trusted_proxies: Vec::new(),
+            worker: true,
             audit_key_file: None,
             audit_anchor_dir: None,
             audit_retired_keys: Vec::new(),
@@ -176,6 +180,7 @@ const ENV_KEYS: &[&str] = &[
     "metrics_token",
     "api_token_days",
     "trusted_proxies",
+    "worker",
     "audit_key_file",
     "audit_anchor_dir",
     "audit_retired_keys",

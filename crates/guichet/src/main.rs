@@ -777,6 +777,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
             outgoing_allowed_hosts: config.outgoing_allowed_hosts.clone(),
             trusted_proxies: config.trusted_proxies()?,
+            worker: config.worker,
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

@@ -1,43 +1,38 @@
-//! Connection to the database, whichever backend the URL names.
+//! The database of the platform: a pool of connections for reads and short transactions, and
+//! the group commit (`writer`) for writes.
 
+use crate::conn::{backend_of, cannot_open, connect_options, session_settings};
+pub use crate::conn::{Backend, Durability};
 use anyhow::Context;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgres => "postgres",
-        }
-    }
-}
-
-/// Durability of commits. `Full` is the default: a commit acknowledged to a user survives a crash
-/// or power loss. `Relaxed` only by explicit configuration (see docs/ARCHITECTURE.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    #[default]
-    Full,
-    Relaxed,
-}
 
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
     writer: crate::writer::Writer,
-    definitions: std::sync::Arc<crate::demarche::DefinitionCache>,
+    caches: std::sync::Arc<Caches>,
+}
+
+/// What the capabilities keep in memory beside the database (e.g. the published démarche
+/// versions, which never change), one value per type, made at first use.
+#[derive(Default)]
+struct Caches(
+    std::sync::RwLock<
+        Vec<(
+            std::any::TypeId,
+            std::sync::Arc<dyn std::any::Any + Send + Sync>,
+        )>,
+    >,
+);
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Caches")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,61 +56,6 @@ impl Default for DbOptions {
 pub fn default_max_connections() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
-}
-
-fn backend_of(url: &str) -> anyhow::Result<Backend> {
-    if url.starts_with("sqlite:") {
-        Ok(Backend::Sqlite)
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Backend::Postgres)
-    } else {
-        anyhow::bail!("adresse de base de données non reconnue : utilisez sqlite:// ou postgres://")
-    }
-}
-
-/// What every connection sets first: durability, and the rest of the platform's conventions.
-fn session_settings(backend: Backend, durability: Durability) -> String {
-    let full = durability == Durability::Full;
-    match backend {
-        Backend::Sqlite => format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-            if full { "FULL" } else { "NORMAL" }
-        ),
-        Backend::Postgres => format!(
-            "SET synchronous_commit = {}; SET TIME ZONE 'UTC';",
-            if full { "on" } else { "off" }
-        ),
-    }
-}
-
-fn cannot_open(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "impossible d'ouvrir la base SQLite",
-        Backend::Postgres => "impossible de se connecter à PostgreSQL",
-    }
-}
-
-fn connect_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
-    sqlx::any::install_default_drivers();
-    Ok(AnyConnectOptions::from_str(url)
-        .with_context(|| "adresse de base de données invalide".to_string())?
-        .disable_statement_logging())
-}
-
-/// One connection outside any pool, with the same settings (the group commit's).
-pub(crate) async fn connect(
-    url: &str,
-    backend: Backend,
-    durability: Durability,
-) -> anyhow::Result<sqlx::AnyConnection> {
-    let mut conn = connect_options(url)?
-        .connect()
-        .await
-        .with_context(|| cannot_open(backend))?;
-    conn.execute(session_settings(backend, durability).as_str())
-        .await?;
-    Ok(conn)
 }
 
 /// A pool with the durability and session settings of every connection.
@@ -162,7 +102,7 @@ impl Db {
             pool,
             backend,
             writer,
-            definitions: Default::default(),
+            caches: Default::default(),
         })
     }
 
@@ -178,8 +118,36 @@ impl Db {
         self.writer.write(job).await
     }
 
-    pub(crate) fn definitions(&self) -> &crate::demarche::DefinitionCache {
-        &self.definitions
+    /// This database's cache of type `T`, made with `Default` at its first use.
+    pub(crate) fn cache<T: Default + Send + Sync + 'static>(&self) -> std::sync::Arc<T> {
+        let id = std::any::TypeId::of::<T>();
+        let found = |caches: &[(
+            std::any::TypeId,
+            std::sync::Arc<dyn std::any::Any + Send + Sync>,
+        )]| {
+            caches
+                .iter()
+                .find(|(t, _)| *t == id)
+                .and_then(|(_, c)| c.clone().downcast::<T>().ok())
+        };
+        if let Some(c) = self.caches.0.read().ok().and_then(|c| found(&c)) {
+            return c;
+        }
+        let Ok(mut caches) = self.caches.0.write() else {
+            return std::sync::Arc::new(T::default());
+        };
+        if let Some(c) = found(&caches) {
+            return c;
+        }
+        let made = std::sync::Arc::new(T::default());
+        caches.push((id, made.clone()));
+        made
+    }
+
+    /// Topics announced by the capabilities once the writes that concern them have committed
+    /// (`"outbox"`: e-mails are waiting).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<&'static str> {
+        self.writer.announcer().subscribe()
     }
 
     /// Begins a write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE):

@@ -193,7 +193,7 @@ pub async fn definition(
     version: i64,
 ) -> anyhow::Result<Option<Definition>> {
     let key = (tenant_id, demarche_id, version);
-    if let Some(definition) = db.definitions().get(key) {
+    if let Some(definition) = db.cache::<DefinitionCache>().get(key) {
         return Ok(Some(definition));
     }
     let row = sqlx::query("SELECT definition, published_at FROM demarche_versions WHERE tenant_id = $1 AND demarche_id = $2 AND version = $3")
@@ -207,7 +207,7 @@ pub async fn definition(
             let text: String = r.try_get(0)?;
             let definition: Definition = serde_json::from_str(&text)?;
             if r.try_get::<Option<i64>, _>(1)?.is_some() {
-                db.definitions().keep(key, &definition);
+                db.cache::<DefinitionCache>().keep(key, &definition);
             }
             Ok(Some(definition))
         }

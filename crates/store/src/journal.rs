@@ -15,11 +15,7 @@ async fn lock_head(tx: &mut sqlx::AnyConnection) -> anyhow::Result<(i64, String)
     Ok((head.try_get(0)?, head.try_get(1)?))
 }
 
-pub(crate) async fn write_head(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    hash: &str,
-) -> anyhow::Result<()> {
+async fn write_head(tx: &mut sqlx::AnyConnection, id: i64, hash: &str) -> anyhow::Result<()> {
     sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
         .bind(id)
         .bind(hash)
@@ -28,13 +24,67 @@ pub(crate) async fn write_head(
     Ok(())
 }
 
+/// The journal's head in a batch: read once (and locked) at the batch's first entry, moved by
+/// each entry, written once before the commit.
+#[derive(Default)]
+struct BatchHead {
+    /// The head as read from the database, once read.
+    read: Option<(i64, String)>,
+    /// The heads after each entry of the batch.
+    moved: Vec<(i64, String)>,
+}
+
+impl BatchHead {
+    fn current(&self) -> Option<(i64, String)> {
+        self.moved.last().or(self.read.as_ref()).cloned()
+    }
+}
+
+impl crate::writer::Share for BatchHead {
+    fn mark(&self) -> usize {
+        // A job that read the head undoes the read too (its savepoint released the lock).
+        if self.read.is_none() {
+            usize::MAX
+        } else {
+            self.moved.len()
+        }
+    }
+    fn undo(&mut self, mark: usize) {
+        if mark == usize::MAX {
+            self.read = None;
+            self.moved.clear();
+        } else {
+            self.moved.truncate(mark);
+        }
+    }
+    fn finish<'c>(
+        self: Box<Self>,
+        conn: &'c mut sqlx::AnyConnection,
+    ) -> crate::writer::WriteFuture<'c, ()> {
+        Box::pin(async move {
+            if let Some((id, hash)) = self.moved.last() {
+                write_head(conn, *id, hash).await?;
+            }
+            Ok(())
+        })
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
 /// Appends an event inside `tx`, so that it commits with the change it records, or not at all.
 pub async fn append_in(tx: &mut sqlx::AnyConnection, event: &Event) -> anyhow::Result<i64> {
     use crate::writer::Value::{Int, Text};
-    let batch = crate::writer::batch_head();
-    let (last_id, prev_hash) = match &batch {
-        Ok(Some(head)) => head.clone(),
-        _ => lock_head(tx).await?,
+    let in_batch = crate::writer::with_share(|h: &mut BatchHead| h.current());
+    let (last_id, prev_hash) = match in_batch {
+        Some(Some(head)) => head,
+        Some(None) => {
+            let head = lock_head(tx).await?;
+            crate::writer::with_share(|h: &mut BatchHead| h.read = Some(head.clone()));
+            head
+        }
+        None => lock_head(tx).await?,
     };
     let id = last_id + 1;
     let at = crate::now_ms();
@@ -74,9 +124,8 @@ pub async fn append_in(tx: &mut sqlx::AnyConnection, event: &Event) -> anyhow::R
         ],
     )
     .await?;
-    if batch.is_ok() {
-        crate::writer::set_batch_head(id, hash);
-    } else {
+    let moved = crate::writer::with_share(|h: &mut BatchHead| h.moved.push((id, hash.clone())));
+    if moved.is_none() {
         write_head(tx, id, &hash).await?;
     }
     Ok(id)

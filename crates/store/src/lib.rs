@@ -8,6 +8,7 @@ pub mod collectivite;
 pub mod competence;
 pub mod compte;
 pub mod comptoir;
+pub mod conn;
 pub mod db;
 pub mod demarche;
 pub mod dossier;
@@ -27,6 +28,7 @@ pub mod session;
 pub mod signalement;
 pub mod territoire;
 pub mod throttle;
+pub mod trace;
 pub mod webhook;
 pub mod writer;
 

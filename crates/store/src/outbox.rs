@@ -44,10 +44,15 @@ pub async fn enqueue(
         .await
 }
 
-/// Queues a mail inside the caller's transaction: it is sent only if that change commits.
+/// What `Db::subscribe` announces once mails queued by a change have committed.
+pub const TOPIC: &str = "outbox";
+
+/// Queues a mail inside the caller's transaction: it is sent only if that change commits, and
+/// the mail workers hear of it then.
 pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, mail: &NewMail) -> anyhow::Result<()> {
     use crate::writer::Value::{Int, Text};
     let now = crate::now_ms();
+    crate::writer::announce(TOPIC);
     crate::writer::insert_later(
         conn,
         "outbox",

@@ -64,6 +64,38 @@ pub async fn configure(
     Ok(secret)
 }
 
+/// An event for a démarche's webhook, if it has one.
+#[derive(Debug, Clone)]
+struct WebhookEvent {
+    tenant_id: i64,
+    demarche_id: i64,
+    body: String,
+    at: i64,
+}
+
+/// A batch's webhook events: the démarches' webhooks are looked up once for the whole batch,
+/// before its commit, instead of once per event.
+#[derive(Default)]
+struct BatchEvents(Vec<WebhookEvent>);
+
+impl crate::writer::Share for BatchEvents {
+    fn mark(&self) -> usize {
+        self.0.len()
+    }
+    fn undo(&mut self, mark: usize) {
+        self.0.truncate(mark);
+    }
+    fn finish<'c>(
+        self: Box<Self>,
+        conn: &'c mut sqlx::AnyConnection,
+    ) -> crate::writer::WriteFuture<'c, ()> {
+        Box::pin(async move { deliveries_of(conn, self.0).await })
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
 /// Queues an event in the caller's transaction, if the démarche has a webhook. In a group
 /// commit, the démarches are looked up once for the whole batch, before its commit.
 pub async fn enqueue_in(
@@ -73,36 +105,28 @@ pub async fn enqueue_in(
     body: &serde_json::Value,
     now: i64,
 ) -> anyhow::Result<()> {
-    let event = crate::writer::WebhookEvent {
+    let event = WebhookEvent {
         tenant_id,
         demarche_id,
         body: body.to_string(),
         at: now,
     };
-    let Some(event) = crate::writer::webhook_event_later(event) else {
+    let mut event = Some(event);
+    let kept = crate::writer::with_share(|events: &mut BatchEvents| {
+        events.0.extend(event.take());
+    });
+    if kept.is_some() {
         return Ok(());
-    };
-    // One statement: a démarche without a webhook inserts nothing.
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (tenant_id, demarche_id, url, body, status, next_attempt_at, created_at)
-         SELECT tenant_id, id, webhook_url, $3, 'pending', $4, $4 FROM demarches
-         WHERE tenant_id = $1 AND id = $2 AND webhook_url IS NOT NULL",
-    )
-    .bind(event.tenant_id)
-    .bind(event.demarche_id)
-    .bind(event.body)
-    .bind(event.at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    }
+    deliveries_of(tx, event.into_iter().collect()).await
 }
 
-/// The deliveries of a batch's events, for the démarches that have a webhook: one lookup of
+/// Queues the deliveries of these events, for the démarches that have a webhook: one lookup of
 /// the URLs, however many events.
-pub(crate) async fn deliveries_of(
+async fn deliveries_of(
     tx: &mut sqlx::AnyConnection,
-    events: Vec<crate::writer::WebhookEvent>,
-) -> anyhow::Result<Vec<crate::writer::LaterRow>> {
+    events: Vec<WebhookEvent>,
+) -> anyhow::Result<()> {
     use crate::writer::Value::{Int, Text};
     let mut ids: Vec<i64> = events.iter().map(|e| e.demarche_id).collect();
     ids.sort_unstable();
@@ -120,33 +144,35 @@ pub(crate) async fn deliveries_of(
             row.try_get::<String, _>(2)?,
         );
     }
-    Ok(events
-        .into_iter()
-        .filter_map(|e| {
-            let url = urls.get(&(e.tenant_id, e.demarche_id))?.clone();
-            Some(crate::writer::LaterRow {
-                table: "webhook_deliveries",
-                columns: &[
-                    "tenant_id",
-                    "demarche_id",
-                    "url",
-                    "body",
-                    "status",
-                    "next_attempt_at",
-                    "created_at",
-                ],
-                values: vec![
-                    Int(Some(e.tenant_id)),
-                    Int(Some(e.demarche_id)),
-                    Text(Some(url)),
-                    Text(Some(e.body)),
-                    Text(Some("pending".into())),
-                    Int(Some(e.at)),
-                    Int(Some(e.at)),
-                ],
-            })
-        })
-        .collect())
+    for e in events {
+        let Some(url) = urls.get(&(e.tenant_id, e.demarche_id)).cloned() else {
+            continue;
+        };
+        crate::writer::insert_later(
+            tx,
+            "webhook_deliveries",
+            &[
+                "tenant_id",
+                "demarche_id",
+                "url",
+                "body",
+                "status",
+                "next_attempt_at",
+                "created_at",
+            ],
+            vec![
+                Int(Some(e.tenant_id)),
+                Int(Some(e.demarche_id)),
+                Text(Some(url)),
+                Text(Some(e.body)),
+                Text(Some("pending".into())),
+                Int(Some(e.at)),
+                Int(Some(e.at)),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]

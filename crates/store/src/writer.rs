@@ -6,11 +6,10 @@
 //! each caller. A write that fails is rolled back to its savepoint alone; the others commit. No
 //! caller hears "done" before the commit that holds its write is durable.
 
-use crate::db::{connect, Backend, Durability};
-use crate::journal::write_head;
+use crate::conn::{connect, Backend, Durability};
 use futures_util::FutureExt;
 use sqlx::{AnyConnection, Connection};
-use std::any::Any as AnyValue;
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -21,26 +20,96 @@ tokio::task_local! {
     static BATCH: std::cell::RefCell<Batch>;
 }
 
-/// The state of the batch in progress: the audit chain's head, read once and written back once,
-/// and rows that need no answer, inserted together before the commit (one statement per table
-/// instead of one per row).
-#[derive(Debug, Clone, Default)]
-struct Batch {
-    head: Option<(i64, String)>,
-    head_moved: bool,
-    rows: Vec<LaterRow>,
-    webhook_events: Vec<WebhookEvent>,
+/// What a capability keeps in a batch between its jobs (the journal's head, events whose
+/// recipients are looked up once): undone with a job that fails, finished once, in the batch's
+/// transaction, before the commit. The writer knows none of them: each is found by its type.
+pub trait Share: Any + Send {
+    /// Where the share stands before a job, to undo that job's part if it fails.
+    fn mark(&self) -> usize;
+    /// Forgets what was added since `mark`.
+    fn undo(&mut self, mark: usize);
+    /// Writes what the batch left (rows it inserts go with the batch's other rows).
+    fn finish<'c>(self: Box<Self>, conn: &'c mut AnyConnection) -> WriteFuture<'c, ()>;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-/// An event for a démarche's webhook, if it has one: the démarches of the batch are looked up
-/// once, before the commit, instead of once per event.
-#[derive(Debug, Clone)]
-pub(crate) struct WebhookEvent {
-    pub tenant_id: i64,
-    pub demarche_id: i64,
-    pub body: String,
-    pub at: i64,
+/// The state of the batch in progress: rows that need no answer, inserted together before the
+/// commit (one statement per table instead of one per row), the capabilities' shares, and the
+/// topics to announce once the batch has committed.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<LaterRow>,
+    shares: Vec<(TypeId, Box<dyn Share>)>,
+    topics: Vec<&'static str>,
 }
+
+/// A job's marks, to undo its part of the batch if it fails.
+struct Marks {
+    rows: usize,
+    topics: usize,
+    shares: Vec<(TypeId, usize)>,
+}
+
+impl Batch {
+    fn marks(&self) -> Marks {
+        Marks {
+            rows: self.rows.len(),
+            topics: self.topics.len(),
+            shares: self.shares.iter().map(|(t, s)| (*t, s.mark())).collect(),
+        }
+    }
+
+    fn undo(&mut self, marks: Marks) {
+        self.rows.truncate(marks.rows);
+        self.topics.truncate(marks.topics);
+        // A share first used by the failed job goes with it.
+        self.shares
+            .retain(|(t, _)| marks.shares.iter().any(|(m, _)| m == t));
+        for (t, s) in &mut self.shares {
+            if let Some((_, mark)) = marks.shares.iter().find(|(m, _)| m == t) {
+                s.undo(*mark);
+            }
+        }
+    }
+}
+
+/// Inside a batch: runs `f` on the batch's share of type `S` (made with `Default` at its first
+/// use) and gives its result. Outside a batch: None.
+pub(crate) fn with_share<S: Share + Default, R>(f: impl FnOnce(&mut S) -> R) -> Option<R> {
+    BATCH
+        .try_with(|b| {
+            let mut b = b.borrow_mut();
+            let id = TypeId::of::<S>();
+            let index = match b.shares.iter().position(|(t, _)| *t == id) {
+                Some(i) => i,
+                None => {
+                    b.shares.push((id, Box::<S>::default()));
+                    b.shares.len() - 1
+                }
+            };
+            let share = b.shares[index].1.as_any_mut().downcast_mut::<S>()?;
+            Some(f(share))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Announces `topic` to the database's subscribers (`Db::subscribe`) once the batch holding this
+/// job has committed; nothing if the job fails. False outside a batch: the caller announces
+/// after its own commit.
+pub(crate) fn announce(topic: &'static str) -> bool {
+    BATCH
+        .try_with(|b| {
+            let mut b = b.borrow_mut();
+            if !b.topics.contains(&topic) {
+                b.topics.push(topic);
+            }
+        })
+        .is_ok()
+}
+
+/// Where committed topics are announced (`Db::subscribe`).
+pub type Announcer = tokio::sync::broadcast::Sender<&'static str>;
 
 #[derive(Debug, Clone)]
 pub(crate) struct LaterRow {
@@ -54,19 +123,6 @@ pub(crate) struct LaterRow {
 pub(crate) enum Value {
     Int(Option<i64>),
     Text(Option<String>),
-}
-
-/// Inside a batch: the audit chain's head once read (None before). Outside: Err.
-pub(crate) fn batch_head() -> Result<Option<(i64, String)>, ()> {
-    BATCH.try_with(|b| b.borrow().head.clone()).map_err(|_| ())
-}
-
-pub(crate) fn set_batch_head(id: i64, hash: String) {
-    BATCH.with(|b| {
-        let mut b = b.borrow_mut();
-        b.head = Some((id, hash));
-        b.head_moved = true;
-    });
 }
 
 /// Inserts a row nobody waits to read: inside a batch, with the other rows of its table just
@@ -87,21 +143,6 @@ pub(crate) async fn insert_later(
         insert_rows(conn, &[row]).await?;
     }
     Ok(())
-}
-
-/// Inside a batch, keeps a webhook event for the lookup before the commit and gives None;
-/// elsewhere gives it back.
-pub(crate) fn webhook_event_later(event: WebhookEvent) -> Option<WebhookEvent> {
-    let mut event = Some(event);
-    let kept = BATCH.try_with(|b| {
-        if let Some(e) = event.take() {
-            b.borrow_mut().webhook_events.push(e);
-        }
-    });
-    match kept {
-        Ok(()) => None,
-        Err(_) => event,
-    }
 }
 
 /// Parameters per statement, under the limits of both databases.
@@ -211,10 +252,9 @@ async fn flush_rows(conn: &mut AnyConnection, rows: Vec<LaterRow>) -> anyhow::Re
 /// The future of one write, borrowing the batch's connection.
 pub type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'c>>;
 
-type Output = anyhow::Result<Box<dyn AnyValue + Send>>;
-type Job = Box<
-    dyn for<'c> FnOnce(&'c mut AnyConnection) -> WriteFuture<'c, Box<dyn AnyValue + Send>> + Send,
->;
+type Output = anyhow::Result<Box<dyn Any + Send>>;
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> WriteFuture<'c, Box<dyn Any + Send>> + Send>;
 
 struct Pending {
     job: Job,
@@ -233,6 +273,7 @@ const MAX_BATCH: usize = 512;
 #[derive(Debug, Clone)]
 pub struct Writer {
     queue: mpsc::UnboundedSender<Message>,
+    announcer: Announcer,
 }
 
 impl std::fmt::Debug for Message {
@@ -246,6 +287,8 @@ impl Writer {
     /// statements never waits behind the requests queued on the main runtime.
     pub(crate) fn start(url: String, backend: Backend, durability: Durability) -> Self {
         let (queue, jobs) = mpsc::unbounded_channel();
+        let (announcer, _) = tokio::sync::broadcast::channel(64);
+        let announces = announcer.clone();
         let spawned = std::thread::Builder::new()
             .name("guichet-writer".into())
             .spawn(move || {
@@ -256,12 +299,17 @@ impl Writer {
                     Ok(runtime) => runtime,
                     Err(e) => return tracing::error!(error = %e, "writer runtime"),
                 };
-                runtime.block_on(run(url, backend, durability, jobs))
+                runtime.block_on(run(url, backend, durability, jobs, announces))
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "writer thread");
         }
-        Self { queue }
+        Self { queue, announcer }
+    }
+
+    /// Where committed topics are announced.
+    pub(crate) fn announcer(&self) -> &Announcer {
+        &self.announcer
     }
 
     /// Commits what is queued, then closes the writer's connection.
@@ -281,11 +329,7 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            Box::pin(async move {
-                job(conn)
-                    .await
-                    .map(|v| Box::new(v) as Box<dyn AnyValue + Send>)
-            })
+            Box::pin(async move { job(conn).await.map(|v| Box::new(v) as Box<dyn Any + Send>) })
         });
         self.queue
             .send(Message::Write(Pending { job, reply }))
@@ -305,6 +349,7 @@ async fn run(
     backend: Backend,
     durability: Durability,
     mut messages: mpsc::UnboundedReceiver<Message>,
+    announcer: Announcer,
 ) {
     let mut received = Vec::with_capacity(MAX_BATCH);
     let mut closing = None;
@@ -334,9 +379,12 @@ async fn run(
             },
         };
         match result {
-            Ok(outputs) => {
+            Ok((outputs, topics)) => {
                 for (reply, output) in replies.into_iter().zip(outputs) {
                     let _ = reply.send(output);
+                }
+                for topic in topics {
+                    let _ = announcer.send(topic);
                 }
             }
             Err(e) => {
@@ -357,11 +405,13 @@ async fn run(
     }
 }
 
+/// Runs the jobs, each in its own savepoint, then finishes the shares, inserts the rows kept for
+/// later and commits; gives each job's output and the topics to announce.
 async fn commit_batch(
     conn: &mut AnyConnection,
     backend: Backend,
     jobs: Vec<Job>,
-) -> anyhow::Result<Vec<Output>> {
+) -> anyhow::Result<(Vec<Output>, Vec<&'static str>)> {
     let mut tx = match backend {
         Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => conn.begin().await?,
@@ -373,15 +423,7 @@ async fn commit_batch(
             // Savepoints by hand: closing one and opening the next take one round trip.
             sqlx::raw_sql("SAVEPOINT job").execute(&mut *tx).await?;
             for (k, job) in jobs.into_iter().enumerate() {
-                let (head, head_moved, rows, webhook_events) = BATCH.with(|b| {
-                    let b = b.borrow();
-                    (
-                        b.head.clone(),
-                        b.head_moved,
-                        b.rows.len(),
-                        b.webhook_events.len(),
-                    )
-                });
+                let marks = BATCH.with(|b| b.borrow().marks());
                 let output = match AssertUnwindSafe(job(&mut tx)).catch_unwind().await {
                     Ok(output) => output,
                     Err(_) => Err(anyhow::anyhow!("erreur interne pendant l'enregistrement")),
@@ -395,27 +437,23 @@ async fn commit_batch(
                     (Err(_), true) => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job",
                 };
                 if output.is_err() {
-                    // Its journal entries and its rows kept for later go with it.
-                    BATCH.with(|b| {
-                        let mut b = b.borrow_mut();
-                        b.head = head;
-                        b.head_moved = head_moved;
-                        b.rows.truncate(rows);
-                        b.webhook_events.truncate(webhook_events);
-                    });
+                    // Its journal entries, rows and announcements go with it.
+                    BATCH.with(|b| b.borrow_mut().undo(marks));
                 }
                 sqlx::raw_sql(next).execute(&mut *tx).await?;
                 outputs.push(output);
             }
-            let batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
-            let mut rows = batch.rows;
-            rows.extend(crate::webhook::deliveries_of(&mut tx, batch.webhook_events).await?);
-            flush_rows(&mut tx, rows).await?;
-            if let (Some((id, hash)), true) = (batch.head, batch.head_moved) {
-                write_head(&mut tx, id, &hash).await?;
+            let shares = BATCH.with(|b| std::mem::take(&mut b.borrow_mut().shares));
+            for (_, share) in shares {
+                share.finish(&mut tx).await?;
             }
+            let (rows, topics) = BATCH.with(|b| {
+                let mut b = b.borrow_mut();
+                (std::mem::take(&mut b.rows), std::mem::take(&mut b.topics))
+            });
+            flush_rows(&mut tx, rows).await?;
             tx.commit().await?;
-            Ok(outputs)
+            Ok((outputs, topics))
         })
         .await
 }

@@ -74,6 +74,9 @@ pub async fn anchor(state: &AppState) {
 
 pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let (mut last_purge, mut last_tacit, mut last_anchor) = (0i64, 0i64, 0i64);
+    // Woken as soon as a commit queued mails, on this node; every few seconds otherwise (mails
+    // queued by another node, retries).
+    let mut commits = state.db.subscribe();
     loop {
         if let Err(e) = crate::mail::drain(&state).await {
             tracing::error!(error = format!("{e:#}"), "e-mail worker");
@@ -143,7 +146,15 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 anchor(&state).await;
                 break;
             }
-            () = state.mail_waker.notified() => {},
+            topic = commits.recv() => match topic {
+                Ok(t) if t == guichet_store::outbox::TOPIC => {}
+                Ok(_) => continue,
+                // Missed announcements: look anyway.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    tokio::time::sleep(Duration::from_secs(5)).await
+                }
+            },
             () = tokio::time::sleep(Duration::from_secs(5)) => {},
         }
     }

@@ -76,6 +76,9 @@ pub struct WebConfig {
     pub outgoing_allowed_hosts: Vec<String>,
     /// The platform's reverse proxies, whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<guichet_domain::throttle::TrustedProxy>,
+    /// Whether this node runs the background worker (mails, webhooks, deadlines, purges). A
+    /// node may only serve pages while others work; tests that drive the jobs turn it off.
+    pub worker: bool,
 }
 
 impl Default for WebConfig {
@@ -97,6 +100,7 @@ impl Default for WebConfig {
             header_read_timeout: HEADER_READ_TIMEOUT,
             outgoing_allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
+            worker: true,
         }
     }
 }
@@ -117,8 +121,6 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub db: Db,
     pub config: WebConfig,
-    /// Wakes the e-mail worker when a mail is queued.
-    pub mail_waker: tokio::sync::Notify,
     /// The anti-CSRF key, read from the database once (it never changes once created).
     pub csrf_key: tokio::sync::OnceCell<String>,
     /// The searchable catalogue of démarches, competences and national services.
@@ -139,7 +141,6 @@ impl AppState {
         Self(Arc::new(Inner {
             db,
             config,
-            mail_waker: tokio::sync::Notify::new(),
             csrf_key: tokio::sync::OnceCell::new(),
             catalogue: recherche::catalogue::Catalogue::default(),
             oidc_discovery: compte::oidc::DiscoveryCache::default(),
@@ -184,12 +185,17 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     observe::install_recorder();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(jobs::run_worker(state.clone(), stop_rx));
+    let worker = state
+        .config
+        .worker
+        .then(|| tokio::spawn(jobs::run_worker(state.clone(), stop_rx)));
     let header_timeout = state.config.header_read_timeout;
     let router = app(state);
     let result = serve_connections(listener, router, header_timeout, shutdown).await;
     let _ = stop_tx.send(true);
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     result
 }
 

@@ -73,7 +73,6 @@ pub async fn queue(
     body: &str,
 ) -> anyhow::Result<()> {
     guichet_store::outbox::enqueue(&state.db, tenant_id, to, subject, body).await?;
-    state.mail_waker.notify_one();
     Ok(())
 }
 

@@ -439,7 +439,8 @@ async fn an_account_is_deleted_with_its_personal_data() {
 #[tokio::test]
 async fn the_operator_sees_the_mails_waiting_and_those_given_up_on_which_go_after_a_month() {
     use guichet_store::outbox;
-    let s = TestServer::start().await;
+    // The test plays the mail worker itself.
+    let s = TestServer::with(|c| c.worker = false).await;
     let t = crate::personas::collectivites(&s).await;
     let op = crate::personas::operator(&s, &t).await;
     let db = s.db();

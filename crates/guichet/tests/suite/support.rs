@@ -279,6 +279,16 @@ impl TestServer {
         Self::serve(db, Some(smtp.port), listener, configure).await
     }
 
+    /// A server whose configuration is adjusted (e.g. no background worker, for a test that
+    /// drives the jobs itself).
+    pub async fn with(configure: impl FnOnce(&mut guichet_web::WebConfig)) -> Self {
+        let db = TestDb::with_referential().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        Self::serve(db, None, listener, configure).await
+    }
+
     pub async fn start_on(db: TestDb, smtp_port: Option<u16>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -352,6 +362,7 @@ impl TestServer {
             // a partner's host on the platform's network.
             outgoing_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
             trusted_proxies: Vec::new(),
+            worker: true,
         };
         let mut config = config;
         configure(&mut config);

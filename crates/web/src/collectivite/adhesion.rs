@@ -201,7 +201,6 @@ pub async fn invite(
         },
     )
     .await?;
-    state.mail_waker.notify_one();
     let flash = format!("Invitation envoyée à {email}.");
     collectivite_page(
         &state,
@@ -243,7 +242,6 @@ pub async fn resend(
         equipe::InvitationTrace { event, mail },
     )
     .await?;
-    state.mail_waker.notify_one();
     let flash = sent
         .map(|_| format!("Invitation renvoyée à {}.", invitation.email))
         .unwrap_or_else(|| "Cette invitation n'est plus en attente.".into());

@@ -643,7 +643,7 @@ pub async fn submit(
     )
     .await
     {
-        Ok(_) => state.mail_waker.notify_one(),
+        Ok(_) => {}
         Err(dossier::ChangeError::Storage(e)) => return Err(e.into()),
         Err(_) => return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response()),
     }

@@ -230,7 +230,6 @@ pub async fn invite(
         },
     )
     .await?;
-    state.mail_waker.notify_one();
     equipe_page(
         &state,
         &visitor,
