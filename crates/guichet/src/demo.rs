@@ -213,7 +213,14 @@ async fn seed_profile(db: &Db) -> anyhow::Result<()> {
         ip: None,
         details: "{}".into(),
     };
-    guichet_store::profil::save(db, usager.id, &values, Source::Declared, &event).await
+    guichet_store::profil::save(
+        db,
+        usager.id,
+        &values,
+        Source::Declared,
+        guichet_store::trace::Trace::of(event),
+    )
+    .await
 }
 
 /// Signalements in Dijon, in several states, with positions for the maps; Dijon asks two

@@ -484,7 +484,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .to_string(),
                 ..Default::default()
             };
-            let (_, token) = guichet_store::equipe::invite_traced(
+            let token = guichet_store::secret::random_token();
+            let mail =
+                guichet_web::equipe::mails::invitation(&base, &token, &t, None, &roles, &email);
+            guichet_store::equipe::invite(
                 &db,
                 guichet_store::equipe::NewInvitation {
                     tenant_id: t.id,
@@ -492,16 +495,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     roles: roles.clone(),
                     invited_by: None,
                 },
-                guichet_store::equipe::InvitationTrace {
-                    event,
-                    mail: guichet_web::equipe::invitation_mail(
-                        base.clone(),
-                        &t,
-                        None,
-                        &roles,
-                        &email,
-                    ),
-                },
+                &token,
+                guichet_store::trace::Trace::of(event).mail(mail),
             )
             .await?;
             println!(

@@ -2,7 +2,7 @@
 
 use crate::db::Db;
 use crate::secret::{hash_token, random_token};
-use anyhow::Context;
+use crate::trace::Trace;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -125,6 +125,8 @@ async fn verify_hash(password: &str, hash: &str) -> bool {
 /// A hash to verify against when the account does not exist, so that timing does not tell.
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// Creates an account without trace (the demo's accounts, tests; people sign up with `sign_up`
+/// and agents come through an invitation).
 pub async fn create(
     db: &Db,
     kind: Kind,
@@ -137,24 +139,39 @@ pub async fn create(
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
+    let display_name = display_name.trim().to_string();
+    db.write(move |conn| {
+        Box::pin(async move { insert_in(conn, kind, &email, &display_name, hash.as_deref()).await })
+    })
+    .await?
+    .ok_or(CompteError::EmailTaken)
+}
+
+/// Inserts an account; None if the address is taken.
+pub(crate) async fn insert_in(
+    conn: &mut sqlx::AnyConnection,
+    kind: Kind,
+    email: &str,
+    display_name: &str,
+    hash: Option<&str>,
+) -> anyhow::Result<Option<User>> {
     let now = crate::now_ms();
-    let row = sqlx::query(&format!(
+    sqlx::query(&format!(
         "INSERT INTO users (kind, email, display_name, password_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5)
          ON CONFLICT (email) DO NOTHING
          RETURNING {COLUMNS}"
     ))
     .bind(kind.code())
-    .bind(&email)
-    .bind(display_name.trim())
-    .bind(hash)
+    .bind(email)
+    .bind(display_name)
+    .bind(hash.map(str::to_string))
     .bind(now)
-    .fetch_optional(db.pool())
-    .await?;
-    match row {
-        Some(row) => Ok(from_row(&row)?),
-        None => Err(CompteError::EmailTaken),
-    }
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<User>> {
@@ -215,17 +232,19 @@ pub async fn authenticate(db: &Db, email: &str, password: &str) -> anyhow::Resul
     }
 }
 
-/// Sets the password, and kills every reset link not used yet (an older link must not work after
-/// any change of password), in one transaction.
-pub async fn set_password(db: &Db, user_id: i64, password: &str) -> anyhow::Result<()> {
-    let hash = hash_password(password).await?;
+/// Sets the password hash, and kills every reset link not used yet (an older link must not work
+/// after any change of password), inside the caller's transaction.
+async fn set_password_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    hash: &str,
+) -> anyhow::Result<()> {
     let now = crate::now_ms();
-    let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(now)
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query(
         "UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
@@ -233,10 +252,16 @@ pub async fn set_password(db: &Db, user_id: i64, password: &str) -> anyhow::Resu
     .bind(now)
     .bind(user_id)
     .bind(Purpose::ResetPassword.code())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+/// Sets a password (an administrator's command, the demo): reset links die with it.
+pub async fn set_password(db: &Db, user_id: i64, password: &str) -> anyhow::Result<()> {
+    let hash = hash_password(password).await?;
+    db.write(move |conn| Box::pin(async move { set_password_in(conn, user_id, &hash).await }))
+        .await
 }
 
 /// The account a valid, unused token belongs to, without using it (to check a form first).
@@ -272,17 +297,33 @@ pub async fn verify_password(db: &Db, user_id: i64, password: &str) -> anyhow::R
 }
 
 pub async fn mark_email_confirmed(db: &Db, user_id: i64) -> anyhow::Result<()> {
+    db.write(move |conn| Box::pin(async move { mark_confirmed_in(conn, user_id).await }))
+        .await
+}
+
+pub(crate) async fn mark_confirmed_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE users SET email_confirmed_at = COALESCE(email_confirmed_at, $1), updated_at = $1 WHERE id = $2")
         .bind(crate::now_ms())
         .bind(user_id)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), CompteError> {
-    let email = normalize_email(new_email)?;
-    if by_email(db, &email).await?.is_some() {
+async fn change_email_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    email: &str,
+) -> Result<(), CompteError> {
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND deleted_at IS NULL")
+            .bind(email)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if taken.is_some() {
         return Err(CompteError::EmailTaken);
     }
     sqlx::query(
@@ -291,7 +332,7 @@ pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), 
     .bind(email)
     .bind(crate::now_ms())
     .bind(user_id)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => CompteError::EmailTaken,
@@ -302,28 +343,31 @@ pub async fn change_email(db: &Db, user_id: i64, new_email: &str) -> Result<(), 
 
 /// Deletes an account: personal data is erased at once; the row stays, anonymised, because the
 /// audit journal (kept one year) and submitted dossiers (kept for their retention period) refer to it.
-pub async fn delete(db: &Db, user_id: i64) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    let now = crate::now_ms();
-    sqlx::query(
-        "UPDATE users SET email = NULL, display_name = 'Compte supprimé', password_hash = NULL,
-             totp_secret = NULL, totp_enabled_at = NULL, deleted_at = $1, updated_at = $1 WHERE id = $2",
-    )
-    .bind(now)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    for sql in [
-        "DELETE FROM sessions WHERE user_id = $1",
-        "DELETE FROM recovery_codes WHERE user_id = $1",
-        "DELETE FROM email_tokens WHERE user_id = $1",
-        "DELETE FROM memberships WHERE user_id = $1",
-        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, 0) WHERE user_id = $1",
-    ] {
-        sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+pub async fn delete(db: &Db, user_id: i64, trace: Trace) -> anyhow::Result<()> {
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            sqlx::query(
+                "UPDATE users SET email = NULL, display_name = 'Compte supprimé', password_hash = NULL,
+                     totp_secret = NULL, totp_enabled_at = NULL, deleted_at = $1, updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+            for sql in [
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM recovery_codes WHERE user_id = $1",
+                "DELETE FROM email_tokens WHERE user_id = $1",
+                "DELETE FROM memberships WHERE user_id = $1",
+                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, 0) WHERE user_id = $1",
+            ] {
+                sqlx::query(sql).bind(user_id).execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
 }
 
 // ---- E-mail tokens: confirmation and password reset --------------------------------------------
@@ -353,7 +397,7 @@ impl Purpose {
     }
 }
 
-/// Issues a single-use token for a link sent by e-mail.
+/// Issues a single-use token for a link sent by e-mail (tests and tools; pages use `send_link`).
 pub async fn issue_email_token(
     db: &Db,
     user_id: i64,
@@ -361,25 +405,46 @@ pub async fn issue_email_token(
     new_email: Option<&str>,
 ) -> anyhow::Result<String> {
     let token = random_token();
+    let link = Link {
+        token: token.clone(),
+        purpose,
+        new_email: new_email.map(str::to_string),
+    };
+    db.write(move |conn| Box::pin(async move { issue_in(conn, user_id, &link).await }))
+        .await?;
+    Ok(token)
+}
+
+/// A link sent by e-mail. The caller makes its token (`secret::random_token`), so that the mail
+/// carrying it is written with the change that records it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub token: String,
+    pub purpose: Purpose,
+    /// The address a change of address will give the account.
+    pub new_email: Option<String>,
+}
+
+async fn issue_in(conn: &mut sqlx::AnyConnection, user_id: i64, link: &Link) -> anyhow::Result<()> {
     let now = crate::now_ms();
     sqlx::query(
         "INSERT INTO email_tokens (token_hash, user_id, purpose, new_email, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(hash_token(&token))
+    .bind(hash_token(&link.token))
     .bind(user_id)
-    .bind(purpose.code())
-    .bind(new_email.map(str::to_string))
+    .bind(link.purpose.code())
+    .bind(link.new_email.clone())
     .bind(now)
-    .bind(now + purpose.lifetime_ms())
-    .execute(db.pool())
+    .bind(now + link.purpose.lifetime_ms())
+    .execute(&mut *conn)
     .await?;
-    Ok(token)
+    Ok(())
 }
 
-/// Uses a token once: returns its user and the new e-mail it carries, if valid.
-pub async fn consume_email_token(
-    db: &Db,
+/// Uses a token once: its user and the new e-mail it carries, if valid.
+async fn consume_in(
+    conn: &mut sqlx::AnyConnection,
     token: &str,
     purpose: Purpose,
 ) -> anyhow::Result<Option<(i64, Option<String>)>> {
@@ -392,9 +457,207 @@ pub async fn consume_email_token(
     .bind(now)
     .bind(hash_token(token))
     .bind(purpose.code())
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+pub(crate) async fn by_id_in(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+) -> anyhow::Result<Option<User>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+// ---- What a person does with their account: each action commits with its trace -----------------
+
+/// Sign-up: the account, the link that confirms its address, and the trace (whose journal
+/// entries name the new account as actor and object).
+pub async fn sign_up(
+    db: &Db,
+    kind: Kind,
+    email: &str,
+    display_name: &str,
+    password: &str,
+    link: Link,
+    trace: Trace,
+) -> Result<User, CompteError> {
+    let email = normalize_email(email)?;
+    let hash = hash_password(password).await?;
+    let display_name = display_name.trim().to_string();
+    let created = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let Some(user) = insert_in(conn, kind, &email, &display_name, Some(&hash)).await?
+                else {
+                    return Ok(None);
+                };
+                issue_in(conn, user.id, &link).await?;
+                let mut trace = trace;
+                trace.set_actor(user.id, &user.email);
+                for e in trace.events_mut() {
+                    e.object_type = Some(kind.code().into());
+                    e.object_id = Some(user.id.to_string());
+                }
+                trace.write(conn).await?;
+                Ok(Some(user))
+            })
+        })
+        .await?;
+    created.ok_or(CompteError::EmailTaken)
+}
+
+/// Sends a link to an account (its confirmation again, a password reset, a new address), with
+/// the trace carrying the mail.
+pub async fn send_link(db: &Db, user_id: i64, link: Link, trace: Trace) -> anyhow::Result<()> {
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move { issue_in(conn, user_id, &link).await })
+    })
+    .await
+}
+
+/// The confirmation link opened: the address is confirmed. None if the link is not valid (used,
+/// expired, unknown): nothing changes, nothing is journaled.
+pub async fn confirm_email(db: &Db, token: &str, trace: Trace) -> anyhow::Result<Option<User>> {
+    let token = token.to_string();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let Some((user_id, _)) = consume_in(conn, &token, Purpose::ConfirmEmail).await? else {
+                return Ok(None);
+            };
+            mark_confirmed_in(conn, user_id).await?;
+            let Some(user) = by_id_in(conn, user_id).await? else {
+                return Ok(None);
+            };
+            let mut trace = trace;
+            trace.set_actor(user.id, &user.email);
+            trace.write(conn).await?;
+            Ok(Some(user))
+        })
+    })
+    .await
+}
+
+/// Signs in: this network's failures for the account cleared, the visitor's old session (if
+/// any) replaced by a new one, the trace.
+pub async fn sign_in(
+    db: &Db,
+    user: &User,
+    old_session: Option<&str>,
+    opening: crate::session::Opening,
+    trace: Trace,
+) -> anyhow::Result<(String, crate::session::Session)> {
+    let email = user.email.clone();
+    let old = old_session.map(str::to_string);
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            crate::throttle::clear_in(conn, &email, opening.ip.as_deref()).await?;
+            if let Some(old) = &old {
+                crate::session::delete_in(conn, old).await?;
+            }
+            crate::session::create_in(conn, &opening).await
+        })
+    })
+    .await
+}
+
+/// A reset link used: the new password set (every other reset link dies), every session
+/// closed (whoever knew the old password is signed out), the address confirmed (the link
+/// reached it). None if the link is not valid.
+pub async fn reset_password(
+    db: &Db,
+    token: &str,
+    password: &str,
+    trace: Trace,
+) -> anyhow::Result<Option<User>> {
+    let hash = hash_password(password).await?;
+    let token = token.to_string();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let Some((user_id, _)) = consume_in(conn, &token, Purpose::ResetPassword).await? else {
+                return Ok(None);
+            };
+            set_password_in(conn, user_id, &hash).await?;
+            crate::session::delete_all_in(conn, user_id).await?;
+            mark_confirmed_in(conn, user_id).await?;
+            let Some(user) = by_id_in(conn, user_id).await? else {
+                return Ok(None);
+            };
+            let mut trace = trace;
+            trace.set_actor(user.id, &user.email);
+            trace.write(conn).await?;
+            Ok(Some(user))
+        })
+    })
+    .await
+}
+
+/// A new password chosen from the account page: reset links die, other devices are signed out,
+/// this one gets a fresh session.
+pub async fn change_password(
+    db: &Db,
+    user_id: i64,
+    password: &str,
+    opening: crate::session::Opening,
+    trace: Trace,
+) -> anyhow::Result<(String, crate::session::Session)> {
+    let hash = hash_password(password).await?;
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            set_password_in(conn, user_id, &hash).await?;
+            crate::session::delete_all_in(conn, user_id).await?;
+            crate::session::create_in(conn, &opening).await
+        })
+    })
+    .await
+}
+
+/// The link sent to a new address opened: the account takes it. None if the link is not valid;
+/// `EmailTaken` if another account took the address meanwhile. Gives the account as changed and
+/// its former address.
+pub async fn confirm_new_email(
+    db: &Db,
+    token: &str,
+    trace: Trace,
+) -> Result<Option<(User, String)>, CompteError> {
+    let token = token.to_string();
+    let outcome = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let Some((user_id, Some(new_email))) =
+                    consume_in(conn, &token, Purpose::ChangeEmail).await?
+                else {
+                    return Ok(Ok(None));
+                };
+                let Some(old) = by_id_in(conn, user_id).await? else {
+                    return Ok(Ok(None));
+                };
+                match change_email_in(conn, user_id, &new_email).await {
+                    Ok(()) => {}
+                    // The link stays used: the address is someone else's now.
+                    Err(CompteError::EmailTaken) => return Ok(Err(())),
+                    Err(e) => return Err(anyhow::anyhow!("{e}")),
+                }
+                let mut trace = trace;
+                trace.set_actor(user_id, &new_email);
+                for e in trace.events_mut() {
+                    e.details = serde_json::json!({"ancienne_adresse": old.email}).to_string();
+                }
+                trace.write(conn).await?;
+                let after = by_id_in(conn, user_id).await?;
+                Ok(Ok(after.map(|u| (u, old.email))))
+            })
+        })
+        .await?;
+    outcome.map_err(|()| CompteError::EmailTaken)
 }
 
 // ---- Second factor -------------------------------------------------------------------------------
@@ -451,11 +714,16 @@ pub fn totp_url(secret_base32: &str, email: &str) -> anyhow::Result<String> {
 }
 
 /// Checks a code at time `now_s` (one step of drift allowed) and refuses a step already used, so
-/// that an intercepted code cannot be replayed.
-pub async fn check_totp(db: &Db, user_id: i64, code: &str, now_s: u64) -> anyhow::Result<bool> {
+/// that an intercepted code cannot be replayed: the step used is recorded.
+async fn check_totp_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    code: &str,
+    now_s: u64,
+) -> anyhow::Result<bool> {
     let row = sqlx::query("SELECT totp_secret, totp_last_step, email FROM users WHERE id = $1")
         .bind(user_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(false) };
     let Some(secret): Option<String> = row.try_get(0)? else {
@@ -476,7 +744,7 @@ pub async fn check_totp(db: &Db, user_id: i64, code: &str, now_s: u64) -> anyhow
             )
             .bind(step)
             .bind(user_id)
-            .execute(db.pool())
+            .execute(&mut *conn)
             .await?;
             return Ok(updated.rows_affected() == 1);
         }
@@ -484,42 +752,12 @@ pub async fn check_totp(db: &Db, user_id: i64, code: &str, now_s: u64) -> anyhow
     Ok(false)
 }
 
-/// Activates the enrolled secret and returns ten fresh recovery codes (shown once).
-pub async fn enable_totp(db: &Db, user_id: i64) -> anyhow::Result<Vec<String>> {
-    let mut tx = db.begin().await?;
-    let now = crate::now_ms();
-    sqlx::query("UPDATE users SET totp_enabled_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    let mut codes = Vec::new();
-    for _ in 0..10 {
-        let raw = random_token();
-        let code: String = raw
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(10)
-            .collect::<String>()
-            .to_lowercase();
-        let code = format!("{}-{}", &code[..5], &code[5..]);
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(user_id)
-            .bind(hash_token(&code))
-            .execute(&mut *tx)
-            .await?;
-        codes.push(code);
-    }
-    tx.commit().await.context("activation du second facteur")?;
-    Ok(codes)
-}
-
 /// Uses a recovery code once.
-pub async fn use_recovery_code(db: &Db, user_id: i64, code: &str) -> anyhow::Result<bool> {
+async fn use_recovery_code_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    code: &str,
+) -> anyhow::Result<bool> {
     let code = code.trim().to_lowercase();
     let done = sqlx::query(
         "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
@@ -527,9 +765,91 @@ pub async fn use_recovery_code(db: &Db, user_id: i64, code: &str) -> anyhow::Res
     .bind(crate::now_ms())
     .bind(user_id)
     .bind(hash_token(&code))
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The second factor given at sign-in: a code of the authenticator (or a recovery code, once).
+/// Good: the session is replaced by one with the second factor done, with the trace. Wrong:
+/// None, and nothing but the step check changes.
+pub async fn pass_second_factor(
+    db: &Db,
+    user_id: i64,
+    code: &str,
+    now_s: u64,
+    old_session: &str,
+    opening: crate::session::Opening,
+    trace: Trace,
+) -> anyhow::Result<Option<(String, crate::session::Session)>> {
+    let code = code.trim().to_string();
+    let old = old_session.to_string();
+    crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let ok = check_totp_in(conn, user_id, &code, now_s).await?
+                || (code.contains('-') && use_recovery_code_in(conn, user_id, &code).await?);
+            if !ok {
+                return Ok(None);
+            }
+            crate::session::delete_in(conn, &old).await?;
+            Ok(Some(crate::session::create_in(conn, &opening).await?))
+        })
+    })
+    .await
+}
+
+/// Enrolment of the second factor confirmed by a first code: the secret active, ten fresh
+/// recovery codes (shown once), a new session with the second factor done (a change of
+/// privilege), the trace. None if the code is wrong.
+pub async fn enable_totp(
+    db: &Db,
+    user_id: i64,
+    code: &str,
+    now_s: u64,
+    old_session: &str,
+    opening: crate::session::Opening,
+    trace: Trace,
+) -> anyhow::Result<Option<(Vec<String>, String, crate::session::Session)>> {
+    let code = code.to_string();
+    let old = old_session.to_string();
+    crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            if !check_totp_in(conn, user_id, &code, now_s).await? {
+                return Ok(None);
+            }
+            let now = crate::now_ms();
+            sqlx::query("UPDATE users SET totp_enabled_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            let mut codes = Vec::new();
+            for _ in 0..10 {
+                let raw = random_token();
+                let code: String = raw
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(10)
+                    .collect::<String>()
+                    .to_lowercase();
+                let code = format!("{}-{}", &code[..5], &code[5..]);
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                    .bind(user_id)
+                    .bind(hash_token(&code))
+                    .execute(&mut *conn)
+                    .await?;
+                codes.push(code);
+            }
+            crate::session::delete_in(conn, &old).await?;
+            let (token, session) = crate::session::create_in(conn, &opening).await?;
+            Ok(Some((codes, token, session)))
+        })
+    })
+    .await
 }
 
 /// Sets a known TOTP secret, already enabled (demo accounts only).

@@ -1,7 +1,8 @@
 //! Agents of a collectivité: roles and invitations.
 
 use crate::db::Db;
-use crate::secret::{hash_token, random_token};
+use crate::secret::hash_token;
+use crate::trace::Trace;
 use guichet_domain::role::Role;
 use sqlx::Row;
 
@@ -26,8 +27,22 @@ pub async fn roles_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<(i64, Role)>>
     Ok(out)
 }
 
+/// Gives a role (the demo, tests and tools; the team page uses `change_role`).
 pub async fn grant(
     db: &Db,
+    tenant_id: i64,
+    user_id: i64,
+    role: Role,
+    granted_by: Option<i64>,
+) -> anyhow::Result<()> {
+    db.write(move |conn| {
+        Box::pin(async move { grant_in(conn, tenant_id, user_id, role, granted_by).await })
+    })
+    .await
+}
+
+async fn grant_in(
+    conn: &mut sqlx::AnyConnection,
     tenant_id: i64,
     user_id: i64,
     role: Role,
@@ -42,22 +57,41 @@ pub async fn grant(
     .bind(role.code())
     .bind(granted_by)
     .bind(crate::now_ms())
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-pub async fn revoke(db: &Db, tenant_id: i64, user_id: i64, role: Role) -> anyhow::Result<bool> {
-    Ok(
-        sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND role = $3")
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(role.code())
-            .execute(db.pool())
-            .await?
-            .rows_affected()
-            == 1,
-    )
+/// Gives (`grant`) or takes back a role of an agent of the collectivité, with its trace; the
+/// agent's sessions are closed, so that the new rights apply everywhere at once.
+pub async fn change_role(
+    db: &Db,
+    tenant_id: i64,
+    user_id: i64,
+    role: Role,
+    grant: bool,
+    by: Option<i64>,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            if grant {
+                grant_in(conn, tenant_id, user_id, role, by).await?;
+            } else {
+                sqlx::query(
+                    "DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND role = $3",
+                )
+                .bind(tenant_id)
+                .bind(user_id)
+                .bind(role.code())
+                .execute(&mut *conn)
+                .await?;
+            }
+            crate::session::delete_all_in(conn, user_id).await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Clone)]
@@ -135,19 +169,81 @@ pub async fn find_invitation(db: &Db, token: &str, now: i64) -> anyhow::Result<O
     row.as_ref().map(invitation_from_row).transpose()
 }
 
-/// Marks an invitation used; false if it was used meanwhile.
-pub async fn mark_accepted(db: &Db, invitation_id: i64) -> anyhow::Result<bool> {
-    Ok(
-        sqlx::query(
-            "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
-        )
-        .bind(crate::now_ms())
-        .bind(invitation_id)
-        .execute(db.pool())
-        .await?
-        .rows_affected()
-            == 1,
-    )
+/// Who accepts an invitation.
+#[derive(Debug, Clone)]
+pub enum Invitee {
+    /// An account that exists (its password checked by the caller).
+    Existing(crate::compte::User),
+    /// A new agent account: its name and password.
+    New { name: String, password: String },
+}
+
+/// An invitation accepted, in one commit: the invitation used (None if it was used meanwhile),
+/// the agent's account (created with a confirmed address: the link reached it), its roles, a new
+/// session in place of the visitor's, the trace.
+pub async fn accept(
+    db: &Db,
+    invitation: &Invitation,
+    invitee: Invitee,
+    old_session: Option<&str>,
+    opening: crate::session::Opening,
+    trace: Trace,
+) -> anyhow::Result<Option<(crate::compte::User, String, crate::session::Session)>> {
+    let (existing, new) = match invitee {
+        Invitee::Existing(u) => (Some(u), None),
+        Invitee::New { name, password } => (
+            None,
+            Some((name, crate::compte::hash_password(&password).await?)),
+        ),
+    };
+    let invitation = invitation.clone();
+    let old = old_session.map(str::to_string);
+    crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let used = sqlx::query(
+                "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
+            )
+            .bind(crate::now_ms())
+            .bind(invitation.id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
+            if !used {
+                return Ok(None);
+            }
+            let user = match (existing, new) {
+                (Some(u), _) => u,
+                (None, Some((name, hash))) => {
+                    let u = crate::compte::insert_in(
+                        conn,
+                        crate::compte::Kind::Agent,
+                        &invitation.email,
+                        &name,
+                        Some(&hash),
+                    )
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("adresse déjà utilisée"))?;
+                    crate::compte::mark_confirmed_in(conn, u.id).await?;
+                    u
+                }
+                (None, None) => return Ok(None),
+            };
+            for role in &invitation.roles {
+                grant_in(conn, invitation.tenant_id, user.id, *role, None).await?;
+            }
+            if let Some(old) = &old {
+                crate::session::delete_in(conn, old).await?;
+            }
+            let opening = crate::session::Opening {
+                user_id: user.id,
+                ..opening
+            };
+            let (token, session) = crate::session::create_in(conn, &opening).await?;
+            Ok(Some((user, token, session)))
+        })
+    })
+    .await
 }
 
 pub async fn pending_invitations(
@@ -174,18 +270,38 @@ pub struct Equipe {
     pub member_ids: Vec<i64>,
 }
 
-/// Creates a team; `None` if the collectivité already has a team of that name.
-pub async fn create_equipe(db: &Db, tenant_id: i64, name: &str) -> anyhow::Result<Option<i64>> {
-    let row = sqlx::query(
-        "INSERT INTO teams (tenant_id, name, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(name)
-    .bind(crate::now_ms())
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+/// Creates a team with its trace (whose entries name it); `None` if the collectivité already
+/// has a team of that name.
+pub async fn create_equipe(
+    db: &Db,
+    tenant_id: i64,
+    name: &str,
+    trace: Trace,
+) -> anyhow::Result<Option<i64>> {
+    let name = name.to_string();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "INSERT INTO teams (tenant_id, name, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
+            )
+            .bind(tenant_id)
+            .bind(&name)
+            .bind(crate::now_ms())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(id) = row.map(|r| r.try_get::<i64, _>(0)).transpose()? else {
+                return Ok(None);
+            };
+            let mut trace = trace;
+            for e in trace.events_mut() {
+                e.object_id = Some(id.to_string());
+            }
+            trace.write(conn).await?;
+            Ok(Some(id))
+        })
+    })
+    .await
 }
 
 pub async fn equipes(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Equipe>> {
@@ -214,34 +330,42 @@ pub async fn equipes(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Equipe>> {
     Ok(out)
 }
 
-/// Adds or removes an agent; the team must belong to the collectivité.
+/// Adds or removes an agent, with its trace; false (and nothing written) if the team is not
+/// the collectivité's.
 pub async fn set_equipe_member(
     db: &Db,
     tenant_id: i64,
     team_id: i64,
     user_id: i64,
     member: bool,
+    trace: Trace,
 ) -> anyhow::Result<bool> {
-    let owned = sqlx::query("SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(team_id)
-        .fetch_optional(db.pool())
-        .await?
-        .is_some();
-    if !owned {
-        return Ok(false);
-    }
-    let sql = if member {
-        "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT (team_id, user_id) DO NOTHING"
-    } else {
-        "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"
-    };
-    sqlx::query(sql)
-        .bind(team_id)
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(true)
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let owned = sqlx::query("SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(team_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .is_some();
+            if !owned {
+                return Ok(None);
+            }
+            let sql = if member {
+                "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT (team_id, user_id) DO NOTHING"
+            } else {
+                "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"
+            };
+            sqlx::query(sql)
+                .bind(team_id)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
 /// An invitation to send: the link's token is made by the caller's `invite_traced` call.
@@ -254,104 +378,95 @@ pub struct NewInvitation {
     pub invited_by: Option<i64>,
 }
 
-/// The trace of an invitation change: its journal entry and the e-mail that carries the link.
-/// `mail` is given the link's token; `event` gets the invitation's id as its object.
-pub struct InvitationTrace {
-    pub event: guichet_domain::journal::Event,
-    pub mail: Box<dyn FnOnce(&str) -> crate::outbox::NewMail + Send>,
+/// Names the invitation in the trace's journal entries.
+fn on_invitation(trace: &mut Trace, id: i64) {
+    for e in trace.events_mut() {
+        e.object_type = Some("invitation".into());
+        e.object_id = Some(id.to_string());
+    }
 }
 
-/// Creates an invitation, its journal entry and its e-mail in one commit: no invitation without
-/// its trace, no mail for an invitation that was not written. Returns (id, token).
-pub async fn invite_traced(
+/// Creates an invitation with its trace (its journal entry, and the e-mail carrying the link
+/// made from `token`, `secret::random_token`) in one commit: no invitation without its trace, no
+/// mail for an invitation that was not written. Returns its id.
+pub async fn invite(
     db: &Db,
     invitation: NewInvitation,
-    trace: InvitationTrace,
-) -> anyhow::Result<(i64, String)> {
-    let token = random_token();
-    let mail = (trace.mail)(&token);
-    let hash = hash_token(&token);
-    let mut event = trace.event;
-    let id = db
-        .write(move |conn| {
-            Box::pin(async move {
-                let now = crate::now_ms();
-                let codes: Vec<&str> = invitation.roles.iter().map(|r| r.code()).collect();
-                let id: i64 = sqlx::query(
-                    "INSERT INTO invitations (tenant_id, email, roles, token_hash, invited_by, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                )
-                .bind(invitation.tenant_id)
-                .bind(&invitation.email)
-                .bind(codes.join(","))
-                .bind(&hash)
-                .bind(invitation.invited_by.unwrap_or(0))
-                .bind(now)
-                .bind(now + INVITATION_LIFETIME_MS)
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-                event.object_type = Some("invitation".into());
-                event.object_id = Some(id.to_string());
-                crate::journal::append_in(conn, &event).await?;
-                crate::outbox::enqueue_in(conn, &mail).await?;
-                Ok(id)
-            })
-        })
-        .await?;
-    Ok((id, token))
-}
-
-/// Sends a pending invitation again: a new link (the old one stops working), valid seven days
-/// from now, journaled and mailed in one commit. None if it is no longer pending.
-pub async fn resend_traced(
-    db: &Db,
-    tenant_id: i64,
-    invitation_id: i64,
-    trace: InvitationTrace,
-) -> anyhow::Result<Option<String>> {
-    let token = random_token();
-    let mail = (trace.mail)(&token);
-    let hash = hash_token(&token);
-    let mut event = trace.event;
-    let done = db
-        .write(move |conn| {
-            Box::pin(async move {
-                let now = crate::now_ms();
-                let changed = sqlx::query(
-                    "UPDATE invitations SET token_hash = $1, expires_at = $2
-                     WHERE tenant_id = $3 AND id = $4 AND accepted_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(&hash)
-                .bind(now + INVITATION_LIFETIME_MS)
-                .bind(tenant_id)
-                .bind(invitation_id)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-                if changed != 1 {
-                    return Ok(false);
-                }
-                event.object_type = Some("invitation".into());
-                event.object_id = Some(invitation_id.to_string());
-                crate::journal::append_in(conn, &event).await?;
-                crate::outbox::enqueue_in(conn, &mail).await?;
-                Ok(true)
-            })
-        })
-        .await?;
-    Ok(done.then_some(token))
-}
-
-/// Revokes a pending invitation (its link stops working), journaled in the same commit. False if
-/// it was no longer pending.
-pub async fn revoke_invitation_traced(
-    db: &Db,
-    tenant_id: i64,
-    invitation_id: i64,
-    mut event: guichet_domain::journal::Event,
-) -> anyhow::Result<bool> {
+    token: &str,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    let hash = hash_token(token);
     db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let codes: Vec<&str> = invitation.roles.iter().map(|r| r.code()).collect();
+            let id: i64 = sqlx::query(
+                "INSERT INTO invitations (tenant_id, email, roles, token_hash, invited_by, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(invitation.tenant_id)
+            .bind(&invitation.email)
+            .bind(codes.join(","))
+            .bind(&hash)
+            .bind(invitation.invited_by.unwrap_or(0))
+            .bind(now)
+            .bind(now + INVITATION_LIFETIME_MS)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            let mut trace = trace;
+            on_invitation(&mut trace, id);
+            trace.write(conn).await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// Sends a pending invitation again: a new link from `token` (the old one stops working), valid
+/// seven days from now, with its trace. False if it is no longer pending.
+pub async fn resend(
+    db: &Db,
+    tenant_id: i64,
+    invitation_id: i64,
+    token: &str,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    let hash = hash_token(token);
+    let mut trace = trace;
+    on_invitation(&mut trace, invitation_id);
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let changed = sqlx::query(
+                "UPDATE invitations SET token_hash = $1, expires_at = $2
+                 WHERE tenant_id = $3 AND id = $4 AND accepted_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(&hash)
+            .bind(now + INVITATION_LIFETIME_MS)
+            .bind(tenant_id)
+            .bind(invitation_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok((changed == 1).then_some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
+}
+
+/// Revokes a pending invitation (its link stops working), with its trace. False if it was no
+/// longer pending.
+pub async fn revoke_invitation(
+    db: &Db,
+    tenant_id: i64,
+    invitation_id: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    let mut trace = trace;
+    on_invitation(&mut trace, invitation_id);
+    let done = crate::trace::commit_if(db, trace, move |conn| {
         Box::pin(async move {
             let changed = sqlx::query(
                 "UPDATE invitations SET revoked_at = $1
@@ -363,16 +478,11 @@ pub async fn revoke_invitation_traced(
             .execute(&mut *conn)
             .await?
             .rows_affected();
-            if changed != 1 {
-                return Ok(false);
-            }
-            event.object_type = Some("invitation".into());
-            event.object_id = Some(invitation_id.to_string());
-            crate::journal::append_in(conn, &event).await?;
-            Ok(true)
+            Ok((changed == 1).then_some(()))
         })
     })
-    .await
+    .await?;
+    Ok(done.is_some())
 }
 
 /// Invitations not yet accepted nor revoked, expired ones included (so they can be sent again).

@@ -3,6 +3,9 @@
 
 use crate::db::Db;
 use crate::secret::hash_token;
+use crate::trace::Trace;
+use guichet_domain::journal::Event;
+use guichet_domain::profil::Source;
 use sqlx::Row;
 
 /// A login under way expires after this long.
@@ -88,40 +91,124 @@ pub async fn is_linked(db: &Db, provider: &str, user_id: i64) -> anyhow::Result<
     )
 }
 
-pub async fn link(
-    db: &Db,
+async fn link_in(
+    conn: &mut sqlx::AnyConnection,
     provider: &str,
     subject: &str,
     user_id: i64,
-    event: &guichet_domain::journal::Event,
 ) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
     sqlx::query("INSERT INTO oidc_identities (provider, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
         .bind(provider)
         .bind(subject)
         .bind(user_id)
         .bind(crate::now_ms())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
     Ok(())
 }
 
-/// Keeps the ID token of the session opened through a provider.
-pub async fn set_session_token(
+/// Whose account a provider's identity signs in to.
+#[derive(Debug, Clone)]
+pub enum Account {
+    /// The account it is already linked to.
+    Linked(i64),
+    /// An account it is linked to now (the signed-in account, or an agent's with that verified
+    /// address), with the journal entry of the link.
+    Link(i64, Event),
+    /// A new usager account with the identity's address (confirmed by the provider) and name.
+    Create {
+        email: String,
+        name: String,
+        event: Event,
+    },
+}
+
+/// A sign-in through an OpenID provider (FranceConnect, agents' single sign-on).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub provider: String,
+    pub subject: String,
+    pub account: Account,
+    /// Values the provider certifies, for the profile, with their journal entry.
+    pub certified: Option<(Vec<(String, String)>, Event)>,
+    /// The visitor's session before, replaced (a session id planted before is worthless).
+    pub old_session: Option<String>,
+    pub opening: crate::session::Opening,
+    /// Kept with the session, to sign out at the provider too.
+    pub id_token: String,
+}
+
+/// Signs in through a provider in one commit: the account found, linked or created, the
+/// certified values saved, the session opened with the provider's ID token, the trace (whose
+/// entries name the account as actor).
+pub async fn sign_in(
     db: &Db,
-    session_token: &str,
-    provider: &str,
-    id_token: &str,
-) -> anyhow::Result<()> {
-    sqlx::query("UPDATE sessions SET oidc_provider = $1, oidc_id_token = $2 WHERE id_hash = $3")
-        .bind(provider)
-        .bind(id_token)
-        .bind(hash_token(session_token))
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    s: SignIn,
+    trace: Trace,
+) -> anyhow::Result<(crate::compte::User, String, crate::session::Session)> {
+    db.write(move |conn| {
+        Box::pin(async move {
+            let mut entries = Vec::new();
+            let user_id = match s.account {
+                Account::Linked(id) => id,
+                Account::Link(id, event) => {
+                    link_in(conn, &s.provider, &s.subject, id).await?;
+                    entries.push(event);
+                    id
+                }
+                Account::Create { email, name, event } => {
+                    let user = crate::compte::insert_in(
+                        conn,
+                        crate::compte::Kind::Usager,
+                        &email,
+                        &name,
+                        None,
+                    )
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("adresse déjà utilisée"))?;
+                    crate::compte::mark_confirmed_in(conn, user.id).await?;
+                    link_in(conn, &s.provider, &s.subject, user.id).await?;
+                    let mut event = event;
+                    event.actor = user.email.clone();
+                    event.actor_id = Some(user.id);
+                    entries.push(event);
+                    user.id
+                }
+            };
+            let user = crate::compte::by_id_in(conn, user_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("compte introuvable"))?;
+            if let Some((values, mut event)) = s.certified {
+                crate::profil::save_in(conn, user.id, &values, Source::FranceConnect).await?;
+                event.object_id = Some(user.id.to_string());
+                entries.push(event);
+            }
+            if let Some(old) = &s.old_session {
+                crate::session::delete_in(conn, old).await?;
+            }
+            let opening = crate::session::Opening {
+                user_id: user.id,
+                ..s.opening
+            };
+            let (token, session) = crate::session::create_in(conn, &opening).await?;
+            sqlx::query(
+                "UPDATE sessions SET oidc_provider = $1, oidc_id_token = $2 WHERE id_hash = $3",
+            )
+            .bind(&s.provider)
+            .bind(&s.id_token)
+            .bind(&session.id_hash)
+            .execute(&mut *conn)
+            .await?;
+            for e in &entries {
+                crate::journal::append_in(conn, e).await?;
+            }
+            let mut trace = trace;
+            trace.set_actor(user.id, &user.email);
+            trace.write(conn).await?;
+            Ok((user, token, session))
+        })
+    })
+    .await
 }
 
 /// The provider and ID token of a session, if it was opened through one.

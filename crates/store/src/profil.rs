@@ -25,24 +25,36 @@ pub async fn get(db: &Db, user_id: i64) -> anyhow::Result<Profil> {
 }
 
 /// Sets values (checked by the caller) and removes those given empty, in one transaction with
-/// its journal entry. A value certified by FranceConnect is only replaced by another certified
-/// one.
+/// its trace. A value certified by FranceConnect is only replaced by another certified one.
 pub async fn save(
     db: &Db,
     user_id: i64,
     values: &[(String, String)],
     source: Source,
-    event: &guichet_domain::journal::Event,
+    trace: crate::trace::Trace,
+) -> anyhow::Result<()> {
+    let values = values.to_vec();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move { save_in(conn, user_id, &values, source).await })
+    })
+    .await
+}
+
+/// `save` inside the caller's transaction.
+pub(crate) async fn save_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    values: &[(String, String)],
+    source: Source,
 ) -> anyhow::Result<()> {
     let now = crate::now_ms();
-    let mut tx = db.begin().await?;
     for (key, value) in values {
         let current: Option<String> = sqlx::query(
             "SELECT source FROM profile_values WHERE user_id = $1 AND profile_key = $2",
         )
         .bind(user_id)
         .bind(key)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?
         .map(|r| r.try_get(0))
         .transpose()?;
@@ -54,7 +66,7 @@ pub async fn save(
         sqlx::query("DELETE FROM profile_values WHERE user_id = $1 AND profile_key = $2")
             .bind(user_id)
             .bind(key)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         if !value.is_empty() {
             sqlx::query(
@@ -65,12 +77,10 @@ pub async fn save(
             .bind(value)
             .bind(source.code())
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
     }
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
     Ok(())
 }
 

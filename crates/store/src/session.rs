@@ -2,6 +2,7 @@
 
 use crate::db::Db;
 use crate::secret::{hash_token, random_token};
+use crate::trace::Trace;
 use sqlx::Row;
 
 /// A session is closed after this long without a request…
@@ -32,16 +33,43 @@ pub async fn create(
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> anyhow::Result<(String, Session)> {
+    let opening = Opening {
+        user_id,
+        mfa_done,
+        ip: ip.map(str::to_string),
+        user_agent: user_agent.map(str::to_string),
+    };
+    db.write(move |conn| Box::pin(async move { create_in(conn, &opening).await }))
+        .await
+}
+
+/// A session about to be opened.
+#[derive(Debug, Clone)]
+pub struct Opening {
+    pub user_id: i64,
+    pub mfa_done: bool,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Opens a session inside the caller's transaction.
+pub async fn create_in(
+    conn: &mut sqlx::AnyConnection,
+    opening: &Opening,
+) -> anyhow::Result<(String, Session)> {
     let token = random_token();
     let now = crate::now_ms();
     let session = Session {
         id_hash: hash_token(&token),
-        user_id,
-        mfa_done,
+        user_id: opening.user_id,
+        mfa_done: opening.mfa_done,
         created_at: now,
         last_seen_at: now,
-        ip: ip.map(str::to_string),
-        user_agent: user_agent.map(|s| s.chars().take(200).collect()),
+        ip: opening.ip.clone(),
+        user_agent: opening
+            .user_agent
+            .as_ref()
+            .map(|s| s.chars().take(200).collect()),
         acting_mandat_id: None,
     };
     sqlx::query(
@@ -49,14 +77,34 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $4, $5, $6)",
     )
     .bind(&session.id_hash)
-    .bind(user_id)
-    .bind(i64::from(mfa_done))
+    .bind(session.user_id)
+    .bind(i64::from(session.mfa_done))
     .bind(now)
     .bind(session.ip.clone())
     .bind(session.user_agent.clone())
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok((token, session))
+}
+
+/// A new session in place of the visitor's old one, if any (a session id planted before the
+/// change is worthless after it), committed with its trace: sign-in, second factor.
+pub async fn replace(
+    db: &Db,
+    old: Option<&str>,
+    opening: Opening,
+    trace: Trace,
+) -> anyhow::Result<(String, Session)> {
+    let old = old.map(str::to_string);
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            if let Some(old) = &old {
+                delete_in(conn, old).await?;
+            }
+            create_in(conn, &opening).await
+        })
+    })
+    .await
 }
 
 /// A live session with its account and the account's roles (collectivité id, role).
@@ -101,7 +149,9 @@ pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Signe
     if now - session.last_seen_at > IDLE_TIMEOUT_MS
         || now - session.created_at > ABSOLUTE_TIMEOUT_MS
     {
-        delete(db, &session.id_hash).await?;
+        let id_hash = session.id_hash.clone();
+        db.write(move |conn| Box::pin(async move { delete_in(conn, &id_hash).await }))
+            .await?;
         return Ok(None);
     }
     let user = crate::compte::from_row(row)?;
@@ -140,25 +190,21 @@ pub async fn find(db: &Db, token: &str, now: i64) -> anyhow::Result<Option<Signe
     }))
 }
 
-pub async fn delete(db: &Db, id_hash: &str) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(id_hash)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// Closes a session, with its trace (a sign-out).
+pub async fn close(db: &Db, id_hash: &str, trace: Trace) -> anyhow::Result<()> {
+    let id_hash = id_hash.to_string();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move { delete_in(conn, &id_hash).await })
+    })
+    .await
 }
 
-/// Replaces a session by a new one (new cookie value), e.g. after the second factor.
-pub async fn rotate(db: &Db, old: &Session, mfa_done: bool) -> anyhow::Result<(String, Session)> {
-    delete(db, &old.id_hash).await?;
-    create(
-        db,
-        old.user_id,
-        mfa_done,
-        old.ip.as_deref(),
-        old.user_agent.as_deref(),
-    )
-    .await
+pub(crate) async fn delete_in(conn: &mut sqlx::AnyConnection, id_hash: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn list_for_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Session>> {
@@ -185,11 +231,30 @@ pub async fn list_for_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Session>
         .collect()
 }
 
-/// Logs a user out everywhere; returns how many sessions were closed.
-pub async fn delete_all_for_user(db: &Db, user_id: i64) -> anyhow::Result<u64> {
+/// Logs a user out everywhere, with its trace (which says how many sessions were closed);
+/// returns that number.
+pub async fn close_all(db: &Db, user_id: i64, trace: Trace) -> anyhow::Result<u64> {
+    db.write(move |conn| {
+        Box::pin(async move {
+            let closed = delete_all_in(conn, user_id).await?;
+            let mut trace = trace;
+            for e in trace.events_mut() {
+                e.details = serde_json::json!({"sessions_fermees": closed}).to_string();
+            }
+            trace.write(conn).await?;
+            Ok(closed)
+        })
+    })
+    .await
+}
+
+pub(crate) async fn delete_all_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+) -> anyhow::Result<u64> {
     Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?
         .rows_affected())
 }

@@ -1,6 +1,7 @@
 //! Failed logins, for throttling (the rule itself is in the domain).
 
 use crate::db::Db;
+use crate::trace::Trace;
 use guichet_domain::throttle::{network_of, verdict, Verdict, ALERT_AT, WINDOW_MS};
 use sqlx::Row;
 
@@ -51,56 +52,66 @@ pub async fn check(db: &Db, email: &str, ip: Option<&str>, now: i64) -> anyhow::
     Ok(verdict(&pair, &network, now))
 }
 
-/// Records a failure; true when the account's owner should now be alerted (the delays have just
-/// started for a network, and no alert went out in this window).
+/// Records a failed sign-in with its trace; when the delays have just started for a network and
+/// no alert went out in this window, `alert` (a mail to the account's owner) goes with it.
 pub async fn record_failure(
     db: &Db,
     email: &str,
     ip: Option<&str>,
     now: i64,
-) -> anyhow::Result<bool> {
+    trace: Trace,
+    alert: Option<crate::outbox::NewMail>,
+) -> anyhow::Result<()> {
     let s = subjects(email, ip);
-    let since = now - WINDOW_MS;
-    let mut tx = db.pool().begin().await?;
-    for subject in std::iter::once(&s.pair).chain(s.network.as_ref()) {
-        sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
-            .bind(subject)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let count: i64 =
-        sqlx::query("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
-            .bind(&s.pair)
-            .bind(since)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-    let alerted: i64 =
-        sqlx::query("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
-            .bind(&s.alert)
-            .bind(since)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-    let alert = count >= ALERT_AT as i64 && alerted == 0;
-    if alert {
-        sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
-            .bind(&s.alert)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(alert)
+    db.write(move |conn| {
+        Box::pin(async move {
+            let since = now - WINDOW_MS;
+            for subject in std::iter::once(&s.pair).chain(s.network.as_ref()) {
+                sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
+                    .bind(subject)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let count: i64 =
+                sqlx::query("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
+                    .bind(&s.pair)
+                    .bind(since)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+            let alerted: i64 =
+                sqlx::query("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
+                    .bind(&s.alert)
+                    .bind(since)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+            let mut trace = trace;
+            if let (true, Some(mail)) = (count >= ALERT_AT as i64 && alerted == 0, alert) {
+                sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
+                    .bind(&s.alert)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                trace = trace.mail(mail);
+            }
+            trace.write(conn).await
+        })
+    })
+    .await
 }
 
-/// After a successful login from a network, that network's failures for the account no longer
-/// count.
-pub async fn clear_account(db: &Db, email: &str, ip: Option<&str>) -> anyhow::Result<()> {
+/// After a successful sign-in from a network, that network's failures for the account no longer
+/// count (inside the sign-in's transaction).
+pub(crate) async fn clear_in(
+    conn: &mut sqlx::AnyConnection,
+    email: &str,
+    ip: Option<&str>,
+) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE subject = $1")
         .bind(subjects(email, ip).pair)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

@@ -42,9 +42,18 @@ impl Trace {
         self
     }
 
-    /// The journal entries, to adjust them once the change is known (the object's number…).
-    pub fn events_mut(&mut self) -> &mut [Event] {
+    /// The journal entries, to complete them once the change is known (the object's number…).
+    pub(crate) fn events_mut(&mut self) -> &mut [Event] {
         &mut self.journal
+    }
+
+    /// Names the account that acted, once the change knows it (an account just created, a link
+    /// opened by its owner).
+    pub(crate) fn set_actor(&mut self, user_id: i64, email: &str) {
+        for e in &mut self.journal {
+            e.actor_id = Some(user_id);
+            e.actor = email.to_string();
+        }
     }
 
     /// Writes the journal entries and queues the e-mails inside the change's transaction.

@@ -115,9 +115,17 @@ async fn a_token_dies_with_its_agent_s_membership() {
             .status(),
         200
     );
-    guichet_store::equipe::revoke(s.db(), t.dijon.id, agent.user_id, Role::Instructeur)
-        .await
-        .expect("revoke role");
+    guichet_store::equipe::change_role(
+        s.db(),
+        t.dijon.id,
+        agent.user_id,
+        Role::Instructeur,
+        false,
+        None,
+        Default::default(),
+    )
+    .await
+    .expect("revoke role");
     assert_eq!(
         client
             .get(format!("{}/api/v1/moi", s.base))

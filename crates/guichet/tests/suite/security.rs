@@ -525,9 +525,17 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
     )
     .await
     .expect("grant");
-    guichet_store::equipe::revoke(s.db(), t.dijon.id, instructeur.user_id, Role::Instructeur)
-        .await
-        .expect("revoke");
+    guichet_store::equipe::change_role(
+        s.db(),
+        t.dijon.id,
+        instructeur.user_id,
+        Role::Instructeur,
+        false,
+        None,
+        Default::default(),
+    )
+    .await
+    .expect("revoke");
     assert_eq!(
         api_status(&s, &token, "GET", &format!("/api/v1/dossiers/{id}")).await,
         403

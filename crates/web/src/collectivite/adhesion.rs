@@ -16,6 +16,7 @@ use guichet_domain::role::Role;
 use guichet_store::collectivite::{self, Collectivite, CollectiviteError, Contact, Target};
 use guichet_store::compte;
 use guichet_store::equipe::{self, Invitation};
+use guichet_store::trace::Trace;
 use serde::Deserialize;
 
 pub struct OpenInvitation {
@@ -181,7 +182,16 @@ pub async fn invite(
         serde_json::json!({"email": email, "roles": [Role::Admin.code()], "par": "operateur"})
             .to_string();
     let roles = [Role::Admin];
-    equipe::invite_traced(
+    let token = guichet_store::secret::random_token();
+    let mail = crate::equipe::mails::invitation(
+        &state.config.link("/invitation/"),
+        &token,
+        &collectivite,
+        None,
+        &roles,
+        &email,
+    );
+    equipe::invite(
         &state.db,
         equipe::NewInvitation {
             tenant_id: collectivite.id,
@@ -189,16 +199,8 @@ pub async fn invite(
             roles: roles.to_vec(),
             invited_by: visitor.user.as_ref().map(|u| u.id),
         },
-        equipe::InvitationTrace {
-            event,
-            mail: crate::equipe::invitation_mail(
-                state.config.link("/invitation/"),
-                &collectivite,
-                None,
-                &roles,
-                &email,
-            ),
-        },
+        &token,
+        Trace::of(event).mail(mail),
     )
     .await?;
     let flash = format!("Invitation envoyée à {email}.");
@@ -228,23 +230,28 @@ pub async fn resend(
         return Ok(crate::page::not_found(State(state)).await);
     };
     let event = visitor.event(Some(collectivite.id), "equipe.invitation_renvoyee");
-    let mail = crate::equipe::invitation_mail(
-        state.config.link("/invitation/"),
+    let token = guichet_store::secret::random_token();
+    let mail = crate::equipe::mails::invitation(
+        &state.config.link("/invitation/"),
+        &token,
         &collectivite,
         None,
         &invitation.roles,
         &invitation.email,
     );
-    let sent = equipe::resend_traced(
+    let sent = equipe::resend(
         &state.db,
         collectivite.id,
         id,
-        equipe::InvitationTrace { event, mail },
+        &token,
+        Trace::of(event).mail(mail),
     )
     .await?;
-    let flash = sent
-        .map(|_| format!("Invitation renvoyée à {}.", invitation.email))
-        .unwrap_or_else(|| "Cette invitation n'est plus en attente.".into());
+    let flash = if sent {
+        format!("Invitation renvoyée à {}.", invitation.email)
+    } else {
+        "Cette invitation n'est plus en attente.".into()
+    };
     collectivite_page(
         &state,
         &visitor,
@@ -267,7 +274,7 @@ pub async fn revoke(
         Err(page) => return Ok(page),
     };
     let event = visitor.event(Some(collectivite.id), "equipe.invitation_revoquee");
-    if !equipe::revoke_invitation_traced(&state.db, collectivite.id, id, event).await? {
+    if !equipe::revoke_invitation(&state.db, collectivite.id, id, Trace::of(event)).await? {
         return Ok((
             StatusCode::NOT_FOUND,
             crate::page::not_found(State(state)).await,

@@ -1,6 +1,7 @@
 //! Accounts of usagers and agents: sign-up, confirmation, login, password reset, account page,
 //! sessions, deletion.
 
+pub mod mails;
 pub mod oidc;
 pub mod securite;
 
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::password;
 use guichet_store::compte::{self, CompteError, Kind, Purpose};
+use guichet_store::trace::Trace;
 use guichet_store::{journal, session, throttle};
 use serde::Deserialize;
 
@@ -57,53 +59,6 @@ pub struct SignupForm {
     mot_de_passe: String,
 }
 
-async fn send_confirmation(
-    state: &AppState,
-    user_id: i64,
-    email: &str,
-    suite: Option<&str>,
-) -> anyhow::Result<()> {
-    let token = compte::issue_email_token(&state.db, user_id, Purpose::ConfirmEmail, None).await?;
-    let back = suite
-        .map(|s| format!("?suite={}", crate::auth::urlencode(s)))
-        .unwrap_or_default();
-    let link = state
-        .config
-        .link(&format!("/inscription/confirmation/{token}{back}"));
-    crate::mail::queue(
-        state,
-        None,
-        email,
-        "Confirmez votre adresse électronique",
-        &format!(
-            "Bonjour,\n\nPour activer votre compte Guichet, ouvrez ce lien (valable 48 heures) :\n\n{link}\n\nSi vous n'avez pas créé de compte, ignorez ce message."
-        ),
-    )
-    .await
-}
-
-/// Tells an account's owner that someone is failing to sign in to it (sent once per throttling
-/// window): the owner is not locked out, and learns what to do if it was not them.
-async fn alert_owner(state: &AppState, email: &str) -> anyhow::Result<()> {
-    let Ok(email) = compte::normalize_email(email) else {
-        return Ok(());
-    };
-    if compte::by_email(&state.db, &email).await?.is_none() {
-        return Ok(());
-    }
-    let reset = state.config.link("/mot-de-passe-oublie");
-    crate::mail::queue(
-        state,
-        None,
-        &email,
-        "Tentatives de connexion à votre compte",
-        &format!(
-            "Bonjour,\n\nPlusieurs tentatives de connexion à votre compte Guichet ont échoué. Par sécurité, les nouvelles tentatives depuis cette connexion sont ralenties ; vous pouvez toujours vous connecter depuis la vôtre.\n\nSi c'était vous, rien à faire. Sinon, votre mot de passe a peut-être été deviné ailleurs : changez-le dès maintenant ({reset}) et activez la double authentification dans « Mon compte »."
-        ),
-    )
-    .await
-}
-
 pub async fn signup(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -132,15 +87,25 @@ pub async fn signup(
         errors.add("mot_de_passe", capitalize(&e.to_string()));
     }
     if let (true, Some(email)) = (errors.is_empty(), email.as_ref()) {
-        match compte::create(&state.db, Kind::Usager, email, &nom, Some(&f.mot_de_passe)).await {
+        let link = link(Purpose::ConfirmEmail, None);
+        let trace = Trace::of(visitor.event(None, "compte.creation")).mail(mails::confirmation(
+            &state.config,
+            email,
+            &link.token,
+            suite.as_deref(),
+        ));
+        match compte::sign_up(
+            &state.db,
+            Kind::Usager,
+            email,
+            &nom,
+            &f.mot_de_passe,
+            link,
+            trace,
+        )
+        .await
+        {
             Ok(user) => {
-                let mut event = visitor.event(None, "compte.creation");
-                event.actor = user.email.clone();
-                event.actor_id = Some(user.id);
-                event.object_type = Some("usager".into());
-                event.object_id = Some(user.id.to_string());
-                journal::append(&state.db, &event).await?;
-                send_confirmation(&state, user.id, &user.email, suite.as_deref()).await?;
                 return message(
                     &state,
                     &visitor,
@@ -191,15 +156,9 @@ pub async fn confirm_email(
         Some(s) => format!("/connexion?suite={}", crate::auth::urlencode(&s)),
         None => "/connexion".to_string(),
     };
-    match compte::consume_email_token(&state.db, &token, Purpose::ConfirmEmail).await? {
-        Some((user_id, _)) => {
-            compte::mark_email_confirmed(&state.db, user_id).await?;
-            let mut event = visitor.event(None, "compte.confirmation");
-            event.actor_id = Some(user_id);
-            if let Some(u) = compte::by_id(&state.db, user_id).await? {
-                event.actor = u.email;
-            }
-            journal::append(&state.db, &event).await?;
+    let trace = Trace::of(visitor.event(None, "compte.confirmation"));
+    match compte::confirm_email(&state.db, &token, trace).await? {
+        Some(_) => {
             crate::page::message_to(
                 &state,
                 &visitor,
@@ -321,41 +280,47 @@ pub async fn login(
         return fail(errors, StatusCode::TOO_MANY_REQUESTS, visitor, f.email).await;
     }
     let Some(user) = compte::authenticate(&state.db, &f.email, &f.mot_de_passe).await? else {
-        if throttle::record_failure(&state.db, &f.email, ip.as_deref(), now).await? {
-            alert_owner(&state, &f.email).await?;
-        }
         let mut event = visitor.event(None, "connexion.echec");
         event.actor =
             compte::normalize_email(&f.email).unwrap_or_else(|_| "adresse invalide".into());
-        journal::append(&state.db, &event).await?;
+        // The owner of an existing account hears when the delays start.
+        let alert = compte::by_email(&state.db, &f.email)
+            .await?
+            .map(|owner| mails::failed_sign_ins(&state.config, &owner.email));
+        throttle::record_failure(
+            &state.db,
+            &f.email,
+            ip.as_deref(),
+            now,
+            Trace::of(event),
+            alert,
+        )
+        .await?;
         let mut errors = Errors::default();
         errors.add("email", "Adresse électronique ou mot de passe incorrect.");
         return fail(errors, StatusCode::UNAUTHORIZED, visitor, f.email).await;
     };
     if user.kind == Kind::Usager && !user.email_confirmed {
-        send_confirmation(&state, user.id, &user.email, suite.as_deref()).await?;
+        let link = link(Purpose::ConfirmEmail, None);
+        let mail = mails::confirmation(&state.config, &user.email, &link.token, suite.as_deref());
+        compte::send_link(&state.db, user.id, link, Trace::default().mail(mail)).await?;
         let mut errors = Errors::default();
         errors.add("email", "Votre adresse n'est pas encore confirmée : nous venons de vous renvoyer le lien de confirmation.");
         return fail(errors, StatusCode::FORBIDDEN, visitor, f.email).await;
     }
-    throttle::clear_account(&state.db, &user.email, ip.as_deref()).await?;
-    // A new session at every login: a session id planted before login is worthless.
-    if let Some(old) = &visitor.session {
-        session::delete(&state.db, &old.id_hash).await?;
-    }
-    let (token, _) = session::create(
-        &state.db,
-        user.id,
-        false,
-        ip.as_deref(),
-        visitor.user_agent.as_deref(),
-    )
-    .await?;
-    visitor.set_session(&state, &token).await?;
     let mut event = visitor.event(None, "connexion.reussie");
     event.actor = user.email.clone();
     event.actor_id = Some(user.id);
-    journal::append(&state.db, &event).await?;
+    // A new session at every login: a session id planted before login is worthless.
+    let (token, _) = compte::sign_in(
+        &state.db,
+        &user,
+        visitor.session.as_ref().map(|s| s.id_hash.as_str()),
+        opening(&visitor, user.id, false),
+        Trace::of(event),
+    )
+    .await?;
+    visitor.set_session(&state, &token).await?;
     let target = if user.totp_enabled {
         match &suite {
             Some(s) => format!(
@@ -384,8 +349,12 @@ pub async fn logout(
             Ok(None) => {}
             Err(e) => tracing::warn!(error = format!("{e:#}"), "logout at the provider"),
         }
-        session::delete(&state.db, &s.id_hash).await?;
-        journal::append(&state.db, &visitor.event(None, "deconnexion")).await?;
+        session::close(
+            &state.db,
+            &s.id_hash,
+            Trace::of(visitor.event(None, "deconnexion")),
+        )
+        .await?;
     }
     visitor.clear_session(&state).await?;
     Ok(visitor.finish(Redirect::to(&target).into_response()))
@@ -435,21 +404,12 @@ pub async fn forgot(
     };
     // Same answer whether or not an account exists: the page must not reveal who has one.
     if let Some(user) = compte::by_email(&state.db, &email).await? {
-        let token =
-            compte::issue_email_token(&state.db, user.id, Purpose::ResetPassword, None).await?;
-        let link = state.config.link(&format!("/mot-de-passe/nouveau/{token}"));
-        crate::mail::queue(
-            &state,
-            None,
-            &user.email,
-            "Choisir un nouveau mot de passe",
-            &format!("Bonjour,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable une heure) :\n\n{link}\n\nSi vous n'avez rien demandé, ignorez ce message : votre mot de passe reste inchangé."),
-        )
-        .await?;
+        let link = link(Purpose::ResetPassword, None);
         let mut event = visitor.event(None, "mot_de_passe.demande");
-        event.actor = user.email;
+        event.actor = user.email.clone();
         event.actor_id = Some(user.id);
-        journal::append(&state.db, &event).await?;
+        let trace = Trace::of(event).mail(mails::reset(&state.config, &user.email, &link.token));
+        compte::send_link(&state.db, user.id, link, trace).await?;
     }
     message(
         &state,
@@ -512,9 +472,8 @@ pub async fn reset(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
     }
-    let Some((user_id, _)) =
-        compte::consume_email_token(&state.db, &token, Purpose::ResetPassword).await?
-    else {
+    let trace = Trace::of(visitor.event(None, "mot_de_passe.reinitialisation"));
+    let Some(_) = compte::reset_password(&state.db, &token, &f.mot_de_passe, trace).await? else {
         let page = message(
             &state,
             &visitor,
@@ -525,16 +484,6 @@ pub async fn reset(
         .await?;
         return Ok((StatusCode::NOT_FOUND, page).into_response());
     };
-    compte::set_password(&state.db, user_id, &f.mot_de_passe).await?;
-    // Whoever knew the old password is logged out.
-    session::delete_all_for_user(&state.db, user_id).await?;
-    compte::mark_email_confirmed(&state.db, user_id).await?;
-    let mut event = visitor.event(None, "mot_de_passe.reinitialisation");
-    event.actor_id = Some(user_id);
-    if let Some(u) = compte::by_id(&state.db, user_id).await? {
-        event.actor = u.email;
-    }
-    journal::append(&state.db, &event).await?;
     let page = LoginPage::new(
         &state,
         &visitor,
@@ -627,21 +576,17 @@ pub async fn change_password(
     if !errors.is_empty() {
         return account_page(&state, &visitor, errors, None).await;
     }
-    compte::set_password(&state.db, user.id, &f.nouveau).await?;
     // Other devices are logged out; this one gets a fresh session.
-    session::delete_all_for_user(&state.db, user.id).await?;
-    let mfa = visitor.mfa_done();
-    let (token, new_session) = session::create(
+    let (token, new_session) = compte::change_password(
         &state.db,
         user.id,
-        mfa,
-        visitor.ip.as_deref(),
-        visitor.user_agent.as_deref(),
+        &f.nouveau,
+        opening(&visitor, user.id, visitor.mfa_done()),
+        Trace::of(visitor.event(None, "mot_de_passe.changement")),
     )
     .await?;
     visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
-    journal::append(&state.db, &visitor.event(None, "mot_de_passe.changement")).await?;
     let response = account_page(
         &state,
         &visitor,
@@ -681,33 +626,18 @@ pub async fn change_email(
     let Some(email) = email else {
         return account_page(&state, &visitor, errors, None).await;
     };
-    if compte::by_email(&state.db, &email).await?.is_none() {
-        let token =
-            compte::issue_email_token(&state.db, user.id, Purpose::ChangeEmail, Some(&email))
-                .await?;
-        let link = state
-            .config
-            .link(&format!("/compte/courriel/confirmation/{token}"));
-        crate::mail::queue(
-            &state,
-            None,
-            &email,
-            "Confirmez votre nouvelle adresse",
-            &format!("Bonjour,\n\nPour utiliser cette adresse pour votre compte Guichet, ouvrez ce lien (valable 48 heures) :\n\n{link}"),
-        )
-        .await?;
-        crate::mail::queue(
-            &state,
-            None,
-            &user.email,
-            "Changement d'adresse demandé",
-            "Bonjour,\n\nUn changement de l'adresse électronique de votre compte Guichet a été demandé. Si ce n'est pas vous, changez votre mot de passe et fermez vos sessions depuis la page « Mon compte ».",
-        )
-        .await?;
-    }
     let mut event = visitor.event(None, "courriel.changement_demande");
     event.details = serde_json::json!({"nouvelle_adresse": email}).to_string();
-    journal::append(&state.db, &event).await?;
+    // The same answer whether or not the address is someone else's: no mail then.
+    if compte::by_email(&state.db, &email).await?.is_none() {
+        let link = link(Purpose::ChangeEmail, Some(&email));
+        let trace = Trace::of(event)
+            .mail(mails::new_address(&state.config, &email, &link.token))
+            .mail(mails::address_change_asked(&user.email));
+        compte::send_link(&state.db, user.id, link, trace).await?;
+    } else {
+        journal::append(&state.db, &event).await?;
+    }
     account_page(
         &state,
         &visitor,
@@ -722,24 +652,20 @@ pub async fn confirm_new_email(
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let consumed = compte::consume_email_token(&state.db, &token, Purpose::ChangeEmail).await?;
-    let Some((user_id, Some(new_email))) = consumed else {
-        let page = message(
-            &state,
-            &visitor,
-            "Lien expiré ou déjà utilisé",
-            vec!["Ce lien n'est plus valable. Refaites la demande depuis votre compte.".into()],
-            Some(("/compte", "Mon compte")),
-        )
-        .await?;
-        return Ok((StatusCode::NOT_FOUND, page).into_response());
-    };
-    let old = compte::by_id(&state.db, user_id)
-        .await?
-        .map(|u| u.email)
-        .unwrap_or_default();
-    match compte::change_email(&state.db, user_id, &new_email).await {
-        Ok(()) => {}
+    let trace = Trace::of(visitor.event(None, "courriel.changement"));
+    let new_email = match compte::confirm_new_email(&state.db, &token, trace).await {
+        Ok(Some((user, _))) => user.email,
+        Ok(None) => {
+            let page = message(
+                &state,
+                &visitor,
+                "Lien expiré ou déjà utilisé",
+                vec!["Ce lien n'est plus valable. Refaites la demande depuis votre compte.".into()],
+                Some(("/compte", "Mon compte")),
+            )
+            .await?;
+            return Ok((StatusCode::NOT_FOUND, page).into_response());
+        }
         Err(CompteError::EmailTaken) => {
             return message(
                 &state,
@@ -751,12 +677,7 @@ pub async fn confirm_new_email(
             .await;
         }
         Err(e) => return Err(anyhow::anyhow!("{e}").into()),
-    }
-    let mut event = visitor.event(None, "courriel.changement");
-    event.actor_id = Some(user_id);
-    event.actor = new_email.clone();
-    event.details = serde_json::json!({"ancienne_adresse": old}).to_string();
-    journal::append(&state.db, &event).await?;
+    };
     message(
         &state,
         &visitor,
@@ -834,10 +755,12 @@ pub async fn logout_everywhere(
     let Some(user) = visitor.user.clone() else {
         return Ok(Redirect::to("/connexion").into_response());
     };
-    let closed = session::delete_all_for_user(&state.db, user.id).await?;
-    let mut event = visitor.event(None, "deconnexion.partout");
-    event.details = serde_json::json!({"sessions_fermees": closed}).to_string();
-    journal::append(&state.db, &event).await?;
+    let closed = session::close_all(
+        &state.db,
+        user.id,
+        Trace::of(visitor.event(None, "deconnexion.partout")),
+    )
+    .await?;
     visitor.clear_session(&state).await?;
     visitor.user = None;
     visitor.session = None;
@@ -903,8 +826,7 @@ pub async fn delete(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
     }
     let event = visitor.event_on(None, "compte.suppression", "compte", user.id.to_string());
-    journal::append(&state.db, &event).await?;
-    compte::delete(&state.db, user.id).await?;
+    compte::delete(&state.db, user.id, Trace::of(event)).await?;
     visitor.clear_session(&state).await?;
     visitor.user = None;
     visitor.session = None;
@@ -918,4 +840,23 @@ pub async fn delete(
     )
     .await?;
     Ok(visitor.finish(page))
+}
+
+/// A link to send by e-mail, with a fresh token.
+fn link(purpose: Purpose, new_email: Option<&str>) -> compte::Link {
+    compte::Link {
+        token: guichet_store::secret::random_token(),
+        purpose,
+        new_email: new_email.map(str::to_string),
+    }
+}
+
+/// The session a sign-in opens for this visitor.
+pub(crate) fn opening(visitor: &Visitor, user_id: i64, mfa_done: bool) -> session::Opening {
+    session::Opening {
+        user_id,
+        mfa_done,
+        ip: visitor.ip.clone(),
+        user_agent: visitor.user_agent.clone(),
+    }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::franceconnect::{acr_satisfies, Identity};
 use guichet_store::compte::{self, Kind};
 use guichet_store::oidc as store;
+use guichet_store::trace::Trace;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims};
 use openidconnect::{
     AdditionalClaims, AuthType, AuthenticationContextClass, AuthorizationCode, ClientId,
@@ -467,7 +468,7 @@ async fn finish_login(
     let provider = which.code();
     let linked = store::user_of(&state.db, provider, &v.subject).await?;
     let email = v.identity.email.clone().unwrap_or_default();
-    let user = match (linked, pending.user_id) {
+    let account = match (linked, pending.user_id) {
         (Some(id), Some(current)) if id != current => {
             return refusal(
                 state,
@@ -478,12 +479,11 @@ async fn finish_login(
             )
             .await;
         }
-        (Some(id), _) => compte::by_id(&state.db, id).await?,
+        (Some(id), _) => store::Account::Linked(id),
         (None, Some(current)) => {
             let mut event = visitor.event(None, &format!("connexion.{provider}.liaison"));
             event.details = serde_json::json!({ "fournisseur": provider }).to_string();
-            store::link(&state.db, provider, &v.subject, current, &event).await?;
-            compte::by_id(&state.db, current).await?
+            store::Account::Link(current, event)
         }
         (None, None) => match (which, compte::by_email(&state.db, &email).await?) {
             // An agent's identity: the agent account with that (verified) address.
@@ -491,8 +491,7 @@ async fn finish_login(
                 let mut event = visitor.event(None, "connexion.agents.liaison");
                 event.actor = u.email.clone();
                 event.actor_id = Some(u.id);
-                store::link(&state.db, provider, &v.subject, u.id, &event).await?;
-                Some(u)
+                store::Account::Link(u.id, event)
             }
             (Which::Agents, _) => {
                 return refusal(state, visitor, which, "Aucun compte d'agent ne correspond à cette adresse : demandez une invitation à l'administrateur de votre collectivité.", StatusCode::FORBIDDEN).await;
@@ -502,56 +501,35 @@ async fn finish_login(
             (Which::FranceConnect, Some(_)) => {
                 return refusal(state, visitor, which, "Un compte Guichet utilise déjà l'adresse électronique de votre identité FranceConnect. Connectez-vous à ce compte avec votre mot de passe, puis reliez FranceConnect depuis la page « Mon compte ».", StatusCode::CONFLICT).await;
             }
-            (Which::FranceConnect, None) => {
-                let u = compte::create(
-                    &state.db,
-                    Kind::Usager,
-                    &email,
-                    &v.identity.display_name(),
-                    None,
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("compte FranceConnect : {e}"))?;
-                compte::mark_email_confirmed(&state.db, u.id).await?;
-                let mut event = visitor.event(None, "compte.creation.franceconnect");
-                event.actor = u.email.clone();
-                event.actor_id = Some(u.id);
-                store::link(&state.db, provider, &v.subject, u.id, &event).await?;
-                compte::by_id(&state.db, u.id).await?
-            }
+            (Which::FranceConnect, None) => store::Account::Create {
+                email: email.clone(),
+                name: v.identity.display_name(),
+                event: visitor.event(None, "compte.creation.franceconnect"),
+            },
         },
     };
-    let user = user.ok_or_else(|| anyhow::anyhow!("compte introuvable"))?;
-    if which == Which::FranceConnect {
-        let mut event = visitor.event_on(None, "profil.certification", "profil", user.id);
+    let certified = (which == Which::FranceConnect).then(|| {
+        let mut event = visitor.event(None, "profil.certification");
+        event.object_type = Some("profil".into());
         event.actor = "FranceConnect".into();
-        guichet_store::profil::save(
-            &state.db,
-            user.id,
-            &v.identity.profile_values(),
-            guichet_domain::profil::Source::FranceConnect,
-            &event,
-        )
-        .await?;
-    }
+        (v.identity.profile_values(), event)
+    });
     // A new session, as at every login.
-    if let Some(old) = &visitor.session {
-        guichet_store::session::delete(&state.db, &old.id_hash).await?;
-    }
-    let (token, _) = guichet_store::session::create(
+    let (user, token, _) = store::sign_in(
         &state.db,
-        user.id,
-        false,
-        visitor.ip.as_deref(),
-        visitor.user_agent.as_deref(),
+        store::SignIn {
+            provider: provider.to_string(),
+            subject: v.subject.clone(),
+            account,
+            certified,
+            old_session: visitor.session.as_ref().map(|s| s.id_hash.clone()),
+            opening: crate::compte::opening(visitor, 0, false),
+            id_token: v.id_token.clone(),
+        },
+        Trace::of(visitor.event(None, &format!("connexion.{provider}"))),
     )
     .await?;
-    store::set_session_token(&state.db, &token, provider, &v.id_token).await?;
     visitor.set_session(state, &token).await?;
-    let mut event = visitor.event(None, &format!("connexion.{provider}"));
-    event.actor = user.email.clone();
-    event.actor_id = Some(user.id);
-    guichet_store::journal::append(&state.db, &event).await?;
     let target = if user.totp_enabled {
         format!(
             "/connexion/second-facteur?suite={}",

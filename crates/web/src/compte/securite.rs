@@ -11,7 +11,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use guichet_store::{compte, journal, session};
+use guichet_store::compte;
+use guichet_store::trace::Trace;
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -111,20 +112,27 @@ pub async fn totp_enable(
     if user.totp_enabled {
         return Ok(Redirect::to("/compte/securite").into_response());
     }
-    if !compte::check_totp(&state.db, user.id, &f.code, now_s()).await? {
-        let mut errors = Errors::default();
-        errors.add("code", "Ce code n'est pas le bon. Vérifiez l'heure de votre téléphone et saisissez le code affiché maintenant.");
-        return page(&state, &visitor, errors).await;
-    }
-    let codes = compte::enable_totp(&state.db, user.id).await?;
-    // Privilege change: a new session, with the second factor done.
     let Some(old) = visitor.session.clone() else {
         return Ok(Redirect::to("/connexion").into_response());
     };
-    let (token, new_session) = session::rotate(&state.db, &old, true).await?;
+    // Privilege change: a new session, with the second factor done.
+    let enabled = compte::enable_totp(
+        &state.db,
+        user.id,
+        &f.code,
+        now_s(),
+        &old.id_hash,
+        crate::compte::opening(&visitor, user.id, true),
+        Trace::of(visitor.event(None, "second_facteur.activation")),
+    )
+    .await?;
+    let Some((codes, token, new_session)) = enabled else {
+        let mut errors = Errors::default();
+        errors.add("code", "Ce code n'est pas le bon. Vérifiez l'heure de votre téléphone et saisissez le code affiché maintenant.");
+        return page(&state, &visitor, errors).await;
+    };
     visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
-    journal::append(&state.db, &visitor.event(None, "second_facteur.activation")).await?;
     let mut user = user;
     user.totp_enabled = true;
     visitor.user = Some(user.clone());
@@ -194,13 +202,24 @@ pub async fn second_factor(
         guichet_store::throttle::check(&state.db, &subject, None, now).await?,
         guichet_domain::throttle::Verdict::Wait { .. }
     );
-    let code = f.code.trim();
-    let ok = !throttled
-        && (compte::check_totp(&state.db, user.id, code, now_s()).await?
-            || (code.contains('-') && compte::use_recovery_code(&state.db, user.id, code).await?));
-    if !ok {
-        guichet_store::throttle::record_failure(&state.db, &subject, None, now).await?;
-        journal::append(&state.db, &visitor.event(None, "second_facteur.echec")).await?;
+    let passed = if throttled {
+        None
+    } else {
+        compte::pass_second_factor(
+            &state.db,
+            user.id,
+            &f.code,
+            now_s(),
+            &old.id_hash,
+            crate::compte::opening(&visitor, user.id, true),
+            Trace::of(visitor.event(None, "connexion.second_facteur")),
+        )
+        .await?
+    };
+    let Some((token, new_session)) = passed else {
+        let failed = Trace::of(visitor.event(None, "second_facteur.echec"));
+        guichet_store::throttle::record_failure(&state.db, &subject, None, now, failed, None)
+            .await?;
         let mut errors = Errors::default();
         errors.add(
             "code",
@@ -221,11 +240,9 @@ pub async fn second_factor(
             StatusCode::UNAUTHORIZED
         };
         return Ok((status, html(&page)?).into_response());
-    }
-    let (token, new_session) = session::rotate(&state.db, &old, true).await?;
+    };
     visitor.set_session(&state, &token).await?;
     visitor.session = Some(new_session);
-    journal::append(&state.db, &visitor.event(None, "connexion.second_facteur")).await?;
     let target = suite.unwrap_or_else(|| {
         if visitor.is_agent() {
             "/admin".into()

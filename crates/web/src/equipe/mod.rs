@@ -1,5 +1,7 @@
 //! The team of a collectivité: its agents, their roles, invitations.
 
+pub mod mails;
+
 use crate::auth::{CollectiviteContext, Visitor};
 use crate::compte::capitalize;
 use crate::error::AppError;
@@ -14,8 +16,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::role::Role;
-use guichet_store::compte::{self, Kind};
-use guichet_store::{collectivite::Collectivite, equipe, journal, session};
+use guichet_store::compte;
+use guichet_store::trace::Trace;
+use guichet_store::{collectivite::Collectivite, equipe};
 use serde::Deserialize;
 
 pub struct PendingInvitation {
@@ -98,17 +101,16 @@ pub async fn create_equipe(
         errors.add("nom", "Donnez un nom d'équipe de 1 à 80 caractères.");
         return equipe_page(&state, &visitor, &ctx, errors, None).await;
     }
-    let Some(id) = equipe::create_equipe(&state.db, ctx.collectivite.id, name).await? else {
+    let mut event = visitor.event(Some(ctx.collectivite.id), "equipe.creation");
+    event.object_type = Some("equipe".into());
+    let trace = Trace::of(event);
+    if equipe::create_equipe(&state.db, ctx.collectivite.id, name, trace)
+        .await?
+        .is_none()
+    {
         errors.add("nom", "Une équipe porte déjà ce nom.");
         return equipe_page(&state, &visitor, &ctx, errors, None).await;
-    };
-    let event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "equipe.creation",
-        "equipe",
-        id.to_string(),
-    );
-    journal::append(&state.db, &event).await?;
+    }
     equipe_page(
         &state,
         &visitor,
@@ -143,11 +145,6 @@ pub async fn change_equipe_member(
         return equipe_page(&state, &visitor, &ctx, errors, None).await;
     };
     let add = f.action == "ajouter";
-    if !equipe::set_equipe_member(&state.db, ctx.collectivite.id, team_id, agent.user_id, add)
-        .await?
-    {
-        return Ok(crate::page::not_found(State(state)).await);
-    }
     let mut event = visitor.event_on(
         Some(ctx.collectivite.id),
         if add {
@@ -159,7 +156,19 @@ pub async fn change_equipe_member(
         team_id.to_string(),
     );
     event.details = serde_json::json!({"agent": agent.email}).to_string();
-    journal::append(&state.db, &event).await?;
+    let trace = Trace::of(event);
+    if !equipe::set_equipe_member(
+        &state.db,
+        ctx.collectivite.id,
+        team_id,
+        agent.user_id,
+        add,
+        trace,
+    )
+    .await?
+    {
+        return Ok(crate::page::not_found(State(state)).await);
+    }
     let flash = if add {
         format!("{} ajouté à l'équipe.", agent.display_name)
     } else {
@@ -210,7 +219,16 @@ pub async fn invite(
     let inviter = visitor.user.as_ref().map(|u| u.display_name.clone());
     let mut event = visitor.event(Some(ctx.collectivite.id), "equipe.invitation");
     event.details = serde_json::json!({"email": email, "roles": roles.iter().map(|r| r.code()).collect::<Vec<_>>()}).to_string();
-    equipe::invite_traced(
+    let token = guichet_store::secret::random_token();
+    let mail = mails::invitation(
+        &state.config.link("/invitation/"),
+        &token,
+        &ctx.collectivite,
+        inviter.as_deref(),
+        &roles,
+        &email,
+    );
+    equipe::invite(
         &state.db,
         equipe::NewInvitation {
             tenant_id: ctx.collectivite.id,
@@ -218,16 +236,8 @@ pub async fn invite(
             roles: roles.clone(),
             invited_by: visitor.user.as_ref().map(|u| u.id),
         },
-        equipe::InvitationTrace {
-            event,
-            mail: invitation_mail(
-                state.config.link("/invitation/"),
-                &ctx.collectivite,
-                inviter.as_deref(),
-                &roles,
-                &email,
-            ),
-        },
+        &token,
+        Trace::of(event).mail(mail),
     )
     .await?;
     equipe_page(
@@ -238,37 +248,6 @@ pub async fn invite(
         Some(format!("Invitation envoyée à {email}.")),
     )
     .await
-}
-
-/// The e-mail that carries an invitation's link, built once the link's token is known; `base` is
-/// the link without its token (`https://…/invitation/`).
-pub fn invitation_mail(
-    base: String,
-    collectivite: &Collectivite,
-    inviter: Option<&str>,
-    roles: &[Role],
-    email: &str,
-) -> Box<dyn FnOnce(&str) -> guichet_store::outbox::NewMail + Send> {
-    let tenant_id = collectivite.id;
-    let subject = format!("Invitation à rejoindre {} sur Guichet", collectivite.name);
-    let labels: Vec<&str> = roles.iter().map(|r| r.label()).collect();
-    let intro = format!(
-        "{} vous invite à rejoindre l'équipe de {} sur Guichet (rôles : {}).",
-        inviter.unwrap_or("L'opérateur de la plateforme"),
-        collectivite.name,
-        labels.join(", ")
-    );
-    let recipient = email.to_string();
-    Box::new(move |token| {
-        guichet_store::outbox::NewMail {
-        tenant_id: Some(tenant_id),
-        recipient,
-        subject,
-        body: format!(
-            "Bonjour,\n\n{intro}\n\nPour accepter, ouvrez ce lien (valable 7 jours) :\n\n{base}{token}\n\nÀ votre première connexion, vous activerez un second facteur d'authentification (une application de codes sur votre téléphone)."
-        ),
-    }
-    })
 }
 
 #[derive(Deserialize)]
@@ -298,16 +277,6 @@ pub async fn change_role(
             {
                 errors.add("roles", "Vous ne pouvez pas retirer vous-même votre rôle d'administration : demandez-le à un autre administrateur.");
             } else {
-                if grant {
-                    equipe::grant(&state.db, ctx.collectivite.id, target.user_id, role, me).await?;
-                } else {
-                    equipe::revoke(&state.db, ctx.collectivite.id, target.user_id, role).await?;
-                }
-                // Privilege change: the agent's sessions restart, so new rights apply everywhere at once.
-                session::delete_all_for_user(&state.db, target.user_id).await?;
-                if Some(target.user_id) == me {
-                    visitor.clear_session(&state).await?;
-                }
                 let mut event = visitor.event(
                     Some(ctx.collectivite.id),
                     if grant {
@@ -320,7 +289,21 @@ pub async fn change_role(
                 event.object_id = Some(target.user_id.to_string());
                 event.details =
                     serde_json::json!({"role": role.code(), "agent": target.email}).to_string();
-                journal::append(&state.db, &event).await?;
+                // Privilege change: the agent's sessions restart, so new rights apply everywhere
+                // at once.
+                equipe::change_role(
+                    &state.db,
+                    ctx.collectivite.id,
+                    target.user_id,
+                    role,
+                    grant,
+                    me,
+                    Trace::of(event),
+                )
+                .await?;
+                if Some(target.user_id) == me {
+                    visitor.clear_session(&state).await?;
+                }
                 let flash = format!(
                     "Rôle {} {} {}.",
                     role.label(),
@@ -430,10 +413,10 @@ pub async fn accept_invitation(
         return expired(&state, &visitor).await;
     };
     let mut errors = Errors::default();
-    let user = match compte::by_email(&state.db, &inv.email).await? {
+    let invitee = match compte::by_email(&state.db, &inv.email).await? {
         Some(existing) => {
             if compte::verify_password(&state.db, existing.id, &f.mot_de_passe).await? {
-                Some(existing)
+                Some(equipe::Invitee::Existing(existing))
             } else {
                 errors.add("mot_de_passe", "Mot de passe incorrect.");
                 None
@@ -447,54 +430,37 @@ pub async fn accept_invitation(
             if let Err(e) = guichet_domain::password::check(&f.mot_de_passe, &inv.email) {
                 errors.add("mot_de_passe", capitalize(&e.to_string()));
             }
-            if errors.is_empty() {
-                let u = compte::create(
-                    &state.db,
-                    Kind::Agent,
-                    &inv.email,
-                    nom,
-                    Some(&f.mot_de_passe),
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                // The link reached this mailbox: the address is confirmed.
-                compte::mark_email_confirmed(&state.db, u.id).await?;
-                Some(u)
-            } else {
-                None
-            }
+            errors.is_empty().then(|| equipe::Invitee::New {
+                name: nom.to_string(),
+                password: f.mot_de_passe.clone(),
+            })
         }
     };
-    let Some(user) = user else {
+    let Some(invitee) = invitee else {
         return invitation_page(&state, &visitor, token, &inv, f.nom, errors).await;
     };
-    if !equipe::mark_accepted(&state.db, inv.id).await? {
-        return expired(&state, &visitor).await;
-    }
-    for role in &inv.roles {
-        equipe::grant(&state.db, inv.tenant_id, user.id, *role, None).await?;
-    }
-    if let Some(old) = &visitor.session {
-        session::delete(&state.db, &old.id_hash).await?;
-    }
-    let (cookie, new_session) = session::create(
-        &state.db,
-        user.id,
-        false,
-        visitor.ip.as_deref(),
-        visitor.user_agent.as_deref(),
-    )
-    .await?;
-    visitor.set_session(&state, &cookie).await?;
-    visitor.session = Some(new_session);
-    visitor.user = Some(user.clone());
-    let event = visitor.event_on(
+    let mut event = visitor.event_on(
         Some(inv.tenant_id),
         "equipe.invitation_acceptee",
         "invitation",
         inv.id.to_string(),
     );
-    journal::append(&state.db, &event).await?;
+    event.actor = inv.email.clone();
+    let accepted = equipe::accept(
+        &state.db,
+        &inv,
+        invitee,
+        visitor.session.as_ref().map(|s| s.id_hash.as_str()),
+        crate::compte::opening(&visitor, 0, false),
+        Trace::of(event),
+    )
+    .await?;
+    let Some((user, cookie, new_session)) = accepted else {
+        return expired(&state, &visitor).await;
+    };
+    visitor.set_session(&state, &cookie).await?;
+    visitor.session = Some(new_session);
+    visitor.user = Some(user.clone());
     let target = if user.totp_enabled {
         "/connexion/second-facteur"
     } else {

@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::profil::{self, Profil, Source, CHILDREN, CHILD_KEYS, KEYS};
 use guichet_store::profil as store;
+use guichet_store::trace::Trace;
 
 /// Today in Paris.
 pub(crate) fn today() -> time::Date {
@@ -255,7 +256,14 @@ pub async fn save(
         .collect();
     let mut event = visitor.event_on(None, "profil.modification", "profil", user.id);
     event.details = serde_json::json!({ "informations": changed }).to_string();
-    store::save(&state.db, user.id, &values, Source::Declared, &event).await?;
+    store::save(
+        &state.db,
+        user.id,
+        &values,
+        Source::Declared,
+        Trace::of(event),
+    )
+    .await?;
     Ok(visitor.finish(Redirect::to("/compte/profil?enregistre=1").into_response()))
 }
 
@@ -290,7 +298,14 @@ pub async fn save_back(
             "dossier": x.number,
         })
         .to_string();
-        store::save(&state.db, user.id, &values, Source::Declared, &event).await?;
+        store::save(
+            &state.db,
+            user.id,
+            &values,
+            Source::Declared,
+            Trace::of(event),
+        )
+        .await?;
     }
     Ok(visitor
         .finish(Redirect::to(&format!("/dossiers/{id}?profil={}", values.len())).into_response()))
