@@ -207,6 +207,75 @@ pub fn valid_position(lat: f64, lon: f64) -> bool {
         && (-180.0..=180.0).contains(&lon)
 }
 
+/// A report has at most this many photos.
+pub const MAX_PHOTOS: usize = 3;
+/// Reports one reporter (account or address) may make in an hour, and one network.
+pub const MAX_PER_REPORTER_HOUR: i64 = 10;
+pub const MAX_PER_NETWORK_HOUR: i64 = 30;
+
+/// A problem with what was typed in the report form: the field and what to do, in French.
+pub type Problem = (&'static str, String);
+
+/// The coordinates typed (decimal degrees, comma or point), if any.
+pub fn parse_position(latitude: &str, longitude: &str) -> Result<Option<(f64, f64)>, Problem> {
+    let (latitude, longitude) = (latitude.trim(), longitude.trim());
+    if latitude.is_empty() && longitude.is_empty() {
+        return Ok(None);
+    }
+    let lat = latitude.replace(',', ".").parse::<f64>().ok();
+    let lon = longitude.replace(',', ".").parse::<f64>().ok();
+    match lat.zip(lon).filter(|(a, b)| valid_position(*a, *b)) {
+        Some(p) => Ok(Some(p)),
+        None => Err(("latitude", "Coordonnées invalides : latitude entre -90 et 90, longitude entre -180 et 180, en degrés décimaux (ex. 47,3222).".into())),
+    }
+}
+
+/// The rules of a report's details, whatever its place and category: where it is (an address,
+/// or coordinates), what it is (10 to 2,000 characters), three photos at most.
+pub fn check_details(
+    address: &str,
+    position: Option<(f64, f64)>,
+    description: &str,
+    photos: usize,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if address.trim().is_empty() && position.is_none() {
+        problems.push(("adresse", "Indiquez l'adresse ou le lieu précis.".into()));
+    }
+    let length = description.trim().chars().count();
+    if length < 10 {
+        problems.push((
+            "description",
+            "Décrivez le problème en quelques mots (10 caractères au moins).".into(),
+        ));
+    } else if length > 2000 {
+        problems.push((
+            "description",
+            "La description dépasse 2 000 caractères.".into(),
+        ));
+    }
+    if photos > MAX_PHOTOS {
+        problems.push(("photos", "Trois photos au plus.".into()));
+    }
+    problems
+}
+
+/// A road category needs the kind of road, which decides who is competent.
+pub fn check_road(road_category: bool, road: Option<RoadKind>) -> Option<Problem> {
+    (road_category && road.is_none()).then(|| {
+        (
+            "voie",
+            "Indiquez sur quel type de route se trouve le problème.".into(),
+        )
+    })
+}
+
+/// Whether one more report may be made, from the reports of the last hour by this reporter and
+/// from this network (checked before any photo is decoded).
+pub fn within_rate(by_reporter: i64, from_network: i64) -> bool {
+    by_reporter < MAX_PER_REPORTER_HOUR && from_network < MAX_PER_NETWORK_HOUR
+}
+
 /// A collectivité asks at most this many extra questions per category.
 pub const MAX_QUESTIONS: usize = 5;
 const MAX_QUESTION_CHARS: usize = 200;
@@ -254,6 +323,30 @@ pub fn check_label(label: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_says_where_and_what_in_a_few_words_with_three_photos_at_most() {
+        assert_eq!(parse_position("", ""), Ok(None));
+        assert_eq!(
+            parse_position("47,3222", " 5.0415 "),
+            Ok(Some((47.3222, 5.0415)))
+        );
+        assert_eq!(parse_position("91", "5").map_err(|p| p.0), Err("latitude"));
+        assert_eq!(parse_position("47", "").map_err(|p| p.0), Err("latitude"));
+        let fields = |p: Vec<Problem>| p.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        assert_eq!(
+            fields(check_details("", None, "trou", 4)),
+            ["adresse", "description", "photos"]
+        );
+        assert!(check_details("", Some((47.0, 5.0)), "Lampadaire éteint", 3).is_empty());
+        assert_eq!(
+            fields(check_details("Rue", None, &"x".repeat(2001), 0)),
+            ["description"]
+        );
+        assert_eq!(check_road(true, None).map(|p| p.0), Some("voie"));
+        assert_eq!(check_road(true, Some(RoadKind::Communale)), None);
+        assert!(within_rate(9, 29) && !within_rate(10, 0) && !within_rate(0, 30));
+    }
 
     #[test]
     fn extra_questions_are_one_per_line_few_and_distinct() {

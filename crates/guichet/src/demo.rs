@@ -350,7 +350,10 @@ async fn seed_signalements(db: &Db) -> anyhow::Result<()> {
                 &format!("signalement.{}", to.code()),
                 Some(s.number.clone()),
             );
-            store::change_state(db, &current, to, note, None, &dijon.name, &e).await?;
+            store::change_state(db, &current, to, note, None, &dijon.name, move |_, _| {
+                guichet_store::trace::Trace::of(e)
+            })
+            .await?;
             current = store::by_id(db, s.id).await?.unwrap_or(current);
         }
     }

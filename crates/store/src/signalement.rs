@@ -1,6 +1,7 @@
 //! Signalements: reports, their categories, history, followers and photos.
 
 use crate::db::Db;
+use crate::trace::Trace;
 use guichet_domain::signalement::{within, State, DUPLICATE_RADIUS_M};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -333,9 +334,107 @@ pub struct NewReport {
     pub ip: Option<String>,
 }
 
+/// Who hears of a change of a report, read in its transaction: its confirmed followers (the
+/// reporter among them) and, when the change makes it public, those who asked for alerts in its
+/// commune.
+#[derive(Debug, Clone, Default)]
+pub struct Audience {
+    pub followers: Vec<String>,
+    pub commune_alerts: Vec<String>,
+}
+
+async fn audience_in(
+    conn: &mut sqlx::AnyConnection,
+    s: &Signalement,
+    made_public: bool,
+) -> anyhow::Result<Audience> {
+    let followers = sqlx::query_scalar(
+        "SELECT email FROM signalement_followers WHERE signalement_id = $1 AND confirmed_at IS NOT NULL ORDER BY created_at",
+    )
+    .bind(s.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let commune_alerts = if made_public {
+        sqlx::query_scalar(
+            "SELECT email FROM signalement_alerts WHERE commune_insee = $1 ORDER BY created_at",
+        )
+        .bind(&s.commune_insee)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(Audience {
+        followers,
+        commune_alerts,
+    })
+}
+
+async fn by_id_in(conn: &mut sqlx::AnyConnection, id: i64) -> anyhow::Result<Signalement> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM signalements WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    from_row(&row)
+}
+
+/// A report made, in one commit with its photos, its reporter as follower and the trace that
+/// `notice` makes of it (journal entry, confirmation mail, alerts of the commune when it is
+/// public at once). The photos are stored first, under fresh names: a crash may leave a file
+/// nobody points to, never a report without its photos.
+pub async fn report<N>(
+    db: &Db,
+    files: &crate::files::LocalStore,
+    n: NewReport,
+    photos: Vec<Vec<u8>>,
+    notice: N,
+) -> anyhow::Result<Signalement>
+where
+    N: FnOnce(&Signalement, &Audience) -> Trace + Send + 'static,
+{
+    let mut stored = Vec::new();
+    for jpeg in &photos {
+        let id = crate::secret::random_token();
+        files.put(&id, jpeg).await?;
+        stored.push((id, jpeg.len() as i64));
+    }
+    db.write(move |conn| {
+        Box::pin(async move {
+            let id = insert_in(conn, &n).await?;
+            let now = crate::now_ms();
+            for (photo, size) in &stored {
+                sqlx::query("INSERT INTO signalement_photos (id, tenant_id, signalement_id, size, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(photo)
+                    .bind(n.tenant_id)
+                    .bind(id)
+                    .bind(*size)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let s = by_id_in(conn, id).await?;
+            let audience = audience_in(conn, &s, s.state.is_public()).await?;
+            notice(&s, &audience).write(conn).await?;
+            Ok(s)
+        })
+    })
+    .await
+}
+
+/// A report without trace (the demo's data).
 pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
+    let n = n.clone();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let id = insert_in(conn, &n).await?;
+            by_id_in(conn, id).await
+        })
+    })
+    .await
+}
+
+async fn insert_in(conn: &mut sqlx::AnyConnection, n: &NewReport) -> anyhow::Result<i64> {
     let now = crate::now_ms();
-    let mut tx = db.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO signalements (tenant_id, number, category_id, competence, commune_insee, address, lat, lon, road_kind, road_number,
              description, state, reporter_user_id, reporter_email, confirm_token_hash, reporter_ip_hash, created_at, updated_at, answers)
@@ -362,14 +461,14 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
     .bind(n.ip.as_deref().map(crate::secret::hash_token))
     .bind(now)
     .bind(serde_json::to_string(&n.answers)?)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
     let year = time::OffsetDateTime::now_utc().year();
     sqlx::query("UPDATE signalements SET number = $1 WHERE id = $2")
         .bind(format!("S{year}-{id:06}"))
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     // A signed-in reporter's address is verified; an anonymous reporter's is proved when the
     // report's confirmation link is opened (`confirm`). Other addresses go through `follow`.
@@ -382,13 +481,10 @@ pub async fn create(db: &Db, n: &NewReport) -> anyhow::Result<Signalement> {
             .bind(email)
             .bind(now)
             .bind(n.reporter_user_id.map(|_| now))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    tx.commit().await?;
-    by_id(db, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("signalement introuvable"))
+    Ok(id)
 }
 
 pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<Signalement>> {
@@ -413,58 +509,63 @@ pub async fn by_number(db: &Db, number: &str) -> anyhow::Result<Option<Signaleme
     .transpose()
 }
 
-/// Publishes an anonymous report whose confirmation link was opened (or sends it to moderation
-/// when its category is moderated). Returns it, once.
-pub async fn confirm(db: &Db, token: &str) -> anyhow::Result<Option<Signalement>> {
-    let hash = crate::secret::hash_token(token);
-    let Some(s) = sqlx::query(&format!(
+/// The report an unused confirmation link is for.
+pub async fn awaiting_confirmation(db: &Db, token: &str) -> anyhow::Result<Option<Signalement>> {
+    sqlx::query(&format!(
         "SELECT {COLUMNS} FROM signalements WHERE confirm_token_hash = $1 AND state = 'a_confirmer'"
     ))
-    .bind(&hash)
+    .bind(crate::secret::hash_token(token))
     .fetch_optional(db.pool())
     .await?
     .as_ref()
     .map(from_row)
-    .transpose()?
-    else {
-        return Ok(None);
-    };
-    // Moderated if the platform or the collectivité that handles it wants it.
-    let moderated = match category(db, s.category_id).await? {
-        Some(c) => as_handled_by(db, &c, s.tenant_id).await?.moderated,
-        None => false,
-    };
-    let to = if moderated {
-        State::AModerer
-    } else {
-        State::Nouveau
-    };
-    let now = crate::now_ms();
-    let mut tx = db.begin().await?;
-    let done = sqlx::query(
-        "UPDATE signalements SET state = $1, confirm_token_hash = NULL, updated_at = $2 WHERE id = $3 AND state = 'a_confirmer'",
-    )
-    .bind(to.code())
-    .bind(now)
-    .bind(s.id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !done {
-        return Ok(None);
-    }
-    // The link reached the reporter's mailbox: the address is proved.
-    if let Some(email) = &s.reporter_email {
-        sqlx::query("UPDATE signalement_followers SET confirmed_at = $1 WHERE signalement_id = $2 AND email = $3 AND confirmed_at IS NULL")
+    .transpose()
+}
+
+/// An anonymous report's confirmation link opened: the report goes to `to` (published, or to
+/// moderation), the reporter's address is proved, with the trace `notice` makes. Once: None if
+/// the link was used meanwhile.
+pub async fn confirm<N>(
+    db: &Db,
+    token: &str,
+    to: State,
+    notice: N,
+) -> anyhow::Result<Option<Signalement>>
+where
+    N: FnOnce(&Signalement, &Audience) -> Trace + Send + 'static,
+{
+    let hash = crate::secret::hash_token(token);
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let id: Option<i64> = sqlx::query_scalar(
+                "UPDATE signalements SET state = $1, confirm_token_hash = NULL, updated_at = $2
+                 WHERE confirm_token_hash = $3 AND state = 'a_confirmer' RETURNING id",
+            )
+            .bind(to.code())
             .bind(now)
-            .bind(s.id)
-            .bind(email)
-            .execute(&mut *tx)
+            .bind(&hash)
+            .fetch_optional(&mut *conn)
             .await?;
-    }
-    tx.commit().await?;
-    by_id(db, s.id).await
+            let Some(id) = id else {
+                return Ok(None);
+            };
+            let s = by_id_in(conn, id).await?;
+            // The link reached the reporter's mailbox: the address is proved.
+            if let Some(email) = &s.reporter_email {
+                sqlx::query("UPDATE signalement_followers SET confirmed_at = $1 WHERE signalement_id = $2 AND email = $3 AND confirmed_at IS NULL")
+                    .bind(now)
+                    .bind(s.id)
+                    .bind(email)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let audience = audience_in(conn, &s, s.state.is_public()).await?;
+            notice(&s, &audience).write(conn).await?;
+            Ok(Some(s))
+        })
+    })
+    .await
 }
 
 /// Open reports of a category near a point: the possible duplicates of a new report.
@@ -503,36 +604,62 @@ pub async fn open_near(
 pub enum Follow {
     /// The address was already verified: mails will go to it.
     Confirmed,
-    /// A confirmation link must be sent to the address, with this token.
-    Pending(String),
+    /// A confirmation link must be sent to the address, with the token given.
+    Pending,
     /// The address already follows it (or has a request waiting).
     Already,
     /// Too many requests for this address or from this network: nothing recorded.
     Limited,
 }
 
-/// Asks to follow a report. `verified`: the address is a signed-in account's, already proved.
-/// Otherwise the follow waits for its owner's confirmation, within the limits of
+/// Asks to follow a report, with the trace `notice` makes of the outcome. `verified`: the
+/// address is a signed-in account's, already proved. Otherwise the follow waits for its owner's
+/// confirmation through a link made from `token`, within the limits of
 /// `domain::signalement::follow_allowed`.
-pub async fn follow(
+pub async fn follow<N>(
     db: &Db,
     signalement_id: i64,
     email: &str,
     verified: bool,
     ip: Option<&str>,
-) -> anyhow::Result<Follow> {
-    let now = crate::now_ms();
+    token: &str,
+    notice: N,
+) -> anyhow::Result<Follow>
+where
+    N: FnOnce(&Follow) -> Trace + Send + 'static,
+{
     let network = ip
         .and_then(|ip| ip.parse().ok())
         .map(guichet_domain::throttle::network_of)
         .map(|n| crate::secret::hash_token(&n));
-    let mut tx = db.begin().await?;
+    let email = email.to_string();
+    let token = token.to_string();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let outcome =
+                follow_in(conn, signalement_id, &email, verified, network, &token).await?;
+            notice(&outcome).write(conn).await?;
+            Ok(outcome)
+        })
+    })
+    .await
+}
+
+async fn follow_in(
+    conn: &mut sqlx::AnyConnection,
+    signalement_id: i64,
+    email: &str,
+    verified: bool,
+    network: Option<String>,
+    token: &str,
+) -> anyhow::Result<Follow> {
+    let now = crate::now_ms();
     let existing: Option<Option<i64>> = sqlx::query_scalar(
         "SELECT confirmed_at FROM signalement_followers WHERE signalement_id = $1 AND email = $2",
     )
     .bind(signalement_id)
     .bind(email)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     match existing {
         Some(Some(_)) => return Ok(Follow::Already),
@@ -547,9 +674,8 @@ pub async fn follow(
         .bind(signalement_id)
         .bind(email)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        tx.commit().await?;
         return Ok(Follow::Confirmed);
     }
     let pending: i64 = sqlx::query_scalar(
@@ -557,51 +683,66 @@ pub async fn follow(
     )
     .bind(email)
     .bind(now - 24 * 3_600_000)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     let from_network: i64 = match &network {
-        Some(n) => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM signalement_followers WHERE network_hash = $1 AND created_at > $2",
-        )
-        .bind(n)
-        .bind(now - 3_600_000)
-        .fetch_one(&mut *tx)
-        .await?,
+        Some(n) => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM signalement_followers WHERE network_hash = $1 AND created_at > $2",
+            )
+            .bind(n)
+            .bind(now - 3_600_000)
+            .fetch_one(&mut *conn)
+            .await?
+        }
         None => 0,
     };
     if !guichet_domain::signalement::follow_allowed(pending, from_network) {
         return Ok(Follow::Limited);
     }
-    let token = crate::secret::random_token();
     sqlx::query(
         "INSERT INTO signalement_followers (signalement_id, email, created_at, confirm_token_hash, network_hash) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(signalement_id)
     .bind(email)
     .bind(now)
-    .bind(crate::secret::hash_token(&token))
+    .bind(crate::secret::hash_token(token))
     .bind(&network)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(Follow::Pending(token))
+    Ok(Follow::Pending)
 }
 
-/// Confirms a follow request from its link; the report followed, if the link was good.
-pub async fn confirm_follow(db: &Db, token: &str) -> anyhow::Result<Option<Signalement>> {
+/// Confirms a follow request from its link, with the trace `notice` makes; the report followed,
+/// if the link was good (once).
+pub async fn confirm_follow<N>(
+    db: &Db,
+    token: &str,
+    notice: N,
+) -> anyhow::Result<Option<Signalement>>
+where
+    N: FnOnce(&Signalement) -> Trace + Send + 'static,
+{
     let hash = crate::secret::hash_token(token);
-    let id: Option<i64> = sqlx::query_scalar(
-        "UPDATE signalement_followers SET confirmed_at = $1, confirm_token_hash = NULL
-         WHERE confirm_token_hash = $2 AND confirmed_at IS NULL RETURNING signalement_id",
-    )
-    .bind(crate::now_ms())
-    .bind(&hash)
-    .fetch_optional(db.pool())
-    .await?;
-    match id {
-        Some(id) => by_id(db, id).await,
-        None => Ok(None),
-    }
+    db.write(move |conn| {
+        Box::pin(async move {
+            let id: Option<i64> = sqlx::query_scalar(
+                "UPDATE signalement_followers SET confirmed_at = $1, confirm_token_hash = NULL
+                 WHERE confirm_token_hash = $2 AND confirmed_at IS NULL RETURNING signalement_id",
+            )
+            .bind(crate::now_ms())
+            .bind(&hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(id) = id else {
+                return Ok(None);
+            };
+            let s = by_id_in(conn, id).await?;
+            notice(&s).write(conn).await?;
+            Ok(Some(s))
+        })
+    })
+    .await
 }
 
 /// The confirmed followers of a report: the only addresses its news is mailed to.
@@ -614,91 +755,118 @@ pub async fn followers(db: &Db, signalement_id: i64) -> anyhow::Result<Vec<Strin
     .await?)
 }
 
-/// Changes the state with a public note, in one transaction with its history and journal entry.
-/// Conditional on the state read: two agents cannot both win.
-pub async fn change_state(
+/// Changes the state with a public note, in one commit with its history and the trace `notice`
+/// makes (journal entry, news to the followers, alerts of the commune when it becomes public).
+/// Conditional on the state read: two agents cannot both win (false for the second).
+#[allow(clippy::too_many_arguments)]
+pub async fn change_state<N>(
     db: &Db,
     s: &Signalement,
     to: State,
     note: &str,
     reject_reason: Option<&str>,
     actor: &str,
-    event: &guichet_domain::journal::Event,
-) -> anyhow::Result<bool> {
-    let now = crate::now_ms();
-    let mut tx = db.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE signalements SET state = $1, reject_reason = $2, updated_at = $3,
-             resolved_at = CASE WHEN $1 IN ('resolu', 'rejete') THEN $3 ELSE NULL END
-         WHERE id = $4 AND state = $5",
-    )
-    .bind(to.code())
-    .bind(reject_reason)
-    .bind(now)
-    .bind(s.id)
-    .bind(s.state.code())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if updated != 1 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "INSERT INTO signalement_events (tenant_id, signalement_id, at, actor, kind, from_state, to_state, body) VALUES ($1, $2, $3, $4, 'etat', $5, $6, $7)",
-    )
-    .bind(s.tenant_id)
-    .bind(s.id)
-    .bind(now)
-    .bind(actor)
-    .bind(s.state.code())
-    .bind(to.code())
-    .bind(note)
-    .execute(&mut *tx)
-    .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(true)
+    notice: N,
+) -> anyhow::Result<bool>
+where
+    N: FnOnce(&Signalement, &Audience) -> Trace + Send + 'static,
+{
+    let (id, tenant_id, from) = (s.id, s.tenant_id, s.state);
+    let (note, reject_reason, actor) = (
+        note.to_string(),
+        reject_reason.map(str::to_string),
+        actor.to_string(),
+    );
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let updated = sqlx::query(
+                "UPDATE signalements SET state = $1, reject_reason = $2, updated_at = $3,
+                     resolved_at = CASE WHEN $1 IN ('resolu', 'rejete') THEN $3 ELSE NULL END
+                 WHERE id = $4 AND state = $5",
+            )
+            .bind(to.code())
+            .bind(&reject_reason)
+            .bind(now)
+            .bind(id)
+            .bind(from.code())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if updated != 1 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO signalement_events (tenant_id, signalement_id, at, actor, kind, from_state, to_state, body) VALUES ($1, $2, $3, $4, 'etat', $5, $6, $7)",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .bind(now)
+            .bind(&actor)
+            .bind(from.code())
+            .bind(to.code())
+            .bind(&note)
+            .execute(&mut *conn)
+            .await?;
+            let changed = by_id_in(conn, id).await?;
+            let audience = audience_in(conn, &changed, !from.is_public() && to.is_public()).await?;
+            notice(&changed, &audience).write(conn).await?;
+            Ok(true)
+        })
+    })
+    .await
 }
 
-/// Hands the report to another collectivité (wrong competence); its history goes with it.
-pub async fn transfer(
+/// Hands the report to another collectivité (wrong competence); its history goes with it, with
+/// the trace `notice` makes.
+pub async fn transfer<N>(
     db: &Db,
     s: &Signalement,
     to_collectivite: i64,
     note: &str,
     actor: &str,
-    event: &guichet_domain::journal::Event,
-) -> anyhow::Result<()> {
-    let now = crate::now_ms();
-    let mut tx = db.begin().await?;
-    for table in ["signalement_events", "signalement_photos"] {
-        sqlx::query(&format!(
-            "UPDATE {table} SET tenant_id = $1 WHERE signalement_id = $2"
-        ))
-        .bind(to_collectivite)
-        .bind(s.id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    sqlx::query("UPDATE signalements SET tenant_id = $1, updated_at = $2 WHERE id = $3")
-        .bind(to_collectivite)
-        .bind(now)
-        .bind(s.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO signalement_events (tenant_id, signalement_id, at, actor, kind, body) VALUES ($1, $2, $3, $4, 'transfert', $5)",
-    )
-    .bind(to_collectivite)
-    .bind(s.id)
-    .bind(now)
-    .bind(actor)
-    .bind(note)
-    .execute(&mut *tx)
-    .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(())
+    notice: N,
+) -> anyhow::Result<()>
+where
+    N: FnOnce(&Signalement, &Audience) -> Trace + Send + 'static,
+{
+    let id = s.id;
+    let (note, actor) = (note.to_string(), actor.to_string());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            for table in ["signalement_events", "signalement_photos"] {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET tenant_id = $1 WHERE signalement_id = $2"
+                ))
+                .bind(to_collectivite)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            sqlx::query("UPDATE signalements SET tenant_id = $1, updated_at = $2 WHERE id = $3")
+                .bind(to_collectivite)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO signalement_events (tenant_id, signalement_id, at, actor, kind, body) VALUES ($1, $2, $3, $4, 'transfert', $5)",
+            )
+            .bind(to_collectivite)
+            .bind(id)
+            .bind(now)
+            .bind(&actor)
+            .bind(&note)
+            .execute(&mut *conn)
+            .await?;
+            let moved = by_id_in(conn, id).await?;
+            let audience = audience_in(conn, &moved, false).await?;
+            notice(&moved, &audience).write(conn).await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Clone)]
@@ -833,25 +1001,6 @@ pub async fn public_of_commune(
     .iter()
     .map(from_row)
     .collect()
-}
-
-pub async fn add_photo(
-    db: &Db,
-    store: &crate::files::LocalStore,
-    s: &Signalement,
-    jpeg: &[u8],
-) -> anyhow::Result<String> {
-    let id = crate::secret::random_token();
-    store.put(&id, jpeg).await?;
-    sqlx::query("INSERT INTO signalement_photos (id, tenant_id, signalement_id, size, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(s.tenant_id)
-        .bind(s.id)
-        .bind(jpeg.len() as i64)
-        .bind(crate::now_ms())
-        .execute(db.pool())
-        .await?;
-    Ok(id)
 }
 
 pub async fn photos(db: &Db, signalement_id: i64) -> anyhow::Result<Vec<String>> {

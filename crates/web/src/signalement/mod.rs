@@ -6,6 +6,7 @@
 //! Public pages never show personal data.
 
 pub mod categories;
+pub mod mails;
 pub mod open311;
 pub mod photos;
 pub mod traitement;
@@ -23,16 +24,16 @@ use askama::Template;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use guichet_domain::signalement::{valid_position, RoadKind, State as SState};
+use guichet_domain::signalement::{
+    check_details, check_road, parse_position, within_rate, RoadKind, State as SState, MAX_PHOTOS,
+};
 use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
+use guichet_store::trace::Trace;
 use serde::Deserialize;
 
 /// At most this many reports per reporter per hour, and per IP address (a shared address, a
 /// library or a France Services counter, gets more room).
-const PER_HOUR: i64 = 10;
-const PER_IP_HOUR: i64 = 30;
-const MAX_PHOTOS: usize = 3;
 
 #[derive(Template)]
 #[template(path = "signalement/signaler.html")]
@@ -234,18 +235,11 @@ pub async fn submit(
         .iter()
         .any(|(k, val)| k == "site_web" && !val.trim().is_empty());
     let mut errors = Errors::default();
-    let position = match (v.latitude.is_empty(), v.longitude.is_empty()) {
-        (true, true) => None,
-        _ => {
-            let lat = v.latitude.replace(',', ".").parse::<f64>().ok();
-            let lon = v.longitude.replace(',', ".").parse::<f64>().ok();
-            match lat.zip(lon).filter(|(a, b)| valid_position(*a, *b)) {
-                Some(p) => Some(p),
-                None => {
-                    errors.add("latitude", "Coordonnées invalides : latitude entre -90 et 90, longitude entre -180 et 180, en degrés décimaux (ex. 47,3222).");
-                    None
-                }
-            }
+    let position = match parse_position(&v.latitude, &v.longitude) {
+        Ok(p) => p,
+        Err((field, message)) => {
+            errors.add(field, message);
+            None
         }
     };
     // With coordinates and imported contours, the point says which commune it is in.
@@ -294,22 +288,21 @@ pub async fn submit(
         errors.add("categorie", "Choisissez le type de problème.");
     }
     let road = RoadKind::from_code(&v.voie);
-    if category.as_ref().is_some_and(|c| c.road) && road.is_none() {
-        errors.add(
-            "voie",
-            "Indiquez sur quel type de route se trouve le problème.",
-        );
-    }
-    if v.adresse.is_empty() && position.is_none() {
-        errors.add("adresse", "Indiquez l'adresse ou le lieu précis.");
-    }
-    if v.description.chars().count() < 10 {
-        errors.add(
-            "description",
-            "Décrivez le problème en quelques mots (10 caractères au moins).",
-        );
-    } else if v.description.chars().count() > 2000 {
-        errors.add("description", "La description dépasse 2 000 caractères.");
+    let photos: Vec<Vec<u8>> = uploads
+        .into_iter()
+        .filter(|(k, _, _)| k == "photos")
+        .map(|(_, _, b)| b)
+        .collect();
+    let problems = check_road(category.as_ref().is_some_and(|c| c.road), road)
+        .into_iter()
+        .chain(check_details(
+            &v.adresse,
+            position,
+            &v.description,
+            photos.len(),
+        ));
+    for (field, message) in problems {
+        errors.add(field, message);
     }
     let email = if visitor.user.is_some() {
         None
@@ -322,14 +315,6 @@ pub async fn submit(
             }
         }
     };
-    let photos: Vec<&Vec<u8>> = uploads
-        .iter()
-        .filter(|(k, _, _)| k == "photos")
-        .map(|(_, _, b)| b)
-        .collect();
-    if photos.len() > MAX_PHOTOS {
-        errors.add("photos", "Trois photos au plus.");
-    }
     if honeypot {
         // Robots get the same answer as people, and nothing is stored.
         return Ok(Redirect::to("/signalements/merci").into_response());
@@ -341,9 +326,9 @@ pub async fn submit(
         Some(ip) => store::recent_from_ip(&state.db, ip, since).await?,
         None => 0,
     };
-    if from_ip >= PER_IP_HOUR
-        || store::recent_by_reporter(&state.db, user_id, email.as_deref(), since).await? >= PER_HOUR
-    {
+    let by_reporter =
+        store::recent_by_reporter(&state.db, user_id, email.as_deref(), since).await?;
+    if !within_rate(by_reporter, from_ip) {
         errors.add(
             "description",
             "Vous avez fait beaucoup de signalements en peu de temps : réessayez dans une heure.",
@@ -351,8 +336,8 @@ pub async fn submit(
         return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
     }
     let mut cleaned = Vec::new();
-    for p in photos.iter().take(MAX_PHOTOS) {
-        match crate::signalement::photos::clean_bounded((*p).clone()).await {
+    for p in photos.into_iter().take(MAX_PHOTOS) {
+        match photos::clean_bounded(p).await {
             Ok(jpeg) => cleaned.push(jpeg),
             Err(message) => {
                 errors.add("photos", message);
@@ -414,9 +399,21 @@ pub async fn submit(
     let reporter_email = email
         .clone()
         .or_else(|| visitor.user.as_ref().map(|u| u.email.clone()));
-    let s = store::create(
+    let mut event = visitor.event(Some(handler.id), "signalement.creation");
+    event.details =
+        serde_json::json!({"categorie": category.code, "commune": place.insee}).to_string();
+    let config = state.config.clone();
+    let (label, commune, handler_name) = (
+        category.label.clone(),
+        place.name.clone(),
+        handler.name.clone(),
+    );
+    let confirm_to = email.clone();
+    let confirm_token = token.clone();
+    let s = store::report(
         &state.db,
-        &NewReport {
+        &state.config.files,
+        NewReport {
             tenant_id: handler.id,
             category_id: category.id,
             competence: competence_code,
@@ -435,39 +432,63 @@ pub async fn submit(
                 .map(|_| guichet_store::secret::hash_token(&token)),
             ip: visitor.ip.clone(),
         },
+        cleaned,
+        move |s, audience| {
+            let trace = Trace::of(on(event, s)).mails(mails::commune_alerts(
+                &config,
+                s,
+                &audience.commune_alerts,
+                &label,
+            ));
+            match confirm_to {
+                Some(to) => trace.mail(mails::confirm_report(
+                    &config,
+                    s,
+                    &to,
+                    &confirm_token,
+                    &label,
+                    &commune,
+                    &handler_name,
+                )),
+                None => trace,
+            }
+        },
     )
     .await?;
-    for jpeg in &cleaned {
-        store::add_photo(&state.db, &state.config.files, &s, jpeg).await?;
-    }
-    let mut event = visitor.event_on(
-        Some(handler.id),
-        "signalement.creation",
-        "signalement",
-        &s.number,
-    );
-    event.details =
-        serde_json::json!({"categorie": category.code, "commune": place.insee}).to_string();
-    guichet_store::journal::append(&state.db, &event).await?;
-    if let Some(to) = &email {
-        let link = state
-            .config
-            .link(&format!("/signalements/confirmation/{token}"));
-        crate::mail::queue(
-            &state,
-            Some(handler.id),
-            to,
-            &format!("Confirmez votre signalement n° {}", s.number),
-            &format!("Bonjour,\n\nVous avez signalé : {} à {} ({}).\n\nPour le publier et le transmettre à {}, ouvrez ce lien :\n\n{link}\n\nSans confirmation, il ne sera ni publié ni traité.", category.label, place.name, v.adresse, handler.name),
-        )
-        .await?;
+    if email.is_some() {
         return Ok(Redirect::to("/signalements/merci?confirmer=1").into_response());
     }
     if initial == SState::AModerer {
         return Ok(Redirect::to("/signalements/merci").into_response());
     }
-    alert_commune(&state, &s).await?;
     Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response())
+}
+
+/// The journal entry of a report, once it has its number.
+pub(crate) fn on(
+    mut event: guichet_domain::journal::Event,
+    s: &Signalement,
+) -> guichet_domain::journal::Event {
+    event.tenant_id = Some(s.tenant_id);
+    event.object_type = Some("signalement".into());
+    event.object_id = Some(s.number.clone());
+    event
+}
+
+/// The news of a public change of a report, and the alerts of the commune when it has just
+/// become public.
+pub(crate) fn public_news(
+    config: &crate::WebConfig,
+    s: &Signalement,
+    audience: &store::Audience,
+    category: &str,
+    news: Option<(&str, &str)>,
+) -> Vec<guichet_store::outbox::NewMail> {
+    let mut out = mails::commune_alerts(config, s, &audience.commune_alerts, category);
+    if let Some((subject, text)) = news {
+        out.extend(mails::news(config, s, &audience.followers, subject, text));
+    }
+    out
 }
 
 pub async fn thanks(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
@@ -486,21 +507,37 @@ pub async fn confirm(
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    match store::confirm(&state.db, &token).await? {
-        Some(s) => {
-            let mut event = visitor.event_on(
-                Some(s.tenant_id),
-                "signalement.confirmation",
-                "signalement",
-                &s.number,
-            );
-            event.actor = "usager (lien de confirmation)".into();
-            guichet_store::journal::append(&state.db, &event).await?;
-            if s.state.is_public() {
-                alert_commune(&state, &s).await?;
+    let pending = store::awaiting_confirmation(&state.db, &token).await?;
+    // Moderated if the platform or the collectivité that handles it wants it.
+    let (moderated, label) = match &pending {
+        Some(s) => match store::category(&state.db, s.category_id).await? {
+            Some(c) => {
+                let c = store::as_handled_by(&state.db, &c, s.tenant_id).await?;
+                (c.moderated, c.label)
             }
-            Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response())
+            None => (false, String::new()),
+        },
+        None => (false, String::new()),
+    };
+    let to = if moderated {
+        SState::AModerer
+    } else {
+        SState::Nouveau
+    };
+    let mut event = visitor.event(None, "signalement.confirmation");
+    event.actor = "usager (lien de confirmation)".into();
+    let config = state.config.clone();
+    let confirmed = match pending {
+        Some(_) => {
+            store::confirm(&state.db, &token, to, move |s, audience| {
+                Trace::of(on(event, s)).mails(public_news(&config, s, audience, &label, None))
+            })
+            .await?
         }
+        None => None,
+    };
+    match confirmed {
+        Some(s) => Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response()),
         None => {
             let page = crate::page::message(
                 &state,
@@ -633,17 +670,34 @@ pub async fn me_too(
         return public_page(&state, &visitor, &number, None, errors).await;
     };
     let verified = visitor.user.is_some();
-    let flash = match store::follow(&state.db, s.id, &email, verified, visitor.ip.as_deref())
-        .await?
-    {
+    let token = guichet_store::secret::random_token();
+    let event = on(visitor.event(None, "signalement.moi_aussi"), &s);
+    let (config, followed, to) = (state.config.clone(), s.clone(), email.clone());
+    let link = token.clone();
+    let outcome = store::follow(
+        &state.db,
+        s.id,
+        &email,
+        verified,
+        visitor.ip.as_deref(),
+        &token,
+        move |outcome| match outcome {
+            store::Follow::Limited | store::Follow::Already => Trace::default(),
+            store::Follow::Confirmed => Trace::of(event),
+            store::Follow::Pending => {
+                Trace::of(event).mail(mails::confirm_follow(&config, &followed, &to, &link))
+            }
+        },
+    )
+    .await?;
+    let flash = match outcome {
         store::Follow::Confirmed => {
             "C'est noté : vous serez prévenu par courriel de chaque évolution de ce signalement."
         }
         store::Follow::Already => {
             "Cette adresse suit déjà ce signalement (ou une confirmation lui a déjà été envoyée)."
         }
-        store::Follow::Pending(token) => {
-            send_follow_confirmation(&state, &s, &email, &token).await?;
+        store::Follow::Pending => {
             "Un courriel vient de vous être envoyé : ouvrez le lien qu'il contient pour confirmer que vous souhaitez suivre ce signalement."
         }
         store::Follow::Limited => {
@@ -656,13 +710,6 @@ pub async fn me_too(
             return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
         }
     };
-    let event = visitor.event_on(
-        Some(s.tenant_id),
-        "signalement.moi_aussi",
-        "signalement",
-        &s.number,
-    );
-    guichet_store::journal::append(&state.db, &event).await?;
     public_page(
         &state,
         &visitor,
@@ -673,41 +720,16 @@ pub async fn me_too(
     .await
 }
 
-/// Asks the owner of an address to confirm they want news of a report: nothing else is sent to
-/// an address until it is confirmed.
-pub(crate) async fn send_follow_confirmation(
-    state: &AppState,
-    s: &Signalement,
-    email: &str,
-    token: &str,
-) -> anyhow::Result<()> {
-    let link = state.config.link(&format!("/signalements/suivre/{token}"));
-    crate::mail::queue(
-        state,
-        Some(s.tenant_id),
-        email,
-        &format!("Confirmez le suivi du signalement n° {}", s.number),
-        &format!("Bonjour,\n\nQuelqu'un a demandé que cette adresse reçoive les nouvelles du signalement n° {} ({}).\n\nPour les recevoir, ouvrez ce lien :\n\n{link}\n\nSi vous n'avez rien demandé, ignorez ce message : vous ne recevrez rien d'autre.", s.number, s.address),
-    )
-    .await
-}
-
 /// The link of a follow confirmation: from now on, news of the report go to this address.
 pub async fn confirm_follow(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    match store::confirm_follow(&state.db, &token).await? {
+    let mut event = visitor.event(None, "signalement.suivi_confirme");
+    event.actor = "usager (lien de confirmation)".into();
+    match store::confirm_follow(&state.db, &token, move |s| Trace::of(on(event, s))).await? {
         Some(s) => {
-            let mut event = visitor.event_on(
-                Some(s.tenant_id),
-                "signalement.suivi_confirme",
-                "signalement",
-                &s.number,
-            );
-            event.actor = "usager (lien de confirmation)".into();
-            guichet_store::journal::append(&state.db, &event).await?;
             public_page(
                 &state,
                 &visitor,
@@ -836,29 +858,6 @@ fn upper_first(s: &str) -> String {
 }
 
 /// Tells the people who follow a commune that a new report is public there.
-pub(crate) async fn alert_commune(state: &AppState, s: &Signalement) -> anyhow::Result<()> {
-    let subscribers = store::commune_subscribers(&state.db, &s.commune_insee).await?;
-    if subscribers.is_empty() {
-        return Ok(());
-    }
-    let category = store::category(&state.db, s.category_id)
-        .await?
-        .map(|c| c.label)
-        .unwrap_or_default();
-    let link = state.config.link(&format!("/signalements/{}", s.number));
-    for email in subscribers {
-        crate::mail::queue(
-            state,
-            Some(s.tenant_id),
-            &email,
-            &format!("Nouveau signalement : {category}"),
-            &format!("Bonjour,\n\nUn nouveau signalement est publié dans votre commune : {category}, {}.\n\n{link}\n\nPour ne plus recevoir ces alertes, retirez-les depuis la liste des signalements de la commune.", s.address),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 #[derive(serde::Deserialize)]
 pub struct AlertForm {
     #[serde(default)]

@@ -12,6 +12,7 @@ use guichet_domain::open311::{parse_datetime, parse_request, split_format, statu
 use guichet_domain::signalement::State as SState;
 use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
+use guichet_store::trace::Trace;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use std::collections::HashMap;
@@ -585,7 +586,19 @@ pub async fn create(
             answers.push((question.clone(), answer.to_string()));
         }
         let description = if r.description.is_empty() { category.label.clone() } else { r.description.clone() };
-        let s = store::create(&state.db, &NewReport {
+        let event = guichet_domain::journal::Event {
+            tenant_id: Some(t.id),
+            actor_id: Some(key.user_id),
+            actor: format!("application Open311 « {} »", key.name),
+            on_behalf_of: None,
+            action: "signalement.creation".into(),
+            object_type: Some("signalement".into()),
+            object_id: None,
+            ip: None,
+            details: serde_json::json!({"canal": "open311", "service_code": category.code}).to_string(),
+        };
+        let (config, label) = (state.config.clone(), category.label.clone());
+        let s = store::report(&state.db, &state.config.files, NewReport {
             tenant_id: t.id,
             category_id: category.id,
             competence: road.map(|x| x.competence().to_string()).unwrap_or_else(|| category.competence.clone()),
@@ -601,25 +614,19 @@ pub async fn create(
             state: if category.moderated { SState::AModerer } else { SState::Nouveau },
             confirm_token_hash: None,
             ip: None,
+        }, Vec::new(), move |s, audience| {
+            Trace::of(crate::signalement::on(event, s))
+                .mails(crate::signalement::public_news(&config, s, audience, &label, None))
         }).await?;
-        let event = guichet_domain::journal::Event {
-            tenant_id: Some(t.id),
-            actor_id: Some(key.user_id),
-            actor: format!("application Open311 « {} »", key.name),
-            on_behalf_of: None,
-            action: "signalement.creation".into(),
-            object_type: Some("signalement".into()),
-            object_id: Some(s.number.clone()),
-            ip: None,
-            details: serde_json::json!({"canal": "open311", "service_code": category.code}).to_string(),
-        };
-        guichet_store::journal::append(&state.db, &event).await?;
         // The address a client gives is the reporter's to confirm, within the same limits as
         // "moi aussi": an application cannot subscribe anyone.
         if let Some(email) = r.email.as_deref().and_then(|e| guichet_store::compte::normalize_email(e).ok()) {
-            if let store::Follow::Pending(token) = store::follow(&state.db, s.id, &email, false, visitor.ip.as_deref()).await? {
-                crate::signalement::send_follow_confirmation(&state, &s, &email, &token).await?;
-            }
+            let token = guichet_store::secret::random_token();
+            let (config, followed, to, link) = (state.config.clone(), s.clone(), email.clone(), token.clone());
+            store::follow(&state.db, s.id, &email, false, visitor.ip.as_deref(), &token, move |outcome| match outcome {
+                store::Follow::Pending => Trace::default().mail(crate::signalement::mails::confirm_follow(&config, &followed, &to, &link)),
+                _ => Trace::default(),
+            }).await?;
         }
         Ok(render(format, "service_requests", "request", &[vec![
             ("service_request_id", Some(s.number.clone())),

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use guichet_domain::signalement::{can_move, RejectReason, State as SState};
 use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::signalement::{self as store, Signalement};
+use guichet_store::trace::Trace;
 use serde::{Deserialize, Serialize};
 
 const STATES: [SState; 6] = [
@@ -198,12 +199,8 @@ pub async fn bulk(
                 }
                 let mut event = visitor.event_on(Some(ctx.collectivite.id), &format!("signalement.{}", to.code()), "signalement", &s.number);
                 event.details = serde_json::json!({"de": s.state.code(), "vers": to.code(), "lot": true}).to_string();
-                if store::change_state(&state.db, &s, to, &note, None, &collectivite_label(&ctx), &event).await? {
-                    let mut text = format!("Votre signalement est désormais : {}.", to.label());
-                    if !note.is_empty() {
-                        text.push_str(&format!("\n\nMessage de {} : {note}", ctx.collectivite.name));
-                    }
-                    notify(&state, &s, to.label(), &text).await?;
+                let notice = notice(&state, &ctx, event, s.category_id, to, None, &note).await?;
+                if store::change_state(&state.db, &s, to, &note, None, &collectivite_label(&ctx), notice).await? {
                     done += 1;
                 } else {
                     skipped += 1;
@@ -416,25 +413,38 @@ pub async fn show(
     detail_page(&state, &visitor, &ctx, id, Errors::default(), None).await
 }
 
-/// Tells the reporter and the followers of a public change.
-async fn notify(
+/// What a state change leaves: its journal entry, news to the followers when the change is
+/// public, alerts of the commune when the report has just become public.
+async fn notice(
     state: &AppState,
-    s: &Signalement,
-    subject: &str,
-    text: &str,
-) -> anyhow::Result<()> {
-    let link = state.config.link(&format!("/signalements/{}", s.number));
-    for email in store::followers(&state.db, s.id).await? {
-        crate::mail::queue(
-            state,
-            Some(s.tenant_id),
-            &email,
-            &format!("Signalement n° {} : {subject}", s.number),
-            &format!("Bonjour,\n\n{text}\n\nSuivre le signalement :\n{link}"),
-        )
-        .await?;
+    ctx: &CollectiviteContext,
+    event: guichet_domain::journal::Event,
+    category_id: i64,
+    to: SState,
+    reason: Option<&'static str>,
+    note: &str,
+) -> anyhow::Result<impl FnOnce(&Signalement, &store::Audience) -> Trace + Send + 'static> {
+    let category = store::category(&state.db, category_id)
+        .await?
+        .map(|c| c.label)
+        .unwrap_or_default();
+    let mut text = format!("Votre signalement est désormais : {}.", to.label());
+    if let Some(r) = reason {
+        text.push_str(&format!(" Motif : {r}."));
     }
-    Ok(())
+    if !note.is_empty() {
+        text.push_str(&format!(
+            "\n\nMessage de {} : {note}",
+            ctx.collectivite.name
+        ));
+    }
+    let config = state.config.clone();
+    Ok(move |s: &Signalement, audience: &store::Audience| {
+        let news = to.is_public().then_some((to.label(), text.as_str()));
+        Trace::of(event).mails(crate::signalement::public_news(
+            &config, s, audience, &category, news,
+        ))
+    })
 }
 
 pub async fn change(
@@ -480,31 +490,14 @@ pub async fn change(
     } else {
         None
     };
-    if !store::change_state(&state.db, &s, to, &note, reason_label, &actor, &event).await? {
+    let notice = notice(&state, &ctx, event, s.category_id, to, reason_label, &note).await?;
+    if !store::change_state(&state.db, &s, to, &note, reason_label, &actor, notice).await? {
         let mut errors = Errors::default();
         errors.add(
             "etat",
             "Le signalement a changé entre-temps : rechargez la page.",
         );
         return detail_page(&state, &visitor, &ctx, id, errors, None).await;
-    }
-    if s.state == SState::AModerer && to == SState::Nouveau {
-        if let Some(now_public) = store::by_id(&state.db, s.id).await? {
-            crate::signalement::alert_commune(&state, &now_public).await?;
-        }
-    }
-    if to.is_public() {
-        let mut text = format!("Votre signalement est désormais : {}.", to.label());
-        if let Some(r) = reason_label {
-            text.push_str(&format!(" Motif : {r}."));
-        }
-        if !note.is_empty() {
-            text.push_str(&format!(
-                "\n\nMessage de {} : {note}",
-                ctx.collectivite.name
-            ));
-        }
-        notify(&state, &s, to.label(), &text).await?;
     }
     detail_page(
         &state,
@@ -547,23 +540,28 @@ pub async fn transfer(
         &s.number,
     );
     event.details = serde_json::json!({"vers": target.slug}).to_string();
+    let (config, text) = (
+        state.config.clone(),
+        format!(
+            "Votre signalement a été transmis à {}, qui est compétente pour ce problème.",
+            target.name
+        ),
+    );
     store::transfer(
         &state.db,
         &s,
         target.id,
         &note,
         &collectivite_label(&ctx),
-        &event,
-    )
-    .await?;
-    notify(
-        &state,
-        &s,
-        "transmis à la collectivité compétente",
-        &format!(
-            "Votre signalement a été transmis à {}, qui est compétente pour ce problème.",
-            target.name
-        ),
+        move |s, audience| {
+            Trace::of(event).mails(crate::signalement::mails::news(
+                &config,
+                s,
+                &audience.followers,
+                "transmis à la collectivité compétente",
+                &text,
+            ))
+        },
     )
     .await?;
     let page = crate::page::message(
