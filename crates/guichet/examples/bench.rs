@@ -137,8 +137,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let def = guichet_domain::demarche::Definition::from_json(DEF)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let d = guichet_store::demarche::create(&db, dijon.id, &def).await?;
-    guichet_store::demarche::publish(&db, &d).await?;
+    let d = guichet_store::demarche::create(&db, dijon.id, &def, Default::default()).await?;
+    guichet_store::demarche::publish(&db, &d, Default::default()).await?;
     let email = format!("bench{}@exemple.fr", d.id);
     let user = guichet_store::compte::create(
         &db,

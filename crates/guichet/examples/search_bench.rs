@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
         }
         tx.commit().await?;
     }
-    guichet_store::competence::bump_generation(&db).await?;
+    guichet_store::recherche::bump_generation(&db).await?;
     let seeded = t.elapsed();
     db.close().await;
 

@@ -384,8 +384,8 @@ async fn seed_demarches(db: &Db) -> anyhow::Result<()> {
         if existing.iter().any(|d| d.title == def.title) {
             continue;
         }
-        let d = demarche::create(db, t.id, &def).await?;
-        demarche::publish(db, &d).await?;
+        let d = demarche::create(db, t.id, &def, Default::default()).await?;
+        demarche::publish(db, &d, Default::default()).await?;
     }
     seed_dossiers(db).await
 }

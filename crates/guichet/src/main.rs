@@ -569,7 +569,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(SearchCommand::Rebuild(data)) => {
             let config = load(cfg, Config::default(), None, &data)?;
             let db = open(&config).await?;
-            guichet_store::competence::bump_generation(&db).await?;
+            guichet_store::recherche::bump_generation(&db).await?;
             let published = guichet_store::demarche::all_published(&db).await?.len();
             println!("Index de recherche à reconstruire : {published} démarches publiées ; chaque serveur le reconstruit à sa prochaine recherche.");
             Ok(())

@@ -41,7 +41,7 @@ pub async fn upsert(db: &Db, c: &Competence) -> anyhow::Result<()> {
     .bind(&c.keywords)
     .execute(db.pool())
     .await?;
-    bump_generation(db).await
+    crate::recherche::bump_generation(db).await
 }
 
 pub async fn overrides(db: &Db) -> anyhow::Result<Vec<Override>> {
@@ -173,7 +173,7 @@ pub async fn add_national_service(db: &Db, s: &NationalService) -> anyhow::Resul
     .fetch_one(db.pool())
     .await?
     .try_get(0)?;
-    bump_generation(db).await?;
+    crate::recherche::bump_generation(db).await?;
     Ok(id)
 }
 
@@ -184,7 +184,7 @@ pub async fn remove_national_service(db: &Db, id: i64) -> anyhow::Result<bool> {
         .await?
         .rows_affected()
         == 1;
-    bump_generation(db).await?;
+    crate::recherche::bump_generation(db).await?;
     Ok(removed)
 }
 
@@ -213,7 +213,7 @@ pub async fn add_synonyms(db: &Db, terms: &[String]) -> anyhow::Result<()> {
         .bind(terms.join(", "))
         .execute(db.pool())
         .await?;
-    bump_generation(db).await
+    crate::recherche::bump_generation(db).await
 }
 
 pub async fn remove_synonyms(db: &Db, id: i64) -> anyhow::Result<()> {
@@ -221,24 +221,7 @@ pub async fn remove_synonyms(db: &Db, id: i64) -> anyhow::Result<()> {
         .bind(id)
         .execute(db.pool())
         .await?;
-    bump_generation(db).await
-}
-
-/// What the search index reflects: it changes whenever the searched data does.
-pub async fn generation(db: &Db) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query("SELECT generation FROM search_generation WHERE id = 1")
-            .fetch_one(db.pool())
-            .await?
-            .try_get(0)?,
-    )
-}
-
-pub async fn bump_generation(db: &Db) -> anyhow::Result<()> {
-    sqlx::query("UPDATE search_generation SET generation = generation + 1 WHERE id = 1")
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    crate::recherche::bump_generation(db).await
 }
 
 const CSV_HEADER: [&str; 5] = ["code", "libelle", "niveau", "situation", "mots_cles"];
@@ -419,5 +402,5 @@ pub async fn save_overrides(db: &Db, list: &[Override]) -> anyhow::Result<()> {
     for o in list {
         set_override(db, o).await?;
     }
-    bump_generation(db).await
+    crate::recherche::bump_generation(db).await
 }

@@ -1,6 +1,7 @@
 //! Démarches of a collectivité: versioned definitions, publication.
 
 use crate::db::Db;
+use crate::trace::Trace;
 use guichet_domain::demarche::Definition;
 use guichet_domain::text::slugify;
 use sqlx::any::AnyRow;
@@ -70,13 +71,46 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Demarche> {
     })
 }
 
-/// Creates a démarche from a checked definition, as a draft (version 1).
-pub async fn create(db: &Db, tenant_id: i64, definition: &Definition) -> anyhow::Result<Demarche> {
-    let mut tx = db.begin().await?;
+/// Creates a démarche from a checked definition, as a draft (version 1), with its trace (whose
+/// journal entries name it by its slug).
+pub async fn create(
+    db: &Db,
+    tenant_id: i64,
+    definition: &Definition,
+    trace: Trace,
+) -> anyhow::Result<Demarche> {
+    let definition = definition.clone();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let d = create_in(conn, tenant_id, &definition, None).await?;
+            let mut trace = trace;
+            name_in(&mut trace, &d);
+            trace.write(conn).await?;
+            Ok(d)
+        })
+    })
+    .await
+}
+
+/// Names the démarche in the trace's journal entries.
+pub(crate) fn name_in(trace: &mut Trace, d: &Demarche) {
+    for e in trace.events_mut() {
+        e.object_type = Some("demarche".into());
+        e.object_id = Some(d.slug.clone());
+    }
+}
+
+/// Creates a démarche inside the caller's transaction, following a template's version if given.
+pub(crate) async fn create_in(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+    definition: &Definition,
+    follows: Option<(i64, i64)>,
+) -> anyhow::Result<Demarche> {
     let base = slugify(&definition.title);
     let taken: Vec<String> = sqlx::query("SELECT slug FROM demarches WHERE tenant_id = $1")
         .bind(tenant_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|r| r.try_get(0))
@@ -89,14 +123,16 @@ pub async fn create(db: &Db, tenant_id: i64, definition: &Definition) -> anyhow:
     }
     let now = crate::now_ms();
     let id: i64 = sqlx::query(
-        "INSERT INTO demarches (tenant_id, slug, status, title, draft_version, created_at, updated_at)
-         VALUES ($1, $2, 'brouillon', $3, 1, $4, $4) RETURNING id",
+        "INSERT INTO demarches (tenant_id, slug, status, title, draft_version, template_id, template_version, created_at, updated_at)
+         VALUES ($1, $2, 'brouillon', $3, 1, $4, $5, $6, $6) RETURNING id",
     )
     .bind(tenant_id)
     .bind(&slug)
     .bind(&definition.title)
+    .bind(follows.map(|f| f.0))
+    .bind(follows.map(|f| f.1))
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
     sqlx::query("INSERT INTO demarche_versions (tenant_id, demarche_id, version, definition, created_at) VALUES ($1, $2, 1, $3, $4)")
@@ -104,12 +140,28 @@ pub async fn create(db: &Db, tenant_id: i64, definition: &Definition) -> anyhow:
         .bind(id)
         .bind(definition.to_json())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
-    get(db, tenant_id, id)
+    get_in(conn, tenant_id, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("démarche {id} introuvable"))
+}
+
+async fn get_in(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+    id: i64,
+) -> anyhow::Result<Option<Demarche>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM demarches WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 pub async fn get(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Demarche>> {
@@ -215,9 +267,35 @@ pub async fn definition(
     }
 }
 
-/// Replaces the draft definition, or starts a new draft version after the published one.
-pub async fn save_draft(db: &Db, d: &Demarche, definition: &Definition) -> anyhow::Result<i64> {
-    let mut tx = db.begin().await?;
+/// Replaces the draft definition, or starts a new draft version after the published one, with
+/// the trace `notice` makes of the version saved.
+pub async fn save_draft<N>(
+    db: &Db,
+    d: &Demarche,
+    definition: &Definition,
+    notice: N,
+) -> anyhow::Result<i64>
+where
+    N: FnOnce(i64) -> Trace + Send + 'static,
+{
+    let (d, definition) = (d.clone(), definition.clone());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let version = save_draft_in(conn, &d, &definition).await?;
+            let mut trace = notice(version);
+            name_in(&mut trace, &d);
+            trace.write(conn).await?;
+            Ok(version)
+        })
+    })
+    .await
+}
+
+pub(crate) async fn save_draft_in(
+    conn: &mut sqlx::AnyConnection,
+    d: &Demarche,
+    definition: &Definition,
+) -> anyhow::Result<i64> {
     let now = crate::now_ms();
     let version = match d.draft_version {
         Some(v) => {
@@ -226,7 +304,7 @@ pub async fn save_draft(db: &Db, d: &Demarche, definition: &Definition) -> anyho
                 .bind(d.tenant_id)
                 .bind(d.id)
                 .bind(v)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             v
         }
@@ -238,7 +316,7 @@ pub async fn save_draft(db: &Db, d: &Demarche, definition: &Definition) -> anyho
                 .bind(v)
                 .bind(definition.to_json())
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             v
         }
@@ -249,53 +327,70 @@ pub async fn save_draft(db: &Db, d: &Demarche, definition: &Definition) -> anyho
         .bind(&definition.title)
         .bind(d.tenant_id)
         .bind(d.id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(version)
 }
 
-/// Publishes the draft: it is frozen, and new dossiers use it.
-pub async fn publish(db: &Db, d: &Demarche) -> anyhow::Result<Option<i64>> {
+/// Publishes the draft, with its trace: it is frozen, new dossiers use it, the search sees it.
+/// None (and no trace) when there is no draft.
+pub async fn publish(db: &Db, d: &Demarche, trace: Trace) -> anyhow::Result<Option<i64>> {
     let Some(v) = d.draft_version else {
         return Ok(None);
     };
-    let definition = definition(db, d.tenant_id, d.id, v).await?;
-    let mut tx = db.begin().await?;
-    let now = crate::now_ms();
-    sqlx::query("UPDATE demarche_versions SET published_at = $1 WHERE tenant_id = $2 AND demarche_id = $3 AND version = $4")
-        .bind(now)
-        .bind(d.tenant_id)
-        .bind(d.id)
-        .bind(v)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE demarches SET status = 'publiee', published_version = $1, draft_version = NULL, title = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
-        .bind(v)
-        .bind(definition.map(|d| d.title).unwrap_or_else(|| d.title.clone()))
-        .bind(now)
-        .bind(d.tenant_id)
-        .bind(d.id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    crate::competence::bump_generation(db).await?;
-    Ok(Some(v))
+    let title = definition(db, d.tenant_id, d.id, v)
+        .await?
+        .map(|def| def.title)
+        .unwrap_or_else(|| d.title.clone());
+    let d = d.clone();
+    let mut trace = trace;
+    name_in(&mut trace, &d);
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            sqlx::query("UPDATE demarche_versions SET published_at = $1 WHERE tenant_id = $2 AND demarche_id = $3 AND version = $4")
+                .bind(now)
+                .bind(d.tenant_id)
+                .bind(d.id)
+                .bind(v)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE demarches SET status = 'publiee', published_version = $1, draft_version = NULL, title = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
+                .bind(v)
+                .bind(&title)
+                .bind(now)
+                .bind(d.tenant_id)
+                .bind(d.id)
+                .execute(&mut *conn)
+                .await?;
+            crate::recherche::bump_in(conn).await?;
+            Ok(Some(v))
+        })
+    })
+    .await
 }
 
-pub async fn set_status(db: &Db, d: &Demarche, status: Status) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE demarches SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-    )
-    .bind(status.code())
-    .bind(crate::now_ms())
-    .bind(d.tenant_id)
-    .bind(d.id)
-    .execute(db.pool())
-    .await?;
-    // What the search finds changes with what is open.
-    crate::competence::bump_generation(db).await?;
-    Ok(())
+/// Closes or reopens the démarche, with its trace; the search sees it.
+pub async fn set_status(db: &Db, d: &Demarche, status: Status, trace: Trace) -> anyhow::Result<()> {
+    let d = d.clone();
+    let mut trace = trace;
+    name_in(&mut trace, &d);
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE demarches SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+            )
+            .bind(status.code())
+            .bind(crate::now_ms())
+            .bind(d.tenant_id)
+            .bind(d.id)
+            .execute(&mut *conn)
+            .await?;
+            // What the search finds changes with what is open.
+            crate::recherche::bump_in(conn).await
+        })
+    })
+    .await
 }
 
 /// Every published démarche of every collectivité with its published definition: what the

@@ -22,6 +22,7 @@ pub mod modele;
 pub mod oidc;
 pub mod outbox;
 pub mod profil;
+pub mod recherche;
 pub mod retention;
 pub mod secret;
 pub mod session;

@@ -3,6 +3,7 @@
 
 use crate::db::Db;
 use crate::demarche::Demarche;
+use crate::trace::Trace;
 use guichet_domain::demarche::modele::Adjustable;
 use guichet_domain::demarche::Definition;
 use sqlx::Row;
@@ -85,89 +86,133 @@ pub async fn definition(
 }
 
 /// Publishes the démarche's published definition as a template (version 1), or as the next
-/// version of its template. Returns the template and its version.
-pub async fn publish(
+/// version of its template, with the trace `notice` makes of (template, version).
+pub async fn publish<N>(
     db: &Db,
     d: &Demarche,
     def: &Definition,
     adjustable: &[Adjustable],
-) -> anyhow::Result<(i64, i64)> {
-    let now = crate::now_ms();
-    let codes: Vec<&str> = adjustable.iter().map(|a| a.code()).collect();
-    let mut tx = db.begin().await?;
-    let existing: Option<(i64, i64)> =
-        sqlx::query("SELECT id, current_version FROM templates WHERE demarche_id = $1")
-            .bind(d.id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()?;
-    let (id, version) = match existing {
-        Some((id, v)) => {
-            sqlx::query("UPDATE templates SET current_version = $1, title = $2, adjustable = $3, updated_at = $4 WHERE id = $5")
-                .bind(v + 1)
-                .bind(&def.title)
-                .bind(codes.join(","))
-                .bind(now)
+    notice: N,
+) -> anyhow::Result<(i64, i64)>
+where
+    N: FnOnce(i64, i64) -> Trace + Send + 'static,
+{
+    let codes: String = adjustable
+        .iter()
+        .map(|a| a.code())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (d, def) = (d.clone(), def.clone());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let existing: Option<(i64, i64)> =
+                sqlx::query("SELECT id, current_version FROM templates WHERE demarche_id = $1")
+                    .bind(d.id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .transpose()?;
+            let (id, version) = match existing {
+                Some((id, v)) => {
+                    sqlx::query("UPDATE templates SET current_version = $1, title = $2, adjustable = $3, updated_at = $4 WHERE id = $5")
+                        .bind(v + 1)
+                        .bind(&def.title)
+                        .bind(&codes)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    (id, v + 1)
+                }
+                None => {
+                    let id: i64 = sqlx::query(
+                        "INSERT INTO templates (tenant_id, demarche_id, title, adjustable, current_version, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id",
+                    )
+                    .bind(d.tenant_id)
+                    .bind(d.id)
+                    .bind(&def.title)
+                    .bind(&codes)
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+                    (id, 1)
+                }
+            };
+            sqlx::query("INSERT INTO template_versions (template_id, version, definition, published_at) VALUES ($1, $2, $3, $4)")
                 .bind(id)
-                .execute(&mut *tx)
+                .bind(version)
+                .bind(def.to_json())
+                .bind(now)
+                .execute(&mut *conn)
                 .await?;
-            (id, v + 1)
-        }
-        None => {
-            let id: i64 = sqlx::query(
-                "INSERT INTO templates (tenant_id, demarche_id, title, adjustable, current_version, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id",
-            )
-            .bind(d.tenant_id)
-            .bind(d.id)
-            .bind(&def.title)
-            .bind(codes.join(","))
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-            (id, 1)
-        }
-    };
-    sqlx::query("INSERT INTO template_versions (template_id, version, definition, published_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(version)
-        .bind(def.to_json())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok((id, version))
+            let mut trace = notice(id, version);
+            crate::demarche::name_in(&mut trace, &d);
+            trace.write(conn).await?;
+            Ok((id, version))
+        })
+    })
+    .await
 }
 
 /// Creates, in the adopting collectivité, a draft démarche following the template's current
-/// version.
-pub async fn adopt(db: &Db, t: &Template, tenant_id: i64) -> anyhow::Result<Demarche> {
+/// version, with its trace.
+pub async fn adopt(
+    db: &Db,
+    t: &Template,
+    tenant_id: i64,
+    trace: Trace,
+) -> anyhow::Result<Demarche> {
     let def = definition(db, t.id, t.current_version)
         .await?
         .ok_or_else(|| anyhow::anyhow!("version du modèle introuvable"))?;
-    let d = crate::demarche::create(db, tenant_id, &def).await?;
-    set_followed_version(db, &d, t.id, t.current_version).await?;
-    crate::demarche::get(db, tenant_id, d.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("démarche introuvable"))
+    let follows = (t.id, t.current_version);
+    db.write(move |conn| {
+        Box::pin(async move {
+            let d = crate::demarche::create_in(conn, tenant_id, &def, Some(follows)).await?;
+            let mut trace = trace;
+            crate::demarche::name_in(&mut trace, &d);
+            trace.write(conn).await?;
+            Ok(d)
+        })
+    })
+    .await
 }
 
-pub async fn set_followed_version(
+/// Brings an adopted démarche to its template's version `version`: the definition given (the
+/// template's, with the local adjustments) becomes the draft, with the trace `notice` makes of
+/// the draft's version.
+pub async fn follow<N>(
     db: &Db,
     d: &Demarche,
+    updated: &Definition,
     template_id: i64,
     version: i64,
-) -> anyhow::Result<()> {
-    sqlx::query("UPDATE demarches SET template_id = $1, template_version = $2 WHERE tenant_id = $3 AND id = $4")
-        .bind(template_id)
-        .bind(version)
-        .bind(d.tenant_id)
-        .bind(d.id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    notice: N,
+) -> anyhow::Result<i64>
+where
+    N: FnOnce(i64) -> Trace + Send + 'static,
+{
+    let (d, updated) = (d.clone(), updated.clone());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let draft = crate::demarche::save_draft_in(conn, &d, &updated).await?;
+            sqlx::query("UPDATE demarches SET template_id = $1, template_version = $2 WHERE tenant_id = $3 AND id = $4")
+                .bind(template_id)
+                .bind(version)
+                .bind(d.tenant_id)
+                .bind(d.id)
+                .execute(&mut *conn)
+                .await?;
+            let mut trace = notice(draft);
+            crate::demarche::name_in(&mut trace, &d);
+            trace.write(conn).await?;
+            Ok(draft)
+        })
+    })
+    .await
 }
 
 /// Whether a collectivité already follows this template (one adoption each).

@@ -42,24 +42,32 @@ pub async fn settings(
     }))
 }
 
-/// Sets (or with `None`, removes) the webhook of a démarche. A new secret is drawn whenever the
-/// URL is set; it is returned so that the admin can copy it.
+/// Sets (or with `None`, removes) the webhook of a démarche, with its trace. A new secret is
+/// drawn whenever the URL is set; it is returned so that the admin can copy it.
 pub async fn configure(
     db: &Db,
     tenant_id: i64,
     demarche_id: i64,
     url: Option<&str>,
+    trace: crate::trace::Trace,
 ) -> anyhow::Result<Option<String>> {
     let secret = url.map(|_| crate::secret::random_token());
-    sqlx::query(
-        "UPDATE demarches SET webhook_url = $1, webhook_secret = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
-    )
-    .bind(url)
-    .bind(secret.as_deref())
-    .bind(crate::now_ms())
-    .bind(tenant_id)
-    .bind(demarche_id)
-    .execute(db.pool())
+    let (url, stored) = (url.map(str::to_string), secret.clone());
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE demarches SET webhook_url = $1, webhook_secret = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5",
+            )
+            .bind(url)
+            .bind(stored)
+            .bind(crate::now_ms())
+            .bind(tenant_id)
+            .bind(demarche_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
     Ok(secret)
 }

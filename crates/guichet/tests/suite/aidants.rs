@@ -30,12 +30,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
     ] {
         let def = guichet_domain::demarche::Definition::from_json(&demarche(title, competence))
             .expect("def");
-        let d = guichet_store::demarche::create(db, t.dijon.id, &def)
-            .await
-            .expect("d");
-        guichet_store::demarche::publish(db, &d)
-            .await
-            .expect("publish");
+        let d = crate::support::publish(db, t.dijon.id, &def).await;
         slugs.push(d.slug);
     }
 

@@ -164,10 +164,7 @@ mod dossiers_api {
         )
         .await;
         let def = Definition::from_json(DEF).expect("def");
-        let d = demarche::create(s.db(), t.dijon.id, &def)
-            .await
-            .expect("démarche");
-        demarche::publish(s.db(), &d).await.expect("publish");
+        let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
         let usager = dossier::By {
             actor: Actor::Usager,
             user_id: None,
@@ -370,7 +367,7 @@ mod dossiers_api {
         assert!(body["error"]["message"].is_string());
 
         // Another collectivité's dossier does not exist for this token.
-        let macon_d = demarche::create(s.db(), t.macon.id, &def)
+        let macon_d = demarche::create(s.db(), t.macon.id, &def, Default::default())
             .await
             .expect("démarche Mâcon");
         let mx = dossier::create_draft(s.db(), t.macon.id, macon_d.id, 1, None, "Mâcon")

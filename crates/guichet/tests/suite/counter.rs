@@ -16,12 +16,7 @@ async fn a_dossier_filed_at_the_counter_is_followed_with_code_and_name_then_clai
     let db = s.db();
     let t = personas::collectivites(&s).await;
     let def = guichet_domain::demarche::Definition::from_json(DEMARCHE).expect("def");
-    let d = guichet_store::demarche::create(db, t.dijon.id, &def)
-        .await
-        .expect("d");
-    guichet_store::demarche::publish(db, &d)
-        .await
-        .expect("publish");
+    let d = crate::support::publish(db, t.dijon.id, &def).await;
     let agent = personas::persona(
         &s,
         Kind::Agent,

@@ -51,12 +51,14 @@ async fn setup() -> (TestDb, i64, demarche::Demarche, Definition) {
     .await
     .expect("Dijon");
     let def = Definition::from_json(DEFINITION).expect("definition");
-    let d = demarche::create(&t.db, dijon.id, &def)
+    let d = demarche::create(&t.db, dijon.id, &def, Default::default())
         .await
         .expect("démarche");
     assert_eq!(d.slug, "demande-d-autorisation-de-terrasse");
     assert_eq!(
-        demarche::publish(&t.db, &d).await.expect("publish"),
+        demarche::publish(&t.db, &d, Default::default())
+            .await
+            .expect("publish"),
         Some(1)
     );
     let d = demarche::get(&t.db, dijon.id, d.id)
@@ -302,7 +304,7 @@ async fn editing_a_published_demarche_makes_a_new_version_and_dossiers_keep_thei
     let mut v2 = def.clone();
     v2.title = "Demande d'autorisation de terrasse ou d'étalage".into();
     assert_eq!(
-        demarche::save_draft(&t.db, &d, &v2)
+        demarche::save_draft(&t.db, &d, &v2, |_| Default::default())
             .await
             .expect("draft v2"),
         2
@@ -313,7 +315,9 @@ async fn editing_a_published_demarche_makes_a_new_version_and_dossiers_keep_thei
         .expect("démarche");
     assert_eq!((d.published_version, d.draft_version), (Some(1), Some(2)));
     assert_eq!(d.title, def.title, "usagers still see the published title");
-    demarche::publish(&t.db, &d).await.expect("publish v2");
+    demarche::publish(&t.db, &d, Default::default())
+        .await
+        .expect("publish v2");
     let d = demarche::get(&t.db, tenant_id, d.id)
         .await
         .expect("q")

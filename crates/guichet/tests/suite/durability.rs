@@ -5,7 +5,7 @@ use crate::support::{run_cli, Browser, TestDb};
 use guichet_domain::demarche::Definition;
 use guichet_store::collectivite::{self, Contact, Target};
 use guichet_store::compte::{self, Kind};
-use guichet_store::{demarche, dossier, session};
+use guichet_store::{dossier, session};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -63,10 +63,7 @@ async fn every_acknowledged_submission_survives_sigkill() {
     .await
     .expect("Dijon");
     let def = Definition::from_json(DEF).expect("definition");
-    let d = demarche::create(&t.db, dijon.id, &def)
-        .await
-        .expect("démarche");
-    demarche::publish(&t.db, &d).await.expect("publish");
+    let d = crate::support::publish(&t.db, dijon.id, &def).await;
     let user = compte::create(
         &t.db,
         Kind::Usager,

@@ -432,16 +432,13 @@ async fn a_malformed_address_gets_a_french_error_page() {
 async fn the_usager_is_told_when_silence_decides() {
     use guichet_domain::demarche::Definition;
     use guichet_domain::dossier::{Action, Actor, DAY_MS};
-    use guichet_store::{demarche, dossier};
+    use guichet_store::dossier;
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
     let u = personas::usager(&s).await;
     let def = Definition::from_json(TERRASSE).expect("definition");
-    let d = demarche::create(s.db(), t.dijon.id, &def)
-        .await
-        .expect("démarche");
-    demarche::publish(s.db(), &d).await.expect("publish");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
     let x = dossier::create_draft(s.db(), t.dijon.id, d.id, 1, Some(u.user_id), "Camille")
         .await
         .expect("draft");
@@ -492,12 +489,7 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
     let t = personas::collectivites(&s).await;
     let def =
         guichet_domain::demarche::Definition::from_json(PERMIS_DE_CONSTRUIRE).expect("definition");
-    let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def)
-        .await
-        .expect("démarche");
-    guichet_store::demarche::publish(s.db(), &d)
-        .await
-        .expect("publish");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
     let u = personas::usager(&s).await;
     let started = u
         .browser
@@ -689,12 +681,7 @@ async fn a_queue_of_100000_dossiers_exports_as_a_stream() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
     let def = Definition::from_json(TERRASSE).expect("definition");
-    let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def)
-        .await
-        .expect("démarche");
-    guichet_store::demarche::publish(s.db(), &d)
-        .await
-        .expect("publish");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
     // 100,000 submitted dossiers in one statement, on either database.
     sqlx::query(
         "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 100000)
@@ -774,17 +761,14 @@ async fn a_queue_of_100000_dossiers_exports_as_a_stream() {
 async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning() {
     use guichet_domain::demarche::Definition;
     use guichet_domain::dossier::{Action, Actor};
+    use guichet_store::dossier;
     use guichet_store::retention::{MONTH_MS, WARNING_MS};
-    use guichet_store::{demarche, dossier};
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
     let u = personas::usager(&s).await;
     let def = Definition::from_json(PERMIS_DE_CONSTRUIRE).expect("definition");
-    let d = demarche::create(s.db(), t.dijon.id, &def)
-        .await
-        .expect("démarche");
-    demarche::publish(s.db(), &d).await.expect("publish");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
     let x = dossier::create_draft(
         s.db(),
         t.dijon.id,

@@ -275,12 +275,7 @@ async fn an_existing_account_links_franceconnect_to_file_a_demarche_that_require
     let db = s.db();
     let t = personas::collectivites(&s).await;
     let def = guichet_domain::demarche::Definition::from_json(CERTIFIED).expect("definition");
-    let d = guichet_store::demarche::create(db, t.dijon.id, &def)
-        .await
-        .expect("démarche");
-    guichet_store::demarche::publish(db, &d)
-        .await
-        .expect("publish");
+    let d = crate::support::publish(db, t.dijon.id, &def).await;
     op.mode("account=fc-jean").await;
     let u = personas::usager(&s).await;
 

@@ -81,10 +81,7 @@ async fn queue_filters_by_date_commune_agent_and_equipe_and_exports_what_is_show
     .await;
     let db = s.db();
     let def = Definition::from_json(DEFINITION).expect("definition");
-    let d = demarche::create(db, t.dijon.id, &def)
-        .await
-        .expect("create");
-    demarche::publish(db, &d).await.expect("publish");
+    let d = crate::support::publish(db, t.dijon.id, &def).await;
 
     // Three dossiers: two about Dijon, one about Talant.
     let mut ids = Vec::new();
@@ -275,10 +272,7 @@ async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted
     .await;
     let db = s.db();
     let def = Definition::from_json(DEFINITION).expect("definition");
-    let d = demarche::create(db, t.dijon.id, &def)
-        .await
-        .expect("create");
-    demarche::publish(db, &d).await.expect("publish");
+    let d = crate::support::publish(db, t.dijon.id, &def).await;
     let partner = receiver().await;
 
     // A URL with credentials is refused; a good one gets a secret, shown once.
@@ -406,10 +400,7 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     let u = personas::usager(&s).await;
     let db = s.db();
     let def = Definition::from_json(DEFINITION).expect("definition");
-    let d = demarche::create(db, t.dijon.id, &def)
-        .await
-        .expect("create");
-    demarche::publish(db, &d).await.expect("publish");
+    let d = crate::support::publish(db, t.dijon.id, &def).await;
     let x = dossier::create_draft(db, t.dijon.id, d.id, 1, Some(u.user_id), "Camille Martin")
         .await
         .expect("draft");
@@ -539,20 +530,23 @@ async fn changes_committed_together_queue_events_only_for_the_demarches_with_a_w
     let def = Definition::from_json(DEFINITION).expect("definition");
     let other_def = Definition::from_json(&DEFINITION.replace("arbre dangereux", "mur fissuré"))
         .expect("definition");
-    let with = demarche::create(db, t.dijon.id, &def)
+    let with = demarche::create(db, t.dijon.id, &def, Default::default())
         .await
         .expect("create");
-    let without = demarche::create(db, t.dijon.id, &other_def)
+    let without = demarche::create(db, t.dijon.id, &other_def, Default::default())
         .await
         .expect("create");
     for d in [&with, &without] {
-        demarche::publish(db, d).await.expect("publish");
+        demarche::publish(db, d, Default::default())
+            .await
+            .expect("publish");
     }
     webhook::configure(
         db,
         t.dijon.id,
         with.id,
         Some("https://partenaire.exemple.fr/recu"),
+        Default::default(),
     )
     .await
     .expect("configure");

@@ -6,7 +6,7 @@ use crate::support::TestServer;
 use guichet_domain::competence::{Holder, Level, Override};
 use guichet_domain::demarche::Definition;
 use guichet_store::collectivite::{self, Collectivite, Contact, Target};
-use guichet_store::{competence, demarche};
+use guichet_store::competence;
 use guichet_web::recherche::catalogue::{self, Item};
 
 async fn join(s: &TestServer, target: Target) -> Collectivite {
@@ -27,8 +27,7 @@ async fn offer(s: &TestServer, t: &Collectivite, title: &str, description: &str,
         ]}]
     });
     let def = Definition::from_json(&json.to_string()).expect("definition");
-    let d = demarche::create(s.db(), t.id, &def).await.expect("create");
-    demarche::publish(s.db(), &d).await.expect("publish");
+    crate::support::publish(s.db(), t.id, &def).await;
 }
 
 async fn place(s: &TestServer, insee: &str) -> catalogue::Place {
@@ -163,7 +162,9 @@ async fn a_resident_of_semur_en_auxois_is_routed_to_the_right_level() {
     )
     .await
     .expect("override");
-    competence::bump_generation(s.db()).await.expect("bump");
+    guichet_store::recherche::bump_generation(s.db())
+        .await
+        .expect("bump");
     let delegated = catalogue::find(&s.state, "cantine", Some(&montbard))
         .await
         .expect("find");

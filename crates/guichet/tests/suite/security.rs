@@ -731,6 +731,7 @@ async fn webhooks_never_reach_the_platform_s_own_network() {
         t.dijon.id,
         d.id,
         Some(&local.replace("127.0.0.1", "localhost")),
+        Default::default(),
     )
     .await
     .expect("configure");

@@ -762,3 +762,22 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A démarche of this collectivité, created and published as its admin would (no trace: the
+/// set-up of a test, not what it checks).
+pub async fn publish(
+    db: &guichet_store::Db,
+    collectivite_id: i64,
+    def: &guichet_domain::demarche::Definition,
+) -> guichet_store::demarche::Demarche {
+    let d = guichet_store::demarche::create(db, collectivite_id, def, Default::default())
+        .await
+        .expect("démarche");
+    guichet_store::demarche::publish(db, &d, Default::default())
+        .await
+        .expect("publish");
+    guichet_store::demarche::get(db, collectivite_id, d.id)
+        .await
+        .expect("read")
+        .expect("démarche")
+}

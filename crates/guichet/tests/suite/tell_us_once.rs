@@ -45,12 +45,7 @@ async fn the_profile_prefills_takes_back_the_coffre_attaches_and_the_usager_sees
     let db = s.db();
     let t = personas::collectivites(&s).await;
     let def = guichet_domain::demarche::Definition::from_json(CANTINE).expect("definition");
-    let d = guichet_store::demarche::create(db, t.dijon.id, &def)
-        .await
-        .expect("démarche");
-    guichet_store::demarche::publish(db, &d)
-        .await
-        .expect("publish");
+    let d = crate::support::publish(db, t.dijon.id, &def).await;
     let u = personas::usager(&s).await;
 
     // The profile: a bad date is refused with its field, and nothing is saved.

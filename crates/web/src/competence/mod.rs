@@ -151,7 +151,7 @@ pub async fn save_override(
     if f.get("action") == "supprimer" {
         if let (Some(scope), true) = (scope, errors.is_empty()) {
             competence::remove_override(&state.db, &code, scope, &scope_code).await?;
-            competence::bump_generation(&state.db).await?;
+            guichet_store::recherche::bump_generation(&state.db).await?;
             journal(
                 &state,
                 &visitor,
@@ -194,7 +194,7 @@ pub async fn save_override(
         },
     };
     competence::set_override(&state.db, &o).await?;
-    competence::bump_generation(&state.db).await?;
+    guichet_store::recherche::bump_generation(&state.db).await?;
     journal(&state, &visitor, "referentiel.exception", serde_json::json!({"competence": o.competence, "portee": o.scope_level.code(), "code": o.scope_code, "titulaire": o.holder.level.code(), "titulaire_code": o.holder.code})).await?;
     done(&state, &visitor, "Exception enregistrée.".into()).await
 }

@@ -14,8 +14,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::demarche::{Answers, Definition, DefinitionError};
+use guichet_store::collectivite::Collectivite;
 use guichet_store::demarche::{self, Demarche, Status};
-use guichet_store::{collectivite::Collectivite, journal};
+use guichet_store::trace::Trace;
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -98,14 +99,8 @@ pub async fn import(
             .await
         }
     };
-    let d = demarche::create(&state.db, ctx.collectivite.id, &def).await?;
-    let event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "demarche.creation",
-        "demarche",
-        &d.slug,
-    );
-    journal::append(&state.db, &event).await?;
+    let event = visitor.event(Some(ctx.collectivite.id), "demarche.creation");
+    let d = demarche::create(&state.db, ctx.collectivite.id, &def, Trace::of(event)).await?;
     Ok(Redirect::to(&format!(
         "/admin/{}/demarches/{}",
         ctx.collectivite.slug, d.id
@@ -142,14 +137,8 @@ pub async fn create(
         .to_string(),
     )
     .map_err(|e| anyhow::anyhow!("définition initiale invalide : {e:?}"))?;
-    let d = demarche::create(&state.db, ctx.collectivite.id, &def).await?;
-    let event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "demarche.creation",
-        "demarche",
-        &d.slug,
-    );
-    journal::append(&state.db, &event).await?;
+    let event = visitor.event(Some(ctx.collectivite.id), "demarche.creation");
+    let d = demarche::create(&state.db, ctx.collectivite.id, &def, Trace::of(event)).await?;
     Ok(Redirect::to(&format!(
         "/admin/{}/demarches/{}/editeur",
         ctx.collectivite.slug, d.id
@@ -360,15 +349,14 @@ pub async fn save(
         )
         .await;
     }
-    let version = demarche::save_draft(&state.db, &d, &def).await?;
-    let mut event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "demarche.modification",
-        "demarche",
-        &d.slug,
-    );
-    event.details = serde_json::json!({"version": version}).to_string();
-    journal::append(&state.db, &event).await?;
+    let event = visitor.event(Some(ctx.collectivite.id), "demarche.modification");
+    let version = demarche::save_draft(&state.db, &d, &def, move |version| {
+        Trace::of(with_details(
+            event,
+            serde_json::json!({ "version": version }),
+        ))
+    })
+    .await?;
     demarche_page(
         &state,
         &visitor,
@@ -424,29 +412,23 @@ async fn set(
             }
         }
     }
+    let trace = Trace::of(visitor.event(Some(ctx.collectivite.id), &format!("demarche.{what}")));
     let flash = match what {
-        "publication" => match demarche::publish(&state.db, &d).await? {
+        "publication" => match demarche::publish(&state.db, &d, trace).await? {
             Some(v) => format!("Version {v} publiée : les nouveaux dossiers l'utilisent."),
             None => "Rien à publier.".into(),
         },
         "fermeture" => {
-            demarche::set_status(&state.db, &d, Status::Fermee).await?;
+            demarche::set_status(&state.db, &d, Status::Fermee, trace).await?;
             "Démarche fermée aux nouveaux dossiers ; les dossiers en cours continuent.".into()
         }
         _ => {
             if d.published_version.is_some() {
-                demarche::set_status(&state.db, &d, Status::Publiee).await?;
+                demarche::set_status(&state.db, &d, Status::Publiee, trace).await?;
             }
             "Démarche rouverte.".into()
         }
     };
-    let event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        &format!("demarche.{what}"),
-        "demarche",
-        &d.slug,
-    );
-    journal::append(&state.db, &event).await?;
     demarche_page(
         &state,
         &visitor,
@@ -495,13 +477,6 @@ pub async fn webhook(
                 .await;
         }
     }
-    let secret = guichet_store::webhook::configure(
-        &state.db,
-        ctx.collectivite.id,
-        d.id,
-        Some(url).filter(|u| !u.is_empty()),
-    )
-    .await?;
     // The secret itself never goes to the journal.
     let mut event = visitor.event_on(
         Some(ctx.collectivite.id),
@@ -510,7 +485,14 @@ pub async fn webhook(
         &d.slug,
     );
     event.details = serde_json::json!({"url": Some(url).filter(|u| !u.is_empty())}).to_string();
-    journal::append(&state.db, &event).await?;
+    let secret = guichet_store::webhook::configure(
+        &state.db,
+        ctx.collectivite.id,
+        d.id,
+        Some(url).filter(|u| !u.is_empty()),
+        Trace::of(event),
+    )
+    .await?;
     let flash = if secret.is_some() {
         "Webhook enregistré. Copiez son secret maintenant : il ne sera plus affiché."
     } else {
@@ -580,4 +562,13 @@ pub async fn export(
         def.to_json(),
     )
         .into_response())
+}
+
+/// A journal entry with its details.
+pub(crate) fn with_details(
+    mut event: guichet_domain::journal::Event,
+    details: serde_json::Value,
+) -> guichet_domain::journal::Event {
+    event.details = details.to_string();
+    event
 }

@@ -19,8 +19,9 @@ use guichet_domain::demarche::values::KNOWN_FILE_TYPES;
 use guichet_domain::demarche::{
     Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel, TacitRule,
 };
+use guichet_store::collectivite::Collectivite;
 use guichet_store::demarche::{self, Demarche};
-use guichet_store::{collectivite::Collectivite, journal};
+use guichet_store::trace::Trace;
 
 /// The field types the editor offers: (code of the JSON format, label).
 pub const FIELD_TYPES: &[(&str, &str)] = &[
@@ -513,15 +514,15 @@ async fn save(
     if let Err(message) = crate::demarche::modele::check_adopted_edit(state, d, def).await? {
         return Err(SaveError::Refused(message));
     }
-    let version = demarche::save_draft(&state.db, d, def).await?;
-    let mut event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "demarche.modification",
-        "demarche",
-        &d.slug,
-    );
-    event.details = serde_json::json!({"version": version, "editeur": what}).to_string();
-    journal::append(&state.db, &event).await?;
+    let event = visitor.event(Some(ctx.collectivite.id), "demarche.modification");
+    let what = what.to_string();
+    let version = demarche::save_draft(&state.db, d, def, move |version| {
+        Trace::of(crate::demarche::conception::with_details(
+            event,
+            serde_json::json!({"version": version, "editeur": what}),
+        ))
+    })
+    .await?;
     Ok(version)
 }
 

@@ -13,9 +13,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::demarche::diff;
 use guichet_domain::demarche::modele::{adjust, only_allowed_changes, Adjustable};
 use guichet_domain::demarche::Definition;
+use guichet_store::collectivite::Collectivite;
 use guichet_store::demarche::{self, Demarche};
 use guichet_store::modele::{self, Template};
-use guichet_store::{collectivite::Collectivite, journal};
+use guichet_store::trace::Trace;
 
 /// What the démarche's admin page says about templates.
 pub struct TemplateView {
@@ -149,15 +150,9 @@ pub async fn adopt(
         ))
         .into_response());
     }
-    let d = modele::adopt(&state.db, &t, ctx.collectivite.id).await?;
-    let mut event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "modele.adoption",
-        "demarche",
-        &d.slug,
-    );
+    let mut event = visitor.event(Some(ctx.collectivite.id), "modele.adoption");
     event.details = serde_json::json!({"modele": t.id, "version": t.current_version}).to_string();
-    journal::append(&state.db, &event).await?;
+    let d = modele::adopt(&state.db, &t, ctx.collectivite.id, Trace::of(event)).await?;
     Ok(Redirect::to(&format!(
         "/admin/{}/demarches/{}",
         ctx.collectivite.slug, d.id
@@ -207,15 +202,14 @@ pub async fn publish(
         .into_iter()
         .filter(|a| chosen.iter().any(|v| v == a.code()))
         .collect();
-    let (tid, v) = modele::publish(&state.db, &d, &def, &adjustable).await?;
-    let mut event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "modele.publication",
-        "demarche",
-        &d.slug,
-    );
-    event.details = serde_json::json!({"modele": tid, "version": v}).to_string();
-    journal::append(&state.db, &event).await?;
+    let event = visitor.event(Some(ctx.collectivite.id), "modele.publication");
+    let (_, v) = modele::publish(&state.db, &d, &def, &adjustable, move |tid, v| {
+        Trace::of(crate::demarche::conception::with_details(
+            event,
+            serde_json::json!({"modele": tid, "version": v}),
+        ))
+    })
+    .await?;
     crate::demarche::conception::page_with_flash(
         &state,
         &visitor,
@@ -251,15 +245,14 @@ pub async fn update(
         return Ok(not_found(State(state)).await);
     };
     let updated = adjust(&next, &local, &t.adjustable);
-    let version = demarche::save_draft(&state.db, &d, &updated).await?;
-    modele::set_followed_version(&state.db, &d, t.id, t.current_version).await?;
-    let mut event = visitor.event_on(
-        Some(ctx.collectivite.id),
-        "modele.mise_a_jour",
-        "demarche",
-        &d.slug,
-    );
-    event.details = serde_json::json!({"modele": t.id, "version_modele": t.current_version, "version": version}).to_string();
-    journal::append(&state.db, &event).await?;
+    let event = visitor.event(Some(ctx.collectivite.id), "modele.mise_a_jour");
+    let (tid, tv) = (t.id, t.current_version);
+    let version = modele::follow(&state.db, &d, &updated, tid, tv, move |version| {
+        Trace::of(crate::demarche::conception::with_details(
+            event,
+            serde_json::json!({"modele": tid, "version_modele": tv, "version": version}),
+        ))
+    })
+    .await?;
     crate::demarche::conception::page_with_flash(&state, &visitor, &ctx, id, format!("Démarche mise à jour vers la version {} du modèle, en brouillon (version {version}) : vérifiez-la puis publiez-la.", t.current_version)).await
 }

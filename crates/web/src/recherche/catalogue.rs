@@ -120,7 +120,7 @@ pub async fn holder(
 impl Catalogue {
     /// The current snapshot, rebuilt first if the searched data changed since.
     pub async fn snapshot(&self, state: &AppState) -> anyhow::Result<Arc<Snapshot>> {
-        let generation = competence::generation(&state.db).await?;
+        let generation = guichet_store::recherche::generation(&state.db).await?;
         if let Some(s) = self.current.read().await.as_ref() {
             if s.generation == generation {
                 return Ok(s.clone());
