@@ -2,6 +2,7 @@
 //! history event and its audit entry in one transaction: all of it, or none.
 
 use crate::db::Db;
+use crate::trace::Trace;
 use guichet_domain::demarche::{Answers, Definition};
 use guichet_domain::dossier::{
     deadline, tacit_decision, transition, Action, Actor, State, TransitionError,
@@ -233,6 +234,75 @@ pub async fn list_for_usager(db: &Db, usager_id: i64) -> anyhow::Result<Vec<Doss
 
 /// Saves the answers of a dossier the usager may still edit. Returns false if it no longer may.
 /// `definition` is the dossier's version, which the caller already has: it names the commune.
+/// What saving a step changes: the answers, the files added (their contents not stored yet),
+/// the ids of the files no longer part of the dossier.
+#[derive(Debug, Clone, Default)]
+pub struct StepChange {
+    pub answers: Answers,
+    pub added: Vec<crate::files::NewFile>,
+    pub removed: Vec<String>,
+}
+
+/// A step of a draft saved: the new files recorded, the files no longer part of it forgotten
+/// (their contents deleted after the commit), the answers written, with the trace (a coffre
+/// document copied into the dossier is journaled). False, and nothing written, when the dossier
+/// is no longer editable by its usager.
+pub async fn save_step(
+    db: &Db,
+    store: &crate::files::LocalStore,
+    d: &Dossier,
+    definition: &Definition,
+    step: StepChange,
+    trace: crate::trace::Trace,
+) -> anyhow::Result<bool> {
+    let StepChange {
+        answers,
+        added,
+        removed,
+    } = step;
+    let answers = &answers;
+    crate::files::put_all(store, &added).await?;
+    let added_ids: Vec<String> = added.iter().map(|f| f.id.clone()).collect();
+    let commune = definition.commune_of(answers);
+    let (tenant_id, id, answers) = (d.tenant_id, d.id, serde_json::to_string(answers)?);
+    let forgotten = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let saved = sqlx::query(&format!(
+                    "UPDATE dossiers SET answers = $1, updated_at = $2, commune_insee = $3 WHERE tenant_id = $4 AND id = $5 AND state IN ({})",
+                    editable_states()
+                ))
+                .bind(answers)
+                .bind(crate::now_ms())
+                .bind(commune)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !saved {
+                    return Ok(None);
+                }
+                crate::files::record_in(conn, tenant_id, id, &added).await?;
+                let gone = crate::files::forget_in(conn, tenant_id, id, &removed).await?;
+                trace.write(conn).await?;
+                Ok(Some(gone))
+            })
+        })
+        .await?;
+    match forgotten {
+        Some(gone) => {
+            crate::files::delete_contents(store, &gone).await;
+            Ok(true)
+        }
+        None => {
+            crate::files::delete_contents(store, &added_ids).await;
+            Ok(false)
+        }
+    }
+}
+
 pub async fn save_answers(
     db: &Db,
     d: &Dossier,
@@ -308,34 +378,40 @@ pub async fn change(
     action: &Action,
     by: &By,
 ) -> Result<State, ChangeError> {
-    change_with(db, d, definition, action, by, Along::default())
+    let along = Along {
+        answers: None,
+        notice: |_: &Dossier| Trace::default(),
+    };
+    change_with(db, d, definition, action, by, along)
         .await
         .map(|changed| changed.state)
 }
 
-/// What commits with a change, or not at all: the answers it validated (a deposit) and the
-/// e-mails it causes (an acknowledgment), written from the dossier as changed.
-#[derive(Default)]
-pub struct Along {
+/// What commits with a change, or not at all: the answers it validated (a deposit) and what
+/// `notice` makes of the dossier as changed (the accusé de réception, the usager told of a
+/// decision). The change's own history event, journal entry and webhook event always go too.
+pub struct Along<N> {
     pub answers: Option<Answers>,
-    #[allow(clippy::type_complexity)]
-    pub mails: Option<Box<dyn FnOnce(&Dossier) -> Vec<crate::outbox::NewMail> + Send>>,
+    pub notice: N,
 }
 
 /// Like `change`, with what goes along; returns the dossier as changed.
-pub async fn change_with(
+pub async fn change_with<N>(
     db: &Db,
     d: &Dossier,
     definition: &Definition,
     action: &Action,
     by: &By,
-    along: Along,
-) -> Result<Dossier, ChangeError> {
+    along: Along<N>,
+) -> Result<Dossier, ChangeError>
+where
+    N: FnOnce(&Dossier) -> Trace,
+{
     change_at(db, d, definition, action, by, crate::now_ms(), false, along).await
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn change_at(
+async fn change_at<N>(
     db: &Db,
     d: &Dossier,
     definition: &Definition,
@@ -343,8 +419,11 @@ async fn change_at(
     by: &By,
     now: i64,
     tacit: bool,
-    along: Along,
-) -> Result<Dossier, ChangeError> {
+    along: Along<N>,
+) -> Result<Dossier, ChangeError>
+where
+    N: FnOnce(&Dossier) -> Trace,
+{
     let to = if tacit {
         match action {
             Action::Accept { .. } => State::Accepte,
@@ -390,7 +469,7 @@ async fn change_at(
     } else {
         None
     };
-    let mails = along.mails.map(|m| m(&after)).unwrap_or_default();
+    let trace = (along.notice)(&after);
     let webhook_event = state_change_event(d, to, now, tacit, message.as_deref());
     let event = Event {
         tenant_id: Some(d.tenant_id),
@@ -470,9 +549,7 @@ async fn change_at(
                 )
                 .await?;
                 crate::journal::append_in(conn, &event).await?;
-                for mail in &mails {
-                    crate::outbox::enqueue_in(conn, mail).await?;
-                }
+                trace.write(conn).await?;
                 Ok(true)
             })
         })
@@ -507,9 +584,14 @@ pub fn state_change_event(
     })
 }
 
-/// Applies the tacit decision to every dossier whose deadline passed. `now` is injected, so that
-/// tests move time instead of sleeping. Returns the dossiers decided, as they were before.
-pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<Dossier>> {
+/// Applies the tacit decision to every dossier whose deadline passed, each with what `notice`
+/// makes of the dossier as decided and its usager's address (the usager told). `now` is
+/// injected, so that tests move time instead of sleeping. Returns the dossiers decided, as they
+/// were before.
+pub async fn apply_tacit_decisions<N>(db: &Db, now: i64, notice: N) -> anyhow::Result<Vec<Dossier>>
+where
+    N: Fn(&Dossier, Option<&str>) -> Trace,
+{
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM dossiers WHERE state IN ('depose', 'en_instruction') AND deadline_at IS NOT NULL AND deadline_at <= $1
          ORDER BY deadline_at LIMIT 1000"
@@ -546,7 +628,15 @@ pub async fn apply_tacit_decisions(db: &Db, now: i64) -> anyhow::Result<Vec<Doss
             ip: None,
             on_behalf_of: None,
         };
-        match change_at(db, &d, &def, &action, &by, now, true, Along::default()).await {
+        let email = match d.usager_id {
+            Some(id) => crate::compte::by_id(db, id).await?.map(|u| u.email),
+            None => None,
+        };
+        let along = Along {
+            answers: None,
+            notice: |after: &Dossier| notice(after, email.as_deref()),
+        };
+        match change_at(db, &d, &def, &action, &by, now, true, along).await {
             Ok(_) => decided.push(d),
             // Decided by an agent meanwhile: nothing to do.
             Err(ChangeError::Conflict) => {}
@@ -608,40 +698,49 @@ pub async fn history(
         .collect()
 }
 
-/// Adds a message (seen by the usager) or a private note (agents only).
-pub async fn add_event(
+/// A message or a private note on a dossier, with its file if any, and its trace (the other side
+/// told by e-mail), in one commit.
+#[allow(clippy::too_many_arguments)]
+pub async fn post(
     db: &Db,
+    store: &crate::files::LocalStore,
     d: &Dossier,
     by: &By,
     kind: &str,
     body: &str,
+    file: Option<crate::files::NewFile>,
+    trace: Trace,
 ) -> anyhow::Result<()> {
-    add_event_with_file(db, d, by, kind, body, None).await
-}
-
-/// Adds a message with an attached file (already stored with `files::add`).
-pub async fn add_event_with_file(
-    db: &Db,
-    d: &Dossier,
-    by: &By,
-    kind: &str,
-    body: &str,
-    file_id: Option<&str>,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body, file_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(d.tenant_id)
-    .bind(d.id)
-    .bind(crate::now_ms())
-    .bind(by.user_id)
-    .bind(&by.label)
-    .bind(kind)
-    .bind(body)
-    .bind(file_id)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    let files: Vec<_> = file.into_iter().collect();
+    crate::files::put_all(store, &files).await?;
+    let (tenant_id, id) = (d.tenant_id, d.id);
+    let (by_id, by_label, kind, body) = (
+        by.user_id,
+        by.label.clone(),
+        kind.to_string(),
+        body.to_string(),
+    );
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let file_id = files.first().map(|f| f.id.clone());
+            crate::files::record_in(conn, tenant_id, id, &files).await?;
+            sqlx::query(
+                "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body, file_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .bind(crate::now_ms())
+            .bind(by_id)
+            .bind(&by_label)
+            .bind(&kind)
+            .bind(&body)
+            .bind(file_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Clone, Default)]

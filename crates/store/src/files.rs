@@ -75,48 +75,100 @@ pub fn clean_name(name: &str, mime: &str) -> String {
     guichet_domain::text::safe_file_name(name, extension)
 }
 
-/// Stores a checked file for a dossier's field.
-#[allow(clippy::too_many_arguments)]
-pub async fn add(
-    db: &Db,
-    store: &LocalStore,
+/// A file about to join a dossier: stored first (under its id), then recorded with the change
+/// that makes it part of the dossier.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub id: String,
+    pub field_key: String,
+    pub owner: Option<i64>,
+    pub name: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Writes the files' contents to the file store, before the commit that records them: a crash
+/// in between leaves a file nobody points to, never a dossier pointing to a missing file.
+pub async fn put_all(store: &LocalStore, files: &[NewFile]) -> anyhow::Result<()> {
+    for f in files {
+        store.put(&f.id, &f.bytes).await?;
+    }
+    Ok(())
+}
+
+/// Records files of a dossier inside the caller's transaction.
+pub(crate) async fn record_in(
+    conn: &mut sqlx::AnyConnection,
     tenant_id: i64,
     dossier_id: i64,
-    field_key: &str,
-    owner: Option<i64>,
-    name: &str,
-    mime: &str,
-    bytes: &[u8],
-) -> anyhow::Result<StoredFile> {
-    let id = crate::secret::random_token();
-    store.put(&id, bytes).await?;
-    let f = StoredFile {
-        id: id.clone(),
-        tenant_id,
-        dossier_id,
-        field_key: field_key.to_string(),
-        name: clean_name(name, mime),
-        mime: mime.to_string(),
-        size: bytes.len() as i64,
-        sha256: hex::encode(Sha256::digest(bytes)),
-    };
-    sqlx::query(
-        "INSERT INTO files (id, tenant_id, dossier_id, field_key, owner_user_id, name, mime, size, sha256, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&f.id)
-    .bind(tenant_id)
-    .bind(dossier_id)
-    .bind(&f.field_key)
-    .bind(owner)
-    .bind(&f.name)
-    .bind(&f.mime)
-    .bind(f.size)
-    .bind(&f.sha256)
-    .bind(crate::now_ms())
-    .execute(db.pool())
-    .await?;
-    Ok(f)
+    files: &[NewFile],
+) -> anyhow::Result<Vec<StoredFile>> {
+    let now = crate::now_ms();
+    let mut out = Vec::new();
+    for f in files {
+        let stored = StoredFile {
+            id: f.id.clone(),
+            tenant_id,
+            dossier_id,
+            field_key: f.field_key.clone(),
+            name: clean_name(&f.name, &f.mime),
+            mime: f.mime.clone(),
+            size: f.bytes.len() as i64,
+            sha256: hex::encode(Sha256::digest(&f.bytes)),
+        };
+        sqlx::query(
+            "INSERT INTO files (id, tenant_id, dossier_id, field_key, owner_user_id, name, mime, size, sha256, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&stored.id)
+        .bind(tenant_id)
+        .bind(dossier_id)
+        .bind(&stored.field_key)
+        .bind(f.owner)
+        .bind(&stored.name)
+        .bind(&stored.mime)
+        .bind(stored.size)
+        .bind(&stored.sha256)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        out.push(stored);
+    }
+    Ok(out)
+}
+
+/// Forgets files of a dossier inside the caller's transaction (their contents are deleted once
+/// it has committed, `delete_contents`); ids of other dossiers are ignored.
+pub(crate) async fn forget_in(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+    dossier_id: i64,
+    ids: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let mut gone = Vec::new();
+    for id in ids {
+        let done =
+            sqlx::query("DELETE FROM files WHERE id = $1 AND tenant_id = $2 AND dossier_id = $3")
+                .bind(id)
+                .bind(tenant_id)
+                .bind(dossier_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        if done == 1 {
+            gone.push(id.clone());
+        }
+    }
+    Ok(gone)
+}
+
+/// Deletes contents no row points to any more (after the commit that forgot them).
+pub async fn delete_contents(store: &LocalStore, ids: &[String]) {
+    for id in ids {
+        if let Err(e) = store.delete(id).await {
+            tracing::warn!(error = %e, file = %id, "file content left behind");
+        }
+    }
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<StoredFile> {
@@ -163,13 +215,4 @@ pub async fn of_dossier(
         .iter()
         .map(from_row)
         .collect()
-}
-
-pub async fn remove(db: &Db, store: &LocalStore, f: &StoredFile) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM files WHERE id = $1 AND tenant_id = $2")
-        .bind(&f.id)
-        .bind(f.tenant_id)
-        .execute(db.pool())
-        .await?;
-    store.delete(&f.id).await
 }

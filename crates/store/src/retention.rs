@@ -4,6 +4,7 @@
 use crate::db::Db;
 use crate::dossier::Dossier;
 use crate::files::LocalStore;
+use crate::trace::Trace;
 use guichet_domain::dossier::DAY_MS;
 use sqlx::Row;
 
@@ -43,27 +44,43 @@ async fn candidates(db: &Db, limit: i64) -> anyhow::Result<Vec<(Dossier, u32, Op
     Ok(out)
 }
 
-/// Dossiers whose usager must be warned now (and marks them warned). Returns (dossier, date).
-pub async fn due_warnings(db: &Db, now: i64) -> anyhow::Result<Vec<(Dossier, i64)>> {
-    let mut out = Vec::new();
+/// Warns the usagers whose dossier's personal data goes within two weeks: each dossier marked
+/// warned in one commit with what `notice` makes of it, its usager's address and the date the
+/// data goes (the usager's mail). Returns how many were warned.
+pub async fn warn_due<N>(db: &Db, now: i64, notice: N) -> anyhow::Result<usize>
+where
+    N: Fn(&Dossier, Option<&str>, i64) -> Trace,
+{
+    let mut warned_now = 0;
     for (d, months, warned) in candidates(db, 5000).await? {
         let Some(decided) = d.decided_at else {
             continue;
         };
         let at = anonymise_at(decided, months);
-        if warned.is_none() && now >= at - WARNING_MS && now < at {
-            let done = sqlx::query("UPDATE dossiers SET retention_warned_at = $1 WHERE tenant_id = $2 AND id = $3 AND retention_warned_at IS NULL")
-                .bind(now)
-                .bind(d.tenant_id)
-                .bind(d.id)
-                .execute(db.pool())
-                .await?;
-            if done.rows_affected() == 1 {
-                out.push((d, at));
-            }
+        if warned.is_some() || now < at - WARNING_MS || now >= at {
+            continue;
         }
+        let email = match d.usager_id {
+            Some(id) => crate::compte::by_id(db, id).await?.map(|u| u.email),
+            None => None,
+        };
+        let trace = notice(&d, email.as_deref(), at);
+        let (tenant_id, id) = (d.tenant_id, d.id);
+        let done = crate::trace::commit_if(db, trace, move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query("UPDATE dossiers SET retention_warned_at = $1 WHERE tenant_id = $2 AND id = $3 AND retention_warned_at IS NULL")
+                    .bind(now)
+                    .bind(tenant_id)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok((done.rows_affected() == 1).then_some(()))
+            })
+        })
+        .await?;
+        warned_now += usize::from(done.is_some());
     }
-    Ok(out)
+    Ok(warned_now)
 }
 
 /// Anonymises every dossier past its retention period: answers, applicant, link to the account,
@@ -78,40 +95,42 @@ pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Res
             continue;
         }
         let stored = crate::files::of_dossier(db, d.tenant_id, d.id).await?;
-        let mut tx = db.begin().await?;
+        let (tenant_id, id, number, count) = (d.tenant_id, d.id, d.number.clone(), stored.len());
+        db.write(move |tx| Box::pin(async move {
         sqlx::query(
             "UPDATE dossiers SET answers = '{}', applicant_name = NULL, applicant_folded = NULL, usager_id = NULL,
                  decision_reason = NULL, anonymised_at = $1 WHERE tenant_id = $2 AND id = $3",
         )
         .bind(now)
-        .bind(d.tenant_id)
-        .bind(d.id)
+        .bind(tenant_id)
+        .bind(id)
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE dossier_events SET body = NULL, actor = CASE WHEN actor_id IS NULL THEN actor ELSE 'agent ou usager' END WHERE tenant_id = $1 AND dossier_id = $2")
-            .bind(d.tenant_id)
-            .bind(d.id)
+            .bind(tenant_id)
+            .bind(id)
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM files WHERE tenant_id = $1 AND dossier_id = $2")
-            .bind(d.tenant_id)
-            .bind(d.id)
+            .bind(tenant_id)
+            .bind(id)
             .execute(&mut *tx)
             .await?;
         crate::journal::append_in(
-            &mut tx,
+            tx,
             &guichet_domain::journal::Event {
-                tenant_id: Some(d.tenant_id),
+                tenant_id: Some(tenant_id),
                 actor: "système (durée de conservation)".into(),
                 action: "dossier.anonymisation".into(),
                 object_type: Some("dossier".into()),
-                object_id: Some(d.number.clone()),
-                details: serde_json::json!({"conservation_mois": months, "fichiers_supprimes": stored.len()}).to_string(),
+                object_id: Some(number),
+                details: serde_json::json!({"conservation_mois": months, "fichiers_supprimes": count}).to_string(),
                 ..Default::default()
             },
         )
         .await?;
-        tx.commit().await?;
+        Ok(())
+        })).await?;
         // Contents go after the commit: a crash in between leaves orphan files, never a dossier
         // pointing to missing ones.
         for f in &stored {

@@ -11,46 +11,35 @@ const PURGE_EVERY_MS: i64 = 600_000;
 /// The whole audit chain is checked again this often (pages check what follows the checkpoint).
 const AUDIT_WHOLE_EVERY_MS: i64 = 24 * 3_600_000;
 
-/// Applies due tacit decisions and tells each usager. Returns how many dossiers were decided.
+/// Applies due tacit decisions, each committed with the usager told. Returns how many dossiers
+/// were decided.
 pub async fn tacit_decisions(state: &AppState, now: i64) -> anyhow::Result<usize> {
-    let decided = guichet_store::dossier::apply_tacit_decisions(&state.db, now).await?;
-    for before in &decided {
-        let Some(after) =
-            guichet_store::dossier::get(&state.db, before.tenant_id, before.id).await?
-        else {
-            continue;
-        };
-        crate::mail::notify_usager(
-            state,
-            &after,
-            &format!("Dossier n° {} : {} (décision implicite)", after.number, after.state.label()),
-            &format!(
-                "Le délai d'instruction de votre dossier n° {} est écoulé sans décision explicite. Conformément à la règle de cette démarche, votre demande est {} (décision implicite).",
-                after.number,
-                after.state.label()
-            ),
-        )
+    let decided =
+        guichet_store::dossier::apply_tacit_decisions(&state.db, now, |after, email| match email {
+            Some(to) => guichet_store::trace::Trace::default().mail(crate::dossier::mails::tacit(
+                &state.config,
+                after,
+                to,
+            )),
+            None => guichet_store::trace::Trace::default(),
+        })
         .await?;
-    }
     Ok(decided.len())
 }
 
 /// Warns usagers two weeks before their dossier's personal data goes, and anonymises dossiers
 /// whose retention period has passed.
 pub async fn retention(state: &AppState, now: i64) -> anyhow::Result<usize> {
-    for (d, at) in guichet_store::retention::due_warnings(&state.db, now).await? {
-        let day = crate::format::format_day(at);
-        crate::mail::notify_usager(
-            state,
-            &d,
-            &format!("Dossier n° {} : vos données seront supprimées le {day}", d.number),
-            &format!(
-                "La durée de conservation de votre dossier n° {} arrive à son terme : le {day}, vos réponses, vos pièces jointes et vos messages seront supprimés. Seules des statistiques anonymes seront gardées. Si vous souhaitez garder une copie, consultez votre dossier avant cette date.",
-                d.number
-            ),
-        )
-        .await?;
-    }
+    guichet_store::retention::warn_due(&state.db, now, |x, email, at| match email {
+        Some(to) => guichet_store::trace::Trace::default().mail(crate::dossier::mails::retention(
+            &state.config,
+            x,
+            to,
+            &crate::format::format_day(at),
+        )),
+        None => guichet_store::trace::Trace::default(),
+    })
+    .await?;
     Ok(
         guichet_store::retention::anonymise_due(&state.db, &state.config.files, now)
             .await?

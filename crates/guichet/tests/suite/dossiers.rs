@@ -202,15 +202,16 @@ async fn the_tacit_rule_applies_at_the_deadline_without_sleeping() {
     let since = x.complete_since.expect("since");
 
     assert!(
-        dossier::apply_tacit_decisions(&t.db, since + 30 * DAY_MS - 1)
+        dossier::apply_tacit_decisions(&t.db, since + 30 * DAY_MS - 1, |_, _| Default::default())
             .await
             .expect("job")
             .is_empty(),
         "not before"
     );
-    let decided = dossier::apply_tacit_decisions(&t.db, since + 30 * DAY_MS)
-        .await
-        .expect("job");
+    let decided =
+        dossier::apply_tacit_decisions(&t.db, since + 30 * DAY_MS, |_, _| Default::default())
+            .await
+            .expect("job");
     assert_eq!(
         decided.iter().map(|d| d.number.clone()).collect::<Vec<_>>(),
         vec![x.number.clone()]
@@ -231,7 +232,7 @@ async fn the_tacit_rule_applies_at_the_deadline_without_sleeping() {
     assert!(entry.event.actor.contains("silence vaut accord"));
     assert!(entry.event.details.contains("\"implicite\":true"));
     assert!(
-        dossier::apply_tacit_decisions(&t.db, since + 60 * DAY_MS)
+        dossier::apply_tacit_decisions(&t.db, since + 60 * DAY_MS, |_, _| Default::default())
             .await
             .expect("job")
             .is_empty(),

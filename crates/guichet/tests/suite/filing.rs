@@ -780,25 +780,32 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
     .await
     .expect("draft");
     let pdf = b"%PDF-1.7\n%%EOF\n".to_vec();
-    let f = guichet_store::files::add(
-        s.db(),
-        &s.state.config.files,
-        t.dijon.id,
-        x.id,
-        "plan",
-        Some(u.user_id),
-        "plan.pdf",
-        "application/pdf",
-        &pdf,
-    )
-    .await
-    .expect("file");
+    let f = guichet_store::files::NewFile {
+        id: guichet_store::secret::random_token(),
+        field_key: "plan".into(),
+        owner: Some(u.user_id),
+        name: "plan.pdf".into(),
+        mime: "application/pdf".into(),
+        bytes: pdf,
+    };
     let mut answers = guichet_domain::demarche::Answers::default();
     answers.set("description", vec!["Véranda".into()]);
     answers.set("plan", vec![format!("fichier:{}", f.id)]);
-    dossier::save_answers(s.db(), &x, &def, &answers)
-        .await
-        .expect("save");
+    let file_id = f.id.clone();
+    dossier::save_step(
+        s.db(),
+        &s.state.config.files,
+        &x,
+        &def,
+        dossier::StepChange {
+            answers,
+            added: vec![f],
+            removed: Vec::new(),
+        },
+        Default::default(),
+    )
+    .await
+    .expect("save");
     let usager = dossier::By {
         actor: Actor::Usager,
         user_id: Some(u.user_id),
@@ -891,7 +898,7 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
         .expect("files")
         .is_empty());
     assert!(
-        s.state.config.files.get(&f.id).await.is_err(),
+        s.state.config.files.get(&file_id).await.is_err(),
         "the file's content is deleted"
     );
     assert!(guichet_store::journal::list(s.db(), &Default::default(), 5)

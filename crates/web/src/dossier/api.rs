@@ -2,6 +2,7 @@
 //! change journaled as in the back office.
 
 use crate::api::{error, internal, rfc3339, ApiError};
+use crate::dossier::mails;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,6 +11,7 @@ use axum::{Extension, Json};
 use guichet_domain::dossier::{Action, Actor, State as DState};
 use guichet_store::dossier::{self, By, ChangeError, Dossier};
 use guichet_store::jeton::Jeton;
+use guichet_store::trace::Trace;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -282,32 +284,32 @@ pub async fn change_state(
             reason: motif.clone(),
         },
     };
-    match dossier::change(
-        &state.db,
-        &x,
-        &def,
-        &action,
-        &by_token(&state, &token).await,
-    )
-    .await
-    {
-        Ok(to) => {
-            // The change is committed: a failed notification is logged, not reported as a failure.
-            if let Err(e) =
-                crate::dossier::instruction::notify_state_change(&state, &x, &def.title, to, &motif)
-                    .await
-            {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "notification after an API state change"
-                );
-            }
-            match dossier::get(&state.db, x.tenant_id, x.id).await {
-                Ok(Some(after)) => Json(ApiDossier::from(after)).into_response(),
-                Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "dossier introuvable"),
-                Err(e) => internal(e),
-            }
-        }
+    let email = match crate::dossier::usager_email(&state, &x).await {
+        Ok(e) => e,
+        Err(e) => return internal(e),
+    };
+    let notice = |after: &Dossier| match &email {
+        Some(to) => Trace::default().mail(mails::state_change(
+            &state.config,
+            after,
+            to,
+            &def.title,
+            after.state,
+            &motif,
+        )),
+        None => Trace::default(),
+    };
+    let along = dossier::Along {
+        answers: None,
+        notice,
+    };
+    let by = by_token(&state, &token).await;
+    match dossier::change_with(&state.db, &x, &def, &action, &by, along).await {
+        Ok(_) => match dossier::get(&state.db, x.tenant_id, x.id).await {
+            Ok(Some(after)) => Json(ApiDossier::from(after)).into_response(),
+            Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "dossier introuvable"),
+            Err(e) => internal(e),
+        },
         Err(ChangeError::Refused(e)) => error(
             StatusCode::CONFLICT,
             "conflict",
@@ -349,22 +351,25 @@ pub async fn send_message(
             "le message doit compter de 1 à 5000 caractères",
         );
     }
-    if let Err(e) = dossier::add_event(
+    let trace = match crate::dossier::usager_email(&state, &x).await {
+        Ok(Some(to)) => Trace::default().mail(mails::message(&state.config, &x, &to, text)),
+        Ok(None) => Trace::default(),
+        Err(e) => return internal(e),
+    };
+    let by = by_token(&state, &token).await;
+    if let Err(e) = dossier::post(
         &state.db,
+        &state.config.files,
         &x,
-        &by_token(&state, &token).await,
+        &by,
         "message",
         text,
+        None,
+        trace,
     )
     .await
     {
         return internal(e);
-    }
-    if let Err(e) = crate::dossier::instruction::notify_message(&state, &x, text).await {
-        tracing::error!(
-            error = format!("{e:#}"),
-            "notification after an API message"
-        );
     }
     (
         StatusCode::CREATED,

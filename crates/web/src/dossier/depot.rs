@@ -3,7 +3,7 @@
 
 use crate::auth::Visitor;
 use crate::demarche::formulaire::render;
-use crate::dossier::{file_names, own, summarize, Own};
+use crate::dossier::{file_names, mails, own, summarize, Own};
 use crate::error::AppError;
 use crate::form::read_form;
 use crate::form::Errors;
@@ -16,10 +16,12 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use guichet_domain::demarche::{values, Answers, Definition, Field, FieldError, FieldKind};
+use guichet_domain::demarche::{values, Answers, Definition, FieldError};
+use guichet_domain::dossier::etape::{self, Upload};
 use guichet_domain::dossier::{Action, Actor, State as DState};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::dossier::{self, By, Dossier};
+use guichet_store::trace::Trace;
 use guichet_store::{collectivite, demarche};
 use serde::Deserialize;
 
@@ -148,13 +150,6 @@ fn labels(def: &Definition) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether an input name belongs to one of these fields (block repetitions included).
-fn belongs(key: &str, fields: &[Field]) -> bool {
-    fields
-        .iter()
-        .any(|f| key == f.id || key.starts_with(&format!("{}[", f.id)))
-}
-
 #[derive(Template)]
 #[template(path = "dossier/etape.html")]
 struct StepPage {
@@ -269,124 +264,85 @@ pub async fn save_step(
     }
     // The page's script saves each change on its own: it wants no page back.
     let autosave = req.headers().contains_key("x-autosave");
-    let (pairs, mut uploads) = read_form(&state, req).await?;
-    // A document chosen in the vault is attached like an upload, with the same checks; from
+    let (pairs, uploaded) = read_form(&state, req).await?;
+    let mut uploads: Vec<Upload> = uploaded
+        .into_iter()
+        .map(|(key, name, bytes)| Upload {
+            key,
+            name,
+            bytes,
+            id: guichet_store::secret::random_token(),
+            from_coffre: None,
+        })
+        .collect();
+    // A document chosen in the coffre is attached like an upload, with the same checks; from
     // then on the collectivité holds a copy, which the journal records.
-    let mut from_coffre: Vec<Option<String>> = vec![None; uploads.len()];
-    for (k, doc_id) in &pairs {
-        let (Some(key), Some(user)) = (k.strip_prefix("depuis_coffre:"), &visitor.user) else {
-            continue;
-        };
-        if doc_id.is_empty() {
-            continue;
-        }
-        if let Some(d) = guichet_store::coffre::get(&state.db, user.id, doc_id).await? {
-            let bytes = state.config.files.get(&d.id).await?;
-            uploads.push((key.to_string(), d.name, bytes));
-            from_coffre.push(Some(d.id));
+    if let Some(user) = &visitor.user {
+        for (k, doc_id) in &pairs {
+            let Some(key) = k
+                .strip_prefix("depuis_coffre:")
+                .filter(|_| !doc_id.is_empty())
+            else {
+                continue;
+            };
+            if let Some(d) = guichet_store::coffre::get(&state.db, user.id, doc_id).await? {
+                uploads.push(Upload {
+                    key: key.to_string(),
+                    bytes: state.config.files.get(&d.id).await?,
+                    name: d.name,
+                    id: guichet_store::secret::random_token(),
+                    from_coffre: Some(d.id),
+                });
+            }
         }
     }
     let (typed, action) = Answers::from_form(pairs);
-    let fields = &def.pages[step].fields;
-    // This page's answers replace the stored ones (except files, which a form never sends back);
-    // other pages' answers are kept as they are.
-    let is_file = |k: &str| {
-        matches!(
-            field_of(&def, k).map(|f| &f.kind),
-            Some(FieldKind::File { .. })
-        )
-    };
-    x.answers.0.retain(|k, _| !belongs(k, fields) || is_file(k));
-    for (k, v) in typed.0 {
-        if belongs(&k, fields) && !is_file(&k) {
-            x.answers.0.insert(k, v);
-        }
+    let action = etape::Action::parse(action.as_deref());
+    let applied = etape::apply(&def, step, &x.answers, typed, uploads, &action);
+    let mut trace = Trace::default();
+    for a in applied
+        .stored
+        .iter()
+        .filter(|a| a.upload.from_coffre.is_some())
+    {
+        let doc = a.upload.from_coffre.as_deref().unwrap_or_default();
+        let mut event = visitor.event_on(Some(x.tenant_id), "document.jointure", "document", doc);
+        event.details =
+            serde_json::json!({ "dossier": x.number, "champ": a.upload.key }).to_string();
+        trace = trace.and(event);
     }
-    // Each upload is checked on its own: a refused file is reported, everything else is kept.
-    let mut upload_errors = Vec::new();
-    for ((key, name, bytes), coffre_doc) in uploads.into_iter().zip(from_coffre) {
-        let Some(FieldKind::File {
-            accept,
-            max_size_mb,
-            max_files,
-        }) = field_of(&def, &key).map(|f| f.kind.clone())
-        else {
-            continue;
-        };
-        if !belongs(&key, fields) {
-            continue;
-        }
-        match values::check_file(&bytes, &accept, max_size_mb) {
-            Ok(mime) => {
-                let mut current: Vec<String> = x.answers.0.get(&key).cloned().unwrap_or_default();
-                if max_files == 1 {
-                    for old in current.drain(..) {
-                        if let Some(f) = guichet_store::files::get(
-                            &state.db,
-                            x.tenant_id,
-                            x.id,
-                            old.trim_start_matches("fichier:"),
-                        )
-                        .await?
-                        {
-                            guichet_store::files::remove(&state.db, &state.config.files, &f)
-                                .await?;
-                        }
-                    }
-                } else if current.len() >= max_files as usize {
-                    upload_errors.push(FieldError { key: key.clone(), message: format!("{max_files} fichiers au maximum : retirez-en un avant d'en ajouter un autre.") });
-                    continue;
-                }
-                let stored = guichet_store::files::add(
-                    &state.db,
-                    &state.config.files,
-                    x.tenant_id,
-                    x.id,
-                    &key,
-                    visitor.user.as_ref().map(|u| u.id),
-                    &name,
-                    mime,
-                    &bytes,
-                )
-                .await?;
-                if let Some(doc) = coffre_doc {
-                    let mut event =
-                        visitor.event_on(Some(x.tenant_id), "document.jointure", "document", &doc);
-                    event.details =
-                        serde_json::json!({ "dossier": x.number, "champ": key }).to_string();
-                    guichet_store::journal::append(&state.db, &event).await?;
-                }
-                current.push(format!("fichier:{}", stored.id));
-                x.answers.0.insert(key, current);
-            }
-            Err(message) => upload_errors.push(FieldError {
-                key,
-                message: format!(
-                    "« {} » n'a pas été joint : {message}",
-                    guichet_domain::text::safe_file_name(&name, None)
-                ),
-            }),
-        }
-    }
-    let action = action.unwrap_or_else(|| "continuer".into());
-    if let Some(target) = action.strip_prefix("supprimer-fichier:") {
-        if let Some((key, fid)) = target.split_once('|') {
-            if let Some(values) = x.answers.0.get_mut(key) {
-                values.retain(|v| v.trim_start_matches("fichier:") != fid);
-            }
-            if let Some(f) = guichet_store::files::get(&state.db, x.tenant_id, x.id, fid).await? {
-                guichet_store::files::remove(&state.db, &state.config.files, &f).await?;
-            }
-        }
-    } else if let Some(block) = action.strip_prefix("ajouter:") {
-        x.answers.add_item(block);
-    } else if let Some(item) = action.strip_prefix("retirer:") {
-        x.answers.remove_item(item);
-    }
-    if !dossier::save_answers(&state.db, &x, &def, &x.answers).await? {
+    let owner = visitor.user.as_ref().map(|u| u.id);
+    let added = applied
+        .stored
+        .into_iter()
+        .map(|a| guichet_store::files::NewFile {
+            id: a.upload.id,
+            field_key: a.upload.key,
+            owner,
+            name: a.upload.name,
+            mime: a.mime.to_string(),
+            bytes: a.upload.bytes,
+        })
+        .collect();
+    x.answers = applied.answers;
+    let saved = dossier::save_step(
+        &state.db,
+        &state.config.files,
+        &x,
+        &def,
+        dossier::StepChange {
+            answers: x.answers.clone(),
+            added,
+            removed: applied.removed,
+        },
+        trace,
+    )
+    .await?;
+    if !saved {
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
-    if autosave && action == "enregistrer" {
+    let upload_errors = applied.refused;
+    if autosave && action == etape::Action::Save {
         return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
     }
     let saved_at = crate::format::format_hour(guichet_store::now_ms());
@@ -403,11 +359,7 @@ pub async fn save_step(
         )
         .await;
     }
-    if action == "enregistrer"
-        || action.starts_with("ajouter:")
-        || action.starts_with("retirer:")
-        || action.starts_with("supprimer-fichier:")
-    {
+    if action.stays() {
         return step_page(
             &state,
             &visitor,
@@ -440,11 +392,6 @@ pub async fn save_step(
         format!("/dossiers/{id}/recapitulatif")
     };
     Ok(Redirect::to(&next).into_response())
-}
-
-/// The field an input name refers to (`enfants[0].pai` → the field `pai`).
-fn field_of<'a>(def: &'a Definition, key: &str) -> Option<&'a Field> {
-    def.field(key.rsplit('.').next().unwrap_or(key))
 }
 
 pub struct Section {
@@ -610,28 +557,27 @@ pub async fn submit(
     // The accusé de réception commits with the deposit: no dossier is déposé without its
     // acknowledgment queued, and no acknowledgment goes out for a deposit that did not commit.
     let mailed = recipient.is_some();
-    let mails = recipient.map(|(to, follow, place)| {
-        // Only what the e-mail needs goes along, not the whole definition.
-        let (rule, contact) = (def.tacit_rule.label(), accuse_contact(&def, &coordonnees));
-        let (title, collectivite_name, tenant_id) = (def.title.clone(), coordonnees.name.clone(), x.tenant_id);
-        Box::new(move |x: &Dossier| {
-            accuse_with(x, rule, &contact)
-                .map(|a| guichet_store::outbox::NewMail {
-                    tenant_id: Some(tenant_id),
-                    recipient: to,
-                    subject: format!("Accusé de réception — dossier n° {}", x.number),
-                    body: format!(
-                        "Bonjour,\n\n{collectivite_name} a bien reçu votre dossier « {title} »{place}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{follow}",
-                        x.number, a.deposited, a.deadline, a.rule, a.contact
-                    ),
-                })
-                .into_iter()
-                .collect()
-        }) as Box<dyn FnOnce(&Dossier) -> Vec<guichet_store::outbox::NewMail> + Send>
-    });
+    let contact = accuse_contact(&def, &coordonnees);
+    let notice = |after: &Dossier| match (recipient, accuse(after, &def, &coordonnees)) {
+        (Some((to, follow, place)), Some(a)) => Trace::default().mail(mails::accuse(
+            after,
+            &mails::Accuse {
+                to,
+                collectivite: &coordonnees.name,
+                title: &def.title,
+                place,
+                follow: &follow,
+                deposited: &a.deposited,
+                deadline: &a.deadline,
+                rule: def.tacit_rule.label(),
+                contact: &contact,
+            },
+        )),
+        _ => Trace::default(),
+    };
     let along = dossier::Along {
         answers: Some(normalized),
-        mails,
+        notice,
     };
     match dossier::change_with(
         &state.db,

@@ -6,6 +6,7 @@
 use crate::auth::{CollectiviteContext, Visitor};
 use crate::dossier::depot::{by_usager, usager_dossier_page};
 use crate::dossier::instruction::{by, dossier_page};
+use crate::dossier::mails;
 use crate::dossier::own;
 use crate::error::AppError;
 use crate::form::read_form;
@@ -18,41 +19,33 @@ use guichet_domain::demarche::values::check_file;
 use guichet_domain::dossier::State as DState;
 use guichet_domain::role::{allowed, Permission};
 use guichet_store::dossier::{self, Dossier};
-use guichet_store::files::{self, StoredFile};
+use guichet_store::files::NewFile;
+use guichet_store::trace::Trace;
 
 /// What an attached file may be.
 const ACCEPTED: [&str; 3] = ["application/pdf", "image/jpeg", "image/png"];
 const MAX_MB: u32 = 10;
 const MAX_CHARS: usize = 5000;
 
-/// Checks and stores the attached file, if one was sent. Errors are in French, for the field.
-async fn attachment(
-    state: &AppState,
-    x: &Dossier,
+/// Checks the attached file, if one was sent: the file to store with the message, or what is
+/// wrong with it, in French, for the field.
+fn attachment(
     owner: Option<i64>,
     uploads: Vec<(String, String, Vec<u8>)>,
-) -> Result<Result<Option<StoredFile>, String>, AppError> {
+) -> Result<Option<NewFile>, String> {
     let Some((_, name, bytes)) = uploads.into_iter().find(|(k, _, _)| k == "piece") else {
-        return Ok(Ok(None));
+        return Ok(None);
     };
     let accept: Vec<String> = ACCEPTED.iter().map(|s| s.to_string()).collect();
-    let mime = match check_file(&bytes, &accept, MAX_MB) {
-        Ok(m) => m,
-        Err(message) => return Ok(Err(message)),
-    };
-    let stored = files::add(
-        &state.db,
-        &state.config.files,
-        x.tenant_id,
-        x.id,
-        "messages",
+    let mime = check_file(&bytes, &accept, MAX_MB)?;
+    Ok(Some(NewFile {
+        id: guichet_store::secret::random_token(),
+        field_key: "messages".into(),
         owner,
-        &name,
-        mime,
-        &bytes,
-    )
-    .await?;
-    Ok(Ok(Some(stored)))
+        name,
+        mime: mime.to_string(),
+        bytes,
+    }))
 }
 
 /// The usager writes to the service.
@@ -79,7 +72,7 @@ pub async fn from_usager(
         errors.add("message", "Votre message dépasse 5 000 caractères.");
     }
     let file = if errors.is_empty() {
-        match attachment(&state, x, visitor.user.as_ref().map(|u| u.id), uploads).await? {
+        match attachment(visitor.user.as_ref().map(|u| u.id), uploads) {
             Ok(f) => f,
             Err(message) => {
                 errors.add("piece", message);
@@ -92,16 +85,25 @@ pub async fn from_usager(
     if !errors.is_empty() {
         return usager_dossier_page(&state, &visitor, owned, errors, text, None).await;
     }
-    dossier::add_event_with_file(
+    let (slug, agents) = agents_to_tell(&state, x).await?;
+    let trace = Trace::default().mails(mails::usager_wrote(
+        &state.config,
+        x,
+        &slug,
+        &agents,
+        text.chars().count(),
+    ));
+    dossier::post(
         &state.db,
+        &state.config.files,
         x,
         &by_usager(&visitor),
         "message",
         &text,
-        file.as_ref().map(|f| f.id.as_str()),
+        file,
+        trace,
     )
     .await?;
-    notify_agents(&state, x, &text).await?;
     usager_dossier_page(
         &state,
         &visitor,
@@ -113,9 +115,10 @@ pub async fn from_usager(
     .await
 }
 
-/// Tells the agents who follow the dossier that the usager wrote: the assigned agent, else the
-/// members of the assigned team, else every agent who processes dossiers in the collectivité.
-async fn notify_agents(state: &AppState, x: &Dossier, text: &str) -> anyhow::Result<()> {
+/// The agents who follow the dossier, to tell them the usager wrote: the assigned agent, else the
+/// members of the assigned team, else every agent who processes dossiers in the collectivité;
+/// with the collectivité's slug, for the link.
+async fn agents_to_tell(state: &AppState, x: &Dossier) -> anyhow::Result<(String, Vec<String>)> {
     let members = guichet_store::equipe::members(&state.db, x.tenant_id).await?;
     let processing: Vec<_> = members
         .iter()
@@ -130,43 +133,26 @@ async fn notify_agents(state: &AppState, x: &Dossier, text: &str) -> anyhow::Res
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    let recipients: Vec<&String> = if let Some(agent) = x.assigned_to {
+    let recipients: Vec<String> = if let Some(agent) = x.assigned_to {
         processing
             .iter()
             .filter(|m| m.user_id == agent)
-            .map(|m| &m.email)
+            .map(|m| m.email.clone())
             .collect()
     } else if !equipe_members.is_empty() {
         processing
             .iter()
             .filter(|m| equipe_members.contains(&m.user_id))
-            .map(|m| &m.email)
+            .map(|m| m.email.clone())
             .collect()
     } else {
-        processing.iter().map(|m| &m.email).collect()
+        processing.iter().map(|m| m.email.clone()).collect()
     };
-    let collectivite = guichet_store::collectivite::by_id(&state.db, x.tenant_id).await?;
-    let link = state.config.link(&format!(
-        "/admin/{}/dossiers/{}",
-        collectivite.map(|t| t.slug).unwrap_or_default(),
-        x.id
-    ));
-    for email in recipients {
-        // The message itself stays in Guichet: e-mails to agents carry no personal data.
-        crate::mail::queue(
-            state,
-            Some(x.tenant_id),
-            email,
-            &format!("Nouveau message de l'usager — dossier n° {}", x.number),
-            &format!(
-                "Le demandeur du dossier n° {} a écrit un message ({} caractères).\n\nLe lire et répondre :\n{link}",
-                x.number,
-                text.chars().count()
-            ),
-        )
-        .await?;
-    }
-    Ok(())
+    let slug = guichet_store::collectivite::by_id(&state.db, x.tenant_id)
+        .await?
+        .map(|t| t.slug)
+        .unwrap_or_default();
+    Ok((slug, recipients))
 }
 
 /// An agent writes to the usager, or adds a private note.
@@ -202,7 +188,7 @@ pub async fn from_agent(
         );
     }
     let file = if errors.is_empty() {
-        match attachment(&state, &x, visitor.user.as_ref().map(|u| u.id), uploads).await? {
+        match attachment(visitor.user.as_ref().map(|u| u.id), uploads) {
             Ok(f) => f,
             Err(message) => {
                 errors.add("piece", message);
@@ -215,18 +201,23 @@ pub async fn from_agent(
     if !errors.is_empty() {
         return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
     }
-    dossier::add_event_with_file(
+    let trace = match crate::dossier::usager_email(&state, &x).await? {
+        Some(to) if kind == "message" => {
+            Trace::default().mail(mails::message(&state.config, &x, &to, &text))
+        }
+        _ => Trace::default(),
+    };
+    dossier::post(
         &state.db,
+        &state.config.files,
         &x,
         &by(&visitor, &ctx),
         kind,
         &text,
-        file.as_ref().map(|f| f.id.as_str()),
+        file,
+        trace,
     )
     .await?;
-    if kind == "message" {
-        crate::dossier::instruction::notify_message(&state, &x, &text).await?;
-    }
     let flash = if kind == "note" {
         "Note privée ajoutée."
     } else {

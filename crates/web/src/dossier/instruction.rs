@@ -1,7 +1,7 @@
 //! Processing dossiers (instructeurs): queues, the dossier page, decisions, messages and notes.
 
 use crate::auth::{CollectiviteContext, Visitor};
-use crate::dossier::answers_html;
+use crate::dossier::{answers_html, mails};
 use crate::error::AppError;
 use crate::form::Errors;
 use crate::format::format_day;
@@ -16,6 +16,7 @@ use axum::Form;
 use guichet_domain::dossier::{transition, Action, Actor, State as DState};
 use guichet_domain::role::Role;
 use guichet_store::dossier::{self, By, ChangeError, Dossier, QueueFilter};
+use guichet_store::trace::Trace;
 use guichet_store::{collectivite::Collectivite, demarche, journal};
 use serde::Deserialize;
 
@@ -459,9 +460,25 @@ pub async fn act(
         errors.add("action", "Choisissez une action.");
         return dossier_page(&state, &visitor, &ctx, id, errors, None).await;
     };
-    match dossier::change(&state.db, &x, &def, &action, &by(&visitor, &ctx)).await {
-        Ok(to) => {
-            notify_state_change(&state, &x, &def.title, to, &f.motif).await?;
+    let email = crate::dossier::usager_email(&state, &x).await?;
+    let notice = |after: &Dossier| match &email {
+        Some(to) => Trace::default().mail(mails::state_change(
+            &state.config,
+            after,
+            to,
+            &def.title,
+            after.state,
+            &f.motif,
+        )),
+        None => Trace::default(),
+    };
+    let along = dossier::Along {
+        answers: None,
+        notice,
+    };
+    match dossier::change_with(&state.db, &x, &def, &action, &by(&visitor, &ctx), along).await {
+        Ok(after) => {
+            let to = after.state;
             dossier_page(
                 &state,
                 &visitor,
@@ -488,49 +505,6 @@ pub async fn act(
         }
         Err(ChangeError::Storage(e)) => Err(e.into()),
     }
-}
-
-/// Tells the usager their dossier changed state, with the service's message if any.
-pub(crate) async fn notify_state_change(
-    state: &AppState,
-    x: &Dossier,
-    title: &str,
-    to: DState,
-    motif: &str,
-) -> anyhow::Result<()> {
-    let mut text = format!(
-        "Votre dossier n° {} « {title} » est désormais : {}.",
-        x.number,
-        to.label()
-    );
-    if !motif.trim().is_empty() {
-        text.push_str(&format!("\n\nMessage du service : {}", motif.trim()));
-    }
-    if to == DState::EnCorrection {
-        text.push_str("\n\nCorrigez votre dossier puis déposez-le de nouveau.");
-    }
-    crate::mail::notify_usager(
-        state,
-        x,
-        &format!("Dossier n° {} : {}", x.number, to.label()),
-        &text,
-    )
-    .await
-}
-
-/// Tells the usager the service wrote to them.
-pub(crate) async fn notify_message(
-    state: &AppState,
-    x: &Dossier,
-    text: &str,
-) -> anyhow::Result<()> {
-    crate::mail::notify_usager(
-        state,
-        x,
-        &format!("Nouveau message sur votre dossier n° {}", x.number),
-        &format!("Le service vous a écrit :\n\n{text}"),
-    )
-    .await
 }
 
 /// An agent downloads a file of a dossier of their collectivité; journaled like any access.
@@ -789,19 +763,33 @@ pub async fn bulk(
             else {
                 continue;
             };
-            match dossier::change(
+            let email = crate::dossier::usager_email(&state, &x).await?;
+            let notice = |after: &Dossier| match &email {
+                Some(to) => Trace::default().mail(mails::state_change(
+                    &state.config,
+                    after,
+                    to,
+                    &def.title,
+                    after.state,
+                    "",
+                )),
+                None => Trace::default(),
+            };
+            let along = dossier::Along {
+                answers: None,
+                notice,
+            };
+            match dossier::change_with(
                 &state.db,
                 &x,
                 &def,
                 &Action::StartInstruction,
                 &by(&visitor, &ctx),
+                along,
             )
             .await
             {
-                Ok(to) => {
-                    notify_state_change(&state, &x, &def.title, to, "").await?;
-                    moved += 1;
-                }
+                Ok(_) => moved += 1,
                 Err(ChangeError::Storage(e)) => return Err(e.into()),
                 Err(_) => refused += 1,
             }

@@ -9,6 +9,7 @@ pub mod depot;
 pub mod echanges;
 pub mod export;
 pub mod instruction;
+pub mod mails;
 
 use crate::auth::Visitor;
 use crate::demarche::formulaire::esc;
@@ -251,4 +252,15 @@ pub(crate) fn summarize(
             },
         ));
     }
+}
+
+/// The address of the dossier's usager, to tell them of it (none for a counter dossier nobody
+/// claimed).
+pub(crate) async fn usager_email(state: &AppState, x: &Dossier) -> anyhow::Result<Option<String>> {
+    Ok(match x.usager_id {
+        Some(id) => guichet_store::compte::by_id(&state.db, id)
+            .await?
+            .map(|u| u.email),
+        None => None,
+    })
 }

@@ -4,6 +4,8 @@
 //! (en instruction → en correction → en instruction when the usager resubmits), withdrawal by the
 //! usager before a decision, and reopening by an admin.
 
+pub mod etape;
+
 use crate::demarche::TacitRule;
 use serde::Serialize;
 
