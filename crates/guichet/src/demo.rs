@@ -4,6 +4,7 @@ use guichet_domain::role::Role;
 use guichet_domain::territoire::EntityKind;
 use guichet_store::collectivite::{self, Contact, Target};
 use guichet_store::compte::{self, Kind};
+use guichet_store::trace::Trace;
 use guichet_store::{equipe, territoire, Db};
 
 /// The password of every demo account (demo only; documented in the README).
@@ -159,10 +160,17 @@ async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
         "france_services",
         "2 rue Piron, 21500 Montbard",
         None,
-        &event("aidants.structure.creation"),
+        Trace::of(event("aidants.structure.creation")),
     )
     .await?;
-    mandat::add_aidant(db, structure, id, true, &event("aidants.aidant.ajout")).await?;
+    mandat::add_aidant(
+        db,
+        structure,
+        id,
+        true,
+        Trace::of(event("aidants.aidant.ajout")),
+    )
+    .await?;
     let start = time::OffsetDateTime::now_utc();
     mandat::create(
         db,
@@ -176,7 +184,7 @@ async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
             starts_at: start.unix_timestamp() * 1000,
             ends_at: Length::TwelveMonths.end(start).unix_timestamp() * 1000,
         },
-        &event("mandat.creation"),
+        move |_: &mandat::Mandat| Trace::of(event("mandat.creation")),
     )
     .await?;
     Ok(())
@@ -259,7 +267,7 @@ async fn seed_signalements(db: &Db) -> anyhow::Result<()> {
             dumping,
             &questions.map(String::from),
             false,
-            &event("signalement.categorie.modification", None),
+            Trace::of(event("signalement.categorie.modification", None)),
         )
         .await?;
     }

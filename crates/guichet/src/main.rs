@@ -434,7 +434,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 action: "collectivite.ajout".into(),
                 ..Default::default()
             };
-            let t = collectivite::add_traced(&db, &target, &contact, a.operator, event).await?;
+            let t = collectivite::add_traced(
+                &db,
+                &target,
+                &contact,
+                a.operator,
+                guichet_store::trace::Trace::of(event),
+            )
+            .await?;
             println!(
                 "Collectivité ajoutée : {} (adresse /collectivites/{}).",
                 t.name, t.slug
@@ -560,7 +567,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &name,
                 &scopes,
                 config.api_token_days,
-                event,
+                guichet_store::trace::Trace::of(event),
             )
             .await?;
             println!("{secret}");
@@ -596,7 +603,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let known = guichet_store::competence::list(&db).await?;
             match guichet_store::competence::parse_overrides_csv(&text, &known) {
                 Ok(list) => {
-                    guichet_store::competence::save_overrides(&db, &list).await?;
+                    let event = guichet_domain::journal::Event {
+                        actor: "ligne de commande".into(),
+                        action: "referentiel.import".into(),
+                        details: serde_json::json!({"exceptions": list.len()}).to_string(),
+                        ..Default::default()
+                    };
+                    guichet_store::competence::save_overrides(
+                        &db,
+                        &list,
+                        guichet_store::trace::Trace::of(event),
+                    )
+                    .await?;
                     println!("{} exceptions importées.", list.len());
                     Ok(())
                 }
@@ -613,7 +631,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("impossible de lire {} : {e}", file.display()))?;
             match guichet_store::competence::parse_competences_csv(&text) {
                 Ok(list) => {
-                    guichet_store::competence::save_all(&db, &list).await?;
+                    let event = guichet_domain::journal::Event {
+                        actor: "ligne de commande".into(),
+                        action: "referentiel.import".into(),
+                        details: serde_json::json!({"competences": list.len()}).to_string(),
+                        ..Default::default()
+                    };
+                    guichet_store::competence::save_all(
+                        &db,
+                        &list,
+                        guichet_store::trace::Trace::of(event),
+                    )
+                    .await?;
                     println!("{} compétences importées.", list.len());
                     Ok(())
                 }

@@ -3,6 +3,7 @@
 
 use crate::db::Db;
 use crate::files::LocalStore;
+use crate::trace::Trace;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -43,38 +44,55 @@ pub struct NewDocument<'a> {
     pub bytes: &'a [u8],
 }
 
+/// Adds a document to the usager's coffre, with its trace (whose journal entries name it): its
+/// content is stored first, then recorded.
 pub async fn add(
     db: &Db,
     store: &LocalStore,
     user_id: i64,
     d: &NewDocument<'_>,
-    event: &guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<Document> {
     let id = crate::secret::random_token();
     store.put(&id, d.bytes).await?;
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "INSERT INTO vault_documents (id, user_id, kind, name, mime, size, sha256, valid_until, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&id)
-    .bind(user_id)
-    .bind(d.kind)
-    .bind(crate::files::clean_name(d.name, d.mime))
-    .bind(d.mime)
-    .bind(d.bytes.len() as i64)
-    .bind(hex::encode(Sha256::digest(d.bytes)))
-    .bind(&d.valid_until)
-    .bind(crate::now_ms())
-    .execute(&mut *tx)
+    let document = Document {
+        id: id.clone(),
+        user_id,
+        kind: d.kind.to_string(),
+        name: crate::files::clean_name(d.name, d.mime),
+        mime: d.mime.to_string(),
+        size: d.bytes.len() as i64,
+        valid_until: d.valid_until.clone(),
+        created_at: crate::now_ms(),
+    };
+    let sha256 = hex::encode(Sha256::digest(d.bytes));
+    let mut trace = trace;
+    for e in trace.events_mut() {
+        e.object_id = Some(id.clone());
+    }
+    let written = document.clone();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO vault_documents (id, user_id, kind, name, mime, size, sha256, valid_until, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&written.id)
+            .bind(written.user_id)
+            .bind(&written.kind)
+            .bind(&written.name)
+            .bind(&written.mime)
+            .bind(written.size)
+            .bind(sha256)
+            .bind(&written.valid_until)
+            .bind(written.created_at)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
-    let mut event = event.clone();
-    event.object_id = Some(id.clone());
-    crate::journal::append_in(&mut tx, &event).await?;
-    tx.commit().await?;
-    get(db, user_id, &id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("document introuvable"))
+    Ok(document)
 }
 
 pub async fn list(db: &Db, user_id: i64) -> anyhow::Result<Vec<Document>> {
@@ -103,20 +121,20 @@ pub async fn get(db: &Db, user_id: i64, id: &str) -> anyhow::Result<Option<Docum
     .transpose()
 }
 
-pub async fn remove(
-    db: &Db,
-    store: &LocalStore,
-    d: &Document,
-    event: &guichet_domain::journal::Event,
-) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM vault_documents WHERE id = $1 AND user_id = $2")
-        .bind(&d.id)
-        .bind(d.user_id)
-        .execute(&mut *tx)
-        .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
+/// Removes a document from the coffre, with its trace; its content goes after the commit.
+pub async fn remove(db: &Db, store: &LocalStore, d: &Document, trace: Trace) -> anyhow::Result<()> {
+    let (id, user_id) = (d.id.clone(), d.user_id);
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM vault_documents WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
     // Copies attached to dossiers are the collectivité's and stay.
     store.delete(&d.id).await?;
     Ok(())
@@ -148,11 +166,20 @@ pub async fn expiring(
         .collect()
 }
 
-pub async fn mark_warned(db: &Db, id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE vault_documents SET expiry_warned_at = $1 WHERE id = $2")
-        .bind(crate::now_ms())
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// The owner warned that a document expires soon: marked once, with the trace carrying the mail.
+pub async fn warn(db: &Db, id: &str, trace: Trace) -> anyhow::Result<bool> {
+    let id = id.to_string();
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query("UPDATE vault_documents SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL")
+                .bind(crate::now_ms())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok((done == 1).then_some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }

@@ -2,6 +2,7 @@
 
 use crate::db::Db;
 use crate::territoire;
+use crate::trace::Trace;
 use guichet_domain::collectivite::{display_name, slug_for, CollectiviteStatus};
 use guichet_domain::siren::{Siren, SirenError};
 use guichet_domain::territoire::EntityKind;
@@ -150,32 +151,42 @@ pub async fn add(
     contact: &Contact,
     operator: bool,
 ) -> Result<Collectivite, CollectiviteError> {
-    add_with(db, target, contact, operator, None).await
+    add_traced(db, target, contact, operator, Trace::default()).await
 }
 
-/// The same, with its journal entry in the same commit (the entry names the new collectivité).
+/// The same, with its trace in the same commit (whose journal entries name the new
+/// collectivité).
 pub async fn add_traced(
     db: &Db,
     target: &Target,
     contact: &Contact,
     operator: bool,
-    event: guichet_domain::journal::Event,
-) -> Result<Collectivite, CollectiviteError> {
-    add_with(db, target, contact, operator, Some(event)).await
-}
-
-async fn add_with(
-    db: &Db,
-    target: &Target,
-    contact: &Contact,
-    operator: bool,
-    event: Option<guichet_domain::journal::Event>,
+    trace: Trace,
 ) -> Result<Collectivite, CollectiviteError> {
     let entity = resolve(db, target).await?;
     if operator && entity.kind != EntityKind::Region {
         return Err(CollectiviteError::OperatorMustBeRegion);
     }
-    let mut tx = db.begin().await?;
+    let contact = contact.clone();
+    let id = db
+        .write(move |tx| {
+            Box::pin(async move { Ok(insert_in(tx, &entity, &contact, operator, trace).await) })
+        })
+        .await??;
+    by_id(db, id).await?.ok_or_else(|| {
+        CollectiviteError::Storage(anyhow::anyhow!(
+            "collectivité {id} introuvable après création"
+        ))
+    })
+}
+
+async fn insert_in(
+    tx: &mut sqlx::AnyConnection,
+    entity: &Entity,
+    contact: &Contact,
+    operator: bool,
+    trace: Trace,
+) -> Result<i64, CollectiviteError> {
     let existing = sqlx::query(
         "SELECT name, slug FROM tenants WHERE (entity_kind = $1 AND entity_code = $2) OR siren = $3",
     )
@@ -226,19 +237,15 @@ async fn add_with(
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
-    if let Some(mut event) = event {
-        event.tenant_id = Some(id);
-        event.object_type = Some("collectivite".into());
-        event.object_id = Some(slug.clone());
-        event.details = serde_json::json!({"operateur": operator}).to_string();
-        crate::journal::append_in(&mut tx, &event).await?;
+    let mut trace = trace;
+    for e in trace.events_mut() {
+        e.tenant_id = Some(id);
+        e.object_type = Some("collectivite".into());
+        e.object_id = Some(slug.clone());
+        e.details = serde_json::json!({"operateur": operator}).to_string();
     }
-    tx.commit().await?;
-    by_id(db, id).await?.ok_or_else(|| {
-        CollectiviteError::Storage(anyhow::anyhow!(
-            "collectivité {id} introuvable après création"
-        ))
-    })
+    trace.write(tx).await?;
+    Ok(id)
 }
 
 /// Collectivités with the département and région they lie in, derived from the referential.

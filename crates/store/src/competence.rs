@@ -3,6 +3,7 @@
 //! and overrides import and export as CSV.
 
 use crate::db::Db;
+use crate::trace::Trace;
 use guichet_domain::competence::{Chain, Competence, Holder, Level, Override};
 use sqlx::Row;
 
@@ -29,7 +30,12 @@ pub async fn get(db: &Db, code: &str) -> anyhow::Result<Option<Competence>> {
     Ok(list(db).await?.into_iter().find(|c| c.code == code))
 }
 
-pub async fn upsert(db: &Db, c: &Competence) -> anyhow::Result<()> {
+/// Adds or changes a competence, with its trace; the search sees it.
+pub async fn upsert(db: &Db, c: &Competence, trace: Trace) -> anyhow::Result<()> {
+    save_all(db, std::slice::from_ref(c), trace).await
+}
+
+async fn upsert_in(conn: &mut sqlx::AnyConnection, c: &Competence) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO competences (code, label, level, situation, keywords) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (code) DO UPDATE SET label = $2, level = $3, situation = $4, keywords = $5",
@@ -39,9 +45,9 @@ pub async fn upsert(db: &Db, c: &Competence) -> anyhow::Result<()> {
     .bind(c.level.code())
     .bind(&c.situation)
     .bind(&c.keywords)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
-    crate::recherche::bump_generation(db).await
+    Ok(())
 }
 
 pub async fn overrides(db: &Db) -> anyhow::Result<Vec<Override>> {
@@ -69,7 +75,12 @@ pub async fn overrides(db: &Db) -> anyhow::Result<Vec<Override>> {
     .collect()
 }
 
-pub async fn set_override(db: &Db, o: &Override) -> anyhow::Result<()> {
+/// Sets who holds a competence in a territory, with its trace; the search sees it.
+pub async fn set_override(db: &Db, o: &Override, trace: Trace) -> anyhow::Result<()> {
+    save_overrides(db, std::slice::from_ref(o), trace).await
+}
+
+async fn set_override_in(conn: &mut sqlx::AnyConnection, o: &Override) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO competence_overrides (competence, scope_kind, scope_code, holder_kind, holder_code) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (competence, scope_kind, scope_code) DO UPDATE SET holder_kind = $4, holder_code = $5",
@@ -79,27 +90,40 @@ pub async fn set_override(db: &Db, o: &Override) -> anyhow::Result<()> {
     .bind(&o.scope_code)
     .bind(o.holder.level.code())
     .bind(&o.holder.code)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
+/// Removes an override, with its trace (none when there was nothing to remove).
 pub async fn remove_override(
     db: &Db,
     competence: &str,
     scope: Level,
     code: &str,
+    trace: Trace,
 ) -> anyhow::Result<bool> {
-    Ok(sqlx::query(
-        "DELETE FROM competence_overrides WHERE competence = $1 AND scope_kind = $2 AND scope_code = $3",
-    )
-    .bind(competence)
-    .bind(scope.code())
-    .bind(code)
-    .execute(db.pool())
-    .await?
-    .rows_affected()
-        == 1)
+    let (competence, code) = (competence.to_string(), code.to_string());
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query(
+                "DELETE FROM competence_overrides WHERE competence = $1 AND scope_kind = $2 AND scope_code = $3",
+            )
+            .bind(competence)
+            .bind(scope.code())
+            .bind(code)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Ok(None);
+            }
+            crate::recherche::bump_in(conn).await?;
+            Ok(Some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
 /// Where a commune sits (its EPCI, département, région), from the territory referential.
@@ -161,31 +185,51 @@ pub async fn national_services(db: &Db) -> anyhow::Result<Vec<NationalService>> 
         .collect()
 }
 
-pub async fn add_national_service(db: &Db, s: &NationalService) -> anyhow::Result<i64> {
-    let id = sqlx::query(
-        "INSERT INTO national_services (title, description, url, situation, keywords) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(&s.title)
-    .bind(&s.description)
-    .bind(&s.url)
-    .bind(&s.situation)
-    .bind(&s.keywords)
-    .fetch_one(db.pool())
-    .await?
-    .try_get(0)?;
-    crate::recherche::bump_generation(db).await?;
-    Ok(id)
+/// Adds a national service the search points to, with its trace.
+pub async fn add_national_service(
+    db: &Db,
+    s: &NationalService,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    let s = s.clone();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id = sqlx::query(
+                "INSERT INTO national_services (title, description, url, situation, keywords) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(&s.title)
+            .bind(&s.description)
+            .bind(&s.url)
+            .bind(&s.situation)
+            .bind(&s.keywords)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            crate::recherche::bump_in(conn).await?;
+            Ok(id)
+        })
+    })
+    .await
 }
 
-pub async fn remove_national_service(db: &Db, id: i64) -> anyhow::Result<bool> {
-    let removed = sqlx::query("DELETE FROM national_services WHERE id = $1")
-        .bind(id)
-        .execute(db.pool())
-        .await?
-        .rows_affected()
-        == 1;
-    crate::recherche::bump_generation(db).await?;
-    Ok(removed)
+/// Removes a national service, with its trace.
+pub async fn remove_national_service(db: &Db, id: i64, trace: Trace) -> anyhow::Result<bool> {
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query("DELETE FROM national_services WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if n != 1 {
+                return Ok(None);
+            }
+            crate::recherche::bump_in(conn).await?;
+            Ok(Some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
 /// Groups of equivalent expressions: (id, terms).
@@ -208,20 +252,33 @@ pub async fn synonyms(db: &Db) -> anyhow::Result<Vec<(i64, Vec<String>)>> {
         .collect()
 }
 
-pub async fn add_synonyms(db: &Db, terms: &[String]) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO synonyms (terms) VALUES ($1)")
-        .bind(terms.join(", "))
-        .execute(db.pool())
-        .await?;
-    crate::recherche::bump_generation(db).await
+/// Adds a group of equivalent expressions for the search, with its trace.
+pub async fn add_synonyms(db: &Db, terms: &[String], trace: Trace) -> anyhow::Result<()> {
+    let terms = terms.join(", ");
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO synonyms (terms) VALUES ($1)")
+                .bind(terms)
+                .execute(&mut *conn)
+                .await?;
+            crate::recherche::bump_in(conn).await
+        })
+    })
+    .await
 }
 
-pub async fn remove_synonyms(db: &Db, id: i64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM synonyms WHERE id = $1")
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    crate::recherche::bump_generation(db).await
+/// Removes a group of synonyms, with its trace.
+pub async fn remove_synonyms(db: &Db, id: i64, trace: Trace) -> anyhow::Result<()> {
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM synonyms WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            crate::recherche::bump_in(conn).await
+        })
+    })
+    .await
 }
 
 const CSV_HEADER: [&str; 5] = ["code", "libelle", "niveau", "situation", "mots_cles"];
@@ -389,18 +446,30 @@ pub fn parse_overrides_csv(text: &str, known: &[Competence]) -> Result<Vec<Overr
     }
 }
 
-/// Writes imported competences (already checked), then refreshes the search.
-pub async fn save_all(db: &Db, list: &[Competence]) -> anyhow::Result<()> {
-    for c in list {
-        upsert(db, c).await?;
-    }
-    Ok(())
+/// Writes competences (already checked), all or none, with their trace; the search sees them.
+pub async fn save_all(db: &Db, list: &[Competence], trace: Trace) -> anyhow::Result<()> {
+    let list = list.to_vec();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            for c in &list {
+                upsert_in(conn, c).await?;
+            }
+            crate::recherche::bump_in(conn).await
+        })
+    })
+    .await
 }
 
-/// Writes imported overrides (already checked), then refreshes the search.
-pub async fn save_overrides(db: &Db, list: &[Override]) -> anyhow::Result<()> {
-    for o in list {
-        set_override(db, o).await?;
-    }
-    crate::recherche::bump_generation(db).await
+/// Writes overrides (already checked), all or none, with their trace; the search sees them.
+pub async fn save_overrides(db: &Db, list: &[Override], trace: Trace) -> anyhow::Result<()> {
+    let list = list.to_vec();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            for o in &list {
+                set_override_in(conn, o).await?;
+            }
+            crate::recherche::bump_in(conn).await
+        })
+    })
+    .await
 }

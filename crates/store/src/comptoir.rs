@@ -2,36 +2,48 @@
 //! code, the claim into an account.
 
 use crate::db::Db;
+use crate::trace::Trace;
 use guichet_domain::text::fold;
 use sqlx::Row;
 
-/// Marks a new draft as filed at the counter by `by` for this person; returns the tracking code.
+/// A dossier opened at the counter by `by` for a person without an account: the draft, marked
+/// as filed at the counter with the person's last name and contact, and its trace (whose journal
+/// entries name it), in one commit. Returns it with its tracking code.
 pub async fn open(
     db: &Db,
-    tenant_id: i64,
-    dossier_id: i64,
+    draft: crate::dossier::Draft,
     by: i64,
     last_name: &str,
     contact: &str,
-    event: &guichet_domain::journal::Event,
-) -> anyhow::Result<String> {
+    trace: Trace,
+) -> anyhow::Result<(crate::dossier::Dossier, String)> {
     let code = crate::secret::readable_code(10);
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "UPDATE dossiers SET channel = 'guichet', counter_by = $1, tracking_code = $2, applicant_last_name = $3, counter_contact = $4
-         WHERE tenant_id = $5 AND id = $6 AND usager_id IS NULL",
-    )
-    .bind(by)
-    .bind(&code)
-    .bind(fold(last_name))
-    .bind(contact)
-    .bind(tenant_id)
-    .bind(dossier_id)
-    .execute(&mut *tx)
-    .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(code)
+    let (folded, contact) = (fold(last_name), contact.to_string());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let x = crate::dossier::start_draft_in(conn, &draft).await?;
+            sqlx::query(
+                "UPDATE dossiers SET channel = 'guichet', counter_by = $1, tracking_code = $2, applicant_last_name = $3, counter_contact = $4
+                 WHERE tenant_id = $5 AND id = $6 AND usager_id IS NULL",
+            )
+            .bind(by)
+            .bind(&code)
+            .bind(folded)
+            .bind(contact)
+            .bind(x.tenant_id)
+            .bind(x.id)
+            .execute(&mut *conn)
+            .await?;
+            let mut trace = trace;
+            for e in trace.events_mut() {
+                e.object_type = Some("dossier".into());
+                e.object_id = Some(x.number.clone());
+            }
+            trace.write(conn).await?;
+            Ok((x, code))
+        })
+    })
+    .await
 }
 
 /// What the counter knows of a dossier.
@@ -81,26 +93,22 @@ pub async fn find(db: &Db, code: &str, last_name: &str) -> anyhow::Result<Option
     )
 }
 
-/// Gives a counter dossier to the account of the person; false if someone already has it.
-pub async fn claim(
-    db: &Db,
-    dossier_id: i64,
-    user_id: i64,
-    event: &guichet_domain::journal::Event,
-) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    let n = sqlx::query("UPDATE dossiers SET usager_id = $1 WHERE id = $2 AND usager_id IS NULL AND channel = 'guichet'")
-        .bind(user_id)
-        .bind(dossier_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if n != 1 {
-        return Ok(false);
-    }
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(true)
+/// Gives a counter dossier to the account of the person, with its trace; false if someone
+/// already has it.
+pub async fn claim(db: &Db, dossier_id: i64, user_id: i64, trace: Trace) -> anyhow::Result<bool> {
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query("UPDATE dossiers SET usager_id = $1 WHERE id = $2 AND usager_id IS NULL AND channel = 'guichet'")
+                .bind(user_id)
+                .bind(dossier_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok((n == 1).then_some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
 /// The dossiers an agent or aidant filed at the counter and nobody has claimed yet, newest

@@ -107,41 +107,45 @@ pub struct Draft {
 }
 
 pub async fn start_draft(db: &Db, draft: Draft) -> anyhow::Result<Dossier> {
-    db.write(move |conn| {
-        Box::pin(async move {
-            let now = crate::now_ms();
-            let temporary = crate::secret::random_token();
-            let id: i64 = sqlx::query(
-                "INSERT INTO dossiers (tenant_id, number, demarche_id, version, usager_id, state, answers, applicant_name,
-                     applicant_folded, commune_insee, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, 'brouillon', $6, $7, $8, $9, $10, $10) RETURNING id",
-            )
-            .bind(draft.tenant_id)
-            .bind(&temporary)
-            .bind(draft.demarche_id)
-            .bind(draft.version)
-            .bind(draft.usager_id)
-            .bind(serde_json::to_string(&draft.answers)?)
-            .bind(&draft.applicant_name)
-            .bind(fold(&draft.applicant_name))
-            .bind(draft.commune_insee)
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-            // A public number residents can quote: year and sequence.
-            let year = time::OffsetDateTime::now_utc().year();
-            let row = sqlx::query(&format!(
-                "UPDATE dossiers SET number = $1 WHERE id = $2 RETURNING {COLUMNS}"
-            ))
-            .bind(format!("{year}-{id:07}"))
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-            from_row(&row)
-        })
-    })
-    .await
+    db.write(move |conn| Box::pin(async move { start_draft_in(conn, &draft).await }))
+        .await
+}
+
+/// Starts a draft inside the caller's transaction.
+pub(crate) async fn start_draft_in(
+    conn: &mut sqlx::AnyConnection,
+    draft: &Draft,
+) -> anyhow::Result<Dossier> {
+    let now = crate::now_ms();
+    let temporary = crate::secret::random_token();
+    let id: i64 = sqlx::query(
+        "INSERT INTO dossiers (tenant_id, number, demarche_id, version, usager_id, state, answers, applicant_name,
+             applicant_folded, commune_insee, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'brouillon', $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(draft.tenant_id)
+    .bind(&temporary)
+    .bind(draft.demarche_id)
+    .bind(draft.version)
+    .bind(draft.usager_id)
+    .bind(serde_json::to_string(&draft.answers)?)
+    .bind(&draft.applicant_name)
+    .bind(fold(&draft.applicant_name))
+    .bind(&draft.commune_insee)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    // A public number residents can quote: year and sequence.
+    let year = time::OffsetDateTime::now_utc().year();
+    let row = sqlx::query(&format!(
+        "UPDATE dossiers SET number = $1 WHERE id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(format!("{year}-{id:07}"))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    from_row(&row)
 }
 
 pub async fn get(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Dossier>> {

@@ -2,6 +2,7 @@
 
 use crate::db::Db;
 use crate::secret::{hash_token, random_token};
+use crate::trace::Trace;
 use sqlx::Row;
 
 /// What a token may do. Checked by the API's authorization layer.
@@ -62,8 +63,8 @@ async fn owner_roles(db: &Db, t: &mut Jeton) -> anyhow::Result<()> {
 /// Tokens start with a recognisable prefix so that secret scanners can spot a leaked one.
 pub const PREFIX: &str = "gch_";
 
-/// Creates a token valid `days` days (a year at most), with its journal entry (a copy of `event`
-/// naming the token) in the same commit. Returns the token and its secret, shown once.
+/// Creates a token valid `days` days (a year at most), with its trace (whose journal entries
+/// name the token) in the same commit. Returns the token and its secret, shown once.
 pub async fn create(
     db: &Db,
     tenant_id: i64,
@@ -71,46 +72,56 @@ pub async fn create(
     name: &str,
     scopes: &[String],
     days: u32,
-    event: guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<(Jeton, String)> {
     let token = format!("{PREFIX}{}", random_token());
     let now = crate::now_ms();
     let expires_at = expiry(now, days);
-    let mut tx = db.begin().await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO api_tokens (tenant_id, user_id, name, scopes, token_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(name)
-    .bind(scopes.join(" "))
-    .bind(hash_token(&token))
-    .bind(now)
-    .bind(expires_at)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
-    let mut event = event;
-    event.object_type = Some("jeton".into());
-    event.object_id = Some(id.to_string());
-    crate::journal::append_in(&mut tx, &event).await?;
-    tx.commit().await?;
-    Ok((
-        Jeton {
-            id,
-            tenant_id,
-            user_id,
-            name: name.to_string(),
-            scopes: scopes.to_vec(),
-            created_at: now,
-            last_used_at: None,
-            expires_at,
-            owner_roles: Vec::new(),
-            owner_email: String::new(),
-        },
-        token,
-    ))
+    let (hash, name, scopes) = (hash_token(&token), name.to_string(), scopes.to_vec());
+    let jeton = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO api_tokens (tenant_id, user_id, name, scopes, token_hash, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(tenant_id)
+                .bind(user_id)
+                .bind(&name)
+                .bind(scopes.join(" "))
+                .bind(hash)
+                .bind(now)
+                .bind(expires_at)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+                let mut trace = trace;
+                name_in(&mut trace, id);
+                trace.write(conn).await?;
+                Ok(Jeton {
+                    id,
+                    tenant_id,
+                    user_id,
+                    name,
+                    scopes,
+                    created_at: now,
+                    last_used_at: None,
+                    expires_at,
+                    owner_roles: Vec::new(),
+                    owner_email: String::new(),
+                })
+            })
+        })
+        .await?;
+    Ok((jeton, token))
+}
+
+/// Names the token in the trace's journal entries.
+fn name_in(trace: &mut Trace, id: i64) {
+    for e in trace.events_mut() {
+        e.object_type = Some("jeton".into());
+        e.object_id = Some(id.to_string());
+    }
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Jeton> {
@@ -155,12 +166,26 @@ pub async fn authenticate(db: &Db, token: &str) -> anyhow::Result<Option<Jeton>>
     let Some(row) = row else { return Ok(None) };
     let mut t = from_row(&row)?;
     owner_roles(db, &mut t).await?;
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE tenant_id = $2 AND id = $3")
-        .bind(crate::now_ms())
-        .bind(t.tenant_id)
-        .bind(t.id)
-        .execute(db.pool())
+    // Its use is recorded at most once a minute, through the group commit (a partner polling
+    // every second costs no write each time).
+    let now = crate::now_ms();
+    if t.last_used_at.is_none_or(|at| now - at > 60_000) {
+        let (tenant_id, id) = (t.tenant_id, t.id);
+        db.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE api_tokens SET last_used_at = $1 WHERE tenant_id = $2 AND id = $3",
+                )
+                .bind(now)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
         .await?;
+    }
     Ok(Some(t))
 }
 
@@ -187,33 +212,32 @@ pub async fn list(db: &Db, tenant_id: i64, user_id: Option<i64>) -> anyhow::Resu
 }
 
 /// Revokes a token of the collectivité: the owner's own (`Some(owner)`), or any (an admin),
-/// with its journal entry in the same commit.
+/// with its trace in the same commit.
 pub async fn revoke(
     db: &Db,
     tenant_id: i64,
     owner: Option<i64>,
     id: i64,
-    event: guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    let done = sqlx::query(
-        "UPDATE api_tokens SET revoked_at = $1
-         WHERE tenant_id = $2 AND ($3 = 0 OR user_id = $3) AND id = $4 AND revoked_at IS NULL",
-    )
-    .bind(crate::now_ms())
-    .bind(tenant_id)
-    .bind(owner.unwrap_or(0))
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if done {
-        let mut event = event;
-        event.object_type = Some("jeton".into());
-        event.object_id = Some(id.to_string());
-        crate::journal::append_in(&mut tx, &event).await?;
-    }
-    tx.commit().await?;
-    Ok(done)
+    let mut trace = trace;
+    name_in(&mut trace, id);
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1
+                 WHERE tenant_id = $2 AND ($3 = 0 OR user_id = $3) AND id = $4 AND revoked_at IS NULL",
+            )
+            .bind(crate::now_ms())
+            .bind(tenant_id)
+            .bind(owner.unwrap_or(0))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok((done == 1).then_some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }

@@ -1,6 +1,7 @@
 //! Help structures, their aidants and the mandats usagers give them.
 
 use crate::db::Db;
+use crate::trace::Trace;
 use guichet_domain::mandat::{Domain, Status};
 use sqlx::Row;
 
@@ -30,29 +31,39 @@ fn structure(r: &sqlx::any::AnyRow) -> anyhow::Result<Structure> {
     })
 }
 
+/// Registers a help structure, with its trace (whose journal entries name it).
 pub async fn add_structure(
     db: &Db,
     name: &str,
     kind: &str,
     address: &str,
     tenant_id: Option<i64>,
-    event: &guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<i64> {
-    let mut tx = db.begin().await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO help_structures (name, kind, address, tenant_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(name)
-    .bind(kind)
-    .bind(address)
-    .bind(tenant_id)
-    .bind(crate::now_ms())
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(id)
+    let (name, kind, address) = (name.to_string(), kind.to_string(), address.to_string());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query(
+                "INSERT INTO help_structures (name, kind, address, tenant_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(name)
+            .bind(kind)
+            .bind(address)
+            .bind(tenant_id)
+            .bind(crate::now_ms())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            let mut trace = trace;
+            for e in trace.events_mut() {
+                e.object_type = Some("structure".into());
+                e.object_id = Some(id.to_string());
+            }
+            trace.write(conn).await?;
+            Ok(id)
+        })
+    })
+    .await
 }
 
 /// The structures registered by a collectivité (Some) or by the operator (None).
@@ -80,29 +91,32 @@ pub async fn structure_by_id(db: &Db, id: i64) -> anyhow::Result<Option<Structur
         .transpose()
 }
 
+/// Makes an agent an aidant of a structure (its responsable or not), with its trace.
 pub async fn add_aidant(
     db: &Db,
     structure_id: i64,
     user_id: i64,
     responsable: bool,
-    event: &guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM aidants WHERE structure_id = $1 AND user_id = $2")
-        .bind(structure_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO aidants (structure_id, user_id, responsable, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(structure_id)
-        .bind(user_id)
-        .bind(i64::from(responsable))
-        .bind(crate::now_ms())
-        .execute(&mut *tx)
-        .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(())
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM aidants WHERE structure_id = $1 AND user_id = $2")
+                .bind(structure_id)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("INSERT INTO aidants (structure_id, user_id, responsable, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(structure_id)
+                .bind(user_id)
+                .bind(i64::from(responsable))
+                .bind(crate::now_ms())
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// An aidant of a structure.
@@ -188,6 +202,7 @@ fn mandat(r: &sqlx::any::AnyRow) -> anyhow::Result<Mandat> {
     })
 }
 
+#[derive(Debug, Clone)]
 pub struct NewMandat {
     pub structure_id: i64,
     pub aidant_user_id: i64,
@@ -199,39 +214,49 @@ pub struct NewMandat {
     pub ends_at: i64,
 }
 
-/// Records a mandat (consent given now) with a verification code; returns it.
-pub async fn create(
-    db: &Db,
-    n: &NewMandat,
-    event: &guichet_domain::journal::Event,
-) -> anyhow::Result<Mandat> {
+/// Records a mandat (consent given now) with a verification code and the trace `notice` makes of
+/// it (its journal entry, the usager's mail); returns it.
+pub async fn create<N>(db: &Db, n: &NewMandat, notice: N) -> anyhow::Result<Mandat>
+where
+    N: FnOnce(&Mandat) -> Trace + Send + 'static,
+{
     let code = crate::secret::readable_code(10);
     let now = crate::now_ms();
-    let mut tx = db.begin().await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO mandats (structure_id, aidant_user_id, usager_user_id, domains, identity_check, identity_detail, consent_at, starts_at, ends_at, verification_code, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7) RETURNING id",
-    )
-    .bind(n.structure_id)
-    .bind(n.aidant_user_id)
-    .bind(n.usager_user_id)
-    .bind(serde_json::to_string(&n.domains.iter().map(|d| d.code()).collect::<Vec<_>>())?)
-    .bind(&n.identity_check)
-    .bind(&n.identity_detail)
-    .bind(now)
-    .bind(n.starts_at)
-    .bind(n.ends_at)
-    .bind(&code)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
-    let mut event = event.clone();
-    event.object_id = Some(id.to_string());
-    crate::journal::append_in(&mut tx, &event).await?;
-    tx.commit().await?;
-    by_id(db, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("mandat introuvable"))
+    let n = n.clone();
+    db.write(move |conn| {
+            Box::pin(async move {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO mandats (structure_id, aidant_user_id, usager_user_id, domains, identity_check, identity_detail, consent_at, starts_at, ends_at, verification_code, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7) RETURNING id",
+                )
+                .bind(n.structure_id)
+                .bind(n.aidant_user_id)
+                .bind(n.usager_user_id)
+                .bind(serde_json::to_string(&n.domains.iter().map(|d| d.code()).collect::<Vec<_>>())?)
+                .bind(&n.identity_check)
+                .bind(&n.identity_detail)
+                .bind(now)
+                .bind(n.starts_at)
+                .bind(n.ends_at)
+                .bind(&code)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+                let m = sqlx::query(&format!("SELECT {COLUMNS} FROM mandats WHERE id = $1"))
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let m = mandat(&m)?;
+                let mut trace = notice(&m);
+                for e in trace.events_mut() {
+                    e.object_type = Some("mandat".into());
+                    e.object_id = Some(id.to_string());
+                }
+                trace.write(conn).await?;
+                Ok(m)
+            })
+        })
+        .await
 }
 
 pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<Mandat>> {
@@ -283,34 +308,33 @@ pub async fn for_aidant(db: &Db, aidant: i64) -> anyhow::Result<Vec<Mandat>> {
     .collect()
 }
 
-/// Revokes at once; false if it was already revoked.
-pub async fn revoke(
-    db: &Db,
-    id: i64,
-    by: &str,
-    event: &guichet_domain::journal::Event,
-) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    let n = sqlx::query(
-        "UPDATE mandats SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
-    )
-    .bind(crate::now_ms())
-    .bind(by)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n != 1 {
-        return Ok(false);
-    }
-    // Sessions acting under it stop acting.
-    sqlx::query("UPDATE sessions SET acting_mandat_id = NULL WHERE acting_mandat_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(true)
+/// Revokes at once, with its trace: sessions acting under it stop acting. False if it was
+/// already revoked.
+pub async fn revoke(db: &Db, id: i64, by: &str, trace: Trace) -> anyhow::Result<bool> {
+    let by = by.to_string();
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query(
+                "UPDATE mandats SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
+            )
+            .bind(crate::now_ms())
+            .bind(by)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE sessions SET acting_mandat_id = NULL WHERE acting_mandat_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
 /// Mandats ending within the warning period whose usager was not warned yet: (mandat, e-mail).
@@ -333,21 +357,40 @@ pub async fn expiring(db: &Db, now: i64, until: i64) -> anyhow::Result<Vec<(Mand
     .collect()
 }
 
-pub async fn mark_warned(db: &Db, id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE mandats SET expiry_warned_at = $1 WHERE id = $2")
-        .bind(crate::now_ms())
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// The usager warned that a mandat ends soon: marked once, with the trace carrying the mail.
+pub async fn warn(db: &Db, id: i64, trace: Trace) -> anyhow::Result<bool> {
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query("UPDATE mandats SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL")
+                .bind(crate::now_ms())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok((n == 1).then_some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
-/// Starts or stops acting under a mandat in a session.
-pub async fn set_acting(db: &Db, session_hash: &str, mandat: Option<i64>) -> anyhow::Result<()> {
-    sqlx::query("UPDATE sessions SET acting_mandat_id = $1 WHERE id_hash = $2")
-        .bind(mandat)
-        .bind(session_hash)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// Starts or stops acting under a mandat in a session, with its trace.
+pub async fn set_acting(
+    db: &Db,
+    session_hash: &str,
+    mandat: Option<i64>,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    let session_hash = session_hash.to_string();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE sessions SET acting_mandat_id = $1 WHERE id_hash = $2")
+                .bind(mandat)
+                .bind(session_hash)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }

@@ -132,34 +132,38 @@ pub async fn for_collectivite(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Cat
     Ok(all)
 }
 
-/// Saves a collectivité's extra questions and moderation for a platform category.
+/// Saves a collectivité's extra questions and moderation for a platform category, with its
+/// trace.
 pub async fn save_settings(
     db: &Db,
     tenant_id: i64,
     category_id: i64,
     questions: &[String],
     moderated: bool,
-    event: &guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "DELETE FROM signalement_category_settings WHERE tenant_id = $1 AND category_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(category_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO signalement_category_settings (tenant_id, category_id, questions, moderated, updated_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(tenant_id)
-        .bind(category_id)
-        .bind(serde_json::to_string(questions)?)
-        .bind(i64::from(moderated))
-        .bind(crate::now_ms())
-        .execute(&mut *tx)
-        .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(())
+    let questions = serde_json::to_string(questions)?;
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "DELETE FROM signalement_category_settings WHERE tenant_id = $1 AND category_id = $2",
+            )
+            .bind(tenant_id)
+            .bind(category_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("INSERT INTO signalement_category_settings (tenant_id, category_id, questions, moderated, updated_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(tenant_id)
+                .bind(category_id)
+                .bind(questions)
+                .bind(i64::from(moderated))
+                .bind(crate::now_ms())
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// A collectivité's own category, as typed by its admin.
@@ -172,68 +176,73 @@ pub struct OwnCategory {
     pub active: bool,
 }
 
-/// Adds a category of a collectivité's own; returns its id.
+/// Adds a category of a collectivité's own, with its trace; returns its id.
 pub async fn add_own(
     db: &Db,
     tenant_id: i64,
     c: &OwnCategory,
-    event: &guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<i64> {
-    let mut tx = db.begin().await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO signalement_categories (tenant_id, code, label, competence, road, moderated, questions, active)
-         VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(crate::secret::random_token())
-    .bind(&c.label)
-    .bind(&c.competence)
-    .bind(i64::from(c.moderated))
-    .bind(serde_json::to_string(&c.questions)?)
-    .bind(i64::from(c.active))
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
-    // The Open311 service code: readable, unique, stable.
-    sqlx::query("UPDATE signalement_categories SET code = $1 WHERE id = $2")
-        .bind(format!("c{tenant_id}_{id}"))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(id)
+    let c = c.clone();
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query(
+                "INSERT INTO signalement_categories (tenant_id, code, label, competence, road, moderated, questions, active)
+                 VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING id",
+            )
+            .bind(tenant_id)
+            .bind(crate::secret::random_token())
+            .bind(&c.label)
+            .bind(&c.competence)
+            .bind(i64::from(c.moderated))
+            .bind(serde_json::to_string(&c.questions)?)
+            .bind(i64::from(c.active))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            // The Open311 service code: readable, unique, stable.
+            sqlx::query("UPDATE signalement_categories SET code = $1 WHERE id = $2")
+                .bind(format!("c{tenant_id}_{id}"))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(id)
+        })
+    })
+    .await
 }
 
-/// Changes a collectivité's own category; false when it is not one of its own.
+/// Changes a collectivité's own category, with its trace; false (and no trace) when it is not
+/// one of its own.
 pub async fn update_own(
     db: &Db,
     tenant_id: i64,
     id: i64,
     c: &OwnCategory,
-    event: &guichet_domain::journal::Event,
+    trace: Trace,
 ) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    let n = sqlx::query(
-        "UPDATE signalement_categories SET label = $1, competence = $2, moderated = $3, questions = $4, active = $5
-         WHERE id = $6 AND tenant_id = $7",
-    )
-    .bind(&c.label)
-    .bind(&c.competence)
-    .bind(i64::from(c.moderated))
-    .bind(serde_json::to_string(&c.questions)?)
-    .bind(i64::from(c.active))
-    .bind(id)
-    .bind(tenant_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n != 1 {
-        return Ok(false);
-    }
-    crate::journal::append_in(&mut tx, event).await?;
-    tx.commit().await?;
-    Ok(true)
+    let c = c.clone();
+    let done = crate::trace::commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query(
+                "UPDATE signalement_categories SET label = $1, competence = $2, moderated = $3, questions = $4, active = $5
+                 WHERE id = $6 AND tenant_id = $7",
+            )
+            .bind(&c.label)
+            .bind(&c.competence)
+            .bind(i64::from(c.moderated))
+            .bind(serde_json::to_string(&c.questions)?)
+            .bind(i64::from(c.active))
+            .bind(id)
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok((n == 1).then_some(()))
+        })
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
 /// Every category, switched off ones included (reports keep theirs).
@@ -1062,16 +1071,29 @@ pub async fn resolution_hours(
 }
 
 /// People who asked to be told of new reports in a commune.
-pub async fn subscribe_commune(db: &Db, insee: &str, email: &str) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO signalement_alerts (commune_insee, email, created_at) VALUES ($1, $2, $3) ON CONFLICT (commune_insee, email) DO NOTHING",
-    )
-    .bind(insee)
-    .bind(email)
-    .bind(crate::now_ms())
-    .execute(db.pool())
-    .await?;
-    Ok(())
+/// A signed-in resident asks for an e-mail at each new public report in a commune (their
+/// account's address, verified), with its trace.
+pub async fn subscribe_commune(
+    db: &Db,
+    insee: &str,
+    email: &str,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    let (insee, email) = (insee.to_string(), email.to_string());
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO signalement_alerts (commune_insee, email, created_at) VALUES ($1, $2, $3) ON CONFLICT (commune_insee, email) DO NOTHING",
+            )
+            .bind(insee)
+            .bind(email)
+            .bind(crate::now_ms())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub async fn commune_subscribers(db: &Db, insee: &str) -> anyhow::Result<Vec<String>> {
@@ -1083,13 +1105,25 @@ pub async fn commune_subscribers(db: &Db, insee: &str) -> anyhow::Result<Vec<Str
     .await?)
 }
 
-pub async fn unsubscribe_commune(db: &Db, insee: &str, email: &str) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM signalement_alerts WHERE commune_insee = $1 AND email = $2")
-        .bind(insee)
-        .bind(email)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// The resident stops the alerts of a commune, with its trace.
+pub async fn unsubscribe_commune(
+    db: &Db,
+    insee: &str,
+    email: &str,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    let (insee, email) = (insee.to_string(), email.to_string());
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM signalement_alerts WHERE commune_insee = $1 AND email = $2")
+                .bind(insee)
+                .bind(email)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Reports made from this IP address since `since`.

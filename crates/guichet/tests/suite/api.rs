@@ -100,7 +100,7 @@ async fn a_token_dies_with_its_agent_s_membership() {
         "x",
         &["dossiers:lecture".into()],
         365,
-        guichet_domain::journal::Event::default(),
+        Default::default(),
     )
     .await
     .expect("token");
@@ -204,7 +204,7 @@ mod dossiers_api {
             "logiciel",
             &["dossiers:lecture".into(), "dossiers:ecriture".into()],
             365,
-            guichet_domain::journal::Event::default(),
+            Default::default(),
         )
         .await
         .expect("token");
@@ -215,7 +215,7 @@ mod dossiers_api {
             "lecture",
             &["dossiers:lecture".into()],
             365,
-            guichet_domain::journal::Event::default(),
+            Default::default(),
         )
         .await
         .expect("token");

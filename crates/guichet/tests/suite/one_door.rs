@@ -159,6 +159,7 @@ async fn a_resident_of_semur_en_auxois_is_routed_to_the_right_level() {
                 code: epci.clone(),
             },
         },
+        Default::default(),
     )
     .await
     .expect("override");

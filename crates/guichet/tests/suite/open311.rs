@@ -41,7 +41,7 @@ async fn every_open311_endpoint_in_json_and_xml_with_its_errors() {
         "Application FixMyStreet",
         &["open311".to_string()],
         365,
-        guichet_domain::journal::Event::default(),
+        Default::default(),
     )
     .await
     .expect("key");
@@ -52,7 +52,7 @@ async fn every_open311_endpoint_in_json_and_xml_with_its_errors() {
         "Lecture",
         &["dossiers:lecture".to_string()],
         365,
-        guichet_domain::journal::Event::default(),
+        Default::default(),
     )
     .await
     .expect("key");

@@ -1029,7 +1029,7 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
         "Application de signalement",
         &["open311".to_string()],
         365,
-        guichet_domain::journal::Event::default(),
+        Default::default(),
     )
     .await
     .expect("key");

@@ -137,7 +137,17 @@ impl Visitor {
                 self.roles = Vec::new();
                 self.acting = Some(Acting { aidant, mandat });
             }
-            _ => guichet_store::mandat::set_acting(&state.db, &session.id_hash, None).await?,
+            // The mandat ended or was revoked: the session stops acting (not an action of
+            // anyone's, so no journal entry).
+            _ => {
+                guichet_store::mandat::set_acting(
+                    &state.db,
+                    &session.id_hash,
+                    None,
+                    Default::default(),
+                )
+                .await?
+            }
         }
         Ok(())
     }

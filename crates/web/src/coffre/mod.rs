@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::coffre::{kind_label, validity, Validity, KINDS};
 use guichet_domain::demarche::values::{check_file, parse_date};
 use guichet_store::coffre::{self as store, Document, NewDocument};
+use guichet_store::trace::Trace;
 
 /// Vault documents: PDF or images, 10 MB at most.
 const ACCEPTED: [&str; 3] = ["application/pdf", "image/jpeg", "image/png"];
@@ -174,7 +175,7 @@ pub async fn add(
             valid_until,
             bytes,
         },
-        &event,
+        Trace::of(event),
     )
     .await?;
     Ok(visitor.finish(Redirect::to("/compte/documents?fait=ajout").into_response()))
@@ -215,7 +216,7 @@ pub async fn remove(
         return Ok(not_found(State(state)).await);
     };
     let event = visitor.event_on(None, "document.suppression", "document", &d.id);
-    store::remove(&state.db, &state.config.files, &d, &event).await?;
+    store::remove(&state.db, &state.config.files, &d, Trace::of(event)).await?;
     Ok(visitor.finish(Redirect::to("/compte/documents?fait=suppression").into_response()))
 }
 
@@ -226,21 +227,19 @@ pub async fn warn_expiring(state: &AppState, today: time::Date) -> anyhow::Resul
     let n = due.len();
     for (d, email) in due {
         let l = listed(d, today);
-        crate::mail::queue(
-            state,
-            None,
-            &email,
-            &format!("Votre document « {} » expire bientôt", l.kind),
-            &format!(
+        let mail = guichet_store::outbox::NewMail {
+            tenant_id: None,
+            recipient: email,
+            subject: format!("Votre document « {} » expire bientôt", l.kind),
+            body: format!(
                 "Bonjour,\n\nLe document « {} » ({}) de votre porte-documents n'est plus valable après le {}.\n\nPensez à le remplacer par un document à jour avant de le joindre à une démarche :\n\n{}\n",
                 l.kind,
                 l.d.name,
                 l.until,
                 state.config.link("/compte/documents")
             ),
-        )
-        .await?;
-        store::mark_warned(&state.db, &l.d.id).await?;
+        };
+        store::warn(&state.db, &l.d.id, Trace::default().mail(mail)).await?;
     }
     Ok(n)
 }

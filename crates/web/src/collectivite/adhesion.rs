@@ -141,7 +141,15 @@ pub async fn add(
         return crate::collectivite::operateur::page_with(&state, &visitor, errors, None).await;
     };
     let event = visitor.event(None, "collectivite.ajout");
-    match collectivite::add_traced(&state.db, &target, &Contact::default(), false, event).await {
+    match collectivite::add_traced(
+        &state.db,
+        &target,
+        &Contact::default(),
+        false,
+        Trace::of(event),
+    )
+    .await
+    {
         Ok(t) => Ok(Redirect::to(&format!("/operateur/collectivites/{}", t.slug)).into_response()),
         Err(CollectiviteError::Storage(e)) => Err(e.into()),
         Err(e) => {

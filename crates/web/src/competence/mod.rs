@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use guichet_domain::competence::{Competence, Holder, Level, Override, SITUATIONS};
 use guichet_store::competence::{self, NationalService};
 use guichet_store::journal;
+use guichet_store::trace::Trace;
 
 #[derive(Template)]
 #[template(path = "competence/referentiel.html")]
@@ -62,16 +63,20 @@ pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Res
     referential_page(&state, &visitor, Errors::default(), None).await
 }
 
-async fn journal(
-    state: &AppState,
+/// A journal entry about the referential.
+fn event(
     visitor: &Visitor,
     action: &str,
     details: serde_json::Value,
-) -> anyhow::Result<()> {
+) -> guichet_domain::journal::Event {
     let mut event = visitor.event(None, action);
     event.details = details.to_string();
-    journal::append(&state.db, &event).await?;
-    Ok(())
+    event
+}
+
+/// The trace of a change of the referential: its journal entry.
+fn trace(visitor: &Visitor, action: &str, details: serde_json::Value) -> Trace {
+    Trace::of(event(visitor, action, details))
 }
 
 /// Adds or changes one competence.
@@ -112,12 +117,14 @@ pub async fn save_competence(
         situation,
         keywords: f.get("mots_cles"),
     };
-    competence::upsert(&state.db, &c).await?;
-    journal(
-        &state,
-        &visitor,
-        "referentiel.competence",
-        serde_json::json!({"code": c.code, "niveau": c.level.code()}),
+    competence::upsert(
+        &state.db,
+        &c,
+        trace(
+            &visitor,
+            "referentiel.competence",
+            serde_json::json!({"code": c.code, "niveau": c.level.code()}),
+        ),
     )
     .await?;
     done(
@@ -150,15 +157,7 @@ pub async fn save_override(
     }
     if f.get("action") == "supprimer" {
         if let (Some(scope), true) = (scope, errors.is_empty()) {
-            competence::remove_override(&state.db, &code, scope, &scope_code).await?;
-            guichet_store::recherche::bump_generation(&state.db).await?;
-            journal(
-                &state,
-                &visitor,
-                "referentiel.exception.suppression",
-                serde_json::json!({"competence": code, "portee": scope.code(), "code": scope_code}),
-            )
-            .await?;
+            competence::remove_override(&state.db, &code, scope, &scope_code, trace(&visitor, "referentiel.exception.suppression", serde_json::json!({"competence": code, "portee": scope.code(), "code": scope_code}))).await?;
             return done(&state, &visitor, "Exception supprimée.".into()).await;
         }
         return referential_page(&state, &visitor, errors, None).await;
@@ -193,9 +192,7 @@ pub async fn save_override(
             },
         },
     };
-    competence::set_override(&state.db, &o).await?;
-    guichet_store::recherche::bump_generation(&state.db).await?;
-    journal(&state, &visitor, "referentiel.exception", serde_json::json!({"competence": o.competence, "portee": o.scope_level.code(), "code": o.scope_code, "titulaire": o.holder.level.code(), "titulaire_code": o.holder.code})).await?;
+    competence::set_override(&state.db, &o, trace(&visitor, "referentiel.exception", serde_json::json!({"competence": o.competence, "portee": o.scope_level.code(), "code": o.scope_code, "titulaire": o.holder.level.code(), "titulaire_code": o.holder.code}))).await?;
     done(&state, &visitor, "Exception enregistrée.".into()).await
 }
 
@@ -215,11 +212,9 @@ pub async fn export_csv(
     visitor: Visitor,
 ) -> Result<Response, AppError> {
     let text = competence::competences_csv(&competence::list(&state.db).await?)?;
-    journal(
-        &state,
-        &visitor,
-        "referentiel.export",
-        serde_json::json!({}),
+    journal::append(
+        &state.db,
+        &event(&visitor, "referentiel.export", serde_json::json!({})),
     )
     .await?;
     Ok((
@@ -244,12 +239,14 @@ pub async fn import_csv(
     let text = Fields::parse(&body).get("csv");
     match competence::parse_competences_csv(&text) {
         Ok(list) => {
-            competence::save_all(&state.db, &list).await?;
-            journal(
-                &state,
-                &visitor,
-                "referentiel.import",
-                serde_json::json!({"competences": list.len()}),
+            competence::save_all(
+                &state.db,
+                &list,
+                trace(
+                    &visitor,
+                    "referentiel.import",
+                    serde_json::json!({"competences": list.len()}),
+                ),
             )
             .await?;
             done(
@@ -271,12 +268,14 @@ pub async fn save_service(
     let f = Fields::parse(&body);
     if f.get("action") == "supprimer" {
         if let Ok(id) = f.get("id").parse() {
-            competence::remove_national_service(&state.db, id).await?;
-            journal(
-                &state,
-                &visitor,
-                "referentiel.service.suppression",
-                serde_json::json!({"id": id}),
+            competence::remove_national_service(
+                &state.db,
+                id,
+                trace(
+                    &visitor,
+                    "referentiel.service.suppression",
+                    serde_json::json!({"id": id}),
+                ),
             )
             .await?;
         }
@@ -306,12 +305,14 @@ pub async fn save_service(
     if !errors.is_empty() {
         return referential_page(&state, &visitor, errors, None).await;
     }
-    competence::add_national_service(&state.db, &s).await?;
-    journal(
-        &state,
-        &visitor,
-        "referentiel.service",
-        serde_json::json!({"titre": s.title}),
+    competence::add_national_service(
+        &state.db,
+        &s,
+        trace(
+            &visitor,
+            "referentiel.service",
+            serde_json::json!({"titre": s.title}),
+        ),
     )
     .await?;
     done(&state, &visitor, format!("Service « {} » ajouté.", s.title)).await
@@ -325,12 +326,14 @@ pub async fn save_synonyms(
     let f = Fields::parse(&body);
     if f.get("action") == "supprimer" {
         if let Ok(id) = f.get("id").parse() {
-            competence::remove_synonyms(&state.db, id).await?;
-            journal(
-                &state,
-                &visitor,
-                "referentiel.synonymes.suppression",
-                serde_json::json!({"id": id}),
+            competence::remove_synonyms(
+                &state.db,
+                id,
+                trace(
+                    &visitor,
+                    "referentiel.synonymes.suppression",
+                    serde_json::json!({"id": id}),
+                ),
             )
             .await?;
         }
@@ -350,12 +353,14 @@ pub async fn save_synonyms(
         );
         return referential_page(&state, &visitor, errors, None).await;
     }
-    competence::add_synonyms(&state.db, &terms).await?;
-    journal(
-        &state,
-        &visitor,
-        "referentiel.synonymes",
-        serde_json::json!({"termes": terms}),
+    competence::add_synonyms(
+        &state.db,
+        &terms,
+        trace(
+            &visitor,
+            "referentiel.synonymes",
+            serde_json::json!({"termes": terms}),
+        ),
     )
     .await?;
     done(&state, &visitor, "Synonymes ajoutés.".into()).await
@@ -366,11 +371,13 @@ pub async fn export_overrides_csv(
     visitor: Visitor,
 ) -> Result<Response, AppError> {
     let text = competence::overrides_csv(&competence::overrides(&state.db).await?)?;
-    journal(
-        &state,
-        &visitor,
-        "referentiel.export",
-        serde_json::json!({"exceptions": true}),
+    journal::append(
+        &state.db,
+        &event(
+            &visitor,
+            "referentiel.export",
+            serde_json::json!({"exceptions": true}),
+        ),
     )
     .await?;
     Ok((
@@ -396,12 +403,14 @@ pub async fn import_overrides_csv(
     let known = competence::list(&state.db).await?;
     match competence::parse_overrides_csv(&text, &known) {
         Ok(list) => {
-            competence::save_overrides(&state.db, &list).await?;
-            journal(
-                &state,
-                &visitor,
-                "referentiel.import",
-                serde_json::json!({"exceptions": list.len()}),
+            competence::save_overrides(
+                &state.db,
+                &list,
+                trace(
+                    &visitor,
+                    "referentiel.import",
+                    serde_json::json!({"exceptions": list.len()}),
+                ),
             )
             .await?;
             done(

@@ -13,6 +13,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use guichet_store::trace::Trace;
 use guichet_store::{collectivite, comptoir, demarche, dossier};
 
 #[derive(Template)]
@@ -186,32 +187,24 @@ async fn open(
     let (Some(d), true) = (d, errors.is_empty()) else {
         return page(state, visitor, action, tenant_id, f, errors).await;
     };
-    let x = dossier::create_draft(
-        &state.db,
-        d.tenant_id,
-        d.id,
-        d.published_version.unwrap_or(1),
-        None,
-        &format!("{first} {}", last.to_uppercase()),
-    )
-    .await?;
     let contact = [email, phone]
         .into_iter()
         .filter(|v| !v.is_empty())
         .collect::<Vec<_>>()
         .join(" — ");
-    let mut event = visitor.event_on(Some(d.tenant_id), "dossier.guichet", "dossier", &x.number);
+    let mut event = visitor.event(Some(d.tenant_id), "dossier.guichet");
     event.details = serde_json::json!({ "canal": "guichet", "par": user.email }).to_string();
-    comptoir::open(
-        &state.db,
-        d.tenant_id,
-        x.id,
-        user.id,
-        &last,
-        &contact,
-        &event,
-    )
-    .await?;
+    let draft = dossier::Draft {
+        tenant_id: d.tenant_id,
+        demarche_id: d.id,
+        version: d.published_version.unwrap_or(1),
+        usager_id: None,
+        applicant_name: format!("{first} {}", last.to_uppercase()),
+        answers: Default::default(),
+        commune_insee: None,
+    };
+    let (x, _) =
+        comptoir::open(&state.db, draft, user.id, &last, &contact, Trace::of(event)).await?;
     Ok(visitor.finish(Redirect::to(&format!("/dossiers/{}/etapes/0", x.id)).into_response()))
 }
 
@@ -336,7 +329,7 @@ pub async fn claim(
                 .unwrap_or_default();
             let event =
                 visitor.event_on(Some(tenant_id), "dossier.rattachement", "dossier", &number);
-            comptoir::claim(&state.db, id, user.id, &event)
+            comptoir::claim(&state.db, id, user.id, Trace::of(event))
                 .await?
                 .then_some(id)
         }

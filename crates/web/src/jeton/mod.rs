@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::jeton::{self, SCOPES};
+use guichet_store::trace::Trace;
 
 pub struct TokenRow {
     pub id: i64,
@@ -171,7 +172,7 @@ pub async fn create(
         &name,
         &scopes,
         state.config.api_token_days,
-        event,
+        Trace::of(event),
     )
     .await?;
     render(
@@ -195,7 +196,7 @@ pub async fn revoke(
     // An admin revokes any token of the collectivité; an agent, their own.
     let owner = if is_admin(&ctx) { None } else { Some(user_id) };
     let event = visitor.event(Some(ctx.collectivite.id), "jeton.revocation");
-    let done = jeton::revoke(&state.db, ctx.collectivite.id, owner, id, event).await?;
+    let done = jeton::revoke(&state.db, ctx.collectivite.id, owner, id, Trace::of(event)).await?;
     let flash = if done {
         "Jeton révoqué : il ne fonctionne plus."
     } else {

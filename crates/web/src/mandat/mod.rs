@@ -5,6 +5,8 @@
 //! force; every action is journaled with the aidant as actor and the usager as on-behalf-of. The
 //! usager sees and revokes their mandats; so can the structure's responsable.
 
+pub mod mails;
+
 use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::form::{Errors, Fields};
@@ -18,6 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::mandat::{Domain, Length, Status};
 use guichet_store::compte::{self, Kind, User};
 use guichet_store::mandat::{self as store, Mandat, NewMandat, Structure, STRUCTURE_KINDS};
+use guichet_store::trace::Trace;
 
 // ---- Help structures and their aidants (operator or collectivité) ---------------------------
 
@@ -126,7 +129,7 @@ async fn add_structure(
         &kind,
         &f.get("adresse"),
         scope.as_ref().map(|s| s.0),
-        &event,
+        Trace::of(event),
     )
     .await?;
     structures_page(
@@ -225,7 +228,7 @@ async fn add_aidant(
         structure.id,
         user.id,
         f.get("responsable") == "oui",
-        &event,
+        Trace::of(event),
     )
     .await?;
     structures_page(
@@ -523,12 +526,24 @@ pub async fn create(
             starts_at: start.unix_timestamp() * 1000,
             ends_at: end.unix_timestamp() * 1000,
         },
-        &event,
+        {
+            let (config, to, aidant, structure) = (
+                state.config.clone(),
+                usager.email.clone(),
+                aidant.display_name.clone(),
+                structure.name.clone(),
+            );
+            let domains = domains
+                .iter()
+                .map(|d| d.label())
+                .collect::<Vec<_>>()
+                .join(", ");
+            move |m: &Mandat| {
+                Trace::of(event).mail(mails::given(&config, m, &to, &aidant, &structure, &domains))
+            }
+        },
     )
     .await?;
-    crate::mail::queue(&state, None, &usager.email, "Vous avez confié un mandat à un aidant", &format!(
-        "Bonjour,\n\nVous avez confié à {} ({}) un mandat pour agir en votre nom dans ces domaines : {}, jusqu'au {}.\n\nCode de vérification : {}\n\nVous voyez vos mandats et pouvez les révoquer à tout moment : {}\n",
-        aidant.display_name, structure.name, domains.iter().map(|d| d.label()).collect::<Vec<_>>().join(", "), crate::format::format_ms(m.ends_at), m.verification_code, state.config.link("/compte/mandats"))).await?;
     Ok(visitor.finish(Redirect::to(&format!("/aidant/mandats/{}", m.id)).into_response()))
 }
 
@@ -616,23 +631,21 @@ pub async fn act(
     let Some(session) = &visitor.session else {
         return Ok(crate::auth::forbidden(&state, &visitor).await);
     };
-    store::set_acting(&state.db, &session.id_hash, Some(m.id)).await?;
     let mut event = visitor.event(None, "mandat.debut_action");
     event.object_type = Some("mandat".into());
     event.object_id = Some(m.id.to_string());
     if let Some(u) = compte::by_id(&state.db, m.usager_user_id).await? {
         event.on_behalf_of = Some(u.email);
     }
-    guichet_store::journal::append(&state.db, &event).await?;
+    store::set_acting(&state.db, &session.id_hash, Some(m.id), Trace::of(event)).await?;
     Ok(visitor.finish(Redirect::to("/dossiers").into_response()))
 }
 
 /// Stops acting for the usager.
 pub async fn stop(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     if let (Some(session), Some(_)) = (&visitor.session, &visitor.acting) {
-        store::set_acting(&state.db, &session.id_hash, None).await?;
-        guichet_store::journal::append(&state.db, &visitor.event(None, "mandat.fin_action"))
-            .await?;
+        let event = visitor.event(None, "mandat.fin_action");
+        store::set_acting(&state.db, &session.id_hash, None, Trace::of(event)).await?;
     }
     Ok(visitor.finish(Redirect::to("/aidant").into_response()))
 }
@@ -647,13 +660,11 @@ async fn revoke_and_tell(
     event.object_type = Some("mandat".into());
     event.object_id = Some(m.id.to_string());
     event.details = serde_json::json!({ "par": by }).to_string();
-    let done = store::revoke(&state.db, m.id, by, &event).await?;
-    if done {
-        if let Some(u) = compte::by_id(&state.db, m.usager_user_id).await? {
-            crate::mail::queue(state, None, &u.email, "Mandat révoqué", &format!("Bonjour,\n\nLe mandat n° {} confié à un aidant a été révoqué ({by}). Il ne permet plus d'agir en votre nom.\n", m.id)).await?;
-        }
+    let mut trace = Trace::of(event);
+    if let Some(u) = compte::by_id(&state.db, m.usager_user_id).await? {
+        trace = trace.mail(mails::revoked(m, &u.email, by));
     }
-    Ok(done)
+    store::revoke(&state.db, m.id, by, trace).await
 }
 
 /// The aidant who holds it, or the structure's responsable, revokes a mandat.
@@ -779,10 +790,8 @@ pub async fn warn_expiring(state: &AppState, now: i64) -> anyhow::Result<usize> 
     let due = store::expiring(&state.db, now, until).await?;
     let n = due.len();
     for (m, email) in due {
-        crate::mail::queue(state, None, &email, "Votre mandat arrive à échéance", &format!(
-            "Bonjour,\n\nLe mandat n° {} que vous avez confié à un aidant prend fin le {}. Pour le prolonger, revoyez votre aidant ; sinon, rien à faire.\n\nVos mandats : {}\n",
-            m.id, crate::format::format_ms(m.ends_at), state.config.link("/compte/mandats"))).await?;
-        store::mark_warned(&state.db, m.id).await?;
+        let mail = mails::ending(&state.config, &m, &email);
+        store::warn(&state.db, m.id, Trace::default().mail(mail)).await?;
     }
     Ok(n)
 }

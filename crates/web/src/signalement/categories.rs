@@ -14,6 +14,7 @@ use guichet_domain::competence::Competence;
 use guichet_domain::signalement::{check_label, parse_questions};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::signalement::{self as store, Category, OwnCategory};
+use guichet_store::trace::Trace;
 
 #[derive(Template)]
 #[template(path = "signalement/signalement-categories.html")]
@@ -138,7 +139,7 @@ pub async fn add(
         &c.label,
     );
     event.details = serde_json::json!({"competence": c.competence, "questions": c.questions, "moderation": c.moderated}).to_string();
-    store::add_own(&state.db, ctx.collectivite.id, &c, &event).await?;
+    store::add_own(&state.db, ctx.collectivite.id, &c, Trace::of(event)).await?;
     let flash = format!("Catégorie « {} » ajoutée.", c.label);
     page(&state, &visitor, &ctx, None, Errors::default(), Some(flash)).await
 }
@@ -185,7 +186,7 @@ pub async fn save(
             id,
             &questions,
             moderated,
-            &event,
+            Trace::of(event),
         )
         .await?;
     } else {
@@ -193,7 +194,7 @@ pub async fn save(
             return page(&state, &visitor, &ctx, Some((form, f)), errors, None).await;
         };
         event.details = serde_json::json!({"libelle": c.label, "competence": c.competence, "questions": c.questions, "moderation": c.moderated, "active": c.active}).to_string();
-        store::update_own(&state.db, ctx.collectivite.id, id, &c, &event).await?;
+        store::update_own(&state.db, ctx.collectivite.id, id, &c, Trace::of(event)).await?;
     }
     let flash = format!("Catégorie « {} » enregistrée.", category.label);
     page(&state, &visitor, &ctx, None, Errors::default(), Some(flash)).await

@@ -883,10 +883,23 @@ pub async fn alerts(
     {
         return Ok(not_found(State(state)).await);
     }
+    let event = visitor.event_on(
+        None,
+        &format!(
+            "alertes.{}",
+            if f.action == "retirer" {
+                "retrait"
+            } else {
+                "abonnement"
+            }
+        ),
+        "commune",
+        &insee,
+    );
     if f.action == "retirer" {
-        store::unsubscribe_commune(&state.db, &insee, &user.email).await?;
+        store::unsubscribe_commune(&state.db, &insee, &user.email, Trace::of(event)).await?;
     } else {
-        store::subscribe_commune(&state.db, &insee, &user.email).await?;
+        store::subscribe_commune(&state.db, &insee, &user.email, Trace::of(event)).await?;
     }
     Ok(Redirect::to(&format!(
         "/communes/{insee}/signalements?alerte={}",

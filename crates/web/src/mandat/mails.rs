@@ -1,0 +1,62 @@
+//! The e-mails of mandats, to the usager: a mandat given (with how to revoke it at once), revoked,
+//! ending soon.
+
+use crate::WebConfig;
+use guichet_store::mandat::Mandat;
+use guichet_store::outbox::NewMail;
+
+fn mail(to: &str, subject: &str, body: String) -> NewMail {
+    NewMail {
+        tenant_id: None,
+        recipient: to.to_string(),
+        subject: subject.to_string(),
+        body,
+    }
+}
+
+/// The usager gave a mandat: what it allows, until when, its code, and where to revoke it.
+pub fn given(
+    config: &WebConfig,
+    m: &Mandat,
+    to: &str,
+    aidant: &str,
+    structure: &str,
+    domains: &str,
+) -> NewMail {
+    mail(
+        to,
+        "Vous avez confié un mandat à un aidant",
+        format!(
+            "Bonjour,\n\nVous avez confié à {aidant} ({structure}) un mandat pour agir en votre nom dans ces domaines : {domains}, jusqu'au {}.\n\nCode de vérification : {}\n\nVous voyez vos mandats et pouvez les révoquer à tout moment : {}\n",
+            crate::format::format_ms(m.ends_at),
+            m.verification_code,
+            config.link("/compte/mandats")
+        ),
+    )
+}
+
+/// A mandat was revoked.
+pub fn revoked(m: &Mandat, to: &str, by: &str) -> NewMail {
+    mail(
+        to,
+        "Mandat révoqué",
+        format!(
+            "Bonjour,\n\nLe mandat n° {} confié à un aidant a été révoqué ({by}). Il ne permet plus d'agir en votre nom.\n",
+            m.id
+        ),
+    )
+}
+
+/// A mandat ends soon.
+pub fn ending(config: &WebConfig, m: &Mandat, to: &str) -> NewMail {
+    mail(
+        to,
+        "Votre mandat arrive à échéance",
+        format!(
+            "Bonjour,\n\nLe mandat n° {} que vous avez confié à un aidant prend fin le {}. Pour le prolonger, revoyez votre aidant ; sinon, rien à faire.\n\nVos mandats : {}\n",
+            m.id,
+            crate::format::format_ms(m.ends_at),
+            config.link("/compte/mandats")
+        ),
+    )
+}
