@@ -166,7 +166,7 @@ async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
     mandat::add_aidant(
         db,
         structure,
-        id,
+        mandat::NewAidant::Existing(id),
         true,
         Trace::of(event("aidants.aidant.ajout")),
     )

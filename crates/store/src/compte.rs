@@ -425,7 +425,11 @@ pub struct Link {
     pub new_email: Option<String>,
 }
 
-async fn issue_in(conn: &mut sqlx::AnyConnection, user_id: i64, link: &Link) -> anyhow::Result<()> {
+pub(crate) async fn issue_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    link: &Link,
+) -> anyhow::Result<()> {
     let now = crate::now_ms();
     sqlx::query(
         "INSERT INTO email_tokens (token_hash, user_id, purpose, new_email, created_at, expires_at)
@@ -664,12 +668,18 @@ pub async fn confirm_new_email(
 
 /// Stores a TOTP secret being enrolled (not yet active).
 pub async fn set_pending_totp(db: &Db, user_id: i64, secret_base32: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $2")
-        .bind(secret_base32)
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    let secret = secret_base32.to_string();
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $2")
+                .bind(secret)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub async fn totp_secret(db: &Db, user_id: i64) -> anyhow::Result<Option<String>> {
@@ -854,13 +864,19 @@ pub async fn enable_totp(
 
 /// Sets a known TOTP secret, already enabled (demo accounts only).
 pub async fn force_totp(db: &Db, user_id: i64, secret_base32: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = $2 WHERE id = $3")
-        .bind(secret_base32)
-        .bind(crate::now_ms())
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    let secret = secret_base32.to_string();
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = $2 WHERE id = $3")
+                .bind(secret)
+                .bind(crate::now_ms())
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// The current code for a secret (tests and the demo page use it).

@@ -91,16 +91,48 @@ pub async fn structure_by_id(db: &Db, id: i64) -> anyhow::Result<Option<Structur
         .transpose()
 }
 
-/// Makes an agent an aidant of a structure (its responsable or not), with its trace.
+/// Who becomes an aidant.
+#[derive(Debug, Clone)]
+pub enum NewAidant {
+    /// An agent account that exists.
+    Existing(i64),
+    /// A new agent account (its address confirmed: the structure vouches for it), with the link
+    /// its owner chooses a password with.
+    New {
+        email: String,
+        name: String,
+        link: crate::compte::Link,
+    },
+}
+
+/// Makes an agent an aidant of a structure (its responsable or not), creating the account if
+/// needed, with its trace (the new aidant's mail). Returns the account's id.
 pub async fn add_aidant(
     db: &Db,
     structure_id: i64,
-    user_id: i64,
+    aidant: NewAidant,
     responsable: bool,
     trace: Trace,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i64> {
     crate::trace::commit(db, trace, move |conn| {
         Box::pin(async move {
+            let user_id = match aidant {
+                NewAidant::Existing(id) => id,
+                NewAidant::New { email, name, link } => {
+                    let u = crate::compte::insert_in(
+                        conn,
+                        crate::compte::Kind::Agent,
+                        &email,
+                        &name,
+                        None,
+                    )
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("adresse déjà utilisée"))?;
+                    crate::compte::mark_confirmed_in(conn, u.id).await?;
+                    crate::compte::issue_in(conn, u.id, &link).await?;
+                    u.id
+                }
+            };
             sqlx::query("DELETE FROM aidants WHERE structure_id = $1 AND user_id = $2")
                 .bind(structure_id)
                 .bind(user_id)
@@ -113,7 +145,7 @@ pub async fn add_aidant(
                 .bind(crate::now_ms())
                 .execute(&mut *conn)
                 .await?;
-            Ok(())
+            Ok(user_id)
         })
     })
     .await

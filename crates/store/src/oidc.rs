@@ -11,6 +11,7 @@ use sqlx::Row;
 /// A login under way expires after this long.
 const PENDING_MS: i64 = 10 * 60 * 1000;
 
+#[derive(Debug, Clone)]
 pub struct Pending {
     pub provider: String,
     pub nonce: String,
@@ -19,52 +20,64 @@ pub struct Pending {
 }
 
 pub async fn start(db: &Db, state: &str, p: &Pending) -> anyhow::Result<()> {
-    let now = crate::now_ms();
-    sqlx::query("DELETE FROM oidc_pending WHERE created_at < $1")
-        .bind(now - PENDING_MS)
-        .execute(db.pool())
-        .await?;
-    sqlx::query(
-        "INSERT INTO oidc_pending (state_hash, provider, nonce, user_id, return_to, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(hash_token(state))
-    .bind(&p.provider)
-    .bind(&p.nonce)
-    .bind(p.user_id)
-    .bind(&p.return_to)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    let (hash, p) = (hash_token(state), p.clone());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            sqlx::query("DELETE FROM oidc_pending WHERE created_at < $1")
+                .bind(now - PENDING_MS)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO oidc_pending (state_hash, provider, nonce, user_id, return_to, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(hash)
+            .bind(&p.provider)
+            .bind(&p.nonce)
+            .bind(p.user_id)
+            .bind(&p.return_to)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// The login under way for this state, removed (a state is used once); None if unknown,
 /// expired or for another provider.
 pub async fn take(db: &Db, state: &str, provider: &str) -> anyhow::Result<Option<Pending>> {
     let hash = hash_token(state);
-    let row = sqlx::query(
-        "SELECT provider, nonce, user_id, return_to, created_at FROM oidc_pending WHERE state_hash = $1",
-    )
-    .bind(&hash)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(r) = row else {
+    let taken = db
+        .write(move |conn| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "DELETE FROM oidc_pending WHERE state_hash = $1 RETURNING provider, nonce, user_id, return_to, created_at",
+                )
+                .bind(&hash)
+                .fetch_optional(&mut *conn)
+                .await?;
+                row.map(|r| {
+                    Ok::<_, anyhow::Error>((
+                        Pending {
+                            provider: r.try_get(0)?,
+                            nonce: r.try_get(1)?,
+                            user_id: r.try_get(2)?,
+                            return_to: r.try_get(3)?,
+                        },
+                        r.try_get::<i64, _>(4)?,
+                    ))
+                })
+                .transpose()
+            })
+        })
+        .await?;
+    let Some((p, created_at)) = taken else {
         return Ok(None);
     };
-    let deleted = sqlx::query("DELETE FROM oidc_pending WHERE state_hash = $1")
-        .bind(&hash)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-    let created_at: i64 = r.try_get(4)?;
-    let p = Pending {
-        provider: r.try_get(0)?,
-        nonce: r.try_get(1)?,
-        user_id: r.try_get(2)?,
-        return_to: r.try_get(3)?,
-    };
     let fresh = crate::now_ms() - created_at <= PENDING_MS;
-    Ok((deleted == 1 && fresh && p.provider == provider).then_some(p))
+    Ok((fresh && p.provider == provider).then_some(p))
 }
 
 pub async fn user_of(db: &Db, provider: &str, subject: &str) -> anyhow::Result<Option<i64>> {

@@ -39,12 +39,19 @@ pub async fn platform_secret(db: &Db, name: &str) -> anyhow::Result<String> {
     {
         return Ok(row.try_get(0)?);
     }
-    sqlx::query("INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .bind(random_token())
-        .bind(crate::now_ms())
-        .execute(db.pool())
-        .await?;
+    let owned = name.to_string();
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+                .bind(owned)
+                .bind(random_token())
+                .bind(crate::now_ms())
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
     // Another node may have won the race: read what is stored.
     Ok(
         sqlx::query("SELECT value FROM platform_secrets WHERE name = $1")

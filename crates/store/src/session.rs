@@ -261,14 +261,19 @@ pub(crate) async fn delete_all_in(
 
 /// Removes sessions past their timeouts (run by the background worker).
 pub async fn purge_expired(db: &Db, now: i64) -> anyhow::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
-            .bind(now - IDLE_TIMEOUT_MS)
-            .bind(now - ABSOLUTE_TIMEOUT_MS)
-            .execute(db.pool())
-            .await?
-            .rows_affected(),
-    )
+    db.write(move |conn| {
+        Box::pin(async move {
+            Ok(
+                sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+                    .bind(now - IDLE_TIMEOUT_MS)
+                    .bind(now - ABSOLUTE_TIMEOUT_MS)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected(),
+            )
+        })
+    })
+    .await
 }
 
 /// A random value for the anti-CSRF cookie.

@@ -117,9 +117,14 @@ pub(crate) async fn clear_in(
 }
 
 pub async fn purge_old(db: &Db, now: i64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE at < $1")
-        .bind(now - WINDOW_MS)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM login_failures WHERE at < $1")
+                .bind(now - WINDOW_MS)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }

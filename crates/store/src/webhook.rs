@@ -217,6 +217,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Delivery> {
 
 /// Claims the oldest delivery due, if any (same lease scheme as the e-mail outbox).
 pub async fn claim(db: &Db, now: i64) -> anyhow::Result<Option<Delivery>> {
+    db.write(move |conn| Box::pin(async move {
     sqlx::query(&format!(
         "UPDATE webhook_deliveries SET claimed_until = $1, attempts = attempts + 1
          WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2
@@ -226,37 +227,53 @@ pub async fn claim(db: &Db, now: i64) -> anyhow::Result<Option<Delivery>> {
     ))
     .bind(now + LEASE_MS)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?
     .as_ref()
     .map(from_row)
     .transpose()
+    })).await
 }
 
 pub async fn mark_delivered(db: &Db, id: i64, now: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Records a failed attempt: retried later with backoff, or given up after `MAX_ATTEMPTS`.
 pub async fn mark_failed(db: &Db, d: &Delivery, error: &str, now: i64) -> anyhow::Result<()> {
     let give_up = d.attempts >= MAX_ATTEMPTS;
-    sqlx::query(
-        "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
-    )
-    .bind(if give_up { "failed" } else { "pending" })
-    .bind(now + backoff_ms(d.attempts))
-    .bind(error.chars().take(500).collect::<String>())
-    .bind(d.id)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    let (next, error, id) = (
+        now + backoff_ms(d.attempts),
+        error.chars().take(500).collect::<String>(),
+        d.id,
+    );
+    db.write(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
+            )
+            .bind(if give_up { "failed" } else { "pending" })
+            .bind(next)
+            .bind(error)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// The latest deliveries of a démarche, newest first, for its admin page.

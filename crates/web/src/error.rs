@@ -77,6 +77,13 @@ impl IntoResponse for AppError {
         if self.0.downcast_ref::<BodyTooLarge>().is_some() {
             return too_large_page();
         }
+        if self
+            .0
+            .downcast_ref::<crate::auth::visitor::SignInRequired>()
+            .is_some()
+        {
+            return axum::response::Redirect::to("/connexion").into_response();
+        }
         let reference = incident_reference();
         tracing::error!(reference, error = format!("{:#}", self.0), "request failed");
         internal_error_page(reference)

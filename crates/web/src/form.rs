@@ -36,8 +36,23 @@ impl Errors {
 #[derive(Debug, Default, Clone)]
 pub struct Flash(pub Option<String>);
 
-/// A submitted form's fields, repeated keys kept (checkboxes, several files or ids).
+/// A submitted form's fields, repeated keys kept (checkboxes, several files or ids): how a form
+/// whose fields repeat or depend on data (a démarche's, a bulk action's) is read. A form of
+/// known fields is read into its own struct (`axum::Form`); a form with files, by `read_form`.
 pub struct Fields(pub Vec<(String, String)>);
+
+/// Reads an url-encoded body (1 MB at most; the anti-CSRF layer read it already).
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Fields {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let body = String::from_request(req, state)
+            .await
+            .map_err(|e| e.into_response())?;
+        Ok(Self::parse(&body))
+    }
+}
 
 impl Fields {
     /// Reads an url-encoded body; an unreadable one is an empty form.
@@ -129,6 +144,8 @@ pub async fn commune_filter(
 type Uploads = Vec<(String, String, Vec<u8>)>;
 
 /// Reads a step's form: url-encoded, or multipart with files (name, original name, bytes).
+/// Reads a form that may carry files (multipart), or a plain one: its fields and its uploads
+/// (field, file name, bytes); an oversized body is a 413 with its French page.
 pub(crate) async fn read_form(
     state: &AppState,
     req: axum::extract::Request,

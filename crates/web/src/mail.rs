@@ -1,4 +1,5 @@
-//! E-mail: queued in the database outbox (so no acknowledged mail is lost), sent by a background
+//! E-mail: queued in the database outbox with the change it tells about (each capability writes
+//! its mails in its `mails` module and hands them to the store with the change), sent by a background
 //! worker over SMTP with retries, or written to files in demo mode.
 
 use crate::AppState;
@@ -62,18 +63,6 @@ impl Default for MailConfig {
             transport: Transport::Directory(PathBuf::from("guichet-data/courriels")),
         }
     }
-}
-
-/// Queues a mail and wakes the worker.
-pub async fn queue(
-    state: &AppState,
-    tenant_id: Option<i64>,
-    to: &str,
-    subject: &str,
-    body: &str,
-) -> anyhow::Result<()> {
-    guichet_store::outbox::enqueue(&state.db, tenant_id, to, subject, body).await?;
-    Ok(())
 }
 
 fn build(config: &MailConfig, to: &str, subject: &str, body: &str) -> anyhow::Result<Message> {
@@ -214,28 +203,4 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
             }
         }
     }
-}
-
-/// Tells the usager of a dossier (if it has one) by e-mail, with a link to the dossier.
-pub async fn notify_usager(
-    state: &AppState,
-    x: &guichet_store::dossier::Dossier,
-    subject: &str,
-    text: &str,
-) -> anyhow::Result<()> {
-    let Some(uid) = x.usager_id else {
-        return Ok(());
-    };
-    let Some(user) = guichet_store::compte::by_id(&state.db, uid).await? else {
-        return Ok(());
-    };
-    let link = state.config.link(&format!("/dossiers/{}", x.id));
-    queue(
-        state,
-        Some(x.tenant_id),
-        &user.email,
-        subject,
-        &format!("Bonjour,\n\n{text}\n\nVoir votre dossier :\n{link}"),
-    )
-    .await
 }

@@ -3,6 +3,7 @@
 
 mod aidants;
 mod api;
+mod architecture;
 mod audit;
 mod authz;
 mod cli;

@@ -152,6 +152,17 @@ impl Visitor {
         Ok(())
     }
 
+    /// The signed-in account. A handler reached without one (the authorization layer lets no
+    /// such request through to the pages that need it) answers by sending to sign-in.
+    pub fn signed_in(&self) -> Result<&User, SignInRequired> {
+        self.user.as_ref().ok_or(SignInRequired)
+    }
+
+    /// The visitor's session, with the same rule.
+    pub fn current_session(&self) -> Result<&Session, SignInRequired> {
+        self.session.as_ref().ok_or(SignInRequired)
+    }
+
     pub fn mfa_done(&self) -> bool {
         self.session.as_ref().is_some_and(|s| s.mfa_done)
     }
@@ -284,3 +295,16 @@ pub fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
 }
+
+/// A page needs a signed-in visitor and has none: pages send to sign-in (`AppError`), the API
+/// answers 401 (its own check, `auth::jeton`).
+#[derive(Debug, Clone, Copy)]
+pub struct SignInRequired;
+
+impl std::fmt::Display for SignInRequired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connexion requise")
+    }
+}
+
+impl std::error::Error for SignInRequired {}

@@ -61,10 +61,7 @@ async fn page(
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?;
     let today = crate::profil::today();
     let docs = store::list(&state.db, user.id)
         .await?
@@ -113,10 +110,7 @@ pub async fn add(
     visitor: Visitor,
     req: Request,
 ) -> Result<Response, AppError> {
-    let user = visitor
-        .user
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?.clone();
     let (pairs, uploads) = read_form(&state, req).await?;
     let get = |k: &str| {
         pairs
@@ -187,10 +181,7 @@ pub async fn download(
     visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?;
     let Some(d) = store::get(&state.db, user.id, &id).await? else {
         return Ok(not_found(State(state)).await);
     };
@@ -208,10 +199,7 @@ pub async fn remove(
     visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?;
     let Some(d) = store::get(&state.db, user.id, &id).await? else {
         return Ok(not_found(State(state)).await);
     };

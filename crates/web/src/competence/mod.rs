@@ -83,9 +83,8 @@ fn trace(visitor: &Visitor, action: &str, details: serde_json::Value) -> Trace {
 pub async fn save_competence(
     State(state): State<AppState>,
     visitor: Visitor,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let f = Fields::parse(&body);
     let mut errors = Errors::default();
     let code = f.get("code");
     if code.is_empty()
@@ -139,9 +138,8 @@ pub async fn save_competence(
 pub async fn save_override(
     State(state): State<AppState>,
     visitor: Visitor,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let f = Fields::parse(&body);
     let mut errors = Errors::default();
     let code = f.get("competence");
     if competence::get(&state.db, &code).await?.is_none() {
@@ -263,9 +261,8 @@ pub async fn import_csv(
 pub async fn save_service(
     State(state): State<AppState>,
     visitor: Visitor,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let f = Fields::parse(&body);
     if f.get("action") == "supprimer" {
         if let Ok(id) = f.get("id").parse() {
             competence::remove_national_service(
@@ -321,9 +318,8 @@ pub async fn save_service(
 pub async fn save_synonyms(
     State(state): State<AppState>,
     visitor: Visitor,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let f = Fields::parse(&body);
     if f.get("action") == "supprimer" {
         if let Ok(id) = f.get("id").parse() {
             competence::remove_synonyms(

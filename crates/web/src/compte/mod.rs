@@ -517,9 +517,7 @@ async fn account_page(
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let Some(user) = visitor.user.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?.clone();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -563,9 +561,7 @@ pub async fn change_password(
     mut visitor: Visitor,
     Form(f): Form<PasswordChange>,
 ) -> Result<Response, AppError> {
-    let Some(user) = visitor.user.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?.clone();
     let mut errors = Errors::default();
     if !compte::verify_password(&state.db, user.id, &f.actuel).await? {
         errors.add("actuel", "Le mot de passe actuel est incorrect.");
@@ -608,9 +604,7 @@ pub async fn change_email(
     visitor: Visitor,
     Form(f): Form<EmailChange>,
 ) -> Result<Response, AppError> {
-    let Some(user) = visitor.user.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?.clone();
     let mut errors = Errors::default();
     let email = match compte::normalize_email(&f.nouvel_email) {
         Ok(e) if e == user.email => {
@@ -726,9 +720,7 @@ pub async fn sessions(
     State(state): State<AppState>,
     visitor: Visitor,
 ) -> Result<Response, AppError> {
-    let Some(user) = &visitor.user else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?;
     let current = visitor.session.as_ref().map(|s| s.id_hash.clone());
     let sessions = session::list_for_user(&state.db, user.id)
         .await?
@@ -752,9 +744,7 @@ pub async fn logout_everywhere(
     State(state): State<AppState>,
     mut visitor: Visitor,
 ) -> Result<Response, AppError> {
-    let Some(user) = visitor.user.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?.clone();
     let closed = session::close_all(
         &state.db,
         user.id,
@@ -810,9 +800,7 @@ pub async fn delete(
     mut visitor: Visitor,
     Form(f): Form<DeleteForm>,
 ) -> Result<Response, AppError> {
-    let Some(user) = visitor.user.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?.clone();
     if !compte::verify_password(&state.db, user.id, &f.mot_de_passe).await? {
         let mut errors = Errors::default();
         errors.add(

@@ -46,9 +46,7 @@ fn qr_svg(data: &str) -> anyhow::Result<String> {
 }
 
 async fn page(state: &AppState, visitor: &Visitor, errors: Errors) -> Result<Response, AppError> {
-    let Some(user) = &visitor.user else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?;
     if user.totp_enabled && !visitor.mfa_done() {
         return Ok(Redirect::to("/connexion/second-facteur").into_response());
     }
@@ -106,15 +104,11 @@ pub async fn totp_enable(
     mut visitor: Visitor,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let Some(user) = visitor.user.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?.clone();
     if user.totp_enabled {
         return Ok(Redirect::to("/compte/securite").into_response());
     }
-    let Some(old) = visitor.session.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let old = visitor.current_session()?.clone();
     // Privilege change: a new session, with the second factor done.
     let enabled = compte::enable_totp(
         &state.db,
@@ -187,12 +181,8 @@ pub async fn second_factor(
     Query(q): Query<NextQuery>,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let Some(user) = visitor.user.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
-    let Some(old) = visitor.session.clone() else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?.clone();
+    let old = visitor.current_session()?.clone();
     let now = guichet_store::now_ms();
     let suite = safe_next(q.suite.as_deref());
     // Whoever reaches this step knows the password: failures count for the account from any

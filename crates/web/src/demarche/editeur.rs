@@ -602,12 +602,11 @@ pub async fn settings(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
-    body: String,
+    form: Fields,
 ) -> Result<Response, AppError> {
     let Some((d, _, mut def)) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let form = Fields::parse(&body);
     let mut errors = Errors::default();
     let title = form.get("titre");
     if title.is_empty() {
@@ -740,9 +739,8 @@ pub async fn page_action(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id, page)): Path<(String, i64, usize)>,
-    body: String,
+    form: Fields,
 ) -> Result<Response, AppError> {
-    let form = Fields::parse(&body);
     if form.get("action") == "supprimer" {
         return apply(
             state,
@@ -777,12 +775,11 @@ pub async fn add_field(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
-    body: String,
+    form: Fields,
 ) -> Result<Response, AppError> {
     let Some((d, _, def)) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let form = Fields::parse(&body);
     let mut values = FieldValues::from_form(&form, form.get("type"));
     values.id = new_id(&def, &values.label);
     // A new file field accepts PDF and images until the admin says otherwise.
@@ -900,7 +897,7 @@ pub async fn update_field(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id, field)): Path<(String, i64, String)>,
-    body: String,
+    form: Fields,
 ) -> Result<Response, AppError> {
     let Some((d, _, def)) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
@@ -908,7 +905,6 @@ pub async fn update_field(
     let Some(current) = def.field(&field) else {
         return Ok(not_found(State(state)).await);
     };
-    let form = Fields::parse(&body);
     // The type and the identifier do not change: answers already given refer to them.
     let mut v = FieldValues::from_form(&form, type_code(&current.kind).into());
     v.id = current.id.clone();

@@ -141,10 +141,7 @@ async fn open(
     body: &str,
 ) -> Result<Response, AppError> {
     let f = Fields::parse(body);
-    let user = visitor
-        .user
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?.clone();
     let mut errors = Errors::default();
     let chosen = f.get("demarche");
     let target = chosen
@@ -312,13 +309,9 @@ pub async fn claim_form(
 pub async fn claim(
     State(state): State<AppState>,
     visitor: Visitor,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let f = Fields::parse(&body);
-    let user = visitor
-        .user
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?.clone();
     let (code, nom) = (f.get("code"), f.get("nom"));
     let found = comptoir::find(&state.db, &code, &nom).await?;
     let claimed = match found {

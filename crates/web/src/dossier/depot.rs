@@ -88,9 +88,7 @@ pub async fn start(
     visitor: Visitor,
     Path((collectivite_slug, slug)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let Some(user) = &visitor.user else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?;
     let Some((t, d, def)) = published(&state, &collectivite_slug, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
@@ -730,9 +728,7 @@ struct MyDossiersPage {
 }
 
 pub async fn mine(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
-    let Some(user) = &visitor.user else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?;
     let mut rows = Vec::new();
     for x in dossier::list_for_usager(&state.db, user.id).await? {
         // An aidant sees only the dossiers within the mandat's domains.

@@ -4,6 +4,7 @@ use crate::auth::{CollectiviteContext, Visitor};
 use crate::dossier::{answers_html, mails};
 use crate::error::AppError;
 use crate::form::Errors;
+use crate::form::Fields;
 use crate::format::format_day;
 use crate::layout::Layout;
 use crate::page::{html, not_found};
@@ -680,7 +681,7 @@ pub async fn bulk(
     ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let pairs = Fields::parse(&body).0;
     let get = |k: &str| {
         pairs
             .iter()

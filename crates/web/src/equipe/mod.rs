@@ -6,6 +6,7 @@ use crate::auth::{CollectiviteContext, Visitor};
 use crate::compte::capitalize;
 use crate::error::AppError;
 use crate::form::Errors;
+use crate::form::Fields;
 use crate::format::format_ms;
 use crate::layout::Layout;
 use crate::page::{html, message};
@@ -192,7 +193,7 @@ pub async fn invite(
     body: String,
 ) -> Result<Response, AppError> {
     // Repeated checkboxes (roles=a&roles=b) need a list-aware decoder.
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let pairs = Fields::parse(&body).0;
     let email_raw = pairs
         .iter()
         .find(|(k, _)| k == "email")

@@ -7,6 +7,7 @@ pub mod api;
 use crate::auth::{CollectiviteContext, Visitor};
 use crate::error::AppError;
 use crate::form::Errors;
+use crate::form::Fields;
 use crate::format::format_ms;
 use crate::layout::Layout;
 use crate::page::html;
@@ -129,7 +130,7 @@ pub async fn create(
     ctx: CollectiviteContext,
     body: String,
 ) -> Result<Response, AppError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let pairs = Fields::parse(&body).0;
     let name = pairs
         .iter()
         .find(|(k, _)| k == "nom")

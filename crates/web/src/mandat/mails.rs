@@ -60,3 +60,13 @@ pub fn ending(config: &WebConfig, m: &Mandat, to: &str) -> NewMail {
         ),
     )
 }
+
+/// An aidant's account was opened: the link to choose a password.
+pub fn new_aidant(config: &WebConfig, to: &str, structure: &str, token: &str) -> NewMail {
+    let link = config.link(&format!("/mot-de-passe/nouveau/{token}"));
+    mail(
+        to,
+        "Votre compte d'aidant sur Guichet",
+        format!("Bonjour,\n\nUn compte d'aidant vous a été ouvert pour « {structure} ». Choisissez votre mot de passe avec ce lien (valable une heure ; ensuite, utilisez « Mot de passe oublié ») :\n\n{link}\n\nÀ votre première connexion, vous activerez un second facteur (application d'authentification)."),
+    )
+}

@@ -202,35 +202,38 @@ async fn add_aidant(
     let (Some(structure), Some(email), true) = (structure, email, errors.is_empty()) else {
         return structures_page(state, visitor, scope, errors, None).await;
     };
-    let user = match existing {
-        Some(u) => u,
-        None => {
-            let u = compte::create(&state.db, Kind::Agent, &email, &name, None)
-                .await
-                .map_err(|e| anyhow::anyhow!("compte d'aidant : {e}"))?;
-            compte::mark_email_confirmed(&state.db, u.id).await?;
-            let token =
-                compte::issue_email_token(&state.db, u.id, compte::Purpose::ResetPassword, None)
-                    .await?;
-            let link = state.config.link(&format!("/mot-de-passe/nouveau/{token}"));
-            crate::mail::queue(state, None, &email, "Votre compte d'aidant sur Guichet", &format!("Bonjour,\n\nUn compte d'aidant vous a été ouvert pour « {} ». Choisissez votre mot de passe avec ce lien (valable une heure ; ensuite, utilisez « Mot de passe oublié ») :\n\n{link}\n\nÀ votre première connexion, vous activerez un second facteur (application d'authentification).", structure.name)).await?;
-            u
-        }
-    };
+    let responsable = f.get("responsable") == "oui";
     let mut event = visitor.event(scope.as_ref().map(|s| s.0), "aidants.aidant.ajout");
     event.object_type = Some("structure".into());
     event.object_id = Some(structure.id.to_string());
-    event.details =
-        serde_json::json!({ "aidant": user.email, "responsable": f.get("responsable") == "oui" })
-            .to_string();
-    store::add_aidant(
-        &state.db,
-        structure.id,
-        user.id,
-        f.get("responsable") == "oui",
-        Trace::of(event),
-    )
-    .await?;
+    event.details = serde_json::json!({ "aidant": email, "responsable": responsable }).to_string();
+    let mut trace = Trace::of(event);
+    let (aidant, display_name) = match existing {
+        Some(u) => (store::NewAidant::Existing(u.id), u.display_name),
+        None => {
+            let link = compte::Link {
+                token: guichet_store::secret::random_token(),
+                purpose: compte::Purpose::ResetPassword,
+                new_email: None,
+            };
+            trace = trace.mail(mails::new_aidant(
+                &state.config,
+                &email,
+                &structure.name,
+                &link.token,
+            ));
+            (
+                store::NewAidant::New {
+                    email: email.clone(),
+                    name: name.clone(),
+                    link,
+                },
+                name.clone(),
+            )
+        }
+    };
+    store::add_aidant(&state.db, structure.id, aidant, responsable, trace).await?;
+    let user_display_name = display_name;
     structures_page(
         state,
         visitor,
@@ -238,7 +241,7 @@ async fn add_aidant(
         Errors::default(),
         Some(format!(
             "{} est aidant de « {} ».",
-            user.display_name, structure.name
+            user_display_name, structure.name
         )),
     )
     .await
@@ -393,13 +396,12 @@ pub async fn space(State(state): State<AppState>, visitor: Visitor) -> Result<Re
 pub async fn create(
     State(state): State<AppState>,
     visitor: Visitor,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
     let (aidant, structures) = match aidant_of(&state, &visitor).await? {
         Ok(a) => a,
         Err(r) => return Ok(r),
     };
-    let f = Fields::parse(&body);
     let mut errors = Errors::default();
     let structure = f.get("structure").parse::<i64>().ok().and_then(|id| {
         structures
@@ -705,9 +707,7 @@ pub async fn mine(
     visitor: Visitor,
     Query(q): Query<MineQuery>,
 ) -> Result<Response, AppError> {
-    let Some(user) = &visitor.user else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?;
     let now = guichet_store::now_ms();
     let mut mandats = Vec::new();
     for m in store::of_usager(&state.db, user.id).await? {
@@ -731,9 +731,7 @@ pub async fn revoke_by_usager(
     visitor: Visitor,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let Some(user) = &visitor.user else {
-        return Ok(Redirect::to("/connexion").into_response());
-    };
+    let user = visitor.signed_in()?;
     let Some(m) = store::by_id(&state.db, id)
         .await?
         .filter(|m| m.usager_user_id == user.id)

@@ -91,10 +91,7 @@ async fn page(
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?;
     let profile = store::get(&state.db, user.id).await?;
     let (groups, children) = rows(&profile, typed, children);
     let page = ProfilPage {
@@ -118,10 +115,7 @@ pub async fn show(
     visitor: Visitor,
     axum::extract::Query(q): axum::extract::Query<ShowQuery>,
 ) -> Result<Response, AppError> {
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?;
     if visitor.acting.is_some() {
         // An aidant looking at the profile: the usager will see it in "who saw my data".
         let event = visitor.event_on(None, "profil.consultation", "profil", user.id);
@@ -146,13 +140,9 @@ pub async fn show(
 pub async fn save(
     State(state): State<AppState>,
     visitor: Visitor,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
-    let f = Fields::parse(&body);
+    let user = visitor.signed_in()?;
     let stored = store::get(&state.db, user.id).await?;
     let before = profil::children(&stored);
     let mut children = f
@@ -272,18 +262,14 @@ pub async fn save_back(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(id): Path<i64>,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
     let Some(crate::dossier::Own { x, def, .. }) =
         crate::dossier::own(&state, &visitor, id).await?
     else {
         return Ok(crate::page::not_found(State(state)).await);
     };
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
-    let f = Fields::parse(&body);
+    let user = visitor.signed_in()?;
     let chosen = f.all("cles");
     let profile = store::get(&state.db, user.id).await?;
     let values: Vec<(String, String)> = profil::changes(&def, &x.answers, &profile, today())
@@ -326,10 +312,7 @@ pub async fn accesses(
     visitor: Visitor,
 ) -> Result<Response, AppError> {
     use guichet_domain::acces::{describe, episodes, Access};
-    let user = visitor
-        .user
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("connexion requise"))?;
+    let user = visitor.signed_in()?;
     let collectivites: std::collections::HashMap<i64, String> =
         guichet_store::collectivite::list(&state.db)
             .await?

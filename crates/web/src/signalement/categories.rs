@@ -117,9 +117,8 @@ pub async fn add(
     State(state): State<AppState>,
     visitor: Visitor,
     ctx: CollectiviteContext,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let f = Fields::parse(&body);
     let mut errors = Errors::default();
     let Some(c) = read_own(&state, "nouvelle", &f, &mut errors).await? else {
         return page(
@@ -151,9 +150,8 @@ pub async fn save(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
-    body: String,
+    f: Fields,
 ) -> Result<Response, AppError> {
-    let f = Fields::parse(&body);
     let form = format!("c{id}");
     let mut errors = Errors::default();
     let category = store::category(&state.db, id)

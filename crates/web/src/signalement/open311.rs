@@ -4,6 +4,7 @@
 //! says; errors in the spec's format. `jurisdiction_id` is the collectivité's SIREN (its slug is
 //! accepted too). Service codes are the categories of signalements.
 
+use crate::form::Fields;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -516,7 +517,7 @@ pub async fn create(
         return error(format, err(404, "ressource inconnue"));
     }
     let result: anyhow::Result<Response> = async {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+        let pairs = Fields::parse(&body).0;
         let r = match parse_request(&pairs) {
             Ok(r) => r,
             Err(e) => return Ok(error(format, e)),

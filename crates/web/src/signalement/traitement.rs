@@ -171,9 +171,8 @@ pub async fn bulk(
     State(state): State<AppState>,
     visitor: Visitor,
     ctx: CollectiviteContext,
-    body: String,
+    pairs: Fields,
 ) -> Result<Response, AppError> {
-    let pairs = Fields::parse(&body);
     let to = SState::from_code(&pairs.get("etat"))
         .filter(|s| !matches!(s, SState::Rejete | SState::AConfirmer | SState::AModerer));
     let note = pairs.get("note");
@@ -452,12 +451,11 @@ pub async fn change(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
-    body: String,
+    pairs: Fields,
 ) -> Result<Response, AppError> {
     let Some(s) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let pairs = Fields::parse(&body);
     let mut errors = Errors::default();
     let to = SState::from_code(&pairs.get("etat")).filter(|to| can_move(s.state, *to));
     if to.is_none() {
@@ -520,12 +518,11 @@ pub async fn transfer(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
-    body: String,
+    pairs: Fields,
 ) -> Result<Response, AppError> {
     let Some(s) = load(&state, &ctx, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let pairs = Fields::parse(&body);
     let target = collectivite::by_slug(&state.db, &pairs.get("collectivite")).await?;
     let Some(target) = target.filter(|t| t.id != ctx.collectivite.id) else {
         let mut errors = Errors::default();
