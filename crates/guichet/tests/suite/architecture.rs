@@ -79,14 +79,10 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             .map(|l| l.split("//").next().unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n");
+        // `super` is the parent of the module (of `a` for `a/b.rs`, the root for `a/mod.rs`).
         let parent: Vec<&str> = {
             let mut p: Vec<&str> = name.split('/').collect();
-            let is_mod = file.file_stem().is_some_and(|s| s == "mod");
-            if !is_mod {
-                p.pop();
-            } else {
-                p.pop();
-            }
+            p.pop();
             p
         };
         let mut targets = BTreeSet::new();
@@ -103,7 +99,7 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         for list in text.split("use crate::{").skip(1) {
             let list = list.split("};").next().unwrap_or_default();
             for item in list.split(',') {
-                let item = item.trim().split_whitespace().next().unwrap_or_default();
+                let item = item.split_whitespace().next().unwrap_or_default();
                 let head: Vec<String> = item
                     .split("::")
                     .filter(|s| !s.is_empty() && !s.starts_with('{'))
