@@ -270,6 +270,18 @@ pub fn check_road(road_category: bool, road: Option<RoadKind>) -> Option<Problem
     })
 }
 
+/// The state a new report starts in: made without an account, it waits for its e-mail
+/// confirmation; else in a moderated category, for moderation; else it is public at once.
+pub fn initial_state(anonymous: bool, moderated: bool) -> State {
+    if anonymous {
+        State::AConfirmer
+    } else if moderated {
+        State::AModerer
+    } else {
+        State::Nouveau
+    }
+}
+
 /// Whether one more report may be made, from the reports of the last hour by this reporter and
 /// from this network (checked before any photo is decoded).
 pub fn within_rate(by_reporter: i64, from_network: i64) -> bool {
@@ -346,6 +358,9 @@ mod tests {
         assert_eq!(check_road(true, None).map(|p| p.0), Some("voie"));
         assert_eq!(check_road(true, Some(RoadKind::Communale)), None);
         assert!(within_rate(9, 29) && !within_rate(10, 0) && !within_rate(0, 30));
+        assert_eq!(initial_state(true, true), State::AConfirmer);
+        assert_eq!(initial_state(false, true), State::AModerer);
+        assert_eq!(initial_state(false, false), State::Nouveau);
     }
 
     #[test]

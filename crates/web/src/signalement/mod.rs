@@ -25,7 +25,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::signalement::{
-    check_details, check_road, parse_position, within_rate, RoadKind, State as SState, MAX_PHOTOS,
+    check_details, check_road, initial_state, parse_position, within_rate, RoadKind,
+    State as SState, MAX_PHOTOS,
 };
 use guichet_store::collectivite::{self, Collectivite};
 use guichet_store::signalement::{self as store, Category, NewReport, Signalement};
@@ -242,42 +243,11 @@ pub async fn submit(
             None
         }
     };
-    // With coordinates and imported contours, the point says which commune it is in.
-    let located = match position {
-        Some((lat, lon)) => {
-            match guichet_store::territoire::commune_at(&state.db, lat, lon).await? {
-                Some(insee) => crate::recherche::catalogue::place(&state, &insee).await?,
-                None => None,
-            }
-        }
-        None => None,
-    };
-    let place = if located.is_some() {
-        located
-    } else if v.commune.is_empty() {
-        errors.add("commune", "Indiquez la commune.");
-        None
-    } else {
-        match resolve_commune(&state, &v.commune).await? {
-            Ok(p) => Some(p),
-            Err(list) if list.is_empty() => {
-                errors.add(
-                    "commune",
-                    "Commune introuvable : vérifiez le nom ou le code postal.",
-                );
-                None
-            }
-            Err(list) => {
-                let names: Vec<String> = list.into_iter().take(6).map(|(_, l)| l).collect();
-                errors.add(
-                    "commune",
-                    format!(
-                        "Plusieurs communes correspondent : précisez ({}).",
-                        names.join(", ")
-                    ),
-                );
-                None
-            }
+    let place = match locate(&state, &v.commune, position).await? {
+        Ok(place) => Some(place),
+        Err(message) => {
+            errors.add("commune", message);
+            None
         }
     };
     let category = match v.categorie.parse::<i64>() {
@@ -335,16 +305,13 @@ pub async fn submit(
         );
         return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
     }
-    let mut cleaned = Vec::new();
-    for p in photos.into_iter().take(MAX_PHOTOS) {
-        match photos::clean_bounded(p).await {
-            Ok(jpeg) => cleaned.push(jpeg),
-            Err(message) => {
-                errors.add("photos", message);
-                break;
-            }
+    let cleaned = match clean_photos(photos).await {
+        Ok(cleaned) => cleaned,
+        Err(message) => {
+            errors.add("photos", message);
+            Vec::new()
         }
-    }
+    };
     let (Some(place), Some(category), true) = (place, category, errors.is_empty()) else {
         return report_page(&state, &visitor, v, errors, Vec::new(), None).await;
     };
@@ -389,27 +356,21 @@ pub async fn submit(
         }
     }
     let token = guichet_store::secret::random_token();
-    let initial = if email.is_some() {
-        SState::AConfirmer
-    } else if category.moderated {
-        SState::AModerer
-    } else {
-        SState::Nouveau
-    };
+    let initial = initial_state(email.is_some(), category.moderated);
     let reporter_email = email
         .clone()
         .or_else(|| visitor.user.as_ref().map(|u| u.email.clone()));
     let mut event = visitor.event(Some(handler.id), "signalement.creation");
     event.details =
         serde_json::json!({"categorie": category.code, "commune": place.insee}).to_string();
-    let config = state.config.clone();
-    let (label, commune, handler_name) = (
-        category.label.clone(),
-        place.name.clone(),
-        handler.name.clone(),
+    let notice = report_notice(
+        &state,
+        event,
+        &category.label,
+        &place.name,
+        &handler.name,
+        email.clone().map(|to| (to, token.clone())),
     );
-    let confirm_to = email.clone();
-    let confirm_token = token.clone();
     let s = store::report(
         &state.db,
         &state.config.files,
@@ -433,26 +394,7 @@ pub async fn submit(
             ip: visitor.ip.clone(),
         },
         cleaned,
-        move |s, audience| {
-            let trace = Trace::of(on(event, s)).mails(mails::commune_alerts(
-                &config,
-                s,
-                &audience.commune_alerts,
-                &label,
-            ));
-            match confirm_to {
-                Some(to) => trace.mail(mails::confirm_report(
-                    &config,
-                    s,
-                    &to,
-                    &confirm_token,
-                    &label,
-                    &commune,
-                    &handler_name,
-                )),
-                None => trace,
-            }
-        },
+        notice,
     )
     .await?;
     if email.is_some() {
@@ -462,6 +404,80 @@ pub async fn submit(
         return Ok(Redirect::to("/signalements/merci").into_response());
     }
     Ok(Redirect::to(&format!("/signalements/{}", s.number)).into_response())
+}
+
+/// Where the problem is: with coordinates and imported contours, the commune the point is in;
+/// else the commune typed. The message for the resident when it cannot be told.
+async fn locate(
+    state: &AppState,
+    typed: &str,
+    position: Option<(f64, f64)>,
+) -> anyhow::Result<Result<crate::recherche::catalogue::Place, String>> {
+    if let Some((lat, lon)) = position {
+        if let Some(insee) = guichet_store::territoire::commune_at(&state.db, lat, lon).await? {
+            if let Some(place) = crate::recherche::catalogue::place(state, &insee).await? {
+                return Ok(Ok(place));
+            }
+        }
+    }
+    if typed.is_empty() {
+        return Ok(Err("Indiquez la commune.".into()));
+    }
+    Ok(match resolve_commune(state, typed).await? {
+        Ok(p) => Ok(p),
+        Err(list) if list.is_empty() => {
+            Err("Commune introuvable : vérifiez le nom ou le code postal.".into())
+        }
+        Err(list) => {
+            let names: Vec<String> = list.into_iter().take(6).map(|(_, l)| l).collect();
+            Err(format!(
+                "Plusieurs communes correspondent : précisez ({}).",
+                names.join(", ")
+            ))
+        }
+    })
+}
+
+/// The photos decoded within their limits, resized and re-encoded (no metadata kept), off the
+/// request threads; the first refusal, for the resident.
+async fn clean_photos(photos: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+    let mut cleaned = Vec::new();
+    for p in photos.into_iter().take(MAX_PHOTOS) {
+        cleaned.push(photos::clean_bounded(p).await?);
+    }
+    Ok(cleaned)
+}
+
+/// What a new report leaves: its journal entry, the alerts of its commune when it is public at
+/// once, and for a report made without an account, the link that confirms it.
+fn report_notice(
+    state: &AppState,
+    event: guichet_domain::journal::Event,
+    category: &str,
+    commune: &str,
+    handler: &str,
+    confirm: Option<(String, String)>,
+) -> impl FnOnce(&Signalement, &store::Audience) -> Trace + Send + 'static {
+    let config = state.config.clone();
+    let (category, commune, handler) = (
+        category.to_string(),
+        commune.to_string(),
+        handler.to_string(),
+    );
+    move |s, audience| {
+        let trace = Trace::of(on(event, s)).mails(mails::commune_alerts(
+            &config,
+            s,
+            &audience.commune_alerts,
+            &category,
+        ));
+        match confirm {
+            Some((to, token)) => trace.mail(mails::confirm_report(
+                &config, s, &to, &token, &category, &commune, &handler,
+            )),
+            None => trace,
+        }
+    }
 }
 
 /// The journal entry of a report, once it has its number.
