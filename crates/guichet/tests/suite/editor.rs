@@ -10,13 +10,6 @@ use guichet_domain::demarche::FieldKind;
 use guichet_domain::role::Role;
 use guichet_store::compte::Kind;
 
-fn part(bytes: &[u8], name: &str, mime: &str) -> reqwest::multipart::Part {
-    reqwest::multipart::Part::bytes(bytes.to_vec())
-        .file_name(name.to_string())
-        .mime_str(mime)
-        .expect("mime")
-}
-
 #[tokio::test]
 async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_life() {
     let smtp = SmtpSink::start().await;
@@ -262,7 +255,7 @@ async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_
         .text("action", "enregistrer")
         .part(
             "justificatif_de_domicile",
-            part(pdf, "facture.pdf", "application/pdf"),
+            crate::support::file_part("facture.pdf", pdf, "application/pdf"),
         );
     let saved = usager.browser.post_multipart(&step, form).await;
     assert!(

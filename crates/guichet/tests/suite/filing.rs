@@ -476,13 +476,6 @@ const PERMIS_DE_CONSTRUIRE: &str = r#"{
   ] } ]
 }"#;
 
-fn part(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::Part {
-    reqwest::multipart::Part::bytes(bytes)
-        .file_name(name.to_string())
-        .mime_str(mime)
-        .expect("mime")
-}
-
 #[tokio::test]
 async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journaled() {
     let s = TestServer::start().await;
@@ -511,7 +504,10 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
     let disguised = reqwest::multipart::Form::new()
         .text("description", "Véranda de 12 m²")
         .text("action", "continuer")
-        .part("plan", part(png, "plan.pdf", "application/pdf"));
+        .part(
+            "plan",
+            crate::support::file_part("plan.pdf", png, "application/pdf"),
+        );
     let refused = u.browser.post_multipart(&step, disguised).await;
     assert_eq!(refused.status, 422, "{}", refused.html);
     assert!(
@@ -531,7 +527,10 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
     let big = reqwest::multipart::Form::new()
         .text("description", "Véranda")
         .text("action", "enregistrer")
-        .part("plan", part(too_big, "plan.pdf", "application/pdf"));
+        .part(
+            "plan",
+            crate::support::file_part("plan.pdf", too_big, "application/pdf"),
+        );
     let refused = u.browser.post_multipart(&step, big).await;
     assert!(
         refused.html.contains("1 Mo"),
@@ -544,7 +543,7 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
         .text("action", "continuer")
         .part(
             "plan",
-            part(pdf.clone(), "plan situation.pdf", "application/pdf"),
+            crate::support::file_part("plan situation.pdf", pdf.clone(), "application/pdf"),
         );
     let ok = u.browser.post_multipart(&step, good).await;
     assert!(

@@ -377,13 +377,6 @@ async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted
     assert!(shown.html.contains("remis"), "{}", shown.html);
 }
 
-fn part(name: &str, bytes: &[u8], mime: &str) -> reqwest::multipart::Part {
-    reqwest::multipart::Part::bytes(bytes.to_vec())
-        .file_name(name.to_string())
-        .mime_str(mime)
-        .expect("mime")
-}
-
 #[tokio::test]
 async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     use crate::support::SmtpSink;
@@ -414,7 +407,7 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
         .text("message", "Voici la photo de l'arbre.")
         .part(
             "piece",
-            part(
+            crate::support::file_part(
                 "arbre.pdf",
                 b"MZ\x90\x00 not a pdf at all",
                 "application/pdf",
@@ -448,7 +441,10 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     // A real PDF goes; the agent (everyone who processes dossiers, as nobody is assigned) is told.
     let form = reqwest::multipart::Form::new()
         .text("message", "Voici le plan.")
-        .part("piece", part("plan.pdf", pdf, "application/pdf"));
+        .part(
+            "piece",
+            crate::support::file_part("plan.pdf", pdf, "application/pdf"),
+        );
     let sent = u
         .browser
         .post_multipart(&format!("/dossiers/{}/messages", x.id), form)
@@ -494,7 +490,10 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     let form = reqwest::multipart::Form::new()
         .text("texte", "Note interne")
         .text("genre", "note")
-        .part("piece", part("interne.pdf", pdf, "application/pdf"));
+        .part(
+            "piece",
+            crate::support::file_part("interne.pdf", pdf, "application/pdf"),
+        );
     let note = agent
         .browser
         .post_multipart(&format!("/admin/dijon/dossiers/{}/messages", x.id), form)
@@ -506,7 +505,10 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     let form = reqwest::multipart::Form::new()
         .text("texte", "Merci, voici notre courrier.")
         .text("genre", "message")
-        .part("piece", part("courrier.pdf", pdf, "application/pdf"));
+        .part(
+            "piece",
+            crate::support::file_part("courrier.pdf", pdf, "application/pdf"),
+        );
     let reply = agent
         .browser
         .post_multipart(&format!("/admin/dijon/dossiers/{}/messages", x.id), form)

@@ -35,14 +35,6 @@ fn photo_with_gps() -> Vec<u8> {
     out
 }
 
-fn report(fields: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    form
-}
-
 #[tokio::test]
 async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_their_confirmation() {
     let smtp = SmtpSink::start().await;
@@ -77,7 +69,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", "Semur-en-Auxois"),
                 ("categorie", &pothole.id.to_string()),
                 ("voie", "departementale"),
@@ -202,7 +194,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
     let sent = anonymous
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", "21603"),
                 ("categorie", &pothole.id.to_string()),
                 ("voie", "communale"),
@@ -266,7 +258,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", "Semur-en-Auxois"),
                 ("categorie", &pothole.id.to_string()),
                 ("voie", "nationale"),
@@ -287,7 +279,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", "Atlantide"),
                 ("categorie", "x"),
                 ("latitude", "95"),
@@ -314,7 +306,7 @@ async fn potholes_go_to_the_road_s_authority_and_anonymous_reports_wait_for_thei
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", "Semur-en-Auxois"),
                 ("categorie", &pothole.id.to_string()),
                 ("voie", "departementale"),
@@ -377,7 +369,7 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
     let fields: Vec<(&str, &str)> = darcy.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let first = usager
         .browser
-        .post_multipart("/signalements", report(&fields))
+        .post_multipart("/signalements", crate::support::multipart(&fields))
         .await;
     let number = first
         .location
@@ -392,7 +384,7 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
     near.push(("longitude", "5.03226"));
     near.push(("email", "voisine@exemple.fr"));
     let offered = neighbour
-        .post_multipart("/signalements", report(&near))
+        .post_multipart("/signalements", crate::support::multipart(&near))
         .await;
     assert_eq!(offered.status, 200);
     assert!(
@@ -438,7 +430,7 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
     far.push(("longitude", "5.03345"));
     let other = usager
         .browser
-        .post_multipart("/signalements", report(&far))
+        .post_multipart("/signalements", crate::support::multipart(&far))
         .await;
     assert!(other.location.is_some(), "created directly: {}", other.html);
 
@@ -549,7 +541,7 @@ async fn alerts_bulk_changes_exports_and_statistics() {
             .browser
             .post_multipart(
                 "/signalements",
-                report(&[
+                crate::support::multipart(&[
                     ("commune", "Dijon"),
                     ("categorie", &tag.id.to_string()),
                     ("adresse", &format!("Rue {i}")),
@@ -697,7 +689,7 @@ async fn with_contours_imported_the_point_says_which_commune_it_is_in() {
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", ""),
                 ("categorie", &light.id.to_string()),
                 ("latitude", "47.4926"),
@@ -721,7 +713,7 @@ async fn with_contours_imported_the_point_says_which_commune_it_is_in() {
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", ""),
                 ("categorie", &light.id.to_string()),
                 ("latitude", "45.0"),
@@ -751,7 +743,7 @@ async fn one_address_cannot_flood_the_reports() {
         let page = robot
             .post_multipart(
                 "/signalements",
-                report(&[
+                crate::support::multipart(&[
                     ("commune", "Dijon"),
                     ("categorie", &tag.id.to_string()),
                     ("adresse", &format!("Mur {i}")),
@@ -919,7 +911,7 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
     ];
     let asked = usager
         .browser
-        .post_multipart("/signalements", report(&fields))
+        .post_multipart("/signalements", crate::support::multipart(&fields))
         .await;
     assert_eq!(asked.status, 200);
     assert!(
@@ -938,7 +930,7 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
     answered.push(("q1", "Deux mètres cubes"));
     let filed = usager
         .browser
-        .post_multipart("/signalements", report(&answered))
+        .post_multipart("/signalements", crate::support::multipart(&answered))
         .await;
     let number = filed
         .location
@@ -975,7 +967,7 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
     ];
     let asked = usager
         .browser
-        .post_multipart("/signalements", report(&own))
+        .post_multipart("/signalements", crate::support::multipart(&own))
         .await;
     assert!(
         asked.html.contains("Combien de trottinettes ?"),
@@ -986,14 +978,14 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
     own.push(("precisions", &key));
     let moderated = usager
         .browser
-        .post_multipart("/signalements", report(&own))
+        .post_multipart("/signalements", crate::support::multipart(&own))
         .await;
     assert_eq!(moderated.location.as_deref(), Some("/signalements/merci"));
     let elsewhere = usager
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", "Mâcon"),
                 ("categorie", scooter_id.as_str()),
                 ("adresse", "Quai Lamartine"),
@@ -1108,7 +1100,7 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
         .browser
         .post_multipart(
             "/signalements",
-            report(&[
+            crate::support::multipart(&[
                 ("commune", "Dijon"),
                 ("categorie", &dumping.id.to_string()),
                 ("adresse", "Rue de la gare"),

@@ -781,3 +781,20 @@ pub async fn publish(
         .expect("read")
         .expect("démarche")
 }
+
+/// A file in a multipart form, as a browser sends it: its name and its claimed type.
+pub fn file_part(name: &str, bytes: impl Into<Vec<u8>>, mime: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes.into())
+        .file_name(name.to_string())
+        .mime_str(mime)
+        .expect("mime")
+}
+
+/// A multipart form of these text fields.
+pub fn multipart(fields: &[(&str, &str)]) -> reqwest::multipart::Form {
+    fields
+        .iter()
+        .fold(reqwest::multipart::Form::new(), |form, (k, v)| {
+            form.text(k.to_string(), v.to_string())
+        })
+}
