@@ -180,9 +180,116 @@ pub fn covers(domains: &[Domain], status: Status, demarche: Option<Domain>) -> b
 /// The usager is warned this many days before a mandat ends.
 pub const WARN_DAYS: i64 = 30;
 
+/// How the usager gave their consent to a mandat: with a code sent to the address their account
+/// verified, read out to the aidant, or by signing in with FranceConnect at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Code,
+    FranceConnect,
+}
+
+impl Consent {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::FranceConnect => "franceconnect",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        match s {
+            "code" => Some(Self::Code),
+            "franceconnect" => Some(Self::FranceConnect),
+            _ => None,
+        }
+    }
+
+    /// How the mandat's page says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Code => "code reçu par la personne sur son adresse électronique",
+            Self::FranceConnect => "connexion de la personne avec FranceConnect",
+        }
+    }
+}
+
+/// A request waits this long for the usager's consent.
+pub const REQUEST_LIFETIME_MS: i64 = 15 * 60 * 1000;
+/// Wrong codes tried before the request is given up.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+
+/// Why a consent was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The request is older than `REQUEST_LIFETIME_MS`, or was used.
+    Expired,
+    /// Too many wrong codes: a new request is needed.
+    TooManyAttempts,
+    /// A wrong code; this many tries are left.
+    WrongCode { left: i64 },
+    /// The FranceConnect identity is not the one of the usager's account.
+    NotTheUsager,
+}
+
+impl Refused {
+    /// What the aidant reads.
+    pub fn message(self) -> String {
+        match self {
+            Self::Expired => "Cette demande de mandat a expiré ou a déjà servi : recommencez-la.".into(),
+            Self::TooManyAttempts => "Trop de codes erronés : par sécurité, cette demande est annulée. Recommencez-la.".into(),
+            Self::WrongCode { left } => format!(
+                "Ce code n'est pas le bon. Demandez à la personne de relire le code reçu ({left} essai{} restant{}).",
+                if left > 1 { "s" } else { "" },
+                if left > 1 { "s" } else { "" }
+            ),
+            Self::NotTheUsager => "Cette identité FranceConnect n'est pas celle du compte de la personne : le mandat n'est pas créé.".into(),
+        }
+    }
+}
+
+/// Whether a code may still be tried on a request made at `created_at` and tried `attempts`
+/// times.
+pub fn may_try(created_at: i64, attempts: i64, now: i64) -> Result<(), Refused> {
+    if now - created_at > REQUEST_LIFETIME_MS {
+        return Err(Refused::Expired);
+    }
+    if attempts >= MAX_CODE_ATTEMPTS {
+        return Err(Refused::TooManyAttempts);
+    }
+    Ok(())
+}
+
+/// The outcome of a wrong code, once counted (`attempts` includes it).
+pub fn after_wrong_code(attempts: i64) -> Refused {
+    if attempts >= MAX_CODE_ATTEMPTS {
+        Refused::TooManyAttempts
+    } else {
+        Refused::WrongCode {
+            left: MAX_CODE_ATTEMPTS - attempts,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_consent_code_is_tried_five_times_within_fifteen_minutes() {
+        let t0 = 1_000_000;
+        assert_eq!(may_try(t0, 0, t0 + REQUEST_LIFETIME_MS), Ok(()));
+        assert_eq!(
+            may_try(t0, 0, t0 + REQUEST_LIFETIME_MS + 1),
+            Err(Refused::Expired)
+        );
+        assert_eq!(may_try(t0, 5, t0), Err(Refused::TooManyAttempts));
+        assert_eq!(after_wrong_code(1), Refused::WrongCode { left: 4 });
+        assert_eq!(after_wrong_code(5), Refused::TooManyAttempts);
+        assert!(Refused::WrongCode { left: 1 }
+            .message()
+            .contains("1 essai restant"));
+        assert_eq!(Consent::from_code("code"), Some(Consent::Code));
+    }
     use time::macros::datetime;
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::db::Db;
 use crate::trace::Trace;
+use guichet_domain::mandat::{Consent, Length, Refused};
 use guichet_domain::mandat::{Domain, Status};
 use sqlx::Row;
 
@@ -204,6 +205,9 @@ pub struct Mandat {
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
     pub verification_code: String,
+    /// How the usager consented (`domain::mandat::Consent`); none for mandats recorded before
+    /// consent was asked of the usager.
+    pub consent_method: Option<String>,
 }
 
 impl Mandat {
@@ -212,7 +216,7 @@ impl Mandat {
     }
 }
 
-const COLUMNS: &str = "id, structure_id, aidant_user_id, usager_user_id, domains, identity_check, identity_detail, consent_at, starts_at, ends_at, revoked_at, revoked_by, verification_code";
+const COLUMNS: &str = "id, structure_id, aidant_user_id, usager_user_id, domains, identity_check, identity_detail, consent_at, starts_at, ends_at, revoked_at, revoked_by, verification_code, consent_method";
 
 fn mandat(r: &sqlx::any::AnyRow) -> anyhow::Result<Mandat> {
     let codes: Vec<String> =
@@ -231,6 +235,7 @@ fn mandat(r: &sqlx::any::AnyRow) -> anyhow::Result<Mandat> {
         revoked_at: r.try_get("revoked_at")?,
         revoked_by: r.try_get("revoked_by")?,
         verification_code: r.try_get("verification_code")?,
+        consent_method: r.try_get("consent_method")?,
     })
 }
 
@@ -246,49 +251,320 @@ pub struct NewMandat {
     pub ends_at: i64,
 }
 
-/// Records a mandat (consent given now) with a verification code and the trace `notice` makes of
-/// it (its journal entry, the usager's mail); returns it.
+/// Records a mandat (consent given now) without asking the usager: the demo's data only. People
+/// ask (`request`) and the usager consents (`consent_with_code`, `consent_with_franceconnect`).
 pub async fn create<N>(db: &Db, n: &NewMandat, notice: N) -> anyhow::Result<Mandat>
 where
     N: FnOnce(&Mandat) -> Trace + Send + 'static,
 {
-    let code = crate::secret::readable_code(10);
-    let now = crate::now_ms();
     let n = n.clone();
     db.write(move |conn| {
-            Box::pin(async move {
-                let id: i64 = sqlx::query(
-                    "INSERT INTO mandats (structure_id, aidant_user_id, usager_user_id, domains, identity_check, identity_detail, consent_at, starts_at, ends_at, verification_code, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7) RETURNING id",
-                )
-                .bind(n.structure_id)
-                .bind(n.aidant_user_id)
-                .bind(n.usager_user_id)
-                .bind(serde_json::to_string(&n.domains.iter().map(|d| d.code()).collect::<Vec<_>>())?)
-                .bind(&n.identity_check)
-                .bind(&n.identity_detail)
-                .bind(now)
-                .bind(n.starts_at)
-                .bind(n.ends_at)
-                .bind(&code)
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-                let m = sqlx::query(&format!("SELECT {COLUMNS} FROM mandats WHERE id = $1"))
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let m = mandat(&m)?;
-                let mut trace = notice(&m);
-                for e in trace.events_mut() {
-                    e.object_type = Some("mandat".into());
-                    e.object_id = Some(id.to_string());
-                }
-                trace.write(conn).await?;
-                Ok(m)
-            })
+        Box::pin(async move {
+            let m = create_in(conn, &n, None, None).await?;
+            let mut trace = notice(&m);
+            name_in(&mut trace, m.id);
+            trace.write(conn).await?;
+            Ok(m)
         })
-        .await
+    })
+    .await
+}
+
+fn name_in(trace: &mut Trace, id: i64) {
+    for e in trace.events_mut() {
+        e.object_type = Some("mandat".into());
+        e.object_id = Some(id.to_string());
+    }
+}
+
+async fn create_in(
+    conn: &mut sqlx::AnyConnection,
+    n: &NewMandat,
+    consent: Option<Consent>,
+    revocation_token: Option<&str>,
+) -> anyhow::Result<Mandat> {
+    let code = crate::secret::readable_code(10);
+    let now = crate::now_ms();
+    let id: i64 = sqlx::query(
+        "INSERT INTO mandats (structure_id, aidant_user_id, usager_user_id, domains, identity_check, identity_detail, consent_at, starts_at, ends_at, verification_code, created_at, consent_method, revocation_token_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, $11, $12) RETURNING id",
+    )
+    .bind(n.structure_id)
+    .bind(n.aidant_user_id)
+    .bind(n.usager_user_id)
+    .bind(serde_json::to_string(&n.domains.iter().map(|d| d.code()).collect::<Vec<_>>())?)
+    .bind(&n.identity_check)
+    .bind(&n.identity_detail)
+    .bind(now)
+    .bind(n.starts_at)
+    .bind(n.ends_at)
+    .bind(&code)
+    .bind(consent.map(|c| c.code()))
+    .bind(revocation_token.map(crate::secret::hash_token))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM mandats WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    mandat(&row)
+}
+
+/// A mandat the aidant asks for, waiting for the usager's consent.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: i64,
+    pub structure_id: i64,
+    pub aidant_user_id: i64,
+    pub usager_user_id: i64,
+    pub domains: Vec<Domain>,
+    pub length: Length,
+    pub identity_check: String,
+    pub identity_detail: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub mandat_id: Option<i64>,
+}
+
+const REQUEST_COLUMNS: &str = "id, structure_id, aidant_user_id, usager_user_id, domains, length, identity_check, identity_detail, attempts, created_at, mandat_id";
+
+fn request_from(r: &sqlx::any::AnyRow) -> anyhow::Result<Request> {
+    let codes: Vec<String> =
+        serde_json::from_str(&r.try_get::<String, _>("domains")?).unwrap_or_default();
+    let length: String = r.try_get("length")?;
+    Ok(Request {
+        id: r.try_get("id")?,
+        structure_id: r.try_get("structure_id")?,
+        aidant_user_id: r.try_get("aidant_user_id")?,
+        usager_user_id: r.try_get("usager_user_id")?,
+        domains: codes.iter().filter_map(|c| Domain::from_code(c)).collect(),
+        length: Length::from_code(&length).ok_or_else(|| anyhow::anyhow!("durée {length}"))?,
+        identity_check: r.try_get("identity_check")?,
+        identity_detail: r.try_get("identity_detail")?,
+        attempts: r.try_get("attempts")?,
+        created_at: r.try_get("created_at")?,
+        mandat_id: r.try_get("mandat_id")?,
+    })
+}
+
+/// What the aidant asks.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub structure_id: i64,
+    pub aidant_user_id: i64,
+    pub usager_user_id: i64,
+    pub domains: Vec<Domain>,
+    pub length: Length,
+    pub identity_check: String,
+    pub identity_detail: String,
+}
+
+/// Records a request for a mandat, with the code the usager will read out (its hash kept) if
+/// they consent by code, and the trace (its journal entry; the mail carrying the code). Returns
+/// its id.
+pub async fn request(
+    db: &Db,
+    n: &NewRequest,
+    code: Option<&str>,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    let (n, code_hash) = (n.clone(), code.map(crate::secret::hash_token));
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let id: i64 = sqlx::query(
+                "INSERT INTO mandat_requests (structure_id, aidant_user_id, usager_user_id, domains, length, identity_check, identity_detail, code_hash, expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(n.structure_id)
+            .bind(n.aidant_user_id)
+            .bind(n.usager_user_id)
+            .bind(serde_json::to_string(&n.domains.iter().map(|d| d.code()).collect::<Vec<_>>())?)
+            .bind(n.length.code())
+            .bind(&n.identity_check)
+            .bind(&n.identity_detail)
+            .bind(code_hash)
+            .bind(now + guichet_domain::mandat::REQUEST_LIFETIME_MS)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            let mut trace = trace;
+            for e in trace.events_mut() {
+                e.object_type = Some("demande_mandat".into());
+                e.object_id = Some(id.to_string());
+            }
+            trace.write(conn).await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// An aidant's own request.
+pub async fn request_of(db: &Db, id: i64, aidant: i64) -> anyhow::Result<Option<Request>> {
+    sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM mandat_requests WHERE id = $1 AND aidant_user_id = $2"
+    ))
+    .bind(id)
+    .bind(aidant)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(request_from)
+    .transpose()
+}
+
+/// The mandat of a request the usager consented to: its dates from now, its revocation link.
+fn granted(r: &Request) -> NewMandat {
+    let start = time::OffsetDateTime::now_utc();
+    NewMandat {
+        structure_id: r.structure_id,
+        aidant_user_id: r.aidant_user_id,
+        usager_user_id: r.usager_user_id,
+        domains: r.domains.clone(),
+        identity_check: r.identity_check.clone(),
+        identity_detail: r.identity_detail.clone(),
+        starts_at: start.unix_timestamp() * 1000,
+        ends_at: r.length.end(start).unix_timestamp() * 1000,
+    }
+}
+
+/// Reads the request inside the transaction, locked for this consent: one consent per request.
+async fn pending_in(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    aidant: i64,
+) -> anyhow::Result<Option<(Request, Option<String>)>> {
+    // An UPDATE first: the row is locked until the commit on both databases.
+    let row = sqlx::query(&format!(
+        "UPDATE mandat_requests SET attempts = attempts WHERE id = $1 AND aidant_user_id = $2 AND mandat_id IS NULL
+         RETURNING {REQUEST_COLUMNS}, code_hash"
+    ))
+    .bind(id)
+    .bind(aidant)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((request_from(&r)?, r.try_get("code_hash")?)))
+        .transpose()
+}
+
+/// Grants the mandat of a request the usager consented to, in the consent's transaction.
+async fn grant_in<N>(
+    conn: &mut sqlx::AnyConnection,
+    r: &Request,
+    consent: Consent,
+    revocation_token: &str,
+    notice: N,
+) -> anyhow::Result<Mandat>
+where
+    N: FnOnce(&Mandat) -> Trace,
+{
+    let m = create_in(conn, &granted(r), Some(consent), Some(revocation_token)).await?;
+    sqlx::query("UPDATE mandat_requests SET mandat_id = $1 WHERE id = $2")
+        .bind(m.id)
+        .bind(r.id)
+        .execute(&mut *conn)
+        .await?;
+    let mut trace = notice(&m);
+    name_in(&mut trace, m.id);
+    trace.write(conn).await?;
+    Ok(m)
+}
+
+/// The usager read out the code they received: the mandat is granted, with the trace `notice`
+/// makes of it (its journal entry, the usager's mail with the link to revoke it from
+/// `revocation_token`). A wrong code is counted (five at most); nothing else is written.
+pub async fn consent_with_code<N>(
+    db: &Db,
+    id: i64,
+    aidant: i64,
+    code: &str,
+    revocation_token: &str,
+    notice: N,
+) -> anyhow::Result<Result<Mandat, Refused>>
+where
+    N: FnOnce(&Mandat) -> Trace + Send + 'static,
+{
+    let (typed, token) = (
+        crate::secret::hash_token(code.trim()),
+        revocation_token.to_string(),
+    );
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let Some((r, Some(expected))) = pending_in(conn, id, aidant).await? else {
+                return Ok(Err(Refused::Expired));
+            };
+            if let Err(refused) = guichet_domain::mandat::may_try(r.created_at, r.attempts, now) {
+                return Ok(Err(refused));
+            }
+            // Hashes of the same length: comparing them tells nothing of the code.
+            if typed != expected {
+                sqlx::query("UPDATE mandat_requests SET attempts = attempts + 1 WHERE id = $1")
+                    .bind(r.id)
+                    .execute(&mut *conn)
+                    .await?;
+                return Ok(Err(guichet_domain::mandat::after_wrong_code(
+                    r.attempts + 1,
+                )));
+            }
+            Ok(Ok(grant_in(conn, &r, Consent::Code, &token, notice).await?))
+        })
+    })
+    .await
+}
+
+/// The usager signed in with FranceConnect at the counter: the mandat is granted if that identity
+/// is the one linked to their account, with the trace `notice` makes of it.
+pub async fn consent_with_franceconnect<N>(
+    db: &Db,
+    id: i64,
+    aidant: i64,
+    subject: &str,
+    revocation_token: &str,
+    notice: N,
+) -> anyhow::Result<Result<Mandat, Refused>>
+where
+    N: FnOnce(&Mandat) -> Trace + Send + 'static,
+{
+    let (subject, token) = (subject.to_string(), revocation_token.to_string());
+    db.write(move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            let Some((r, _)) = pending_in(conn, id, aidant).await? else {
+                return Ok(Err(Refused::Expired));
+            };
+            if let Err(refused) = guichet_domain::mandat::may_try(r.created_at, 0, now) {
+                return Ok(Err(refused));
+            }
+            let linked: Option<i64> = sqlx::query_scalar(
+                "SELECT user_id FROM oidc_identities WHERE provider = 'franceconnect' AND subject = $1",
+            )
+            .bind(&subject)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if linked != Some(r.usager_user_id) {
+                return Ok(Err(Refused::NotTheUsager));
+            }
+            Ok(Ok(grant_in(conn, &r, Consent::FranceConnect, &token, notice).await?))
+        })
+    })
+    .await
+}
+
+/// The mandat a revocation link is for, if it is still in force.
+pub async fn by_revocation_token(db: &Db, token: &str) -> anyhow::Result<Option<Mandat>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM mandats WHERE revocation_token_hash = $1 AND revoked_at IS NULL"
+    ))
+    .bind(crate::secret::hash_token(token))
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(mandat)
+    .transpose()
 }
 
 pub async fn by_id(db: &Db, id: i64) -> anyhow::Result<Option<Mandat>> {

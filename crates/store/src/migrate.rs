@@ -108,6 +108,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "follower_confirmation",
         include_str!("../migrations/0022_follower_confirmation.sql"),
     ),
+    (
+        23,
+        "mandat_consent",
+        include_str!("../migrations/0023_mandat_consent.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

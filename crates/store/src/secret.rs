@@ -19,6 +19,15 @@ pub fn readable_code(len: usize) -> String {
         .collect()
 }
 
+/// A code of `len` decimal digits, to be read aloud or typed from a phone.
+pub fn digit_code(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
 /// 32 random bytes from the OS generator, URL-safe base64 without padding.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];

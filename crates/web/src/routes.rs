@@ -272,6 +272,26 @@ pub fn table() -> RouteTable {
         .get("/mandats/verification", Public, mandat::verify)
         .get("/aidant", Aidant, mandat::space)
         .post("/aidant/mandats", Aidant, mandat::create)
+        .get(
+            "/aidant/mandats/demandes/{id}",
+            Aidant,
+            mandat::show_request,
+        )
+        .post(
+            "/aidant/mandats/demandes/{id}/code",
+            Aidant,
+            mandat::consent_code,
+        )
+        .get(
+            "/mandats/revocation/{token}",
+            Public,
+            mandat::revocation_form,
+        )
+        .post(
+            "/mandats/revocation/{token}",
+            Public,
+            mandat::revoke_by_link,
+        )
         .get("/aidant/mandats/{id}", Aidant, mandat::show)
         .post("/aidant/mandats/{id}/agir", Aidant, mandat::act)
         .post(

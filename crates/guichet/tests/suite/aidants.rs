@@ -101,30 +101,14 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
         .await;
     assert_eq!(incomplete.status, 422);
     assert!(
-        incomplete.html.contains("Indiquez comment l")
-            && incomplete.html.contains("doit avoir donné son accord")
+        incomplete
+            .html
+            .contains("Indiquez comment la personne donne son accord"),
+        "{}",
+        incomplete.html
     );
-    let created = aidant
-        .browser
-        .post(
-            "/aidant/mandats",
-            &[
-                ("email_usager", &usager.email),
-                ("identite", "document"),
-                ("piece", "carte_identite"),
-                ("piece_fin", "ab12"),
-                ("piece_verifiee", "oui"),
-                ("domaines", "famille"),
-                ("duree", "1m"),
-                ("consentement", "oui"),
-            ],
-        )
-        .await;
-    let location = created.location.expect("created");
-    let id: i64 = location
-        .trim_start_matches("/aidant/mandats/")
-        .parse()
-        .expect("id");
+    let id = give_mandat(&aidant, &smtp, &usager.email, "famille", "1m", "ab12").await;
+    let location = format!("/aidant/mandats/{id}");
     let mandat = guichet_store::mandat::by_id(db, id)
         .await
         .expect("q")
@@ -270,28 +254,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
     );
 
     // An expired mandat stops acting at the next request.
-    let second = aidant
-        .browser
-        .post(
-            "/aidant/mandats",
-            &[
-                ("email_usager", &usager.email),
-                ("identite", "document"),
-                ("piece", "passeport"),
-                ("piece_fin", "9Z9Z"),
-                ("piece_verifiee", "oui"),
-                ("domaines", "famille"),
-                ("duree", "jour"),
-                ("consentement", "oui"),
-            ],
-        )
-        .await;
-    let second_id: i64 = second
-        .location
-        .expect("created")
-        .trim_start_matches("/aidant/mandats/")
-        .parse()
-        .expect("id");
+    let second_id = give_mandat(&aidant, &smtp, &usager.email, "famille", "jour", "9Z9Z").await;
     aidant
         .browser
         .post(&format!("/aidant/mandats/{second_id}/agir"), &[])
@@ -324,28 +287,7 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
         .contains("Vous agissez pour"));
 
     // The usager is warned once when a mandat in force ends within 30 days.
-    let third = aidant
-        .browser
-        .post(
-            "/aidant/mandats",
-            &[
-                ("email_usager", &usager.email),
-                ("identite", "document"),
-                ("piece", "passeport"),
-                ("piece_fin", "7K7K"),
-                ("piece_verifiee", "oui"),
-                ("domaines", "logement"),
-                ("duree", "6m"),
-                ("consentement", "oui"),
-            ],
-        )
-        .await;
-    let third_id: i64 = third
-        .location
-        .expect("created")
-        .trim_start_matches("/aidant/mandats/")
-        .parse()
-        .expect("id");
+    let third_id = give_mandat(&aidant, &smtp, &usager.email, "logement", "6m", "7K7K").await;
     let now = guichet_store::now_ms();
     assert_eq!(
         guichet_web::mandat::warn_expiring(&s.state, now)
@@ -375,4 +317,59 @@ async fn an_aidant_acts_within_the_mandat_only_while_it_is_in_force() {
     );
     smtp.wait_for(&usager.email, "Votre mandat arrive à échéance")
         .await;
+}
+
+/// A mandat given as an aidant and a usager do it: the aidant asks, the usager reads out the
+/// code received at the address of their account, the aidant types it. Returns the mandat's id.
+pub async fn give_mandat(
+    aidant: &crate::personas::Persona,
+    smtp: &crate::support::SmtpSink,
+    usager_email: &str,
+    domaine: &str,
+    duree: &str,
+    piece_fin: &str,
+) -> i64 {
+    let seen = smtp.matching(usager_email, "Code pour confier un mandat");
+    let asked = aidant
+        .browser
+        .post(
+            "/aidant/mandats",
+            &[
+                ("email_usager", usager_email),
+                ("consentement", "code"),
+                ("piece", "passeport"),
+                ("piece_fin", piece_fin),
+                ("piece_verifiee", "oui"),
+                ("domaines", domaine),
+                ("duree", duree),
+            ],
+        )
+        .await;
+    let request = asked
+        .location
+        .clone()
+        .unwrap_or_else(|| panic!("asked: {}", asked.html));
+    let code = consent_code(smtp, usager_email, &seen).await;
+    let given = aidant
+        .browser
+        .post(&format!("{request}/code"), &[("code", code.as_str())])
+        .await;
+    given
+        .location
+        .unwrap_or_else(|| panic!("given: {}", given.html))
+        .trim_start_matches("/aidant/mandats/")
+        .parse()
+        .expect("id")
+}
+
+/// The consent code mailed to this address that is not one of those `seen` before.
+pub async fn consent_code(
+    smtp: &crate::support::SmtpSink,
+    to: &str,
+    seen: &[crate::support::ReceivedMail],
+) -> String {
+    let mail = smtp
+        .wait_for_other(to, "Code pour confier un mandat", seen)
+        .await;
+    mail.subject.rsplit(' ').next().expect("code").to_string()
 }

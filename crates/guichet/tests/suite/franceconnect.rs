@@ -20,7 +20,37 @@ async fn follow(b: &Browser, start: &str, stop: impl Fn(&str) -> bool) -> (Strin
         if stop(&url) {
             return (url, None);
         }
-        let page = b.get(&url).await;
+        let mut page = b.get(&url).await;
+        // A page that submits its form on load (the provider ending its previous session): what
+        // a browser with JavaScript does.
+        if page.html.contains("document.forms[0].submit()") {
+            let action = page
+                .html
+                .split("action=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .expect("the form's action")
+                .to_string();
+            let fields: Vec<(String, String)> = page
+                .html
+                .split("<input type=\"hidden\" ")
+                .skip(1)
+                .filter_map(|i| {
+                    let name = i.split("name=\"").nth(1)?.split('"').next()?;
+                    let value = i.split("value=\"").nth(1)?.split('"').next()?;
+                    Some((name.to_string(), value.to_string()))
+                })
+                .collect();
+            let response = b
+                .client
+                .post(&action)
+                .form(&fields)
+                .send()
+                .await
+                .expect("POST");
+            page = Browser::page(response).await;
+            url = action;
+        }
         let Some(location) = page
             .location
             .clone()
@@ -365,4 +395,105 @@ async fn agents_sign_on_with_the_same_code_and_still_give_their_second_factor() 
     assert!(guichet_store::oidc::is_linked(db, "agents", agent.id)
         .await
         .expect("q"));
+}
+
+/// A usager consents to a mandat by signing in with FranceConnect on the aidant's screen: the
+/// mandat exists only when the identity is the one linked to their account, and the aidant stays
+/// signed in as the aidant.
+#[tokio::test]
+async fn a_usager_consents_to_a_mandat_with_franceconnect_on_the_aidant_s_screen() {
+    let (s, op) = TestServer::with_oidc(None).await;
+    let db = s.db();
+    // Camille's account, opened with FranceConnect.
+    let camille = s.browser();
+    let (_, page) = follow(&camille, "/connexion/franceconnect?suite=/compte", |_| {
+        false
+    })
+    .await;
+    assert_eq!(page.expect("page").status, 200);
+    let usager = compte::by_email(db, "camille.dupont@exemple.fr")
+        .await
+        .expect("q")
+        .expect("account");
+    let structure = guichet_store::mandat::add_structure(
+        db,
+        "France Services de Montbard",
+        "france_services",
+        "",
+        None,
+        Default::default(),
+    )
+    .await
+    .expect("structure");
+    let aidant = personas::persona(&s, Kind::Agent, "aidant@france-services.fr", &[]).await;
+    guichet_store::mandat::add_aidant(
+        db,
+        structure,
+        guichet_store::mandat::NewAidant::Existing(aidant.user_id),
+        false,
+        Default::default(),
+    )
+    .await
+    .expect("aidant");
+    let ask = || async {
+        aidant
+            .browser
+            .post(
+                "/aidant/mandats",
+                &[
+                    ("email_usager", usager.email.as_str()),
+                    ("consentement", "franceconnect"),
+                    ("domaines", "famille"),
+                    ("duree", "1m"),
+                ],
+            )
+            .await
+            .location
+            .expect("a request")
+    };
+    // Someone else's FranceConnect identity: refused, no mandat.
+    let request = ask().await;
+    op.mode("account=fc-jean").await;
+    let (_, page) = follow(
+        &aidant.browser,
+        &format!("/connexion/franceconnect?suite={request}"),
+        |_| false,
+    )
+    .await;
+    let page = page.expect("page");
+    assert!(
+        page.html.contains("pas celle du compte de la personne"),
+        "{}",
+        page.html
+    );
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mandats")
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+    };
+    assert_eq!(count().await, 0);
+    // Camille herself: the mandat is given, the aidant is still the aidant.
+    op.mode("account=fc-camille").await;
+    let request = ask().await;
+    let (url, page) = follow(
+        &aidant.browser,
+        &format!("/connexion/franceconnect?suite={request}"),
+        |_| false,
+    )
+    .await;
+    let page = page.expect("page");
+    assert!(url.contains("/aidant/mandats/"), "{url}: {}", page.html);
+    assert_eq!(count().await, 1);
+    let m: (i64, Option<String>, i64) =
+        sqlx::query_as("SELECT usager_user_id, consent_method, aidant_user_id FROM mandats")
+            .fetch_one(db.pool())
+            .await
+            .expect("mandat");
+    assert_eq!(m, (usager.id, Some("franceconnect".into()), aidant.user_id));
+    assert_eq!(
+        aidant.browser.get("/aidant").await.status,
+        200,
+        "still the aidant"
+    );
 }

@@ -1011,3 +1011,151 @@ async fn nobody_subscribes_someone_else_s_address_to_a_report() {
     // The link works once.
     assert_eq!(s.browser().get(&asked.link()).await.status, 404);
 }
+
+/// Finding 7: an aidant could create a mandat for any usager's address, with four characters as
+/// the identity check and a consent box the aidant ticked; unknown addresses got accounts. Now
+/// the usager consents themselves, no account is opened, and the usager can revoke from the mail.
+#[tokio::test]
+async fn a_mandat_needs_the_usager_s_own_consent() {
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let db = s.db();
+    let structure = guichet_store::mandat::add_structure(
+        db,
+        "France Services de Montbard",
+        "france_services",
+        "",
+        None,
+        Default::default(),
+    )
+    .await
+    .expect("structure");
+    let aidant = personas::persona(&s, Kind::Agent, "aidant@france-services.fr", &[]).await;
+    guichet_store::mandat::add_aidant(
+        db,
+        structure,
+        guichet_store::mandat::NewAidant::Existing(aidant.user_id),
+        false,
+        Default::default(),
+    )
+    .await
+    .expect("aidant");
+    let victim = personas::usager(&s).await;
+    let ask = |email: &str| {
+        vec![
+            ("email_usager", email.to_string()),
+            ("consentement", "code".to_string()),
+            ("piece", "carte_identite".to_string()),
+            ("piece_fin", "ABCD".to_string()),
+            ("piece_verifiee", "oui".to_string()),
+            ("domaines", "argent".to_string()),
+            ("duree", "12m".to_string()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let b = &aidant.browser;
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            b.post("/aidant/mandats", &f).await
+        }
+    };
+    // An address without an account: refused, and no account is opened.
+    let unknown = post(ask("inconnu@exemple.fr")).await;
+    assert_eq!(unknown.status, 422);
+    assert!(unknown.html.contains("Aucun compte"), "{}", unknown.html);
+    assert!(guichet_store::compte::by_email(db, "inconnu@exemple.fr")
+        .await
+        .expect("lookup")
+        .is_none());
+    // A real usager's address: only a request; the code goes to the usager, not the aidant.
+    let asked = post(ask(&victim.email)).await;
+    let request = asked.location.expect("request");
+    let mandats = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mandats")
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+    };
+    assert_eq!(mandats().await, 0, "no mandat before the usager consents");
+    let mail = smtp
+        .wait_for(&victim.email, "Code pour confier un mandat")
+        .await;
+    assert!(
+        mail.body.contains("ne le donnez à personne"),
+        "{}",
+        mail.body
+    );
+    // Guessing the code: five tries, then the request is dead, even for the right code.
+    let code = mail.subject.rsplit(' ').next().expect("code").to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for i in 0..5 {
+        let page = aidant
+            .browser
+            .post(&format!("{request}/code"), &[("code", wrong)])
+            .await;
+        assert_eq!(page.status, 422, "try {i}");
+    }
+    let late = aidant
+        .browser
+        .post(&format!("{request}/code"), &[("code", code.as_str())])
+        .await;
+    assert!(late.html.contains("Trop de codes erronés"), "{}", late.html);
+    assert_eq!(mandats().await, 0);
+    // Another aidant cannot use a request that is not theirs.
+    let other = personas::persona(&s, Kind::Agent, "autre.aidant@france-services.fr", &[]).await;
+    guichet_store::mandat::add_aidant(
+        db,
+        structure,
+        guichet_store::mandat::NewAidant::Existing(other.user_id),
+        false,
+        Default::default(),
+    )
+    .await
+    .expect("aidant");
+    let second = post(ask(&victim.email)).await.location.expect("request");
+    assert_eq!(other.browser.get(&second).await.status, 404);
+    smtp.wait_for_other(
+        &victim.email,
+        "Code pour confier un mandat",
+        std::slice::from_ref(&mail),
+    )
+    .await;
+    // The usager gives the code: the mandat exists, and its mail revokes it at once.
+    let id =
+        crate::aidants::give_mandat(&aidant, &smtp, &victim.email, "famille", "1m", "WXYZ").await;
+    let given = smtp
+        .wait_for(&victim.email, "Vous avez confié un mandat")
+        .await;
+    let revoke_link = given
+        .body
+        .split_whitespace()
+        .find(|w| w.contains("/mandats/revocation/"))
+        .expect("a revocation link")
+        .to_string();
+    let stranger = s.browser();
+    let form = stranger.get(&revoke_link).await;
+    assert!(form.html.contains("Révoquer ce mandat"), "{}", form.html);
+    let path = revoke_link.trim_start_matches(&s.base).to_string();
+    let done = stranger.post(&path, &[]).await;
+    assert!(done.html.contains("Le mandat est révoqué"), "{}", done.html);
+    let m = guichet_store::mandat::by_id(db, id)
+        .await
+        .expect("read")
+        .expect("mandat");
+    assert!(m.revoked_at.is_some());
+    assert_eq!(m.consent_method.as_deref(), Some("code"));
+    assert_eq!(
+        aidant
+            .browser
+            .post(&format!("/aidant/mandats/{id}/agir"), &[])
+            .await
+            .status,
+        403,
+        "a revoked mandat gives nothing"
+    );
+    assert_eq!(
+        stranger.get(&revoke_link).await.status,
+        404,
+        "the link works once"
+    );
+}

@@ -475,7 +475,7 @@ impl Browser {
             .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
     }
 
-    async fn page(r: reqwest::Response) -> Page {
+    pub async fn page(r: reqwest::Response) -> Page {
         let status = r.status().as_u16();
         let location = r
             .headers()
@@ -739,6 +739,37 @@ impl SmtpSink {
             .map(|m| format!("{} / {}", m.to, m.subject))
             .collect();
         panic!("no mail to {to} about {subject:?}; received: {seen:?}");
+    }
+}
+
+impl SmtpSink {
+    /// The mails to this address about this subject received so far.
+    pub fn matching(&self, to: &str, subject: &str) -> Vec<ReceivedMail> {
+        self.received()
+            .into_iter()
+            .filter(|m| m.to == to && m.subject.contains(subject))
+            .collect()
+    }
+
+    /// Waits for a mail to this address about this subject that is not one of `seen` (the
+    /// maildir's names do not say which came first within a second).
+    pub async fn wait_for_other(
+        &self,
+        to: &str,
+        subject: &str,
+        seen: &[ReceivedMail],
+    ) -> ReceivedMail {
+        for _ in 0..200 {
+            if let Some(m) = self.matching(to, subject).into_iter().find(|m| {
+                !seen
+                    .iter()
+                    .any(|s| s.subject == m.subject && s.body == m.body)
+            }) {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no new mail to {to} about {subject:?}");
     }
 }
 

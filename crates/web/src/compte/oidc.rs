@@ -244,6 +244,11 @@ pub async fn start(
     if !p.acr.is_empty() {
         request = request.add_auth_context_value(AuthenticationContextClass::new(p.acr.clone()));
     }
+    // A usager consenting to a mandat on an aidant's screen authenticates now, whoever signed in
+    // on that browser before.
+    if consent_request(q.suite.as_deref().unwrap_or_default()).is_some() {
+        request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+    }
     let (url, csrf, nonce) = request.url();
     let return_to = crate::auth::safe_next(q.suite.as_deref()).unwrap_or_else(|| match which {
         Which::FranceConnect => "/compte".into(),
@@ -376,7 +381,31 @@ pub async fn callback(
             return refusal(&state, &visitor, which, "La réponse du service de connexion n'a pas pu être vérifiée : par sécurité, elle est refusée.", StatusCode::BAD_REQUEST).await;
         }
     };
+    // The usager consenting to a mandat on an aidant's screen: the identity goes to the mandat,
+    // nobody is signed in or out.
+    if let (Which::FranceConnect, Some(id), Some(aidant)) =
+        (which, consent_request(&pending.return_to), pending.user_id)
+    {
+        let mut event = visitor.event(None, "connexion.franceconnect.consentement_mandat");
+        event.details = serde_json::json!({ "demande": id }).to_string();
+        guichet_store::journal::append(&state.db, &event).await?;
+        return crate::mandat::consent_franceconnect(
+            &state,
+            &visitor,
+            aidant,
+            id,
+            &identity.subject,
+        )
+        .await;
+    }
     finish_login(&state, &mut visitor, which, pending, identity).await
+}
+
+/// The mandat request a FranceConnect sign-in was started for, if any.
+fn consent_request(return_to: &str) -> Option<i64> {
+    return_to
+        .strip_prefix("/aidant/mandats/demandes/")
+        .and_then(|id| id.parse().ok())
 }
 
 /// What a verified login gives.

@@ -14,7 +14,7 @@ fn mail(to: &str, subject: &str, body: String) -> NewMail {
     }
 }
 
-/// The usager gave a mandat: what it allows, until when, its code, and where to revoke it.
+/// The usager gave a mandat: what it allows, until when, its code, and how to revoke it at once.
 pub fn given(
     config: &WebConfig,
     m: &Mandat,
@@ -22,15 +22,36 @@ pub fn given(
     aidant: &str,
     structure: &str,
     domains: &str,
+    revocation: &str,
 ) -> NewMail {
     mail(
         to,
         "Vous avez confié un mandat à un aidant",
         format!(
-            "Bonjour,\n\nVous avez confié à {aidant} ({structure}) un mandat pour agir en votre nom dans ces domaines : {domains}, jusqu'au {}.\n\nCode de vérification : {}\n\nVous voyez vos mandats et pouvez les révoquer à tout moment : {}\n",
+            "Bonjour,\n\nVous avez confié à {aidant} ({structure}) un mandat pour agir en votre nom dans ces domaines : {domains}, jusqu'au {}.\n\nCode de vérification : {}\n\nSi vous n'êtes pas d'accord, révoquez-le tout de suite avec ce lien (sans vous connecter) :\n{}\n\nVous voyez aussi vos mandats, et pouvez les révoquer, dans votre compte : {}\n",
             crate::format::format_ms(m.ends_at),
             m.verification_code,
+            config.link(&format!("/mandats/revocation/{revocation}")),
             config.link("/compte/mandats")
+        ),
+    )
+}
+
+/// The code the usager reads out to the aidant to give the mandat.
+pub fn consent_code(
+    to: &str,
+    aidant: &str,
+    structure: &str,
+    domains: &str,
+    length: guichet_domain::mandat::Length,
+    code: &str,
+) -> NewMail {
+    mail(
+        to,
+        &format!("Code pour confier un mandat : {code}"),
+        format!(
+            "Bonjour,\n\n{aidant} ({structure}) vous demande un mandat pour agir en votre nom dans ces domaines : {domains}, pour {}.\n\nSi vous êtes à ses côtés et d'accord, donnez-lui ce code : {code}\n\nIl est valable 15 minutes. Si vous n'avez rien demandé, ne le donnez à personne et ignorez ce message : aucun mandat ne sera créé.\n",
+            length.label().to_lowercase()
         ),
     )
 }

@@ -17,9 +17,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use guichet_domain::mandat::{Domain, Length, Status};
+use guichet_domain::mandat::{Consent, Domain, Length, Status};
 use guichet_store::compte::{self, Kind, User};
-use guichet_store::mandat::{self as store, Mandat, NewMandat, Structure, STRUCTURE_KINDS};
+use guichet_store::mandat::{self as store, Mandat, Structure, STRUCTURE_KINDS};
 use guichet_store::trace::Trace;
 
 // ---- Help structures and their aidants (operator or collectivité) ---------------------------
@@ -392,7 +392,9 @@ pub async fn space(State(state): State<AppState>, visitor: Visitor) -> Result<Re
     .await
 }
 
-/// Records a mandat, the usager present.
+/// Asks for a mandat, the usager present: the usager then consents with the code sent to the
+/// address their account verified, or by signing in with FranceConnect here. No mandat without
+/// the usager's own consent; no account is opened for them.
 pub async fn create(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -418,7 +420,11 @@ pub async fn create(
     }
     let usager = match compte::normalize_email(&f.get("email_usager")) {
         Ok(e) => match compte::by_email(&state.db, &e).await? {
-            Some(u) if u.kind == Kind::Usager => Some(u),
+            Some(u) if u.kind == Kind::Usager && u.email_confirmed => Some(u),
+            Some(u) if u.kind == Kind::Usager => {
+                errors.add("email_usager", "Cette personne n'a pas encore confirmé l'adresse de son compte : elle doit d'abord ouvrir le lien de confirmation reçu.");
+                None
+            }
             Some(_) => {
                 errors.add(
                     "email_usager",
@@ -427,24 +433,14 @@ pub async fn create(
                 None
             }
             None => {
-                // The usager has no account yet: one is opened; they can claim it with
-                // « Mot de passe oublié ».
-                let name = f.get("nom_usager");
-                if name.chars().count() < 2 {
-                    errors.add("nom_usager", "Cette personne n'a pas encore de compte : indiquez ses prénom et nom pour lui en ouvrir un.");
-                    None
-                } else {
-                    let u = compte::create(&state.db, Kind::Usager, &e, &name, None)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("compte usager : {e}"))?;
-                    Some(u)
-                }
+                errors.add("email_usager", "Aucun compte à cette adresse : la personne doit d'abord ouvrir son compte (avec FranceConnect ou son adresse électronique). Pour une démarche ponctuelle, déposez son dossier au guichet.");
+                None
             }
         },
         Err(_) => {
             errors.add(
                 "email_usager",
-                "Indiquez l'adresse électronique de la personne accompagnée.",
+                "Indiquez l'adresse électronique du compte de la personne accompagnée.",
             );
             None
         }
@@ -461,17 +457,22 @@ pub async fn create(
     if length.is_none() {
         errors.add("duree", "Choisissez la durée du mandat.");
     }
-    let (check, detail) = match f.get("identite").as_str() {
-        "franceconnect" => match &usager {
-            Some(u) if guichet_store::oidc::is_linked(&state.db, "franceconnect", u.id).await? => {
-                ("franceconnect".to_string(), String::new())
+    let consent = Consent::from_code(&f.get("consentement"));
+    let (check, detail) = match consent {
+        Some(Consent::FranceConnect) => {
+            let linked = match &usager {
+                Some(u) => guichet_store::oidc::is_linked(&state.db, "franceconnect", u.id).await?,
+                None => true,
+            };
+            if state.config.franceconnect.is_none() {
+                errors.add("consentement", "FranceConnect n'est pas proposé sur cette plateforme : choisissez le code reçu par courriel.");
+            } else if !linked {
+                errors.add("consentement", "Le compte de cette personne n'est pas relié à FranceConnect : choisissez le code reçu par courriel.");
             }
-            _ => {
-                errors.add("identite", "Le compte de cette personne n'est pas relié à FranceConnect : vérifiez plutôt une pièce d'identité.");
-                (String::new(), String::new())
-            }
-        },
-        "document" => {
+            ("franceconnect".to_string(), String::new())
+        }
+        Some(Consent::Code) => {
+            // The code proves the address; the identity is checked on a document, in person.
             let kind = f.get("piece");
             let digits = f.get("piece_fin");
             if !DOCUMENT_KINDS.iter().any(|(k, _)| *k == kind) {
@@ -494,59 +495,299 @@ pub async fn create(
                 format!("{kind} …{}", digits.to_uppercase()),
             )
         }
-        _ => {
-            errors.add("identite", "Indiquez comment l'identité a été vérifiée.");
+        None => {
+            errors.add(
+                "consentement",
+                "Indiquez comment la personne donne son accord.",
+            );
             (String::new(), String::new())
         }
     };
-    if f.get("consentement") != "oui" {
-        errors.add(
-            "consentement",
-            "La personne doit avoir donné son accord, après lecture du mandat.",
-        );
-    }
-    let (Some(structure), Some(usager), Some(length), true) =
-        (structure, usager, length, errors.is_empty())
+    let (Some(structure), Some(usager), Some(length), Some(consent), true) =
+        (structure, usager, length, consent, errors.is_empty())
     else {
         return aidant_page(&state, &visitor, &aidant, structures, f, errors, None).await;
     };
-    let start = time::OffsetDateTime::now_utc();
-    let end = length.end(start);
-    let mut event = visitor.event(structure.tenant_id, "mandat.creation");
-    event.object_type = Some("mandat".into());
+    let mut event = visitor.event(structure.tenant_id, "mandat.demande");
     event.on_behalf_of = Some(usager.email.clone());
-    event.details = serde_json::json!({ "domaines": domains.iter().map(|d| d.code()).collect::<Vec<_>>(), "duree": length.code(), "identite": check, "structure": structure.name }).to_string();
-    let m = store::create(
+    event.details = serde_json::json!({ "domaines": domains.iter().map(|d| d.code()).collect::<Vec<_>>(), "duree": length.code(), "identite": check, "consentement": consent.code(), "structure": structure.name }).to_string();
+    let mut trace = Trace::of(event);
+    let code = (consent == Consent::Code).then(|| guichet_store::secret::digit_code(6));
+    if let Some(code) = &code {
+        trace = trace.mail(mails::consent_code(
+            &usager.email,
+            &aidant.display_name,
+            &structure.name,
+            &labels(&domains),
+            length,
+            code,
+        ));
+    }
+    let id = store::request(
         &state.db,
-        &NewMandat {
+        &store::NewRequest {
             structure_id: structure.id,
             aidant_user_id: aidant.id,
             usager_user_id: usager.id,
-            domains: domains.clone(),
+            domains,
+            length,
             identity_check: check,
             identity_detail: detail,
-            starts_at: start.unix_timestamp() * 1000,
-            ends_at: end.unix_timestamp() * 1000,
         },
-        {
-            let (config, to, aidant, structure) = (
-                state.config.clone(),
-                usager.email.clone(),
-                aidant.display_name.clone(),
-                structure.name.clone(),
-            );
-            let domains = domains
-                .iter()
-                .map(|d| d.label())
-                .collect::<Vec<_>>()
-                .join(", ");
-            move |m: &Mandat| {
-                Trace::of(event).mail(mails::given(&config, m, &to, &aidant, &structure, &domains))
-            }
-        },
+        code.as_deref(),
+        trace,
     )
     .await?;
-    Ok(visitor.finish(Redirect::to(&format!("/aidant/mandats/{}", m.id)).into_response()))
+    Ok(visitor.finish(Redirect::to(&format!("/aidant/mandats/demandes/{id}")).into_response()))
+}
+
+fn labels(domains: &[Domain]) -> String {
+    domains
+        .iter()
+        .map(|d| d.label())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(Template)]
+#[template(path = "mandat/demande.html")]
+struct RequestPage {
+    layout: Layout,
+    id: i64,
+    usager: String,
+    domains: String,
+    length: &'static str,
+    by_code: bool,
+    franceconnect: bool,
+    errors: Errors,
+}
+
+async fn request_page(
+    state: &AppState,
+    visitor: &Visitor,
+    r: &store::Request,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let usager = compte::by_id(&state.db, r.usager_user_id)
+        .await?
+        .map(|u| format!("{} ({})", u.display_name, u.email))
+        .unwrap_or_default();
+    let page = RequestPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        id: r.id,
+        usager,
+        domains: labels(&r.domains),
+        length: r.length.label(),
+        by_code: r.identity_check != "franceconnect",
+        franceconnect: r.identity_check == "franceconnect",
+        errors,
+    };
+    crate::page::form_page(&page.errors, &page)
+}
+
+/// A request waiting for the usager's consent: the code they read out, or FranceConnect.
+pub async fn show_request(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let aidant = visitor.signed_in()?.clone();
+    let Some(r) = store::request_of(&state.db, id, aidant.id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if let Some(m) = r.mandat_id {
+        return Ok(Redirect::to(&format!("/aidant/mandats/{m}")).into_response());
+    }
+    request_page(&state, &visitor, &r, Errors::default()).await
+}
+
+/// What a mandat granted leaves: its journal entry and the usager's mail, with the link to
+/// revoke it at once.
+fn granted(
+    state: &AppState,
+    visitor: &Visitor,
+    usager: &guichet_store::compte::User,
+    aidant: &str,
+    structure: &str,
+    revocation: &str,
+) -> impl FnOnce(&Mandat) -> Trace + Send + 'static {
+    let mut event = visitor.event(None, "mandat.creation");
+    event.on_behalf_of = Some(usager.email.clone());
+    let (config, to, aidant, structure, revocation) = (
+        state.config.clone(),
+        usager.email.clone(),
+        aidant.to_string(),
+        structure.to_string(),
+        revocation.to_string(),
+    );
+    move |m: &Mandat| {
+        event.details = serde_json::json!({ "consentement": m.consent_method }).to_string();
+        Trace::of(event).mail(mails::given(
+            &config,
+            m,
+            &to,
+            &aidant,
+            &structure,
+            &labels(&m.domains),
+            &revocation,
+        ))
+    }
+}
+
+/// The parties of a request, to write the mandat's trace.
+async fn parties(
+    state: &AppState,
+    r: &store::Request,
+) -> anyhow::Result<(guichet_store::compte::User, String, String)> {
+    let usager = compte::by_id(&state.db, r.usager_user_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("compte de la personne introuvable"))?;
+    let aidant = compte::by_id(&state.db, r.aidant_user_id)
+        .await?
+        .map(|u| u.display_name)
+        .unwrap_or_default();
+    let structure = store::structure_by_id(&state.db, r.structure_id)
+        .await?
+        .map(|s| s.name)
+        .unwrap_or_default();
+    Ok((usager, aidant, structure))
+}
+
+/// The aidant types the code the usager received.
+pub async fn consent_code(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    f: Fields,
+) -> Result<Response, AppError> {
+    let aidant = visitor.signed_in()?.clone();
+    let Some(r) = store::request_of(&state.db, id, aidant.id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let (usager, aidant_name, structure) = parties(&state, &r).await?;
+    let revocation = guichet_store::secret::random_token();
+    let notice = granted(
+        &state,
+        &visitor,
+        &usager,
+        &aidant_name,
+        &structure,
+        &revocation,
+    );
+    let code: String = f.get("code").chars().filter(char::is_ascii_digit).collect();
+    match store::consent_with_code(&state.db, id, aidant.id, &code, &revocation, notice).await? {
+        Ok(m) => {
+            Ok(visitor.finish(Redirect::to(&format!("/aidant/mandats/{}", m.id)).into_response()))
+        }
+        Err(refused) => {
+            let mut errors = Errors::default();
+            errors.add("code", refused.message());
+            let r = store::request_of(&state.db, id, aidant.id)
+                .await?
+                .unwrap_or(r);
+            request_page(&state, &visitor, &r, errors).await
+        }
+    }
+}
+
+/// The usager signed in with FranceConnect on the aidant's screen (`compte::oidc` hands the
+/// verified identity here, without signing anyone in or out).
+pub(crate) async fn consent_franceconnect(
+    state: &AppState,
+    visitor: &Visitor,
+    aidant: i64,
+    id: i64,
+    subject: &str,
+) -> Result<Response, AppError> {
+    let Some(r) = store::request_of(&state.db, id, aidant).await? else {
+        return Ok(not_found(State(state.clone())).await);
+    };
+    let (usager, aidant_name, structure) = parties(state, &r).await?;
+    let revocation = guichet_store::secret::random_token();
+    let notice = granted(
+        state,
+        visitor,
+        &usager,
+        &aidant_name,
+        &structure,
+        &revocation,
+    );
+    match store::consent_with_franceconnect(&state.db, id, aidant, subject, &revocation, notice)
+        .await?
+    {
+        Ok(m) => Ok(Redirect::to(&format!("/aidant/mandats/{}", m.id)).into_response()),
+        Err(refused) => {
+            let mut errors = Errors::default();
+            errors.add("franceconnect", refused.message());
+            request_page(state, visitor, &r, errors).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mandat/revocation.html")]
+struct RevocationPage {
+    layout: Layout,
+    token: String,
+    found: Option<(i64, String, String)>,
+    done: bool,
+}
+
+/// The link of the mandat's e-mail: the usager revokes it at once, without signing in (the
+/// link reached their mailbox).
+pub async fn revocation_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    revocation_page(&state, &visitor, token, false).await
+}
+
+async fn revocation_page(
+    state: &AppState,
+    visitor: &Visitor,
+    token: String,
+    done: bool,
+) -> Result<Response, AppError> {
+    let found = match store::by_revocation_token(&state.db, &token).await? {
+        Some(m) => {
+            let aidant = compte::by_id(&state.db, m.aidant_user_id)
+                .await?
+                .map(|u| u.display_name)
+                .unwrap_or_default();
+            Some((m.id, aidant, crate::format::format_ms(m.ends_at)))
+        }
+        None => None,
+    };
+    let status = if found.is_none() && !done {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    let page = RevocationPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        token,
+        found,
+        done,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn revoke_by_link(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(m) = store::by_revocation_token(&state.db, &token).await? else {
+        return revocation_page(&state, &visitor, token, false).await;
+    };
+    let mut v = visitor.clone();
+    if let Some(u) = compte::by_id(&state.db, m.usager_user_id).await? {
+        // The link proves the mailbox: the usager acts.
+        v.user = Some(u);
+    }
+    revoke_and_tell(&state, &v, &m, "usager (lien du courriel)").await?;
+    revocation_page(&state, &visitor, token, true).await
 }
 
 #[derive(Template)]
