@@ -171,7 +171,7 @@ async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
         Trace::of(event("aidants.aidant.ajout")),
     )
     .await?;
-    let start = time::OffsetDateTime::now_utc();
+    let start = guichet_store::paris_now();
     mandat::create(
         db,
         &mandat::NewMandat {

@@ -137,7 +137,7 @@ pub(crate) async fn start_draft_in(
     .await?
     .try_get(0)?;
     // A public number residents can quote: year and sequence.
-    let year = time::OffsetDateTime::now_utc().year();
+    let year = crate::paris_now().year();
     let row = sqlx::query(&format!(
         "UPDATE dossiers SET number = $1 WHERE id = $2 RETURNING {COLUMNS}"
     ))

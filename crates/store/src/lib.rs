@@ -41,6 +41,20 @@ pub fn now_ms() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// Europe/Paris from the time-zone database bundled in the binary (no dependency on the host's).
+pub fn paris() -> &'static jiff::tz::TimeZone {
+    static PARIS: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    PARIS.get_or_init(|| jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC))
+}
+
+/// Now in French time (summer time included): what people count in days, months and years
+/// (a mandat's end, the year of a public number), whatever the server's own zone.
+pub fn paris_now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    let seconds = paris().to_offset(jiff::Timestamp::now()).seconds();
+    now.to_offset(time::UtcOffset::from_whole_seconds(seconds).unwrap_or(time::UtcOffset::UTC))
+}
+
 /// A stored instant as RFC 3339 (UTC), for APIs and exports.
 pub fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -50,4 +64,13 @@ pub fn rfc3339(ms: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod paris_tests {
+    #[test]
+    fn french_time_is_one_or_two_hours_ahead_of_utc() {
+        let offset = super::paris_now().offset().whole_hours();
+        assert!(offset == 1 || offset == 2, "offset {offset}");
+    }
 }

@@ -418,7 +418,7 @@ pub async fn request_of(db: &Db, id: i64, aidant: i64) -> anyhow::Result<Option<
 
 /// The mandat of a request the usager consented to: its dates from now, its revocation link.
 fn granted(r: &Request) -> NewMandat {
-    let start = time::OffsetDateTime::now_utc();
+    let start = crate::paris_now();
     NewMandat {
         structure_id: r.structure_id,
         aidant_user_id: r.aidant_user_id,

@@ -473,7 +473,7 @@ async fn insert_in(conn: &mut sqlx::AnyConnection, n: &NewReport) -> anyhow::Res
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
-    let year = time::OffsetDateTime::now_utc().year();
+    let year = crate::paris_now().year();
     sqlx::query("UPDATE signalements SET number = $1 WHERE id = $2")
         .bind(format!("S{year}-{id:06}"))
         .bind(id)

@@ -2,15 +2,9 @@
 //! server's own zone. Machine formats (API, exports' ISO columns) stay UTC and say so
 //! (`guichet_store::rfc3339`).
 
-use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use std::sync::OnceLock;
 
-/// Europe/Paris from the time-zone database bundled in the binary (no dependency on the host's).
-pub fn paris() -> &'static TimeZone {
-    static PARIS: OnceLock<TimeZone> = OnceLock::new();
-    PARIS.get_or_init(|| TimeZone::get("Europe/Paris").unwrap_or(TimeZone::UTC))
-}
+pub use guichet_store::paris;
 
 fn zoned(ms: i64) -> jiff::ZonedDateTime {
     Timestamp::from_millisecond(ms)
