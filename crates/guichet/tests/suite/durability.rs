@@ -109,62 +109,14 @@ async fn every_acknowledged_submission_survives_sigkill() {
         workers.push(tokio::spawn(async move {
             let b = Browser::new(&base);
             b.set_cookie("guichet_session", &cookie);
-            let Ok(page) = b.client.get(format!("{base}/connexion")).send().await else {
-                return;
-            };
-            let Ok(html) = page.text().await else { return };
-            let Some(token) = crate::support::field_value(&html, "_csrf") else {
+            let Some(token) = csrf_of(&b, &base).await else {
                 return;
             };
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
                 let address = format!("{n} rue du Travailleur {w}, 21000 Dijon");
-                let Ok(r) = b
-                    .client
-                    .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
-                    .form(&[("_csrf", token.as_str())])
-                    .send()
-                    .await
-                else {
-                    break;
-                };
-                let Some(step) = r
-                    .headers()
-                    .get("location")
-                    .and_then(|l| l.to_str().ok())
-                    .map(str::to_string)
-                else {
-                    break;
-                };
-                let form = [
-                    ("_csrf", token.as_str()),
-                    ("adresse", address.as_str()),
-                    ("depuis", "2026-11-01"),
-                    ("action", "continuer"),
-                ];
-                if b.client
-                    .post(format!("{base}{step}"))
-                    .form(&form)
-                    .send()
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-                let id: i64 = step
-                    .trim_start_matches("/dossiers/")
-                    .split('/')
-                    .next()
-                    .and_then(|i| i.parse().ok())
-                    .expect("id");
-                let Ok(r) = b
-                    .client
-                    .post(format!("{base}/dossiers/{id}/depot"))
-                    .form(&[("_csrf", token.as_str())])
-                    .send()
-                    .await
-                else {
+                let Some((id, r)) = file_dossier(&b, &base, &slug, &token, &address).await else {
                     break;
                 };
                 // The success answer: a redirection to the accusé de réception.
@@ -304,6 +256,52 @@ enum Acked {
     Demarche(String),
     /// A dossier deposited (its id).
     Deposit(i64),
+}
+
+/// Starts a dossier, answers its one step and deposits it, as a browser does. `None` once the
+/// server stops answering; otherwise the dossier's id and the deposit's answer, for the caller
+/// to judge.
+async fn file_dossier(
+    b: &Browser,
+    base: &str,
+    slug: &str,
+    token: &str,
+    address: &str,
+) -> Option<(i64, reqwest::Response)> {
+    let r = b
+        .client
+        .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
+        .form(&[("_csrf", token)])
+        .send()
+        .await
+        .ok()?;
+    let step = r.headers().get("location")?.to_str().ok()?.to_string();
+    let form = [
+        ("_csrf", token),
+        ("adresse", address),
+        ("depuis", "2026-11-01"),
+        ("action", "continuer"),
+    ];
+    b.client
+        .post(format!("{base}{step}"))
+        .form(&form)
+        .send()
+        .await
+        .ok()?;
+    let id: i64 = step
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|i| i.parse().ok())
+        .expect("id");
+    let r = b
+        .client
+        .post(format!("{base}/dossiers/{id}/depot"))
+        .form(&[("_csrf", token)])
+        .send()
+        .await
+        .ok()?;
+    Some((id, r))
 }
 
 /// A browser's anti-CSRF token, read from a form as a browser would.
@@ -455,51 +453,8 @@ async fn every_acknowledged_action_survives_sigkill_with_its_journal_entry() {
                             .map(|n| Acked::Open311(n.to_string()))
                     }
                     1 => {
-                        let Ok(r) = b
-                            .client
-                            .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
-                            .form(&[("_csrf", token.as_str())])
-                            .send()
-                            .await
-                        else {
-                            break;
-                        };
-                        let Some(step) = r
-                            .headers()
-                            .get("location")
-                            .and_then(|l| l.to_str().ok())
-                            .map(str::to_string)
-                        else {
-                            break;
-                        };
                         let address = format!("{n} rue du Travailleur {w}, 21000 Dijon");
-                        let form = [
-                            ("_csrf", token.as_str()),
-                            ("adresse", address.as_str()),
-                            ("depuis", "2026-11-01"),
-                            ("action", "continuer"),
-                        ];
-                        if b.client
-                            .post(format!("{base}{step}"))
-                            .form(&form)
-                            .send()
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
-                        let id: i64 = step
-                            .trim_start_matches("/dossiers/")
-                            .split('/')
-                            .next()
-                            .and_then(|i| i.parse().ok())
-                            .expect("id");
-                        let Ok(r) = b
-                            .client
-                            .post(format!("{base}/dossiers/{id}/depot"))
-                            .form(&[("_csrf", token.as_str())])
-                            .send()
-                            .await
+                        let Some((id, r)) = file_dossier(&b, &base, &slug, &token, &address).await
                         else {
                             break;
                         };
