@@ -7,6 +7,7 @@ pub mod coffre;
 pub mod collectivite;
 pub mod competence;
 pub mod contours;
+pub mod delai;
 pub mod demarche;
 pub mod dossier;
 pub mod franceconnect;

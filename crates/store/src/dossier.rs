@@ -3,9 +3,9 @@
 
 use crate::db::Db;
 use crate::trace::Trace;
-use guichet_domain::demarche::{Answers, Definition};
+use guichet_domain::demarche::{Answers, ApresCorrection, Definition};
 use guichet_domain::dossier::{
-    deadline, tacit_decision, transition, Action, Actor, State, TransitionError,
+    deadline, resumed_deadline, tacit_decision, transition, Action, Actor, State, TransitionError,
 };
 use guichet_domain::journal::Event;
 use guichet_domain::text::fold;
@@ -34,13 +34,15 @@ pub struct Dossier {
     pub submitted_at: Option<i64>,
     pub complete_since: Option<i64>,
     pub deadline_at: Option<i64>,
+    /// When a correction request stopped the clock (cleared when the usager corrects).
+    pub suspended_at: Option<i64>,
     pub decided_at: Option<i64>,
     pub tacit: bool,
     pub decision_reason: Option<String>,
 }
 
 const COLUMNS: &str = "tenant_id, id, number, demarche_id, version, usager_id, state, answers, applicant_name, assigned_to,
-    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, decided_at, tacit, decision_reason, tracking_code";
+    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, suspended_at, decided_at, tacit, decision_reason, tracking_code";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
     let state: String = r.try_get("state")?;
@@ -64,6 +66,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
         submitted_at: r.try_get("submitted_at")?,
         complete_since: r.try_get("complete_since")?,
         deadline_at: r.try_get("deadline_at")?,
+        suspended_at: r.try_get("suspended_at")?,
         decided_at: r.try_get("decided_at")?,
         tacit: r.try_get::<i64, _>("tacit")? != 0,
         decision_reason: r.try_get("decision_reason")?,
@@ -414,6 +417,24 @@ where
     change_at(db, d, definition, action, by, crate::now_ms(), false, along).await
 }
 
+/// Like `change`, at a given time (tests move the clock instead of waiting for it).
+pub async fn change_as_of(
+    db: &Db,
+    d: &Dossier,
+    definition: &Definition,
+    action: &Action,
+    by: &By,
+    now: i64,
+) -> Result<State, ChangeError> {
+    let along = Along {
+        answers: None,
+        notice: |_: &Dossier| Trace::default(),
+    };
+    change_at(db, d, definition, action, by, now, false, along)
+        .await
+        .map(|changed| changed.state)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn change_at<N>(
     db: &Db,
@@ -445,14 +466,26 @@ where
         _ => None,
     };
     let mut after = d.clone();
-    // A (re)submission restarts the instruction clock: the dossier is complete from now.
+    // A (re)submission makes the dossier complete from now: the clock restarts, or resumes with
+    // the days that were left when the démarche says so.
     if matches!(
         (d.state, to),
         (_, State::Depose) | (State::EnCorrection, State::EnInstruction)
     ) {
         after.submitted_at = Some(d.submitted_at.unwrap_or(now));
         after.complete_since = Some(now);
-        after.deadline_at = deadline(now, definition.deadline_days);
+        after.deadline_at = match (definition.after_correction, d.deadline_at, d.suspended_at) {
+            (ApresCorrection::Reprend, Some(due), Some(stopped))
+                if d.state == State::EnCorrection =>
+            {
+                Some(resumed_deadline(due, stopped, now))
+            }
+            _ => deadline(now, definition.instruction_delay()),
+        };
+        after.suspended_at = None;
+    }
+    if to == State::EnCorrection {
+        after.suspended_at = Some(now);
     }
     after.state = to;
     after.updated_at = now;
@@ -493,13 +526,13 @@ where
         .write(move |conn| {
             Box::pin(async move {
                 let answers_set = if new_answers.is_some() {
-                    "answers = $12, commune_insee = $13, "
+                    "answers = $13, commune_insee = $14, "
                 } else {
                     ""
                 };
                 let sql = format!(
                     "UPDATE dossiers SET {answers_set}state = $1, updated_at = $2, submitted_at = $3, complete_since = $4,
-                         deadline_at = $5, decided_at = $6, decision_reason = $7, tacit = $8
+                         deadline_at = $5, decided_at = $6, decision_reason = $7, tacit = $8, suspended_at = $12
                      WHERE tenant_id = $9 AND id = $10 AND state = $11"
                 );
                 let mut update = sqlx::query(&sql)
@@ -514,6 +547,7 @@ where
                 .bind(changed.tenant_id)
                 .bind(changed.id)
                 .bind(from.code());
+                update = update.bind(changed.suspended_at);
                 if let Some(answers) = new_answers {
                     update = update.bind(answers).bind(changed.commune_insee.clone());
                 }
@@ -611,9 +645,7 @@ where
         else {
             continue;
         };
-        let since = d.complete_since.unwrap_or(d.created_at);
-        let Some(outcome) = tacit_decision(d.state, since, def.deadline_days, def.tacit_rule, now)
-        else {
+        let Some(outcome) = tacit_decision(d.state, d.deadline_at, def.tacit_rule, now) else {
             continue;
         };
         let action = if outcome == State::Accepte {

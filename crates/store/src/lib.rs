@@ -41,11 +41,7 @@ pub fn now_ms() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Europe/Paris from the time-zone database bundled in the binary (no dependency on the host's).
-pub fn paris() -> &'static jiff::tz::TimeZone {
-    static PARIS: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
-    PARIS.get_or_init(|| jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC))
-}
+pub use guichet_domain::delai::paris;
 
 /// Now in French time (summer time included): what people count in days, months and years
 /// (a mandat's end, the year of a public number), whatever the server's own zone.

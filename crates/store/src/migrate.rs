@@ -113,6 +113,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mandat_consent",
         include_str!("../migrations/0023_mandat_consent.sql"),
     ),
+    (
+        24,
+        "dossier_suspension",
+        include_str!("../migrations/0024_dossier_suspension.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

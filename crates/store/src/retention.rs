@@ -5,17 +5,16 @@ use crate::db::Db;
 use crate::dossier::Dossier;
 use crate::files::LocalStore;
 use crate::trace::Trace;
+use guichet_domain::delai::Delai;
 use guichet_domain::dossier::DAY_MS;
 use sqlx::Row;
 
 /// Warned this long before the anonymisation.
 pub const WARNING_MS: i64 = 14 * DAY_MS;
-/// A month, for retention periods, as the law counts them roughly: 30 days.
-pub const MONTH_MS: i64 = 30 * DAY_MS;
-
-/// When a decided dossier's personal data goes.
+/// When a decided dossier's personal data goes: at the end of the last day of its retention,
+/// counted in calendar months on the Paris calendar.
 pub fn anonymise_at(decided_at: i64, retention_months: u32) -> i64 {
-    decided_at + i64::from(retention_months) * MONTH_MS
+    guichet_domain::delai::expiry(decided_at, Delai::mois(retention_months))
 }
 
 /// Decided dossiers not anonymised yet, with their retention months, oldest decisions first.

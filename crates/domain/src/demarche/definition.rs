@@ -1,5 +1,6 @@
 //! The definition of a démarche, and its JSON format (docs/DEMARCHE_FORMAT.md).
 
+use crate::delai::Delai;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -22,6 +23,27 @@ impl TacitRule {
             Self::Accord => "silence vaut accord",
             Self::Rejet => "silence vaut rejet",
             Self::Aucune => "pas de décision implicite",
+        }
+    }
+}
+
+/// What a correction request does to the instruction clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ApresCorrection {
+    /// The dossier was incomplete: the whole delay runs again from the corrected deposit
+    /// (CRPA art. L114-5, the common case).
+    #[default]
+    Recommence,
+    /// The clock was suspended: it resumes with the days that were left.
+    Reprend,
+}
+
+impl ApresCorrection {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Recommence => "le délai recommence à la réception des compléments",
+            Self::Reprend => "le délai reprend là où il s'était arrêté",
         }
     }
 }
@@ -54,11 +76,18 @@ pub struct Definition {
     /// Code of the competence (see the one-door referential), e.g. "restauration_scolaire".
     #[serde(default)]
     pub competence: Option<String>,
-    /// Instruction deadline in days from the (complete) deposit.
-    #[serde(default)]
+    /// Instruction deadline from the (complete) deposit, in days, weeks, months or years:
+    /// `{"amount": 2, "unit": "mois"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Delai>,
+    /// The same in days, as the first versions of the format wrote it; read, never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_days: Option<u32>,
     #[serde(default)]
     pub tacit_rule: TacitRule,
+    /// What a correction request does to the clock.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub after_correction: ApresCorrection,
     /// Months personal data is kept after the decision.
     pub retention_months: u32,
     #[serde(default)]
@@ -76,6 +105,10 @@ pub struct Definition {
 
 fn format_version() -> u32 {
     1
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,6 +288,11 @@ impl Definition {
         }
     }
 
+    /// The instruction deadline, whichever way the definition wrote it.
+    pub fn instruction_delay(&self) -> Option<Delai> {
+        self.deadline.or(self.deadline_days.map(Delai::jours))
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
@@ -358,6 +396,28 @@ impl Definition {
         }
         if self.pages.is_empty() {
             err("la démarche doit avoir au moins une page".into());
+        }
+        if self.deadline.is_some() && self.deadline_days.is_some() {
+            err("le délai d'instruction est donné deux fois : gardez « deadline » et retirez « deadline_days »".into());
+        }
+        match self.instruction_delay() {
+            Some(d) if d.amount == 0 => {
+                err("le délai d'instruction « deadline » ne peut pas être nul".into())
+            }
+            Some(d) if d.label().len() > 20 || d.amount > 3650 => {
+                err("le délai d'instruction « deadline » est trop long".into())
+            }
+            None if self.tacit_rule != TacitRule::Aucune => err(format!(
+                "la règle « {} » demande un délai d'instruction « deadline »",
+                self.tacit_rule.label()
+            )),
+            _ => {}
+        }
+        if self.retention_months == 0 || self.retention_months > 1200 {
+            err(
+                "la durée de conservation « retention_months » doit être entre 1 et 1200 mois"
+                    .into(),
+            );
         }
         let mut seen: HashSet<&str> = HashSet::new();
         let mut earlier: Vec<&Field> = Vec::new();

@@ -54,14 +54,19 @@ pub fn describe(old: &Definition, new: &Definition) -> Vec<String> {
     text("Titre", &old.title, &new.title);
     text("Description", &old.description, &new.description);
     text("Public", &old.audience, &new.audience);
-    let days = |d: Option<u32>| {
-        d.map(|n| format!("{n} jours"))
+    let delay = |d: Option<crate::delai::Delai>| {
+        d.map(crate::delai::Delai::label)
             .unwrap_or_else(|| "aucun".into())
     };
     text(
         "Délai d'instruction",
-        &days(old.deadline_days),
-        &days(new.deadline_days),
+        &delay(old.instruction_delay()),
+        &delay(new.instruction_delay()),
+    );
+    text(
+        "Après une demande de correction",
+        old.after_correction.label(),
+        new.after_correction.label(),
     );
     text(
         "À l'expiration du délai",

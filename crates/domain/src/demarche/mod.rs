@@ -9,7 +9,8 @@ pub mod modele;
 pub mod values;
 
 pub use definition::{
-    Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel, Page, TacitRule,
+    ApresCorrection, Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel, Page,
+    TacitRule,
 };
 pub use values::{validate, Answers, FieldError};
 

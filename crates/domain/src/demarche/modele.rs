@@ -48,8 +48,10 @@ pub fn adjust(template: &Definition, local: &Definition, allowed: &[Adjustable])
         match a {
             Adjustable::Contact => out.contact = local.contact.clone(),
             Adjustable::Deadline => {
+                out.deadline = local.deadline;
                 out.deadline_days = local.deadline_days;
                 out.tacit_rule = local.tacit_rule;
+                out.after_correction = local.after_correction;
             }
             Adjustable::Texts => {
                 out.description = local.description.clone();
@@ -102,7 +104,10 @@ mod tests {
             Some("Mairie de Dijon"),
             "the local contact"
         );
-        assert_eq!(updated.deadline_days, Some(20));
+        assert_eq!(
+            updated.instruction_delay(),
+            Some(crate::delai::Delai::jours(20))
+        );
         let mut forbidden = local.clone();
         forbidden.description = "Autre".into();
         assert!(!only_allowed_changes(&base(), &forbidden, &allowed));

@@ -6,6 +6,7 @@
 
 pub mod etape;
 
+use crate::delai::{self, Delai};
 use crate::demarche::TacitRule;
 use serde::Serialize;
 
@@ -178,24 +179,84 @@ pub fn transition(from: State, action: &Action, actor: Actor) -> Result<State, T
 
 pub const DAY_MS: i64 = 86_400_000;
 
-/// When the instruction deadline expires: `deadline_days` after the last complete deposit.
-pub fn deadline(complete_since_ms: i64, deadline_days: Option<u32>) -> Option<i64> {
-    deadline_days.map(|d| complete_since_ms + i64::from(d) * DAY_MS)
+/// When the instruction deadline expires: the end of its last day, Paris time, counted from the
+/// day of the last complete deposit (`crate::delai`).
+pub fn deadline(complete_since_ms: i64, delay: Option<Delai>) -> Option<i64> {
+    delay.map(|d| delai::expiry(complete_since_ms, d))
+}
+
+/// The deadline of a dossier corrected at `now` whose clock stopped at `suspended_at`, when the
+/// démarche says the clock resumes: the days that were left run again from today.
+pub fn resumed_deadline(deadline_ms: i64, suspended_at_ms: i64, now_ms: i64) -> i64 {
+    let stopped = delai::paris_day(suspended_at_ms);
+    let last = delai::last_day(deadline_ms);
+    let left = stopped
+        .until(last)
+        .map(|s| s.get_days())
+        .unwrap_or(0)
+        .max(0);
+    let today = delai::paris_day(now_ms);
+    delai::end_of_day(
+        today
+            .checked_add(jiff::Span::new().days(i64::from(left)))
+            .unwrap_or(today),
+    )
+}
+
+/// What the accusé de réception says will happen at the deadline (CRPA art. L112-11 and
+/// R112-5): the day the request is réputée acceptée or rejetée and, for a rejection, the means
+/// and time of appeal. The decision is born when the last day ends, so the day named is the next
+/// one.
+pub fn tacit_notice(rule: TacitRule, deadline_at: Option<i64>, collectivite: &str) -> TacitNotice {
+    let Some(due) = deadline_at else {
+        return TacitNotice {
+            outcome: "Aucun délai n'est fixé : le service vous répondra.".into(),
+            appeal: None,
+        };
+    };
+    let day = delai::jour_long(delai::paris_day(due));
+    let last = delai::jour_long(delai::last_day(due));
+    match rule {
+        TacitRule::Accord => TacitNotice {
+            outcome: format!(
+                "Sans décision du service au plus tard le {last}, votre demande sera réputée acceptée le {day} (le silence vaut accord)."
+            ),
+            appeal: None,
+        },
+        TacitRule::Rejet => TacitNotice {
+            outcome: format!(
+                "Sans décision du service au plus tard le {last}, votre demande sera réputée rejetée le {day} (le silence vaut rejet)."
+            ),
+            appeal: Some(format!(
+                "Vous pourrez contester ce rejet dans les deux mois qui suivent le {day} : par un recours gracieux auprès de {collectivite}, ou par un recours devant le tribunal administratif (aussi en ligne sur www.telerecours.fr). Dans ce même délai, vous pouvez demander les motifs du rejet ; ils vous seront communiqués dans le mois, et le délai de recours court alors de nouveau deux mois à partir de leur réception."
+            )),
+        },
+        TacitRule::Aucune => TacitNotice {
+            outcome: format!("Le service vous répondra au plus tard le {last}."),
+            appeal: None,
+        },
+    }
+}
+
+/// What the accusé de réception says of the deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TacitNotice {
+    pub outcome: String,
+    pub appeal: Option<String>,
 }
 
 /// The decision the law takes by itself when the deadline passed without one, if any. While the
 /// usager is asked to correct, the dossier is incomplete and the clock does not run.
 pub fn tacit_decision(
     state: State,
-    complete_since_ms: i64,
-    deadline_days: Option<u32>,
+    deadline_at: Option<i64>,
     rule: TacitRule,
     now_ms: i64,
 ) -> Option<State> {
     if !matches!(state, State::Depose | State::EnInstruction) {
         return None;
     }
-    let expired = deadline(complete_since_ms, deadline_days).is_some_and(|d| now_ms >= d);
+    let expired = deadline_at.is_some_and(|d| now_ms >= d);
     match (expired, rule) {
         (true, TacitRule::Accord) => Some(State::Accepte),
         (true, TacitRule::Rejet) => Some(State::Refuse),
@@ -287,39 +348,87 @@ mod tests {
     }
 
     #[test]
-    fn the_tacit_rule_applies_at_the_deadline_only_while_complete() {
-        let deposit = 1_000 * DAY_MS;
-        let before = deposit + 59 * DAY_MS;
-        let at = deposit + 60 * DAY_MS;
+    fn the_tacit_rule_applies_at_the_end_of_the_last_day_only_while_complete() {
+        let paris = |y, m, d, h| {
+            delai::paris()
+                .to_timestamp(jiff::civil::date(y, m, d).at(h, 0, 0, 0))
+                .expect("a Paris time")
+                .as_millisecond()
+        };
+        let deposit = paris(2026, 12, 1, 10);
+        let due = deadline(deposit, Some(Delai::mois(2)));
+        assert_eq!(due, Some(paris(2027, 2, 2, 0)));
+        let before = paris(2027, 2, 1, 23) + 59 * 60_000;
+        let at = paris(2027, 2, 2, 0);
         assert_eq!(
-            tacit_decision(
-                S::EnInstruction,
-                deposit,
-                Some(60),
-                TacitRule::Accord,
-                before
-            ),
+            tacit_decision(S::EnInstruction, due, TacitRule::Accord, before),
             None
         );
         assert_eq!(
-            tacit_decision(S::EnInstruction, deposit, Some(60), TacitRule::Accord, at),
+            tacit_decision(S::EnInstruction, due, TacitRule::Accord, at),
             Some(S::Accepte)
         );
         assert_eq!(
-            tacit_decision(S::Depose, deposit, Some(60), TacitRule::Rejet, at),
+            tacit_decision(S::Depose, due, TacitRule::Rejet, at),
             Some(S::Refuse)
         );
         assert_eq!(
-            tacit_decision(S::EnCorrection, deposit, Some(60), TacitRule::Accord, at),
+            tacit_decision(S::EnCorrection, due, TacitRule::Accord, at),
             None
         );
         assert_eq!(
-            tacit_decision(S::EnInstruction, deposit, Some(60), TacitRule::Aucune, at),
+            tacit_decision(S::EnInstruction, due, TacitRule::Aucune, at),
             None
         );
+        assert_eq!(tacit_decision(S::Accepte, due, TacitRule::Rejet, at), None);
         assert_eq!(
-            tacit_decision(S::Accepte, deposit, Some(60), TacitRule::Rejet, at),
+            tacit_decision(S::EnInstruction, None, TacitRule::Accord, at),
             None
         );
+    }
+
+    #[test]
+    fn the_accuse_names_the_day_of_the_tacit_decision_and_the_appeal() {
+        let deposit = delai::paris()
+            .to_timestamp(jiff::civil::date(2026, 12, 1).at(10, 0, 0, 0))
+            .expect("a Paris time")
+            .as_millisecond();
+        let due = deadline(deposit, Some(Delai::mois(2)));
+        let accord = tacit_notice(TacitRule::Accord, due, "Dijon");
+        assert!(
+            accord.outcome.contains("au plus tard le 1er février 2027"),
+            "{}",
+            accord.outcome
+        );
+        assert!(
+            accord
+                .outcome
+                .contains("réputée acceptée le 2 février 2027"),
+            "{}",
+            accord.outcome
+        );
+        assert_eq!(accord.appeal, None);
+        let rejet = tacit_notice(TacitRule::Rejet, due, "Dijon");
+        assert!(rejet.outcome.contains("réputée rejetée le 2 février 2027"));
+        let appeal = rejet.appeal.expect("means of appeal");
+        assert!(
+            appeal.contains("deux mois") && appeal.contains("recours gracieux auprès de Dijon")
+        );
+        assert!(appeal.contains("tribunal administratif"));
+    }
+
+    #[test]
+    fn a_resumed_clock_keeps_the_days_that_were_left() {
+        let paris = |y, m, d| {
+            delai::paris()
+                .to_timestamp(jiff::civil::date(y, m, d).at(9, 0, 0, 0))
+                .expect("a Paris time")
+                .as_millisecond()
+        };
+        // Due at the end of 1 February; stopped on 11 January with 21 days left; corrected on
+        // 20 January: due at the end of 10 February.
+        let due = deadline(paris(2026, 12, 1), Some(Delai::mois(2))).expect("due");
+        let resumed = resumed_deadline(due, paris(2027, 1, 11), paris(2027, 1, 20));
+        assert_eq!(delai::last_day(resumed), jiff::civil::date(2027, 2, 10));
     }
 }

@@ -105,7 +105,12 @@ async fn a_dossier_goes_through_correction_to_acceptance_and_every_step_is_journ
         State::Depose
     );
     x = reload(x.id).await;
-    assert!(x.deadline_at.expect("deadline") - x.complete_since.expect("since") == 30 * DAY_MS);
+    let since = guichet_domain::delai::paris_day(x.complete_since.expect("since"));
+    assert_eq!(
+        guichet_domain::delai::last_day(x.deadline_at.expect("deadline")),
+        since.checked_add(jiff::Span::new().days(30)).expect("day"),
+        "thirty calendar days, ending at midnight Paris time"
+    );
     dossier::change(&t.db, &x, &def, &Action::StartInstruction, &agent())
         .await
         .expect("instruction");
@@ -199,19 +204,18 @@ async fn the_tacit_rule_applies_at_the_deadline_without_sleeping() {
         .await
         .expect("q")
         .expect("dossier");
-    let since = x.complete_since.expect("since");
+    let due = x.deadline_at.expect("deadline");
 
     assert!(
-        dossier::apply_tacit_decisions(&t.db, since + 30 * DAY_MS - 1, |_, _| Default::default())
+        dossier::apply_tacit_decisions(&t.db, due - 1, |_, _| Default::default())
             .await
             .expect("job")
             .is_empty(),
         "not before"
     );
-    let decided =
-        dossier::apply_tacit_decisions(&t.db, since + 30 * DAY_MS, |_, _| Default::default())
-            .await
-            .expect("job");
+    let decided = dossier::apply_tacit_decisions(&t.db, due, |_, _| Default::default())
+        .await
+        .expect("job");
     assert_eq!(
         decided.iter().map(|d| d.number.clone()).collect::<Vec<_>>(),
         vec![x.number.clone()]
@@ -232,7 +236,7 @@ async fn the_tacit_rule_applies_at_the_deadline_without_sleeping() {
     assert!(entry.event.actor.contains("silence vaut accord"));
     assert!(entry.event.details.contains("\"implicite\":true"));
     assert!(
-        dossier::apply_tacit_decisions(&t.db, since + 60 * DAY_MS, |_, _| Default::default())
+        dossier::apply_tacit_decisions(&t.db, due + 30 * DAY_MS, |_, _| Default::default())
             .await
             .expect("job")
             .is_empty(),
@@ -424,4 +428,78 @@ async fn the_queue_filters_and_pages_by_keyset() {
             .is_empty(),
         "Mâcon sees none of Dijon's"
     );
+}
+
+/// A Paris wall-clock time as stored (Unix milliseconds).
+fn paris_ms(y: i16, m: i8, d: i8, h: i8) -> i64 {
+    guichet_domain::delai::paris()
+        .to_timestamp(jiff::civil::date(y, m, d).at(h, 0, 0, 0))
+        .expect("a Paris time")
+        .as_millisecond()
+}
+
+/// Deposit on 1 December (due at the end of 31 December), correction asked on 11 December
+/// (20 days left), corrected on 20 December: the dossier's page and the tacit rule now count.
+async fn correct_on_the_twentieth(policy: &str) -> (TestDb, dossier::Dossier) {
+    let (t, tenant_id, d, _) = setup().await;
+    let def = Definition::from_json(&DEFINITION.replace(
+        r#""tacit_rule": "accord","#,
+        &format!(r#""tacit_rule": "accord", "after_correction": "{policy}","#),
+    ))
+    .expect("definition");
+    let x = dossier::create_draft(&t.db, tenant_id, d.id, 1, None, "Dominique")
+        .await
+        .expect("draft");
+    let steps = [
+        (Action::Submit, usager(1), paris_ms(2026, 12, 1, 9)),
+        (Action::StartInstruction, agent(), paris_ms(2026, 12, 2, 9)),
+        (
+            Action::RequestCorrection {
+                message: "Le SIRET est celui du siège.".into(),
+            },
+            agent(),
+            paris_ms(2026, 12, 11, 9),
+        ),
+        (Action::Submit, usager(1), paris_ms(2026, 12, 20, 18)),
+    ];
+    for (action, by, at) in steps {
+        let x = dossier::get(&t.db, tenant_id, x.id)
+            .await
+            .expect("q")
+            .expect("dossier");
+        dossier::change_as_of(&t.db, &x, &def, &action, &by, at)
+            .await
+            .expect("step");
+    }
+    let x = dossier::get(&t.db, tenant_id, x.id)
+        .await
+        .expect("q")
+        .expect("dossier");
+    (t, x)
+}
+
+#[tokio::test]
+async fn after_a_correction_the_clock_restarts_or_resumes_as_the_demarche_says() {
+    use guichet_domain::delai::last_day;
+    let (_t, restarted) = correct_on_the_twentieth("recommence").await;
+    assert_eq!(restarted.state, State::EnInstruction);
+    assert_eq!(
+        last_day(restarted.deadline_at.expect("due")),
+        jiff::civil::date(2027, 1, 19),
+        "thirty days again from 20 December"
+    );
+    assert_eq!(restarted.suspended_at, None);
+    let (_t, resumed) = correct_on_the_twentieth("reprend").await;
+    assert_eq!(
+        last_day(resumed.deadline_at.expect("due")),
+        jiff::civil::date(2027, 1, 9),
+        "the 20 days left run from 20 December"
+    );
+    // A definition that names an unknown policy is refused with its line.
+    let errors = Definition::from_json(&DEFINITION.replace(
+        r#""tacit_rule": "accord","#,
+        r#""tacit_rule": "accord", "after_correction": "suspend","#,
+    ))
+    .expect_err("unknown policy");
+    assert!(errors[0].message.contains("suspend"), "{errors:?}");
 }

@@ -63,7 +63,7 @@ async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_
         .await;
     assert_eq!(bad.status, 422);
     assert!(
-        bad.html.contains("Le délai est un nombre de jours"),
+        bad.html.contains("Le délai est un nombre entre 1 et 3650"),
         "{}",
         bad.html
     );
@@ -73,7 +73,9 @@ async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_
             &[
                 ("titre", "Aide aux séjours de vacances"),
                 ("description", "Une aide pour les séjours des enfants."),
-                ("delai", "30"),
+                ("delai", "2"),
+                ("delai_unite", "mois"),
+                ("apres_correction", "reprend"),
                 ("silence", "accord"),
                 ("conservation", "24"),
                 ("identite", "compte"),
@@ -200,7 +202,14 @@ async fn an_admin_builds_a_demarche_in_the_editor_and_it_goes_through_its_whole_
     .await
     .expect("q")
     .expect("definition");
-    assert_eq!(def.deadline_days, Some(30));
+    assert_eq!(
+        def.instruction_delay(),
+        Some(guichet_domain::delai::Delai::mois(2))
+    );
+    assert_eq!(
+        def.after_correction,
+        guichet_domain::demarche::ApresCorrection::Reprend
+    );
     let ids: Vec<&str> = def.pages[0].fields.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(
         ids,

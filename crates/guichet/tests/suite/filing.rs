@@ -431,7 +431,7 @@ async fn a_malformed_address_gets_a_french_error_page() {
 #[tokio::test]
 async fn the_usager_is_told_when_silence_decides() {
     use guichet_domain::demarche::Definition;
-    use guichet_domain::dossier::{Action, Actor, DAY_MS};
+    use guichet_domain::dossier::{Action, Actor};
     use guichet_store::dossier;
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
@@ -463,7 +463,169 @@ async fn the_usager_is_told_when_silence_decides() {
     assert_eq!(n, 1);
     let mail = smtp.wait_for(&u.email, "décision implicite").await;
     assert!(mail.body.contains("accepté"), "{}", mail.body);
-    assert!(x.deadline_at.expect("deadline") - x.complete_since.expect("since") == 30 * DAY_MS);
+    // Thirty calendar days after the Paris day of the deposit, at the end of that day.
+    let since = guichet_domain::delai::paris_day(x.complete_since.expect("since"));
+    assert_eq!(
+        guichet_domain::delai::last_day(x.deadline_at.expect("deadline")),
+        since.checked_add(jiff::Span::new().days(30)).expect("day")
+    );
+}
+
+/// A Paris wall-clock time as stored (Unix milliseconds).
+fn paris_ms(y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
+    guichet_domain::delai::paris()
+        .to_timestamp(jiff::civil::date(y, m, d).at(h, min, 0, 0))
+        .expect("a Paris time")
+        .as_millisecond()
+}
+
+#[tokio::test]
+async fn two_months_of_silence_from_the_first_of_december_accept_on_the_second_of_february() {
+    use guichet_domain::demarche::Definition;
+    use guichet_domain::dossier::{Action, Actor, State};
+    use guichet_store::dossier;
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::collectivites(&s).await;
+    let u = personas::usager(&s).await;
+    let json = TERRASSE.replace(
+        r#""deadline_days": 30,"#,
+        r#""deadline": { "amount": 2, "unit": "mois" },"#,
+    );
+    let def = Definition::from_json(&json).expect("definition");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    let x = dossier::create_draft(s.db(), t.dijon.id, d.id, 1, Some(u.user_id), "Camille")
+        .await
+        .expect("draft");
+    let by = dossier::By {
+        actor: Actor::Usager,
+        user_id: Some(u.user_id),
+        label: u.email.clone(),
+        ip: None,
+        on_behalf_of: None,
+    };
+    // Deposited on 1 December 2026 at 23:30, Paris time (22:30 UTC).
+    dossier::change_as_of(
+        s.db(),
+        &x,
+        &def,
+        &Action::Submit,
+        &by,
+        paris_ms(2026, 12, 1, 23, 30),
+    )
+    .await
+    .expect("submit");
+    let x = dossier::get(s.db(), t.dijon.id, x.id)
+        .await
+        .expect("q")
+        .expect("dossier");
+
+    // The usager's page says when silence will decide.
+    login(&u.browser, &u.email).await;
+    let page = u.browser.get(&format!("/dossiers/{}", x.id)).await;
+    assert!(
+        page.html
+            .contains("2 mois (réponse au plus tard le 01/02/2027)"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("réputée acceptée le 2 février 2027"),
+        "{}",
+        page.html
+    );
+    let pdf = pdf_text(&u.browser, &format!("/dossiers/{}/accuse.pdf", x.id)).await;
+    assert!(pdf.contains("2 février 2027"), "{pdf}");
+
+    // Not on 1 February at 23:59 Paris time, nor on the 60th day (30 January).
+    for early in [paris_ms(2027, 1, 30, 12, 0), paris_ms(2027, 2, 1, 23, 59)] {
+        let n = guichet_web::jobs::tacit_decisions(&s.state, early)
+            .await
+            .expect("job");
+        assert_eq!(n, 0, "decided too early, at {early}");
+    }
+    let still = dossier::get(s.db(), t.dijon.id, x.id)
+        .await
+        .expect("q")
+        .expect("dossier");
+    assert_eq!(still.state, State::Depose);
+    // At midnight starting 2 February, Paris time: accepted by silence, the usager told.
+    let n = guichet_web::jobs::tacit_decisions(&s.state, paris_ms(2027, 2, 2, 0, 0))
+        .await
+        .expect("job");
+    assert_eq!(n, 1);
+    let decided = dossier::get(s.db(), t.dijon.id, x.id)
+        .await
+        .expect("q")
+        .expect("dossier");
+    assert_eq!(decided.state, State::Accepte);
+    assert!(decided.tacit);
+    let mail = smtp.wait_for(&u.email, "décision implicite").await;
+    assert!(mail.body.contains("accepté"), "{}", mail.body);
+}
+
+#[tokio::test]
+async fn a_tacit_rejection_tells_how_to_appeal_on_the_accuse() {
+    use guichet_domain::demarche::Definition;
+    use guichet_domain::dossier::{Action, Actor};
+    use guichet_store::dossier;
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::collectivites(&s).await;
+    let u = personas::usager(&s).await;
+    let json = TERRASSE
+        .replace(
+            r#""deadline_days": 30,"#,
+            r#""deadline": { "amount": 4, "unit": "semaines" },"#,
+        )
+        .replace(r#""tacit_rule": "accord""#, r#""tacit_rule": "rejet""#);
+    let def = Definition::from_json(&json).expect("definition");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    let x = dossier::create_draft(s.db(), t.dijon.id, d.id, 1, Some(u.user_id), "Camille")
+        .await
+        .expect("draft");
+    let by = dossier::By {
+        actor: Actor::Usager,
+        user_id: Some(u.user_id),
+        label: u.email.clone(),
+        ip: None,
+        on_behalf_of: None,
+    };
+    dossier::change_as_of(
+        s.db(),
+        &x,
+        &def,
+        &Action::Submit,
+        &by,
+        paris_ms(2026, 12, 4, 9, 0),
+    )
+    .await
+    .expect("submit");
+    login(&u.browser, &u.email).await;
+    let page = u.browser.get(&format!("/dossiers/{}", x.id)).await;
+    assert!(
+        page.html
+            .contains("4 semaines (réponse au plus tard le 01/01/2027)"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("réputée rejetée le 2 janvier 2027"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("Voies et délais de recours"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("tribunal administratif"),
+        "{}",
+        page.html
+    );
+    let pdf = pdf_text(&u.browser, &format!("/dossiers/{}/accuse.pdf", x.id)).await;
+    assert!(pdf.contains("recours"), "{pdf}");
 }
 
 const PERMIS_DE_CONSTRUIRE: &str = r#"{
@@ -761,7 +923,7 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
     use guichet_domain::demarche::Definition;
     use guichet_domain::dossier::{Action, Actor};
     use guichet_store::dossier;
-    use guichet_store::retention::{MONTH_MS, WARNING_MS};
+    use guichet_store::retention::{anonymise_at, WARNING_MS};
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
@@ -841,7 +1003,15 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
             .expect("q")
             .expect("d");
     }
-    let end = x.decided_at.expect("decided") + 12 * MONTH_MS;
+    let decided = x.decided_at.expect("decided");
+    let end = anonymise_at(decided, 12);
+    // Twelve calendar months, Paris time: the same day number a year later, at midnight.
+    let day = guichet_domain::delai::paris_day(decided);
+    assert_eq!(
+        guichet_domain::delai::last_day(end),
+        day.checked_add(jiff::Span::new().years(1))
+            .expect("a year later")
+    );
 
     assert_eq!(
         guichet_web::jobs::retention(&s.state, end - WARNING_MS - 1)
@@ -910,7 +1080,7 @@ async fn personal_data_goes_at_the_end_of_the_retention_period_after_a_warning()
         .expect("verify")
         .is_ok());
     assert_eq!(
-        guichet_web::jobs::retention(&s.state, end + MONTH_MS)
+        guichet_web::jobs::retention(&s.state, end + 31 * guichet_domain::dossier::DAY_MS)
             .await
             .expect("job"),
         0,

@@ -221,7 +221,11 @@ async fn a_template_is_adopted_adjusted_and_updated_with_the_changes_shown() {
         Some("Mairie de Dijon — 03 80 74 51 51"),
         "Dijon's contact kept"
     );
-    assert_eq!(def.deadline_days, Some(30), "Dijon's deadline kept");
+    assert_eq!(
+        def.instruction_delay(),
+        Some(guichet_domain::delai::Delai::jours(30)),
+        "Dijon's deadline kept"
+    );
     let journal = guichet_store::journal::list(s.db(), &Default::default(), 100)
         .await
         .expect("journal");

@@ -14,10 +14,12 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::delai::{Delai, Unite};
 use guichet_domain::demarche::edit::{new_id, Edit};
 use guichet_domain::demarche::values::KNOWN_FILE_TYPES;
 use guichet_domain::demarche::{
-    Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel, TacitRule,
+    ApresCorrection, Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel,
+    TacitRule,
 };
 use guichet_store::collectivite::Collectivite;
 use guichet_store::demarche::{self, Demarche};
@@ -389,6 +391,14 @@ fn outline(def: &Definition) -> Vec<OutlinePage> {
         .collect()
 }
 
+/// The units an instruction deadline is counted in: (code, label).
+const UNITS: [(&str, &str); 4] = [
+    ("jours", "jours"),
+    ("semaines", "semaines"),
+    ("mois", "mois"),
+    ("ans", "ans"),
+];
+
 #[derive(Template)]
 #[template(path = "demarche/editeur.html")]
 struct EditorPage {
@@ -399,6 +409,8 @@ struct EditorPage {
     def: Definition,
     documents: String,
     deadline: String,
+    deadline_unit: &'static str,
+    units: &'static [(&'static str, &'static str)],
     contact: String,
     /// The referential's competences: (code, label, level).
     competences: Vec<(String, String, &'static str)>,
@@ -475,7 +487,15 @@ async fn editor_page(
         collectivite: ctx.collectivite.clone(),
         version,
         documents: def.documents.join("\n"),
-        deadline: def.deadline_days.map(|n| n.to_string()).unwrap_or_default(),
+        deadline: def
+            .instruction_delay()
+            .map(|d| d.amount.to_string())
+            .unwrap_or_default(),
+        deadline_unit: def
+            .instruction_delay()
+            .map_or(Unite::Jours, |d| d.unit)
+            .code(),
+        units: &UNITS,
         contact: def.contact.clone().unwrap_or_default(),
         competences: guichet_store::competence::list(&state.db)
             .await?
@@ -617,13 +637,14 @@ pub async fn settings(
         errors.add("description", "Décrivez la démarche en quelques mots.");
     }
     let deadline = form.get("delai");
-    let deadline_days = if deadline.is_empty() {
+    let unit = Unite::parse(&form.get("delai_unite")).unwrap_or(Unite::Jours);
+    let instruction_delay = if deadline.is_empty() {
         None
     } else {
         match deadline.parse::<u32>() {
-            Ok(n) if (1..=3650).contains(&n) => Some(n),
+            Ok(amount) if (1..=3650).contains(&amount) => Some(Delai { amount, unit }),
             _ => {
-                errors.add("delai", "Le délai est un nombre de jours entre 1 et 3650.");
+                errors.add("delai", "Le délai est un nombre entre 1 et 3650.");
                 None
             }
         }
@@ -643,7 +664,7 @@ pub async fn settings(
         "rejet" => TacitRule::Rejet,
         _ => TacitRule::Aucune,
     };
-    if tacit_rule != TacitRule::Aucune && deadline_days.is_none() {
+    if tacit_rule != TacitRule::Aucune && instruction_delay.is_none() {
         errors.add(
             "silence",
             "Une décision implicite suppose un délai d'instruction : indiquez-le.",
@@ -671,8 +692,13 @@ pub async fn settings(
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
-    def.deadline_days = deadline_days;
+    def.deadline = instruction_delay;
+    def.deadline_days = None;
     def.tacit_rule = tacit_rule;
+    def.after_correction = match form.get("apres_correction").as_str() {
+        "reprend" => ApresCorrection::Reprend,
+        _ => ApresCorrection::Recommence,
+    };
     def.retention_months = retention;
     def.identity = match form.get("identite").as_str() {
         "aucune" => IdentityLevel::Aucune,

@@ -11,6 +11,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use guichet_domain::demarche::ApresCorrection;
 use guichet_domain::demarche::Definition;
 use guichet_domain::dossier::State as DState;
 use guichet_store::collectivite::Coordonnees;
@@ -35,13 +36,22 @@ pub fn accuse_pdf(x: &Dossier, def: &Definition, t: &Coordonnees, follow: &str) 
                 ),
                 ("Déposé le".into(), a.deposited),
                 ("Délai d'instruction".into(), a.deadline),
-                ("À l'expiration du délai".into(), a.rule),
                 ("Service à contacter".into(), a.contact),
             ]),
-            Block::Paragraph(
-                "Si votre dossier est incomplet, le service vous demandera les éléments manquants ; le délai court alors à partir de leur réception. Vous pouvez suivre votre dossier et échanger avec le service depuis votre espace Guichet.".into(),
-            ),
+            Block::Paragraph(a.rule),
+            Block::Paragraph(format!(
+                "Si votre dossier est incomplet, le service vous demandera les éléments manquants ; {}. Vous pouvez suivre votre dossier et échanger avec le service depuis votre espace Guichet.",
+                match def.after_correction {
+                    ApresCorrection::Recommence => "le délai court alors de nouveau à partir de leur réception",
+                    ApresCorrection::Reprend => "le délai est alors suspendu jusqu'à leur réception",
+                }
+            )),
     ];
+    if let Some(appeal) = a.appeal {
+        blocks.push(Block::Paragraph(format!(
+            "Voies et délais de recours : {appeal}"
+        )));
+    }
     // Filed at the counter: how to follow it without an account.
     if let Some(code) = &x.tracking_code {
         blocks.push(Block::Facts(vec![(

@@ -16,9 +16,10 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::delai::{jour_court, last_day};
 use guichet_domain::demarche::{values, Answers, Definition, FieldError};
 use guichet_domain::dossier::etape::{self, Upload};
-use guichet_domain::dossier::{Action, Actor, State as DState};
+use guichet_domain::dossier::{tacit_notice, Action, Actor, State as DState};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::dossier::{self, By, Dossier};
 use guichet_store::trace::Trace;
@@ -471,8 +472,12 @@ pub(crate) fn by_usager(visitor: &Visitor) -> By {
 
 pub struct Accuse {
     pub deposited: String,
+    /// "2 mois (réponse au plus tard le 01/02/2027)", or that no delay is set.
     pub deadline: String,
+    /// The day the request is réputée acceptée or rejetée, in a sentence.
     pub rule: String,
+    /// For a tacit rejection: how and until when to appeal.
+    pub appeal: Option<String>,
     pub contact: String,
 }
 
@@ -481,7 +486,22 @@ pub(crate) fn accuse(
     def: &Definition,
     coordonnees: &guichet_store::collectivite::Coordonnees,
 ) -> Option<Accuse> {
-    accuse_with(x, def.tacit_rule.label(), &accuse_contact(def, coordonnees))
+    let deposited = x.submitted_at?;
+    let notice = tacit_notice(def.tacit_rule, x.deadline_at, &coordonnees.name);
+    Some(Accuse {
+        deposited: format_ms(deposited),
+        deadline: match (def.instruction_delay(), x.deadline_at) {
+            (Some(delay), Some(due)) => format!(
+                "{} (réponse au plus tard le {})",
+                delay.label(),
+                jour_court(last_day(due))
+            ),
+            _ => "aucun délai fixé".into(),
+        },
+        rule: notice.outcome,
+        appeal: notice.appeal,
+        contact: accuse_contact(def, coordonnees),
+    })
 }
 
 /// Whom the accusé names to contact: the démarche's service, else the collectivité.
@@ -493,19 +513,6 @@ fn accuse_contact(
         .clone()
         .or_else(|| coordonnees.contact_email.clone())
         .unwrap_or_else(|| coordonnees.name.clone())
-}
-
-fn accuse_with(x: &Dossier, rule: &str, contact: &str) -> Option<Accuse> {
-    let deposited = x.submitted_at?;
-    Some(Accuse {
-        deposited: format_ms(deposited),
-        deadline: match x.deadline_at {
-            Some(d) => format!("réponse au plus tard le {}", crate::format::format_day(d)),
-            None => "aucun délai fixé".into(),
-        },
-        rule: rule.to_string(),
-        contact: contact.to_string(),
-    })
 }
 
 pub async fn submit(
@@ -555,7 +562,6 @@ pub async fn submit(
     // The accusé de réception commits with the deposit: no dossier is déposé without its
     // acknowledgment queued, and no acknowledgment goes out for a deposit that did not commit.
     let mailed = recipient.is_some();
-    let contact = accuse_contact(&def, &coordonnees);
     let notice = |after: &Dossier| match (recipient, accuse(after, &def, &coordonnees)) {
         (Some((to, follow, place)), Some(a)) => Trace::default().mail(mails::accuse(
             after,
@@ -567,8 +573,9 @@ pub async fn submit(
                 follow: &follow,
                 deposited: &a.deposited,
                 deadline: &a.deadline,
-                rule: def.tacit_rule.label(),
-                contact: &contact,
+                appeal: a.appeal.as_deref(),
+                rule: &a.rule,
+                contact: &a.contact,
             },
         )),
         _ => Trace::default(),

@@ -132,6 +132,7 @@ pub struct Accuse<'a> {
     pub deposited: &'a str,
     pub deadline: &'a str,
     pub rule: &'a str,
+    pub appeal: Option<&'a str>,
     pub contact: &'a str,
 }
 
@@ -142,8 +143,9 @@ pub fn accuse(x: &Dossier, a: &Accuse) -> NewMail {
         recipient: a.to.clone(),
         subject: format!("Accusé de réception — dossier n° {}", x.number),
         body: format!(
-            "Bonjour,\n\n{} a bien reçu votre dossier « {} »{}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\nÀ l'expiration du délai : {}\nService : {}{}",
-            a.collectivite, a.title, a.place, x.number, a.deposited, a.deadline, a.rule, a.contact, a.follow
+            "Bonjour,\n\n{} a bien reçu votre dossier « {} »{}.\n\nNuméro du dossier : {}\nDéposé le : {}\nDélai : {}\n\n{}{}\n\nService : {}{}",
+            a.collectivite, a.title, a.place, x.number, a.deposited, a.deadline, a.rule,
+            a.appeal.map(|p| format!("\n\n{p}")).unwrap_or_default(), a.contact, a.follow
         ),
     }
 }
