@@ -71,10 +71,15 @@ impl Key {
         match self.kind {
             Kind::Text => FieldKind::ShortText {
                 max_length: Some(150),
+                pattern: None,
+                pattern_message: None,
+                example: None,
             },
             Kind::Date => FieldKind::Date {
                 min: Some("1900-01-01".into()),
                 max: Some("today".into()),
+                age: None,
+                within: None,
             },
             Kind::Phone => FieldKind::Phone,
             Kind::Address => FieldKind::Address,

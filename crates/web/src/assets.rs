@@ -40,6 +40,16 @@ pub static AUTOSAVE_JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// Conditional fields hidden and revealed as the usager answers, on dossier steps.
+pub static CONDITIONS_JS: LazyLock<Asset> = LazyLock::new(|| {
+    hashed(
+        "conditions",
+        "js",
+        include_str!("../assets/conditions.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+
 /// Suggestions of the search field, loaded with the search form only.
 pub static SUGGEST_JS: LazyLock<Asset> = LazyLock::new(|| {
     hashed(
@@ -84,6 +94,7 @@ pub async fn serve_asset(Path(file): Path<String>) -> Response {
     let Some(asset) = [
         &*CSS,
         &*AUTOSAVE_JS,
+        &*CONDITIONS_JS,
         &*SUGGEST_JS,
         &*MAP_JS,
         &*LEAFLET_JS,

@@ -101,6 +101,12 @@ pub struct Definition {
     pub decision_letter: Option<String>,
     /// Steps of the form, in order.
     pub pages: Vec<Page>,
+    /// Rules between fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Regle>,
+    /// Cases where the démarche does not apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ineligibility: Vec<Ineligibilite>,
 }
 
 fn format_version() -> u32 {
@@ -146,6 +152,15 @@ pub enum FieldKind {
     ShortText {
         #[serde(default)]
         max_length: Option<u32>,
+        /// A regular expression the whole answer must match (`regex` syntax, no backtracking).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+        /// The admin's message when the pattern does not match.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern_message: Option<String>,
+        /// An answer that fits, shown to the usager ("W212001234").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        example: Option<String>,
     },
     LongText {
         #[serde(default)]
@@ -164,11 +179,17 @@ pub enum FieldKind {
         max: Option<f64>,
     },
     Date {
-        /// ISO dates (YYYY-MM-DD) or "today".
+        /// ISO dates (YYYY-MM-DD) or "today" (the day of the deposit).
         #[serde(default)]
         min: Option<String>,
         #[serde(default)]
         max: Option<String>,
+        /// A birth date: the age it gives on a reference day.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        age: Option<AgeBound>,
+        /// At most this long before the deposit, and not after it (a Kbis, a proof of address).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        within: Option<Delai>,
     },
     Email,
     Phone,
@@ -195,6 +216,10 @@ pub enum FieldKind {
     },
     Siret,
     Iban,
+    /// The number of an association in the Répertoire national des associations: W + 9 characters.
+    Rna,
+    /// A French postal code: five digits.
+    CodePostal,
     /// A heading that splits a page (no value).
     Heading,
     /// An explanation shown to the usager (no value); `label` holds the text.
@@ -220,6 +245,26 @@ fn ten() -> u32 {
 }
 
 impl FieldKind {
+    /// A short text of at most `max_length` characters, with no pattern.
+    pub fn short_text(max_length: Option<u32>) -> Self {
+        Self::ShortText {
+            max_length,
+            pattern: None,
+            pattern_message: None,
+            example: None,
+        }
+    }
+
+    /// A date between fixed bounds ("today" is the day of the deposit), nothing relative.
+    pub fn date(min: Option<String>, max: Option<String>) -> Self {
+        Self::Date {
+            min,
+            max,
+            age: None,
+            within: None,
+        }
+    }
+
     /// Whether the field holds a value typed by the usager.
     pub fn has_value(&self) -> bool {
         !matches!(self, Self::Heading | Self::Explanation)
@@ -243,6 +288,8 @@ impl FieldKind {
             Self::File { .. } => "pièce jointe",
             Self::Siret => "SIRET",
             Self::Iban => "IBAN",
+            Self::Rna => "numéro RNA",
+            Self::CodePostal => "code postal",
             Self::Heading => "intertitre",
             Self::Explanation => "texte explicatif",
             Self::Block { .. } => "bloc répétable",
@@ -250,13 +297,238 @@ impl FieldKind {
     }
 }
 
-/// Show the field only when another field (earlier in the form) has one of these values.
+/// An age bound on a birth date: "between 2 and 12 years on 1 September".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AgeBound {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// The day the age is reached; the day of the deposit when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<JourDeReference>,
+}
+
+/// A fixed day of the year, in the year of the deposit plus an offset: 1 September of the
+/// school year is `{"day": "09-01"}`, 1 January of next year `{"day": "01-01", "year_offset": 1}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourDeReference {
+    /// Month and day, "MM-DD".
+    pub day: String,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub year_offset: i32,
+}
+
+impl JourDeReference {
+    /// (month, day) when "MM-DD" names a day that exists in some year.
+    pub fn month_day(&self) -> Option<(i8, i8)> {
+        let (m, d) = self.day.split_once('-')?;
+        let (m, d): (i8, i8) = (m.parse().ok()?, d.parse().ok()?);
+        jiff::civil::Date::new(2028, m, d).ok().map(|_| (m, d))
+    }
+
+    /// The day for a deposit on `deposit`; the 29th of February falls back to the 28th.
+    pub fn resolve(&self, deposit: jiff::civil::Date) -> Option<jiff::civil::Date> {
+        let (m, d) = self.month_day()?;
+        let year = i32::from(deposit.year()) + self.year_offset;
+        let year = i16::try_from(year).ok()?;
+        jiff::civil::Date::new(year, m, d)
+            .or_else(|_| jiff::civil::Date::new(year, m, d - 1))
+            .ok()
+    }
+}
+
+/// How a value compares with another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparaison {
+    /// Strictly less (for dates: before).
+    Lt,
+    Le,
+    Eq,
+    Ge,
+    /// Strictly more (for dates: after).
+    Gt,
+    Before,
+    After,
+}
+
+impl Comparaison {
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            Self::Lt | Self::Before => ordering == Less,
+            Self::Le => ordering != Greater,
+            Self::Eq => ordering == Equal,
+            Self::Ge => ordering != Less,
+            Self::Gt | Self::After => ordering == Greater,
+        }
+    }
+
+    /// "est inférieur ou égal à", for spelled-out conditions.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Lt => "est inférieur à",
+            Self::Le => "est inférieur ou égal à",
+            Self::Eq => "est égal à",
+            Self::Ge => "est supérieur ou égal à",
+            Self::Gt => "est supérieur à",
+            Self::Before => "est avant le",
+            Self::After => "est après le",
+        }
+    }
+}
+
+/// When a field is shown: a test on an earlier field (`equals`, `differs`, `includes` or
+/// `compare` with `value`), or a combination of conditions (`all`, `any`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Condition {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub field: String,
-    /// The field's value must be one of these ("oui"/"non" for yes/no, "coche" for a checkbox).
+    /// The field's value is one of these ("oui"/"non" for yes/no, "coche" for a checkbox).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub equals: Vec<String>,
+    /// The field was answered with none of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
+    /// A multiple choice includes this option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub includes: Option<String>,
+    /// The field's number or date compares so with `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Comparaison>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Every one of these holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all: Vec<Condition>,
+    /// At least one of these holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any: Vec<Condition>,
+}
+
+impl Condition {
+    /// The condition of the first versions of the format: one field, one of these values.
+    pub fn equals(field: impl Into<String>, values: Vec<String>) -> Self {
+        Self {
+            field: field.into(),
+            equals: values,
+            ..Default::default()
+        }
+    }
+
+    /// Whether the editor's simple form (one field, values it equals) can show it.
+    pub fn is_simple(&self) -> bool {
+        *self == Self::equals(self.field.clone(), self.equals.clone()) && !self.field.is_empty()
+    }
+
+    /// The fields it reads.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        if !self.field.is_empty() {
+            out.push(&self.field);
+        }
+        for c in self.all.iter().chain(&self.any) {
+            out.extend(c.fields());
+        }
+        out
+    }
+
+    /// The condition in words, after "si": `vous avez répondu « oui » à « Chauffage ? »`.
+    pub fn describe(&self, label: &dyn Fn(&str) -> String) -> String {
+        let quoted = |v: &[String]| v.join(" » ou « ");
+        if !self.all.is_empty() || !self.any.is_empty() {
+            let all: Vec<String> = self.all.iter().map(|c| c.describe(label)).collect();
+            let any: Vec<String> = self.any.iter().map(|c| c.describe(label)).collect();
+            let mut parts = Vec::new();
+            if !all.is_empty() {
+                parts.push(all.join(" et "));
+            }
+            if !any.is_empty() {
+                parts.push(format!("({})", any.join(" ou ")));
+            }
+            return parts.join(" et ");
+        }
+        let target = label(&self.field);
+        if !self.equals.is_empty() {
+            format!(
+                "vous avez répondu « {} » à « {target} »",
+                quoted(&self.equals)
+            )
+        } else if !self.differs.is_empty() {
+            format!(
+                "vous avez répondu autre chose que « {} » à « {target} »",
+                quoted(&self.differs)
+            )
+        } else if let Some(v) = &self.includes {
+            format!("vous avez coché « {v} » à « {target} »")
+        } else if let (Some(c), Some(v)) = (self.compare, &self.value) {
+            format!("« {target} » {} {v}", c.words())
+        } else {
+            format!("vous avez répondu à « {target} »")
+        }
+    }
+
+    /// What is wrong with its shape, if anything.
+    fn shape_error(&self) -> Option<&'static str> {
+        let combined = !self.all.is_empty() || !self.any.is_empty();
+        let tests = usize::from(!self.equals.is_empty())
+            + usize::from(!self.differs.is_empty())
+            + usize::from(self.includes.is_some())
+            + usize::from(self.compare.is_some());
+        if combined {
+            if !self.field.is_empty() || tests > 0 {
+                return Some(
+                    "une condition combinée (« all », « any ») ne porte pas elle-même sur un champ",
+                );
+            }
+            return None;
+        }
+        if self.field.is_empty() {
+            return Some("la condition ne dit pas sur quel champ « field » elle porte");
+        }
+        if tests == 0 {
+            return Some("la condition n'a aucune valeur « equals »");
+        }
+        if tests > 1 {
+            return Some("la condition a plusieurs tests : combinez-les avec « all » ou « any »");
+        }
+        if self.compare.is_some() != self.value.is_some() {
+            return Some("une comparaison « compare » demande une valeur « value »");
+        }
+        None
+    }
+}
+
+/// A rule between fields: a field (or the sum of a block's field) compared with another field,
+/// with the admin's message tied to the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regle {
+    /// The field checked: "date_fin", or "block.field" for a field of each repetition.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub field: String,
+    /// Instead of `field`: the sum of a block's numbers, "depenses.montant".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<String>,
+    pub compare: Comparaison,
+    /// The other field: "date_debut", or "block.field" for the same repetition.
+    pub to: String,
+    /// For dates: at least this much after (or before) the other date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<Delai>,
+    pub message: String,
+}
+
+/// A case where the démarche does not apply: the deposit stops with the explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ineligibilite {
+    pub condition: Condition,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -443,26 +715,7 @@ impl Definition {
                     err(message);
                 }
                 if let Some(c) = &f.condition {
-                    match earlier.iter().find(|e| e.id == c.field) {
-                        None => err(format!(
-                            "champ \"{id}\" : la condition porte sur \"{}\", qui n'est pas un champ placé avant lui",
-                            c.field
-                        )),
-                        Some(target) => {
-                            if let FieldKind::SingleChoice { options } | FieldKind::MultipleChoice { options, .. } = &target.kind {
-                                for v in &c.equals {
-                                    if !options.contains(v) {
-                                        err(format!("champ \"{id}\" : la condition attend « {v} », qui n'est pas une option de \"{}\"", c.field));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    if c.equals.is_empty() {
-                        err(format!(
-                            "champ \"{id}\" : la condition n'a aucune valeur « equals »"
-                        ));
-                    }
+                    check_condition(c, &format!("champ \"{id}\""), earlier, err);
                 }
                 match &f.kind {
                     FieldKind::SingleChoice { options }
@@ -512,13 +765,60 @@ impl Definition {
                             ));
                         }
                     }
-                    FieldKind::Date { min, max } => {
+                    FieldKind::Date {
+                        min,
+                        max,
+                        age,
+                        within,
+                    } => {
                         for d in [min, max].into_iter().flatten() {
                             if d != "today" && crate::demarche::values::parse_date(d).is_none() {
                                 err(format!("champ \"{id}\" : date « {d} » invalide (AAAA-MM-JJ ou \"today\")"));
                             }
                         }
+                        if let Some(a) = age {
+                            if a.min.is_none() && a.max.is_none() {
+                                err(format!("champ \"{id}\" : l'âge « age » demande un minimum « min » ou un maximum « max »"));
+                            }
+                            if let (Some(lo), Some(hi)) = (a.min, a.max) {
+                                if lo > hi {
+                                    err(format!(
+                                        "champ \"{id}\" : l'âge minimum dépasse l'âge maximum"
+                                    ));
+                                }
+                            }
+                            if a.min.max(a.max).is_some_and(|n| n > 150) {
+                                err(format!("champ \"{id}\" : un âge ne dépasse pas 150 ans"));
+                            }
+                            if let Some(on) = &a.on {
+                                if on.month_day().is_none() {
+                                    err(format!("champ \"{id}\" : jour de référence « {} » invalide (MM-JJ, par exemple 09-01 pour le 1er septembre)", on.day));
+                                }
+                                if on.year_offset.abs() > 5 {
+                                    err(format!("champ \"{id}\" : décalage d'année « year_offset » entre -5 et 5"));
+                                }
+                            }
+                        }
+                        if within.is_some_and(|w| w.amount == 0 || w.amount > 1200) {
+                            err(format!(
+                                "champ \"{id}\" : la durée « within » doit être entre 1 et 1200"
+                            ));
+                        }
                     }
+                    FieldKind::ShortText {
+                        pattern: Some(p),
+                        example,
+                        ..
+                    } => match crate::demarche::values::compile_pattern(p) {
+                        Err(e) => err(format!("champ \"{id}\" : motif « pattern » invalide ({e})")),
+                        Ok(re) => {
+                            if let Some(x) = example.as_ref().filter(|x| !re.is_match(x)) {
+                                err(format!(
+                                    "champ \"{id}\" : l'exemple « {x} » ne respecte pas le motif"
+                                ));
+                            }
+                        }
+                    },
                     FieldKind::Block {
                         fields, min, max, ..
                     } => {
@@ -528,8 +828,12 @@ impl Definition {
                         if min > max || *max == 0 || *max > 100 {
                             err(format!("champ \"{id}\" : répétitions entre {min} et {max} impossibles (maximum 100)"));
                         }
+                        // Fields of a block are seen by the fields after them in the same
+                        // block only: a condition outside the block could not say which
+                        // repetition it reads.
+                        let mut inside = earlier.clone();
+                        check_fields(fields, true, seen, &mut inside, err);
                         earlier.push(f);
-                        check_fields(fields, true, seen, earlier, err);
                         continue;
                     }
                     _ => {}
@@ -543,15 +847,158 @@ impl Definition {
             }
             check_fields(&page.fields, false, &mut seen, &mut earlier, &mut err);
         }
+        for (i, rule) in self.rules.iter().enumerate() {
+            self.check_rule(i + 1, rule, &mut err);
+        }
+        for (i, case) in self.ineligibility.iter().enumerate() {
+            let at = format!("cas d'inéligibilité {}", i + 1);
+            check_condition(&case.condition, &at, &earlier, &mut err);
+            if case.message.trim().is_empty() {
+                err(format!("{at} : le message « message » est vide"));
+            }
+        }
         errors
+    }
+
+    /// The field a rule names: "id" outside blocks, or "block.id"; with its block, if any.
+    pub fn rule_field(&self, path: &str) -> Option<(Option<&Field>, &Field)> {
+        let top = self.pages.iter().flat_map(|p| &p.fields);
+        match path.split_once('.') {
+            None => top.filter(|f| f.id == path).map(|f| (None, f)).next(),
+            Some((block, inner)) => top.filter(|f| f.id == block).find_map(|b| match &b.kind {
+                FieldKind::Block { fields, .. } => {
+                    fields.iter().find(|f| f.id == inner).map(|f| (Some(b), f))
+                }
+                _ => None,
+            }),
+        }
+    }
+
+    fn check_rule(&self, n: usize, rule: &Regle, err: &mut dyn FnMut(String)) {
+        let at = format!("règle {n}");
+        let numeric = |f: &Field| {
+            matches!(
+                f.kind,
+                FieldKind::Integer { .. } | FieldKind::Decimal { .. }
+            )
+        };
+        let date = |f: &Field| matches!(f.kind, FieldKind::Date { .. });
+        if rule.message.trim().is_empty() {
+            err(format!("{at} : le message « message » est vide"));
+        }
+        let Some((to_block, to)) = self.rule_field(&rule.to) else {
+            return err(format!("{at} : « to » désigne « {} », qui n'est pas un champ (écrivez bloc.champ pour un champ de bloc)", rule.to));
+        };
+        let checked = match (&rule.sum, rule.field.is_empty()) {
+            (Some(sum), true) => match self.rule_field(sum) {
+                Some((Some(_), f)) if numeric(f) => {
+                    if to_block.is_some() || !numeric(to) {
+                        err(format!(
+                            "{at} : une somme se compare à un nombre hors des blocs"
+                        ));
+                    }
+                    return;
+                }
+                _ => {
+                    return err(format!(
+                        "{at} : « sum » doit désigner un nombre d'un bloc (bloc.champ)"
+                    ))
+                }
+            },
+            (None, false) => self.rule_field(&rule.field),
+            _ => return err(format!("{at} : indiquez soit « field », soit « sum »")),
+        };
+        let Some((block, field)) = checked else {
+            return err(format!("{at} : « field » désigne « {} », qui n'est pas un champ (écrivez bloc.champ pour un champ de bloc)", rule.field));
+        };
+        if to_block.is_some() && to_block.map(|b| &b.id) != block.map(|b| &b.id) {
+            err(format!(
+                "{at} : « to » est dans un bloc : il doit être du même bloc que « field »"
+            ));
+        }
+        let same_kind = (numeric(field) && numeric(to)) || (date(field) && date(to));
+        if !same_kind {
+            err(format!(
+                "{at} : on ne compare que deux nombres ou deux dates"
+            ));
+        }
+        if rule.gap.is_some() && !date(field) {
+            err(format!(
+                "{at} : un écart « gap » ne s'applique qu'à des dates"
+            ));
+        }
+        if matches!(rule.compare, Comparaison::Before | Comparaison::After) && !date(field) {
+            err(format!(
+                "{at} : « before » et « after » comparent des dates"
+            ));
+        }
+    }
+}
+
+/// Checks a condition against the fields placed before the one it shows (`earlier`).
+fn check_condition(c: &Condition, at: &str, earlier: &[&Field], err: &mut dyn FnMut(String)) {
+    if let Some(problem) = c.shape_error() {
+        err(format!("{at} : {problem}"));
+        return;
+    }
+    for inner in c.all.iter().chain(&c.any) {
+        check_condition(inner, at, earlier, err);
+    }
+    if c.field.is_empty() {
+        return;
+    }
+    let Some(target) = earlier.iter().rev().find(|e| e.id == c.field) else {
+        return err(format!(
+            "{at} : la condition porte sur \"{}\", qui n'est pas un champ placé avant lui (ni un champ d'un autre bloc)",
+            c.field
+        ));
+    };
+    let options: Option<Vec<String>> = match &target.kind {
+        FieldKind::SingleChoice { options } | FieldKind::MultipleChoice { options, .. } => {
+            Some(options.clone())
+        }
+        FieldKind::YesNo => Some(vec!["oui".into(), "non".into()]),
+        FieldKind::Checkbox => Some(vec!["coche".into()]),
+        _ => None,
+    };
+    if let Some(options) = options {
+        for v in c.equals.iter().chain(&c.differs).chain(&c.includes) {
+            if !options.contains(v) {
+                err(format!(
+                    "{at} : la condition attend « {v} », qui n'est pas une réponse possible de \"{}\"",
+                    c.field
+                ));
+            }
+        }
+    }
+    if c.includes.is_some() && !matches!(target.kind, FieldKind::MultipleChoice { .. }) {
+        err(format!(
+            "{at} : « includes » ne s'applique qu'à un choix multiple"
+        ));
+    }
+    if let (Some(_), Some(v)) = (c.compare, &c.value) {
+        let ok = match target.kind {
+            FieldKind::Integer { .. } | FieldKind::Decimal { .. } => {
+                crate::demarche::values::parse_decimal(v).is_some()
+            }
+            FieldKind::Date { .. } => crate::demarche::values::parse_date(v).is_some(),
+            _ => false,
+        };
+        if !ok {
+            err(format!(
+                "{at} : « compare » demande un champ nombre ou date et une valeur de ce type (« {v} »)"
+            ));
+        }
     }
 }
 
 /// The properties each field type allows, besides the common ones.
 fn allowed_keys(kind: &str) -> &'static [&'static str] {
     match kind {
-        "short_text" | "long_text" => &["max_length"],
-        "integer" | "decimal" | "date" => &["min", "max"],
+        "short_text" => &["max_length", "pattern", "pattern_message", "example"],
+        "long_text" => &["max_length"],
+        "integer" | "decimal" => &["min", "max"],
+        "date" => &["min", "max", "age", "within"],
         "single_choice" => &["options"],
         "multiple_choice" => &["options", "min", "max"],
         "file" => &["accept", "max_size_mb", "max_files"],
@@ -613,6 +1060,28 @@ fn check_keys(text: &str) -> Vec<DefinitionError> {
 
 /// The line where the field named in a message is defined (its `"id": "…"`), else 1.
 fn locate(text: &str, message: &str) -> usize {
+    // "règle 2 : …" is on the line of the second rule's "compare"; a case of ineligibility on
+    // its "condition".
+    for (prefix, section, key) in [
+        ("règle ", "\"rules\"", "\"compare\""),
+        ("cas d'inéligibilité ", "\"ineligibility\"", "\"condition\""),
+    ] {
+        let Some(n) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let start = text.lines().position(|l| l.contains(section)).unwrap_or(0);
+        return text
+            .lines()
+            .enumerate()
+            .skip(start)
+            .filter(|(_, l)| l.contains(key))
+            .nth(n.saturating_sub(1))
+            .map_or(start + 1, |(i, _)| i + 1);
+    }
     let id = message.split('"').nth(1).unwrap_or_default();
     if id.is_empty() {
         return 1;

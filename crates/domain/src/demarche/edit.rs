@@ -250,10 +250,7 @@ mod tests {
                 max: None,
             },
         );
-        f.condition = Some(Condition {
-            field: "chauffage".into(),
-            equals: vec!["oui".into()],
-        });
+        f.condition = Some(Condition::equals("chauffage", vec!["oui".into()]));
         let def = base()
             .apply(Edit::AddField {
                 page: 1,
@@ -304,6 +301,8 @@ mod tests {
                     FieldKind::Date {
                         min: None,
                         max: None,
+                        age: None,
+                        within: None,
                     },
                 ),
             })

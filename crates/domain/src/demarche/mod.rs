@@ -9,10 +9,12 @@ pub mod modele;
 pub mod values;
 
 pub use definition::{
-    ApresCorrection, Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel, Page,
-    TacitRule,
+    AgeBound, ApresCorrection, Comparaison, Condition, Definition, DefinitionError, Field,
+    FieldKind, IdentityLevel, Ineligibilite, JourDeReference, Page, Regle, TacitRule,
 };
 pub use values::{validate, Answers, FieldError};
 
+#[cfg(test)]
+mod regles_tests;
 #[cfg(test)]
 mod tests;

@@ -138,6 +138,8 @@ fn check(kind: FieldKind, value: &str) -> Result<String, String> {
         identity: IdentityLevel::Compte,
         contact: None,
         decision_letter: None,
+        rules: vec![],
+        ineligibility: vec![],
         pages: vec![Page {
             title: "p".into(),
             fields: vec![Field {
@@ -160,23 +162,10 @@ fn check(kind: FieldKind, value: &str) -> Result<String, String> {
 #[test]
 fn every_field_type_accepts_good_input_and_refuses_bad_input_in_french() {
     use FieldKind as K;
-    assert_eq!(
-        check(
-            K::ShortText {
-                max_length: Some(5)
-            },
-            "abc"
-        ),
-        Ok("abc".into())
-    );
-    assert!(check(
-        K::ShortText {
-            max_length: Some(5)
-        },
-        "abcdef"
-    )
-    .unwrap_err()
-    .contains("5 caractères au maximum"));
+    assert_eq!(check(K::short_text(Some(5)), "abc"), Ok("abc".into()));
+    assert!(check(K::short_text(Some(5)), "abcdef")
+        .unwrap_err()
+        .contains("5 caractères au maximum"));
     assert!(check(K::LongText { max_length: None }, &"x".repeat(10_001)).is_err());
     assert_eq!(
         check(
@@ -226,32 +215,13 @@ fn every_field_type_accepts_good_input_and_refuses_bad_input_in_french() {
     .unwrap_err()
     .contains("Saisissez un nombre"));
     assert_eq!(
-        check(
-            K::Date {
-                min: None,
-                max: None
-            },
-            "29/02/2024"
-        ),
+        check(K::date(None, None), "29/02/2024"),
         Ok("2024-02-29".into())
     );
-    assert!(check(
-        K::Date {
-            min: None,
-            max: None
-        },
-        "30/02/2024"
-    )
-    .unwrap_err()
-    .contains("date valide"));
-    assert!(check(
-        K::Date {
-            min: None,
-            max: Some("today".into())
-        },
-        "2027-01-01"
-    )
-    .is_err());
+    assert!(check(K::date(None, None), "30/02/2024")
+        .unwrap_err()
+        .contains("date valide"));
+    assert!(check(K::date(None, Some("today".into())), "2027-01-01").is_err());
     assert_eq!(
         check(K::Email, " Camille@Exemple.FR "),
         Ok("camille@exemple.fr".into())

@@ -1,7 +1,8 @@
 //! What a usager typed, checked against the definition: every field type's rules, conditions,
 //! repeatable blocks. Messages are in French and tied to the input they concern.
 
-use super::definition::{Definition, Field, FieldKind};
+use super::definition::{AgeBound, Comparaison, Condition, Definition, Field, FieldKind, Regle};
+use crate::delai::{jour_court, jour_long, Delai};
 use crate::siren::luhn_valid;
 use std::collections::BTreeMap;
 use time::Date;
@@ -131,7 +132,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// "1 234,5" and "1234.5" both read as 1234.5.
-fn parse_decimal(s: &str) -> Option<f64> {
+pub fn parse_decimal(s: &str) -> Option<f64> {
     let cleaned: String = s
         .trim()
         .chars()
@@ -261,16 +262,164 @@ pub fn check_file(
 
 /// Whether a field is shown, given the answers (inside a block, `item` is the repetition's prefix).
 pub fn is_shown(field: &Field, answers: &Answers, item: Option<&str>) -> bool {
-    let Some(c) = &field.condition else {
-        return true;
-    };
+    field
+        .condition
+        .as_ref()
+        .is_none_or(|c| holds(c, answers, item))
+}
+
+/// Whether a condition holds; inside a block, a field of the same repetition is read first.
+pub fn holds(c: &Condition, answers: &Answers, item: Option<&str>) -> bool {
+    if !c.all.is_empty() || !c.any.is_empty() {
+        return c.all.iter().all(|x| holds(x, answers, item))
+            && (c.any.is_empty() || c.any.iter().any(|x| holds(x, answers, item)));
+    }
     let local = item.map(|p| format!("{p}.{}", c.field));
     let values = local
         .as_deref()
         .filter(|k| answers.0.contains_key(*k))
         .map(|k| answers.all(k))
         .unwrap_or_else(|| answers.all(&c.field));
-    values.iter().any(|v| c.equals.iter().any(|e| e == v))
+    if !c.equals.is_empty() {
+        return values.iter().any(|v| c.equals.iter().any(|e| e == v));
+    }
+    if !c.differs.is_empty() {
+        return !values.is_empty() && !values.iter().any(|v| c.differs.iter().any(|e| e == v));
+    }
+    if let Some(option) = &c.includes {
+        return values.iter().any(|v| v == option);
+    }
+    match (c.compare, &c.value, values.first()) {
+        (Some(op), Some(value), Some(answer)) => {
+            compare_values(answer, value).is_some_and(|o| op.holds(o))
+        }
+        _ => false,
+    }
+}
+
+/// Two answers compared as dates when both are, else as numbers.
+fn compare_values(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    if let (Some(x), Some(y)) = (parse_date(a), parse_date(b)) {
+        return Some(x.cmp(&y));
+    }
+    let (x, y) = (parse_decimal(a)?, parse_decimal(b)?);
+    x.partial_cmp(&y)
+}
+
+/// A pattern for the whole answer, compiled with limits (the `regex` crate does not backtrack).
+pub fn compile_pattern(pattern: &str) -> Result<regex::Regex, String> {
+    if pattern.chars().count() > 300 {
+        return Err("300 caractères au plus".into());
+    }
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(_) => "trop complexe".to_string(),
+            _ => "syntaxe incorrecte".to_string(),
+        })
+}
+
+fn civil(d: Date) -> jiff::civil::Date {
+    jiff::civil::Date::new(d.year() as i16, u8::from(d.month()) as i8, d.day() as i8)
+        .unwrap_or(jiff::civil::Date::MIN)
+}
+
+/// Checks a birth date against an age bound, for a deposit on `today`.
+fn check_age(
+    birth: jiff::civil::Date,
+    age: &AgeBound,
+    today: jiff::civil::Date,
+) -> Result<(), String> {
+    let reference = age
+        .on
+        .as_ref()
+        .and_then(|on| on.resolve(today))
+        .unwrap_or(today);
+    let years = |n: u32| jiff::Span::new().years(i64::from(n));
+    // Born on or before this day to have `min` years on the reference day...
+    let latest = age.min.and_then(|n| reference.checked_sub(years(n)).ok());
+    // ...and strictly after this one to be at most `max` years old.
+    let earliest = age
+        .max
+        .and_then(|n| reference.checked_sub(years(n + 1)).ok())
+        .and_then(|d| d.tomorrow().ok());
+    let too_young = latest.is_some_and(|l| birth > l);
+    let too_old = earliest.is_some_and(|e| birth < e);
+    if !too_young && !too_old {
+        return Ok(());
+    }
+    let on = if age.on.is_some() {
+        format!("au {}", jour_long(reference))
+    } else {
+        "à la date de la demande".to_string()
+    };
+    let born = match (earliest, latest) {
+        (Some(e), Some(l)) => format!(
+            "naissance entre le {} et le {}",
+            jour_court(e),
+            jour_court(l)
+        ),
+        (None, Some(l)) => format!("naissance au plus tard le {}", jour_court(l)),
+        (Some(e), None) => format!("naissance au plus tôt le {}", jour_court(e)),
+        (None, None) => String::new(),
+    };
+    Err(match (age.min, age.max) {
+        (Some(a), Some(b)) => format!("Il faut avoir entre {a} et {b} ans {on} ({born})."),
+        (Some(a), None) => format!("Il faut avoir au moins {a} ans {on} ({born})."),
+        (_, Some(b)) => format!("Il faut avoir au plus {b} ans {on} ({born})."),
+        (None, None) => String::new(),
+    })
+}
+
+/// Checks that a date is at most `within` before the deposit day, and not after it.
+fn check_within(
+    day: jiff::civil::Date,
+    within: Delai,
+    today: jiff::civil::Date,
+) -> Result<(), String> {
+    let from = within.before(today);
+    if day < from || day > today {
+        return Err(format!(
+            "La date doit dater de moins de {} : entre le {} et le {}.",
+            within.label(),
+            jour_court(from),
+            jour_court(today)
+        ));
+    }
+    Ok(())
+}
+
+/// An RNA number: W followed by 9 letters or digits, given back in capitals.
+pub fn normalize_rna(s: &str) -> Result<String, &'static str> {
+    let compact: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    let ok = compact.len() == 10
+        && compact.starts_with('W')
+        && compact[1..].chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(compact)
+    } else {
+        Err("Un numéro RNA commence par W suivi de 9 chiffres ou lettres, par exemple W212001234.")
+    }
+}
+
+/// A French postal code: five digits, of an existing département (01 to 95, 97, 98; 20 for Corsica).
+pub fn normalize_postal_code(s: &str) -> Result<String, &'static str> {
+    let code: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let valid = code.len() == 5
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && code[..2]
+            .parse::<u8>()
+            .is_ok_and(|d| (1..=95).contains(&d) || d == 97 || d == 98);
+    if valid {
+        Ok(code)
+    } else {
+        Err("Un code postal compte 5 chiffres, par exemple 21000.")
+    }
 }
 
 /// Validates the answers; returns the normalized answers (only shown fields), or every error.
@@ -284,10 +433,135 @@ pub fn validate(
     for page in &definition.pages {
         validate_fields(&page.fields, answers, None, today, &mut out, &mut errors);
     }
+    check_between(definition, None, &out, &mut errors);
     if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors)
+    }
+}
+
+/// The page of a top-level field, or of the block a "block.field" path is in.
+fn page_of(definition: &Definition, path: &str) -> Option<usize> {
+    let id = path.split('.').next().unwrap_or(path);
+    definition
+        .pages
+        .iter()
+        .position(|p| p.fields.iter().any(|f| f.id == id))
+}
+
+/// Rules between fields and cases of ineligibility, on the answers that are valid (`out`). On a page step
+/// (`page`), only those whose last field is on that page: the others wait for their page.
+fn check_between(
+    definition: &Definition,
+    page: Option<usize>,
+    out: &Answers,
+    errors: &mut Vec<FieldError>,
+) {
+    let due = |paths: &[&str]| match page {
+        None => true,
+        Some(p) => paths.iter().filter_map(|f| page_of(definition, f)).max() == Some(p),
+    };
+    for rule in &definition.rules {
+        let checked = rule.sum.as_deref().unwrap_or(&rule.field);
+        if due(&[checked, &rule.to]) {
+            check_rule(rule, out, errors);
+        }
+    }
+    for case in &definition.ineligibility {
+        let fields = case.condition.fields();
+        if due(&fields) && holds(&case.condition, out, None) {
+            let key = fields
+                .iter()
+                .max_by_key(|f| page_of(definition, f))
+                .map(|f| f.to_string())
+                .unwrap_or_default();
+            errors.push(FieldError {
+                key,
+                message: format!(
+                    "Vous ne pouvez pas déposer cette demande : {}",
+                    case.message.trim()
+                ),
+            });
+        }
+    }
+}
+
+fn check_rule(rule: &Regle, out: &Answers, errors: &mut Vec<FieldError>) {
+    let compare = |a: &str, b: &str| -> Option<bool> {
+        let ordering = match (parse_date(a), parse_date(b)) {
+            (Some(x), Some(y)) => {
+                let (x, y) = (civil(x), civil(y));
+                // With a gap, compare with the other date moved by it.
+                let y = match (rule.gap, rule.compare) {
+                    (Some(g), Comparaison::Before | Comparaison::Lt | Comparaison::Le) => {
+                        g.before(y)
+                    }
+                    (Some(g), _) => g.after(y),
+                    (None, _) => y,
+                };
+                let o = x.cmp(&y);
+                // "at least a gap after": on the day itself is enough.
+                if rule.gap.is_some() && o == std::cmp::Ordering::Equal {
+                    return Some(true);
+                }
+                o
+            }
+            _ => parse_decimal(a)?.partial_cmp(&parse_decimal(b)?)?,
+        };
+        Some(rule.compare.holds(ordering))
+    };
+    let fail = |key: String, errors: &mut Vec<FieldError>| {
+        errors.push(FieldError {
+            key,
+            message: rule.message.trim().to_string(),
+        })
+    };
+    if let Some(sum) = &rule.sum {
+        let Some((block, inner)) = sum.split_once('.') else {
+            return;
+        };
+        let Some(limit) = out.get(&rule.to) else {
+            return;
+        };
+        let total: f64 = (0..out.block_len(block))
+            .filter_map(|i| {
+                out.get(&format!("{block}[{i}].{inner}"))
+                    .and_then(parse_decimal)
+            })
+            .sum();
+        if compare(&total.to_string(), limit) == Some(false) {
+            fail(block.to_string(), errors);
+        }
+        return;
+    }
+    match rule.field.split_once('.') {
+        None => {
+            if let (Some(a), Some(b)) = (out.get(&rule.field), out.get(&rule.to)) {
+                if compare(a, b) == Some(false) {
+                    fail(rule.field.clone(), errors);
+                }
+            }
+        }
+        Some((block, inner)) => {
+            let same = rule
+                .to
+                .split_once('.')
+                .filter(|(b, _)| *b == block)
+                .map(|(_, f)| f);
+            for i in 0..out.block_len(block) {
+                let key = format!("{block}[{i}].{inner}");
+                let other = match same {
+                    Some(f) => out.get(&format!("{block}[{i}].{f}")),
+                    None => out.get(&rule.to),
+                };
+                if let (Some(a), Some(b)) = (out.get(&key), other) {
+                    if compare(a, b) == Some(false) {
+                        fail(key, errors);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -300,9 +574,14 @@ pub fn validate_page(
 ) -> Vec<FieldError> {
     let mut out = Answers::default();
     let mut errors = Vec::new();
-    if let Some(p) = definition.pages.get(page) {
-        validate_fields(&p.fields, answers, None, today, &mut out, &mut errors);
+    for (i, p) in definition.pages.iter().enumerate().take(page + 1) {
+        let mut page_errors = Vec::new();
+        validate_fields(&p.fields, answers, None, today, &mut out, &mut page_errors);
+        if i == page {
+            errors = page_errors;
+        }
     }
+    check_between(definition, Some(page), &out, &mut errors);
     errors
 }
 
@@ -349,7 +628,22 @@ fn validate_fields(
             continue;
         }
         let values = answers.all(&key);
+        let min_choices = match field.kind {
+            FieldKind::MultipleChoice { min: Some(m), .. } if m > 0 => Some(m),
+            _ => None,
+        };
         if values.is_empty() {
+            if let (Some(m), false) = (min_choices, field.required) {
+                errors.push(FieldError {
+                    key,
+                    message: if m == 1 {
+                        "Choisissez au moins une réponse.".to_string()
+                    } else {
+                        format!("Choisissez au moins {m} réponses.")
+                    },
+                });
+                continue;
+            }
             if field.required {
                 let message = match field.kind {
                     FieldKind::Checkbox => "Cochez cette case pour continuer.".to_string(),
@@ -393,8 +687,25 @@ fn check_value(kind: &FieldKind, values: &[&str], today: Date) -> Result<Vec<Str
     let single = values[0].trim();
     let one = |v: String| Ok(vec![v]);
     match kind {
-        FieldKind::ShortText { max_length } | FieldKind::LongText { max_length } => {
-            let limit = max_length.unwrap_or(if matches!(kind, FieldKind::ShortText { .. }) { 200 } else { 10_000 });
+        FieldKind::ShortText { max_length, pattern, pattern_message, example } => {
+            let limit = max_length.unwrap_or(200);
+            if single.chars().count() > limit as usize {
+                return Err(format!("{limit} caractères au maximum (vous en avez saisi {}).", single.chars().count()));
+            }
+            if let Some(p) = pattern {
+                let fits = compile_pattern(p).is_ok_and(|re| re.is_match(single));
+                if !fits {
+                    let example = example.as_deref().map(|x| format!(" Exemple : {x}.")).unwrap_or_default();
+                    return Err(match pattern_message {
+                        Some(m) if !m.trim().is_empty() => format!("{}{example}", m.trim()),
+                        _ => format!("Le format de la réponse n'est pas celui attendu.{example}"),
+                    });
+                }
+            }
+            one(single.to_string())
+        }
+        FieldKind::LongText { max_length } => {
+            let limit = max_length.unwrap_or(10_000);
             if single.chars().count() > limit as usize {
                 return Err(format!("{limit} caractères au maximum (vous en avez saisi {}).", single.chars().count()));
             }
@@ -418,13 +729,19 @@ fn check_value(kind: &FieldKind, values: &[&str], today: Date) -> Result<Vec<Str
             }
             one(n.to_string())
         }
-        FieldKind::Date { min, max } => {
+        FieldKind::Date { min, max, age, within } => {
             let Some(d) = parse_date(single) else {
                 return Err("Saisissez une date valide, par exemple 14/07/2015.".into());
             };
             let (lo, hi) = (date_bound(min, today), date_bound(max, today));
             if lo.is_some_and(|m| d < m) || hi.is_some_and(|m| d > m) {
                 return Err(bounds_message(lo.map(format_fr), hi.map(format_fr)).replace("compris entre", "comprise entre"));
+            }
+            if let Some(a) = age {
+                check_age(civil(d), a, civil(today))?;
+            }
+            if let Some(w) = within {
+                check_within(civil(d), *w, civil(today))?;
             }
             one(d.to_string())
         }
@@ -496,6 +813,8 @@ fn check_value(kind: &FieldKind, values: &[&str], today: Date) -> Result<Vec<Str
         }
         FieldKind::Siret => normalize_siret(single).map(|s| vec![s]).map_err(str::to_string),
         FieldKind::Iban => normalize_iban(single).map(|s| vec![s]).map_err(str::to_string),
+        FieldKind::Rna => normalize_rna(single).map(|s| vec![s]).map_err(str::to_string),
+        FieldKind::CodePostal => normalize_postal_code(single).map(|s| vec![s]).map_err(str::to_string),
         FieldKind::Heading | FieldKind::Explanation | FieldKind::Block { .. } => Ok(Vec::new()),
     }
 }

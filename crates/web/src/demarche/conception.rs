@@ -2,7 +2,7 @@
 //! publish, close, reopen, export.
 
 use crate::auth::{CollectiviteContext, Visitor};
-use crate::demarche::formulaire::render;
+use crate::demarche::formulaire::Renderer;
 use crate::error::AppError;
 use crate::form::Errors;
 use crate::layout::Layout;
@@ -242,15 +242,18 @@ async fn demarche_page(
             crate::demarche::formulaire::esc(&p.title)
         ));
         // The preview's controls are not submitted anywhere; their ids are prefixed to stay unique.
-        preview.push_str(&render(
-            &p.fields,
-            &Answers::default(),
-            &[],
-            labels.clone(),
-            "apercu-",
-            &Default::default(),
-            &[],
-        ));
+        preview.push_str(
+            &Renderer {
+                answers: &Answers::default(),
+                errors: &[],
+                labels: labels.clone(),
+                id_prefix: "apercu-",
+                file_names: &Default::default(),
+                coffre: &[],
+                settle_earlier: false,
+            }
+            .render(&p.fields),
+        );
     }
     let status = if errors.is_empty() {
         StatusCode::OK

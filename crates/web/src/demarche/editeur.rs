@@ -18,8 +18,8 @@ use guichet_domain::delai::{Delai, Unite};
 use guichet_domain::demarche::edit::{new_id, Edit};
 use guichet_domain::demarche::values::KNOWN_FILE_TYPES;
 use guichet_domain::demarche::{
-    ApresCorrection, Condition, Definition, DefinitionError, Field, FieldKind, IdentityLevel,
-    TacitRule,
+    AgeBound, ApresCorrection, Condition, Definition, DefinitionError, Field, FieldKind,
+    IdentityLevel, JourDeReference, TacitRule,
 };
 use guichet_store::collectivite::Collectivite;
 use guichet_store::demarche::{self, Demarche};
@@ -43,6 +43,8 @@ pub const FIELD_TYPES: &[(&str, &str)] = &[
     ("file", "Pièce jointe"),
     ("siret", "SIRET"),
     ("iban", "IBAN"),
+    ("rna", "Numéro RNA (association)"),
+    ("code_postal", "Code postal"),
     ("heading", "Intertitre"),
     ("explanation", "Texte explicatif"),
     ("block", "Bloc répétable (ex. un par enfant)"),
@@ -66,6 +68,8 @@ fn type_code(kind: &FieldKind) -> &'static str {
         FieldKind::File { .. } => "file",
         FieldKind::Siret => "siret",
         FieldKind::Iban => "iban",
+        FieldKind::Rna => "rna",
+        FieldKind::CodePostal => "code_postal",
         FieldKind::Heading => "heading",
         FieldKind::Explanation => "explanation",
         FieldKind::Block { .. } => "block",
@@ -82,6 +86,20 @@ pub struct FieldValues {
     pub required: bool,
     pub condition_field: String,
     pub condition_values: String,
+    /// A condition the simple form cannot show (combined, compares…), kept as JSON.
+    pub condition_json: String,
+    /// In words, for the admin.
+    pub condition_words: String,
+    pub pattern: String,
+    pub pattern_message: String,
+    pub example: String,
+    pub age_min: String,
+    pub age_max: String,
+    /// "01/09": the reference day of an age, empty for the day of the request.
+    pub age_day: String,
+    pub age_year_offset: String,
+    pub within: String,
+    pub within_unit: String,
     pub options: String,
     pub min: String,
     pub max: String,
@@ -109,13 +127,31 @@ impl FieldValues {
             profile: f.profile.clone().unwrap_or_default(),
             ..Default::default()
         };
-        if let Some(c) = &f.condition {
-            v.condition_field = c.field.clone();
-            v.condition_values = c.equals.join("\n");
+        match &f.condition {
+            Some(c) if c.is_simple() => {
+                v.condition_field = c.field.clone();
+                v.condition_values = c.equals.join("\n");
+            }
+            Some(c) => {
+                v.condition_json = serde_json::to_string(c).unwrap_or_default();
+                v.condition_words = c.describe(&|id: &str| id.to_string());
+            }
+            None => {}
         }
         let opt = |x: Option<String>| x.unwrap_or_default();
         match &f.kind {
-            FieldKind::ShortText { max_length } | FieldKind::LongText { max_length } => {
+            FieldKind::ShortText {
+                max_length,
+                pattern,
+                pattern_message,
+                example,
+            } => {
+                v.max_length = opt(max_length.map(|m| m.to_string()));
+                v.pattern = opt(pattern.clone());
+                v.pattern_message = opt(pattern_message.clone());
+                v.example = opt(example.clone());
+            }
+            FieldKind::LongText { max_length } => {
                 v.max_length = opt(max_length.map(|m| m.to_string()));
             }
             FieldKind::Integer { min, max } => {
@@ -126,9 +162,27 @@ impl FieldValues {
                 v.min = opt(min.map(|m| m.to_string()));
                 v.max = opt(max.map(|m| m.to_string()));
             }
-            FieldKind::Date { min, max } => {
+            FieldKind::Date {
+                min,
+                max,
+                age,
+                within,
+            } => {
                 v.min = opt(min.clone());
                 v.max = opt(max.clone());
+                if let Some(a) = age {
+                    v.age_min = opt(a.min.map(|n| n.to_string()));
+                    v.age_max = opt(a.max.map(|n| n.to_string()));
+                    if let Some((m, d)) = a.on.as_ref().and_then(|on| on.month_day()) {
+                        v.age_day = format!("{d:02}/{m:02}");
+                        v.age_year_offset =
+                            a.on.as_ref().map_or(0, |on| on.year_offset).to_string();
+                    }
+                }
+                if let Some(w) = within {
+                    v.within = w.amount.to_string();
+                    v.within_unit = w.unit.code().to_string();
+                }
             }
             FieldKind::SingleChoice { options } => v.options = options.join("\n"),
             FieldKind::MultipleChoice { options, min, max } => {
@@ -169,6 +223,17 @@ impl FieldValues {
             required: form.checked("obligatoire"),
             condition_field: form.get("condition_champ"),
             condition_values: form.get("condition_valeurs"),
+            condition_json: form.get("condition_json"),
+            condition_words: String::new(),
+            pattern: form.get("motif"),
+            pattern_message: form.get("motif_message"),
+            example: form.get("exemple"),
+            age_min: form.get("age_min"),
+            age_max: form.get("age_max"),
+            age_day: form.get("age_jour"),
+            age_year_offset: form.get("age_decalage"),
+            within: form.get("recent"),
+            within_unit: form.get("recent_unite"),
             options: form.get("options"),
             min: form.get("min"),
             max: form.get("max"),
@@ -216,6 +281,9 @@ impl FieldValues {
                     "La longueur maximale",
                     errors,
                 ),
+                pattern: Some(self.pattern.clone()).filter(|p| !p.is_empty()),
+                pattern_message: Some(self.pattern_message.clone()).filter(|p| !p.is_empty()),
+                example: Some(self.example.clone()).filter(|p| !p.is_empty()),
             },
             "long_text" => FieldKind::LongText {
                 max_length: number(
@@ -249,9 +317,46 @@ impl FieldValues {
                         }
                     }
                 };
+                let age_min: Option<u32> =
+                    number(&self.age_min, "age_min", "L'âge minimum", errors);
+                let age_max: Option<u32> =
+                    number(&self.age_max, "age_max", "L'âge maximum", errors);
+                let on = if self.age_day.is_empty() {
+                    None
+                } else {
+                    match self.age_day.split_once('/') {
+                        Some((d, m)) if d.len() <= 2 && m.len() <= 2 => Some(JourDeReference {
+                            day: format!("{m:0>2}-{d:0>2}"),
+                            year_offset: number(
+                                &self.age_year_offset,
+                                "age_decalage",
+                                "Le décalage d'année",
+                                errors,
+                            )
+                            .unwrap_or(0),
+                        }),
+                        _ => {
+                            errors.add("age_jour", "Jour de référence : JJ/MM, par exemple 01/09.");
+                            None
+                        }
+                    }
+                };
+                let within =
+                    number(&self.within, "recent", "La durée", errors).map(|amount| Delai {
+                        amount,
+                        unit: Unite::parse(&self.within_unit).unwrap_or(Unite::Mois),
+                    });
                 FieldKind::Date {
                     min: date(&self.min, "min", errors),
                     max: date(&self.max, "max", errors),
+                    age: (age_min.is_some() || age_max.is_some() || on.is_some()).then_some(
+                        AgeBound {
+                            min: age_min,
+                            max: age_max,
+                            on,
+                        },
+                    ),
+                    within,
                 }
             }
             "email" => FieldKind::Email,
@@ -287,6 +392,8 @@ impl FieldValues {
             },
             "siret" => FieldKind::Siret,
             "iban" => FieldKind::Iban,
+            "rna" => FieldKind::Rna,
+            "code_postal" => FieldKind::CodePostal,
             "heading" => FieldKind::Heading,
             "explanation" => FieldKind::Explanation,
             "block" => FieldKind::Block {
@@ -305,7 +412,8 @@ impl FieldValues {
             }
         };
         let condition = if self.condition_field.is_empty() {
-            None
+            // A condition written in the JSON format is kept as it was.
+            serde_json::from_str::<Condition>(&self.condition_json).ok()
         } else {
             let equals = lines(&self.condition_values.replace(';', "\n"));
             if equals.is_empty() {
@@ -314,10 +422,7 @@ impl FieldValues {
                     "Indiquez la ou les valeurs qui font apparaître le champ.",
                 );
             }
-            Some(Condition {
-                field: self.condition_field.clone(),
-                equals,
-            })
+            Some(Condition::equals(self.condition_field.clone(), equals))
         };
         errors.is_empty().then(|| Field {
             id: self.id.clone(),
@@ -359,11 +464,12 @@ fn outline(def: &Definition) -> Vec<OutlinePage> {
             .condition
             .as_ref()
             .map(|c| {
-                let source = def
-                    .field(&c.field)
-                    .map(|s| s.label.clone())
-                    .unwrap_or_else(|| c.field.clone());
-                format!("si « {source} » vaut {}", c.equals.join(" ou "))
+                let label = |id: &str| {
+                    def.field(id)
+                        .map(|s| s.label.clone())
+                        .unwrap_or_else(|| id.to_string())
+                };
+                format!("si {}", c.describe(&label))
             })
             .unwrap_or_default(),
         in_block,

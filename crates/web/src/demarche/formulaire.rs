@@ -1,8 +1,10 @@
 //! Renders a démarche's fields as accessible HTML form controls, and reads them back. Works
-//! without JavaScript: repeatable blocks are grown and shrunk with submit buttons, and conditional
-//! fields are always shown with the condition spelled out.
+//! without JavaScript: repeatable blocks are grown and shrunk with submit buttons. A condition on
+//! earlier steps is settled here (the field is there or not); a condition on the same step is
+//! spelled out, and `conditions.js` hides and reveals the field as the usager answers.
 
 use guichet_domain::demarche::{values, Answers, Field, FieldError, FieldKind};
+use std::collections::HashSet;
 use std::fmt::Write;
 
 /// HTML-escapes text for element content and attribute values.
@@ -47,6 +49,19 @@ pub struct Renderer<'a> {
     pub file_names: &'a std::collections::HashMap<String, String>,
     /// The usager's vault documents that can be attached in one action: (id, label, MIME type).
     pub coffre: &'a [(String, String, String)],
+    /// Whether the answers of earlier steps are known (a dossier), so that conditions on them are
+    /// settled; not in the editor's preview, which shows every field.
+    pub settle_earlier: bool,
+}
+
+/// Ids of the fields rendered together (blocks' fields included).
+fn ids_of(fields: &[Field], out: &mut HashSet<String>) {
+    for f in fields {
+        out.insert(f.id.clone());
+        if let FieldKind::Block { fields, .. } = &f.kind {
+            ids_of(fields, out);
+        }
+    }
 }
 
 impl Renderer<'_> {
@@ -77,39 +92,103 @@ impl Renderer<'_> {
     }
 
     fn preamble(&self, out: &mut String, field: &Field, id: &str, key: &str) {
-        if let Some(h) = &field.help {
-            let _ = write!(out, "<p class=\"hint\" id=\"{id}-aide\">{}</p>", esc(h));
-        }
-        if let Some(c) = &field.condition {
-            let target = self
-                .labels
-                .iter()
-                .find(|(i, _)| *i == c.field)
-                .map(|(_, l)| l.as_str())
-                .unwrap_or(&c.field);
+        let aide: Vec<String> = [field.help.clone(), rule_hint(&field.kind)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !aide.is_empty() {
             let _ = write!(
                 out,
-                "<p class=\"hint\" id=\"{id}-condition\">À remplir seulement si vous avez répondu « {} » à « {} ».</p>",
-                esc(&c.equals.join(" » ou « ")),
-                esc(target)
+                "<p class=\"hint\" id=\"{id}-aide\">{}</p>",
+                esc(&aide.join(" "))
             );
         }
+        if let Some(c) = &field.condition {
+            let label = |f: &str| {
+                self.labels
+                    .iter()
+                    .find(|(i, _)| i == f)
+                    .map(|(_, l)| l.clone())
+                    .unwrap_or_else(|| f.to_string())
+            };
+            let _ = write!(
+                out,
+                "<p class=\"hint condition\" id=\"{id}-condition\">À remplir seulement si {}.</p>",
+                esc(&c.describe(&label))
+            );
+        }
+
         if let Some(e) = self.error(key) {
             let _ = write!(out, "<p class=\"error\" id=\"{id}-erreur\">{}</p>", esc(e));
         }
     }
 
-    pub fn fields(&self, fields: &[Field], prefix: Option<&str>, out: &mut String) {
+    /// Renders the fields of one step.
+    pub fn render(&self, fields: &[Field]) -> String {
+        let mut here = HashSet::new();
+        ids_of(fields, &mut here);
+        let mut out = String::new();
+        self.fields(fields, None, &here, &mut out);
+        out
+    }
+
+    fn fields(
+        &self,
+        fields: &[Field],
+        prefix: Option<&str>,
+        here: &HashSet<String>,
+        out: &mut String,
+    ) {
         for field in fields {
             let key = match prefix {
                 Some(p) => format!("{p}.{}", field.id),
                 None => field.id.clone(),
             };
-            self.field(field, &key, out);
+            match &field.condition {
+                None => self.field(field, &key, here, out, false),
+                // On earlier steps only: settled now, the field is there (without its condition)
+                // or not at all.
+                Some(c) if self.settle_earlier && !c.fields().iter().any(|f| here.contains(*f)) => {
+                    if values::holds(c, self.answers, prefix) {
+                        self.field(field, &key, here, out, true);
+                    }
+                }
+                Some(c) => {
+                    let shown = values::holds(c, self.answers, prefix);
+                    let _ = write!(
+                        out,
+                        "<div class=\"conditionnel\" data-condition=\"{}\" data-item=\"{}\" data-label=\"{}\" data-shown=\"{}\">",
+                        esc(&serde_json::to_string(c).unwrap_or_default()),
+                        esc(prefix.unwrap_or_default()),
+                        esc(&field.label),
+                        if shown { "oui" } else { "non" }
+                    );
+                    self.field(field, &key, here, out, false);
+                    out.push_str("</div>");
+                }
+            }
         }
     }
 
-    fn field(&self, field: &Field, key: &str, out: &mut String) {
+    fn field(
+        &self,
+        field: &Field,
+        key: &str,
+        here: &HashSet<String>,
+        out: &mut String,
+        settled: bool,
+    ) {
+        // A condition settled on earlier steps is not spelled out.
+        let stripped;
+        let field = if settled {
+            stripped = Field {
+                condition: None,
+                ..field.clone()
+            };
+            &stripped
+        } else {
+            field
+        };
         let id = format!("{}{}", self.id_prefix, dom_id(key));
         let value = self.answers.get(key).unwrap_or_default().to_string();
         let has_error = self.error(key).is_some();
@@ -118,7 +197,7 @@ impl Renderer<'_> {
         } else {
             ""
         };
-        let help = field.help.is_some();
+        let help = field.help.is_some() || rule_hint(&field.kind).is_some();
         let cond = field.condition.is_some();
         match &field.kind {
             FieldKind::Heading => {
@@ -188,11 +267,11 @@ impl Renderer<'_> {
                 max,
                 item_label,
             } => {
+                // An optional block starts with no repetition: "Ajouter" adds one.
                 let n = self
                     .answers
                     .block_len(key)
                     .max(*min as usize)
-                    .max(1)
                     .min(*max as usize);
                 let _ = write!(
                     out,
@@ -216,7 +295,7 @@ impl Renderer<'_> {
                         "<input type=\"hidden\" name=\"{}.__\" value=\"\">",
                         esc(&item)
                     );
-                    self.fields(fields, Some(&item), out);
+                    self.fields(fields, Some(&item), here, out);
                     if n > *min as usize {
                         let _ = write!(
                             out,
@@ -380,27 +459,38 @@ impl Renderer<'_> {
     }
 }
 
-/// Renders fields to HTML.
-pub fn render(
-    fields: &[Field],
-    answers: &Answers,
-    errors: &[FieldError],
-    labels: Vec<(String, String)>,
-    id_prefix: &str,
-    file_names: &std::collections::HashMap<String, String>,
-    coffre: &[(String, String, String)],
-) -> String {
-    let r = Renderer {
-        answers,
-        errors,
-        labels,
-        id_prefix,
-        file_names,
-        coffre,
-    };
-    let mut out = String::new();
-    r.fields(fields, None, &mut out);
-    out
+/// What a field's own rule asks, in words, before the usager answers.
+fn rule_hint(kind: &FieldKind) -> Option<String> {
+    match kind {
+        FieldKind::ShortText {
+            example: Some(x), ..
+        } => Some(format!("Exemple : {x}.")),
+        FieldKind::Rna => Some("W suivi de 9 chiffres ou lettres, par exemple W212001234.".into()),
+        FieldKind::CodePostal => Some("5 chiffres, par exemple 21000.".into()),
+        FieldKind::Date { age: Some(a), .. } => {
+            let on = match &a.on {
+                Some(r) => r
+                    .month_day()
+                    .map(|(m, d)| {
+                        let day = jiff::civil::date(2028, m, d);
+                        let long = guichet_domain::delai::jour_long(day);
+                        format!("au {}", long.trim_end_matches(" 2028"))
+                    })
+                    .unwrap_or_default(),
+                None => "à la date de la demande".into(),
+            };
+            Some(match (a.min, a.max) {
+                (Some(x), Some(y)) => format!("Âge demandé : entre {x} et {y} ans {on}."),
+                (Some(x), None) => format!("Âge demandé : au moins {x} ans {on}."),
+                (None, Some(y)) => format!("Âge demandé : au plus {y} ans {on}."),
+                (None, None) => return None,
+            })
+        }
+        FieldKind::Date {
+            within: Some(w), ..
+        } => Some(format!("Le document doit dater de moins de {}.", w.label())),
+        _ => None,
+    }
 }
 
 /// Whether these fields (blocks included) ask for files: the form must then be multipart.

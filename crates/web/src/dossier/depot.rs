@@ -2,7 +2,7 @@
 //! the deposit with its accusé de réception, and the usager's view of their dossier.
 
 use crate::auth::Visitor;
-use crate::demarche::formulaire::render;
+use crate::demarche::formulaire::Renderer;
 use crate::dossier::{file_names, mails, own, summarize, Own};
 use crate::error::AppError;
 use crate::form::read_form;
@@ -164,6 +164,7 @@ struct StepPage {
     errors: Errors,
     flash: Option<String>,
     autosave_js: &'static str,
+    conditions_js: &'static str,
 }
 
 async fn step_page(
@@ -193,15 +194,16 @@ async fn step_page(
         }
         _ => Vec::new(),
     };
-    let fields_html = render(
-        &page.fields,
-        &x.answers,
-        &errors,
-        labels(def),
-        "",
-        &names,
-        &coffre,
-    );
+    let fields_html = Renderer {
+        answers: &x.answers,
+        errors: &errors,
+        labels: labels(def),
+        id_prefix: "",
+        file_names: &names,
+        coffre: &coffre,
+        settle_earlier: true,
+    }
+    .render(&page.fields);
     let mut summary = Errors::default();
     // Each error names its field, and the repetition it is in ("Enfant 2 — Prénom : …").
     for e in &errors {
@@ -217,6 +219,7 @@ async fn step_page(
     };
     let page = StepPage {
         autosave_js: &crate::assets::AUTOSAVE_JS.href,
+        conditions_js: &crate::assets::CONDITIONS_JS.href,
         layout: Layout::for_visitor(state, visitor).await,
         title: def.title.clone(),
         number: x.number.clone(),
