@@ -21,6 +21,7 @@ mod modeles;
 mod one_door;
 mod open311;
 mod personas;
+mod regles;
 mod security;
 mod shutdown;
 mod signalements;
