@@ -410,6 +410,24 @@ async function fileTerrasse(context, { keyboard }) {
   assert.match(page.url(), /\/etapes\/0$/);
   await type('#enseigne', 'Le Bistrot du Clavier');
   await type('#siret', '21210231300013');
+  // A Kbis of today: well within its three months. With the keyboard, the date is typed in the
+  // order the browser's date control shows (month first in some locales of Chromium).
+  const now = new Date();
+  const two = (n) => String(n).padStart(2, '0');
+  const iso = `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+  if (keyboard) {
+    await tabTo(page, '#kbis');
+    await page.keyboard.type(`${two(now.getDate())}${two(now.getMonth() + 1)}${now.getFullYear()}`);
+    if (await page.inputValue('#kbis') !== iso) {
+      // Month first: back from the year to the first part of the control, and again.
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.type(`${two(now.getMonth() + 1)}${two(now.getDate())}${now.getFullYear()}`);
+    }
+    assert.equal(await page.inputValue('#kbis'), iso);
+  } else {
+    await page.fill('#kbis', iso);
+  }
   await type('#courriel', 'bistrot@exemple.fr');
   // Radio groups: the first Tab lands on the group; arrows choose within it (Space checks it).
   await pick('#chauffage-1');
@@ -420,8 +438,11 @@ async function fileTerrasse(context, { keyboard }) {
   if (keyboard) {
     await tabTo(page, '#debut');
     await page.keyboard.type('15012030');
+    await tabTo(page, '#fin');
+    await page.keyboard.type('12122030');
   } else {
     await page.fill('#debut', '2030-01-15');
+    await page.fill('#fin', '2030-12-12');
   }
   await pick('#engagement');
   await submit('button[value=continuer]');
@@ -557,4 +578,74 @@ test('report a signalement with JavaScript disabled', async () => {
   await login(usager, 'usager@demo.example');
   await reportLight(usager, { keyboard: false });
   await usager.close();
+});
+
+/// Starts a dossier on Dijon's school catering and goes to the children's step.
+async function cantineChildren(context) {
+  const page = await newPage(context);
+  await page.goto(`${base}/demarches/dijon/inscription-a-la-restauration-scolaire`);
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  assert.match(page.url(), /\/etapes\/0$/);
+  await page.goto(page.url().replace(/\/etapes\/0$/, '/etapes/1'));
+  return page;
+}
+
+async function axeViolations(page) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async (tags) => axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG_TAGS);
+  return result.violations;
+}
+
+test('with JavaScript, a field appears when its condition is met, is announced, and passes axe', async () => {
+  const page = await cantineChildren(personas.usager.context);
+  const precisions = page.locator('#enfants-0--precisions');
+  const pai = page.locator('#enfants-0--pai');
+  assert.equal(await precisions.isVisible(), false, 'hidden while no allergy is declared');
+  assert.equal(await pai.isVisible(), false);
+  let violations = await axeViolations(page);
+  assert.deepEqual(violations.map((v) => v.id), [], describe(violations));
+  await page.check('#enfants-0--allergie-0');
+  await precisions.waitFor({ state: 'visible' });
+  assert.equal(await pai.isVisible(), true);
+  assert.match(await page.locator('#conditions-annonce').innerText(), /Nouvelle question : .*Précisez l'allergie/);
+  // Revealed, the field no longer spells out its condition.
+  assert.equal(await page.locator('#enfants-0--precisions-condition').isVisible(), false);
+  violations = await axeViolations(page);
+  assert.deepEqual(violations.map((v) => v.id), [], describe(violations));
+  await page.check('#enfants-0--allergie-1');
+  await precisions.waitFor({ state: 'hidden' });
+  // With the keyboard: Tab from the allergy question skips the hidden field.
+  await page.focus('#enfants-0--allergie-1');
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  assert.notEqual(focused, 'enfants-0--precisions');
+  await page.close();
+});
+
+test('without JavaScript, a conditional field is shown with its condition spelled out', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false, locale: 'fr-FR' });
+  await login(context, 'usager@demo.example');
+  const page = await cantineChildren(context);
+  assert.equal(await page.locator('#enfants-0--precisions').isVisible(), true);
+  assert.match(await page.locator('#enfants-0--precisions-condition').innerText(),
+    /À remplir seulement si vous avez répondu « oui » à « Allergie ou régime médical \? »/);
+  // axe needs scripts: the same state, in a browser whose conditions script does not load.
+  const blocked = await cantineChildren(personas.usager.context);
+  await blocked.route('**/static/conditions.*', (route) => route.abort());
+  await blocked.reload();
+  assert.equal(await blocked.locator('#enfants-0--precisions').isVisible(), true);
+  const violations = await axeViolations(blocked);
+  assert.deepEqual(violations.map((v) => v.id), [], describe(violations));
+  await blocked.close();
+  // Answering "non" and continuing does not ask for what does not apply.
+  await page.fill('[name="enfants[0].prenom"]', 'Léa');
+  await page.fill('[name="enfants[0].nom"]', 'Usager');
+  await page.fill('[name="enfants[0].naissance"]', '2019-05-02');
+  await page.check('[name="enfants[0].ecole"] >> nth=0');
+  await page.check('[name="enfants[0].jours"] >> nth=0');
+  await page.check('#enfants-0--allergie-1');
+  await Promise.all([page.waitForNavigation(), page.click('button[value=continuer]')]);
+  assert.match(page.url(), /\/etapes\/2$/, `next step reached (${await page.locator('.errors').allInnerTexts()})`);
+  await page.close();
+  await context.close();
 });

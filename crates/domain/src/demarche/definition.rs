@@ -55,6 +55,9 @@ pub enum IdentityLevel {
     Aucune,
     #[default]
     Compte,
+    /// FranceConnect is offered first; an ordinary account does as well.
+    FranceconnectProposee,
+    /// A certified identity: FranceConnect before starting.
     Franceconnect,
 }
 

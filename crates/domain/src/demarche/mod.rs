@@ -6,6 +6,7 @@ pub mod diff;
 pub mod edit;
 pub mod fuzz;
 pub mod modele;
+pub mod tableau;
 pub mod values;
 
 pub use definition::{

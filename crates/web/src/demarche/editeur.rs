@@ -809,6 +809,7 @@ pub async fn settings(
     def.identity = match form.get("identite").as_str() {
         "aucune" => IdentityLevel::Aucune,
         "franceconnect" => IdentityLevel::Franceconnect,
+        "franceconnect_proposee" => IdentityLevel::FranceconnectProposee,
         _ => IdentityLevel::Compte,
     };
     def.contact = Some(form.get("contact")).filter(|c| !c.is_empty());

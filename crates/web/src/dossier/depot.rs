@@ -59,6 +59,9 @@ struct DemarchePage {
     slug: String,
     def: Definition,
     open: bool,
+    /// FranceConnect is proposed, configured, and the visitor's account is not linked to it yet:
+    /// the link to use it (back to this page).
+    franceconnect_offer: Option<String>,
 }
 
 impl DemarchePage {
@@ -75,12 +78,27 @@ pub async fn page(
     let Some((t, d, def)) = published(&state, &collectivite_slug, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
+    let linked = match &visitor.user {
+        Some(u) => guichet_store::oidc::is_linked(&state.db, "franceconnect", u.id).await?,
+        None => false,
+    };
+    let franceconnect_offer = (def.identity
+        == guichet_domain::demarche::IdentityLevel::FranceconnectProposee
+        && state.config.franceconnect.is_some()
+        && !linked)
+        .then(|| {
+            format!(
+                "/connexion/franceconnect?suite={}",
+                crate::auth::urlencode(&format!("/demarches/{collectivite_slug}/{slug}"))
+            )
+        });
     html(&DemarchePage {
         layout: Layout::for_visitor(&state, &visitor).await,
         collectivite: t,
         slug: d.slug,
         def,
         open: d.status == demarche::Status::Publiee,
+        franceconnect_offer,
     })
 }
 
