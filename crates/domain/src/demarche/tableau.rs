@@ -84,10 +84,8 @@ impl Tableau {
                             }
                         }
                     }
-                    k if k.has_value() => {
-                        if !t.columns.iter().any(|c| c.key == f.id) {
-                            t.columns.push(column(f));
-                        }
+                    k if k.has_value() && !t.columns.iter().any(|c| c.key == f.id) => {
+                        t.columns.push(column(f));
                     }
                     _ => {}
                 }
