@@ -156,7 +156,12 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
+  // The server writes its last journal anchor as it stops: wait for it before removing its data.
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

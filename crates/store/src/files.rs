@@ -202,6 +202,38 @@ pub async fn get(
         .transpose()
 }
 
+/// The names of the files of these dossiers, by file id (one query for a page of an export).
+pub async fn names_of_dossiers(
+    db: &Db,
+    tenant_id: i64,
+    dossier_ids: &[i64],
+) -> anyhow::Result<std::collections::HashMap<String, (i64, String)>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in dossier_ids.chunks(500) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT id, dossier_id, name FROM files WHERE tenant_id = $1 AND dossier_id IN ({list})"
+        ))
+        .bind(tenant_id)
+        .fetch_all(db.pool())
+        .await?;
+        for r in rows {
+            out.insert(
+                r.try_get("id")?,
+                (r.try_get("dossier_id")?, r.try_get("name")?),
+            );
+        }
+    }
+    Ok(out)
+}
+
 pub async fn of_dossier(
     db: &Db,
     tenant_id: i64,

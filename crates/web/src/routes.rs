@@ -661,6 +661,11 @@ pub fn table() -> RouteTable {
             dossier::export::xlsx,
         )
         .get(
+            "/admin/{collectivite}/dossiers.zip",
+            Collectivite(P::ProcessDossiers),
+            dossier::export::zip,
+        )
+        .get(
             "/admin/{collectivite}/dossiers/{id}/fichiers.zip",
             Collectivite(P::ProcessDossiers),
             dossier::instruction::files_zip,

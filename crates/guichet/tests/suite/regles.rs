@@ -330,3 +330,241 @@ async fn rules_between_fields_formats_and_ineligibility_on_a_step() {
         "kept in its normal form"
     );
 }
+
+/// Files the catering dossier of two children, with an allergy and its PAI, through the web.
+async fn file_cantine(s: &TestServer, u: &personas::Persona) -> i64 {
+    let started = u
+        .browser
+        .post(
+            "/demarches/dijon/inscription-a-la-restauration-scolaire/dossiers",
+            &[],
+        )
+        .await;
+    let step0 = started.location.expect("first step");
+    let id: i64 = step0
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("dossier id");
+    u.browser
+        .post(
+            &step0,
+            &[
+                ("allergie", "oui"),
+                ("garde", "parents"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    let year = paris_today().year();
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+        .to_vec();
+    let form = crate::support::multipart(&[
+        ("enfants[0].prenom", "Léa"),
+        ("enfants[0].naissance", &format!("{}-07-14", year - 8)),
+        ("enfants[1].prenom", "Noé"),
+        ("enfants[1].naissance", &format!("{}-02-03", year - 5)),
+        ("action", "continuer"),
+    ])
+    .part(
+        "pai",
+        crate::support::file_part("PAI Léa.pdf", pdf, "application/pdf"),
+    );
+    let done = u
+        .browser
+        .post_multipart(&format!("/dossiers/{id}/etapes/1"), form)
+        .await;
+    assert!(
+        done.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("/recapitulatif")),
+        "{}",
+        done.html
+    );
+    let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
+    assert_eq!(
+        filed.location.as_deref(),
+        Some(&*format!("/dossiers/{id}?depose=1"))
+    );
+    let _ = s;
+    id
+}
+
+#[tokio::test]
+async fn exports_have_a_column_per_field_and_a_row_per_child_in_xlsx_and_csv() {
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let u = personas::usager(&s).await;
+    let def = Definition::from_json(CANTINE).expect("definition");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    file_cantine(&s, &u).await;
+    let x = guichet_store::dossier::list_for_usager(s.db(), u.user_id)
+        .await
+        .expect("list")
+        .pop()
+        .expect("dossier");
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let year = paris_today().year();
+
+    // XLSX: the dossiers' sheet, one column per field; the children's sheet, one row each.
+    let r = agent
+        .browser
+        .client
+        .get(format!(
+            "{}/admin/dijon/dossiers.xlsx?file=tous&demarche={}",
+            s.base, d.id
+        ))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.expect("body");
+    use calamine::{Data, Reader};
+    let mut book =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a valid XLSX file");
+    assert_eq!(book.sheet_names(), ["Dossiers", "enfants", "activites"]);
+    let main = book.worksheet_range("Dossiers").expect("sheet");
+    let header: Vec<String> = (0..main.width())
+        .map(|c| main.get((0, c)).map(|v| v.to_string()).unwrap_or_default())
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("column {name} in {header:?}"))
+    };
+    assert_eq!(
+        main.get((1, col("numero"))).map(|v| v.to_string()),
+        Some(x.number.clone())
+    );
+    assert_eq!(
+        main.get((
+            1,
+            col("Un enfant a-t-il une allergie alimentaire ? (allergie)")
+        ))
+        .map(|v| v.to_string()),
+        Some("oui".into())
+    );
+    let pai = main
+        .get((1, col("Projet d'accueil individualisé (PAI) (pai)")))
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    assert!(
+        pai.starts_with("PAI Léa.pdf <")
+            && pai.contains(&format!("/admin/dijon/dossiers/{}/fichiers/", x.id)),
+        "{pai}"
+    );
+    assert!(
+        !header.iter().any(|h| h == "reponses"),
+        "no JSON cell: {header:?}"
+    );
+    let kids = book.worksheet_range("enfants").expect("children's sheet");
+    assert_eq!(kids.height(), 3, "a header and one row per child");
+    assert_eq!(
+        kids.get((0, 2)).map(|v| v.to_string()),
+        Some("Prénom (prenom)".into())
+    );
+    assert_eq!(
+        kids.get((1, 0)).map(|v| v.to_string()),
+        Some(x.number.clone())
+    );
+    assert_eq!(kids.get((1, 1)), Some(&Data::Float(1.0)));
+    assert_eq!(kids.get((1, 2)).map(|v| v.to_string()), Some("Léa".into()));
+    assert_eq!(kids.get((2, 2)).map(|v| v.to_string()), Some("Noé".into()));
+    // The birth date is a date, not text.
+    match kids.get((1, 3)) {
+        Some(Data::DateTime(dt)) => {
+            // Excel counts days from 30 December 1899.
+            let day = jiff::civil::date(1899, 12, 30)
+                .checked_add(jiff::Span::new().days(dt.as_f64() as i64))
+                .expect("a day");
+            assert_eq!(day.to_string(), format!("{}-07-14", year - 8));
+        }
+        other => panic!("a date cell, found {other:?}"),
+    }
+    assert_eq!(
+        book.worksheet_range("activites").expect("sheet").height(),
+        1,
+        "no activity: the header only"
+    );
+
+    // CSV: a ZIP of the same tables.
+    let r = agent
+        .browser
+        .client
+        .get(format!(
+            "{}/admin/dijon/dossiers.zip?file=tous&demarche={}",
+            s.base, d.id
+        ))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let bytes = r.bytes().await.expect("body");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a valid ZIP");
+    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    assert_eq!(names, ["dossiers.csv", "enfants.csv", "activites.csv"]);
+    let table =
+        |zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str| -> Vec<Vec<String>> {
+            let file = zip.by_name(name).expect("table");
+            csv::ReaderBuilder::new()
+                .delimiter(b';')
+                .has_headers(false)
+                .from_reader(file)
+                .records()
+                .map(|r| {
+                    r.expect("a CSV record")
+                        .iter()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .collect()
+        };
+    let children = table(&mut zip, "enfants.csv");
+    assert_eq!(children.len(), 3);
+    assert_eq!(
+        children[0][..4],
+        [
+            "numero",
+            "rang",
+            "Prénom (prenom)",
+            "Date de naissance (naissance)"
+        ]
+    );
+    assert_eq!(
+        children[1],
+        [
+            x.number.clone(),
+            "1".into(),
+            "Léa".into(),
+            format!("{}-07-14", year - 8)
+        ]
+    );
+    assert_eq!(children[2][2], "Noé");
+    let dossiers = table(&mut zip, "dossiers.csv");
+    assert_eq!(dossiers.len(), 2);
+    assert_eq!(dossiers[1][0], x.number);
+
+    // Over every démarche, the answers are words in one column, not JSON.
+    let r = agent
+        .browser
+        .client
+        .get(format!("{}/admin/dijon/dossiers.csv?file=tous", s.base))
+        .send()
+        .await
+        .expect("export");
+    let text = r.text().await.expect("body");
+    assert!(text.contains("Enfants 2 — Prénom (prenom) : Noé"), "{text}");
+    assert!(!text.contains("[\""), "no JSON: {text}");
+}
