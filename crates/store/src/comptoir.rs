@@ -46,9 +46,86 @@ pub async fn open(
     .await
 }
 
+/// A dossier opened online by a person without an account, who gave their name and e-mail
+/// address: the draft, its tracking code, the hash of the token of the link that opens it, and
+/// the mail that carries that link (made by `mail` from the dossier and the tracking code), in one
+/// commit. None when this address already started too many dossiers this hour.
+pub async fn open_online<M>(
+    db: &Db,
+    draft: crate::dossier::Draft,
+    last_name: &str,
+    email: &str,
+    token_hash: &str,
+    mail: M,
+) -> anyhow::Result<Option<(crate::dossier::Dossier, String)>>
+where
+    M: FnOnce(&crate::dossier::Dossier, &str) -> Trace + Send + 'static,
+{
+    let code = crate::secret::readable_code(10);
+    let (folded, email, token_hash) = (fold(last_name), email.to_string(), token_hash.to_string());
+    let since = crate::now_ms() - 3_600_000;
+    db.write(move |conn| {
+        Box::pin(async move {
+            let recent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM dossiers WHERE channel = 'sans_compte' AND counter_contact = $1 AND created_at > $2",
+            )
+            .bind(&email)
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await?;
+            if recent >= GUEST_STARTS_PER_HOUR {
+                return Ok(None);
+            }
+            let x = crate::dossier::start_draft_in(conn, &draft).await?;
+            sqlx::query(
+                "UPDATE dossiers SET channel = 'sans_compte', tracking_code = $1, applicant_last_name = $2, counter_contact = $3, guest_token_hash = $4
+                 WHERE tenant_id = $5 AND id = $6 AND usager_id IS NULL",
+            )
+            .bind(&code)
+            .bind(folded)
+            .bind(&email)
+            .bind(token_hash)
+            .bind(x.tenant_id)
+            .bind(x.id)
+            .execute(&mut *conn)
+            .await?;
+            let mut trace = mail(&x, &code);
+            for e in trace.events_mut() {
+                e.object_type = Some("dossier".into());
+                e.object_id = Some(x.number.clone());
+            }
+            trace.write(conn).await?;
+            Ok(Some((x, code)))
+        })
+    })
+    .await
+}
+
+/// Dossiers one address may start without an account in an hour (each sends a mail to it).
+pub const GUEST_STARTS_PER_HOUR: i64 = 5;
+
+/// The dossier a guest link opens, by the hash of its token.
+pub async fn by_guest_token(db: &Db, token_hash: &str) -> anyhow::Result<Option<(i64, i64)>> {
+    let row = sqlx::query(
+        "SELECT tenant_id, id FROM dossiers WHERE guest_token_hash = $1 AND usager_id IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// How a dossier without an account came: at the counter, or online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Guichet,
+    SansCompte,
+}
+
 /// What the counter knows of a dossier.
 #[derive(Debug, Clone)]
 pub struct Counter {
+    pub channel: Channel,
     pub counter_by: Option<i64>,
     pub tracking_code: Option<String>,
     pub contact: String,
@@ -62,11 +139,13 @@ pub async fn of(db: &Db, dossier_id: i64) -> anyhow::Result<Option<Counter>> {
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let channel: String = r.try_get(0)?;
-    if channel != "guichet" {
-        return Ok(None);
-    }
+    let channel = match r.try_get::<String, _>(0)?.as_str() {
+        "guichet" => Channel::Guichet,
+        "sans_compte" => Channel::SansCompte,
+        _ => return Ok(None),
+    };
     Ok(Some(Counter {
+        channel,
         counter_by: r.try_get(1)?,
         tracking_code: r.try_get(2)?,
         contact: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
@@ -98,7 +177,7 @@ pub async fn find(db: &Db, code: &str, last_name: &str) -> anyhow::Result<Option
 pub async fn claim(db: &Db, dossier_id: i64, user_id: i64, trace: Trace) -> anyhow::Result<bool> {
     let done = crate::trace::commit_if(db, trace, move |conn| {
         Box::pin(async move {
-            let n = sqlx::query("UPDATE dossiers SET usager_id = $1 WHERE id = $2 AND usager_id IS NULL AND channel = 'guichet'")
+            let n = sqlx::query("UPDATE dossiers SET usager_id = $1, guest_token_hash = NULL WHERE id = $2 AND usager_id IS NULL AND channel IN ('guichet', 'sans_compte')")
                 .bind(user_id)
                 .bind(dossier_id)
                 .execute(&mut *conn)

@@ -216,6 +216,33 @@ pub async fn own(
     Ok(Some((from_row(&row)?, handler)))
 }
 
+/// A dossier filed without an account, for the browser that holds its link's token.
+pub async fn own_as_guest(
+    db: &Db,
+    id: i64,
+    token_hash: &str,
+) -> anyhow::Result<Option<(Dossier, crate::collectivite::Coordonnees)>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS},
+            (SELECT t.name FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_name,
+            (SELECT t.contact_email FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_contact
+         FROM dossiers
+         WHERE id = $1 AND usager_id IS NULL AND guest_token_hash = $2"
+    ))
+    .bind(id)
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let handler = crate::collectivite::Coordonnees {
+        name: row.try_get("handler_name")?,
+        contact_email: row.try_get("handler_contact")?,
+    };
+    Ok(Some((from_row(&row)?, handler)))
+}
+
 /// Any dossier by id (the counter's tracking page finds it by code first).
 pub async fn get_any(db: &Db, id: i64) -> anyhow::Result<Option<Dossier>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1"))

@@ -118,6 +118,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dossier_suspension",
         include_str!("../migrations/0024_dossier_suspension.sql"),
     ),
+    (
+        25,
+        "guest_dossiers",
+        include_str!("../migrations/0025_guest_dossiers.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

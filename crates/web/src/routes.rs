@@ -67,6 +67,7 @@ impl RouteTable {
                     Access::Public => "public".to_string(),
                     Access::PasswordDone => "password_done".to_string(),
                     Access::SignedIn => "signed_in".to_string(),
+                    Access::DossierOwner => "dossier_owner".to_string(),
                     Access::Collectivite(p) => format!("collectivite:{p:?}"),
                     Access::Operator => "operator".to_string(),
                     Access::Aidant => "aidant".to_string(),
@@ -367,33 +368,43 @@ pub fn table() -> RouteTable {
             dossier::depot::start,
         )
         .get("/dossiers", SignedIn, dossier::depot::mine)
-        .get("/dossiers/{id}", SignedIn, dossier::depot::view)
+        .post(
+            "/demarches/{collectivite}/{slug}/sans-compte",
+            Public,
+            dossier::depot::start_without_account,
+        )
+        .get(
+            "/dossiers/invitation/{token}",
+            Public,
+            dossier::depot::invitation,
+        )
+        .get("/dossiers/{id}", DossierOwner, dossier::depot::view)
         .get(
             "/dossiers/{id}/accuse.pdf",
-            SignedIn,
+            DossierOwner,
             dossier::courrier::usager_accuse,
         )
         .get(
             "/dossiers/{id}/decision.pdf",
-            SignedIn,
+            DossierOwner,
             dossier::courrier::usager_decision,
         )
         .get(
             "/dossiers/{id}/etapes/{step}",
-            SignedIn,
+            DossierOwner,
             dossier::depot::step,
         )
         .post(
             "/dossiers/{id}/etapes/{step}",
-            SignedIn,
+            DossierOwner,
             dossier::depot::save_step,
         )
         .get(
             "/dossiers/{id}/recapitulatif",
-            SignedIn,
+            DossierOwner,
             dossier::depot::review,
         )
-        .post("/dossiers/{id}/depot", SignedIn, dossier::depot::submit)
+        .post("/dossiers/{id}/depot", DossierOwner, dossier::depot::submit)
         .post("/dossiers/{id}/retrait", SignedIn, dossier::depot::withdraw)
         .post("/dossiers/{id}/profil", SignedIn, profil::save_back)
         .post(
@@ -403,7 +414,7 @@ pub fn table() -> RouteTable {
         )
         .get(
             "/dossiers/{id}/fichiers/{file}",
-            SignedIn,
+            DossierOwner,
             dossier::depot::file,
         )
         .get("/invitation/{token}", Public, equipe::invitation_form)

@@ -379,8 +379,9 @@ fn the_format_round_trips() {
 fn the_documented_example_is_a_valid_definition() {
     let doc = include_str!("../../../../docs/DEMARCHE_FORMAT.md");
     let json = doc
-        .split("```json\n")
+        .split("## A complete example")
         .nth(1)
+        .and_then(|section| section.split("```json\n").nth(1))
         .and_then(|rest| rest.split("```").next())
         .expect("example in the doc");
     let d = Definition::from_json(json).expect("the documented example is valid");

@@ -48,7 +48,8 @@ fn expected(spec: &RouteSpec, who: Who) -> Expect {
         Access::Api(_) => Expect::ApiUnauthorized,
         // Without its key (the empty form), refused in the protocol's own format.
         Access::ApiKeyInRequest => Expect::Forbidden,
-        Access::PasswordDone | Access::SignedIn => {
+        // Without the link of a dossier filed without an account, as SignedIn.
+        Access::PasswordDone | Access::SignedIn | Access::DossierOwner => {
             if who == Who::Anonymous {
                 Expect::Login
             } else {

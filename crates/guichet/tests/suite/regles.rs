@@ -568,3 +568,188 @@ async fn exports_have_a_column_per_field_and_a_row_per_child_in_xlsx_and_csv() {
     assert!(text.contains("Enfants 2 — Prénom (prenom) : Noé"), "{text}");
     assert!(!text.contains("[\""), "no JSON: {text}");
 }
+
+/// A démarche anyone may file without an account.
+const SANS_COMPTE: &str = r#"{
+  "title": "Demande de composteur",
+  "description": "Recevoir un composteur de jardin.",
+  "competence": "dechets",
+  "retention_months": 12,
+  "identity": "aucune",
+  "pages": [ { "title": "Vous", "fields": [
+    { "id": "adresse", "label": "Adresse de livraison", "type": "address", "required": true }
+  ] } ]
+}"#;
+
+#[tokio::test]
+async fn a_resident_without_an_account_files_confirms_the_address_and_attaches_the_dossier_later() {
+    use crate::support::SmtpSink;
+    use guichet_store::compte::Kind;
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::collectivites(&s).await;
+    let def = Definition::from_json(SANS_COMPTE).expect("definition");
+    crate::support::publish(s.db(), t.dijon.id, &def).await;
+    let visitor = s.browser();
+    let page = visitor.get("/demarches/dijon/demande-de-composteur").await;
+    assert!(page.html.contains("Commencer sans compte"), "{}", page.html);
+
+    // A wrong address: refused in French, what was typed kept.
+    let bad = visitor
+        .post(
+            "/demarches/dijon/demande-de-composteur/sans-compte",
+            &[("nom", "Paul Girard"), ("email", "paul.girard@")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html
+            .contains("Saisissez une adresse électronique valide"),
+        "{}",
+        bad.html
+    );
+    assert!(bad.html.contains("value=\"Paul Girard\""));
+
+    let sent = visitor
+        .post(
+            "/demarches/dijon/demande-de-composteur/sans-compte",
+            &[("nom", "Paul Girard"), ("email", "Paul.Girard@Exemple.fr")],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.html);
+    assert!(
+        sent.html
+            .contains("vient d&#39;être envoyé à paul.girard@exemple.fr")
+            || sent
+                .html
+                .contains("vient d'être envoyé à paul.girard@exemple.fr"),
+        "{}",
+        sent.html
+    );
+    let mail = smtp
+        .wait_for("paul.girard@exemple.fr", "Demande de composteur")
+        .await;
+    let link = mail
+        .body
+        .split_whitespace()
+        .find(|w| w.contains("/dossiers/invitation/"))
+        .expect("the link")
+        .to_string();
+    let path = &link[link.find("/dossiers/invitation/").expect("path")..];
+
+    // Without the link, the dossier is nobody's to open.
+    let stranger = s.browser();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM dossiers WHERE counter_contact = $1")
+        .bind("paul.girard@exemple.fr")
+        .fetch_one(s.db().pool())
+        .await
+        .expect("the draft");
+    let closed = stranger.get(&format!("/dossiers/{id}/etapes/0")).await;
+    assert!(
+        closed
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/connexion")),
+        "{:?}",
+        closed.location
+    );
+    let forged = stranger
+        .get("/dossiers/invitation/pas-un-jeton-valable-pas-un-jeton-valable")
+        .await;
+    assert_eq!(forged.status, 404);
+
+    // Following the link (on another device) opens the draft; the resident files it.
+    let phone = s.browser();
+    let opened = phone.get(path).await;
+    assert_eq!(
+        opened.location.as_deref(),
+        Some(&*format!("/dossiers/{id}/etapes/0"))
+    );
+    let step = phone
+        .post(
+            &format!("/dossiers/{id}/etapes/0"),
+            &[
+                ("adresse", "4 rue Musette, 21000 Dijon"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        step.location.as_deref(),
+        Some(&*format!("/dossiers/{id}/recapitulatif")),
+        "{}",
+        step.html
+    );
+    // The link opens its own dossier, and no other.
+    let other = guichet_store::dossier::create_draft(s.db(), t.dijon.id, 1, 1, None, "Autre")
+        .await
+        .expect("another draft");
+    for path in [
+        format!("/dossiers/{}", other.id),
+        format!("/dossiers/{}/etapes/0", other.id),
+    ] {
+        let page = phone.get(&path).await;
+        assert_eq!(page.status, 404, "{path}");
+    }
+    let filed = phone.post(&format!("/dossiers/{id}/depot"), &[]).await;
+    assert_eq!(
+        filed.location.as_deref(),
+        Some(&*format!("/dossiers/{id}?depose=1"))
+    );
+    let accuse = smtp
+        .wait_for("paul.girard@exemple.fr", "Accusé de réception")
+        .await;
+    assert!(
+        accuse.body.contains("déposé sans compte"),
+        "{}",
+        accuse.body
+    );
+    let code_line = accuse
+        .body
+        .lines()
+        .find(|l| l.starts_with("Code de suivi"))
+        .expect("the code")
+        .to_string();
+    let code = code_line
+        .trim_start_matches("Code de suivi : ")
+        .trim()
+        .to_string();
+    let view = phone.get(&format!("/dossiers/{id}?depose=1")).await;
+    assert!(view.html.contains("Accusé de réception"), "{}", view.html);
+    assert!(
+        view.html.contains(&code),
+        "the page gives the tracking code"
+    );
+
+    // Later, with an account: the dossier is attached, and the link no longer opens it.
+    let paul = personas::persona(&s, Kind::Usager, "paul.girard@exemple.fr", &[]).await;
+    let claimed = paul
+        .browser
+        .post("/compte/rattacher", &[("code", &code), ("nom", "Girard")])
+        .await;
+    assert_eq!(claimed.location, Some(format!("/dossiers/{id}")));
+    let again = s.browser().get(path).await;
+    assert_eq!(again.status, 404);
+    let old_cookie = phone.get(&format!("/dossiers/{id}")).await;
+    assert_ne!(
+        old_cookie.status, 200,
+        "the guest cookie no longer opens an attached dossier"
+    );
+
+    // A démarche that needs an account offers no such path.
+    let with_account = Definition::from_json(
+        &SANS_COMPTE
+            .replace(r#""identity": "aucune""#, r#""identity": "compte""#)
+            .replace("composteur", "bac"),
+    )
+    .expect("definition");
+    crate::support::publish(s.db(), t.dijon.id, &with_account).await;
+    let refused = s
+        .browser()
+        .post(
+            "/demarches/dijon/demande-de-bac/sans-compte",
+            &[("nom", "Paul Girard"), ("email", "paul@exemple.fr")],
+        )
+        .await;
+    assert_eq!(refused.status, 404);
+}

@@ -29,6 +29,9 @@ pub enum Access {
     PasswordDone,
     /// Signed in; if the account has a second factor, it was given.
     SignedIn,
+    /// The pages of one dossier: signed in as for `SignedIn`, or a browser that followed the
+    /// link of a dossier filed without an account (the handler checks it is this dossier).
+    DossierOwner,
     /// Back office of the collectivité named by the `{collectivite}` path segment, with this permission.
     /// Needs the second factor.
     Collectivite(Permission),
@@ -175,7 +178,8 @@ async fn decide(
             Some(_) => Ok(None),
             None => Err(to_login()),
         },
-        Access::SignedIn => {
+        Access::DossierOwner if visitor.user.is_none() && visitor.guest.is_some() => Ok(None),
+        Access::SignedIn | Access::DossierOwner => {
             let Some(user) = &visitor.user else {
                 return Err(to_login());
             };

@@ -11,6 +11,8 @@ use guichet_store::session::Session;
 
 pub const SESSION_COOKIE: &str = "guichet_session";
 pub const CSRF_COOKIE: &str = "guichet_csrf";
+/// The token of a dossier filed without an account, set when its link is followed.
+pub const GUEST_COOKIE: &str = "guichet_dossier";
 
 /// A cookie's name: over https, with the `__Host-` prefix, which browsers honour only for a
 /// Secure cookie of the whole site set by the site itself (a sibling sub-domain cannot plant it).
@@ -40,6 +42,8 @@ pub struct Visitor {
     pub csrf_seed: String,
     /// The browser sent no seed: one was made for this response, so no form can match it yet.
     pub csrf_seed_new: bool,
+    /// Hash of the token of the dossier this browser files without an account, if any.
+    pub guest: Option<String>,
 }
 
 /// An aidant acting for a usager: `Visitor::user` is the usager, this is who really acts.
@@ -86,6 +90,9 @@ impl Visitor {
                     .push(visitor.clear_cookie(SESSION_COOKIE)),
             }
         }
+        visitor.guest = cookie_value(&parts.headers, &cookie_name(GUEST_COOKIE, secure))
+            .filter(|t| t.len() >= 32 && t.len() <= 128)
+            .map(guichet_store::secret::hash_token);
         let seed = match cookie_value(&parts.headers, &cookie_name(CSRF_COOKIE, secure))
             .filter(|s| s.len() >= 32)
         {
@@ -189,6 +196,15 @@ impl Visitor {
         let name = cookie_name(base, self.secure);
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    }
+
+    /// Opens a dossier filed without an account in this browser, for 30 days.
+    pub fn set_guest(&mut self, token: &str) {
+        let cookie = format!(
+            "{}; Max-Age=2592000",
+            self.cookie(GUEST_COOKIE, token, "Lax")
+        );
+        self.set_cookies.push(cookie);
     }
 
     /// Sets the cookie of a new session (no Max-Age: it ends with the browser or the timeouts),

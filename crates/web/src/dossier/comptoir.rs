@@ -350,12 +350,19 @@ pub(crate) async fn counter_note(
     visitor: &Visitor,
     x: &guichet_store::dossier::Dossier,
 ) -> anyhow::Result<Option<String>> {
-    let (Some(user), None) = (&visitor.user, x.usager_id) else {
+    if x.usager_id.is_some() {
+        return Ok(None);
+    }
+    let Some(c) = comptoir::of(&state.db, x.id).await? else {
         return Ok(None);
     };
-    Ok(comptoir::of(&state.db, x.id)
-        .await?
-        .filter(|c| c.counter_by == Some(user.id))
-        .and_then(|c| c.tracking_code)
+    // The agent or aidant who filed it at the counter; or the person who filed it without an
+    // account (the page is only shown to the browser that followed the dossier's link).
+    let shown = match &visitor.user {
+        Some(user) => c.counter_by == Some(user.id),
+        None => c.channel == comptoir::Channel::SansCompte,
+    };
+    Ok(c.tracking_code
+        .filter(|_| shown)
         .map(|code| guichet_domain::text::group_code(&code)))
 }

@@ -62,6 +62,11 @@ struct DemarchePage {
     /// FranceConnect is proposed, configured, and the visitor's account is not linked to it yet:
     /// the link to use it (back to this page).
     franceconnect_offer: Option<String>,
+    /// The démarche may be filed without an account and the visitor is not signed in.
+    without_account: bool,
+    errors: Errors,
+    nom: String,
+    email: String,
 }
 
 impl DemarchePage {
@@ -92,6 +97,8 @@ pub async fn page(
                 crate::auth::urlencode(&format!("/demarches/{collectivite_slug}/{slug}"))
             )
         });
+    let without_account =
+        def.identity == guichet_domain::demarche::IdentityLevel::Aucune && visitor.user.is_none();
     html(&DemarchePage {
         layout: Layout::for_visitor(&state, &visitor).await,
         collectivite: t,
@@ -99,7 +106,140 @@ pub async fn page(
         def,
         open: d.status == demarche::Status::Publiee,
         franceconnect_offer,
+        without_account,
+        errors: Errors::default(),
+        nom: String::new(),
+        email: String::new(),
     })
+}
+
+/// Starts a dossier without an account: the person gives their name and e-mail address; the
+/// draft is made with its tracking code, and a link that opens it goes to that address (following
+/// it confirms the address). Only for démarches that allow it.
+pub async fn start_without_account(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((collectivite_slug, slug)): Path<(String, String)>,
+    form: crate::form::Fields,
+) -> Result<Response, AppError> {
+    let Some((t, d, def)) = published(&state, &collectivite_slug, &slug).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    if d.status != demarche::Status::Publiee
+        || def.identity != guichet_domain::demarche::IdentityLevel::Aucune
+    {
+        return Ok(not_found(State(state)).await);
+    }
+    let (nom, email) = (form.get("nom"), form.get("email"));
+    let mut errors = Errors::default();
+    let full_name = nom.split_whitespace().collect::<Vec<_>>().join(" ");
+    if full_name.chars().count() < 2 || full_name.chars().count() > 150 {
+        errors.add("nom", "Indiquez vos prénom et nom.");
+    }
+    let address = values::normalize_email(&email);
+    if address.is_none() {
+        errors.add(
+            "email",
+            "Saisissez une adresse électronique valide, par exemple camille.martin@exemple.fr.",
+        );
+    }
+    let (Some(address), true) = (address, errors.is_empty()) else {
+        let page = DemarchePage {
+            layout: Layout::for_visitor(&state, &visitor).await,
+            collectivite: t,
+            slug: d.slug,
+            def,
+            open: true,
+            franceconnect_offer: None,
+            without_account: true,
+            errors,
+            nom,
+            email,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
+    };
+    let last_name = full_name
+        .rsplit(' ')
+        .next()
+        .unwrap_or(&full_name)
+        .to_string();
+    let token = guichet_store::secret::random_token();
+    let link = state.config.link(&format!("/dossiers/invitation/{token}"));
+    let (tenant, title, to) = (t.id, def.title.clone(), address.clone());
+    let mut event = visitor.event(Some(t.id), "dossier.sans_compte");
+    event.details = serde_json::json!({"demarche": d.id}).to_string();
+    let started = guichet_store::comptoir::open_online(
+        &state.db,
+        dossier::Draft {
+            tenant_id: t.id,
+            demarche_id: d.id,
+            version: d.published_version.unwrap_or(1),
+            usager_id: None,
+            applicant_name: full_name.clone(),
+            commune_insee: None,
+            answers: Default::default(),
+        },
+        &last_name,
+        &address,
+        &guichet_store::secret::hash_token(&token),
+        move |x, code| {
+            Trace::of(event).mail(mails::guest_link(tenant, &to, &title, x, code, &link))
+        },
+    )
+    .await?;
+    let lines = match started {
+        Some(_) => vec![
+            format!("Un lien pour commencer « {} » vient d'être envoyé à {address}.", def.title),
+            "Ouvrez-le depuis ce navigateur ou un autre : il confirme votre adresse et ouvre votre dossier. Il reste valable tant que le dossier n'est pas rattaché à un compte.".into(),
+        ],
+        None => vec![format!(
+            "Trop de dossiers ont été commencés avec l'adresse {address} dans l'heure : utilisez les liens déjà reçus, ou réessayez plus tard."
+        )],
+    };
+    let status = if started.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
+    };
+    let page =
+        crate::page::message(&state, &visitor, "Vérifiez votre messagerie", lines, None).await?;
+    Ok((status, page).into_response())
+}
+
+/// The link of a dossier filed without an account: opens it in this browser.
+pub async fn invitation(
+    State(state): State<AppState>,
+    mut visitor: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let found = match token.len() {
+        32..=128 => {
+            guichet_store::comptoir::by_guest_token(
+                &state.db,
+                &guichet_store::secret::hash_token(&token),
+            )
+            .await?
+        }
+        _ => None,
+    };
+    let Some((tenant_id, id)) = found else {
+        let page = crate::page::message(
+            &state,
+            &visitor,
+            "Lien inconnu",
+            vec!["Ce lien n'ouvre aucun dossier : il est incomplet, ou le dossier a été rattaché à un compte (connectez-vous pour le retrouver). Vous pouvez aussi suivre un dossier déposé avec son code de suivi.".into()],
+            Some(("/suivi", "Suivre un dossier avec son code")),
+        )
+        .await?;
+        return Ok((StatusCode::NOT_FOUND, page).into_response());
+    };
+    visitor.set_guest(&token);
+    let x = dossier::get(&state.db, tenant_id, id).await?;
+    let to = match x {
+        Some(x) if x.state == DState::Brouillon => format!("/dossiers/{id}/etapes/0"),
+        _ => format!("/dossiers/{id}"),
+    };
+    Ok(visitor.finish(Redirect::to(&to).into_response()))
 }
 
 pub async fn start(
@@ -563,11 +703,14 @@ pub async fn submit(
                 Some((
                     to,
                     format!(
-                        "\n\nCode de suivi : {}\nSuivre le dossier avec ce code et votre nom : {}\n",
+                        "\n\nCode de suivi : {}\nSuivre le dossier avec ce code et votre nom : {}\nVous pourrez aussi le rattacher à un compte Guichet.\n",
                         guichet_domain::text::group_code(&c.tracking_code.unwrap_or_default()),
                         state.config.link("/suivi")
                     ),
-                    ", déposé au guichet",
+                    match c.channel {
+                        guichet_store::comptoir::Channel::Guichet => ", déposé au guichet",
+                        guichet_store::comptoir::Channel::SansCompte => ", déposé sans compte",
+                    },
                 ))
             })
     } else {

@@ -120,6 +120,27 @@ pub fn usager_wrote(
         .collect()
 }
 
+/// The link that opens a dossier started without an account; following it confirms the address.
+pub fn guest_link(
+    tenant_id: i64,
+    to: &str,
+    title: &str,
+    x: &Dossier,
+    code: &str,
+    link: &str,
+) -> NewMail {
+    NewMail {
+        tenant_id: Some(tenant_id),
+        recipient: to.to_string(),
+        subject: format!("Votre démarche « {title} »"),
+        body: format!(
+            "Bonjour,\n\nPour commencer votre démarche « {title} » (dossier n° {}), ouvrez ce lien :\n{link}\n\nIl confirme votre adresse et ouvre votre dossier dans ce navigateur ; gardez ce message pour y revenir. Votre code de suivi : {}.\n\nSi vous n'avez rien demandé, ignorez ce message : rien ne sera déposé.",
+            x.number,
+            guichet_domain::text::group_code(code)
+        ),
+    }
+}
+
 /// What the accusé de réception says, besides the dossier.
 pub struct Accuse<'a> {
     pub to: String,

@@ -33,13 +33,14 @@ pub(crate) async fn own(
     visitor: &Visitor,
     id: i64,
 ) -> anyhow::Result<Option<Own>> {
-    let Some(user) = &visitor.user else {
-        return Ok(None);
+    // The usager's own, or one this agent or aidant is filing at the counter; without an
+    // account, the one whose link this browser followed.
+    let owned = match (&visitor.user, &visitor.guest) {
+        (Some(user), _) => dossier::own(&state.db, id, user.id, visitor.acting.is_none()).await?,
+        (None, Some(token_hash)) => dossier::own_as_guest(&state.db, id, token_hash).await?,
+        (None, None) => None,
     };
-    // The usager's own, or one this agent or aidant is filing at the counter.
-    let Some((x, coordonnees)) =
-        dossier::own(&state.db, id, user.id, visitor.acting.is_none()).await?
-    else {
+    let Some((x, coordonnees)) = owned else {
         return Ok(None);
     };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
