@@ -654,3 +654,40 @@ test('without JavaScript, a conditional field is shown with its condition spelle
   await page.close();
   await context.close();
 });
+
+test('without an account: the start form, its errors and the message pass axe', async () => {
+  const page = await newPage(personas.anonymous.context);
+  await page.goto(`${base}/demarches/dijon/demande-de-composteur-de-jardin`, { waitUntil: 'load' });
+  assert.match(await page.locator('main').innerText(), /Commencer sans compte/);
+  let violations = await axeViolations(page);
+  assert.deepEqual(violations.map((v) => v.id), [], describe(violations));
+  await page.fill('#nom', 'Paul Girard');
+  await page.fill('#email', 'paul.girard@');
+  await Promise.all([page.waitForNavigation(), page.click('main form button:has-text("Recevoir le lien")')]);
+  assert.match(await page.locator('#email-erreur').innerText(), /adresse électronique valide/);
+  violations = await axeViolations(page);
+  assert.deepEqual(violations.map((v) => v.id), [], describe(violations));
+  await page.fill('#email', 'paul.girard@exemple.fr');
+  await Promise.all([page.waitForNavigation(), page.click('main form button:has-text("Recevoir le lien")')]);
+  assert.match(await page.locator('main').innerText(), /Un lien pour commencer .* vient d'être envoyé à paul\.girard@exemple\.fr/);
+  // The demo writes its mails where its page lists them: the link opens the draft.
+  const mails = await newPage(personas.anonymous.context);
+  let link = null;
+  for (let i = 0; i < 50 && !link; i++) {
+    await mails.goto(`${base}/demo/courriels`);
+    const row = mails.locator('li:has-text("à paul.girard@exemple.fr") a').first();
+    if (await row.count()) {
+      await mails.goto(`${base}${await row.getAttribute('href')}`);
+      link = /\/dossiers\/invitation\/[A-Za-z0-9_-]+/.exec(await mails.content());
+    } else {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  await mails.close();
+  assert.ok(link, 'the mail with the link was sent');
+  await page.goto(`${base}${link[0]}`);
+  assert.match(page.url(), /\/dossiers\/\d+\/etapes\/0$/);
+  violations = await axeViolations(page);
+  assert.deepEqual(violations.map((v) => v.id), [], describe(violations));
+  await page.close();
+});

@@ -372,6 +372,7 @@ async fn seed_signalements(db: &Db) -> anyhow::Result<()> {
 const DEMO_DEMARCHES: &[(&str, &str)] = &[
     ("dijon", include_str!("../demo/dijon-cantine.json")),
     ("dijon", include_str!("../demo/dijon-terrasse.json")),
+    ("dijon", include_str!("../demo/dijon-composteur.json")),
     ("cote-d-or", include_str!("../demo/cotedor-logement.json")),
     (
         "bourgogne-franche-comte",

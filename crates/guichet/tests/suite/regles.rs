@@ -573,7 +573,7 @@ async fn exports_have_a_column_per_field_and_a_row_per_child_in_xlsx_and_csv() {
 const SANS_COMPTE: &str = r#"{
   "title": "Demande de composteur",
   "description": "Recevoir un composteur de jardin.",
-  "competence": "dechets",
+  "competence": "collecte_dechets",
   "retention_months": 12,
   "identity": "aucune",
   "pages": [ { "title": "Vous", "fields": [
