@@ -415,6 +415,7 @@ pub async fn change(
     let along = Along {
         answers: None,
         notice: |_: &Dossier| Trace::default(),
+        team: None,
     };
     change_with(db, d, definition, action, by, along)
         .await
@@ -427,6 +428,8 @@ pub async fn change(
 pub struct Along<N> {
     pub answers: Option<Answers>,
     pub notice: N,
+    /// On a first deposit, the team the démarche routes the dossier to (when none is set).
+    pub team: Option<i64>,
 }
 
 /// Like `change`, with what goes along; returns the dossier as changed.
@@ -456,6 +459,7 @@ pub async fn change_as_of(
     let along = Along {
         answers: None,
         notice: |_: &Dossier| Trace::default(),
+        team: None,
     };
     change_at(db, d, definition, action, by, now, false, along)
         .await
@@ -528,6 +532,12 @@ where
         after.commune_insee = definition.commune_of(&answers);
         after.answers = answers;
     }
+    // Routed on its first deposit: the team goes only where none is set (never over an
+    // assignment made meanwhile).
+    let routed = along.team.filter(|_| d.assigned_team.is_none());
+    if routed.is_some() {
+        after.assigned_team = routed;
+    }
     let new_answers = if after.answers != d.answers || after.commune_insee != d.commune_insee {
         Some(serde_json::to_string(&after.answers).map_err(anyhow::Error::from)?)
     } else {
@@ -544,8 +554,11 @@ where
         object_type: Some("dossier".into()),
         object_id: Some(d.number.clone()),
         ip: by.ip.clone(),
-        details: serde_json::json!({"de": d.state.code(), "vers": to.code(), "implicite": tacit})
-            .to_string(),
+        details: match routed {
+            Some(team) => serde_json::json!({"de": d.state.code(), "vers": to.code(), "implicite": tacit, "equipe": team}),
+            None => serde_json::json!({"de": d.state.code(), "vers": to.code(), "implicite": tacit}),
+        }
+        .to_string(),
     };
     let (from, by_id, by_label) = (d.state, by.user_id, by.label.clone());
     let changed = after.clone();
@@ -553,13 +566,14 @@ where
         .write(move |conn| {
             Box::pin(async move {
                 let answers_set = if new_answers.is_some() {
-                    "answers = $13, commune_insee = $14, "
+                    "answers = $14, commune_insee = $15, "
                 } else {
                     ""
                 };
                 let sql = format!(
                     "UPDATE dossiers SET {answers_set}state = $1, updated_at = $2, submitted_at = $3, complete_since = $4,
-                         deadline_at = $5, decided_at = $6, decision_reason = $7, tacit = $8, suspended_at = $12
+                         deadline_at = $5, decided_at = $6, decision_reason = $7, tacit = $8, suspended_at = $12,
+                         assigned_team = COALESCE(assigned_team, $13)
                      WHERE tenant_id = $9 AND id = $10 AND state = $11"
                 );
                 let mut update = sqlx::query(&sql)
@@ -574,7 +588,7 @@ where
                 .bind(changed.tenant_id)
                 .bind(changed.id)
                 .bind(from.code());
-                update = update.bind(changed.suspended_at);
+                update = update.bind(changed.suspended_at).bind(routed);
                 if let Some(answers) = new_answers {
                     update = update.bind(answers).bind(changed.commune_insee.clone());
                 }
@@ -698,6 +712,7 @@ where
         let along = Along {
             answers: None,
             notice: |after: &Dossier| notice(after, email.as_deref()),
+            team: None,
         };
         match change_at(db, &d, &def, &action, &by, now, true, along).await {
             Ok(_) => decided.push(d),

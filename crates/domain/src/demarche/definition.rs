@@ -110,6 +110,9 @@ pub struct Definition {
     /// Cases where the démarche does not apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ineligibility: Vec<Ineligibilite>,
+    /// The team a new dossier goes to, by its answers: the first rule that holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<Orientation>,
 }
 
 fn format_version() -> u32 {
@@ -526,6 +529,14 @@ pub struct Regle {
     pub message: String,
 }
 
+/// Where a new dossier goes: to the collectivité's team of this name when the condition holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Orientation {
+    pub condition: Condition,
+    pub team: String,
+}
+
 /// A case where the démarche does not apply: the deposit stops with the explanation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -561,6 +572,14 @@ impl Definition {
         } else {
             Err(errors)
         }
+    }
+
+    /// The team a dossier with these answers goes to, by the first routing rule that holds.
+    pub fn team_for(&self, answers: &crate::demarche::Answers) -> Option<&str> {
+        self.routing
+            .iter()
+            .find(|r| crate::demarche::values::holds(&r.condition, answers, None))
+            .map(|r| r.team.as_str())
     }
 
     /// The instruction deadline, whichever way the definition wrote it.
@@ -853,6 +872,13 @@ impl Definition {
         for (i, rule) in self.rules.iter().enumerate() {
             self.check_rule(i + 1, rule, &mut err);
         }
+        for (i, rule) in self.routing.iter().enumerate() {
+            let at = format!("orientation {}", i + 1);
+            check_condition(&rule.condition, &at, &earlier, &mut err);
+            if rule.team.trim().is_empty() {
+                err(format!("{at} : le nom de l'équipe « team » est vide"));
+            }
+        }
         for (i, case) in self.ineligibility.iter().enumerate() {
             let at = format!("cas d'inéligibilité {}", i + 1);
             check_condition(&case.condition, &at, &earlier, &mut err);
@@ -1068,6 +1094,7 @@ fn locate(text: &str, message: &str) -> usize {
     for (prefix, section, key) in [
         ("règle ", "\"rules\"", "\"compare\""),
         ("cas d'inéligibilité ", "\"ineligibility\"", "\"condition\""),
+        ("orientation ", "\"routing\"", "\"condition\""),
     ] {
         let Some(n) = message
             .strip_prefix(prefix)

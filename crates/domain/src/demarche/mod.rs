@@ -11,7 +11,7 @@ pub mod values;
 
 pub use definition::{
     AgeBound, ApresCorrection, Comparaison, Condition, Definition, DefinitionError, Field,
-    FieldKind, IdentityLevel, Ineligibilite, JourDeReference, Page, Regle, TacitRule,
+    FieldKind, IdentityLevel, Ineligibilite, JourDeReference, Orientation, Page, Regle, TacitRule,
 };
 pub use values::{validate, Answers, FieldError};
 

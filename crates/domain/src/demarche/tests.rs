@@ -140,6 +140,7 @@ fn check(kind: FieldKind, value: &str) -> Result<String, String> {
         decision_letter: None,
         rules: vec![],
         ineligibility: vec![],
+        routing: vec![],
         pages: vec![Page {
             title: "p".into(),
             fields: vec![Field {

@@ -753,3 +753,105 @@ async fn a_resident_without_an_account_files_confirms_the_address_and_attaches_t
         .await;
     assert_eq!(refused.status, 404);
 }
+
+/// A school-transport request routed to a team by the school chosen.
+const TRANSPORT: &str = r#"{
+  "title": "Transport scolaire adapté",
+  "description": "Un transport vers l'école pour un enfant en situation de handicap.",
+  "competence": "transports_scolaires",
+  "retention_months": 24,
+  "pages": [ { "title": "L'école", "fields": [
+    { "id": "ecole", "label": "École", "type": "single_choice", "required": true,
+      "options": ["École Montchapet", "École Darcy", "Collège Rameau"] }
+  ] } ],
+  "routing": [
+    { "condition": { "field": "ecole", "equals": ["École Montchapet", "École Darcy"] }, "team": "Service des écoles" },
+    { "condition": { "field": "ecole", "equals": ["Collège Rameau"] }, "team": "Service des collèges" }
+  ]
+}"#;
+
+#[tokio::test]
+async fn a_new_dossier_goes_to_the_team_its_answers_name_and_publication_checks_the_teams() {
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin)],
+    )
+    .await;
+    let def = Definition::from_json(TRANSPORT).expect("definition");
+    let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def, Default::default())
+        .await
+        .expect("draft");
+    // Publication names the team that is missing.
+    let refused = admin
+        .browser
+        .post(&format!("/admin/dijon/demarches/{}/publication", d.id), &[])
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(
+        refused.html.contains("l&#39;équipe « Service des écoles »")
+            || refused.html.contains("l'équipe « Service des écoles »"),
+        "{}",
+        refused.html
+    );
+    let ecoles = guichet_store::equipe::create_equipe(
+        s.db(),
+        t.dijon.id,
+        "Service des écoles",
+        Default::default(),
+    )
+    .await
+    .expect("q")
+    .expect("team");
+    let colleges = guichet_store::equipe::create_equipe(
+        s.db(),
+        t.dijon.id,
+        "Service des collèges",
+        Default::default(),
+    )
+    .await
+    .expect("q")
+    .expect("team");
+    let published = admin
+        .browser
+        .post(&format!("/admin/dijon/demarches/{}/publication", d.id), &[])
+        .await;
+    assert!(
+        published.html.contains("Version 1 publiée"),
+        "{}",
+        published.html
+    );
+
+    let u = personas::usager(&s).await;
+    for (school, team) in [("Collège Rameau", colleges), ("École Darcy", ecoles)] {
+        let started = u
+            .browser
+            .post("/demarches/dijon/transport-scolaire-adapte/dossiers", &[])
+            .await;
+        let step = started.location.expect("step");
+        let id: i64 = step
+            .trim_start_matches("/dossiers/")
+            .split('/')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("id");
+        u.browser
+            .post(&step, &[("ecole", school), ("action", "continuer")])
+            .await;
+        let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
+        assert_eq!(
+            filed.location.as_deref(),
+            Some(&*format!("/dossiers/{id}?depose=1"))
+        );
+        let x = guichet_store::dossier::get(s.db(), t.dijon.id, id)
+            .await
+            .expect("q")
+            .expect("dossier");
+        assert_eq!(x.assigned_team, Some(team), "{school}");
+    }
+}

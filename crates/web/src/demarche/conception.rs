@@ -404,6 +404,18 @@ async fn set(
                     ));
                 }
             }
+            // Routing names the collectivité's teams: each must exist.
+            if !def.routing.is_empty() {
+                let teams = guichet_store::equipe::equipes(&state.db, ctx.collectivite.id).await?;
+                for rule in &def.routing {
+                    if !teams.iter().any(|t| t.name == rule.team) {
+                        problems.push(format!(
+                            "l'orientation nomme l'équipe « {} », que la collectivité n'a pas : créez-la dans « Équipe » ou corrigez son nom",
+                            rule.team
+                        ));
+                    }
+                }
+            }
             if !problems.is_empty() {
                 let mut errors = Errors::default();
                 errors.add(

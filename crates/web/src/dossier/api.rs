@@ -302,6 +302,7 @@ pub async fn change_state(
     let along = dossier::Along {
         answers: None,
         notice,
+        team: None,
     };
     let by = by_token(&state, &token).await;
     match dossier::change_with(&state.db, &x, &def, &action, &by, along).await {

@@ -744,9 +744,21 @@ pub async fn submit(
         )),
         _ => Trace::default(),
     };
+    // A first deposit goes to the team the démarche routes it to, if the collectivité has it.
+    let team = match def.team_for(&normalized) {
+        Some(name) if x.assigned_team.is_none() && x.state == DState::Brouillon => {
+            guichet_store::equipe::equipes(&state.db, x.tenant_id)
+                .await?
+                .into_iter()
+                .find(|t| t.name == name)
+                .map(|t| t.id)
+        }
+        _ => None,
+    };
     let along = dossier::Along {
         answers: Some(normalized),
         notice,
+        team,
     };
     match dossier::change_with(
         &state.db,

@@ -476,6 +476,7 @@ pub async fn act(
     let along = dossier::Along {
         answers: None,
         notice,
+        team: None,
     };
     match dossier::change_with(&state.db, &x, &def, &action, &by(&visitor, &ctx), along).await {
         Ok(after) => {
@@ -779,6 +780,7 @@ pub async fn bulk(
             let along = dossier::Along {
                 answers: None,
                 notice,
+                team: None,
             };
             match dossier::change_with(
                 &state.db,
