@@ -36,13 +36,15 @@ pub struct Dossier {
     pub deadline_at: Option<i64>,
     /// When a correction request stopped the clock (cleared when the usager corrects).
     pub suspended_at: Option<i64>,
+    /// The agents' annotations privées (never shown to the usager).
+    pub annotations: Answers,
     pub decided_at: Option<i64>,
     pub tacit: bool,
     pub decision_reason: Option<String>,
 }
 
 const COLUMNS: &str = "tenant_id, id, number, demarche_id, version, usager_id, state, answers, applicant_name, assigned_to,
-    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, suspended_at, decided_at, tacit, decision_reason, tracking_code";
+    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, suspended_at, decided_at, tacit, decision_reason, tracking_code, annotations";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
     let state: String = r.try_get("state")?;
@@ -67,6 +69,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
         complete_since: r.try_get("complete_since")?,
         deadline_at: r.try_get("deadline_at")?,
         suspended_at: r.try_get("suspended_at")?,
+        annotations: serde_json::from_str(&r.try_get::<String, _>("annotations")?)
+            .unwrap_or_default(),
         decided_at: r.try_get("decided_at")?,
         tacit: r.try_get::<i64, _>("tacit")? != 0,
         decision_reason: r.try_get("decision_reason")?,
@@ -813,6 +817,51 @@ pub async fn post(
             .bind(&kind)
             .bind(&body)
             .bind(file_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Records the agents' annotations privées of a dossier, with a private history line (`summary`)
+/// and the trace, in one commit.
+pub async fn annotate(
+    db: &Db,
+    d: &Dossier,
+    annotations: &Answers,
+    by: &By,
+    summary: &str,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    let json = serde_json::to_string(annotations)?;
+    let (tenant_id, id, by_id, by_label, summary) = (
+        d.tenant_id,
+        d.id,
+        by.user_id,
+        by.label.clone(),
+        summary.to_string(),
+    );
+    crate::trace::commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let now = crate::now_ms();
+            sqlx::query("UPDATE dossiers SET annotations = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+                .bind(&json)
+                .bind(now)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body) VALUES ($1, $2, $3, $4, $5, 'note', $6)",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .bind(now)
+            .bind(by_id)
+            .bind(&by_label)
+            .bind(&summary)
             .execute(&mut *conn)
             .await?;
             Ok(())

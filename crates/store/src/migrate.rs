@@ -123,6 +123,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "guest_dossiers",
         include_str!("../migrations/0025_guest_dossiers.sql"),
     ),
+    (
+        26,
+        "dossier_annotations",
+        include_str!("../migrations/0026_dossier_annotations.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

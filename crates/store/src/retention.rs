@@ -97,7 +97,7 @@ pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Res
         let (tenant_id, id, number, count) = (d.tenant_id, d.id, d.number.clone(), stored.len());
         db.write(move |tx| Box::pin(async move {
         sqlx::query(
-            "UPDATE dossiers SET answers = '{}', applicant_name = NULL, applicant_folded = NULL, usager_id = NULL,
+            "UPDATE dossiers SET answers = '{}', annotations = '{}', applicant_name = NULL, applicant_folded = NULL, usager_id = NULL,
                  decision_reason = NULL, anonymised_at = $1 WHERE tenant_id = $2 AND id = $3",
         )
         .bind(now)

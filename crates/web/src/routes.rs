@@ -642,6 +642,11 @@ pub fn table() -> RouteTable {
             dossier::instruction::act,
         )
         .post(
+            "/admin/{collectivite}/dossiers/{id}/annotations",
+            Collectivite(P::ProcessDossiers),
+            dossier::instruction::annotate,
+        )
+        .post(
             "/admin/{collectivite}/dossiers/{id}/messages",
             Collectivite(P::ProcessDossiers),
             dossier::echanges::from_agent,

@@ -61,7 +61,7 @@ pub enum IdentityLevel {
     Franceconnect,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
     /// Version of this format.
@@ -113,6 +113,10 @@ pub struct Definition {
     /// The team a new dossier goes to, by its answers: the first rule that holds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing: Vec<Orientation>,
+    /// Annotations privées: fields the agents fill (an inspection report, a score, an amount
+    /// granted), never shown to the usager.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Field>,
 }
 
 fn format_version() -> u32 {
@@ -574,6 +578,19 @@ impl Definition {
         }
     }
 
+    /// The annotations as a form of one page, to validate and show them like answers.
+    pub fn annotations_form(&self) -> Definition {
+        Definition {
+            title: self.title.clone(),
+            retention_months: self.retention_months,
+            pages: vec![Page {
+                title: "Annotations privées".into(),
+                fields: self.annotations.clone(),
+            }],
+            ..Default::default()
+        }
+    }
+
     /// The team a dossier with these answers goes to, by the first routing rule that holds.
     pub fn team_for(&self, answers: &crate::demarche::Answers) -> Option<&str> {
         self.routing
@@ -872,6 +889,18 @@ impl Definition {
         for (i, rule) in self.rules.iter().enumerate() {
             self.check_rule(i + 1, rule, &mut err);
         }
+        // Annotations: the same fields, with ids of their own; no file or block, and conditions
+        // on earlier annotations only.
+        let mut agents: Vec<&Field> = Vec::new();
+        for f in &self.annotations {
+            if matches!(f.kind, FieldKind::File { .. } | FieldKind::Block { .. }) {
+                err(format!(
+                    "champ \"{}\" : une annotation ne peut pas être une pièce jointe ni un bloc",
+                    f.id
+                ));
+            }
+        }
+        check_fields(&self.annotations, false, &mut seen, &mut agents, &mut err);
         for (i, rule) in self.routing.iter().enumerate() {
             let at = format!("orientation {}", i + 1);
             check_condition(&rule.condition, &at, &earlier, &mut err);
@@ -1083,6 +1112,9 @@ fn check_keys(text: &str) -> Vec<DefinitionError> {
         if let Some(fields) = page.get("fields") {
             walk(fields, &mut errors);
         }
+    }
+    if let Some(fields) = value.get("annotations") {
+        walk(fields, &mut errors);
     }
     errors
 }

@@ -48,6 +48,8 @@ pub struct BlockTable {
 pub struct Tableau {
     pub columns: Vec<Column>,
     pub blocks: Vec<BlockTable>,
+    /// The agents' annotations privées, after the answers.
+    pub annotations: Vec<Column>,
 }
 
 fn column(f: &Field) -> Column {
@@ -64,6 +66,13 @@ impl Tableau {
     pub fn of(versions: &[&Definition]) -> Self {
         let mut t = Self::default();
         for def in versions {
+            for f in def.annotations.iter().filter(|f| f.kind.has_value()) {
+                if !t.annotations.iter().any(|c| c.key == f.id) {
+                    let mut c = column(f);
+                    c.header = format!("Annotation : {}", c.header);
+                    t.annotations.push(c);
+                }
+            }
             for f in def.pages.iter().flat_map(|p| &p.fields) {
                 match &f.kind {
                     FieldKind::Block { fields, .. } => {
@@ -100,6 +109,18 @@ impl Tableau {
         self.columns
             .iter()
             .map(|c| cell(&c.kind, &answers.all(&c.key), file))
+            .collect()
+    }
+
+    /// The dossier's annotations, in the order of `annotations`.
+    pub fn annotation_row(&self, annotations: &Answers) -> Vec<Cell> {
+        self.annotations
+            .iter()
+            .map(|c| {
+                cell(&c.kind, &annotations.all(&c.key), &|id: &str| {
+                    id.to_string()
+                })
+            })
             .collect()
     }
 

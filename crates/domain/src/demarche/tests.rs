@@ -141,6 +141,7 @@ fn check(kind: FieldKind, value: &str) -> Result<String, String> {
         rules: vec![],
         ineligibility: vec![],
         routing: vec![],
+        annotations: vec![],
         pages: vec![Page {
             title: "p".into(),
             fields: vec![Field {

@@ -855,3 +855,184 @@ async fn a_new_dossier_goes_to_the_team_its_answers_name_and_publication_checks_
         assert_eq!(x.assigned_team, Some(team), "{school}");
     }
 }
+
+/// An association grant whose instructeurs score the project and set the amount granted.
+const SUBVENTION: &str = r#"{
+  "title": "Subvention aux associations",
+  "description": "Aide au fonctionnement des associations dijonnaises.",
+  "competence": "vie_associative",
+  "retention_months": 60,
+  "decision_letter": "Dossier {numero} : {decision}. Montant accordé : {annotation.montant} euros.",
+  "pages": [ { "title": "L'association", "fields": [
+    { "id": "rna", "label": "Numéro RNA", "type": "rna", "required": true },
+    { "id": "demande", "label": "Montant demandé (€)", "type": "decimal", "min": 0, "required": true }
+  ] } ],
+  "annotations": [
+    { "id": "note", "label": "Note du projet (sur 20)", "type": "integer", "min": 0, "max": 20, "required": true },
+    { "id": "montant", "label": "Montant accordé (€)", "type": "decimal", "min": 0 },
+    { "id": "avis_commission", "label": "Avis de la commission", "type": "long_text" }
+  ]
+}"#;
+
+#[tokio::test]
+async fn agents_fill_private_annotations_used_in_the_letter_and_the_export_never_shown_to_the_usager(
+) {
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let def = Definition::from_json(SUBVENTION).expect("definition");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    let u = personas::usager(&s).await;
+    let started = u
+        .browser
+        .post("/demarches/dijon/subvention-aux-associations/dossiers", &[])
+        .await;
+    let step = started.location.expect("step");
+    let id: i64 = step
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("id");
+    u.browser
+        .post(
+            &step,
+            &[
+                ("rna", "W212001234"),
+                ("demande", "1500"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
+    assert_eq!(
+        filed.location.as_deref(),
+        Some(&*format!("/dossiers/{id}?depose=1"))
+    );
+
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let page = agent
+        .browser
+        .get(&format!("/admin/dijon/dossiers/{id}"))
+        .await;
+    assert!(
+        page.html.contains("Annotations privées") && page.html.contains("Note du projet (sur 20)"),
+        "{}",
+        page.html
+    );
+    let bad = agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{id}/annotations"),
+            &[("note", "25"), ("montant", "mille")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html
+            .contains("Note du projet (sur 20) : La valeur doit être comprise entre 0 et 20."),
+        "{}",
+        bad.html
+    );
+    assert!(
+        bad.html
+            .contains("Montant accordé (€) : Saisissez un nombre"),
+        "{}",
+        bad.html
+    );
+    assert!(bad.html.contains("value=\"mille\""), "typed values kept");
+    let x = guichet_store::dossier::get(s.db(), t.dijon.id, id)
+        .await
+        .expect("q")
+        .expect("dossier");
+    assert!(
+        x.annotations.0.is_empty(),
+        "nothing saved from a refused form"
+    );
+
+    let ok = agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{id}/annotations"),
+            &[
+                ("note", "16"),
+                ("montant", "1 200,50"),
+                ("avis_commission", "Projet solide, budget réaliste."),
+            ],
+        )
+        .await;
+    assert!(ok.html.contains("Annotations enregistrées."), "{}", ok.html);
+    assert!(
+        ok.html
+            .contains("Annotations privées : Note du projet (sur 20) = 16"),
+        "a private line in the history"
+    );
+    let x = guichet_store::dossier::get(s.db(), t.dijon.id, id)
+        .await
+        .expect("q")
+        .expect("dossier");
+    assert_eq!(x.annotations.get("montant"), Some("1200.5"));
+
+    // The usager sees none of it.
+    let mine = u.browser.get(&format!("/dossiers/{id}")).await;
+    assert!(
+        !mine.html.contains("Projet solide") && !mine.html.contains("Annotations"),
+        "{}",
+        mine.html
+    );
+
+    // The decision letter uses the amount granted; the export has the annotations' columns.
+    agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{id}/action"),
+            &[("action", "instruire")],
+        )
+        .await;
+    agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{id}/action"),
+            &[("action", "accepter")],
+        )
+        .await;
+    let letter = crate::filing::pdf_text(
+        &agent.browser,
+        &format!("/admin/dijon/dossiers/{id}/decision.pdf"),
+    )
+    .await;
+    assert!(
+        letter.contains("Montant accordé : 1200.5 euros"),
+        "{letter}"
+    );
+    let csv = agent
+        .browser
+        .client
+        .get(format!(
+            "{}/admin/dijon/dossiers.csv?file=tous&demarche={}",
+            s.base, d.id
+        ))
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("body");
+    let mut lines = csv.lines();
+    let header = lines.next().expect("header");
+    assert!(header.ends_with("Annotation : Note du projet (sur 20) (note);Annotation : Montant accordé (€) (montant);Annotation : Avis de la commission (avis_commission)"), "{header}");
+    assert!(
+        lines
+            .next()
+            .expect("row")
+            .ends_with(";16;1200.5;Projet solide, budget réaliste."),
+        "{csv}"
+    );
+}

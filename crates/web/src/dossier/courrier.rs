@@ -97,6 +97,14 @@ pub fn decision_pdf(
         (false, DState::Accepte) => format!("Conditions : {motif}"),
         (false, _) => format!("Motif : {motif}"),
     };
+    // The agents' annotations privées the letter names: {annotation.montant_accorde}.
+    let mut template = template;
+    for f in &def.annotations {
+        template = template.replace(
+            &format!("{{annotation.{}}}", f.id),
+            &x.annotations.all(&f.id).join(", "),
+        );
+    }
     let body = template
         .replace("{numero}", &x.number)
         .replace("{demandeur}", x.applicant_name.as_deref().unwrap_or(""))

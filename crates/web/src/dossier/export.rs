@@ -46,7 +46,12 @@ impl Shape {
     fn headers(&self) -> Vec<String> {
         let mut h: Vec<String> = COMMON.iter().map(|c| (*c).to_string()).collect();
         match &self.tableau {
-            Some(t) => h.extend(t.columns.iter().map(|c| c.header.clone())),
+            Some(t) => h.extend(
+                t.columns
+                    .iter()
+                    .chain(&t.annotations)
+                    .map(|c| c.header.clone()),
+            ),
             None => h.push("reponses".into()),
         }
         h
@@ -173,6 +178,7 @@ async fn next_rows(
         match &shape.tableau {
             Some(t) => {
                 cells.extend(t.row(&x.answers, &file));
+                cells.extend(t.annotation_row(&x.annotations));
                 for b in 0..t.blocks.len() {
                     blocks.push(
                         t.block_rows(b, &x.answers, &file)

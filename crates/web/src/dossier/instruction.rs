@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
+use guichet_domain::demarche::{Answers, FieldError};
 use guichet_domain::dossier::{transition, Action, Actor, State as DState};
 use guichet_domain::role::Role;
 use guichet_store::dossier::{self, By, ChangeError, Dossier, QueueFilter};
@@ -287,6 +288,8 @@ struct DossierPage {
     deadline: String,
     actions: Vec<(&'static str, &'static str)>,
     answers_html: String,
+    /// The form of the annotations privées, empty when the démarche has none.
+    annotations_html: String,
     /// (id, name, KB)
     files: Vec<(String, String, i64)>,
     /// Agents who process dossiers: (id, name, assigned to this one)
@@ -344,6 +347,19 @@ pub(crate) async fn dossier_page(
     errors: Errors,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
+    dossier_page_with(state, visitor, ctx, id, errors, flash, None).await
+}
+
+/// The agents' page of a dossier; `typed`: annotations refused, shown as typed with their errors.
+async fn dossier_page_with(
+    state: &AppState,
+    visitor: &Visitor,
+    ctx: &CollectiviteContext,
+    id: i64,
+    errors: Errors,
+    flash: Option<String>,
+    typed: Option<(Answers, Vec<FieldError>)>,
+) -> Result<Response, AppError> {
     let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
         return Ok(not_found(State(state.clone())).await);
     };
@@ -389,6 +405,25 @@ pub(crate) async fn dossier_page(
             .unwrap_or_else(|| "aucune".into()),
         actions,
         answers_html: answers_html(&def, &x.answers, &names),
+        annotations_html: {
+            let (values, field_errors) =
+                typed.unwrap_or_else(|| (x.annotations.clone(), Vec::new()));
+            let form = def.annotations_form();
+            crate::demarche::formulaire::Renderer {
+                answers: &values,
+                errors: &field_errors,
+                labels: form
+                    .all_fields()
+                    .iter()
+                    .map(|f| (f.id.clone(), f.label.clone()))
+                    .collect(),
+                id_prefix: "annotation-",
+                file_names: &Default::default(),
+                coffre: &[],
+                settle_earlier: false,
+            }
+            .render(&def.annotations)
+        },
         equipe: processing_agents(state, ctx.collectivite.id)
             .await?
             .into_iter()
@@ -440,6 +475,85 @@ pub(crate) fn by(visitor: &Visitor, ctx: &CollectiviteContext) -> By {
         ip: visitor.ip.clone(),
         on_behalf_of: None,
     }
+}
+
+/// Records the annotations privées: checked like the usager's answers, refused with their
+/// messages on their fields, or saved with a private line in the history.
+pub async fn annotate(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: CollectiviteContext,
+    Path((_, id)): Path<(String, i64)>,
+    form: Fields,
+) -> Result<Response, AppError> {
+    let Some(x) = dossier::get_for_agents(&state.db, ctx.collectivite.id, id).await? else {
+        return Ok(not_found(State(state)).await);
+    };
+    let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
+    else {
+        return Ok(not_found(State(state)).await);
+    };
+    if x.state == DState::Brouillon || def.annotations.is_empty() {
+        return Ok(not_found(State(state)).await);
+    }
+    let (typed, _) = Answers::from_form(form.0);
+    let sheet = def.annotations_form();
+    let checked = guichet_domain::demarche::validate(&sheet, &typed, crate::format::paris_today());
+    let values = match checked {
+        Ok(values) => values,
+        Err(field_errors) => {
+            let mut errors = Errors::default();
+            for e in &field_errors {
+                errors.add(
+                    format!("annotation-{}", crate::demarche::formulaire::dom_id(&e.key)),
+                    format!("{} : {}", sheet.key_label(&e.key), e.message),
+                );
+            }
+            return dossier_page_with(
+                &state,
+                &visitor,
+                &ctx,
+                id,
+                errors,
+                None,
+                Some((typed, field_errors)),
+            )
+            .await;
+        }
+    };
+    let summary = format!(
+        "Annotations privées : {}",
+        def.annotations
+            .iter()
+            .filter(|f| f.kind.has_value())
+            .map(|f| format!("{} = {}", f.label, values.all(&f.id).join(", ")))
+            .collect::<Vec<_>>()
+            .join(" ; ")
+    );
+    let event = visitor.event_on(
+        Some(ctx.collectivite.id),
+        "dossier.annotation",
+        "dossier",
+        &x.number,
+    );
+    dossier::annotate(
+        &state.db,
+        &x,
+        &values,
+        &by(&visitor, &ctx),
+        &summary,
+        Trace::of(event),
+    )
+    .await?;
+    dossier_page(
+        &state,
+        &visitor,
+        &ctx,
+        id,
+        Errors::default(),
+        Some("Annotations enregistrées.".into()),
+    )
+    .await
 }
 
 pub async fn act(
