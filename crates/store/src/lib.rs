@@ -3,6 +3,7 @@
 //! with `$1`-style parameters, through sqlx's `Any` driver.
 
 pub mod anchor;
+pub mod avis;
 pub mod coffre;
 pub mod collectivite;
 pub mod competence;

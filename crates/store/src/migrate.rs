@@ -128,6 +128,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dossier_annotations",
         include_str!("../migrations/0026_dossier_annotations.sql"),
     ),
+    (27, "avis", include_str!("../migrations/0027_avis.sql")),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

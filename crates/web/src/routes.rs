@@ -642,6 +642,13 @@ pub fn table() -> RouteTable {
             dossier::instruction::act,
         )
         .post(
+            "/admin/{collectivite}/dossiers/{id}/avis",
+            Collectivite(P::ProcessDossiers),
+            dossier::avis::request,
+        )
+        .get("/avis/{token}", Public, dossier::avis::show)
+        .post("/avis/{token}", Public, dossier::avis::answer)
+        .post(
             "/admin/{collectivite}/dossiers/{id}/annotations",
             Collectivite(P::ProcessDossiers),
             dossier::instruction::annotate,

@@ -1036,3 +1036,146 @@ async fn agents_fill_private_annotations_used_in_the_letter_and_the_export_never
         "{csv}"
     );
 }
+
+#[tokio::test]
+async fn an_expert_outside_the_collectivite_gives_an_opinion_once_through_a_link() {
+    use crate::support::SmtpSink;
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::collectivites(&s).await;
+    let def = Definition::from_json(SUBVENTION).expect("definition");
+    crate::support::publish(s.db(), t.dijon.id, &def).await;
+    let u = personas::usager(&s).await;
+    let started = u
+        .browser
+        .post("/demarches/dijon/subvention-aux-associations/dossiers", &[])
+        .await;
+    let step = started.location.expect("step");
+    let id: i64 = step
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("id");
+    u.browser
+        .post(
+            &step,
+            &[
+                ("rna", "W212001234"),
+                ("demande", "1500"),
+                ("action", "continuer"),
+            ],
+        )
+        .await;
+    u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
+
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let bad = agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{id}/avis"),
+            &[
+                ("expert", "pas une adresse"),
+                ("question", "Le budget est-il réaliste ?"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html
+            .contains("Saisissez l&#39;adresse électronique de l&#39;expert")
+            || bad
+                .html
+                .contains("Saisissez l'adresse électronique de l'expert"),
+        "{}",
+        bad.html
+    );
+    let asked = agent
+        .browser
+        .post(
+            &format!("/admin/dijon/dossiers/{id}/avis"),
+            &[
+                ("expert", "Expert@Cabinet.example"),
+                ("question", "Le budget est-il réaliste ?"),
+            ],
+        )
+        .await;
+    assert!(
+        asked
+            .html
+            .contains("Avis demandé à expert@cabinet.example."),
+        "{}",
+        asked.html
+    );
+    assert!(asked.html.contains("en attente"));
+    let mail = smtp
+        .wait_for("expert@cabinet.example", "Demande d'avis")
+        .await;
+    let link = mail
+        .body
+        .split_whitespace()
+        .find(|w| w.contains("/avis/"))
+        .expect("link")
+        .to_string();
+    let path = link[link.find("/avis/").expect("path")..].to_string();
+
+    // The expert, without an account: reads the dossier and the question, answers once.
+    let expert = s.browser();
+    let page = expert.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html.contains("Le budget est-il réaliste ?") && page.html.contains("W212001234"),
+        "{}",
+        page.html
+    );
+    let empty = expert.post(&path, &[("avis", "")]).await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.html.contains("Écrivez votre avis"), "{}", empty.html);
+    let given = expert
+        .post(
+            &path,
+            &[("avis", "Budget réaliste, frais de salle un peu élevés.")],
+        )
+        .await;
+    assert_eq!(given.status, 200, "{}", given.html);
+    let again = expert.post(&path, &[("avis", "Autre chose")]).await;
+    assert_eq!(again.status, 410, "single use");
+    assert_eq!(expert.get(&path).await.status, 410);
+    assert_eq!(
+        s.browser()
+            .get("/avis/jeton-inconnu-jeton-inconnu-jeton-inconnu")
+            .await
+            .status,
+        404
+    );
+
+    // The answer is in the dossier, for the agents only.
+    let dossier = agent
+        .browser
+        .get(&format!("/admin/dijon/dossiers/{id}"))
+        .await;
+    assert!(
+        dossier
+            .html
+            .contains("Avis : Budget réaliste, frais de salle un peu élevés.")
+            && dossier.html.contains("rendu"),
+        "{}",
+        dossier.html
+    );
+    let mine = u.browser.get(&format!("/dossiers/{id}")).await;
+    assert!(!mine.html.contains("Budget réaliste"), "{}", mine.html);
+    let journal = guichet_store::journal::list(s.db(), &Default::default(), 50)
+        .await
+        .expect("journal");
+    assert!(journal.iter().any(
+        |e| e.event.action == "dossier.avis_rendu" && e.event.actor == "expert@cabinet.example"
+    ));
+}

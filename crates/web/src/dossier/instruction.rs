@@ -290,6 +290,7 @@ struct DossierPage {
     answers_html: String,
     /// The form of the annotations privées, empty when the démarche has none.
     annotations_html: String,
+    avis: Vec<crate::dossier::avis::AvisLine>,
     /// (id, name, KB)
     files: Vec<(String, String, i64)>,
     /// Agents who process dossiers: (id, name, assigned to this one)
@@ -405,6 +406,7 @@ async fn dossier_page_with(
             .unwrap_or_else(|| "aucune".into()),
         actions,
         answers_html: answers_html(&def, &x.answers, &names),
+        avis: crate::dossier::avis::lines(state, x.tenant_id, x.id).await?,
         annotations_html: {
             let (values, field_errors) =
                 typed.unwrap_or_else(|| (x.annotations.clone(), Vec::new()));

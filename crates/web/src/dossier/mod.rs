@@ -3,6 +3,7 @@
 //! and the API. What several of them show is here: the usager's own dossier, answers, history.
 
 pub mod api;
+pub mod avis;
 pub mod comptoir;
 pub mod courrier;
 pub mod depot;
