@@ -613,6 +613,7 @@ test('with JavaScript, a field appears when its condition is met, is announced, 
   await precisions.waitFor({ state: 'visible' });
   assert.equal(await pai.isVisible(), true);
   assert.match(await page.locator('#conditions-annonce').innerText(), /Nouvelle question : .*Précisez l'allergie/);
+  assert.match(await page.locator('label[for="enfants-0--precisions"]').innerText(), /\(obligatoire\)/, 'revealed, it says it is required');
   // Revealed, the field no longer spells out its condition.
   assert.equal(await page.locator('#enfants-0--precisions-condition').isVisible(), false);
   violations = await axeViolations(page);
@@ -632,6 +633,8 @@ test('without JavaScript, a conditional field is shown with its condition spelle
   await login(context, 'usager@demo.example');
   const page = await cantineChildren(context);
   assert.equal(await page.locator('#enfants-0--precisions').isVisible(), true);
+  assert.doesNotMatch(await page.locator('label[for="enfants-0--precisions"]').innerText(), /obligatoire/,
+    'a field whose condition does not hold is not announced as required');
   assert.match(await page.locator('#enfants-0--precisions-condition').innerText(),
     /À remplir seulement si vous avez répondu « oui » à « Allergie ou régime médical \? »/);
   // axe needs scripts: the same state, in a browser whose conditions script does not load.

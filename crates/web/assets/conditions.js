@@ -67,6 +67,8 @@
       for (var h = 0; h < hints.length; h++) hints[h].hidden = true;
       if (show && w.hidden) revealed.push(w.getAttribute('data-label'));
       w.hidden = !show;
+      var marks = w.querySelectorAll('[data-obligatoire]');
+      for (var k = 0; k < marks.length; k++) marks[k].hidden = !show;
     }
     if (announce && live && revealed.length) {
       live.textContent = 'Nouvelle question : ' + revealed.join(', ') + '.';

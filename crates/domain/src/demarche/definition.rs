@@ -705,6 +705,9 @@ impl Definition {
         if self.title.trim().is_empty() {
             err("le titre « title » est vide".into());
         }
+        if self.description.trim().is_empty() {
+            err("la description « description » est vide : dites en quelques mots à quoi sert la démarche".into());
+        }
         if self.pages.is_empty() {
             err("la démarche doit avoir au moins une page".into());
         }

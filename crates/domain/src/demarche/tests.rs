@@ -126,7 +126,7 @@ fn check(kind: FieldKind, value: &str) -> Result<String, String> {
     let d = Definition {
         format: 1,
         title: "t".into(),
-        description: String::new(),
+        description: "d".into(),
         audience: String::new(),
         documents: vec![],
         competence: None,

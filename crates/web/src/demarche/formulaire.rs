@@ -128,15 +128,17 @@ impl Renderer<'_> {
         let mut here = HashSet::new();
         ids_of(fields, &mut here);
         let mut out = String::new();
-        self.fields(fields, None, &here, &mut out);
+        self.fields(fields, None, &here, false, &mut out);
         out
     }
 
+    /// `quiet`: inside a condition that does not hold yet, nothing says "(obligatoire)".
     fn fields(
         &self,
         fields: &[Field],
         prefix: Option<&str>,
         here: &HashSet<String>,
+        quiet: bool,
         out: &mut String,
     ) {
         for field in fields {
@@ -145,12 +147,12 @@ impl Renderer<'_> {
                 None => field.id.clone(),
             };
             match &field.condition {
-                None => self.field(field, &key, here, out, false),
+                None => self.field(field, &key, here, out, false, quiet),
                 // On earlier steps only: settled now, the field is there (without its condition)
                 // or not at all.
                 Some(c) if self.settle_earlier && !c.fields().iter().any(|f| here.contains(*f)) => {
                     if values::holds(c, self.answers, prefix) {
-                        self.field(field, &key, here, out, true);
+                        self.field(field, &key, here, out, true, quiet);
                     }
                 }
                 Some(c) => {
@@ -163,7 +165,7 @@ impl Renderer<'_> {
                         esc(&field.label),
                         if shown { "oui" } else { "non" }
                     );
-                    self.field(field, &key, here, out, false);
+                    self.field(field, &key, here, out, false, quiet || !shown);
                     out.push_str("</div>");
                 }
             }
@@ -177,6 +179,7 @@ impl Renderer<'_> {
         here: &HashSet<String>,
         out: &mut String,
         settled: bool,
+        quiet: bool,
     ) {
         // A condition settled on earlier steps is not spelled out.
         let stripped;
@@ -192,10 +195,12 @@ impl Renderer<'_> {
         let id = format!("{}{}", self.id_prefix, dom_id(key));
         let value = self.answers.get(key).unwrap_or_default().to_string();
         let has_error = self.error(key).is_some();
-        let required = if field.required {
-            " <span class=\"meta\">(obligatoire)</span>"
-        } else {
-            ""
+        // Inside a condition that does not hold yet, the mark is there but hidden: the script
+        // shows it with the field.
+        let required = match (field.required, quiet) {
+            (true, false) => " <span class=\"meta\">(obligatoire)</span>",
+            (true, true) => " <span class=\"meta\" data-obligatoire hidden>(obligatoire)</span>",
+            (false, _) => "",
         };
         let help = field.help.is_some() || rule_hint(&field.kind).is_some();
         let cond = field.condition.is_some();
@@ -295,7 +300,7 @@ impl Renderer<'_> {
                         "<input type=\"hidden\" name=\"{}.__\" value=\"\">",
                         esc(&item)
                     );
-                    self.fields(fields, Some(&item), here, out);
+                    self.fields(fields, Some(&item), here, quiet, out);
                     if n > *min as usize {
                         let _ = write!(
                             out,
