@@ -911,6 +911,39 @@ async fn a_queue_of_100000_dossiers_exports_as_a_stream() {
         sheet.get((100_000, 3)).map(|c| c.to_string()),
         Some("Demandeur 1".into())
     );
+    // On the démarche, every table as CSV in a ZIP: a column per field, a file per block.
+    let r = agent
+        .browser
+        .client
+        .get(format!(
+            "{}/admin/dijon/dossiers.zip?file=tous&demarche={}",
+            s.base, d.id
+        ))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.expect("body");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a valid ZIP");
+    let mut dossiers = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("dossiers.csv").expect("table"),
+        &mut dossiers,
+    )
+    .expect("text");
+    let lines: Vec<&str> = dossiers.lines().collect();
+    assert_eq!(lines.len(), 100_001, "header and every dossier");
+    assert!(
+        lines[0].contains("Nom de l'établissement (enseigne)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[100_000].starts_with("T-1;") && lines[100_000].contains(";Café"),
+        "{}",
+        lines[100_000]
+    );
+    assert!(zip.by_name("zones.csv").is_ok(), "the block's table");
     let queue = agent
         .browser
         .get("/admin/dijon/dossiers?file=a-traiter")
