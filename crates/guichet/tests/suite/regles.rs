@@ -1185,3 +1185,77 @@ async fn an_expert_outside_the_collectivite_gives_an_opinion_once_through_a_link
         |e| e.event.action == "dossier.avis_rendu" && e.event.actor == "expert@cabinet.example"
     ));
 }
+
+#[tokio::test]
+async fn the_editor_shows_rules_routing_and_annotations_in_words_and_keeps_them() {
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin)],
+    )
+    .await;
+    let with_rules = SUBVENTION.replace(
+        r#""annotations": ["#,
+        r#""rules": [ { "field": "demande", "compare": "le", "to": "demande", "message": "Toujours vrai." } ],
+  "routing": [ { "condition": { "field": "demande", "compare": "gt", "value": "10000" }, "team": "Grands projets" } ],
+  "annotations": ["#,
+    );
+    let def = Definition::from_json(&with_rules).expect("definition");
+    let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def, Default::default())
+        .await
+        .expect("draft");
+    let editor = admin
+        .browser
+        .get(&format!("/admin/dijon/demarches/{}/editeur", d.id))
+        .await;
+    assert_eq!(editor.status, 200);
+    for line in [
+        "Règle : « Montant demandé (€) » est inférieur ou égal à « Montant demandé (€) » — « Toujours vrai. »",
+        "Orientation vers l&#39;équipe « Grands projets » si « Montant demandé (€) » est supérieur à 10000",
+        "Annotation privée : « Note du projet (sur 20) » (nombre entier, obligatoire)",
+    ] {
+        assert!(editor.html.contains(line) || editor.html.contains(&line.replace("&#39;", "'")), "{line}: {}", editor.html);
+    }
+    let saved = admin
+        .browser
+        .post(
+            &format!("/admin/dijon/demarches/{}/editeur/reglages", d.id),
+            &[
+                ("titre", "Subvention de fonctionnement"),
+                ("description", "Aide au fonctionnement des associations."),
+                ("conservation", "60"),
+                ("identite", "compte"),
+                ("competence", "vie_associative"),
+            ],
+        )
+        .await;
+    assert!(
+        saved.html.contains("Réglages enregistrés"),
+        "{}",
+        saved.html
+    );
+    let d = guichet_store::demarche::get(s.db(), t.dijon.id, d.id)
+        .await
+        .expect("q")
+        .expect("démarche");
+    let kept = guichet_store::demarche::definition(
+        s.db(),
+        t.dijon.id,
+        d.id,
+        d.draft_version.expect("draft"),
+    )
+    .await
+    .expect("q")
+    .expect("definition");
+    assert_eq!(kept.title, "Subvention de fonctionnement");
+    assert_eq!(
+        (kept.rules.len(), kept.routing.len(), kept.annotations.len()),
+        (1, 1, 3),
+        "kept by the editor"
+    );
+}

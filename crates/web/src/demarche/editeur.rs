@@ -540,6 +540,58 @@ struct FieldPage {
     errors: Errors,
 }
 
+impl EditorPage {
+    /// The rules between fields, cases of ineligibility, routing and annotations, in words.
+    fn rules_in_words(&self) -> Vec<String> {
+        let def = &self.def;
+        let label = |id: &str| {
+            def.field(id)
+                .or_else(|| id.split_once('.').and_then(|(_, inner)| def.field(inner)))
+                .map(|f| f.label.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
+        let mut out = Vec::new();
+        for r in &def.rules {
+            let checked = match &r.sum {
+                Some(sum) => format!("la somme de « {} »", label(sum)),
+                None => format!("« {} »", label(&r.field)),
+            };
+            out.push(format!(
+                "Règle : {checked} {} « {} »{} — « {} »",
+                r.compare.words(),
+                label(&r.to),
+                r.gap
+                    .map(|g| format!(" (écart d'au moins {})", g.label()))
+                    .unwrap_or_default(),
+                r.message
+            ));
+        }
+        for c in &def.ineligibility {
+            out.push(format!(
+                "Inéligible si {} — « {} »",
+                c.condition.describe(&label),
+                c.message
+            ));
+        }
+        for o in &def.routing {
+            out.push(format!(
+                "Orientation vers l'équipe « {} » si {}",
+                o.team,
+                o.condition.describe(&label)
+            ));
+        }
+        for a in &def.annotations {
+            out.push(format!(
+                "Annotation privée : « {} » ({}{})",
+                a.label,
+                a.kind.label(),
+                if a.required { ", obligatoire" } else { "" }
+            ));
+        }
+        out
+    }
+}
+
 impl FieldPage {
     /// The profile values a field can be bound to: (group, [(key, label)]).
     fn profile_choices(&self) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
