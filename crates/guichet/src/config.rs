@@ -83,6 +83,12 @@ pub struct Config {
     pub audit_retired_keys: Vec<String>,
     /// Hosts outgoing requests (webhooks) may reach although their address is not public.
     pub outgoing_allowed_hosts: Vec<String>,
+    /// The key that seals the secrets stored in the database (TOTP seeds, webhook secrets);
+    /// created if missing, default `data_dir/cle-secrets`. Keep it off the database's host and out
+    /// of its backups.
+    pub secrets_key_file: Option<PathBuf>,
+    /// Retired sealing keys, still opening what they sealed until the next start reseals it.
+    pub secrets_retired_key_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -132,6 +138,8 @@ impl Default for Config {
             audit_anchor_dir: None,
             audit_retired_keys: Vec::new(),
             outgoing_allowed_hosts: Vec::new(),
+            secrets_key_file: None,
+            secrets_retired_key_files: Vec::new(),
         }
     }
 }
@@ -185,6 +193,8 @@ const ENV_KEYS: &[&str] = &[
     "audit_anchor_dir",
     "audit_retired_keys",
     "outgoing_allowed_hosts",
+    "secrets_key_file",
+    "secrets_retired_key_files",
 ];
 
 impl Config {
@@ -199,6 +209,22 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("ancrages-journal"));
         guichet_store::anchor::Anchoring::open(&key, &dir, &self.audit_retired_keys)
+    }
+
+    /// The keys that seal the database's secrets: the current one (created if missing) and the
+    /// retired ones.
+    pub fn sealer(&self) -> anyhow::Result<guichet_store::sealed::Sealer> {
+        let current = self
+            .secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cle-secrets"));
+        let current = guichet_store::secret::key_file(&current, "clé de scellement")?;
+        let retired = self
+            .secrets_retired_key_files
+            .iter()
+            .map(|p| guichet_store::secret::read_key_file(p, "clé de scellement retirée"))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        guichet_store::sealed::Sealer::new(&current, &retired)
     }
 
     /// The trusted proxies, each checked.

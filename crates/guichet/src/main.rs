@@ -280,8 +280,14 @@ async fn open(config: &Config) -> anyhow::Result<Db> {
             durability: config.durability,
         },
     )
-    .await?;
+    .await?
+    .with_sealer(config.sealer()?);
     guichet_store::migrate::run(&db).await?;
+    // Secrets stored plain (before sealing) or with a retired key: sealed with the current key.
+    let resealed = guichet_store::migrate::reseal_secrets(&db).await?;
+    if resealed > 0 {
+        tracing::info!(resealed, "secrets sealed with the current key");
+    }
     Ok(db)
 }
 

@@ -27,30 +27,14 @@ impl std::fmt::Debug for Anchoring {
     }
 }
 
-/// Reads the signing key (hex, 32 bytes) from `path`, creating it (mode 0600) if there is none.
+/// Reads the signing key from `path`, creating it if there is none, with its public half beside
+/// it (to give to whoever checks the anchors elsewhere).
 fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        let bytes = hex::decode(text.trim())
-            .map_err(|_| anyhow::anyhow!("clé d'ancrage illisible : {}", path.display()))?;
-        return bytes.try_into().map_err(|_| {
-            anyhow::anyhow!("clé d'ancrage de longueur invalide : {}", path.display())
-        });
+    let secret = crate::secret::key_file(path, "clé d'ancrage")?;
+    let public = path.with_extension("pub");
+    if !public.exists() {
+        std::fs::write(public, anchor::public_key(&secret))?;
     }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    use std::io::Write;
-    let mut file = options.open(path)?;
-    file.write_all(hex::encode(secret).as_bytes())?;
-    file.sync_all()?;
-    // The public half beside it, to give to whoever checks the anchors elsewhere.
-    std::fs::write(path.with_extension("pub"), anchor::public_key(&secret))?;
     Ok(secret)
 }
 

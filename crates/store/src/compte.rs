@@ -668,7 +668,8 @@ pub async fn confirm_new_email(
 
 /// Stores a TOTP secret being enrolled (not yet active).
 pub async fn set_pending_totp(db: &Db, user_id: i64, secret_base32: &str) -> anyhow::Result<()> {
-    let secret = secret_base32.to_string();
+    // Sealed: a copy of the database alone gives no second factor.
+    let secret = db.sealer().seal(secret_base32)?;
     db.write(move |conn| {
         Box::pin(async move {
             sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $2")
@@ -683,13 +684,15 @@ pub async fn set_pending_totp(db: &Db, user_id: i64, secret_base32: &str) -> any
 }
 
 pub async fn totp_secret(db: &Db, user_id: i64) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query("SELECT totp_secret FROM users WHERE id = $1")
+    sqlx::query("SELECT totp_secret FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db.pool())
         .await?
         .map(|r| r.try_get::<Option<String>, _>(0))
         .transpose()?
-        .flatten())
+        .flatten()
+        .map(|stored| db.sealer().open(&stored))
+        .transpose()
 }
 
 fn totp(secret_base32: &str, email: &str) -> anyhow::Result<totp_rs::TOTP> {
@@ -727,6 +730,7 @@ pub fn totp_url(secret_base32: &str, email: &str) -> anyhow::Result<String> {
 /// that an intercepted code cannot be replayed: the step used is recorded.
 async fn check_totp_in(
     conn: &mut sqlx::AnyConnection,
+    sealer: &crate::sealed::Sealer,
     user_id: i64,
     code: &str,
     now_s: u64,
@@ -736,9 +740,10 @@ async fn check_totp_in(
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(false) };
-    let Some(secret): Option<String> = row.try_get(0)? else {
+    let Some(stored): Option<String> = row.try_get(0)? else {
         return Ok(false);
     };
+    let secret = sealer.open(&stored)?;
     let last_step: Option<i64> = row.try_get(1)?;
     let email: String = row.try_get::<Option<String>, _>(2)?.unwrap_or_default();
     let code: String = code.chars().filter(char::is_ascii_digit).collect();
@@ -794,9 +799,10 @@ pub async fn pass_second_factor(
 ) -> anyhow::Result<Option<(String, crate::session::Session)>> {
     let code = code.trim().to_string();
     let old = old_session.to_string();
+    let sealer = db.sealer();
     crate::trace::commit_if(db, trace, move |conn| {
         Box::pin(async move {
-            let ok = check_totp_in(conn, user_id, &code, now_s).await?
+            let ok = check_totp_in(conn, &sealer, user_id, &code, now_s).await?
                 || (code.contains('-') && use_recovery_code_in(conn, user_id, &code).await?);
             if !ok {
                 return Ok(None);
@@ -822,9 +828,10 @@ pub async fn enable_totp(
 ) -> anyhow::Result<Option<(Vec<String>, String, crate::session::Session)>> {
     let code = code.to_string();
     let old = old_session.to_string();
+    let sealer = db.sealer();
     crate::trace::commit_if(db, trace, move |conn| {
         Box::pin(async move {
-            if !check_totp_in(conn, user_id, &code, now_s).await? {
+            if !check_totp_in(conn, &sealer, user_id, &code, now_s).await? {
                 return Ok(None);
             }
             let now = crate::now_ms();
@@ -864,7 +871,7 @@ pub async fn enable_totp(
 
 /// Sets a known TOTP secret, already enabled (demo accounts only).
 pub async fn force_totp(db: &Db, user_id: i64, secret_base32: &str) -> anyhow::Result<()> {
-    let secret = secret_base32.to_string();
+    let secret = db.sealer().seal(secret_base32)?;
     db.write(move |conn| {
         Box::pin(async move {
             sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = $2 WHERE id = $3")

@@ -15,6 +15,7 @@ pub struct Db {
     backend: Backend,
     writer: crate::writer::Writer,
     caches: std::sync::Arc<Caches>,
+    sealer: std::sync::Arc<crate::sealed::Sealer>,
 }
 
 /// What the capabilities keep in memory beside the database (e.g. the published démarche
@@ -103,7 +104,19 @@ impl Db {
             backend,
             writer,
             caches: Default::default(),
+            sealer: std::sync::Arc::new(crate::sealed::Sealer::none()),
         })
+    }
+
+    /// This database with the keys that seal its secrets (`sealed`).
+    pub fn with_sealer(mut self, sealer: crate::sealed::Sealer) -> Self {
+        self.sealer = std::sync::Arc::new(sealer);
+        self
+    }
+
+    /// The keys that seal and open the secrets stored in this database.
+    pub fn sealer(&self) -> std::sync::Arc<crate::sealed::Sealer> {
+        std::sync::Arc::clone(&self.sealer)
     }
 
     /// Runs a write in the next group commit (see `writer`): many requests share one durable

@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod profil;
 pub mod recherche;
 pub mod retention;
+pub mod sealed;
 pub mod secret;
 pub mod session;
 pub mod signalement;

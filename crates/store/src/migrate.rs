@@ -212,3 +212,49 @@ pub async fn current_version(db: &Db) -> anyhow::Result<i64> {
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
 }
+
+/// The secret columns: (table, key column, secret column).
+const SECRET_COLUMNS: [(&str, &str, &str); 2] = [
+    ("users", "id", "totp_secret"),
+    ("demarches", "id", "webhook_secret"),
+];
+
+/// Seals every secret stored plain (before sealing existed) or with a retired key, with the
+/// current key. Run at each start; returns how many values it sealed.
+pub async fn reseal_secrets(db: &Db) -> anyhow::Result<usize> {
+    let sealer = db.sealer();
+    let mut updates: Vec<(&str, &str, &str, i64, String)> = Vec::new();
+    for (table, id_col, col) in SECRET_COLUMNS {
+        let rows = sqlx::query(&format!(
+            "SELECT {id_col}, {col} FROM {table} WHERE {col} IS NOT NULL"
+        ))
+        .fetch_all(db.pool())
+        .await?;
+        for r in rows {
+            let (id, stored): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+            if sealer.needs_reseal(&stored) {
+                updates.push((table, id_col, col, id, sealer.seal(&sealer.open(&stored)?)?));
+            }
+        }
+    }
+    let n = updates.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    db.write(move |conn| {
+        Box::pin(async move {
+            for (table, id_col, col, id, sealed) in updates {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET {col} = $1 WHERE {id_col} = $2"
+                ))
+                .bind(sealed)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(n)
+}

@@ -70,3 +70,36 @@ pub async fn platform_secret(db: &Db, name: &str) -> anyhow::Result<String> {
             .try_get(0)?,
     )
 }
+
+/// A 32-byte key kept in a file outside the database (hex), created with mode 0600 if missing.
+/// `what` names it in errors ("clé d'ancrage").
+pub fn key_file(path: &std::path::Path, what: &str) -> anyhow::Result<[u8; 32]> {
+    if path.exists() {
+        return read_key_file(path, what);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    let mut file = options.open(path)?;
+    file.write_all(hex::encode(secret).as_bytes())?;
+    file.sync_all()?;
+    Ok(secret)
+}
+
+/// A 32-byte key read from a file (hex); an error naming it if missing or malformed.
+pub fn read_key_file(path: &std::path::Path, what: &str) -> anyhow::Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{what} illisible : {} ({e})", path.display()))?;
+    let bytes = hex::decode(text.trim())
+        .map_err(|_| anyhow::anyhow!("{what} illisible : {}", path.display()))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{what} de longueur invalide : {}", path.display()))
+}

@@ -32,13 +32,15 @@ pub async fn settings(
     .bind(demarche_id)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.and_then(|r| {
-        let url: Option<String> = r.try_get(0).ok().flatten();
-        let secret: Option<String> = r.try_get(1).ok().flatten();
-        Some(Settings {
-            url: url?,
-            secret: secret?,
-        })
+    let Some(r) = row else { return Ok(None) };
+    let url: Option<String> = r.try_get(0)?;
+    let stored: Option<String> = r.try_get(1)?;
+    let (Some(url), Some(stored)) = (url, stored) else {
+        return Ok(None);
+    };
+    Ok(Some(Settings {
+        url,
+        secret: db.sealer().open(&stored)?,
     }))
 }
 
@@ -52,7 +54,9 @@ pub async fn configure(
     trace: crate::trace::Trace,
 ) -> anyhow::Result<Option<String>> {
     let secret = url.map(|_| crate::secret::random_token());
-    let (url, stored) = (url.map(str::to_string), secret.clone());
+    // Sealed at rest: the database alone cannot sign a delivery.
+    let stored = secret.as_deref().map(|s| db.sealer().seal(s)).transpose()?;
+    let url = url.map(str::to_string);
     crate::trace::commit(db, trace, move |conn| {
         Box::pin(async move {
             sqlx::query(

@@ -147,7 +147,9 @@ async fn every_acknowledged_submission_survives_sigkill() {
 
     // Restart on the same database, then check every acknowledged submission.
     let mut child = start(&t, port, &log).await;
-    let db = crate::support::connect(&t.url).await;
+    let db = crate::support::connect(&t.url)
+        .await
+        .with_sealer(crate::support::sealer_in(t.dir.path()));
     for (id, address) in &acknowledged {
         let x = dossier::get(&db, dijon.id, *id)
             .await
@@ -549,7 +551,9 @@ async fn every_acknowledged_action_survives_sigkill_with_its_journal_entry() {
 
     // Restart on the same database; read what is there.
     let mut child = start_with(&t, port, &log, &env).await;
-    let db = crate::support::connect(&t.url).await;
+    let db = crate::support::connect(&t.url)
+        .await
+        .with_sealer(crate::support::sealer_in(t.dir.path()));
     let rows = |sql: &'static str| {
         let db = db.clone();
         async move {

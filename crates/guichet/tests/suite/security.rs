@@ -1159,3 +1159,131 @@ async fn a_mandat_needs_the_usager_s_own_consent() {
         "the link works once"
     );
 }
+
+/// Secrets at rest: a copy of the database alone gives no second factor and no webhook secret;
+/// values stored before sealing, or under a retired key, are sealed again at start.
+#[tokio::test]
+async fn stored_secrets_are_sealed_with_a_key_outside_the_database_and_survive_a_rotation() {
+    use guichet_store::sealed::Sealer;
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin)],
+    )
+    .await;
+    let raw = |sql: &'static str, id: i64| {
+        let pool = s.db().pool().clone();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>(sql)
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("raw column")
+                .expect("a secret")
+        }
+    };
+    // The persona's second factor, enrolled through the store as the pages do.
+    let seed = guichet_store::compte::totp_secret(s.db(), agent.user_id)
+        .await
+        .expect("q")
+        .expect("seed");
+    let stored = raw("SELECT totp_secret FROM users WHERE id = $1", agent.user_id).await;
+    assert!(
+        stored.starts_with("scelle:v1:") && !stored.contains(&seed),
+        "{stored}"
+    );
+
+    // A webhook's secret, shown once to the admin, is sealed too.
+    let d = crate::support::publish(
+        s.db(),
+        t.dijon.id,
+        &guichet_domain::demarche::Definition::from_json(CANTINE).expect("def"),
+    )
+    .await;
+    let secret = guichet_store::webhook::configure(
+        s.db(),
+        t.dijon.id,
+        d.id,
+        Some("https://hooks.exemple.fr/guichet"),
+        Default::default(),
+    )
+    .await
+    .expect("configure")
+    .expect("secret");
+    let stored_hook = raw("SELECT webhook_secret FROM demarches WHERE id = $1", d.id).await;
+    assert!(stored_hook.starts_with("scelle:v1:") && !stored_hook.contains(&secret));
+    assert_eq!(
+        guichet_store::webhook::settings(s.db(), t.dijon.id, d.id)
+            .await
+            .expect("q")
+            .expect("set")
+            .secret,
+        secret
+    );
+
+    // The database without its key: nothing opens.
+    let stolen = crate::support::connect(&s.db.url)
+        .await
+        .with_sealer(Sealer::new(&[7u8; 32], &[]).expect("key"));
+    let refused = guichet_store::compte::totp_secret(&stolen, agent.user_id).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("clé inconnue")));
+
+    // A seed stored plain (before sealing existed) is sealed at the next start.
+    sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2")
+        .bind(&seed)
+        .bind(agent.user_id)
+        .execute(s.db().pool())
+        .await
+        .expect("plain");
+    assert_eq!(
+        guichet_store::migrate::reseal_secrets(s.db())
+            .await
+            .expect("reseal"),
+        1
+    );
+    assert!(
+        raw("SELECT totp_secret FROM users WHERE id = $1", agent.user_id)
+            .await
+            .starts_with("scelle:v1:")
+    );
+
+    // Rotation: the new key, with the old one retired, opens and reseals everything.
+    let old_key = guichet_store::secret::read_key_file(&s.db.dir.path().join("cle-secrets"), "clé")
+        .expect("key");
+    let new_key = [9u8; 32];
+    let rotated = crate::support::connect(&s.db.url)
+        .await
+        .with_sealer(Sealer::new(&new_key, &[old_key]).expect("keys"));
+    assert_eq!(
+        guichet_store::migrate::reseal_secrets(&rotated)
+            .await
+            .expect("reseal"),
+        2
+    );
+    let only_new = crate::support::connect(&s.db.url)
+        .await
+        .with_sealer(Sealer::new(&new_key, &[]).expect("key"));
+    assert_eq!(
+        guichet_store::compte::totp_secret(&only_new, agent.user_id)
+            .await
+            .expect("q"),
+        Some(seed)
+    );
+    assert_eq!(
+        guichet_store::webhook::settings(&only_new, t.dijon.id, d.id)
+            .await
+            .expect("q")
+            .expect("set")
+            .secret,
+        secret
+    );
+    assert!(
+        guichet_store::compte::totp_secret(s.db(), agent.user_id)
+            .await
+            .is_err(),
+        "the retired key alone no longer opens"
+    );
+}

@@ -71,7 +71,7 @@ impl TestDb {
             Some(admin) => pg_from_template(&admin, true).await,
             None => sqlite_from_template(dir.path()),
         };
-        let db = connect(&url).await;
+        let db = connect(&url).await.with_sealer(sealer_in(dir.path()));
         // As at every start: a template built before a new migration is brought up to date.
         migrate::run(&db).await.expect("migrate");
         assert_eq!(
@@ -88,7 +88,7 @@ impl TestDb {
             Some(admin) => pg_from_template(&admin, false).await,
             None => Db::sqlite_url_in(dir.path()),
         };
-        let db = connect(&url).await;
+        let db = connect(&url).await.with_sealer(sealer_in(dir.path()));
         Self { url, db, dir }
     }
 
@@ -104,6 +104,13 @@ impl TestDb {
         }
         args
     }
+}
+
+/// The keys that seal secrets, from the key file of a data directory, as the binary reads them.
+pub fn sealer_in(data_dir: &Path) -> guichet_store::sealed::Sealer {
+    let key = guichet_store::secret::key_file(&data_dir.join("cle-secrets"), "clé de scellement")
+        .expect("sealing key");
+    guichet_store::sealed::Sealer::new(&key, &[]).expect("sealer")
 }
 
 pub async fn connect(url: &str) -> Db {
