@@ -92,31 +92,122 @@ pub(crate) fn from_row(row: &AnyRow) -> anyhow::Result<User> {
     })
 }
 
-/// Argon2id with the crate's default (OWASP-recommended) parameters, off the async threads.
+/// Argon2id needs 19 MiB for each hash. Hashes run on two threads of their own, so that this
+/// memory is reused; on the blocking pool's many threads, each kept a malloc arena of its own
+/// holding it, and the idle process grew by tens of MB per thread (the demo's first start left
+/// 200 MB).
+fn hashing_thread() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>
+{
+    type Job = Box<dyn FnOnce() + Send>;
+    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..2 {
+            let rx = std::sync::Arc::clone(&rx);
+            let _ = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// Runs a password hash or check on the hashing threads.
+async fn on_hashing_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    hashing_thread()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("hachage indisponible"))?
+        .send(Box::new(move || {
+            let _ = tx.send(f());
+        }))
+        .map_err(|_| anyhow::anyhow!("hachage indisponible"))?;
+    Ok(rx.await?)
+}
+
+/// The Argon2 output of `password` with these parameters and salt, computed in this hashing
+/// thread's own memory (allocated once, reused by every hash on the thread).
+fn argon2_output(
+    argon: &argon2::Argon2<'_>,
+    params: &argon2::Params,
+    password: &[u8],
+    salt: argon2::password_hash::Salt<'_>,
+) -> argon2::password_hash::Result<argon2::password_hash::Output> {
+    thread_local! {
+        static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let len = params
+        .output_len()
+        .unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN);
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        memory.resize(params.block_count(), argon2::Block::default());
+        argon2::password_hash::Output::init_with(len, |out| {
+            argon
+                .hash_password_into_with_memory(password, salt_bytes, out, &mut memory[..])
+                .map_err(Into::into)
+        })
+    })
+}
+
+/// Argon2id with the crate's default (OWASP-recommended) parameters, on the hashing threads; the
+/// PHC string the `argon2` crate itself writes and reads.
 pub async fn hash_password(password: &str) -> anyhow::Result<String> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    on_hashing_thread(move || {
+        use argon2::password_hash::{rand_core::OsRng, ParamsString, PasswordHash, SaltString};
         let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hachage du mot de passe : {e}"))
+        let params = argon2::Params::default();
+        let argon = argon2::Argon2::default();
+        let output = argon2_output(&argon, &params, password.as_bytes(), salt.as_salt())
+            .map_err(|e| anyhow::anyhow!("hachage du mot de passe : {e}"))?;
+        let hash = PasswordHash {
+            algorithm: argon2::Algorithm::Argon2id.ident(),
+            version: Some(argon2::Version::V0x13.into()),
+            params: ParamsString::try_from(&params)
+                .map_err(|e| anyhow::anyhow!("hachage du mot de passe : {e}"))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(hash.to_string())
     })
     .await?
 }
 
+/// Checks a password against a PHC string, with the parameters it names (constant-time compare
+/// of the outputs, as `password_hash::Output` does).
 async fn verify_hash(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+    on_hashing_thread(move || {
+        let Ok(parsed) = argon2::PasswordHash::new(&hash) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return false;
+        };
+        let algorithm = argon2::Algorithm::try_from(parsed.algorithm);
+        let version = parsed.version.map(argon2::Version::try_from).transpose();
+        let params = argon2::Params::try_from(&parsed);
+        let (Ok(algorithm), Ok(version), Ok(params)) = (algorithm, version, params) else {
+            return false;
+        };
+        let argon = argon2::Argon2::new(algorithm, version.unwrap_or_default(), params.clone());
+        argon2_output(&argon, &params, password.as_bytes(), salt).is_ok_and(|out| out == expected)
     })
     .await
     .unwrap_or(false)
@@ -908,4 +999,35 @@ pub async fn demo_agents(db: &Db) -> anyhow::Result<Vec<String>> {
         .iter()
         .map(|r| Ok(r.try_get(0)?))
         .collect()
+}
+
+#[cfg(test)]
+mod hashing_tests {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+
+    #[tokio::test]
+    async fn hashes_are_the_argon2_crate_s_own_phc_strings_both_ways() {
+        // Ours, checked by the crate's standard verifier.
+        let ours = super::hash_password("correct horse battery staple")
+            .await
+            .expect("hash");
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        let parsed = argon2::PasswordHash::new(&ours).expect("PHC");
+        use argon2::PasswordVerifier;
+        assert!(argon2::Argon2::default()
+            .verify_password(b"correct horse battery staple", &parsed)
+            .is_ok());
+        // The crate's, as stored before, checked by ours; a wrong password is refused.
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2::Argon2::default()
+            .hash_password(b"un autre mot de passe", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(super::verify_hash("un autre mot de passe", &theirs).await);
+        assert!(!super::verify_hash("un autre mot de pass", &theirs).await);
+        assert!(!super::verify_hash("correct horse battery staple", "pas un hachage").await);
+    }
 }
