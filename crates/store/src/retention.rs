@@ -98,7 +98,8 @@ pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Res
         db.write(move |tx| Box::pin(async move {
         sqlx::query(
             "UPDATE dossiers SET answers = '{}', annotations = '{}', applicant_name = NULL, applicant_folded = NULL, usager_id = NULL,
-                 decision_reason = NULL, anonymised_at = $1 WHERE tenant_id = $2 AND id = $3",
+                 decision_reason = NULL, applicant_last_name = NULL, counter_contact = NULL, guest_token_hash = NULL,
+                 anonymised_at = $1 WHERE tenant_id = $2 AND id = $3",
         )
         .bind(now)
         .bind(tenant_id)
@@ -106,6 +107,12 @@ pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Res
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE dossier_events SET body = NULL, actor = CASE WHEN actor_id IS NULL THEN actor ELSE 'agent ou usager' END WHERE tenant_id = $1 AND dossier_id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // Experts' addresses, the questions put to them and their answers.
+        sqlx::query("DELETE FROM avis WHERE tenant_id = $1 AND dossier_id = $2")
             .bind(tenant_id)
             .bind(id)
             .execute(&mut *tx)

@@ -1259,3 +1259,90 @@ async fn the_editor_shows_rules_routing_and_annotations_in_words_and_keeps_them(
         "kept by the editor"
     );
 }
+
+#[tokio::test]
+async fn at_the_end_of_retention_a_dossier_filed_without_an_account_keeps_no_address_nor_avis() {
+    use guichet_domain::dossier::{Action, Actor};
+    use guichet_store::dossier;
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let def = Definition::from_json(SANS_COMPTE).expect("definition");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    let visitor = s.browser();
+    visitor
+        .post(
+            "/demarches/dijon/demande-de-composteur/sans-compte",
+            &[("nom", "Paul Girard"), ("email", "paul.girard@exemple.fr")],
+        )
+        .await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM dossiers WHERE counter_contact = $1")
+        .bind("paul.girard@exemple.fr")
+        .fetch_one(s.db().pool())
+        .await
+        .expect("the draft");
+    let by = |actor| dossier::By {
+        actor,
+        user_id: None,
+        label: "test".into(),
+        ip: None,
+        on_behalf_of: None,
+    };
+    for (action, actor) in [
+        (Action::Submit, Actor::Usager),
+        (Action::StartInstruction, Actor::Agent),
+        (
+            Action::Accept {
+                conditions: String::new(),
+            },
+            Actor::Agent,
+        ),
+    ] {
+        let x = dossier::get(s.db(), t.dijon.id, id)
+            .await
+            .expect("q")
+            .expect("dossier");
+        dossier::change(s.db(), &x, &def, &action, &by(actor))
+            .await
+            .expect("step");
+    }
+    guichet_store::avis::request(
+        s.db(),
+        guichet_store::avis::NewAvis {
+            tenant_id: t.dijon.id,
+            dossier_id: id,
+            expert_email: "expert@cabinet.example".into(),
+            question: "Le jardin est-il assez grand ?".into(),
+            token_hash: "x".repeat(64),
+            requested_by: "agent@dijon.fr".into(),
+        },
+        Default::default(),
+    )
+    .await
+    .expect("avis");
+    let x = dossier::get(s.db(), t.dijon.id, id)
+        .await
+        .expect("q")
+        .expect("dossier");
+    let end = guichet_store::retention::anonymise_at(
+        x.decided_at.expect("decided"),
+        def.retention_months,
+    );
+    guichet_web::jobs::retention(&s.state, end + 1)
+        .await
+        .expect("retention");
+    let contact: Option<String> =
+        sqlx::query_scalar("SELECT counter_contact FROM dossiers WHERE id = $1")
+            .bind(id)
+            .fetch_one(s.db().pool())
+            .await
+            .expect("q");
+    assert_eq!(contact, None, "the address given is gone");
+    assert!(
+        guichet_store::avis::of_dossier(s.db(), t.dijon.id, id)
+            .await
+            .expect("q")
+            .is_empty(),
+        "and the avis"
+    );
+    let _ = d;
+}
