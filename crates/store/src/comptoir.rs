@@ -49,20 +49,23 @@ pub async fn open(
 /// A dossier opened online by a person without an account, who gave their name and e-mail
 /// address: the draft, its tracking code, the hash of the token of the link that opens it, and
 /// the mail that carries that link (made by `mail` from the dossier and the tracking code), in one
-/// commit. None when this address already started too many dossiers this hour.
+/// commit (its journal entry, which `mail` makes, carries the network it came from). Refused when
+/// this address, or this network, already started too many dossiers this hour.
 pub async fn open_online<M>(
     db: &Db,
     draft: crate::dossier::Draft,
     last_name: &str,
     email: &str,
     token_hash: &str,
+    ip: Option<&str>,
     mail: M,
-) -> anyhow::Result<Option<(crate::dossier::Dossier, String)>>
+) -> anyhow::Result<Result<(crate::dossier::Dossier, String), TooMany>>
 where
     M: FnOnce(&crate::dossier::Dossier, &str) -> Trace + Send + 'static,
 {
     let code = crate::secret::readable_code(10);
     let (folded, email, token_hash) = (fold(last_name), email.to_string(), token_hash.to_string());
+    let ip = ip.map(str::to_string);
     let since = crate::now_ms() - 3_600_000;
     db.write(move |conn| {
         Box::pin(async move {
@@ -74,7 +77,19 @@ where
             .fetch_one(&mut *conn)
             .await?;
             if recent >= GUEST_STARTS_PER_HOUR {
-                return Ok(None);
+                return Ok(Err(TooMany::Address));
+            }
+            if let Some(ip) = &ip {
+                let from_network: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM audit_events WHERE action = 'dossier.sans_compte' AND ip = $1 AND at > $2",
+                )
+                .bind(ip)
+                .bind(since)
+                .fetch_one(&mut *conn)
+                .await?;
+                if from_network >= GUEST_STARTS_PER_NETWORK_HOUR {
+                    return Ok(Err(TooMany::Network));
+                }
             }
             let x = crate::dossier::start_draft_in(conn, &draft).await?;
             sqlx::query(
@@ -95,14 +110,26 @@ where
                 e.object_id = Some(x.number.clone());
             }
             trace.write(conn).await?;
-            Ok(Some((x, code)))
+            Ok(Ok((x, code)))
         })
     })
     .await
 }
 
+/// Why a dossier without an account was not started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooMany {
+    /// This address started `GUEST_STARTS_PER_HOUR` this hour.
+    Address,
+    /// This network started `GUEST_STARTS_PER_NETWORK_HOUR` this hour.
+    Network,
+}
+
 /// Dossiers one address may start without an account in an hour (each sends a mail to it).
 pub const GUEST_STARTS_PER_HOUR: i64 = 5;
+/// Dossiers one network may start without an account in an hour (a school's or a library's
+/// network is shared: generous, but bounded).
+pub const GUEST_STARTS_PER_NETWORK_HOUR: i64 = 30;
 
 /// The dossier a guest link opens, by the hash of its token.
 pub async fn by_guest_token(db: &Db, token_hash: &str) -> anyhow::Result<Option<(i64, i64)>> {

@@ -129,6 +129,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0026_dossier_annotations.sql"),
     ),
     (27, "avis", include_str!("../migrations/0027_avis.sql")),
+    (
+        28,
+        "audit_action_index",
+        include_str!("../migrations/0028_audit_action_index.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -1346,3 +1346,60 @@ async fn at_the_end_of_retention_a_dossier_filed_without_an_account_keeps_no_add
     );
     let _ = d;
 }
+
+#[tokio::test]
+async fn starts_without_an_account_are_limited_per_address_and_per_network() {
+    use guichet_store::comptoir::{GUEST_STARTS_PER_HOUR, GUEST_STARTS_PER_NETWORK_HOUR};
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let def = Definition::from_json(SANS_COMPTE).expect("definition");
+    crate::support::publish(s.db(), t.dijon.id, &def).await;
+    let visitor = s.browser();
+    let start = |email: String| {
+        let visitor = &visitor;
+        async move {
+            visitor
+                .post(
+                    "/demarches/dijon/demande-de-composteur/sans-compte",
+                    &[("nom", "Paul Girard"), ("email", &email)],
+                )
+                .await
+        }
+    };
+    // One address: the mails it receives are bounded.
+    for _ in 0..GUEST_STARTS_PER_HOUR {
+        assert_eq!(start("paul@exemple.fr".into()).await.status, 200);
+    }
+    let refused = start("paul@exemple.fr".into()).await;
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.html.contains("avec l&#39;adresse paul@exemple.fr")
+            || refused.html.contains("avec l'adresse paul@exemple.fr"),
+        "{}",
+        refused.html
+    );
+    // One network, many addresses: bounded too.
+    for i in GUEST_STARTS_PER_HOUR..GUEST_STARTS_PER_NETWORK_HOUR {
+        assert_eq!(
+            start(format!("voisin{i}@exemple.fr")).await.status,
+            200,
+            "start {i}"
+        );
+    }
+    let refused = start("encore@exemple.fr".into()).await;
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.html.contains("depuis ce réseau"),
+        "{}",
+        refused.html
+    );
+    let drafts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM dossiers WHERE channel = 'sans_compte'")
+            .fetch_one(s.db().pool())
+            .await
+            .expect("count");
+    assert_eq!(
+        drafts, GUEST_STARTS_PER_NETWORK_HOUR,
+        "nothing made beyond the limits"
+    );
+}

@@ -182,21 +182,26 @@ pub async fn start_without_account(
         &last_name,
         &address,
         &guichet_store::secret::hash_token(&token),
+        visitor.ip.as_deref(),
         move |x, code| {
             Trace::of(event).mail(mails::guest_link(tenant, &to, &title, x, code, &link))
         },
     )
     .await?;
+    use guichet_store::comptoir::TooMany;
     let lines = match started {
-        Some(_) => vec![
+        Ok(_) => vec![
             format!("Un lien pour commencer « {} » vient d'être envoyé à {address}.", def.title),
             "Ouvrez-le depuis ce navigateur ou un autre : il confirme votre adresse et ouvre votre dossier. Il reste valable tant que le dossier n'est pas rattaché à un compte.".into(),
         ],
-        None => vec![format!(
+        Err(TooMany::Address) => vec![format!(
             "Trop de dossiers ont été commencés avec l'adresse {address} dans l'heure : utilisez les liens déjà reçus, ou réessayez plus tard."
         )],
+        Err(TooMany::Network) => vec![
+            "Trop de dossiers sans compte ont été commencés depuis ce réseau dans l'heure : réessayez plus tard, ou créez un compte Guichet.".into(),
+        ],
     };
-    let status = if started.is_some() {
+    let status = if started.is_ok() {
         StatusCode::OK
     } else {
         StatusCode::TOO_MANY_REQUESTS
