@@ -597,6 +597,16 @@ pub fn table() -> RouteTable {
             demarche::editeur::add_page,
         )
         .post(
+            "/admin/{collectivite}/demarches/{id}/editeur/regles",
+            Collectivite(P::DesignDemarches),
+            demarche::editeur::add_rule,
+        )
+        .post(
+            "/admin/{collectivite}/demarches/{id}/editeur/regles/{index}/suppression",
+            Collectivite(P::DesignDemarches),
+            demarche::editeur::remove_rule,
+        )
+        .post(
             "/admin/{collectivite}/demarches/{id}/editeur/pages/{page}",
             Collectivite(P::DesignDemarches),
             demarche::editeur::page_action,

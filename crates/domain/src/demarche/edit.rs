@@ -35,6 +35,14 @@ pub enum Edit {
     RemoveField {
         id: String,
     },
+    /// Adds a rule between fields (checked like an imported one).
+    AddRule {
+        rule: super::definition::Regle,
+    },
+    /// Removes the rule at this place (0-based).
+    RemoveRule {
+        index: usize,
+    },
 }
 
 fn error(message: impl Into<String>) -> Vec<DefinitionError> {
@@ -184,6 +192,13 @@ impl Definition {
                         }
                     }
                 }
+            }
+            Edit::AddRule { rule } => def.rules.push(rule),
+            Edit::RemoveRule { index } => {
+                if index >= def.rules.len() {
+                    return Err(error("cette règle n'existe pas"));
+                }
+                def.rules.remove(index);
             }
             Edit::RemoveField { id } => {
                 let (p, i, j) = locate(&def, &id)

@@ -1403,3 +1403,114 @@ async fn starts_without_an_account_are_limited_per_address_and_per_network() {
         "nothing made beyond the limits"
     );
 }
+
+#[tokio::test]
+async fn an_admin_adds_and_removes_a_rule_between_two_dates_in_the_editor() {
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let admin = personas::persona(
+        &s,
+        Kind::Agent,
+        "admin@dijon.fr",
+        &[(&t.dijon, Role::Admin)],
+    )
+    .await;
+    let def = Definition::from_json(&TERRASSE.replace(
+        r#"  "rules": [
+    { "field": "fin", "compare": "after", "to": "debut", "message": "La date de fin doit suivre la date de début." }
+  ],
+"#,
+        "",
+    ))
+    .expect("definition");
+    assert!(def.rules.is_empty());
+    let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def, Default::default())
+        .await
+        .expect("draft");
+    let base = format!("/admin/dijon/demarches/{}/editeur", d.id);
+    let page = admin.browser.get(&base).await;
+    assert!(
+        page.html.contains("Ajouter une règle entre deux champs"),
+        "{}",
+        page.html
+    );
+    // A date against a Kbis date is fine; a message is required.
+    let no_message = admin
+        .browser
+        .post(
+            &format!("{base}/regles"),
+            &[
+                ("regle_champ", "fin"),
+                ("regle_comparaison", "after"),
+                ("regle_autre", "debut"),
+                ("regle_message", ""),
+            ],
+        )
+        .await;
+    assert_eq!(no_message.status, 422);
+    assert!(
+        no_message.html.contains("Écrivez le message"),
+        "{}",
+        no_message.html
+    );
+    let added = admin
+        .browser
+        .post(
+            &format!("{base}/regles"),
+            &[
+                ("regle_champ", "fin"),
+                ("regle_comparaison", "after"),
+                ("regle_autre", "debut"),
+                ("regle_message", "La fin doit suivre le début."),
+            ],
+        )
+        .await;
+    assert!(added.html.contains("Règle ajoutée"), "{}", added.html);
+    assert!(added.html.contains("Règle : « Date de fin » est après le « Date de début » — « La fin doit suivre le début. »"), "{}", added.html);
+    let latest = |html: &str| html.contains("Règle : « Date de fin »");
+    let d2 = guichet_store::demarche::get(s.db(), t.dijon.id, d.id)
+        .await
+        .expect("q")
+        .expect("d");
+    let saved = guichet_store::demarche::definition(
+        s.db(),
+        t.dijon.id,
+        d.id,
+        d2.draft_version.expect("draft"),
+    )
+    .await
+    .expect("q")
+    .expect("def");
+    assert_eq!(saved.rules.len(), 1);
+    assert_eq!(saved.rules[0].to, "debut");
+    // A rule the checks refuse (an unknown field) is refused with the reason, nothing saved.
+    let bad = admin
+        .browser
+        .post(
+            &format!("{base}/regles"),
+            &[
+                ("regle_champ", "fin"),
+                ("regle_comparaison", "le"),
+                ("regle_autre", "nope"),
+                ("regle_message", "M"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html.contains("règle 2") && bad.html.contains("nope"),
+        "{}",
+        bad.html
+    );
+    let removed = admin
+        .browser
+        .post(&format!("{base}/regles/0/suppression"), &[])
+        .await;
+    assert!(
+        removed.html.contains("Règle retirée") && !latest(&removed.html),
+        "{}",
+        removed.html
+    );
+}

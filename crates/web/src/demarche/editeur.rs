@@ -541,8 +541,41 @@ struct FieldPage {
 }
 
 impl EditorPage {
-    /// The rules between fields, cases of ineligibility, routing and annotations, in words.
-    fn rules_in_words(&self) -> Vec<String> {
+    /// The fields a rule may compare (numbers and dates, `bloc.champ` inside blocks): (path, label).
+    fn comparable_fields(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for f in self.def.pages.iter().flat_map(|p| &p.fields) {
+            let comparable = |k: &FieldKind| {
+                matches!(
+                    k,
+                    FieldKind::Integer { .. } | FieldKind::Decimal { .. } | FieldKind::Date { .. }
+                )
+            };
+            match &f.kind {
+                FieldKind::Block {
+                    fields, item_label, ..
+                } => {
+                    for inner in fields.iter().filter(|i| comparable(&i.kind)) {
+                        out.push((
+                            format!("{}.{}", f.id, inner.id),
+                            format!("{} (chaque « {item_label} »)", inner.label),
+                        ));
+                    }
+                }
+                k if comparable(k) => out.push((f.id.clone(), f.label.clone())),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn comparisons(&self) -> &'static [(&'static str, &'static str)] {
+        &COMPARISONS
+    }
+
+    /// The rules between fields, cases of ineligibility, routing and annotations, in words; a
+    /// rule between fields with its place, to remove it.
+    fn rules_in_words(&self) -> Vec<(Option<usize>, String)> {
         let def = &self.def;
         let label = |id: &str| {
             def.field(id)
@@ -551,41 +584,53 @@ impl EditorPage {
                 .unwrap_or_else(|| id.to_string())
         };
         let mut out = Vec::new();
-        for r in &def.rules {
+        for (i, r) in def.rules.iter().enumerate() {
             let checked = match &r.sum {
                 Some(sum) => format!("la somme de « {} »", label(sum)),
                 None => format!("« {} »", label(&r.field)),
             };
-            out.push(format!(
-                "Règle : {checked} {} « {} »{} — « {} »",
-                r.compare.words(),
-                label(&r.to),
-                r.gap
-                    .map(|g| format!(" (écart d'au moins {})", g.label()))
-                    .unwrap_or_default(),
-                r.message
+            out.push((
+                Some(i),
+                format!(
+                    "Règle : {checked} {} « {} »{} — « {} »",
+                    r.compare.words(),
+                    label(&r.to),
+                    r.gap
+                        .map(|g| format!(" (écart d'au moins {})", g.label()))
+                        .unwrap_or_default(),
+                    r.message
+                ),
             ));
         }
         for c in &def.ineligibility {
-            out.push(format!(
-                "Inéligible si {} — « {} »",
-                c.condition.describe(&label),
-                c.message
+            out.push((
+                None,
+                format!(
+                    "Inéligible si {} — « {} »",
+                    c.condition.describe(&label),
+                    c.message
+                ),
             ));
         }
         for o in &def.routing {
-            out.push(format!(
-                "Orientation vers l'équipe « {} » si {}",
-                o.team,
-                o.condition.describe(&label)
+            out.push((
+                None,
+                format!(
+                    "Orientation vers l'équipe « {} » si {}",
+                    o.team,
+                    o.condition.describe(&label)
+                ),
             ));
         }
         for a in &def.annotations {
-            out.push(format!(
-                "Annotation privée : « {} » ({}{})",
-                a.label,
-                a.kind.label(),
-                if a.required { ", obligatoire" } else { "" }
+            out.push((
+                None,
+                format!(
+                    "Annotation privée : « {} » ({}{})",
+                    a.label,
+                    a.kind.label(),
+                    if a.required { ", obligatoire" } else { "" }
+                ),
             ));
         }
         out
@@ -891,6 +936,83 @@ pub async fn settings(
         Some(format!(
             "Réglages enregistrés (brouillon de la version {version})."
         )),
+    )
+    .await
+}
+
+/// The comparisons the editor offers for a rule: (code, words).
+const COMPARISONS: [(&str, &str); 7] = [
+    ("after", "est après"),
+    ("before", "est avant"),
+    ("le", "est inférieur ou égal à"),
+    ("ge", "est supérieur ou égal à"),
+    ("lt", "est inférieur à"),
+    ("gt", "est supérieur à"),
+    ("eq", "est égal à"),
+];
+
+/// Adds a rule between two fields, with the admin's message: refused, with the reason, when the
+/// definition's checks refuse it (two fields that cannot be compared, for instance).
+pub async fn add_rule(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: CollectiviteContext,
+    Path((_, id)): Path<(String, i64)>,
+    body: String,
+) -> Result<Response, AppError> {
+    let form = Fields::parse(&body);
+    let mut errors = Errors::default();
+    let compare = serde_json::from_value::<guichet_domain::demarche::Comparaison>(
+        serde_json::Value::String(form.get("regle_comparaison")),
+    );
+    if compare.is_err() {
+        errors.add(
+            "regle_comparaison",
+            "Choisissez une comparaison dans la liste.",
+        );
+    }
+    let message = form.get("regle_message");
+    if message.is_empty() {
+        errors.add(
+            "regle_message",
+            "Écrivez le message que l'usager lira si la règle n'est pas respectée.",
+        );
+    }
+    let (Ok(compare), true) = (compare, errors.is_empty()) else {
+        return editor_page(&state, &visitor, &ctx, id, errors, None).await;
+    };
+    let rule = guichet_domain::demarche::Regle {
+        field: form.get("regle_champ"),
+        sum: None,
+        compare,
+        to: form.get("regle_autre"),
+        gap: None,
+        message,
+    };
+    apply(
+        state,
+        visitor,
+        ctx,
+        id,
+        Edit::AddRule { rule },
+        "Règle ajoutée",
+    )
+    .await
+}
+
+pub async fn remove_rule(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: CollectiviteContext,
+    Path((_, id, index)): Path<(String, i64, usize)>,
+) -> Result<Response, AppError> {
+    apply(
+        state,
+        visitor,
+        ctx,
+        id,
+        Edit::RemoveRule { index },
+        "Règle retirée",
     )
     .await
 }
