@@ -41,6 +41,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Avis> {
     })
 }
 
+/// A private line in the dossier's history (never shown to the usager).
 async fn history_line(
     conn: &mut sqlx::AnyConnection,
     tenant_id: i64,
@@ -49,17 +50,14 @@ async fn history_line(
     body: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor, kind, body) VALUES ($1, $2, $3, $4, 'note', $5)",
-    )
-    .bind(tenant_id)
-    .bind(dossier_id)
-    .bind(now)
-    .bind(actor)
-    .bind(body)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let line = crate::dossier::HistoryLine {
+        actor_id: None,
+        actor,
+        kind: "note",
+        body,
+        file_id: None,
+    };
+    line.insert_in(conn, tenant_id, dossier_id, now).await
 }
 
 /// A request for an expert's opinion.

@@ -96,11 +96,9 @@ pub(crate) fn from_row(row: &AnyRow) -> anyhow::Result<User> {
 /// memory is reused; on the blocking pool's many threads, each kept a malloc arena of its own
 /// holding it, and the idle process grew by tens of MB per thread (the demo's first start left
 /// 200 MB).
-fn hashing_thread() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>
-{
+fn hashing_thread() -> &'static std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>> {
     type Job = Box<dyn FnOnce() + Send>;
-    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
-        std::sync::OnceLock::new();
+    static POOL: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
@@ -119,7 +117,7 @@ fn hashing_thread() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn
                     }
                 });
         }
-        std::sync::Mutex::new(tx)
+        tx
     })
 }
 
@@ -129,8 +127,6 @@ async fn on_hashing_thread<T: Send + 'static>(
 ) -> anyhow::Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     hashing_thread()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("hachage indisponible"))?
         .send(Box::new(move || {
             let _ = tx.send(f());
         }))

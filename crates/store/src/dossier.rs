@@ -190,26 +190,19 @@ pub async fn get_for_usager(db: &Db, id: i64, usager_id: i64) -> anyhow::Result<
     .transpose()
 }
 
-/// A dossier of this user's, or (`counter`) one this agent or aidant files at the counter while
-/// nobody has claimed it, with the collectivité handling it: one read for the usager's pages.
-pub async fn own(
-    db: &Db,
-    id: i64,
-    user_id: i64,
-    counter: bool,
-) -> anyhow::Result<Option<(Dossier, crate::collectivite::Coordonnees)>> {
-    let row = sqlx::query(&format!(
+/// The columns of a dossier with the collectivité handling it, for the usager's pages.
+fn owned_select(condition: &str) -> String {
+    format!(
         "SELECT {COLUMNS},
             (SELECT t.name FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_name,
             (SELECT t.contact_email FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_contact
-         FROM dossiers
-         WHERE id = $1 AND (usager_id = $2 OR ($3 = 1 AND usager_id IS NULL AND counter_by = $2))"
-    ))
-    .bind(id)
-    .bind(user_id)
-    .bind(i64::from(counter))
-    .fetch_optional(db.pool())
-    .await?;
+         FROM dossiers WHERE {condition}"
+    )
+}
+
+fn owned_from_row(
+    row: Option<AnyRow>,
+) -> anyhow::Result<Option<(Dossier, crate::collectivite::Coordonnees)>> {
     let Some(row) = row else {
         return Ok(None);
     };
@@ -220,31 +213,39 @@ pub async fn own(
     Ok(Some((from_row(&row)?, handler)))
 }
 
+/// A dossier of this user's, or (`counter`) one this agent or aidant files at the counter while
+/// nobody has claimed it, with the collectivité handling it: one read for the usager's pages.
+pub async fn own(
+    db: &Db,
+    id: i64,
+    user_id: i64,
+    counter: bool,
+) -> anyhow::Result<Option<(Dossier, crate::collectivite::Coordonnees)>> {
+    let row = sqlx::query(&owned_select(
+        "id = $1 AND (usager_id = $2 OR ($3 = 1 AND usager_id IS NULL AND counter_by = $2))",
+    ))
+    .bind(id)
+    .bind(user_id)
+    .bind(i64::from(counter))
+    .fetch_optional(db.pool())
+    .await?;
+    owned_from_row(row)
+}
+
 /// A dossier filed without an account, for the browser that holds its link's token.
 pub async fn own_as_guest(
     db: &Db,
     id: i64,
     token_hash: &str,
 ) -> anyhow::Result<Option<(Dossier, crate::collectivite::Coordonnees)>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS},
-            (SELECT t.name FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_name,
-            (SELECT t.contact_email FROM tenants t WHERE t.id = dossiers.tenant_id) AS handler_contact
-         FROM dossiers
-         WHERE id = $1 AND usager_id IS NULL AND guest_token_hash = $2"
+    let row = sqlx::query(&owned_select(
+        "id = $1 AND usager_id IS NULL AND guest_token_hash = $2",
     ))
     .bind(id)
     .bind(token_hash)
     .fetch_optional(db.pool())
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let handler = crate::collectivite::Coordonnees {
-        name: row.try_get("handler_name")?,
-        contact_email: row.try_get("handler_contact")?,
-    };
-    Ok(Some((from_row(&row)?, handler)))
+    owned_from_row(row)
 }
 
 /// Any dossier by id (the counter's tracking page finds it by code first).
@@ -806,23 +807,52 @@ pub async fn post(
         Box::pin(async move {
             let file_id = files.first().map(|f| f.id.clone());
             crate::files::record_in(conn, tenant_id, id, &files).await?;
-            sqlx::query(
-                "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body, file_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(tenant_id)
-            .bind(id)
-            .bind(crate::now_ms())
-            .bind(by_id)
-            .bind(&by_label)
-            .bind(&kind)
-            .bind(&body)
-            .bind(file_id)
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
+            let line = HistoryLine {
+                actor_id: by_id,
+                actor: &by_label,
+                kind: &kind,
+                body: &body,
+                file_id: file_id.as_deref(),
+            };
+            line.insert_in(conn, tenant_id, id, crate::now_ms()).await
         })
     })
     .await
+}
+
+/// A line of a dossier's history that is not a change of state: a message, a private note.
+pub(crate) struct HistoryLine<'a> {
+    pub actor_id: Option<i64>,
+    pub actor: &'a str,
+    /// "message", or "note" (private: the usager never sees it).
+    pub kind: &'a str,
+    pub body: &'a str,
+    pub file_id: Option<&'a str>,
+}
+
+impl HistoryLine<'_> {
+    pub(crate) async fn insert_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        tenant_id: i64,
+        dossier_id: i64,
+        at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body, file_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant_id)
+        .bind(dossier_id)
+        .bind(at)
+        .bind(self.actor_id)
+        .bind(self.actor)
+        .bind(self.kind)
+        .bind(self.body)
+        .bind(self.file_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
 }
 
 /// Records the agents' annotations privées of a dossier, with a private history line (`summary`)
@@ -853,18 +883,14 @@ pub async fn annotate(
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query(
-                "INSERT INTO dossier_events (tenant_id, dossier_id, at, actor_id, actor, kind, body) VALUES ($1, $2, $3, $4, $5, 'note', $6)",
-            )
-            .bind(tenant_id)
-            .bind(id)
-            .bind(now)
-            .bind(by_id)
-            .bind(&by_label)
-            .bind(&summary)
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
+            let line = HistoryLine {
+                actor_id: by_id,
+                actor: &by_label,
+                kind: "note",
+                body: &summary,
+                file_id: None,
+            };
+            line.insert_in(conn, tenant_id, id, now).await
         })
     })
     .await

@@ -228,11 +228,16 @@ const SECRET_COLUMNS: [(&str, &str, &str); 2] = [
 /// current key. Run at each start; returns how many values it sealed.
 pub async fn reseal_secrets(db: &Db) -> anyhow::Result<usize> {
     let sealer = db.sealer();
+    let Some(current) = sealer.current_prefix() else {
+        return Ok(0);
+    };
     let mut updates: Vec<(&str, &str, &str, i64, String)> = Vec::new();
     for (table, id_col, col) in SECRET_COLUMNS {
+        // Only what needs it: at each start, the values already sealed are not read.
         let rows = sqlx::query(&format!(
-            "SELECT {id_col}, {col} FROM {table} WHERE {col} IS NOT NULL"
+            "SELECT {id_col}, {col} FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE $1"
         ))
+        .bind(format!("{current}%"))
         .fetch_all(db.pool())
         .await?;
         for r in rows {

@@ -123,6 +123,14 @@ impl Sealer {
         String::from_utf8(plain.to_vec()).map_err(|_| anyhow::anyhow!("secret scellé illisible"))
     }
 
+    /// How every value sealed with the current key begins (a SQL `LIKE` prefix needs no escaping:
+    /// hex digits and colons).
+    pub fn current_prefix(&self) -> Option<String> {
+        self.current
+            .as_ref()
+            .map(|(id, _)| format!("{PREFIX}{id}:"))
+    }
+
     /// Whether a stored value is plain, or sealed with another key than the current one.
     pub fn needs_reseal(&self, stored: &str) -> bool {
         match (&self.current, stored.strip_prefix(PREFIX)) {

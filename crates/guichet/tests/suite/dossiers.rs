@@ -430,12 +430,9 @@ async fn the_queue_filters_and_pages_by_keyset() {
     );
 }
 
-/// A Paris wall-clock time as stored (Unix milliseconds).
+/// That day at the hour `h`, Paris time, as stored.
 fn paris_ms(y: i16, m: i8, d: i8, h: i8) -> i64 {
-    guichet_domain::delai::paris()
-        .to_timestamp(jiff::civil::date(y, m, d).at(h, 0, 0, 0))
-        .expect("a Paris time")
-        .as_millisecond()
+    crate::support::paris_ms(y, m, d, h, 0)
 }
 
 /// Deposit on 1 December (due at the end of 31 December), correction asked on 11 December

@@ -3,7 +3,7 @@
 //! réception by e-mail, an agent asks for a correction, the usager corrects, the agent accepts.
 
 use crate::personas::{self, PASSWORD};
-use crate::support::{Browser, SmtpSink, TestServer};
+use crate::support::{id_from, paris_ms, Browser, SmtpSink, TestServer};
 use guichet_domain::role::Role;
 use guichet_store::compte::Kind;
 
@@ -59,14 +59,6 @@ pub async fn pdf_text(b: &Browser, path: &str) -> String {
     let doc = lopdf::Document::load_mem(&bytes).expect("a valid PDF");
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     doc.extract_text(&pages).expect("text")
-}
-
-fn id_from(location: &str, prefix: &str) -> i64 {
-    location
-        .strip_prefix(prefix)
-        .and_then(|r| r.split('/').next())
-        .and_then(|i| i.parse().ok())
-        .expect("id in location")
 }
 
 #[tokio::test]
@@ -471,28 +463,21 @@ async fn the_usager_is_told_when_silence_decides() {
     );
 }
 
-/// A Paris wall-clock time as stored (Unix milliseconds).
-fn paris_ms(y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
-    guichet_domain::delai::paris()
-        .to_timestamp(jiff::civil::date(y, m, d).at(h, min, 0, 0))
-        .expect("a Paris time")
-        .as_millisecond()
-}
-
-#[tokio::test]
-async fn two_months_of_silence_from_the_first_of_december_accept_on_the_second_of_february() {
-    use guichet_domain::demarche::Definition;
-    use guichet_domain::dossier::{Action, Actor, State};
+/// Publishes the démarche `json` in Dijon and deposits a dossier of the usager's at `at` (the
+/// clock injected): the définition and the dossier as deposited.
+async fn deposit_at(
+    s: &TestServer,
+    t: &personas::Collectivites,
+    u: &personas::Persona,
+    json: &str,
+    at: i64,
+) -> (
+    guichet_domain::demarche::Definition,
+    guichet_store::dossier::Dossier,
+) {
+    use guichet_domain::dossier::{Action, Actor};
     use guichet_store::dossier;
-    let smtp = SmtpSink::start().await;
-    let s = TestServer::with_smtp(&smtp).await;
-    let t = personas::collectivites(&s).await;
-    let u = personas::usager(&s).await;
-    let json = TERRASSE.replace(
-        r#""deadline_days": 30,"#,
-        r#""deadline": { "amount": 2, "unit": "mois" },"#,
-    );
-    let def = Definition::from_json(&json).expect("definition");
+    let def = guichet_domain::demarche::Definition::from_json(json).expect("definition");
     let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
     let x = dossier::create_draft(s.db(), t.dijon.id, d.id, 1, Some(u.user_id), "Camille")
         .await
@@ -504,21 +489,30 @@ async fn two_months_of_silence_from_the_first_of_december_accept_on_the_second_o
         ip: None,
         on_behalf_of: None,
     };
-    // Deposited on 1 December 2026 at 23:30, Paris time (22:30 UTC).
-    dossier::change_as_of(
-        s.db(),
-        &x,
-        &def,
-        &Action::Submit,
-        &by,
-        paris_ms(2026, 12, 1, 23, 30),
-    )
-    .await
-    .expect("submit");
+    dossier::change_as_of(s.db(), &x, &def, &Action::Submit, &by, at)
+        .await
+        .expect("submit");
     let x = dossier::get(s.db(), t.dijon.id, x.id)
         .await
         .expect("q")
         .expect("dossier");
+    (def, x)
+}
+
+#[tokio::test]
+async fn two_months_of_silence_from_the_first_of_december_accept_on_the_second_of_february() {
+    use guichet_domain::dossier::State;
+    use guichet_store::dossier;
+    let smtp = SmtpSink::start().await;
+    let s = TestServer::with_smtp(&smtp).await;
+    let t = personas::collectivites(&s).await;
+    let u = personas::usager(&s).await;
+    let json = TERRASSE.replace(
+        r#""deadline_days": 30,"#,
+        r#""deadline": { "amount": 2, "unit": "mois" },"#,
+    );
+    // Deposited on 1 December 2026 at 23:30, Paris time (22:30 UTC).
+    let (_, x) = deposit_at(&s, &t, &u, &json, paris_ms(2026, 12, 1, 23, 30)).await;
 
     // The usager's page says when silence will decide.
     login(&u.browser, &u.email).await;
@@ -566,9 +560,6 @@ async fn two_months_of_silence_from_the_first_of_december_accept_on_the_second_o
 
 #[tokio::test]
 async fn a_tacit_rejection_tells_how_to_appeal_on_the_accuse() {
-    use guichet_domain::demarche::Definition;
-    use guichet_domain::dossier::{Action, Actor};
-    use guichet_store::dossier;
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
@@ -579,28 +570,7 @@ async fn a_tacit_rejection_tells_how_to_appeal_on_the_accuse() {
             r#""deadline": { "amount": 4, "unit": "semaines" },"#,
         )
         .replace(r#""tacit_rule": "accord""#, r#""tacit_rule": "rejet""#);
-    let def = Definition::from_json(&json).expect("definition");
-    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
-    let x = dossier::create_draft(s.db(), t.dijon.id, d.id, 1, Some(u.user_id), "Camille")
-        .await
-        .expect("draft");
-    let by = dossier::By {
-        actor: Actor::Usager,
-        user_id: Some(u.user_id),
-        label: u.email.clone(),
-        ip: None,
-        on_behalf_of: None,
-    };
-    dossier::change_as_of(
-        s.db(),
-        &x,
-        &def,
-        &Action::Submit,
-        &by,
-        paris_ms(2026, 12, 4, 9, 0),
-    )
-    .await
-    .expect("submit");
+    let (_, x) = deposit_at(&s, &t, &u, &json, paris_ms(2026, 12, 4, 9, 0)).await;
     login(&u.browser, &u.email).await;
     let page = u.browser.get(&format!("/dossiers/{}", x.id)).await;
     assert!(

@@ -60,6 +60,26 @@ const TERRASSE: &str = r#"{
   ]
 }"#;
 
+/// Starts a dossier of `u` on Dijon's démarche `slug`: its first step and its id.
+async fn start(u: &personas::Persona, slug: &str) -> (String, i64) {
+    let started = u
+        .browser
+        .post(&format!("/demarches/dijon/{slug}/dossiers"), &[])
+        .await;
+    let step = started.location.expect("first step");
+    let id = crate::support::id_from(&step, "/dossiers/");
+    (step, id)
+}
+
+/// Deposits a dossier whose steps are done: the page of the accusé follows.
+async fn deposit(u: &personas::Persona, id: i64) {
+    let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
+    assert_eq!(
+        filed.location.as_deref(),
+        Some(&*format!("/dossiers/{id}?depose=1"))
+    );
+}
+
 fn paris_today() -> jiff::civil::Date {
     guichet_domain::delai::paris_day(guichet_store::now_ms())
 }
@@ -71,14 +91,7 @@ async fn a_child_s_age_and_a_pai_only_when_an_allergy_was_declared() {
     let u = personas::usager(&s).await;
     let def = Definition::from_json(CANTINE).expect("definition");
     crate::support::publish(s.db(), t.dijon.id, &def).await;
-    let started = u
-        .browser
-        .post(
-            "/demarches/dijon/inscription-a-la-restauration-scolaire/dossiers",
-            &[],
-        )
-        .await;
-    let step0 = started.location.expect("first step");
+    let (step0, _) = start(&u, "inscription-a-la-restauration-scolaire").await;
     let step1 = step0.replace("/etapes/0", "/etapes/1");
 
     // Same-step condition: spelled out for a browser without JavaScript, in a wrapper the script
@@ -216,11 +229,7 @@ async fn rules_between_fields_formats_and_ineligibility_on_a_step() {
     let u = personas::usager(&s).await;
     let def = Definition::from_json(TERRASSE).expect("definition");
     crate::support::publish(s.db(), t.dijon.id, &def).await;
-    let started = u
-        .browser
-        .post("/demarches/dijon/terrasse-estivale/dossiers", &[])
-        .await;
-    let step0 = started.location.expect("first step");
+    let (step0, id) = start(&u, "terrasse-estivale").await;
     let today = paris_today();
     let old_kbis = today
         .checked_sub(jiff::Span::new().months(3).days(1))
@@ -315,17 +324,7 @@ async fn rules_between_fields_formats_and_ineligibility_on_a_step() {
         "{}",
         ok.html
     );
-    let id: i64 = step0
-        .trim_start_matches("/dossiers/")
-        .split('/')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("dossier id");
-    let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
-    assert_eq!(
-        filed.location.as_deref(),
-        Some(&*format!("/dossiers/{id}?depose=1"))
-    );
+    deposit(&u, id).await;
     let x = guichet_store::dossier::get(s.db(), t.dijon.id, id)
         .await
         .expect("q")
@@ -338,21 +337,8 @@ async fn rules_between_fields_formats_and_ineligibility_on_a_step() {
 }
 
 /// Files the catering dossier of two children, with an allergy and its PAI, through the web.
-async fn file_cantine(s: &TestServer, u: &personas::Persona) -> i64 {
-    let started = u
-        .browser
-        .post(
-            "/demarches/dijon/inscription-a-la-restauration-scolaire/dossiers",
-            &[],
-        )
-        .await;
-    let step0 = started.location.expect("first step");
-    let id: i64 = step0
-        .trim_start_matches("/dossiers/")
-        .split('/')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("dossier id");
+async fn file_cantine(u: &personas::Persona) -> i64 {
+    let (step0, id) = start(u, "inscription-a-la-restauration-scolaire").await;
     u.browser
         .post(
             &step0,
@@ -388,12 +374,7 @@ async fn file_cantine(s: &TestServer, u: &personas::Persona) -> i64 {
         "{}",
         done.html
     );
-    let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
-    assert_eq!(
-        filed.location.as_deref(),
-        Some(&*format!("/dossiers/{id}?depose=1"))
-    );
-    let _ = s;
+    deposit(u, id).await;
     id
 }
 
@@ -406,7 +387,7 @@ async fn exports_have_a_column_per_field_and_a_row_per_child_in_xlsx_and_csv() {
     let u = personas::usager(&s).await;
     let def = Definition::from_json(CANTINE).expect("definition");
     let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
-    file_cantine(&s, &u).await;
+    file_cantine(&u).await;
     let x = guichet_store::dossier::list_for_usager(s.db(), u.user_id)
         .await
         .expect("list")
@@ -835,25 +816,11 @@ async fn a_new_dossier_goes_to_the_team_its_answers_name_and_publication_checks_
 
     let u = personas::usager(&s).await;
     for (school, team) in [("Collège Rameau", colleges), ("École Darcy", ecoles)] {
-        let started = u
-            .browser
-            .post("/demarches/dijon/transport-scolaire-adapte/dossiers", &[])
-            .await;
-        let step = started.location.expect("step");
-        let id: i64 = step
-            .trim_start_matches("/dossiers/")
-            .split('/')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .expect("id");
+        let (step, id) = start(&u, "transport-scolaire-adapte").await;
         u.browser
             .post(&step, &[("ecole", school), ("action", "continuer")])
             .await;
-        let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
-        assert_eq!(
-            filed.location.as_deref(),
-            Some(&*format!("/dossiers/{id}?depose=1"))
-        );
+        deposit(&u, id).await;
         let x = guichet_store::dossier::get(s.db(), t.dijon.id, id)
             .await
             .expect("q")
@@ -890,17 +857,7 @@ async fn agents_fill_private_annotations_used_in_the_letter_and_the_export_never
     let def = Definition::from_json(SUBVENTION).expect("definition");
     let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
     let u = personas::usager(&s).await;
-    let started = u
-        .browser
-        .post("/demarches/dijon/subvention-aux-associations/dossiers", &[])
-        .await;
-    let step = started.location.expect("step");
-    let id: i64 = step
-        .trim_start_matches("/dossiers/")
-        .split('/')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("id");
+    let (step, id) = start(&u, "subvention-aux-associations").await;
     u.browser
         .post(
             &step,
@@ -911,11 +868,7 @@ async fn agents_fill_private_annotations_used_in_the_letter_and_the_export_never
             ],
         )
         .await;
-    let filed = u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
-    assert_eq!(
-        filed.location.as_deref(),
-        Some(&*format!("/dossiers/{id}?depose=1"))
-    );
+    deposit(&u, id).await;
 
     let agent = personas::persona(
         &s,
@@ -1054,17 +1007,7 @@ async fn an_expert_outside_the_collectivite_gives_an_opinion_once_through_a_link
     let def = Definition::from_json(SUBVENTION).expect("definition");
     crate::support::publish(s.db(), t.dijon.id, &def).await;
     let u = personas::usager(&s).await;
-    let started = u
-        .browser
-        .post("/demarches/dijon/subvention-aux-associations/dossiers", &[])
-        .await;
-    let step = started.location.expect("step");
-    let id: i64 = step
-        .trim_start_matches("/dossiers/")
-        .split('/')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("id");
+    let (step, id) = start(&u, "subvention-aux-associations").await;
     u.browser
         .post(
             &step,
@@ -1267,7 +1210,7 @@ async fn at_the_end_of_retention_a_dossier_filed_without_an_account_keeps_no_add
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
     let def = Definition::from_json(SANS_COMPTE).expect("definition");
-    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    crate::support::publish(s.db(), t.dijon.id, &def).await;
     let visitor = s.browser();
     visitor
         .post(
@@ -1344,7 +1287,6 @@ async fn at_the_end_of_retention_a_dossier_filed_without_an_account_keeps_no_add
             .is_empty(),
         "and the avis"
     );
-    let _ = d;
 }
 
 #[tokio::test]

@@ -836,3 +836,20 @@ pub fn multipart(fields: &[(&str, &str)]) -> reqwest::multipart::Form {
             form.text(k.to_string(), v.to_string())
         })
 }
+
+/// The id that follows `prefix` in a location: `/dossiers/12/etapes/0` gives 12.
+pub fn id_from(location: &str, prefix: &str) -> i64 {
+    location
+        .strip_prefix(prefix)
+        .and_then(|r| r.split('/').next())
+        .and_then(|i| i.parse().ok())
+        .expect("id in location")
+}
+
+/// A Paris wall-clock time as stored (Unix milliseconds).
+pub fn paris_ms(y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
+    guichet_domain::delai::paris()
+        .to_timestamp(jiff::civil::date(y, m, d).at(h, min, 0, 0))
+        .expect("a Paris time")
+        .as_millisecond()
+}

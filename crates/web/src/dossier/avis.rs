@@ -12,7 +12,9 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use guichet_domain::journal::Event;
 use guichet_store::avis::{self, Avis, NewAvis};
+use guichet_store::dossier::Dossier;
 use guichet_store::outbox::NewMail;
 use guichet_store::trace::Trace;
 use guichet_store::{demarche, dossier};
@@ -150,7 +152,7 @@ async fn open(
     state: &AppState,
     visitor: &Visitor,
     token: &str,
-) -> Result<Result<Avis, Response>, AppError> {
+) -> Result<Result<(Avis, Dossier), Response>, AppError> {
     let found = match token.len() {
         32..=128 => avis::by_token(&state.db, &guichet_store::secret::hash_token(token)).await?,
         _ => None,
@@ -171,8 +173,14 @@ async fn open(
         ),
         Some(_) => (StatusCode::OK, ""),
     };
-    match found {
-        Some(a) if status == StatusCode::OK => Ok(Ok(a)),
+    let x = match &found {
+        Some(a) if status == StatusCode::OK => {
+            dossier::get_for_agents(&state.db, a.tenant_id, a.dossier_id).await?
+        }
+        _ => None,
+    };
+    match (found, x) {
+        (Some(a), Some(x)) => Ok(Ok((a, x))),
         _ => {
             let page =
                 crate::page::message(state, visitor, "Demande d'avis", vec![text.into()], None)
@@ -182,17 +190,21 @@ async fn open(
     }
 }
 
+/// An event of the expert's, about the dossier.
+fn expert_event(visitor: &Visitor, a: &Avis, x: &Dossier, action: &str) -> Event {
+    let mut event = visitor.event_on(Some(a.tenant_id), action, "dossier", &x.number);
+    event.actor = a.expert_email.clone();
+    event
+}
+
 async fn avis_page(
     state: &AppState,
     visitor: &Visitor,
-    a: &Avis,
+    (a, x): (&Avis, &Dossier),
     token: String,
     answer: String,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let Some(x) = dossier::get_for_agents(&state.db, a.tenant_id, a.dossier_id).await? else {
-        return Ok(not_found(State(state.clone())).await);
-    };
     let Some(def) = demarche::definition(&state.db, x.tenant_id, x.demarche_id, x.version).await?
     else {
         return Ok(not_found(State(state.clone())).await);
@@ -202,7 +214,7 @@ async fn avis_page(
         .map(|t| t.name)
         .unwrap_or_default();
     // Files are named, not given: the expert reads the answers the service shares.
-    let names = crate::dossier::file_names(state, &x, &def).await?;
+    let names = crate::dossier::file_names(state, x, &def).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -228,27 +240,17 @@ pub async fn show(
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let a = match open(&state, &visitor, &token).await? {
-        Ok(a) => a,
+    let (a, x) = match open(&state, &visitor, &token).await? {
+        Ok(found) => found,
         Err(page) => return Ok(page),
     };
     // The expert reads a usager's dossier: in the journal, as every look at one.
-    let number = dossier::get_for_agents(&state.db, a.tenant_id, a.dossier_id)
-        .await?
-        .map(|x| x.number)
-        .unwrap_or_default();
-    let mut event = visitor.event_on(
-        Some(a.tenant_id),
-        "dossier.consultation",
-        "dossier",
-        &number,
-    );
-    event.actor = a.expert_email.clone();
+    let event = expert_event(&visitor, &a, &x, "dossier.consultation");
     guichet_store::journal::append(&state.db, &event).await?;
     avis_page(
         &state,
         &visitor,
-        &a,
+        (&a, &x),
         token,
         String::new(),
         Errors::default(),
@@ -263,22 +265,17 @@ pub async fn answer(
     Path(token): Path<String>,
     form: Fields,
 ) -> Result<Response, AppError> {
-    let a = match open(&state, &visitor, &token).await? {
-        Ok(a) => a,
+    let (a, x) = match open(&state, &visitor, &token).await? {
+        Ok(found) => found,
         Err(page) => return Ok(page),
     };
     let text = form.get("avis");
     if text.chars().count() < 2 || text.chars().count() > 10_000 {
         let mut errors = Errors::default();
         errors.add("avis", "Écrivez votre avis (10 000 caractères au plus).");
-        return avis_page(&state, &visitor, &a, token, text, errors).await;
+        return avis_page(&state, &visitor, (&a, &x), token, text, errors).await;
     }
-    let number = dossier::get_for_agents(&state.db, a.tenant_id, a.dossier_id)
-        .await?
-        .map(|x| x.number)
-        .unwrap_or_default();
-    let mut event = visitor.event_on(Some(a.tenant_id), "dossier.avis_rendu", "dossier", &number);
-    event.actor = a.expert_email.clone();
+    let event = expert_event(&visitor, &a, &x, "dossier.avis_rendu");
     let saved = avis::answer(&state.db, &a, &text, Trace::of(event)).await?;
     let lines = if saved {
         vec!["Merci : votre avis a été transmis au service, qui le joint au dossier.".into()]

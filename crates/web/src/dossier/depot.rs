@@ -83,34 +83,49 @@ pub async fn page(
     let Some((t, d, def)) = published(&state, &collectivite_slug, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let linked = match &visitor.user {
-        Some(u) => guichet_store::oidc::is_linked(&state.db, "franceconnect", u.id).await?,
-        None => false,
-    };
-    let franceconnect_offer = (def.identity
-        == guichet_domain::demarche::IdentityLevel::FranceconnectProposee
-        && state.config.franceconnect.is_some()
-        && !linked)
-        .then(|| {
+    let page = DemarchePage::new(&state, &visitor, t, d, def, Errors::default()).await?;
+    html(&page)
+}
+
+impl DemarchePage {
+    /// The page of a démarche for this visitor; `errors` of the form to start without an account.
+    async fn new(
+        state: &AppState,
+        visitor: &Visitor,
+        t: Collectivite,
+        d: demarche::Demarche,
+        def: Definition,
+        errors: Errors,
+    ) -> anyhow::Result<Self> {
+        use guichet_domain::demarche::IdentityLevel;
+        // FranceConnect offered: only to whoever has not linked it yet (one read, only then).
+        let offered = def.identity == IdentityLevel::FranceconnectProposee
+            && state.config.franceconnect.is_some();
+        let linked = match (&visitor.user, offered) {
+            (Some(u), true) => {
+                guichet_store::oidc::is_linked(&state.db, "franceconnect", u.id).await?
+            }
+            _ => false,
+        };
+        let franceconnect_offer = (offered && !linked).then(|| {
             format!(
                 "/connexion/franceconnect?suite={}",
-                crate::auth::urlencode(&format!("/demarches/{collectivite_slug}/{slug}"))
+                crate::auth::urlencode(&format!("/demarches/{}/{}", t.slug, d.slug))
             )
         });
-    let without_account =
-        def.identity == guichet_domain::demarche::IdentityLevel::Aucune && visitor.user.is_none();
-    html(&DemarchePage {
-        layout: Layout::for_visitor(&state, &visitor).await,
-        collectivite: t,
-        slug: d.slug,
-        def,
-        open: d.status == demarche::Status::Publiee,
-        franceconnect_offer,
-        without_account,
-        errors: Errors::default(),
-        nom: String::new(),
-        email: String::new(),
-    })
+        Ok(Self {
+            layout: Layout::for_visitor(state, visitor).await,
+            without_account: def.identity == IdentityLevel::Aucune && visitor.user.is_none(),
+            collectivite: t,
+            open: d.status == demarche::Status::Publiee,
+            slug: d.slug,
+            def,
+            franceconnect_offer,
+            errors,
+            nom: String::new(),
+            email: String::new(),
+        })
+    }
 }
 
 /// Starts a dossier without an account: the person gives their name and e-mail address; the
@@ -145,16 +160,9 @@ pub async fn start_without_account(
     }
     let (Some(address), true) = (address, errors.is_empty()) else {
         let page = DemarchePage {
-            layout: Layout::for_visitor(&state, &visitor).await,
-            collectivite: t,
-            slug: d.slug,
-            def,
-            open: true,
-            franceconnect_offer: None,
-            without_account: true,
-            errors,
             nom,
             email,
+            ..DemarchePage::new(&state, &visitor, t, d, def, errors).await?
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)?).into_response());
     };
