@@ -51,11 +51,23 @@ pub struct Config {
     pub franceconnect_client_secret: Option<String>,
     /// eIDAS level asked: eidas1 (default), eidas2 or eidas3.
     pub franceconnect_acr: String,
+    /// FranceConnect+: the provider encrypts the ID token and userinfo to Guichet's keys (JWE);
+    /// an answer in clear is then refused.
+    pub franceconnect_encrypted: bool,
     /// Agents' single sign-on (ProConnect or any OpenID provider); none: password and TOTP only.
     pub agents_sso_issuer: Option<String>,
     pub agents_sso_client_id: Option<String>,
     /// Never logged.
     pub agents_sso_client_secret: Option<String>,
+    /// The agents' provider encrypts its ID tokens and userinfo to Guichet's keys.
+    pub agents_sso_encrypted: bool,
+    /// Guichet's private key for providers that encrypt (PEM: EC P-256 for ECDH-ES, or RSA of
+    /// 2048 bits or more for RSA-OAEP); created (P-256) if missing when a provider encrypts,
+    /// default `data_dir/cle-chiffrement-oidc.pem`. Its public half is at /.well-known/jwks.json.
+    pub oidc_encryption_key_file: Option<PathBuf>,
+    /// Retired encryption keys, still published and still opening what was encrypted to them
+    /// until the providers have read the new key.
+    pub oidc_encryption_retired_key_files: Vec<PathBuf>,
     /// Legal notice (mentions légales): who publishes the platform, its director of
     /// publication, its postal address, and who hosts it (name and address).
     pub legal_publisher: Option<String>,
@@ -122,9 +134,13 @@ impl Default for Config {
             franceconnect_client_id: None,
             franceconnect_client_secret: None,
             franceconnect_acr: "eidas1".into(),
+            franceconnect_encrypted: false,
             agents_sso_issuer: None,
             agents_sso_client_id: None,
             agents_sso_client_secret: None,
+            agents_sso_encrypted: false,
+            oidc_encryption_key_file: None,
+            oidc_encryption_retired_key_files: Vec::new(),
             legal_publisher: None,
             legal_director: None,
             legal_address: None,
@@ -177,9 +193,13 @@ const ENV_KEYS: &[&str] = &[
     "franceconnect_client_id",
     "franceconnect_client_secret",
     "franceconnect_acr",
+    "franceconnect_encrypted",
     "agents_sso_issuer",
     "agents_sso_client_id",
     "agents_sso_client_secret",
+    "agents_sso_encrypted",
+    "oidc_encryption_key_file",
+    "oidc_encryption_retired_key_files",
     "legal_publisher",
     "legal_director",
     "legal_address",
@@ -299,6 +319,7 @@ impl Config {
         id: &Option<String>,
         secret: &Option<String>,
         acr: &str,
+        encrypted: bool,
     ) -> anyhow::Result<Option<guichet_web::compte::oidc::OidcProvider>> {
         let set = |v: &Option<String>| {
             v.as_deref()
@@ -317,6 +338,7 @@ impl Config {
                     client_id,
                     client_secret,
                     acr: acr.trim().to_string(),
+                    encrypted,
                 }))
             }
             _ => anyhow::bail!(
@@ -337,6 +359,7 @@ impl Config {
             &self.franceconnect_client_id,
             &self.franceconnect_client_secret,
             &self.franceconnect_acr,
+            self.franceconnect_encrypted,
         )
     }
 
@@ -347,7 +370,40 @@ impl Config {
             &self.agents_sso_client_id,
             &self.agents_sso_client_secret,
             "",
+            self.agents_sso_encrypted,
         )
+    }
+
+    /// Guichet's keys for providers that encrypt: the current one (created, P-256, if missing
+    /// when a provider encrypts) and the retired ones. None configured and no provider that
+    /// encrypts: no keys, and no JWKS published.
+    pub fn oidc_keys(&self) -> anyhow::Result<guichet_web::compte::oidc_keys::DecryptionKeys> {
+        use guichet_web::compte::oidc_keys::{generate, DecryptionKeys, KeyKind};
+        let encrypts = self.franceconnect_encrypted || self.agents_sso_encrypted;
+        if !encrypts && self.oidc_encryption_key_file.is_none() {
+            return Ok(DecryptionKeys::default());
+        }
+        let current = self
+            .oidc_encryption_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cle-chiffrement-oidc.pem"));
+        if !current.exists() {
+            guichet_store::secret::write_private_file(&current, &generate(KeyKind::Ec)?)?;
+        }
+        let pems = std::iter::once(&current)
+            .chain(&self.oidc_encryption_retired_key_files)
+            .map(|path| {
+                std::fs::read(path)
+                    .map(|pem| (path.display().to_string(), pem))
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "clé de chiffrement OpenID Connect illisible : {} ({e})",
+                            path.display()
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        DecryptionKeys::from_pems(&pems)
     }
 
     /// Where e-mails go: the SMTP relay if one is configured, files in the data directory otherwise.

@@ -789,6 +789,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             map: config.map()?,
             franceconnect: config.franceconnect()?,
             agent_sso: config.agents_sso()?,
+            oidc_keys: std::sync::Arc::new(config.oidc_keys()?),
             legal: guichet_web::accueil::mentions::LegalInfo {
                 publisher: config.legal_publisher.clone(),
                 director: config.legal_director.clone(),

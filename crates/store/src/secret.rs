@@ -77,20 +77,27 @@ pub fn key_file(path: &std::path::Path, what: &str) -> anyhow::Result<[u8; 32]> 
     if path.exists() {
         return read_key_file(path, what);
     }
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+    write_private_file(path, hex::encode(secret).as_bytes())?;
+    Ok(secret)
+}
+
+/// Writes a new file readable by its owner only (mode 0600), refusing to replace one; its parent
+/// directory is created if missing.
+pub fn write_private_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     use std::io::Write;
     let mut file = options.open(path)?;
-    file.write_all(hex::encode(secret).as_bytes())?;
+    file.write_all(contents)?;
     file.sync_all()?;
-    Ok(secret)
+    Ok(())
 }
 
 /// A 32-byte key read from a file (hex); an error naming it if missing or malformed.

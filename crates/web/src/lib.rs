@@ -62,6 +62,9 @@ pub struct WebConfig {
     pub franceconnect: Option<compte::oidc::OidcProvider>,
     /// Agents' single sign-on (ProConnect-style), when configured.
     pub agent_sso: Option<compte::oidc::OidcProvider>,
+    /// The keys providers encrypt ID tokens and userinfo to (FranceConnect+), published at
+    /// `/.well-known/jwks.json`; empty when no provider encrypts.
+    pub oidc_keys: std::sync::Arc<compte::oidc_keys::DecryptionKeys>,
     /// What the legal pages say of the operator and the host.
     pub legal: accueil::mentions::LegalInfo,
     /// The bearer token a Prometheus scraper presents for `/metrics`; none: loopback only.
@@ -93,6 +96,7 @@ impl Default for WebConfig {
             map: carte::MapConfig::default(),
             franceconnect: None,
             agent_sso: None,
+            oidc_keys: Default::default(),
             legal: Default::default(),
             metrics_token: None,
             api_token_days: guichet_domain::role::TOKEN_MAX_DAYS,

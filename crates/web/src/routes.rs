@@ -219,6 +219,7 @@ pub fn table() -> RouteTable {
         )
         .get("/connexion", Public, compte::login_form)
         .post("/connexion", Public, compte::login)
+        .get("/.well-known/jwks.json", Public, compte::oidc::jwks)
         .get(
             "/connexion/second-facteur",
             PasswordDone,

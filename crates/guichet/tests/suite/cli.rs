@@ -203,3 +203,84 @@ async fn competences_export_import_and_search_rebuild_from_the_command_line() {
     assert!(ok, "{err}");
     assert!(out.contains("Index de recherche à reconstruire"), "{out}");
 }
+
+#[tokio::test]
+async fn franceconnect_plus_gets_its_key_made_and_published_and_a_bad_key_stops_the_start() {
+    let t = TestDb::with_referential().await;
+    let config = t.dir.path().join("guichet.toml");
+    std::fs::write(
+        &config,
+        "franceconnect_issuer = \"http://127.0.0.1:9/\"\nfranceconnect_client_id = \"guichet\"\n\
+         franceconnect_client_secret = \"un-secret-de-test-long-de-plus-de-32-caracteres\"\n\
+         franceconnect_acr = \"eidas2\"\nfranceconnect_encrypted = true\n",
+    )
+    .expect("config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let mut args = vec![
+        "--config".to_string(),
+        config.display().to_string(),
+        "serve".into(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+    ];
+    args.extend(t.cli_args());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start guichet serve");
+    let url = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
+    let mut jwks = None;
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(&url).await {
+            jwks = Some((r.status().as_u16(), r.text().await.expect("body")));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill().await;
+    let (status, body) = jwks.expect("the server answered");
+    assert_eq!(status, 200, "{body}");
+    let jwks: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(jwks["keys"][0]["alg"], "ECDH-ES", "{jwks}");
+    assert_eq!(jwks["keys"][0]["crv"], "P-256", "{jwks}");
+    // The private half stays in a file of the data directory, readable by its owner only.
+    let key = t.dir.path().join("cle-chiffrement-oidc.pem");
+    let pem = std::fs::read_to_string(&key).expect("key file made");
+    assert!(pem.contains("PRIVATE KEY"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // A file that is not a key: the start stops and says which file.
+    let bad = t.dir.path().join("pas-une-cle.pem");
+    std::fs::write(&bad, "bonjour").expect("write");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "oidc_encryption_key_file = {:?}\n",
+        bad.display().to_string()
+    ));
+    std::fs::write(&config, text).expect("config");
+    let mut args: Vec<String> = vec![
+        "--config".into(),
+        config.display().to_string(),
+        "serve".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+    ];
+    args.extend(t.cli_args());
+    let (ok, _, err) = run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok);
+    assert!(
+        err.contains("clé de chiffrement OpenID Connect") && err.contains("pas-une-cle.pem"),
+        "{err}"
+    );
+}

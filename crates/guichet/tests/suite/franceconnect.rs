@@ -1,12 +1,15 @@
 //! FranceConnect (and agents' single sign-on) against a real OpenID provider started for the
 //! test: login with the identity certified in the profile, logout at the provider, linking to an
 //! existing account, démarches that require it; a wrong state, a wrong nonce, a tampered ID
-//! token and the provider's error are refused with nothing written.
+//! token and the provider's error are refused with nothing written. FranceConnect+: the ID token
+//! and userinfo encrypted to the keys Guichet publishes (ECDH-ES and RSA-OAEP), a tampered or
+//! clear answer refused.
 
 use crate::personas;
-use crate::support::{field_value, Browser, Page, TestServer};
+use crate::support::{field_value, Browser, OidcSetUp, Page, TestServer};
 use guichet_domain::profil::Source;
 use guichet_store::compte::{self, Kind};
+use guichet_web::compte::oidc_keys::KeyKind;
 
 /// Follows redirects as a browser does, across Guichet and the provider, until a page is shown
 /// or `stop` says so; returns the last URL and what it answered (not visited when stopped).
@@ -287,6 +290,111 @@ async fn a_wrong_state_a_wrong_nonce_a_tampered_token_and_a_refusal_are_turned_a
     // And a normal login still works afterwards.
     let (url, _) = follow(&a, "/connexion/franceconnect", |_| false).await;
     assert!(url.ends_with("/compte"), "{url}");
+}
+
+#[tokio::test]
+async fn franceconnect_plus_encrypts_to_the_key_guichet_publishes_ecdh_es_and_rsa_oaep() {
+    for (alg, kind) in [("ECDH-ES", KeyKind::Ec), ("RSA-OAEP", KeyKind::Rsa)] {
+        let (s, op) = TestServer::with_oidc_set_up(
+            None,
+            OidcSetUp {
+                provider_encrypts: Some(alg),
+                guichet_key: Some(kind),
+                guichet_requires_encryption: true,
+            },
+        )
+        .await;
+        let db = s.db();
+        let b = s.browser();
+
+        // The public key the provider reads, and nothing private.
+        let jwks = b.get("/.well-known/jwks.json").await;
+        assert_eq!(jwks.status, 200);
+        let jwks: serde_json::Value = serde_json::from_str(&jwks.html).expect("JSON");
+        let keys = jwks["keys"].as_array().expect("keys");
+        assert_eq!(keys.len(), 1, "{jwks}");
+        assert_eq!(keys[0]["alg"], alg);
+        assert_eq!(keys[0]["use"], "enc");
+        assert!(keys[0]["kid"].as_str().is_some_and(|k| k.len() == 43));
+        assert!(keys[0].get("d").is_none(), "{jwks}");
+
+        // The whole flow: the provider encrypts the ID token and userinfo to that key.
+        let (url, page) = follow(&b, "/connexion/franceconnect?suite=/compte/profil", |_| {
+            false
+        })
+        .await;
+        let page = page.expect("a page");
+        assert_eq!(page.status, 200, "{alg} {url}: {}", last_refusal(db).await);
+        assert!(
+            page.html.contains("value=\"Dupont\"")
+                && page.html.contains("value=\"1985-04-12\"")
+                && page.html.contains("Certifié par FranceConnect"),
+            "{alg}: {}",
+            page.html
+        );
+        let user = compte::by_email(db, "camille.dupont@exemple.fr")
+            .await
+            .expect("q")
+            .expect("account from the decrypted identity");
+        let profile = guichet_store::profil::get(db, user.id).await.expect("p");
+        assert_eq!(profile["identite.lieu_naissance"].value, "21231");
+
+        // A byte of the encrypted ID token changed on its way: refused, nobody signed in.
+        b.post("/deconnexion", &[]).await;
+        op.mode("tamper=1").await;
+        let other = s.browser();
+        let (_, page) = follow(&other, "/connexion/franceconnect", |_| false).await;
+        let page = page.expect("page");
+        assert_eq!(page.status, 400, "{alg}: {}", page.html);
+        let why = last_refusal(db).await;
+        assert!(why.contains("jeton chiffré"), "{alg}: {why}");
+        assert_eq!(
+            other
+                .get("/compte")
+                .await
+                .location
+                .as_deref()
+                .map(|l| l.starts_with("/connexion")),
+            Some(true)
+        );
+    }
+}
+
+#[tokio::test]
+async fn franceconnect_plus_answering_in_clear_is_refused_and_no_key_means_no_jwks() {
+    // Guichet expects encrypted answers; the provider (or someone in between) sends them in
+    // clear: refused, no account made.
+    let (s, _op) = TestServer::with_oidc_set_up(
+        None,
+        OidcSetUp {
+            provider_encrypts: None,
+            guichet_key: Some(KeyKind::Ec),
+            guichet_requires_encryption: true,
+        },
+    )
+    .await;
+    let db = s.db();
+    let b = s.browser();
+    let (_, page) = follow(&b, "/connexion/franceconnect", |_| false).await;
+    let page = page.expect("page");
+    assert_eq!(page.status, 400, "{}", page.html);
+    assert!(
+        page.html.contains("n'a pas pu être vérifiée")
+            || page.html.contains("n&#39;a pas pu être vérifiée")
+    );
+    let why = last_refusal(db).await;
+    assert!(why.contains("en clair"), "{why}");
+    assert!(compte::by_email(db, "camille.dupont@exemple.fr")
+        .await
+        .expect("q")
+        .is_none());
+
+    // FranceConnect v2 (no encryption): no key published.
+    let (plain, _op) = TestServer::with_oidc(None).await;
+    assert_eq!(
+        plain.browser().get("/.well-known/jwks.json").await.status,
+        404
+    );
 }
 
 const CERTIFIED: &str = r#"{

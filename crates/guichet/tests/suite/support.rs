@@ -306,24 +306,43 @@ impl TestServer {
     /// A server whose FranceConnect and agents' sign-on are a real OpenID provider started for
     /// the test (npm oidc-provider, `tests/oidc/provider.mjs`).
     pub async fn with_oidc(smtp: Option<&SmtpSink>) -> (Self, OidcProvider) {
+        Self::with_oidc_set_up(smtp, OidcSetUp::default()).await
+    }
+
+    /// The same, with FranceConnect+'s encryption as `set_up` says.
+    pub async fn with_oidc_set_up(
+        smtp: Option<&SmtpSink>,
+        set_up: OidcSetUp,
+    ) -> (Self, OidcProvider) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let provider = OidcProvider::start(&base).await;
+        let provider = OidcProvider::start(&base, set_up.provider_encrypts).await;
         let config = guichet_web::compte::oidc::OidcProvider {
             issuer: provider.issuer.clone(),
             client_id: OidcProvider::CLIENT_ID.into(),
             client_secret: OidcProvider::CLIENT_SECRET.into(),
             acr: "eidas1".into(),
+            encrypted: set_up.guichet_requires_encryption,
+        };
+        let keys = match set_up.guichet_key {
+            Some(kind) => guichet_web::compte::oidc_keys::DecryptionKeys::from_pems(&[(
+                "clé de test".into(),
+                guichet_web::compte::oidc_keys::generate(kind).expect("key"),
+            )])
+            .expect("keys"),
+            None => Default::default(),
         };
         let db = TestDb::with_referential().await;
         let server = Self::serve(db, smtp.map(|s| s.port), listener, |c| {
             c.franceconnect = Some(config.clone());
             c.agent_sso = Some(guichet_web::compte::oidc::OidcProvider {
                 acr: String::new(),
+                encrypted: false,
                 ..config.clone()
             });
+            c.oidc_keys = std::sync::Arc::new(keys);
         })
         .await;
         (server, provider)
@@ -360,6 +379,7 @@ impl TestServer {
             },
             franceconnect: None,
             agent_sso: None,
+            oidc_keys: Default::default(),
             legal: Default::default(),
             metrics_token: None,
             api_token_days: 365,
@@ -569,6 +589,17 @@ pub fn attribute(html: &str, name: &str) -> Option<String> {
     Some(html[start..end].to_string())
 }
 
+/// How FranceConnect is set up in a test: by default as FranceConnect v2 (signed, in clear).
+#[derive(Default, Clone, Copy)]
+pub struct OidcSetUp {
+    /// The provider encrypts to Guichet's published keys with this algorithm (FranceConnect+).
+    pub provider_encrypts: Option<&'static str>,
+    /// Guichet's decryption key, of this kind.
+    pub guichet_key: Option<guichet_web::compte::oidc_keys::KeyKind>,
+    /// Guichet refuses answers in clear from FranceConnect.
+    pub guichet_requires_encryption: bool,
+}
+
 /// A real OpenID Connect provider (npm oidc-provider) set up like FranceConnect v2, in its own
 /// Node.js process: `tests/oidc/provider.mjs` (installed by `scripts/test`).
 pub struct OidcProvider {
@@ -580,7 +611,7 @@ impl OidcProvider {
     pub const CLIENT_ID: &'static str = "guichet-test";
     pub const CLIENT_SECRET: &'static str = "un-secret-de-test-long-de-plus-de-32-caracteres";
 
-    async fn start(guichet: &str) -> Self {
+    async fn start(guichet: &str, encryption: Option<&str>) -> Self {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
         assert!(
             root.join("node_modules/oidc-provider").exists(),
@@ -590,7 +621,14 @@ impl OidcProvider {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("free port");
-        let mut child = std::process::Command::new("node")
+        let mut command = std::process::Command::new("node");
+        if let Some(alg) = encryption {
+            command.env("OIDC_ENCRYPTION", alg).env(
+                "OIDC_CLIENT_JWKS_URI",
+                format!("{guichet}/.well-known/jwks.json"),
+            );
+        }
+        let mut child = command
             .arg(root.join("provider.mjs"))
             .env("OIDC_PORT", port.to_string())
             .env("OIDC_CLIENT_ID", Self::CLIENT_ID)

@@ -3,6 +3,7 @@
 
 pub mod mails;
 pub mod oidc;
+pub mod oidc_keys;
 pub mod securite;
 
 use crate::auth::{safe_next, Visitor};

@@ -2,7 +2,9 @@
 //! discovery, authorization code flow, random state bound to the browser and nonce, `acr_values`
 //! with the level returned checked, identity claims, ID token and signed userinfo verified
 //! against the provider's keys, the provider's error callback, logout at the provider), and the
-//! same code for agents' single sign-on (ProConnect-style) when configured.
+//! same code for agents' single sign-on (ProConnect-style) when configured. FranceConnect+
+//! encrypts the ID token and userinfo to Guichet's keys (`oidc_keys`): they are opened here
+//! before the signature is checked, and a provider set to encrypt is refused a plain answer.
 
 use crate::auth::Visitor;
 use crate::error::AppError;
@@ -32,6 +34,9 @@ pub struct OidcProvider {
     pub client_secret: String,
     /// The eIDAS level asked (FranceConnect: eidas1); empty for none.
     pub acr: String,
+    /// The provider encrypts the ID token and userinfo to Guichet's keys (FranceConnect+): an
+    /// answer in clear is refused.
+    pub encrypted: bool,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -40,6 +45,7 @@ impl std::fmt::Debug for OidcProvider {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("acr", &self.acr)
+            .field("encrypted", &self.encrypted)
             .finish_non_exhaustive()
     }
 }
@@ -427,12 +433,17 @@ async fn verify(
         .await
         .map_err(|e| format!("{e:#}"))?;
     let http = http().map_err(|e| e.to_string())?;
+    let http = Opening {
+        http,
+        keys: state.config.oidc_keys.clone(),
+        encrypted: p.encrypted,
+    };
     let tokens = rp
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| format!("configuration : {e}"))?
         .request_async(&http)
         .await
-        .map_err(|e| format!("échange du code : {e}"))?;
+        .map_err(|e| format!("échange du code : {:#}", anyhow::Error::new(e)))?;
     let id_token = tokens
         .id_token()
         .ok_or_else(|| "pas de jeton d'identité".to_string())?;
@@ -456,7 +467,7 @@ async fn verify(
         .require_signed_response(which == Which::FranceConnect)
         .request_async(&http)
         .await
-        .map_err(|e| format!("userinfo : {e}"))?;
+        .map_err(|e| format!("userinfo : {:#}", anyhow::Error::new(e)))?;
     let standard = info.standard_claims();
     let extra = info.additional_claims();
     let identity = Identity {
@@ -484,6 +495,121 @@ async fn verify(
         id_token: id_token.to_string(),
         identity,
     })
+}
+
+/// Why an answer of the provider was refused before the OpenID Connect checks.
+#[derive(Debug)]
+struct Unopened(String);
+
+impl std::fmt::Display for Unopened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unopened {}
+
+/// The HTTP client of the token and userinfo requests, which opens encrypted answers.
+struct Opening {
+    http: openidconnect::reqwest::Client,
+    keys: std::sync::Arc<super::oidc_keys::DecryptionKeys>,
+    encrypted: bool,
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Opening {
+    type Error = Unopened;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Unopened>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(opening(&self.http, &self.keys, self.encrypted, request))
+    }
+}
+
+/// Sends a request to the provider and opens its answer: the ID token of the token response and
+/// the userinfo JWT, when encrypted to Guichet (JWE), are replaced by the signed token they hold,
+/// which the OpenID Connect checks then verify as any other. A provider set to encrypt
+/// (`encrypted`) that answers in clear is refused: nobody in between downgrades it.
+async fn opening(
+    http: &openidconnect::reqwest::Client,
+    keys: &super::oidc_keys::DecryptionKeys,
+    encrypted: bool,
+    request: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, Unopened> {
+    use openidconnect::AsyncHttpClient;
+    let mut response = http
+        .call(request)
+        .await
+        .map_err(|e| Unopened(e.to_string()))?;
+    if !response.status().is_success() {
+        return Ok(response);
+    }
+    let is_jwt = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/jwt"));
+    let open = |token: &str| -> Result<Option<String>, Unopened> {
+        if super::oidc_keys::is_encrypted(token) {
+            keys.open(token).map(Some).map_err(Unopened)
+        } else if encrypted {
+            Err(Unopened(
+                "réponse en clair d'un fournisseur qui chiffre".into(),
+            ))
+        } else {
+            Ok(None)
+        }
+    };
+    if is_jwt {
+        let body = String::from_utf8_lossy(response.body()).trim().to_string();
+        if let Some(inner) = open(&body)? {
+            *response.body_mut() = inner.into_bytes();
+        }
+        return Ok(response);
+    }
+    // A token response carries the ID token in its JSON; a userinfo answer in plain JSON is
+    // refused when the provider encrypts.
+    let Ok(mut json) =
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(response.body())
+    else {
+        return Ok(response);
+    };
+    match json.get("id_token").and_then(|t| t.as_str()).map(&open) {
+        Some(Ok(Some(inner))) => {
+            json.insert("id_token".into(), serde_json::Value::String(inner));
+            *response.body_mut() =
+                serde_json::to_vec(&json).map_err(|e| Unopened(e.to_string()))?;
+        }
+        Some(Err(e)) => return Err(e),
+        Some(Ok(None)) => {}
+        None if encrypted && !json.contains_key("access_token") => {
+            return Err(Unopened(
+                "réponse en clair d'un fournisseur qui chiffre".into(),
+            ))
+        }
+        None => {}
+    }
+    Ok(response)
+}
+
+/// Guichet's public encryption keys, for providers that encrypt to it (FranceConnect+).
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    if state.config.oidc_keys.is_empty() {
+        return crate::page::not_found(State(state)).await;
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        state.config.oidc_keys.jwks().to_string(),
+    )
+        .into_response()
 }
 
 /// Links or finds the account, stores the certified values, opens the session.
