@@ -9,6 +9,7 @@ pub mod competence;
 pub mod contours;
 pub mod delai;
 pub mod demarche;
+pub mod donnees;
 pub mod dossier;
 pub mod franceconnect;
 pub mod journal;

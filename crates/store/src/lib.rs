@@ -12,6 +12,7 @@ pub mod comptoir;
 pub mod conn;
 pub mod db;
 pub mod demarche;
+pub mod donnees;
 pub mod dossier;
 pub mod equipe;
 pub mod files;

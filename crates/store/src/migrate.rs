@@ -134,6 +134,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_action_index",
         include_str!("../migrations/0028_audit_action_index.sql"),
     ),
+    (
+        29,
+        "donnees",
+        include_str!("../migrations/0029_donnees.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

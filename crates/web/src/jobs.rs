@@ -1,6 +1,6 @@
 //! The background worker, one per node (safe with several: every job claims its rows): sends
 //! e-mails and webhook events as they are queued, applies tacit decisions when deadlines pass, purges expired
-//! sessions, old login failures and the mails sent a month ago.
+//! sessions, old login failures and the mails sent a month ago, regenerates the open data.
 
 use crate::AppState;
 use std::time::Duration;
@@ -125,6 +125,13 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                     tracing::error!(entry = b.id, reason = %b.reason, "audit chain broken")
                 }
                 Err(e) => tracing::error!(error = format!("{e:#}"), "audit chain check"),
+            }
+            match guichet_store::donnees::refresh(&state.db, &state.config.link(""), now).await {
+                Ok(r) if r.new_versions > 0 => {
+                    tracing::info!(versions = r.new_versions, "open data refreshed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = format!("{e:#}"), "open data refresh"),
             }
             let _ = guichet_store::session::purge_expired(&state.db, now).await;
             let _ = guichet_store::throttle::purge_old(&state.db, now).await;

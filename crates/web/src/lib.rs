@@ -27,6 +27,7 @@ pub mod competence;
 pub mod compte;
 pub mod demarche;
 pub mod demo;
+pub mod donnees;
 pub mod dossier;
 pub mod equipe;
 pub mod jeton;

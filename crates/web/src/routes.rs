@@ -130,8 +130,8 @@ pub async fn openapi() -> axum::response::Response {
 /// Every route of the application.
 pub fn table() -> RouteTable {
     use crate::{
-        accueil, assets, coffre, collectivite, competence, compte, demarche, demo, dossier, equipe,
-        health, jeton, journal, mandat, profil, recherche, signalement,
+        accueil, assets, coffre, collectivite, competence, compte, demarche, demo, donnees,
+        dossier, equipe, health, jeton, journal, mandat, profil, recherche, signalement,
     };
     use Access::*;
     RouteTable::default()
@@ -206,6 +206,12 @@ pub fn table() -> RouteTable {
             Public,
             accueil::mentions::terms,
         )
+        // Open data
+        .get("/donnees", Public, donnees::portal)
+        .get("/donnees/catalogue", Public, donnees::catalogue::negotiated)
+        .get("/donnees/schemas/{file}", Public, donnees::schema)
+        .get("/donnees/{owner}", Public, donnees::catalogue::platform)
+        .get("/donnees/{owner}/{file}", Public, donnees::dataset)
         .get("/healthz", Public, health::healthz)
         .get("/metrics", Public, health::metrics)
         .get("/static/{file}", Public, assets::serve_asset)

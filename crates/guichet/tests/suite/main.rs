@@ -9,6 +9,7 @@ mod authz;
 mod cli;
 mod collectivites;
 mod counter;
+mod donnees;
 mod dossiers;
 mod durability;
 mod editor;

@@ -1,0 +1,319 @@
+//! Open data as a re-user and a harvester meet it: the portal, the files of each dataset checked
+//! by frictionless against their published Table Schema, the DCAT-AP catalogue checked by pyshacl
+//! against the official shapes (JSON-LD and Turtle), content negotiation and Hydra paging,
+//! versions only when the content changes, small counts and personal data kept out.
+
+use crate::personas;
+use crate::support::{paris_ms, TestServer};
+use guichet_domain::demarche::Definition;
+use guichet_domain::signalement::State;
+use guichet_store::signalement as reports;
+
+const COMPOSTEUR: &str = r#"{
+  "title": "Demande de composteur",
+  "description": "Recevoir un composteur individuel.",
+  "competence": "dechets",
+  "deadline": {"amount": 2, "unit": "mois"},
+  "tacit_rule": "accord",
+  "retention_months": 12,
+  "pages": [{"title": "Vous", "fields": [
+    {"id": "nom", "label": "Nom", "type": "short_text", "required": true}
+  ]}]
+}"#;
+
+fn shared(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/opendata")
+        .join(path)
+}
+
+/// `dossiers` deposited on `day` for the démarche, `accepted` of them accepted.
+async fn deposited(
+    s: &TestServer,
+    tenant: i64,
+    demarche: i64,
+    at: i64,
+    count: usize,
+    accepted: usize,
+) {
+    for i in 0..count {
+        let state = if i < accepted { "accepte" } else { "depose" };
+        sqlx::query(
+            "INSERT INTO dossiers (tenant_id, number, demarche_id, version, state, answers, applicant_name, applicant_folded, created_at, updated_at, submitted_at)
+             VALUES ($1, $2, $3, 1, $4, '{}', 'Camille Martin', 'camille martin', $5, $5, $5)",
+        )
+        .bind(tenant)
+        .bind(format!("T-{demarche}-{at}-{i}"))
+        .bind(demarche)
+        .bind(state)
+        .bind(at + i as i64)
+        .execute(s.db().pool())
+        .await
+        .expect("dossier");
+    }
+}
+
+async fn report(s: &TestServer, tenant: i64, state: State, description: &str) {
+    let db = s.db();
+    let category = reports::categories(db).await.expect("c").remove(0);
+    reports::create(
+        db,
+        &reports::NewReport {
+            tenant_id: tenant,
+            category_id: category.id,
+            competence: category.competence.clone(),
+            commune_insee: "21231".into(),
+            address: "12 rue des Godrans".into(),
+            position: Some((47.322_047_9, 5.041_48)),
+            road_kind: None,
+            road_number: None,
+            description: description.into(),
+            answers: Vec::new(),
+            reporter_user_id: None,
+            reporter_email: Some("camille.martin@exemple.fr".into()),
+            state,
+            confirm_token_hash: None,
+            ip: None,
+        },
+    )
+    .await
+    .expect("report");
+}
+
+/// Runs a Python validator on files; its output when it fails.
+fn python(script: &str, args: &[&std::path::Path]) -> (bool, String) {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+const PYSHACL: &str = r#"
+import sys
+from rdflib import Graph
+from pyshacl import validate
+shapes = Graph()
+shapes.parse(sys.argv[1], format="turtle")
+data = Graph()
+data.parse(sys.argv[2], format=sys.argv[3])
+conforms, _, text = validate(data, shacl_graph=shapes, inference="none")
+print(text)
+print("triples:", len(data))
+sys.exit(0 if conforms else 1)
+"#;
+
+const FRICTIONLESS: &str = r#"
+import json, os, sys
+from frictionless import Resource, Schema
+data, schema = sys.argv[1], sys.argv[2]
+resource = Resource(path=os.path.basename(data), basepath=os.path.dirname(data),
+                    schema=Schema.from_descriptor(json.load(open(schema))))
+report = resource.validate()
+print(report.to_summary() if not report.valid else "valid")
+sys.exit(0 if report.valid else 1)
+"#;
+
+#[tokio::test]
+async fn datasets_validate_against_their_schemas_and_the_catalogue_against_dcat_ap() {
+    let s = TestServer::with(|c| c.worker = false).await;
+    let t = personas::collectivites(&s).await;
+    let db = s.db();
+    let def = Definition::from_json(COMPOSTEUR).expect("definition");
+    let d = crate::support::publish(db, t.dijon.id, &def).await;
+    crate::support::publish(db, t.macon.id, &def).await;
+    // November: 7 dossiers (3 accepted, a small count); December: 2 (suppressed).
+    deposited(&s, t.dijon.id, d.id, paris_ms(2026, 11, 3, 10, 0), 7, 3).await;
+    deposited(&s, t.dijon.id, d.id, paris_ms(2026, 12, 1, 10, 0), 2, 0).await;
+    report(
+        &s,
+        t.dijon.id,
+        State::Nouveau,
+        "Nid-de-poule devant chez Mme Martin",
+    )
+    .await;
+    report(
+        &s,
+        t.dijon.id,
+        State::AModerer,
+        "Caché en attente de modération",
+    )
+    .await;
+
+    let now = guichet_store::now_ms();
+    let done = guichet_store::donnees::refresh(db, &s.base, now)
+        .await
+        .expect("refresh");
+    // The platform's list of collectivités and three datasets for each of the three.
+    assert_eq!(done.datasets, 10);
+    assert_eq!(done.new_versions, 10);
+
+    // The portal lists them, a re-user opens one and its files.
+    let b = s.browser();
+    let portal = b.get("/donnees").await;
+    assert_eq!(portal.status, 200);
+    for expected in [
+        "Démarches en ligne — Dijon",
+        "Signalements — Dijon",
+        "Dossiers déposés par démarche et par mois — Mâcon",
+    ] {
+        assert!(portal.html.contains(expected), "{expected}");
+    }
+    let page = b.get("/donnees/dijon/signalements").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Licence Ouverte 2.0") && page.html.contains(".geojson"));
+
+    // Every generated CSV validates with frictionless against the schema it declares.
+    let dir = tempfile::tempdir().expect("tmp");
+    // The files the portal links to, as a re-user follows them.
+    let links: std::collections::BTreeSet<(String, String)> = portal
+        .html
+        .split("href=\"/donnees/")
+        .skip(1)
+        .filter_map(|rest| {
+            let path = rest.split('"').next()?.strip_suffix(".csv")?;
+            let (owner, slug) = path.split_once('/')?;
+            Some((owner.to_string(), slug.to_string()))
+        })
+        .collect();
+    let mut checked = 0;
+    for (owner, slug) in &links {
+        {
+            let (status, csv) = s.get_text(&format!("/donnees/{owner}/{slug}.csv")).await;
+            assert_eq!(status, 200, "{owner}/{slug}");
+            let (_, schema) = s.get_text(&format!("/donnees/schemas/{slug}.json")).await;
+            let data = dir.path().join(format!("{owner}-{slug}.csv"));
+            let schema_file = dir.path().join(format!("{slug}.schema.json"));
+            std::fs::write(&data, &csv).expect("write");
+            std::fs::write(&schema_file, &schema).expect("write");
+            let (ok, out) = python(FRICTIONLESS, &[&data, &schema_file]);
+            assert!(ok, "{owner}/{slug} against its schema:\n{out}\n{csv}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 10, "every dataset's file was checked");
+
+    // Small counts are blank; no personal data leaves in the signalements.
+    let (_, monthly) = s.get_text("/donnees/dijon/dossiers-par-mois.csv").await;
+    assert!(
+        monthly.contains("2026-11,7,,0") && monthly.contains("2026-12,,0,0"),
+        "{monthly}"
+    );
+    let (_, signalements) = s.get_text("/donnees/dijon/signalements.csv").await;
+    assert_eq!(
+        signalements.lines().count(),
+        2,
+        "public reports only: {signalements}"
+    );
+    for private in ["Martin", "Godrans", "exemple.fr", "Caché"] {
+        assert!(
+            !signalements.contains(private),
+            "{private} in {signalements}"
+        );
+    }
+    assert!(signalements.contains("47.3220,5.0415"), "{signalements}");
+    let geo: serde_json::Value =
+        serde_json::from_str(&s.get_text("/donnees/dijon/signalements.geojson").await.1)
+            .expect("GeoJSON");
+    assert_eq!(geo["features"][0]["geometry"]["coordinates"][1], 47.322);
+
+    // The catalogue, in both serialisations, conforms to the DCAT-AP 3.0.1 shapes. (The
+    // shipped range shapes cannot be added: they name a property shape of dcat:Dataset that
+    // neither file defines, which pyshacl rightly refuses.)
+    let shapes = shared("dcat-ap-3.0.1-SHACL.ttl");
+    for (path, format) in [
+        ("/donnees/catalogue.ttl", "turtle"),
+        ("/donnees/catalogue.jsonld", "json-ld"),
+        ("/donnees/dijon/catalogue.ttl", "turtle"),
+    ] {
+        let (status, body) = s.get_text(path).await;
+        assert_eq!(status, 200, "{path}");
+        let file = dir.path().join("catalogue");
+        std::fs::write(&file, &body).expect("write");
+        let (ok, out) = python(PYSHACL, &[&shapes, &file, std::path::Path::new(format)]);
+        assert!(ok, "{path} against DCAT-AP 3.0.1:\n{out}");
+        assert!(body.contains("dcat") && body.contains("Dijon"), "{body}");
+    }
+    let (_, ttl) = s.get_text("/donnees/catalogue.ttl").await;
+    assert!(
+        ttl.contains("hydra:totalItems 10") || ttl.contains("\"10\"^^xsd:integer"),
+        "{ttl}"
+    );
+    assert!(ttl.contains("/donnees/schemas/dossiers-par-mois.json"));
+    assert!(ttl.contains("http://id.insee.fr/geo/commune/21231"));
+    assert_eq!(s.get("/donnees/catalogue.ttl?page=2").await.status(), 404);
+
+    // Content negotiation on /donnees/catalogue.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let turtle = client
+        .get(format!("{}/donnees/catalogue", s.base))
+        .header("accept", "text/turtle")
+        .send()
+        .await
+        .expect("GET");
+    assert!(turtle.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/turtle"));
+    let browser = client
+        .get(format!("{}/donnees/catalogue", s.base))
+        .header("accept", "text/html,*/*")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(browser.status(), 303);
+}
+
+#[tokio::test]
+async fn a_new_version_only_when_the_content_changes_and_older_files_stay_downloadable() {
+    let s = TestServer::with(|c| c.worker = false).await;
+    let t = personas::collectivites(&s).await;
+    let db = s.db();
+    report(&s, t.dijon.id, State::Nouveau, "Lampadaire éteint").await;
+    let now = guichet_store::now_ms();
+    guichet_store::donnees::refresh(db, &s.base, now)
+        .await
+        .expect("refresh");
+    let again = guichet_store::donnees::refresh(db, &s.base, now + 1000)
+        .await
+        .expect("refresh");
+    assert_eq!(again.new_versions, 0, "nothing changed");
+
+    report(&s, t.dijon.id, State::Nouveau, "Banc cassé").await;
+    let third = guichet_store::donnees::refresh(db, &s.base, now + 2000)
+        .await
+        .expect("refresh");
+    assert_eq!(third.new_versions, 1, "Dijon's signalements only");
+    let page = s.browser().get("/donnees/dijon/signalements").await;
+    assert!(page.html.contains("?version=1") && page.html.contains("?version=2"));
+    let (_, first) = s
+        .get_text("/donnees/dijon/signalements.csv?version=1")
+        .await;
+    let (_, latest) = s.get_text("/donnees/dijon/signalements.csv").await;
+    assert_eq!(first.lines().count(), 2);
+    assert_eq!(latest.lines().count(), 3);
+    assert_eq!(
+        s.get("/donnees/dijon/signalements.csv?version=9")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(s.get("/donnees/dijon/inconnu.csv").await.status(), 404);
+    assert_eq!(
+        s.get("/donnees/nulle-part/signalements.csv").await.status(),
+        404
+    );
+    assert_eq!(s.get("/donnees/dijon/signalements.exe").await.status(), 404);
+}

@@ -1,0 +1,456 @@
+//! Open data: the datasets of each collectivité and of the platform, their versions, and the
+//! refresh that regenerates the datasets made from what the platform holds (a new version only
+//! when the content changed).
+
+use crate::db::Db;
+use guichet_domain::demarche::{Definition, IdentityLevel, TacitRule};
+use guichet_domain::donnees::{coordinate_cell, count_cell, Frequence, Genere, Licence};
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// The tenant id of the platform's own datasets.
+pub const PLATFORM: i64 = 0;
+
+/// How many versions keep their file (older ones keep their date, size and checksum).
+pub const FILES_KEPT: i64 = 3;
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub id: i64,
+    /// The collectivité, or `PLATFORM`.
+    pub tenant_id: i64,
+    pub slug: String,
+    pub origin: String,
+    pub title: String,
+    pub description: String,
+    pub licence: Licence,
+    pub frequency: Frequence,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+impl Dataset {
+    /// The generated kind, for a dataset the platform makes.
+    pub fn genere(&self) -> Option<Genere> {
+        (self.origin == "genere")
+            .then(|| Genere::from_slug(&self.slug))
+            .flatten()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub version: i64,
+    pub created_at: i64,
+    pub row_count: i64,
+    pub byte_size: i64,
+    pub sha256: String,
+    pub kept: bool,
+}
+
+const COLUMNS: &str =
+    "id, tenant_id, slug, origin, title, description, licence, frequency, created_at, modified_at";
+
+fn from_row(r: &AnyRow) -> anyhow::Result<Dataset> {
+    let licence: String = r.try_get("licence")?;
+    let frequency: String = r.try_get("frequency")?;
+    Ok(Dataset {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        slug: r.try_get("slug")?,
+        origin: r.try_get("origin")?,
+        title: r.try_get("title")?,
+        description: r.try_get("description")?,
+        licence: Licence::from_code(&licence).unwrap_or(Licence::LicenceOuverte),
+        frequency: Frequence::from_code(&frequency).unwrap_or(Frequence::Irreguliere),
+        created_at: r.try_get("created_at")?,
+        modified_at: r.try_get("modified_at")?,
+    })
+}
+
+/// Every published dataset (with at least one version), the platform's first, then by
+/// collectivité and title.
+pub async fn all(db: &Db) -> anyhow::Result<Vec<Dataset>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM datasets d WHERE EXISTS (SELECT 1 FROM dataset_versions v WHERE v.dataset_id = d.id) ORDER BY tenant_id, title"
+    ))
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// The published datasets of a collectivité (or of the platform).
+pub async fn of(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Dataset>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM datasets d WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM dataset_versions v WHERE v.dataset_id = d.id) ORDER BY title"
+    ))
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub async fn by_slug(db: &Db, tenant_id: i64, slug: &str) -> anyhow::Result<Option<Dataset>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM datasets WHERE tenant_id = $1 AND slug = $2"
+    ))
+    .bind(tenant_id)
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// A dataset's versions, the latest first.
+pub async fn versions(db: &Db, dataset_id: i64) -> anyhow::Result<Vec<Version>> {
+    sqlx::query(
+        "SELECT version, created_at, row_count, byte_size, sha256, CASE WHEN csv IS NULL THEN 0 ELSE 1 END AS kept
+         FROM dataset_versions WHERE dataset_id = $1 ORDER BY version DESC",
+    )
+    .bind(dataset_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Version {
+            version: r.try_get("version")?,
+            created_at: r.try_get("created_at")?,
+            row_count: r.try_get("row_count")?,
+            byte_size: r.try_get("byte_size")?,
+            sha256: r.try_get("sha256")?,
+            kept: r.try_get::<i32, _>("kept")? == 1,
+        })
+    })
+    .collect()
+}
+
+/// The CSV of a version (the latest when `version` is none), if its file is kept.
+pub async fn csv(db: &Db, dataset_id: i64, version: Option<i64>) -> anyhow::Result<Option<String>> {
+    let row = match version {
+        Some(v) => {
+            sqlx::query("SELECT csv FROM dataset_versions WHERE dataset_id = $1 AND version = $2")
+                .bind(dataset_id)
+                .bind(v)
+                .fetch_optional(db.pool())
+                .await?
+        }
+        None => sqlx::query(
+            "SELECT csv FROM dataset_versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(dataset_id)
+        .fetch_optional(db.pool())
+        .await?,
+    };
+    Ok(row.and_then(|r| r.try_get::<Option<String>, _>("csv").ok().flatten()))
+}
+
+/// A dataset's content: its header and rows, as text cells.
+pub struct Table {
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// CSV with a header line, comma-separated, UTF-8, as Table Schema reads by default.
+    fn to_csv(&self, g: Genere) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(g.columns().iter().map(|c| c.name))?;
+        for row in &self.rows {
+            w.write_record(row)?;
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+}
+
+/// The rows of a generated dataset of a collectivité (or of the platform), as of now.
+pub async fn generate(
+    db: &Db,
+    g: Genere,
+    tenant: Option<&crate::collectivite::Collectivite>,
+    public_url: &str,
+) -> anyhow::Result<Table> {
+    let rows = match (g, tenant) {
+        (Genere::Collectivites, _) => crate::collectivite::list(db)
+            .await?
+            .into_iter()
+            .filter(|c| c.status.code() == "active")
+            .map(|c| {
+                vec![
+                    c.name.clone(),
+                    c.siren.clone().unwrap_or_default(),
+                    c.entity_kind.code().to_string(),
+                    c.entity_code.clone(),
+                    format!("{public_url}/collectivites/{}", c.slug),
+                ]
+            })
+            .collect(),
+        (_, None) => Vec::new(),
+        (Genere::Demarches, Some(t)) => demarches(db, t, public_url).await?,
+        (Genere::Signalements, Some(t)) => signalements(db, t).await?,
+        (Genere::DossiersParMois, Some(t)) => dossiers_par_mois(db, t).await?,
+    };
+    Ok(Table { rows })
+}
+
+async fn demarches(
+    db: &Db,
+    t: &crate::collectivite::Collectivite,
+    public_url: &str,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let rows = sqlx::query(
+        "SELECT d.slug, v.definition FROM demarches d JOIN demarche_versions v
+           ON v.tenant_id = d.tenant_id AND v.demarche_id = d.id AND v.version = d.published_version
+         WHERE d.tenant_id = $1 AND d.status = 'publiee' ORDER BY d.slug",
+    )
+    .bind(t.id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let slug: String = r.try_get("slug")?;
+        let text: String = r.try_get("definition")?;
+        let def: Definition = serde_json::from_str(&text)?;
+        let delay = def.instruction_delay();
+        out.push(vec![
+            t.name.clone(),
+            t.siren.clone().unwrap_or_default(),
+            slug.clone(),
+            def.title.clone(),
+            def.competence.clone().unwrap_or_default(),
+            delay.map(|d| d.label()).unwrap_or_default(),
+            match (delay, def.tacit_rule) {
+                (Some(_), TacitRule::Accord) => "accord".into(),
+                (Some(_), TacitRule::Rejet) => "rejet".into(),
+                _ => String::new(),
+            },
+            matches!(
+                def.identity,
+                IdentityLevel::Franceconnect | IdentityLevel::FranceconnectProposee
+            )
+            .to_string(),
+            format!("{public_url}/demarches/{}/{slug}", t.slug),
+        ]);
+    }
+    Ok(out)
+}
+
+async fn signalements(
+    db: &Db,
+    t: &crate::collectivite::Collectivite,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let public: Vec<&str> = guichet_domain::signalement::State::ALL
+        .iter()
+        .filter(|s| s.is_public())
+        .map(|s| s.code())
+        .collect();
+    let states = public
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT s.number, c.label, s.competence, s.commune_insee, s.state, s.created_at, s.resolved_at, s.lat, s.lon
+         FROM signalements s JOIN signalement_categories c ON c.id = s.category_id
+         WHERE s.tenant_id = $1 AND s.state IN ({states}) ORDER BY s.id"
+    ))
+    .bind(t.id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let state: String = r.try_get("state")?;
+            let resolved: Option<i64> = r.try_get("resolved_at")?;
+            Ok(vec![
+                t.name.clone(),
+                r.try_get("number")?,
+                r.try_get("label")?,
+                r.try_get("competence")?,
+                r.try_get("commune_insee")?,
+                guichet_domain::signalement::State::from_code(&state)
+                    .map(|s| s.label().to_string())
+                    .unwrap_or(state),
+                guichet_domain::delai::paris_day(r.try_get("created_at")?).to_string(),
+                resolved
+                    .map(|ms| guichet_domain::delai::paris_day(ms).to_string())
+                    .unwrap_or_default(),
+                coordinate_cell(r.try_get("lat")?),
+                coordinate_cell(r.try_get("lon")?),
+            ])
+        })
+        .collect()
+}
+
+async fn dossiers_par_mois(
+    db: &Db,
+    t: &crate::collectivite::Collectivite,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let rows = sqlx::query(
+        "SELECT d.slug, d.title, x.submitted_at, x.state FROM dossiers x JOIN demarches d ON d.id = x.demarche_id AND d.tenant_id = x.tenant_id
+         WHERE x.tenant_id = $1 AND x.submitted_at IS NOT NULL",
+    )
+    .bind(t.id)
+    .fetch_all(db.pool())
+    .await?;
+    // (slug, month) → (title, deposited, accepted, refused)
+    let mut counts: std::collections::BTreeMap<(String, String), (String, i64, i64, i64)> =
+        Default::default();
+    for r in &rows {
+        let at: i64 = r.try_get("submitted_at")?;
+        let month = guichet_domain::delai::paris_day(at)
+            .strftime("%Y-%m")
+            .to_string();
+        let state: String = r.try_get("state")?;
+        let entry = counts
+            .entry((r.try_get("slug")?, month))
+            .or_insert_with(|| (String::new(), 0, 0, 0));
+        entry.0 = r.try_get("title")?;
+        entry.1 += 1;
+        entry.2 += i64::from(state == "accepte");
+        entry.3 += i64::from(state == "refuse");
+    }
+    Ok(counts
+        .into_iter()
+        .map(|((slug, month), (title, deposited, accepted, refused))| {
+            vec![
+                t.name.clone(),
+                slug,
+                title,
+                month,
+                count_cell(deposited),
+                count_cell(accepted),
+                count_cell(refused),
+            ]
+        })
+        .collect())
+}
+
+/// What a refresh did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Refreshed {
+    pub datasets: usize,
+    pub new_versions: usize,
+}
+
+/// Regenerates every generated dataset (the platform's, and each active collectivité's) and
+/// records a new version of those whose content changed.
+pub async fn refresh(db: &Db, public_url: &str, now: i64) -> anyhow::Result<Refreshed> {
+    let platform_name = crate::collectivite::operator(db)
+        .await?
+        .map(|o| format!("la plateforme Guichet de {}", o.name))
+        .unwrap_or_else(|| "la plateforme Guichet".into());
+    let mut done = Refreshed::default();
+    let table = generate(db, Genere::Collectivites, None, public_url).await?;
+    done.new_versions += usize::from(
+        save(
+            db,
+            PLATFORM,
+            Genere::Collectivites,
+            &platform_name,
+            &table,
+            now,
+        )
+        .await?,
+    );
+    done.datasets += 1;
+    for t in crate::collectivite::list(db).await? {
+        if t.status.code() != "active" {
+            continue;
+        }
+        for g in Genere::PER_COLLECTIVITE {
+            let table = generate(db, g, Some(&t), public_url).await?;
+            done.datasets += 1;
+            done.new_versions += usize::from(save(db, t.id, g, &t.name, &table, now).await?);
+        }
+    }
+    Ok(done)
+}
+
+/// Records the table as the dataset's new version if it differs from the last one (the dataset
+/// is created at its first version); whether a version was added.
+async fn save(
+    db: &Db,
+    tenant_id: i64,
+    g: Genere,
+    of: &str,
+    table: &Table,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let csv = table.to_csv(g)?;
+    let sha = hex::encode(Sha256::digest(csv.as_bytes()));
+    let rows = i64::try_from(table.rows.len())?;
+    let (title, description) = (g.title(of), g.description(of));
+    db.write(move |conn| {
+        Box::pin(async move {
+            let existing = sqlx::query("SELECT id FROM datasets WHERE tenant_id = $1 AND slug = $2")
+                .bind(tenant_id)
+                .bind(g.slug())
+                .fetch_optional(&mut *conn)
+                .await?;
+            let id: i64 = match existing {
+                Some(r) => r.try_get("id")?,
+                None => sqlx::query(
+                    "INSERT INTO datasets (tenant_id, slug, origin, title, description, licence, frequency, created_at, modified_at)
+                     VALUES ($1, $2, 'genere', $3, $4, $5, $6, $7, $7) RETURNING id",
+                )
+                .bind(tenant_id)
+                .bind(g.slug())
+                .bind(&title)
+                .bind(&description)
+                .bind(Licence::LicenceOuverte.code())
+                .bind(g.frequency().code())
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("id")?,
+            };
+            let last = sqlx::query(
+                "SELECT version, sha256 FROM dataset_versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let (version, same) = match &last {
+                Some(r) => (
+                    r.try_get::<i64, _>("version")? + 1,
+                    r.try_get::<String, _>("sha256")? == sha,
+                ),
+                None => (1, false),
+            };
+            if same {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO dataset_versions (dataset_id, version, created_at, row_count, byte_size, sha256, csv) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(now)
+            .bind(rows)
+            .bind(i64::try_from(csv.len())?)
+            .bind(&sha)
+            .bind(&csv)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE dataset_versions SET csv = NULL WHERE dataset_id = $1 AND version <= $2")
+                .bind(id)
+                .bind(version - FILES_KEPT)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE datasets SET modified_at = $1, title = $2, description = $3 WHERE id = $4")
+                .bind(now)
+                .bind(&title)
+                .bind(&description)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(true)
+        })
+    })
+    .await
+}

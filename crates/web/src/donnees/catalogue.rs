@@ -1,0 +1,237 @@
+//! The DCAT-AP catalogue: the platform's (every dataset) or a collectivité's, one page of
+//! `PAGE_SIZE` datasets at a time, as JSON-LD or Turtle.
+
+use super::Owner;
+use crate::error::AppError;
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::donnees::dcat::{self, Agent, Catalogue, Distribution, Paging};
+use guichet_domain::donnees::Genere;
+use guichet_domain::territoire::EntityKind;
+use guichet_store::collectivite::Collectivite;
+use guichet_store::donnees::{self as store, Dataset};
+
+/// Datasets per page of the catalogue.
+pub const PAGE_SIZE: usize = 50;
+
+/// `/donnees/catalogue.jsonld` and `/donnees/catalogue.ttl`.
+pub async fn platform(
+    State(state): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+    Query(q): Query<super::FileQuery>,
+) -> Result<Response, AppError> {
+    match file.strip_prefix("catalogue.") {
+        Some(ext) => serve(&state, None, Some(ext), q.page).await,
+        None => Ok(crate::page::not_found(State(state)).await),
+    }
+}
+
+/// `/donnees/catalogue`: Turtle or JSON-LD as the client accepts; a browser goes to the portal.
+pub async fn negotiated(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<super::FileQuery>,
+) -> Result<Response, AppError> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let extension = if accept.contains("text/turtle") {
+        "ttl"
+    } else if accept.contains("application/ld+json") || accept.contains("application/json") {
+        "jsonld"
+    } else if accept.contains("text/html") {
+        return Ok(Redirect::to("/donnees").into_response());
+    } else {
+        "jsonld"
+    };
+    let mut response = serve(&state, None, Some(extension), q.page).await?;
+    response
+        .headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
+/// Writes a catalogue in one serialisation.
+type Writer = fn(&Catalogue) -> std::io::Result<Vec<u8>>;
+
+/// One page of a catalogue in the format the extension names.
+pub(crate) async fn serve(
+    state: &AppState,
+    owner: Option<&Owner>,
+    extension: Option<&str>,
+    page: Option<u64>,
+) -> Result<Response, AppError> {
+    let (kind, write): (&str, Writer) = match extension {
+        Some("jsonld") => ("application/ld+json", dcat::json_ld),
+        Some("ttl") => ("text/turtle; charset=utf-8", dcat::turtle),
+        _ => return Ok(crate::page::not_found(State(state.clone())).await),
+    };
+    let Some(catalogue) = build(state, owner, extension.unwrap_or("jsonld"), page).await? else {
+        return Ok((StatusCode::NOT_FOUND, "page inexistante").into_response());
+    };
+    let body = write(&catalogue).map_err(anyhow::Error::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The catalogue of `owner` (the platform when none), page `page` (from 1); none past the last.
+async fn build(
+    state: &AppState,
+    owner: Option<&Owner>,
+    extension: &str,
+    page: Option<u64>,
+) -> anyhow::Result<Option<Catalogue>> {
+    let db = &state.db;
+    let collectivites: std::collections::HashMap<i64, Collectivite> =
+        guichet_store::collectivite::list(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+    let operator = guichet_store::collectivite::operator(db).await?;
+    let platform_agent = Agent {
+        iri: match &operator {
+            Some(o) => agent_iri(state, o),
+            None => state.config.link("/#plateforme"),
+        },
+        name: operator
+            .as_ref()
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| "Guichet".into()),
+    };
+    let (datasets, base, title, description, publisher) = match owner {
+        None | Some(Owner::Platform) => (
+            store::all(db).await?,
+            "/donnees/catalogue".to_string(),
+            "Données ouvertes de la plateforme Guichet".to_string(),
+            "Les jeux de données publiés sur Guichet par la plateforme et par chaque collectivité : démarches en ligne, signalements, dossiers par mois.".to_string(),
+            platform_agent.clone(),
+        ),
+        Some(Owner::Collectivite(c)) => (
+            store::of(db, c.id).await?,
+            format!("/donnees/{}/catalogue", c.slug),
+            format!("Données ouvertes — {}", c.name),
+            format!("Les jeux de données que {} publie sur Guichet.", c.name),
+            Agent {
+                iri: agent_iri(state, c),
+                name: c.name.clone(),
+            },
+        ),
+    };
+    let total = datasets.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1) as u64;
+    let page = page.unwrap_or(1).max(1);
+    if page > pages {
+        return Ok(None);
+    }
+    let link = |n: u64| state.config.link(&format!("{base}.{extension}?page={n}"));
+    let start = ((page - 1) as usize) * PAGE_SIZE;
+    let mut described = Vec::new();
+    for d in datasets.into_iter().skip(start).take(PAGE_SIZE) {
+        let owner = collectivites.get(&d.tenant_id);
+        described.push(dataset(state, &d, owner, &platform_agent));
+    }
+    Ok(Some(Catalogue {
+        iri: state.config.link(&base),
+        title,
+        description,
+        homepage: state.config.link("/donnees"),
+        publisher,
+        datasets: described,
+        paging: Paging {
+            this: link(page),
+            first: link(1),
+            last: link(pages),
+            next: (page < pages).then(|| link(page + 1)),
+            previous: (page > 1).then(|| link(page - 1)),
+            total: total as u64,
+        },
+    }))
+}
+
+/// The publisher's IRI: its page on the platform.
+fn agent_iri(state: &AppState, c: &Collectivite) -> String {
+    state
+        .config
+        .link(&format!("/collectivites/{}#organisation", c.slug))
+}
+
+/// The INSEE URI of a collectivité's territory (none for an intercommunalité).
+fn spatial(c: &Collectivite) -> Option<String> {
+    let kind = match c.entity_kind {
+        EntityKind::Commune => "commune",
+        EntityKind::Departement => "departement",
+        EntityKind::Region => "region",
+        EntityKind::Epci => return None,
+    };
+    Some(format!("http://id.insee.fr/geo/{kind}/{}", c.entity_code))
+}
+
+fn dataset(
+    state: &AppState,
+    d: &Dataset,
+    owner: Option<&Collectivite>,
+    platform: &Agent,
+) -> dcat::Dataset {
+    let segment = owner.map_or(super::PLATFORM_OWNER, |c| c.slug.as_str());
+    let page = state.config.link(&format!("/donnees/{segment}/{}", d.slug));
+    let genere = d.genere();
+    let schema = genere.map(|g| {
+        state
+            .config
+            .link(&format!("/donnees/schemas/{}.json", g.slug()))
+    });
+    let mut formats = vec![
+        ("csv", "text/csv", "CSV"),
+        ("json", "application/json", "JSON"),
+    ];
+    if genere.is_some_and(Genere::located) {
+        formats.push(("geojson", "application/geo+json", "GEOJSON"));
+    }
+    dcat::Dataset {
+        iri: page.clone(),
+        identifier: format!("{segment}/{}", d.slug),
+        title: d.title.clone(),
+        description: d.description.clone(),
+        landing_page: page.clone(),
+        publisher: match owner {
+            Some(c) => Agent {
+                iri: agent_iri(state, c),
+                name: c.name.clone(),
+            },
+            None => platform.clone(),
+        },
+        contact: owner.and_then(|c| c.contact_email.clone().map(|e| (c.name.clone(), e))),
+        spatial: owner.and_then(spatial).into_iter().collect(),
+        frequency: d.frequency,
+        keywords: genere
+            .map(|g| vec![g.slug().replace('-', " ")])
+            .unwrap_or_default(),
+        issued_ms: d.created_at,
+        modified_ms: d.modified_at,
+        distributions: formats
+            .into_iter()
+            .map(|(ext, media_type, format)| Distribution {
+                iri: format!("{page}#{ext}"),
+                title: format!("{} ({format})", d.title),
+                download_url: format!("{page}.{ext}"),
+                media_type,
+                format,
+                licence: d.licence,
+                // The CSV follows the Table Schema; JSON and GeoJSON carry the same fields.
+                conforms_to: (ext == "csv").then(|| schema.clone()).flatten(),
+                modified_ms: d.modified_at,
+            })
+            .collect(),
+    }
+}

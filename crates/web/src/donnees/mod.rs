@@ -1,0 +1,283 @@
+//! The open-data portal: `/donnees` lists the datasets of the platform and of each collectivité;
+//! each dataset has its page (licence, frequency, schema, versions) and its files (CSV, JSON,
+//! GeoJSON where located); the DCAT-AP 3.0.1 catalogue is at `/donnees/catalogue.jsonld` and
+//! `.ttl` (and `/donnees/catalogue` by content negotiation), for the platform and per
+//! collectivité (`/donnees/{collectivité}/catalogue.jsonld`), paged with Hydra.
+
+pub mod catalogue;
+
+use crate::error::AppError;
+use crate::layout::Layout;
+use crate::page::html;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use guichet_domain::donnees::{geojson_rows, json_rows, Genere};
+use guichet_store::collectivite::Collectivite;
+use guichet_store::donnees::{self as store, Dataset, PLATFORM};
+use serde::Deserialize;
+
+/// The path segment of the platform's own datasets.
+pub const PLATFORM_OWNER: &str = "plateforme";
+
+/// Whose datasets a path names: the platform, or a collectivité.
+pub(crate) enum Owner {
+    Platform,
+    Collectivite(Box<Collectivite>),
+}
+
+impl Owner {
+    pub(crate) async fn from_path(state: &AppState, segment: &str) -> anyhow::Result<Option<Self>> {
+        if segment == PLATFORM_OWNER {
+            return Ok(Some(Self::Platform));
+        }
+        Ok(guichet_store::collectivite::by_slug(&state.db, segment)
+            .await?
+            .map(|c| Self::Collectivite(Box::new(c))))
+    }
+
+    pub(crate) fn tenant_id(&self) -> i64 {
+        match self {
+            Self::Platform => PLATFORM,
+            Self::Collectivite(c) => c.id,
+        }
+    }
+
+    pub(crate) fn segment(&self) -> &str {
+        match self {
+            Self::Platform => PLATFORM_OWNER,
+            Self::Collectivite(c) => &c.slug,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Platform => "la plateforme Guichet",
+            Self::Collectivite(c) => &c.name,
+        }
+    }
+}
+
+/// A dataset as the portal lists it.
+struct Listed {
+    owner: String,
+    owner_name: String,
+    dataset: Dataset,
+    modified: String,
+    located: bool,
+}
+
+#[derive(Template)]
+#[template(path = "donnees/portail.html")]
+struct PortalPage {
+    layout: Layout,
+    datasets: Vec<Listed>,
+}
+
+/// `/donnees`: every published dataset.
+pub async fn portal(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+) -> Result<Response, AppError> {
+    let owners: std::collections::HashMap<i64, Collectivite> =
+        guichet_store::collectivite::list(&state.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+    let datasets = store::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let (owner, owner_name) = match owners.get(&d.tenant_id) {
+                Some(c) => (c.slug.clone(), c.name.clone()),
+                None => (PLATFORM_OWNER.into(), "Plateforme".into()),
+            };
+            Listed {
+                owner,
+                owner_name,
+                modified: crate::format::format_day(d.modified_at),
+                located: d.genere().is_some_and(Genere::located),
+                dataset: d,
+            }
+        })
+        .collect();
+    html(&PortalPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        datasets,
+    })
+}
+
+/// A version as the dataset page shows it.
+struct VersionLine {
+    version: i64,
+    date: String,
+    rows: i64,
+    size: String,
+    sha256: String,
+    kept: bool,
+}
+
+#[derive(Template)]
+#[template(path = "donnees/jeu.html")]
+struct DatasetPage {
+    layout: Layout,
+    owner: String,
+    owner_name: String,
+    dataset: Dataset,
+    located: bool,
+    schema: Option<String>,
+    versions: Vec<VersionLine>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct FileQuery {
+    #[serde(default)]
+    version: Option<i64>,
+    #[serde(default)]
+    page: Option<u64>,
+}
+
+/// `/donnees/{owner}/{file}`: a dataset's page (`demarches`), one of its files
+/// (`demarches.csv`, `.json`, `.geojson`, `?version=N` for an older one), or the owner's
+/// catalogue (`catalogue.jsonld`, `catalogue.ttl`).
+pub async fn dataset(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+    Path((owner, file)): Path<(String, String)>,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, AppError> {
+    let Some(owner) = Owner::from_path(&state, &owner).await? else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let (slug, extension) = match file.rsplit_once('.') {
+        Some((s, e)) => (s, Some(e)),
+        None => (file.as_str(), None),
+    };
+    if slug == "catalogue" {
+        return catalogue::serve(&state, Some(&owner), extension, q.page).await;
+    }
+    let Some(d) = store::by_slug(&state.db, owner.tenant_id(), slug).await? else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    match extension {
+        None => page(&state, &visitor, &owner, d).await,
+        Some(ext) => download(&state, &d, ext, q.version).await,
+    }
+}
+
+async fn page(
+    state: &AppState,
+    visitor: &crate::auth::Visitor,
+    owner: &Owner,
+    d: Dataset,
+) -> Result<Response, AppError> {
+    let versions = store::versions(&state.db, d.id)
+        .await?
+        .into_iter()
+        .map(|v| VersionLine {
+            version: v.version,
+            date: crate::format::format_ms(v.created_at),
+            rows: v.row_count,
+            size: human_size(v.byte_size),
+            sha256: v.sha256,
+            kept: v.kept,
+        })
+        .collect::<Vec<_>>();
+    if versions.is_empty() {
+        return Ok(crate::page::not_found(State(state.clone())).await);
+    }
+    let genere = d.genere();
+    html(&DatasetPage {
+        layout: Layout::for_visitor(state, visitor).await,
+        owner: owner.segment().to_string(),
+        owner_name: owner.name().to_string(),
+        located: genere.is_some_and(Genere::located),
+        schema: genere.map(|g| format!("/donnees/schemas/{}.json", g.slug())),
+        versions,
+        dataset: d,
+    })
+}
+
+/// A file of a dataset: the CSV as stored, or JSON / GeoJSON typed by the dataset's schema.
+async fn download(
+    state: &AppState,
+    d: &Dataset,
+    extension: &str,
+    version: Option<i64>,
+) -> Result<Response, AppError> {
+    let Some(g) = d.genere() else {
+        return Ok(crate::page::not_found(State(state.clone())).await);
+    };
+    let kind = match extension {
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        "geojson" if g.located() => "application/geo+json",
+        _ => return Ok(crate::page::not_found(State(state.clone())).await),
+    };
+    let Some(csv) = store::csv(&state.db, d.id, version).await? else {
+        return Ok(crate::page::not_found(State(state.clone())).await);
+    };
+    let body = match extension {
+        "csv" => csv,
+        other => {
+            let rows = read_rows(&csv)?;
+            let value = if other == "json" {
+                json_rows(g.columns(), &rows)
+            } else {
+                geojson_rows(g.columns(), &rows)
+            };
+            value.to_string()
+        }
+    };
+    let name = format!("{}-{}.{extension}", d.slug, d.tenant_id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}\""),
+            ),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string()),
+            (header::CACHE_CONTROL, "public, max-age=300".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn read_rows(csv: &str) -> anyhow::Result<Vec<Vec<String>>> {
+    csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(|r| Ok(r?.iter().map(str::to_string).collect()))
+        .collect()
+}
+
+/// `/donnees/schemas/{name}.json`: the Table Schema of a generated dataset.
+pub async fn schema(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(g) = file.strip_suffix(".json").and_then(Genere::from_slug) else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let url = state.config.link(&format!("/donnees/schemas/{file}"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        g.table_schema(&url).to_string(),
+    )
+        .into_response())
+}
+
+fn human_size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} octets"),
+        b if b < 1024 * 1024 => format!("{:.1} Ko", b as f64 / 1024.0).replace('.', ","),
+        b => format!("{:.1} Mo", b as f64 / 1_048_576.0).replace('.', ","),
+    }
+}
