@@ -133,6 +133,7 @@ function concrete(path, persona) {
   if (path === '/demarches/{collectivite}/{slug}') return '/demarches/dijon/inscription-a-la-restauration-scolaire';
   if (path === '/signalements/{name}') return `/signalements/S${new Date().getUTCFullYear()}-000001`;
   if (path === '/communes/{name}/signalements') return '/communes/21231/signalements';
+  if (path === '/donnees/{owner}/{file}') return '/donnees/dijon/signalements';
   const dossier = path.startsWith('/admin/') ? '3' : '4';
   return path
     .replace('{collectivite}', persona.collectivite)
@@ -147,6 +148,7 @@ function concrete(path, persona) {
 }
 
 const NOT_HTML = (r) => r.path === '/healthz' || r.path === '/metrics' || r.path.startsWith('/static/')
+  || r.path === '/donnees/{owner}' || r.path.startsWith('/donnees/schemas/')
   || r.path.startsWith('/api/') || r.path === '/recherche/suggestions' || r.path.startsWith('/open311/') || r.path.endsWith('.csv') || r.path.endsWith('.zip') || r.path.endsWith('.xlsx') || r.path.endsWith('.pdf') || r.path.endsWith('/export') || r.path === '/compte/documents/{file}' || r.path.endsWith('/photos/{file}');
 
 /// Visits a URL (or runs `action` on a fresh page) and returns axe violations and the figures.
