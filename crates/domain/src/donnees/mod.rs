@@ -3,6 +3,7 @@
 //! files (CSV, JSON, GeoJSON). The DCAT-AP description of the catalogue is in `dcat`.
 
 pub mod dcat;
+pub mod schema;
 
 use serde_json::{json, Value};
 

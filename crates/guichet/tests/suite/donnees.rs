@@ -317,3 +317,94 @@ async fn a_new_version_only_when_the_content_changes_and_older_files_stay_downlo
     );
     assert_eq!(s.get("/donnees/dijon/signalements.exe").await.status(), 404);
 }
+
+const FRICTIONLESS_ERRORS: &str = r#"
+import json, os, sys
+from frictionless import Resource, Schema
+data, schema = sys.argv[1], sys.argv[2]
+resource = Resource(path=os.path.basename(data), basepath=os.path.dirname(data),
+                    schema=Schema.from_descriptor(json.load(open(schema))))
+report = resource.validate(limit_errors=10000)
+print(json.dumps(report.flatten(["type", "rowNumber", "fieldNumber"])))
+"#;
+
+/// The same files judged by Guichet's Table Schema validation and by frictionless: the same
+/// verdict, and the same problems at the same rows and fields.
+#[test]
+fn table_schema_validation_agrees_with_frictionless() {
+    use guichet_domain::donnees::schema::Schema;
+    let custom = serde_json::json!({
+        "fields": [
+            {"name": "CODE", "type": "string", "constraints": {"pattern": "[A-Z]{2}[0-9]{3}"}},
+            {"name": "ANNEE", "type": "year"},
+            {"name": "MOIS", "type": "yearmonth"},
+            {"name": "ACTIF", "type": "boolean"},
+            {"name": "COURRIEL", "type": "string", "format": "email"},
+            {"name": "TAUX", "type": "number", "constraints": {"minimum": 0, "maximum": 100}},
+            {"name": "NATURE", "type": "string", "constraints": {"enum": ["piscine", "stade"]}},
+            {"name": "NB", "type": "integer", "constraints": {"unique": true}},
+            {"name": "NOTE", "type": "string", "constraints": {"minLength": 2, "maxLength": 6}}
+        ],
+        "primaryKey": ["CODE"]
+    });
+    let deliberations: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(shared("scdl/deliberations.schema.json")).expect("SCDL"),
+    )
+    .expect("JSON");
+    let header_d = "COLL_NOM,COLL_SIRET,DELIB_ID,DELIB_DATE,DELIB_MATIERE_CODE,DELIB_MATIERE_NOM,DELIB_OBJET,BUDGET_ANNEE,BUDGET_NOM,PREF_ID,PREF_DATE,VOTE_EFFECTIF,VOTE_REEL,VOTE_POUR,VOTE_CONTRE,VOTE_ABSTENTION,DELIB_URL";
+    let cases: Vec<(&str, &serde_json::Value, String)> = vec![
+        (
+            "délibérations valides",
+            &deliberations,
+            format!("{header_d}\nDijon,21210231300015,2026-42,2026-11-17,7.1,Décisions budgétaires,Budget primitif 2027,2027,Budget principal,,,59,55,40,10,5,https://www.dijon.fr/deliberations/2026-42.pdf\nDijon,21210231300015,2026-43,2026-11-17,1.1,Marchés publics,Attribution du marché de voirie,,,,,59,55,55,0,0,\n"),
+        ),
+        (
+            "délibérations fautives",
+            &deliberations,
+            format!("{header_d}\nDijon,2121023130001,2026-42,17/11/2026,71,Décisions budgétaires,,2027,Budget principal,,,59,55,quarante,10,5,pas une adresse\nDijon,21210231300015,2026-43,2026-11-17,1.1\n,,,,,,,,,,,,,,,,\nDijon,21210231300015,2026-44,2026-11-17,1.1,Marchés,Objet,,,,,1,1,1,0,0,,en trop\n"),
+        ),
+        (
+            "en-tête fautif",
+            &deliberations,
+            "COLL_NOM,SIRET,DELIB_ID\nDijon,21210231300015,2026-42\n".to_string(),
+        ),
+        (
+            "types et contraintes",
+            &custom,
+            "CODE,ANNEE,MOIS,ACTIF,COURRIEL,TAUX,NATURE,NB,NOTE\nAB123,2026,2026-11,true,a@b.fr,12.5,piscine,1,ok\nAB12,26,2026-13,oui,pas-un-courriel,101,golf,1,x\nAB123,2026,2026-01,0,c@d.fr,-1,stade,2,beaucoup trop\n,2026,2026-01,FALSE,c@d.fr,1e2,stade,x,ok\n".to_string(),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tmp");
+    for (name, schema, csv) in cases {
+        let data = dir.path().join("donnees.csv");
+        let schema_file = dir.path().join("schema.json");
+        std::fs::write(&data, &csv).expect("write");
+        std::fs::write(&schema_file, schema.to_string()).expect("write");
+        let (ok, out) = python(FRICTIONLESS_ERRORS, &[&data, &schema_file]);
+        assert!(ok, "{name}: {out}");
+        let theirs: std::collections::BTreeSet<(String, Option<u64>, Option<u64>)> =
+            serde_json::from_str::<Vec<(String, Option<u64>, Option<u64>)>>(out.trim())
+                .unwrap_or_else(|e| panic!("{name}: {e}: {out}"))
+                .into_iter()
+                .collect();
+        let report = Schema::from_json(schema)
+            .expect("schema")
+            .validate(csv.as_bytes());
+        let ours: std::collections::BTreeSet<(String, Option<u64>, Option<u64>)> = report
+            .issues
+            .iter()
+            .map(|i| {
+                (
+                    i.kind.code().to_string(),
+                    i.row.map(|r| r as u64),
+                    i.field.map(|f| f as u64),
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name}");
+        assert_eq!(report.valid(), theirs.is_empty(), "{name}");
+        for issue in &report.issues {
+            assert!(!issue.message.is_empty(), "{name}: {issue:?}");
+        }
+    }
+}
