@@ -11,6 +11,9 @@ CREATE TABLE datasets (
     description TEXT NOT NULL,
     licence TEXT NOT NULL,
     frequency TEXT NOT NULL,
+    -- An uploaded dataset's Table Schema: a shipped SCDL schema's name, or the one given (JSON).
+    schema_name TEXT,
+    schema TEXT,
     created_at BIGINT NOT NULL,
     modified_at BIGINT NOT NULL,
     UNIQUE (tenant_id, slug)

@@ -26,6 +26,10 @@ pub struct Dataset {
     pub description: String,
     pub licence: Licence,
     pub frequency: Frequence,
+    /// An uploaded dataset's shipped SCDL schema, by name.
+    pub schema_name: Option<String>,
+    /// An uploaded dataset's own Table Schema (JSON), when not a shipped one.
+    pub schema: Option<String>,
     pub created_at: i64,
     pub modified_at: i64,
 }
@@ -49,8 +53,7 @@ pub struct Version {
     pub kept: bool,
 }
 
-const COLUMNS: &str =
-    "id, tenant_id, slug, origin, title, description, licence, frequency, created_at, modified_at";
+const COLUMNS: &str = "id, tenant_id, slug, origin, title, description, licence, frequency, schema_name, schema, created_at, modified_at";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Dataset> {
     let licence: String = r.try_get("licence")?;
@@ -64,6 +67,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dataset> {
         description: r.try_get("description")?,
         licence: Licence::from_code(&licence).unwrap_or(Licence::LicenceOuverte),
         frequency: Frequence::from_code(&frequency).unwrap_or(Frequence::Irreguliere),
+        schema_name: r.try_get("schema_name")?,
+        schema: r.try_get("schema")?,
         created_at: r.try_get("created_at")?,
         modified_at: r.try_get("modified_at")?,
     })
@@ -328,6 +333,117 @@ async fn dossiers_par_mois(
             ]
         })
         .collect())
+}
+
+/// A file a collectivité publishes, already checked against its schema.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub tenant_id: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub licence: Licence,
+    pub frequency: Frequence,
+    pub schema_name: Option<String>,
+    pub schema: Option<String>,
+    pub csv: String,
+    pub rows: i64,
+}
+
+/// Publishes an uploaded file: the dataset (created, or its description updated) and its new
+/// version, with the trace, in one commit. None when the slug is a generated dataset's.
+pub async fn publish(
+    db: &Db,
+    u: Upload,
+    trace: crate::trace::Trace,
+) -> anyhow::Result<Option<Dataset>> {
+    let now = crate::now_ms();
+    let sha = hex::encode(Sha256::digest(u.csv.as_bytes()));
+    db.write(move |conn| {
+        Box::pin(async move {
+            let existing = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM datasets WHERE tenant_id = $1 AND slug = $2"
+            ))
+            .bind(u.tenant_id)
+            .bind(&u.slug)
+            .fetch_optional(&mut *conn)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()?;
+            let id = match existing {
+                Some(d) if d.origin != "depose" => return Ok(None),
+                Some(d) => {
+                    sqlx::query("UPDATE datasets SET title = $1, description = $2, licence = $3, frequency = $4, schema_name = $5, schema = $6, modified_at = $7 WHERE id = $8")
+                        .bind(&u.title)
+                        .bind(&u.description)
+                        .bind(u.licence.code())
+                        .bind(u.frequency.code())
+                        .bind(&u.schema_name)
+                        .bind(&u.schema)
+                        .bind(now)
+                        .bind(d.id)
+                        .execute(&mut *conn)
+                        .await?;
+                    d.id
+                }
+                None => sqlx::query(
+                    "INSERT INTO datasets (tenant_id, slug, origin, title, description, licence, frequency, schema_name, schema, created_at, modified_at)
+                     VALUES ($1, $2, 'depose', $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                )
+                .bind(u.tenant_id)
+                .bind(&u.slug)
+                .bind(&u.title)
+                .bind(&u.description)
+                .bind(u.licence.code())
+                .bind(u.frequency.code())
+                .bind(&u.schema_name)
+                .bind(&u.schema)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("id")?,
+            };
+            let version: i64 = sqlx::query(
+                "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM dataset_versions WHERE dataset_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("next")?;
+            sqlx::query(
+                "INSERT INTO dataset_versions (dataset_id, version, created_at, row_count, byte_size, sha256, csv) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(now)
+            .bind(u.rows)
+            .bind(i64::try_from(u.csv.len())?)
+            .bind(&sha)
+            .bind(&u.csv)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE dataset_versions SET csv = NULL WHERE dataset_id = $1 AND version <= $2")
+                .bind(id)
+                .bind(version - FILES_KEPT)
+                .execute(&mut *conn)
+                .await?;
+            let mut trace = trace;
+            for event in trace.events_mut() {
+                event.object_type = Some("jeu_de_donnees".into());
+                event.object_id = Some(format!("{id} v{version}"));
+            }
+            trace.write(conn).await?;
+            sqlx::query(&format!("SELECT {COLUMNS} FROM datasets WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .as_ref()
+                .map(from_row)
+                .transpose()
+        })
+    })
+    .await
 }
 
 /// What a refresh did.

@@ -210,6 +210,11 @@ pub fn table() -> RouteTable {
         .get("/donnees", Public, donnees::portal)
         .get("/donnees/catalogue", Public, donnees::catalogue::negotiated)
         .get("/donnees/schemas/{file}", Public, donnees::schema)
+        .get(
+            "/donnees/schemas/{owner}/{file}",
+            Public,
+            donnees::given_schema,
+        )
         .get("/donnees/{owner}", Public, donnees::catalogue::platform)
         .get("/donnees/{owner}/{file}", Public, donnees::dataset)
         .get("/healthz", Public, health::healthz)
@@ -457,6 +462,16 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/equipes/{id}/membres",
             Collectivite(P::ManageEquipe),
             equipe::change_equipe_member,
+        )
+        .get(
+            "/admin/{collectivite}/donnees",
+            Collectivite(P::PublishData),
+            donnees::admin::page,
+        )
+        .post(
+            "/admin/{collectivite}/donnees",
+            Collectivite(P::PublishData),
+            donnees::admin::upload,
         )
         .get(
             "/admin/{collectivite}/journal",

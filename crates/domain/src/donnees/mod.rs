@@ -494,6 +494,71 @@ impl Genere {
     }
 }
 
+/// The SCDL schemas shipped with Guichet (schema.data.gouv.fr, MIT): name, title, descriptor.
+pub const SCDL: [(&str, &str, &str); 5] = [
+    (
+        "deliberations",
+        "Délibérations (SCDL 2.1.5)",
+        include_str!("../../schemas/scdl/deliberations.schema.json"),
+    ),
+    (
+        "subventions",
+        "Subventions (SCDL 2.1.1)",
+        include_str!("../../schemas/scdl/subventions.schema.json"),
+    ),
+    (
+        "equipements",
+        "Équipements (SCDL 0.1.5)",
+        include_str!("../../schemas/scdl/equipements.schema.json"),
+    ),
+    (
+        "budget",
+        "Budget (SCDL 0.8.3)",
+        include_str!("../../schemas/scdl/budget.schema.json"),
+    ),
+    (
+        "catalogue",
+        "Catalogue simplifié (SCDL 0.1.3)",
+        include_str!("../../schemas/scdl/catalogue.schema.json"),
+    ),
+];
+
+/// A shipped SCDL schema's descriptor, by name.
+pub fn scdl(name: &str) -> Option<Value> {
+    SCDL.iter()
+        .find(|(n, _, _)| *n == name)
+        .and_then(|(_, _, text)| serde_json::from_str(text).ok())
+}
+
+/// A dataset's address part from its title: lower-case ASCII letters and digits joined by
+/// hyphens, at most 60 characters.
+pub fn slug(title: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = title
+        .nfd()
+        .filter(|c| c.is_ascii())
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let joined = folded.split_whitespace().collect::<Vec<_>>().join("-");
+    joined
+        .chars()
+        .take(60)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
+/// Names a dataset may not take: the generated ones and the catalogue's.
+pub fn reserved(slug: &str) -> bool {
+    slug == "catalogue" || Genere::from_slug(slug).is_some()
+}
+
 /// Counts from 1 to 4 are not published (statistical secret): a blank cell instead.
 pub const SMALLEST_PUBLISHED: i64 = 5;
 

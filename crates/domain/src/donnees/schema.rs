@@ -216,6 +216,36 @@ impl Schema {
         })
     }
 
+    /// A valid file's rows as JSON objects, each cell cast to its field's type (missing: null).
+    pub fn json_rows(&self, csv_bytes: &[u8]) -> Value {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(csv_bytes);
+        Value::Array(
+            reader
+                .records()
+                .filter_map(Result::ok)
+                .map(|r| {
+                    let object: serde_json::Map<String, Value> = self
+                        .fields
+                        .iter()
+                        .zip(r.iter())
+                        .map(|(f, cell)| {
+                            let value = if self.missing.iter().any(|m| m == cell) {
+                                Value::Null
+                            } else {
+                                f.cast(cell).unwrap_or(Value::Null)
+                            };
+                            (f.name.clone(), value)
+                        })
+                        .collect();
+                    Value::Object(object)
+                })
+                .collect(),
+        )
+    }
+
     pub fn field_names(&self) -> Vec<&str> {
         self.fields.iter().map(|f| f.name.as_str()).collect()
     }

@@ -408,3 +408,196 @@ fn table_schema_validation_agrees_with_frictionless() {
         }
     }
 }
+
+const DELIB_HEADER: &str = "COLL_NOM,COLL_SIRET,DELIB_ID,DELIB_DATE,DELIB_MATIERE_CODE,DELIB_MATIERE_NOM,DELIB_OBJET,BUDGET_ANNEE,BUDGET_NOM,PREF_ID,PREF_DATE,VOTE_EFFECTIF,VOTE_REEL,VOTE_POUR,VOTE_CONTRE,VOTE_ABSTENTION,DELIB_URL";
+
+fn deliberations_form(action: &str, title: &str, csv: &str) -> reqwest::multipart::Form {
+    crate::support::multipart(&[
+        ("titre", title),
+        (
+            "description",
+            "Les délibérations du conseil municipal de Dijon.",
+        ),
+        ("licence", "lo-2.0"),
+        ("frequence", "MONTHLY"),
+        ("schema", "deliberations"),
+        ("action", action),
+    ])
+    .part(
+        "fichier",
+        crate::support::file_part("deliberations.csv", csv.as_bytes().to_vec(), "text/csv"),
+    )
+}
+
+#[tokio::test]
+async fn an_uploaded_file_is_refused_cell_by_cell_until_valid_then_published_in_the_catalogue() {
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let s = TestServer::with(|c| c.worker = false).await;
+    let t = personas::collectivites(&s).await;
+    let db = s.db();
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "donnees@dijon.fr",
+        &[(&t.dijon, Role::Publication)],
+    )
+    .await;
+    let b = &agent.browser;
+    let home = b.get("/admin/dijon").await;
+    assert!(home.html.contains("/admin/dijon/donnees"), "{}", home.html);
+    let form = b.get("/admin/dijon/donnees").await;
+    assert_eq!(form.status, 200);
+    assert!(form.html.contains("Délibérations (SCDL 2.1.5)"));
+
+    // A file with mistakes: refused, each placed by row and column, in French; nothing stored.
+    let faulty = format!(
+        "{DELIB_HEADER}\nDijon,2121023130001,2026-42,17/11/2026,7.1,Décisions budgétaires,Budget primitif,2027,,,,59,55,quarante,10,5,\n"
+    );
+    let refused = b
+        .post_multipart(
+            "/admin/dijon/donnees",
+            deliberations_form("publier", "Délibérations du conseil municipal", &faulty),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    for expected in [
+        "n'est pas conforme au schéma : 3 erreur(s) sur 1 ligne(s)",
+        "Ligne 2, colonne « COLL_SIRET »",
+        "Ligne 2, colonne « DELIB_DATE » : « 17/11/2026 » n&#39;est pas une date au format AAAA-MM-JJ",
+        "Ligne 2, colonne « VOTE_POUR »",
+    ] {
+        assert!(
+            refused.html.contains(expected) || refused.html.contains(&expected.replace("&#39;", "'")),
+            "{expected}: {}",
+            refused.html
+        );
+    }
+    assert!(guichet_store::donnees::of(db, t.dijon.id)
+        .await
+        .expect("q")
+        .is_empty());
+
+    // Fixed: checked without publishing first, then published.
+    let valid = format!(
+        "{DELIB_HEADER}\nDijon,21210231300015,2026-42,2026-11-17,7.1,Décisions budgétaires,Budget primitif 2027,2027,Budget principal,,,59,55,40,10,5,https://www.dijon.fr/deliberations/2026-42.pdf\n"
+    );
+    let checked = b
+        .post_multipart(
+            "/admin/dijon/donnees",
+            deliberations_form("verifier", "Délibérations du conseil municipal", &valid),
+        )
+        .await;
+    assert_eq!(checked.status, 200);
+    assert!(checked
+        .html
+        .contains("Le fichier est conforme au schéma : 1 ligne(s)"));
+    assert!(guichet_store::donnees::of(db, t.dijon.id)
+        .await
+        .expect("q")
+        .is_empty());
+    let published = b
+        .post_multipart(
+            "/admin/dijon/donnees",
+            deliberations_form("publier", "Délibérations du conseil municipal", &valid),
+        )
+        .await;
+    assert_eq!(
+        published.location.as_deref(),
+        Some("/donnees/dijon/deliberations-du-conseil-municipal")
+    );
+    let (_, csv) = s
+        .get_text("/donnees/dijon/deliberations-du-conseil-municipal.csv")
+        .await;
+    assert_eq!(csv, valid);
+    let json: serde_json::Value = serde_json::from_str(
+        &s.get_text("/donnees/dijon/deliberations-du-conseil-municipal.json")
+            .await
+            .1,
+    )
+    .expect("JSON");
+    assert_eq!(json[0]["VOTE_POUR"], 40);
+    assert_eq!(json[0]["PREF_ID"], serde_json::Value::Null);
+    let journal = guichet_store::journal::list(db, &Default::default(), 20)
+        .await
+        .expect("journal");
+    assert!(journal
+        .iter()
+        .any(|e| e.event.action == "donnees.publication" && e.event.actor == "donnees@dijon.fr"));
+
+    // It appears in the catalogue, conforming to the SCDL schema, and the catalogue still
+    // conforms to DCAT-AP.
+    let (_, ttl) = s.get_text("/donnees/dijon/catalogue.ttl").await;
+    assert!(ttl.contains("deliberations-du-conseil-municipal"), "{ttl}");
+    assert!(
+        ttl.contains("scdl/deliberations/raw/v2.1.5/schema.json"),
+        "{ttl}"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("catalogue.ttl");
+    std::fs::write(&file, &ttl).expect("write");
+    let (ok, out) = python(
+        PYSHACL,
+        &[
+            &shared("dcat-ap-3.0.1-SHACL.ttl"),
+            &file,
+            std::path::Path::new("turtle"),
+        ],
+    );
+    assert!(ok, "{out}");
+
+    // Published again under the same title: a second version.
+    let again = format!("{valid}Dijon,21210231300015,2026-43,2026-11-17,1.1,Marchés publics,Voirie,,,,,59,55,55,0,0,\n");
+    b.post_multipart(
+        "/admin/dijon/donnees",
+        deliberations_form("publier", "Délibérations du conseil municipal", &again),
+    )
+    .await;
+    let page = b
+        .get("/donnees/dijon/deliberations-du-conseil-municipal")
+        .await;
+    assert!(page.html.contains("?version=2") && page.html.contains("?version=1"));
+
+    // A generated dataset's name cannot be taken.
+    let taken = b
+        .post_multipart(
+            "/admin/dijon/donnees",
+            deliberations_form("publier", "Signalements", &valid),
+        )
+        .await;
+    assert_eq!(taken.status, 422);
+    assert!(taken.html.contains("produit par la plateforme"));
+
+    // Another role of Dijon, or Mâcon's publisher, cannot publish for Dijon.
+    let instructeur = personas::persona(
+        &s,
+        Kind::Agent,
+        "instructeur@dijon.fr",
+        &[(&t.dijon, Role::Instructeur)],
+    )
+    .await;
+    let macon = personas::persona(
+        &s,
+        Kind::Agent,
+        "donnees@macon.fr",
+        &[(&t.macon, Role::Publication)],
+    )
+    .await;
+    for other in [&instructeur, &macon] {
+        let denied = other
+            .browser
+            .post_multipart(
+                "/admin/dijon/donnees",
+                deliberations_form("publier", "Autre titre", &valid),
+            )
+            .await;
+        assert_eq!(denied.status, 403, "{}", other.email);
+    }
+    assert_eq!(
+        guichet_store::donnees::of(db, t.dijon.id)
+            .await
+            .expect("q")
+            .len(),
+        1
+    );
+}

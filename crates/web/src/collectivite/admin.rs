@@ -84,6 +84,9 @@ pub async fn home(
     if allowed(&ctx.roles, Permission::ManageEquipe) {
         links.push((format!("/admin/{slug}/equipe"), "Équipe et rôles"));
     }
+    if allowed(&ctx.roles, Permission::PublishData) {
+        links.push((format!("/admin/{slug}/donnees"), "Données ouvertes"));
+    }
     if allowed(&ctx.roles, Permission::ViewJournal) {
         links.push((format!("/admin/{slug}/journal"), "Journal d'audit"));
     }

@@ -186,11 +186,7 @@ fn dataset(
     let segment = owner.map_or(super::PLATFORM_OWNER, |c| c.slug.as_str());
     let page = state.config.link(&format!("/donnees/{segment}/{}", d.slug));
     let genere = d.genere();
-    let schema = genere.map(|g| {
-        state
-            .config
-            .link(&format!("/donnees/schemas/{}.json", g.slug()))
-    });
+    let schema = super::schema_url(state, segment, d);
     let mut formats = vec![
         ("csv", "text/csv", "CSV"),
         ("json", "application/json", "JSON"),

@@ -4,6 +4,7 @@
 //! `.ttl` (and `/donnees/catalogue` by content negotiation), for the platform and per
 //! collectivité (`/donnees/{collectivité}/catalogue.jsonld`), paged with Hydra.
 
+pub mod admin;
 pub mod catalogue;
 
 use crate::error::AppError;
@@ -195,7 +196,7 @@ async fn page(
         owner: owner.segment().to_string(),
         owner_name: owner.name().to_string(),
         located: genere.is_some_and(Genere::located),
-        schema: genere.map(|g| format!("/donnees/schemas/{}.json", g.slug())),
+        schema: schema_url(state, owner.segment(), &d),
         versions,
         dataset: d,
     })
@@ -209,7 +210,7 @@ async fn download(
     version: Option<i64>,
 ) -> Result<Response, AppError> {
     let Some(g) = d.genere() else {
-        return Ok(crate::page::not_found(State(state.clone())).await);
+        return uploaded(state, d, extension, version).await;
     };
     let kind = match extension {
         "csv" => "text/csv; charset=utf-8",
@@ -244,6 +245,95 @@ async fn download(
             (header::CACHE_CONTROL, "public, max-age=300".to_string()),
         ],
         body,
+    )
+        .into_response())
+}
+
+/// A file of an uploaded dataset: the CSV as published, or JSON typed by its schema.
+async fn uploaded(
+    state: &AppState,
+    d: &Dataset,
+    extension: &str,
+    version: Option<i64>,
+) -> Result<Response, AppError> {
+    let (Some(schema), Some(csv)) = (table_schema(d), store::csv(&state.db, d.id, version).await?)
+    else {
+        return Ok(crate::page::not_found(State(state.clone())).await);
+    };
+    let (kind, body) = match extension {
+        "csv" => ("text/csv; charset=utf-8", csv),
+        "json" => (
+            "application/json",
+            schema.json_rows(csv.as_bytes()).to_string(),
+        ),
+        _ => return Ok(crate::page::not_found(State(state.clone())).await),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// An uploaded dataset's Table Schema: the shipped SCDL one it names, or its own.
+pub(crate) fn table_schema(d: &Dataset) -> Option<guichet_domain::donnees::schema::Schema> {
+    let descriptor = match (&d.schema_name, &d.schema) {
+        (Some(name), _) => guichet_domain::donnees::scdl(name)?,
+        (None, Some(text)) => serde_json::from_str(text).ok()?,
+        (None, None) => return None,
+    };
+    guichet_domain::donnees::schema::Schema::from_json(&descriptor).ok()
+}
+
+/// Where a dataset's schema is published: the platform's for a generated dataset, the official
+/// address of a shipped SCDL schema, or the platform's copy of one the collectivité gave.
+pub(crate) fn schema_url(state: &AppState, owner: &str, d: &Dataset) -> Option<String> {
+    if let Some(g) = d.genere() {
+        return Some(
+            state
+                .config
+                .link(&format!("/donnees/schemas/{}.json", g.slug())),
+        );
+    }
+    match (&d.schema_name, &d.schema) {
+        (Some(name), _) => guichet_domain::donnees::scdl(name)?
+            .get("path")
+            .and_then(|p| p.as_str())
+            .map(str::to_string),
+        (None, Some(_)) => Some(
+            state
+                .config
+                .link(&format!("/donnees/schemas/{owner}/{}.json", d.slug)),
+        ),
+        (None, None) => None,
+    }
+}
+
+/// `/donnees/schemas/{owner}/{slug}.json`: the Table Schema a collectivité gave for its dataset.
+pub async fn given_schema(
+    State(state): State<AppState>,
+    Path((owner, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let found = match (
+        Owner::from_path(&state, &owner).await?,
+        file.strip_suffix(".json"),
+    ) {
+        (Some(o), Some(slug)) => store::by_slug(&state.db, o.tenant_id(), slug).await?,
+        _ => None,
+    };
+    let Some(text) = found.and_then(|d| d.schema) else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        text,
     )
         .into_response())
 }
