@@ -139,6 +139,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "donnees",
         include_str!("../migrations/0029_donnees.sql"),
     ),
+    (
+        30,
+        "patrimoine",
+        include_str!("../migrations/0030_patrimoine.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -474,6 +474,16 @@ pub fn table() -> RouteTable {
             donnees::admin::upload,
         )
         .get(
+            "/admin/{collectivite}/donnees/patrimoine",
+            Collectivite(P::PublishData),
+            donnees::patrimoine::page,
+        )
+        .post(
+            "/admin/{collectivite}/donnees/patrimoine",
+            Collectivite(P::PublishData),
+            donnees::patrimoine::save,
+        )
+        .get(
             "/admin/{collectivite}/journal",
             Collectivite(P::ViewJournal),
             journal::page,

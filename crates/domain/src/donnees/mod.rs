@@ -3,6 +3,7 @@
 //! files (CSV, JSON, GeoJSON). The DCAT-AP description of the catalogue is in `dcat`.
 
 pub mod dcat;
+pub mod patrimoine;
 pub mod schema;
 
 use serde_json::{json, Value};
@@ -554,9 +555,9 @@ pub fn slug(title: &str) -> String {
         .to_string()
 }
 
-/// Names a dataset may not take: the generated ones and the catalogue's.
+/// Names a dataset may not take: the generated ones, the catalogue's and the register's.
 pub fn reserved(slug: &str) -> bool {
-    slug == "catalogue" || Genere::from_slug(slug).is_some()
+    matches!(slug, "catalogue" | "patrimoine") || Genere::from_slug(slug).is_some()
 }
 
 /// Counts from 1 to 4 are not published (statistical secret): a blank cell instead.

@@ -601,3 +601,179 @@ async fn an_uploaded_file_is_refused_cell_by_cell_until_valid_then_published_in_
         1
     );
 }
+
+fn asset(title: &str, open: bool) -> Vec<(&'static str, String)> {
+    vec![
+        ("titre", title.to_string()),
+        (
+            "description",
+            "Suivre les associations subventionnées.".into(),
+        ),
+        ("service", "Vie associative".into()),
+        ("base_legale", "CGCT L2311-7".into()),
+        (
+            "donnees_personnelles",
+            if open { "non" } else { "oui" }.into(),
+        ),
+        ("conservation", "10 ans".into()),
+        ("frequence", "Annuelle".into()),
+        ("ouvert", if open { "oui" } else { "non" }.into()),
+        (
+            "motif",
+            if open {
+                ""
+            } else {
+                "Coordonnées des présidents d'associations."
+            }
+            .into(),
+        ),
+        (
+            "url",
+            if open {
+                "https://www.dijon.fr/donnees/subventions"
+            } else {
+                ""
+            }
+            .into(),
+        ),
+        (
+            "licence",
+            if open {
+                "Licence Ouverte-LO"
+            } else {
+                "Spécifique ou autre"
+            }
+            .into(),
+        ),
+        ("theme", "Associations".into()),
+        ("mots_cles", "associations, subventions".into()),
+        ("maille", "Communale".into()),
+        ("couverture", "Dijon".into()),
+        ("debut", "2020-01-01".into()),
+        ("fin", "2026-12-31".into()),
+        ("formats", "CSV".into()),
+        ("siret", "212 102 313 00015".into()),
+        ("action", "enregistrer".into()),
+    ]
+}
+
+#[tokio::test]
+async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_in_the_scdl() {
+    use guichet_domain::role::Role;
+    use guichet_store::compte::Kind;
+    let s = TestServer::with(|c| c.worker = false).await;
+    let t = personas::collectivites(&s).await;
+    let db = s.db();
+    let agent = personas::persona(
+        &s,
+        Kind::Agent,
+        "donnees@dijon.fr",
+        &[(&t.dijon, Role::Publication)],
+    )
+    .await;
+    let b = &agent.browser;
+    let post = |fields: Vec<(&'static str, String)>| async move {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.post("/admin/dijon/donnees/patrimoine", &pairs).await
+    };
+
+    // A closed asset must say why; a fixed one is registered.
+    let mut missing = asset("Fichier des associations", false);
+    missing.retain(|(k, _)| *k != "motif");
+    let refused = post(missing).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused
+        .html
+        .contains("Expliquez pourquoi ces données ne sont pas ouvertes"));
+    assert!(guichet_store::patrimoine::of(db, t.dijon.id)
+        .await
+        .expect("q")
+        .is_empty());
+    assert_eq!(
+        post(asset("Fichier des associations", false)).await.status,
+        303
+    );
+    assert_eq!(post(asset("Subventions versées", true)).await.status, 303);
+    let entries = guichet_store::patrimoine::of(db, t.dijon.id)
+        .await
+        .expect("q");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].actif.siret, "21210231300015");
+
+    // Changed, by its publisher only: Mâcon's cannot touch it.
+    let closed = entries.iter().find(|e| !e.actif.ouvert).expect("closed").id;
+    let mut changed = asset("Fichier des associations (2026)", false);
+    changed.push(("id", closed.to_string()));
+    assert_eq!(post(changed.clone()).await.status, 303);
+    let macon = personas::persona(
+        &s,
+        Kind::Agent,
+        "donnees@macon.fr",
+        &[(&t.macon, Role::Publication)],
+    )
+    .await;
+    let pairs: Vec<(&str, &str)> = changed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let across = macon
+        .browser
+        .post("/admin/macon/donnees/patrimoine", &pairs)
+        .await;
+    assert_eq!(across.status, 404);
+    assert_eq!(
+        macon
+            .browser
+            .post("/admin/dijon/donnees/patrimoine", &pairs)
+            .await
+            .status,
+        403
+    );
+    let kept = guichet_store::patrimoine::get(db, t.dijon.id, closed)
+        .await
+        .expect("q")
+        .expect("there");
+    assert_eq!(kept.actif.titre, "Fichier des associations (2026)");
+
+    // The register, published in the SCDL `catalogue` schema, valid for frictionless and Guichet.
+    let (status, csv) = s.get_text("/donnees/dijon/patrimoine.csv").await;
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("patrimoine.csv");
+    std::fs::write(&data, &csv).expect("write");
+    let schema = shared("scdl/catalogue.schema.json");
+    let (ok, out) = python(FRICTIONLESS, &[&data, &schema]);
+    assert!(ok, "{out}\n{csv}");
+    let descriptor: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&schema).expect("read")).expect("JSON");
+    let report = guichet_domain::donnees::schema::Schema::from_json(&descriptor)
+        .expect("schema")
+        .validate(csv.as_bytes());
+    assert!(report.valid(), "{:?}", report.issues);
+
+    // Removed, with its journal entries.
+    assert_eq!(
+        b.post(
+            "/admin/dijon/donnees/patrimoine",
+            &[("id", &closed.to_string()), ("action", "supprimer")]
+        )
+        .await
+        .status,
+        303
+    );
+    assert_eq!(
+        guichet_store::patrimoine::of(db, t.dijon.id)
+            .await
+            .expect("q")
+            .len(),
+        1
+    );
+    let journal = guichet_store::journal::list(db, &Default::default(), 50)
+        .await
+        .expect("journal");
+    for action in [
+        "patrimoine.ajout",
+        "patrimoine.modification",
+        "patrimoine.suppression",
+    ] {
+        assert!(journal.iter().any(|e| e.event.action == action), "{action}");
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod catalogue;
+pub mod patrimoine;
 
 use crate::error::AppError;
 use crate::layout::Layout;
@@ -159,6 +160,9 @@ pub async fn dataset(
     };
     if slug == "catalogue" {
         return catalogue::serve(&state, Some(&owner), extension, q.page).await;
+    }
+    if let (Owner::Collectivite(c), "patrimoine", Some("csv")) = (&owner, slug, extension) {
+        return patrimoine::export(&state, c).await;
     }
     let Some(d) = store::by_slug(&state.db, owner.tenant_id(), slug).await? else {
         return Ok(crate::page::not_found(State(state)).await);
