@@ -307,14 +307,10 @@ pub fn triples(c: &Catalogue) -> Vec<Triple> {
 pub fn turtle(c: &Catalogue) -> std::io::Result<Vec<u8>> {
     let mut s = oxttl::TurtleSerializer::new();
     for (prefix, ns) in PREFIXES {
-        s = s
-            .with_prefix(prefix, ns)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        s = s.with_prefix(prefix, ns).map_err(std::io::Error::other)?;
     }
     let mut w = s.for_writer(Vec::new());
-    for t in triples(c) {
-        w.serialize_triple(&t)?;
-    }
+    triples(c).iter().try_for_each(|t| w.serialize_triple(t))?;
     w.finish()
 }
 
@@ -322,14 +318,12 @@ pub fn turtle(c: &Catalogue) -> std::io::Result<Vec<u8>> {
 pub fn json_ld(c: &Catalogue) -> std::io::Result<Vec<u8>> {
     let mut s = oxjsonld::JsonLdSerializer::new();
     for (prefix, ns) in PREFIXES {
-        s = s
-            .with_prefix(prefix, ns)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        s = s.with_prefix(prefix, ns).map_err(std::io::Error::other)?;
     }
     let mut w = s.for_writer(Vec::new());
-    for t in triples(c) {
-        w.serialize_quad(t.as_ref().in_graph(oxrdf::GraphNameRef::DefaultGraph))?;
-    }
+    triples(c).iter().try_for_each(|t| {
+        w.serialize_quad(t.as_ref().in_graph(oxrdf::GraphNameRef::DefaultGraph))
+    })?;
     w.finish()
 }
 

@@ -118,6 +118,30 @@ pub struct Report {
     pub count: usize,
 }
 
+impl Issue {
+    /// A problem of a whole row.
+    fn of_row(kind: IssueKind, row: usize, message: String) -> Self {
+        Self {
+            kind,
+            row: Some(row),
+            field: None,
+            field_name: None,
+            message,
+        }
+    }
+
+    /// A problem of the cell of field `index` (from 0) in `row`.
+    fn of_cell(kind: IssueKind, row: usize, index: usize, name: &str, message: String) -> Self {
+        Self {
+            kind,
+            row: Some(row),
+            field: Some(index + 1),
+            field_name: Some(name.to_string()),
+            message,
+        }
+    }
+}
+
 impl Report {
     pub fn valid(&self) -> bool {
         self.count == 0
@@ -281,26 +305,22 @@ impl Schema {
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    report.push(Issue {
-                        kind: IssueKind::TypeError,
-                        row: Some(row),
-                        field: None,
-                        field_name: None,
-                        message: format!("Ligne {row} : illisible ({e})."),
-                    });
+                    report.push(Issue::of_row(
+                        IssueKind::TypeError,
+                        row,
+                        format!("Ligne {row} : illisible ({e})."),
+                    ));
                     continue;
                 }
             };
             report.rows += 1;
             let cells: Vec<&str> = record.iter().collect();
             if cells.iter().all(|c| c.is_empty()) {
-                report.push(Issue {
-                    kind: IssueKind::BlankRow,
-                    row: Some(row),
-                    field: None,
-                    field_name: None,
-                    message: format!("Ligne {row} : la ligne est vide."),
-                });
+                report.push(Issue::of_row(
+                    IssueKind::BlankRow,
+                    row,
+                    format!("Ligne {row} : la ligne est vide."),
+                ));
                 continue;
             }
             let mut row_ok = true;
@@ -308,28 +328,22 @@ impl Schema {
             // the cells under an extra label are that label's problem.
             for (i, field) in self.fields.iter().enumerate().take(header.len()) {
                 let Some(cell) = cells.get(i) else {
-                    report.push(Issue {
-                        kind: IssueKind::MissingCell,
-                        row: Some(row),
-                        field: Some(i + 1),
-                        field_name: Some(field.name.clone()),
-                        message: format!(
+                    report.push(Issue::of_cell(IssueKind::MissingCell, row, i, &field.name, format!(
                             "Ligne {row}, colonne « {} » : la cellule manque (la ligne est trop courte).",
                             field.name
-                        ),
-                    });
+                        )));
                     // As frictionless: a missing required value is also a broken constraint.
                     if field.required {
-                        report.push(Issue {
-                            kind: IssueKind::ConstraintError,
-                            row: Some(row),
-                            field: Some(i + 1),
-                            field_name: Some(field.name.clone()),
-                            message: format!(
+                        report.push(Issue::of_cell(
+                            IssueKind::ConstraintError,
+                            row,
+                            i,
+                            &field.name,
+                            format!(
                                 "Ligne {row}, colonne « {} » : la valeur est obligatoire.",
                                 field.name
                             ),
-                        });
+                        ));
                     }
                     row_ok = false;
                     continue;
@@ -368,12 +382,10 @@ impl Schema {
             if !self.primary_key.is_empty() {
                 let k = key(&self.primary_key);
                 if k.iter().any(|c| self.missing.contains(c)) {
-                    report.push(Issue {
-                        kind: IssueKind::PrimaryKey,
-                        row: Some(row),
-                        field: None,
-                        field_name: None,
-                        message: format!(
+                    report.push(Issue::of_row(
+                        IssueKind::PrimaryKey,
+                        row,
+                        format!(
                             "Ligne {row} : la clé ({}) est vide ; chaque ligne doit en avoir une.",
                             self.primary_key
                                 .iter()
@@ -381,18 +393,16 @@ impl Schema {
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
-                    });
+                    ));
                 } else if let Some(first) = keys.get(&k) {
-                    report.push(Issue {
-                        kind: IssueKind::PrimaryKey,
-                        row: Some(row),
-                        field: None,
-                        field_name: None,
-                        message: format!(
+                    report.push(Issue::of_row(
+                        IssueKind::PrimaryKey,
+                        row,
+                        format!(
                             "Ligne {row} : la clé ({}) est déjà celle de la ligne {first}.",
                             k.join(", ")
                         ),
-                    });
+                    ));
                 } else {
                     keys.insert(k, row);
                 }
@@ -535,16 +545,14 @@ impl Schema {
                     continue;
                 }
                 if !targets.contains(key) {
-                    report.push(Issue {
-                        kind: IssueKind::ForeignKey,
-                        row: Some(*row),
-                        field: None,
-                        field_name: None,
-                        message: format!(
+                    report.push(Issue::of_row(
+                        IssueKind::ForeignKey,
+                        *row,
+                        format!(
                             "Ligne {row} : ({}) ne renvoie à aucune ligne du fichier.",
                             key.join(", ")
                         ),
-                    });
+                    ));
                 }
             }
         }
