@@ -295,9 +295,17 @@ async fn dossiers_par_mois(
     db: &Db,
     t: &crate::collectivite::Collectivite,
 ) -> anyhow::Result<Vec<Vec<String>>> {
+    // Counted by the hour in the database (Paris is a whole number of hours from UTC, so an
+    // hour falls in one Paris month), then by month here: a few rows per démarche and hour,
+    // not one per dossier.
     let rows = sqlx::query(
-        "SELECT d.slug, d.title, x.submitted_at, x.state FROM dossiers x JOIN demarches d ON d.id = x.demarche_id AND d.tenant_id = x.tenant_id
-         WHERE x.tenant_id = $1 AND x.submitted_at IS NOT NULL",
+        "SELECT d.slug, d.title, x.submitted_at / 3600000 AS hour,
+                COUNT(*) AS deposited,
+                SUM(CASE WHEN x.state = 'accepte' THEN 1 ELSE 0 END) AS accepted,
+                SUM(CASE WHEN x.state = 'refuse' THEN 1 ELSE 0 END) AS refused
+         FROM dossiers x JOIN demarches d ON d.id = x.demarche_id AND d.tenant_id = x.tenant_id
+         WHERE x.tenant_id = $1 AND x.submitted_at IS NOT NULL
+         GROUP BY d.slug, d.title, x.submitted_at / 3600000",
     )
     .bind(t.id)
     .fetch_all(db.pool())
@@ -306,18 +314,17 @@ async fn dossiers_par_mois(
     let mut counts: std::collections::BTreeMap<(String, String), (String, i64, i64, i64)> =
         Default::default();
     for r in &rows {
-        let at: i64 = r.try_get("submitted_at")?;
-        let month = guichet_domain::delai::paris_day(at)
+        let hour: i64 = r.try_get("hour")?;
+        let month = guichet_domain::delai::paris_day(hour * 3_600_000)
             .strftime("%Y-%m")
             .to_string();
-        let state: String = r.try_get("state")?;
         let entry = counts
             .entry((r.try_get("slug")?, month))
             .or_insert_with(|| (String::new(), 0, 0, 0));
         entry.0 = r.try_get("title")?;
-        entry.1 += 1;
-        entry.2 += i64::from(state == "accepte");
-        entry.3 += i64::from(state == "refuse");
+        entry.1 += r.try_get::<i64, _>("deposited")?;
+        entry.2 += r.try_get::<i64, _>("accepted")?;
+        entry.3 += r.try_get::<i64, _>("refused")?;
     }
     Ok(counts
         .into_iter()

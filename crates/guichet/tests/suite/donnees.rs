@@ -147,9 +147,12 @@ async fn datasets_validate_against_their_schemas_and_the_catalogue_against_dcat_
     let def = Definition::from_json(COMPOSTEUR).expect("definition");
     let d = crate::support::publish(db, t.dijon.id, &def).await;
     crate::support::publish(db, t.macon.id, &def).await;
-    // November: 7 dossiers (3 accepted, a small count); December: 2 (suppressed).
+    // November: 7 dossiers (3 accepted, a small count); December: 5, one of them at 00:30 on
+    // 1 December in Paris, still 30 November in UTC; in March, 2 (suppressed).
     deposited(&s, t.dijon.id, d.id, paris_ms(2026, 11, 3, 10, 0), 7, 3).await;
-    deposited(&s, t.dijon.id, d.id, paris_ms(2026, 12, 1, 10, 0), 2, 0).await;
+    deposited(&s, t.dijon.id, d.id, paris_ms(2026, 12, 1, 0, 30), 1, 0).await;
+    deposited(&s, t.dijon.id, d.id, paris_ms(2026, 12, 1, 10, 0), 4, 0).await;
+    deposited(&s, t.dijon.id, d.id, paris_ms(2027, 3, 2, 10, 0), 2, 0).await;
     report(
         &s,
         t.dijon.id,
@@ -221,7 +224,9 @@ async fn datasets_validate_against_their_schemas_and_the_catalogue_against_dcat_
     // Small counts are blank; no personal data leaves in the signalements.
     let (_, monthly) = s.get_text("/donnees/dijon/dossiers-par-mois.csv").await;
     assert!(
-        monthly.contains("2026-11,7,,0") && monthly.contains("2026-12,,0,0"),
+        monthly.contains("2026-11,7,,0")
+            && monthly.contains("2026-12,5,0,0")
+            && monthly.contains("2027-03,,0,0"),
         "{monthly}"
     );
     let (_, signalements) = s.get_text("/donnees/dijon/signalements.csv").await;
