@@ -510,28 +510,26 @@ async fn save(
     let (title, description) = (g.title(of), g.description(of));
     db.write(move |conn| {
         Box::pin(async move {
-            let existing = sqlx::query("SELECT id FROM datasets WHERE tenant_id = $1 AND slug = $2")
+            // Several nodes may refresh at once: whoever inserts first wins, the others use it.
+            sqlx::query(
+                "INSERT INTO datasets (tenant_id, slug, origin, title, description, licence, frequency, created_at, modified_at)
+                 VALUES ($1, $2, 'genere', $3, $4, $5, $6, $7, $7) ON CONFLICT (tenant_id, slug) DO NOTHING",
+            )
+            .bind(tenant_id)
+            .bind(g.slug())
+            .bind(&title)
+            .bind(&description)
+            .bind(Licence::LicenceOuverte.code())
+            .bind(g.frequency().code())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            let id: i64 = sqlx::query("SELECT id FROM datasets WHERE tenant_id = $1 AND slug = $2")
                 .bind(tenant_id)
                 .bind(g.slug())
-                .fetch_optional(&mut *conn)
-                .await?;
-            let id: i64 = match existing {
-                Some(r) => r.try_get("id")?,
-                None => sqlx::query(
-                    "INSERT INTO datasets (tenant_id, slug, origin, title, description, licence, frequency, created_at, modified_at)
-                     VALUES ($1, $2, 'genere', $3, $4, $5, $6, $7, $7) RETURNING id",
-                )
-                .bind(tenant_id)
-                .bind(g.slug())
-                .bind(&title)
-                .bind(&description)
-                .bind(Licence::LicenceOuverte.code())
-                .bind(g.frequency().code())
-                .bind(now)
                 .fetch_one(&mut *conn)
                 .await?
-                .try_get("id")?,
-            };
+                .try_get("id")?;
             let last = sqlx::query(
                 "SELECT version, sha256 FROM dataset_versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
             )
@@ -548,8 +546,9 @@ async fn save(
             if same {
                 return Ok(false);
             }
-            sqlx::query(
-                "INSERT INTO dataset_versions (dataset_id, version, created_at, row_count, byte_size, sha256, csv) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            let added = sqlx::query(
+                "INSERT INTO dataset_versions (dataset_id, version, created_at, row_count, byte_size, sha256, csv) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (dataset_id, version) DO NOTHING",
             )
             .bind(id)
             .bind(version)
@@ -560,6 +559,10 @@ async fn save(
             .bind(&csv)
             .execute(&mut *conn)
             .await?;
+            // Another node recorded this version first.
+            if added.rows_affected() == 0 {
+                return Ok(false);
+            }
             sqlx::query("UPDATE dataset_versions SET csv = NULL WHERE dataset_id = $1 AND version <= $2")
                 .bind(id)
                 .bind(version - FILES_KEPT)

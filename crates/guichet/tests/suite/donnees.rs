@@ -772,3 +772,24 @@ async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_i
         assert!(journal.iter().any(|e| e.event.action == action), "{action}");
     }
 }
+
+#[tokio::test]
+async fn two_nodes_refreshing_at_once_record_each_version_once() {
+    let s = TestServer::with(|c| c.worker = false).await;
+    let t = personas::collectivites(&s).await;
+    report(&s, t.dijon.id, State::Nouveau, "Lampadaire éteint").await;
+    // A second node on the same database, its worker starting at the same moment.
+    let other = crate::support::connect(&s.db.url).await;
+    let now = guichet_store::now_ms();
+    let (a, b) = tokio::join!(
+        guichet_store::donnees::refresh(s.db(), &s.base, now),
+        guichet_store::donnees::refresh(&other, &s.base, now),
+    );
+    let (a, b) = (a.expect("first node"), b.expect("second node"));
+    assert_eq!(a.new_versions + b.new_versions, 10, "{a:?} {b:?}");
+    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_versions")
+        .fetch_one(s.db().pool())
+        .await
+        .expect("count");
+    assert_eq!(versions, 10);
+}
