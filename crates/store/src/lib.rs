@@ -23,7 +23,6 @@ pub mod migrate;
 pub mod modele;
 pub mod oidc;
 pub mod outbox;
-pub mod patrimoine;
 pub mod profil;
 pub mod recherche;
 pub mod retention;

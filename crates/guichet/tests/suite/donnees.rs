@@ -686,7 +686,7 @@ async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_i
     assert!(refused
         .html
         .contains("Expliquez pourquoi ces données ne sont pas ouvertes"));
-    assert!(guichet_store::patrimoine::of(db, t.dijon.id)
+    assert!(guichet_store::donnees::patrimoine::of(db, t.dijon.id)
         .await
         .expect("q")
         .is_empty());
@@ -695,7 +695,7 @@ async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_i
         303
     );
     assert_eq!(post(asset("Subventions versées", true)).await.status, 303);
-    let entries = guichet_store::patrimoine::of(db, t.dijon.id)
+    let entries = guichet_store::donnees::patrimoine::of(db, t.dijon.id)
         .await
         .expect("q");
     assert_eq!(entries.len(), 2);
@@ -721,7 +721,7 @@ async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_i
             .status,
         403
     );
-    let kept = guichet_store::patrimoine::get(db, t.dijon.id, closed)
+    let kept = guichet_store::donnees::patrimoine::get(db, t.dijon.id, closed)
         .await
         .expect("q")
         .expect("there");
@@ -755,7 +755,7 @@ async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_i
         303
     );
     assert_eq!(
-        guichet_store::patrimoine::of(db, t.dijon.id)
+        guichet_store::donnees::patrimoine::of(db, t.dijon.id)
             .await
             .expect("q")
             .len(),

@@ -16,7 +16,7 @@ use guichet_domain::donnees::patrimoine::{
     check, scdl_row, Actif, COLUMNS, FREQUENCES, LICENCES, MAILLES,
 };
 use guichet_store::collectivite::Collectivite;
-use guichet_store::patrimoine::{self as store, Entry};
+use guichet_store::donnees::patrimoine::{self as store, Entry};
 use guichet_store::trace::Trace;
 use serde::Deserialize;
 

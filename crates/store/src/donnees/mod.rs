@@ -2,6 +2,8 @@
 //! refresh that regenerates the datasets made from what the platform holds (a new version only
 //! when the content changed).
 
+pub mod patrimoine;
+
 use crate::db::Db;
 use guichet_domain::demarche::{Definition, IdentityLevel, TacitRule};
 use guichet_domain::donnees::{coordinate_cell, count_cell, Frequence, Genere, Licence};
