@@ -412,13 +412,18 @@ impl Genere {
         .find(|g| g.slug() == slug)
     }
 
-    pub fn title(self, of: &str) -> String {
+    /// What it holds, whoever publishes it.
+    pub fn label(self) -> &'static str {
         match self {
-            Self::Demarches => format!("Démarches en ligne — {of}"),
-            Self::Signalements => format!("Signalements — {of}"),
-            Self::DossiersParMois => format!("Dossiers déposés par démarche et par mois — {of}"),
-            Self::Collectivites => format!("Collectivités — {of}"),
+            Self::Demarches => "Démarches en ligne",
+            Self::Signalements => "Signalements",
+            Self::DossiersParMois => "Dossiers déposés par démarche et par mois",
+            Self::Collectivites => "Collectivités",
         }
+    }
+
+    pub fn title(self, of: &str) -> String {
+        format!("{} — {of}", self.label())
     }
 
     pub fn description(self, of: &str) -> String {
@@ -487,7 +492,7 @@ impl Genere {
         json!({
             "$schema": "https://specs.frictionlessdata.io/schemas/table-schema.json",
             "name": self.slug(),
-            "title": self.title("collectivité").replace(" — collectivité", ""),
+            "title": self.label(),
             "path": url,
             "fields": fields,
             "missingValues": [""],

@@ -130,14 +130,14 @@ impl Issue {
         }
     }
 
-    /// A problem of the cell of field `index` (from 0) in `row`.
-    fn of_cell(kind: IssueKind, row: usize, index: usize, name: &str, message: String) -> Self {
+    /// A problem of the cell of field `index` (from 0) in `row`, its message after the place.
+    fn of_cell(kind: IssueKind, row: usize, index: usize, name: &str, problem: &str) -> Self {
         Self {
             kind,
             row: Some(row),
             field: Some(index + 1),
             field_name: Some(name.to_string()),
-            message,
+            message: format!("Ligne {row}, colonne « {name} » : {problem}"),
         }
     }
 }
@@ -328,10 +328,13 @@ impl Schema {
             // the cells under an extra label are that label's problem.
             for (i, field) in self.fields.iter().enumerate().take(header.len()) {
                 let Some(cell) = cells.get(i) else {
-                    report.push(Issue::of_cell(IssueKind::MissingCell, row, i, &field.name, format!(
-                            "Ligne {row}, colonne « {} » : la cellule manque (la ligne est trop courte).",
-                            field.name
-                        )));
+                    report.push(Issue::of_cell(
+                        IssueKind::MissingCell,
+                        row,
+                        i,
+                        &field.name,
+                        "la cellule manque (la ligne est trop courte).",
+                    ));
                     // As frictionless: a missing required value is also a broken constraint.
                     if field.required {
                         report.push(Issue::of_cell(
@@ -339,10 +342,7 @@ impl Schema {
                             row,
                             i,
                             &field.name,
-                            format!(
-                                "Ligne {row}, colonne « {} » : la valeur est obligatoire.",
-                                field.name
-                            ),
+                            "la valeur est obligatoire.",
                         ));
                     }
                     row_ok = false;
@@ -468,12 +468,8 @@ impl Schema {
         cell: &str,
         seen: &mut HashMap<String, usize>,
     ) -> Option<Issue> {
-        let issue = |kind: IssueKind, message: String| Issue {
-            kind,
-            row: Some(row),
-            field: Some(index + 1),
-            field_name: Some(field.name.clone()),
-            message: format!("Ligne {row}, colonne « {} » : {message}", field.name),
+        let issue = |kind: IssueKind, message: String| {
+            Issue::of_cell(kind, row, index, &field.name, &message)
         };
         if self.missing.iter().any(|m| m == cell) {
             return field.required.then(|| {

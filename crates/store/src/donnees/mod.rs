@@ -175,34 +175,39 @@ impl Table {
     }
 }
 
-/// The rows of a generated dataset of a collectivité (or of the platform), as of now.
-pub async fn generate(
+/// The rows of a generated dataset of a collectivité, as of now.
+async fn generate(
     db: &Db,
     g: Genere,
-    tenant: Option<&crate::collectivite::Collectivite>,
+    t: &crate::collectivite::Collectivite,
     public_url: &str,
 ) -> anyhow::Result<Table> {
-    let rows = match (g, tenant) {
-        (Genere::Collectivites, _) => crate::collectivite::list(db)
-            .await?
-            .into_iter()
-            .filter(|c| c.status.code() == "active")
-            .map(|c| {
-                vec![
-                    c.name.clone(),
-                    c.siren.clone().unwrap_or_default(),
-                    c.entity_kind.code().to_string(),
-                    c.entity_code.clone(),
-                    format!("{public_url}/collectivites/{}", c.slug),
-                ]
-            })
-            .collect(),
-        (_, None) => Vec::new(),
-        (Genere::Demarches, Some(t)) => demarches(db, t, public_url).await?,
-        (Genere::Signalements, Some(t)) => signalements(db, t).await?,
-        (Genere::DossiersParMois, Some(t)) => dossiers_par_mois(db, t).await?,
+    let rows = match g {
+        Genere::Demarches => demarches(db, t, public_url).await?,
+        Genere::Signalements => signalements(db, t).await?,
+        Genere::DossiersParMois => dossiers_par_mois(db, t).await?,
+        Genere::Collectivites => Vec::new(),
     };
     Ok(Table { rows })
+}
+
+/// The platform's list of its active collectivités.
+fn collectivites_rows(
+    active: &[&crate::collectivite::Collectivite],
+    public_url: &str,
+) -> Vec<Vec<String>> {
+    active
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.siren.clone().unwrap_or_default(),
+                c.entity_kind.code().to_string(),
+                c.entity_code.clone(),
+                format!("{public_url}/collectivites/{}", c.slug),
+            ]
+        })
+        .collect()
 }
 
 async fn demarches(
@@ -413,30 +418,9 @@ pub async fn publish(
                 .await?
                 .try_get("id")?,
             };
-            let version: i64 = sqlx::query(
-                "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM dataset_versions WHERE dataset_id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("next")?;
-            sqlx::query(
-                "INSERT INTO dataset_versions (dataset_id, version, created_at, row_count, byte_size, sha256, csv) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(version)
-            .bind(now)
-            .bind(u.rows)
-            .bind(i64::try_from(u.csv.len())?)
-            .bind(&sha)
-            .bind(&u.csv)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("UPDATE dataset_versions SET csv = NULL WHERE dataset_id = $1 AND version <= $2")
-                .bind(id)
-                .bind(version - FILES_KEPT)
-                .execute(&mut *conn)
-                .await?;
+            let Some(version) = add_version(conn, id, &u.csv, &sha, u.rows, now).await? else {
+                anyhow::bail!("version du jeu {id} enregistrée en même temps ailleurs");
+            };
             let mut trace = trace;
             for event in trace.events_mut() {
                 event.object_type = Some("jeu_de_donnees".into());
@@ -455,6 +439,48 @@ pub async fn publish(
     .await
 }
 
+/// Records the CSV as the dataset's next version and lets older versions than the last
+/// `FILES_KEPT` go of their file; the version's number, or none when another node recorded that
+/// number first.
+async fn add_version(
+    conn: &mut sqlx::AnyConnection,
+    dataset_id: i64,
+    csv: &str,
+    sha: &str,
+    rows: i64,
+    now: i64,
+) -> anyhow::Result<Option<i64>> {
+    let version: i64 = sqlx::query(
+        "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM dataset_versions WHERE dataset_id = $1",
+    )
+    .bind(dataset_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("next")?;
+    let added = sqlx::query(
+        "INSERT INTO dataset_versions (dataset_id, version, created_at, row_count, byte_size, sha256, csv) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (dataset_id, version) DO NOTHING",
+    )
+    .bind(dataset_id)
+    .bind(version)
+    .bind(now)
+    .bind(rows)
+    .bind(i64::try_from(csv.len())?)
+    .bind(sha)
+    .bind(csv)
+    .execute(&mut *conn)
+    .await?;
+    if added.rows_affected() == 0 {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE dataset_versions SET csv = NULL WHERE dataset_id = $1 AND version <= $2")
+        .bind(dataset_id)
+        .bind(version - FILES_KEPT)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(version))
+}
+
 /// What a refresh did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Refreshed {
@@ -465,12 +491,20 @@ pub struct Refreshed {
 /// Regenerates every generated dataset (the platform's, and each active collectivité's) and
 /// records a new version of those whose content changed.
 pub async fn refresh(db: &Db, public_url: &str, now: i64) -> anyhow::Result<Refreshed> {
-    let platform_name = crate::collectivite::operator(db)
-        .await?
+    let all = crate::collectivite::list(db).await?;
+    let active: Vec<&crate::collectivite::Collectivite> = all
+        .iter()
+        .filter(|c| c.status == guichet_domain::collectivite::CollectiviteStatus::Active)
+        .collect();
+    let platform_name = all
+        .iter()
+        .find(|c| c.is_operator)
         .map(|o| format!("la plateforme Guichet de {}", o.name))
         .unwrap_or_else(|| "la plateforme Guichet".into());
     let mut done = Refreshed::default();
-    let table = generate(db, Genere::Collectivites, None, public_url).await?;
+    let table = Table {
+        rows: collectivites_rows(&active, public_url),
+    };
     done.new_versions += usize::from(
         save(
             db,
@@ -483,12 +517,9 @@ pub async fn refresh(db: &Db, public_url: &str, now: i64) -> anyhow::Result<Refr
         .await?,
     );
     done.datasets += 1;
-    for t in crate::collectivite::list(db).await? {
-        if t.status.code() != "active" {
-            continue;
-        }
+    for t in active {
         for g in Genere::PER_COLLECTIVITE {
-            let table = generate(db, g, Some(&t), public_url).await?;
+            let table = generate(db, g, t, public_url).await?;
             done.datasets += 1;
             done.new_versions += usize::from(save(db, t.id, g, &t.name, &table, now).await?);
         }
@@ -533,43 +564,20 @@ async fn save(
                 .await?
                 .try_get("id")?;
             let last = sqlx::query(
-                "SELECT version, sha256 FROM dataset_versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
+                "SELECT sha256 FROM dataset_versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
             )
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
-            let (version, same) = match &last {
-                Some(r) => (
-                    r.try_get::<i64, _>("version")? + 1,
-                    r.try_get::<String, _>("sha256")? == sha,
-                ),
-                None => (1, false),
-            };
-            if same {
+            if let Some(r) = &last {
+                if r.try_get::<String, _>("sha256")? == sha {
+                    return Ok(false);
+                }
+            }
+            // Another node may have recorded this version first.
+            if add_version(conn, id, &csv, &sha, rows, now).await?.is_none() {
                 return Ok(false);
             }
-            let added = sqlx::query(
-                "INSERT INTO dataset_versions (dataset_id, version, created_at, row_count, byte_size, sha256, csv) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (dataset_id, version) DO NOTHING",
-            )
-            .bind(id)
-            .bind(version)
-            .bind(now)
-            .bind(rows)
-            .bind(i64::try_from(csv.len())?)
-            .bind(&sha)
-            .bind(&csv)
-            .execute(&mut *conn)
-            .await?;
-            // Another node recorded this version first.
-            if added.rows_affected() == 0 {
-                return Ok(false);
-            }
-            sqlx::query("UPDATE dataset_versions SET csv = NULL WHERE dataset_id = $1 AND version <= $2")
-                .bind(id)
-                .bind(version - FILES_KEPT)
-                .execute(&mut *conn)
-                .await?;
             sqlx::query("UPDATE datasets SET modified_at = $1, title = $2, description = $3 WHERE id = $4")
                 .bind(now)
                 .bind(&title)

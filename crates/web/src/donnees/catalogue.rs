@@ -73,15 +73,7 @@ pub(crate) async fn serve(
         return Ok((StatusCode::NOT_FOUND, "page inexistante").into_response());
     };
     let body = write(&catalogue).map_err(anyhow::Error::from)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(super::published(kind, body, super::CACHED))
 }
 
 /// The catalogue of `owner` (the platform when none), page `page` (from 1); none past the last.
@@ -98,7 +90,7 @@ async fn build(
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-    let operator = guichet_store::collectivite::operator(db).await?;
+    let operator = collectivites.values().find(|c| c.is_operator).cloned();
     let platform_agent = Agent {
         iri: match &operator {
             Some(o) => agent_iri(state, o),

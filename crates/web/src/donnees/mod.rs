@@ -239,16 +239,11 @@ async fn download(
     };
     let name = format!("{}-{}.{extension}", d.slug, d.tenant_id);
     Ok((
-        [
-            (header::CONTENT_TYPE, kind.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{name}\""),
-            ),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string()),
-            (header::CACHE_CONTROL, "public, max-age=300".to_string()),
-        ],
-        body,
+        [(
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{name}\""),
+        )],
+        published(kind, body, CACHED),
     )
         .into_response())
 }
@@ -272,15 +267,7 @@ async fn uploaded(
         ),
         _ => return Ok(crate::page::not_found(State(state.clone())).await),
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(published(kind, body, CACHED))
 }
 
 /// An uploaded dataset's Table Schema: the shipped SCDL one it names, or its own.
@@ -332,14 +319,35 @@ pub async fn given_schema(
     let Some(text) = found.and_then(|d| d.schema) else {
         return Ok(crate::page::not_found(State(state)).await);
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        text,
-    )
-        .into_response())
+    Ok(published("application/json", text, None))
+}
+
+/// How long shared caches may keep a dataset's file or a catalogue page.
+const CACHED: Option<u32> = Some(300);
+
+/// A published file of the portal: its type, readable from any origin, kept `max_age` seconds by
+/// caches when given.
+pub(crate) fn published(
+    kind: &str,
+    body: impl Into<axum::body::Body>,
+    max_age: Option<u32>,
+) -> Response {
+    let mut response = axum::response::Response::new(body.into());
+    let headers = response.headers_mut();
+    let value =
+        |v: &str| header::HeaderValue::from_str(v).unwrap_or(header::HeaderValue::from_static(""));
+    headers.insert(header::CONTENT_TYPE, value(kind));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    );
+    if let Some(seconds) = max_age {
+        headers.insert(
+            header::CACHE_CONTROL,
+            value(&format!("public, max-age={seconds}")),
+        );
+    }
+    response
 }
 
 fn read_rows(csv: &str) -> anyhow::Result<Vec<Vec<String>>> {
@@ -358,14 +366,11 @@ pub async fn schema(
         return Ok(crate::page::not_found(State(state)).await);
     };
     let url = state.config.link(&format!("/donnees/schemas/{file}"));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
+    Ok(published(
+        "application/json",
         g.table_schema(&url).to_string(),
-    )
-        .into_response())
+        None,
+    ))
 }
 
 fn human_size(bytes: i64) -> String {

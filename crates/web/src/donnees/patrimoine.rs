@@ -10,7 +10,7 @@ use crate::page::html;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::donnees::patrimoine::{
     check, scdl_row, Actif, COLUMNS, FREQUENCES, LICENCES, MAILLES,
@@ -183,12 +183,5 @@ pub(crate) async fn export(state: &AppState, c: &Collectivite) -> Result<Respons
         .map_err(anyhow::Error::from)?;
     }
     let body = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(super::published("text/csv; charset=utf-8", body, None))
 }
