@@ -3,19 +3,12 @@
 use crate::personas;
 use crate::support::TestServer;
 use guichet_domain::role::Role;
-use guichet_store::compte::Kind;
 
 #[tokio::test]
 async fn an_agent_creates_uses_and_revokes_a_token() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let page = agent
         .browser
         .post(
@@ -86,13 +79,7 @@ async fn an_agent_creates_uses_and_revokes_a_token() {
 async fn a_token_dies_with_its_agent_s_membership() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let (_, token) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
@@ -144,7 +131,6 @@ mod dossiers_api {
     use guichet_domain::demarche::{Answers, Definition};
     use guichet_domain::dossier::{Action, Actor};
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     use guichet_store::{demarche, dossier};
     use serde_json::{json, Value};
 
@@ -156,13 +142,7 @@ mod dossiers_api {
     async fn partner_software_lists_syncs_reads_and_processes_dossiers() {
         let s = TestServer::start().await;
         let t = personas::collectivites(&s).await;
-        let agent = personas::persona(
-            &s,
-            Kind::Agent,
-            "instructeur@dijon.fr",
-            &[(&t.dijon, Role::Instructeur)],
-        )
-        .await;
+        let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
         let def = Definition::from_json(DEF).expect("def");
         let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
         let usager = dossier::By {

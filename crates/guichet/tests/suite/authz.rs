@@ -108,23 +108,11 @@ async fn every_route_for_every_kind_of_visitor() {
         ),
         (
             Who::Instructeur,
-            personas::persona(
-                &s,
-                Kind::Agent,
-                "instructeur@dijon.fr",
-                &[(&t.dijon, Role::Instructeur)],
-            )
-            .await,
+            personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await,
         ),
         (
             Who::Admin,
-            personas::persona(
-                &s,
-                Kind::Agent,
-                "admin@dijon.fr",
-                &[(&t.dijon, Role::Admin)],
-            )
-            .await,
+            personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await,
         ),
         (
             Who::Operator,

@@ -17,13 +17,7 @@ async fn a_dossier_filed_at_the_counter_is_followed_with_code_and_name_then_clai
     let t = personas::collectivites(&s).await;
     let def = guichet_domain::demarche::Definition::from_json(DEMARCHE).expect("def");
     let d = crate::support::publish(db, t.dijon.id, &def).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "accueil@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "accueil@dijon.fr", &t.dijon, Role::Instructeur).await;
     let choice = format!("{}:{}", t.dijon.id, d.id);
 
     let missing = agent

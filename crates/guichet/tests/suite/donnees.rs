@@ -80,22 +80,6 @@ async fn report(s: &TestServer, tenant: i64, state: State, description: &str) {
     .expect("report");
 }
 
-/// An agent of the collectivité with the publication role, signed in.
-async fn publisher(
-    s: &TestServer,
-    email: &str,
-    c: &guichet_store::collectivite::Collectivite,
-) -> personas::Persona {
-    use guichet_domain::role::Role;
-    personas::persona(
-        s,
-        guichet_store::compte::Kind::Agent,
-        email,
-        &[(c, Role::Publication)],
-    )
-    .await
-}
-
 /// Runs a Python validator on files; its output when it fails.
 fn python(script: &str, args: &[&std::path::Path]) -> (bool, String) {
     let out = std::process::Command::new("python3")
@@ -453,11 +437,16 @@ fn deliberations_form(action: &str, title: &str, csv: &str) -> reqwest::multipar
 #[tokio::test]
 async fn an_uploaded_file_is_refused_cell_by_cell_until_valid_then_published_in_the_catalogue() {
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     let s = TestServer::with(|c| c.worker = false).await;
     let t = personas::collectivites(&s).await;
     let db = s.db();
-    let agent = publisher(&s, "donnees@dijon.fr", &t.dijon).await;
+    let agent = personas::agent(
+        &s,
+        "donnees@dijon.fr",
+        &t.dijon,
+        guichet_domain::role::Role::Publication,
+    )
+    .await;
     let b = &agent.browser;
     let home = b.get("/admin/dijon").await;
     assert!(home.html.contains("/admin/dijon/donnees"), "{}", home.html);
@@ -584,14 +573,15 @@ async fn an_uploaded_file_is_refused_cell_by_cell_until_valid_then_published_in_
     assert!(taken.html.contains("produit par la plateforme"));
 
     // Another role of Dijon, or Mâcon's publisher, cannot publish for Dijon.
-    let instructeur = personas::persona(
+    let instructeur =
+        personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
+    let macon = personas::agent(
         &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
+        "donnees@macon.fr",
+        &t.macon,
+        guichet_domain::role::Role::Publication,
     )
     .await;
-    let macon = publisher(&s, "donnees@macon.fr", &t.macon).await;
     for other in [&instructeur, &macon] {
         let denied = other
             .browser
@@ -671,7 +661,13 @@ async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_i
     let s = TestServer::with(|c| c.worker = false).await;
     let t = personas::collectivites(&s).await;
     let db = s.db();
-    let agent = publisher(&s, "donnees@dijon.fr", &t.dijon).await;
+    let agent = personas::agent(
+        &s,
+        "donnees@dijon.fr",
+        &t.dijon,
+        guichet_domain::role::Role::Publication,
+    )
+    .await;
     let b = &agent.browser;
     let post = |fields: Vec<(&'static str, String)>| async move {
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -706,7 +702,13 @@ async fn the_register_of_information_assets_is_kept_by_publishers_and_exported_i
     let mut changed = asset("Fichier des associations (2026)", false);
     changed.push(("id", closed.to_string()));
     assert_eq!(post(changed.clone()).await.status, 303);
-    let macon = publisher(&s, "donnees@macon.fr", &t.macon).await;
+    let macon = personas::agent(
+        &s,
+        "donnees@macon.fr",
+        &t.macon,
+        guichet_domain::role::Role::Publication,
+    )
+    .await;
     let pairs: Vec<(&str, &str)> = changed.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let across = macon
         .browser

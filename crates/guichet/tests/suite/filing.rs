@@ -701,13 +701,7 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
         .post(&format!("/dossiers/{dossier_id}/depot"), &[])
         .await;
 
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let page = agent
         .browser
         .get(&format!("/admin/dijon/dossiers/{dossier_id}"))
@@ -792,13 +786,7 @@ async fn files_are_checked_by_content_and_size_and_an_agent_s_download_is_journa
         404,
         "another usager cannot fetch it"
     );
-    let macon = personas::persona(
-        &s,
-        Kind::Agent,
-        "agent@macon.fr",
-        &[(&t.macon, Role::Instructeur)],
-    )
-    .await;
+    let macon = personas::agent(&s, "agent@macon.fr", &t.macon, Role::Instructeur).await;
     assert_eq!(
         macon.browser.get(&href).await.status,
         403,
@@ -826,13 +814,7 @@ async fn a_queue_of_100000_dossiers_exports_as_a_stream() {
     .execute(s.db().pool())
     .await
     .expect("bulk insert");
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let r = agent
         .browser
         .client

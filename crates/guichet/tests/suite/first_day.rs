@@ -7,7 +7,7 @@ use crate::filing::{login, pdf_text};
 use crate::personas::{self, PASSWORD};
 use crate::support::{run_cli, Browser, SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::compte::{self, Kind};
+use guichet_store::compte;
 
 /// A small démarche with a repeatable block, as an admin would import it.
 pub const CANTINE: &str = r#"{
@@ -116,13 +116,7 @@ async fn a_signed_out_resident_who_presses_commencer_signs_up_and_comes_back_to_
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let demarche = published(&admin.browser, "dijon", CANTINE).await;
 
     let resident = s.browser();
@@ -566,13 +560,7 @@ async fn the_home_page_a_collectivite_s_page_and_search_lead_to_reporting_and_fo
     );
 
     // The agent reaches the signalements from their home.
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "moderateur@dijon.fr",
-        &[(&t.dijon, Role::Moderateur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "moderateur@dijon.fr", &t.dijon, Role::Moderateur).await;
     let home = agent.browser.get("/admin/dijon").await;
     assert!(home.html.contains("href=\"/admin/dijon/signalements\""));
 }
@@ -590,13 +578,7 @@ async fn legal_pages_are_linked_from_every_page_and_say_who_is_responsible() {
     })
     .await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     published(&admin.browser, "dijon", CANTINE).await;
     let visitor = s.browser();
     for page in [
@@ -638,13 +620,7 @@ async fn legal_pages_are_linked_from_every_page_and_say_who_is_responsible() {
 async fn times_shown_to_people_are_french_time() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let equipe = admin.browser.get("/admin/dijon/equipe").await;
     assert_eq!(equipe.status, 200);
     let invited = admin
@@ -689,13 +665,7 @@ fn jiff_expected(ms: i64) -> String {
 async fn error_summaries_name_the_field_and_the_repetition_and_link_to_it() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let demarche = published(&admin.browser, "dijon", CANTINE).await;
     let usager = personas::usager(&s).await;
     let step = usager
@@ -856,13 +826,7 @@ async fn tracking_codes_are_unambiguous_and_accepted_as_people_type_them() {
 async fn publishing_what_the_platform_cannot_offer_is_refused_with_the_reason() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let with_fc = CANTINE.replace(
         "\"retention_months\": 24,",
         "\"retention_months\": 24, \"identity\": \"franceconnect\",",

@@ -3,7 +3,7 @@
 use crate::personas::{self, PASSWORD};
 use crate::support::{field_value, Browser, SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::compte::{self, Kind};
+use guichet_store::compte;
 
 fn now_s() -> u64 {
     (guichet_store::now_ms() / 1000) as u64
@@ -152,13 +152,7 @@ async fn an_invited_agent_enrols_totp_before_any_back_office_page_then_logs_in_w
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
 
     let sent = admin
         .browser
@@ -264,13 +258,7 @@ async fn an_invited_agent_enrols_totp_before_any_back_office_page_then_logs_in_w
 async fn the_session_changes_at_login_and_at_the_second_factor() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "agent@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "agent@dijon.fr", &t.dijon, Role::Instructeur).await;
     let secret = agent.totp_secret.clone().expect("secret");
 
     let b = s.browser();

@@ -383,13 +383,7 @@ async fn messages_carry_checked_attachments_and_each_side_is_told_by_e_mail() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let u = personas::usager(&s).await;
     let db = s.db();
     let def = Definition::from_json(DEFINITION).expect("definition");

@@ -5,7 +5,6 @@
 use crate::personas;
 use crate::support::TestServer;
 use guichet_domain::role::Role;
-use guichet_store::compte::Kind;
 
 const AIDE: &str = r#"{
   "title": "Aide au permis de conduire pour les apprentis",
@@ -23,20 +22,8 @@ const AIDE: &str = r#"{
 async fn a_template_is_adopted_adjusted_and_updated_with_the_changes_shown() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let region = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@region.fr",
-        &[(&t.region, Role::Admin)],
-    )
-    .await;
-    let dijon = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let region = personas::agent(&s, "admin@region.fr", &t.region, Role::Admin).await;
+    let dijon = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let rs = &t.region.slug;
 
     // The région publishes its démarche, then offers it as a template (contact and deadline adjustable).

@@ -4,7 +4,6 @@
 use crate::personas;
 use crate::support::TestServer;
 use guichet_domain::role::Role;
-use guichet_store::compte::Kind;
 
 /// Parses an XML answer (it must be well-formed) and returns the texts of the elements named.
 fn xml_texts(xml: &str, element: &str) -> Vec<String> {
@@ -27,13 +26,7 @@ fn xml_texts(xml: &str, element: &str) -> Vec<String> {
 async fn every_open311_endpoint_in_json_and_xml_with_its_errors() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let (_, key) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,

@@ -99,6 +99,11 @@ pub async fn persona(
     }
 }
 
+/// An agent with one role in one collectivité, signed in.
+pub async fn agent(s: &TestServer, email: &str, c: &Collectivite, role: Role) -> Persona {
+    persona(s, Kind::Agent, email, &[(c, role)]).await
+}
+
 /// An agent of Dijon who designs démarches and processes dossiers (admin and instructeur).
 pub async fn dijon_instructing_admin(s: &TestServer, t: &Collectivites, email: &str) -> Persona {
     persona(

@@ -381,7 +381,6 @@ async fn file_cantine(u: &personas::Persona) -> i64 {
 #[tokio::test]
 async fn exports_have_a_column_per_field_and_a_row_per_child_in_xlsx_and_csv() {
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
     let u = personas::usager(&s).await;
@@ -393,13 +392,7 @@ async fn exports_have_a_column_per_field_and_a_row_per_child_in_xlsx_and_csv() {
         .expect("list")
         .pop()
         .expect("dossier");
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let year = paris_today().year();
 
     // XLSX: the dossiers' sheet, one column per field; the children's sheet, one row each.
@@ -760,16 +753,9 @@ const TRANSPORT: &str = r#"{
 #[tokio::test]
 async fn a_new_dossier_goes_to_the_team_its_answers_name_and_publication_checks_the_teams() {
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let def = Definition::from_json(TRANSPORT).expect("definition");
     let d = guichet_store::demarche::create(s.db(), t.dijon.id, &def, Default::default())
         .await
@@ -851,7 +837,6 @@ const SUBVENTION: &str = r#"{
 async fn agents_fill_private_annotations_used_in_the_letter_and_the_export_never_shown_to_the_usager(
 ) {
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
     let def = Definition::from_json(SUBVENTION).expect("definition");
@@ -870,13 +855,7 @@ async fn agents_fill_private_annotations_used_in_the_letter_and_the_export_never
         .await;
     deposit(&u, id).await;
 
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let page = agent
         .browser
         .get(&format!("/admin/dijon/dossiers/{id}"))
@@ -1000,7 +979,6 @@ async fn agents_fill_private_annotations_used_in_the_letter_and_the_export_never
 async fn an_expert_outside_the_collectivite_gives_an_opinion_once_through_a_link() {
     use crate::support::SmtpSink;
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
@@ -1020,13 +998,7 @@ async fn an_expert_outside_the_collectivite_gives_an_opinion_once_through_a_link
         .await;
     u.browser.post(&format!("/dossiers/{id}/depot"), &[]).await;
 
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let bad = agent
         .browser
         .post(
@@ -1132,16 +1104,9 @@ async fn an_expert_outside_the_collectivite_gives_an_opinion_once_through_a_link
 #[tokio::test]
 async fn the_editor_shows_rules_routing_and_annotations_in_words_and_keeps_them() {
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let with_rules = SUBVENTION.replace(
         r#""annotations": ["#,
         r#""rules": [ { "field": "demande", "compare": "le", "to": "demande", "message": "Toujours vrai." } ],
@@ -1349,16 +1314,9 @@ async fn starts_without_an_account_are_limited_per_address_and_per_network() {
 #[tokio::test]
 async fn an_admin_adds_and_removes_a_rule_between_two_dates_in_the_editor() {
     use guichet_domain::role::Role;
-    use guichet_store::compte::Kind;
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let def = Definition::from_json(&TERRASSE.replace(
         r#"  "rules": [
     { "field": "fin", "compare": "after", "to": "debut", "message": "La date de fin doit suivre la date de début." }

@@ -441,13 +441,7 @@ async fn api_status(s: &TestServer, token: &str, method: &str, path: &str) -> u1
 async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let admin_only = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin_only = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     // In the pages, an admin without the instructeur role is not offered the dossier scopes, and
     // asking for them anyway is refused.
     let page = admin_only.browser.get("/admin/dijon/jetons").await;
@@ -494,13 +488,8 @@ async fn an_api_token_never_does_more_than_its_owner_may_do_now() {
     );
 
     // An instructeur's token reads dossiers; demoted to modérateur, the same token stops at once.
-    let instructeur = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructeur@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let instructeur =
+        personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
     let (_, token) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
@@ -693,13 +682,7 @@ async fn webhooks_never_reach_the_platform_s_own_network() {
     // A platform with no allow-listed host, as in production.
     let s = TestServer::start_with(|c| c.outgoing_allowed_hosts.clear()).await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     published(&admin.browser, "dijon", CANTINE).await;
     let d = guichet_store::demarche::list(s.db(), t.dijon.id)
         .await
@@ -914,13 +897,7 @@ async fn nobody_subscribes_someone_else_s_address_to_a_report() {
     let smtp = SmtpSink::start().await;
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
-    let admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let admin = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let (_, key) = guichet_store::jeton::create(
         s.db(),
         t.dijon.id,
@@ -1167,13 +1144,7 @@ async fn stored_secrets_are_sealed_with_a_key_outside_the_database_and_survive_a
     use guichet_store::sealed::Sealer;
     let s = TestServer::start().await;
     let t = personas::collectivites(&s).await;
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@dijon.fr",
-        &[(&t.dijon, Role::Admin)],
-    )
-    .await;
+    let agent = personas::agent(&s, "admin@dijon.fr", &t.dijon, Role::Admin).await;
     let raw = |sql: &'static str, id: i64| {
         let pool = s.db().pool().clone();
         async move {

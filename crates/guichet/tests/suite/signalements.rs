@@ -340,13 +340,7 @@ async fn duplicates_within_fifty_metres_processing_notifications_and_transfer() 
     )
     .await
     .expect("21");
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "voirie@dijon.fr",
-        &[(&t.dijon, Role::Moderateur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "voirie@dijon.fr", &t.dijon, Role::Moderateur).await;
     let light = store::categories(db)
         .await
         .expect("c")
@@ -513,13 +507,7 @@ async fn alerts_bulk_changes_exports_and_statistics() {
     let s = TestServer::with_smtp(&smtp).await;
     let t = personas::collectivites(&s).await;
     let db = s.db();
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "voirie@dijon.fr",
-        &[(&t.dijon, Role::Moderateur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "voirie@dijon.fr", &t.dijon, Role::Moderateur).await;
     let neighbour = personas::persona(&s, Kind::Usager, "voisin@exemple.fr", &[]).await;
     let usager = personas::usager(&s).await;
     let tag = store::categories(db)
@@ -780,20 +768,8 @@ async fn a_collectivite_adjusts_its_categories_asks_its_questions_and_filters_it
         &[(&t.dijon, Role::Admin), (&t.dijon, Role::Moderateur)],
     )
     .await;
-    let moderator = personas::persona(
-        &s,
-        Kind::Agent,
-        "moderation@dijon.fr",
-        &[(&t.dijon, Role::Moderateur)],
-    )
-    .await;
-    let macon_admin = personas::persona(
-        &s,
-        Kind::Agent,
-        "admin@macon.fr",
-        &[(&t.macon, Role::Admin)],
-    )
-    .await;
+    let moderator = personas::agent(&s, "moderation@dijon.fr", &t.dijon, Role::Moderateur).await;
+    let macon_admin = personas::agent(&s, "admin@macon.fr", &t.macon, Role::Admin).await;
     let usager = personas::usager(&s).await;
     let dumping = store::categories(db)
         .await

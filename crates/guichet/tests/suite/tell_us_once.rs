@@ -5,7 +5,6 @@
 use crate::personas;
 use crate::support::{SmtpSink, TestServer};
 use guichet_domain::role::Role;
-use guichet_store::compte::Kind;
 
 const CANTINE: &str = r#"{
   "title": "Inscription à la cantine",
@@ -219,13 +218,7 @@ async fn the_profile_prefills_takes_back_the_coffre_attaches_and_the_usager_sees
         nobody.html.contains("Personne n'a encore consulté")
             || nobody.html.contains("Personne n&#39;a encore consulté")
     );
-    let agent = personas::persona(
-        &s,
-        Kind::Agent,
-        "instructrice@dijon.fr",
-        &[(&t.dijon, Role::Instructeur)],
-    )
-    .await;
+    let agent = personas::agent(&s, "instructrice@dijon.fr", &t.dijon, Role::Instructeur).await;
     let opened = agent
         .browser
         .get(&format!("/admin/dijon/dossiers/{dossier_id}"))
