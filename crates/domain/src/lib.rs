@@ -17,6 +17,7 @@ pub mod mandat;
 pub mod net;
 pub mod open311;
 pub mod password;
+pub mod pilotage;
 pub mod profil;
 pub mod role;
 pub mod signalement;

@@ -338,6 +338,42 @@ pub fn changes(
     out
 }
 
+/// "Dites-le-nous une fois", measured at a deposit: how many answers of fields not bound to the
+/// profile repeat a value the profile already held (declared, or certified by FranceConnect):
+/// information the usager had to give again. Values compare folded, without spaces or
+/// punctuation, dates in either format; values under three characters never count.
+pub fn asked_again(definition: &Definition, answers: &Answers, profile: &Profil) -> i64 {
+    let known: std::collections::BTreeSet<String> = profile
+        .values()
+        .map(|v| comparable(&v.value))
+        .filter(|v| v.chars().count() >= 3)
+        .collect();
+    if known.is_empty() {
+        return 0;
+    }
+    let bound: std::collections::BTreeSet<String> = bindings(definition, MAX_CHILDREN)
+        .into_iter()
+        .map(|(answer, _)| answer)
+        .collect();
+    answers
+        .0
+        .iter()
+        .filter(|(key, _)| !bound.contains(*key))
+        .filter(|(_, values)| values.iter().any(|v| known.contains(&comparable(v))))
+        .count() as i64
+}
+
+/// A value as compared with the profile: a date in ISO form, else folded letters and digits.
+fn comparable(value: &str) -> String {
+    if let Some(d) = crate::demarche::values::parse_date(value) {
+        return d.to_string();
+    }
+    crate::text::fold(value)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +444,35 @@ mod tests {
         );
         assert_eq!(c[1].new, "2018-07-14");
         assert_eq!(c[1].label, "Enfant 1 : date de naissance");
+    }
+
+    #[test]
+    fn values_the_profile_held_count_when_asked_again_unbound() {
+        let mut p = Profil::new();
+        p.insert("contact.telephone".into(), declared("06 12 34 56 78"));
+        p.insert("identite.naissance".into(), declared("1984-05-02"));
+        p.insert("identite.sexe".into(), declared("F"));
+        let def = Definition::from_json(
+            r#"{"title": "Cantine", "description": "d", "retention_months": 12, "pages": [{"title": "p", "fields": [
+                {"id": "tel", "label": "Téléphone", "type": "phone", "profile": "contact.telephone"},
+                {"id": "tel2", "label": "Téléphone du parent", "type": "phone"},
+                {"id": "naissance", "label": "Votre date de naissance", "type": "date"},
+                {"id": "initiale", "label": "Initiale", "type": "short_text"},
+                {"id": "motif", "label": "Motif", "type": "short_text"}
+            ]}]}"#,
+        )
+        .expect("valid definition");
+        let mut a = Answers::default();
+        // Bound and prefilled: not asked again.
+        a.set("tel", vec!["06 12 34 56 78".into()]);
+        // Unbound, same phone written otherwise, same birth date in French form: asked again.
+        a.set("tel2", vec!["0612345678".into()]);
+        a.set("naissance", vec!["02/05/1984".into()]);
+        // Too short to tell; and a value the profile does not hold.
+        a.set("initiale", vec!["F".into()]);
+        a.set("motif", vec!["Déménagement".into()]);
+        assert_eq!(asked_again(&def, &a, &p), 2);
+        assert_eq!(asked_again(&def, &a, &Profil::new()), 0);
     }
 
     #[test]

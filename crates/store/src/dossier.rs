@@ -8,6 +8,7 @@ use guichet_domain::dossier::{
     deadline, resumed_deadline, tacit_decision, transition, Action, Actor, State, TransitionError,
 };
 use guichet_domain::journal::Event;
+use guichet_domain::pilotage::{Canal, Faits};
 use guichet_domain::text::fold;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -41,10 +42,14 @@ pub struct Dossier {
     pub decided_at: Option<i64>,
     pub tacit: bool,
     pub decision_reason: Option<String>,
+    /// How it reached the collectivité (online, with an aidant, at the counter).
+    pub canal: Canal,
+    /// Answers of the deposit that repeated what the usager's profile held (None: not measured).
+    pub asked_again: Option<i64>,
 }
 
 const COLUMNS: &str = "tenant_id, id, number, demarche_id, version, usager_id, state, answers, applicant_name, assigned_to,
-    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, suspended_at, decided_at, tacit, decision_reason, tracking_code, annotations";
+    assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, suspended_at, decided_at, tacit, decision_reason, tracking_code, annotations, channel, aidant_id, asked_again";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
     let state: String = r.try_get("state")?;
@@ -74,7 +79,27 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
         decided_at: r.try_get("decided_at")?,
         tacit: r.try_get::<i64, _>("tacit")? != 0,
         decision_reason: r.try_get("decision_reason")?,
+        canal: Canal::of(
+            &r.try_get::<String, _>("channel")?,
+            r.try_get::<Option<i64>, _>("aidant_id")?.is_some(),
+        ),
+        asked_again: r.try_get("asked_again")?,
     })
+}
+
+impl Dossier {
+    /// What the figures of public action need of it.
+    pub fn faits(&self) -> Faits {
+        Faits {
+            state: self.state,
+            canal: self.canal,
+            submitted_at: self.submitted_at,
+            decided_at: self.decided_at,
+            deadline_at: self.deadline_at,
+            tacit: self.tacit,
+            asked_again: self.asked_again,
+        }
+    }
 }
 
 /// Starts a draft dossier for a usager on the published version of a démarche.
@@ -96,6 +121,7 @@ pub async fn create_draft(
             applicant_name: applicant_name.to_string(),
             answers: Answers::default(),
             commune_insee: None,
+            aidant_id: None,
         },
     )
     .await
@@ -111,6 +137,8 @@ pub struct Draft {
     pub applicant_name: String,
     pub answers: Answers,
     pub commune_insee: Option<String>,
+    /// The aidant filing it (at a help structure's counter, or under a mandat).
+    pub aidant_id: Option<i64>,
 }
 
 pub async fn start_draft(db: &Db, draft: Draft) -> anyhow::Result<Dossier> {
@@ -127,8 +155,8 @@ pub(crate) async fn start_draft_in(
     let temporary = crate::secret::random_token();
     let id: i64 = sqlx::query(
         "INSERT INTO dossiers (tenant_id, number, demarche_id, version, usager_id, state, answers, applicant_name,
-             applicant_folded, commune_insee, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'brouillon', $6, $7, $8, $9, $10, $10) RETURNING id",
+             applicant_folded, commune_insee, created_at, updated_at, aidant_id)
+         VALUES ($1, $2, $3, $4, $5, 'brouillon', $6, $7, $8, $9, $10, $10, $11) RETURNING id",
     )
     .bind(draft.tenant_id)
     .bind(&temporary)
@@ -140,6 +168,7 @@ pub(crate) async fn start_draft_in(
     .bind(fold(&draft.applicant_name))
     .bind(&draft.commune_insee)
     .bind(now)
+    .bind(draft.aidant_id)
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
@@ -421,6 +450,7 @@ pub async fn change(
         answers: None,
         notice: |_: &Dossier| Trace::default(),
         team: None,
+        asked_again: None,
     };
     change_with(db, d, definition, action, by, along)
         .await
@@ -435,6 +465,8 @@ pub struct Along<N> {
     pub notice: N,
     /// On a first deposit, the team the démarche routes the dossier to (when none is set).
     pub team: Option<i64>,
+    /// On a first deposit, the answers that repeated what the usager's profile held.
+    pub asked_again: Option<i64>,
 }
 
 /// Like `change`, with what goes along; returns the dossier as changed.
@@ -465,6 +497,7 @@ pub async fn change_as_of(
         answers: None,
         notice: |_: &Dossier| Trace::default(),
         team: None,
+        asked_again: None,
     };
     change_at(db, d, definition, action, by, now, false, along)
         .await
@@ -523,6 +556,9 @@ where
     if to == State::EnCorrection {
         after.suspended_at = Some(now);
     }
+    if (d.state, to) == (State::Brouillon, State::Depose) {
+        after.asked_again = along.asked_again;
+    }
     after.state = to;
     after.updated_at = now;
     after.tacit = tacit;
@@ -566,19 +602,23 @@ where
         .to_string(),
     };
     let (from, by_id, by_label) = (d.state, by.user_id, by.label.clone());
+    let mut figures = guichet_domain::pilotage::difference(Some(&d.faits()), Some(&after.faits()));
+    if to == State::EnCorrection {
+        figures.push(guichet_domain::pilotage::correction(now, d.canal));
+    }
     let changed = after.clone();
     let applied = db
         .write(move |conn| {
             Box::pin(async move {
                 let answers_set = if new_answers.is_some() {
-                    "answers = $14, commune_insee = $15, "
+                    "answers = $15, commune_insee = $16, "
                 } else {
                     ""
                 };
                 let sql = format!(
                     "UPDATE dossiers SET {answers_set}state = $1, updated_at = $2, submitted_at = $3, complete_since = $4,
                          deadline_at = $5, decided_at = $6, decision_reason = $7, tacit = $8, suspended_at = $12,
-                         assigned_team = COALESCE(assigned_team, $13)
+                         assigned_team = COALESCE(assigned_team, $13), asked_again = $14
                      WHERE tenant_id = $9 AND id = $10 AND state = $11"
                 );
                 let mut update = sqlx::query(&sql)
@@ -593,7 +633,10 @@ where
                 .bind(changed.tenant_id)
                 .bind(changed.id)
                 .bind(from.code());
-                update = update.bind(changed.suspended_at).bind(routed);
+                update = update
+                    .bind(changed.suspended_at)
+                    .bind(routed)
+                    .bind(changed.asked_again);
                 if let Some(answers) = new_answers {
                     update = update.bind(answers).bind(changed.commune_insee.clone());
                 }
@@ -632,6 +675,8 @@ where
                     now,
                 )
                 .await?;
+                crate::pilotage::apply_in(conn, changed.tenant_id, changed.demarche_id, &figures)
+                    .await?;
                 crate::journal::append_in(conn, &event).await?;
                 trace.write(conn).await?;
                 Ok(true)
@@ -718,6 +763,7 @@ where
             answers: None,
             notice: |after: &Dossier| notice(after, email.as_deref()),
             team: None,
+            asked_again: None,
         };
         match change_at(db, &d, &def, &action, &by, now, true, along).await {
             Ok(_) => decided.push(d),

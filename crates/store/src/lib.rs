@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod modele;
 pub mod oidc;
 pub mod outbox;
+pub mod pilotage;
 pub mod profil;
 pub mod recherche;
 pub mod retention;

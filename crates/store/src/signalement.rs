@@ -290,10 +290,25 @@ pub struct Signalement {
     pub reporter_email: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+impl Signalement {
+    /// What the figures of public action need of it.
+    pub fn faits(&self) -> guichet_domain::pilotage::FaitsSignalement {
+        guichet_domain::pilotage::FaitsSignalement {
+            tenant_id: self.tenant_id,
+            category_id: self.category_id,
+            commune_insee: self.commune_insee.clone(),
+            state: self.state,
+            created_at: self.created_at,
+            resolved_at: self.resolved_at,
+        }
+    }
 }
 
 const COLUMNS: &str = "tenant_id, id, number, category_id, competence, commune_insee, address, lat, lon, road_kind, road_number,
-    description, answers, state, reject_reason, reporter_user_id, reporter_email, created_at, updated_at";
+    description, answers, state, reject_reason, reporter_user_id, reporter_email, created_at, updated_at, resolved_at";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Signalement> {
     let state: String = r.try_get("state")?;
@@ -318,6 +333,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Signalement> {
         reporter_email: r.try_get("reporter_email")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        resolved_at: r.try_get("resolved_at")?,
     })
 }
 
@@ -493,6 +509,8 @@ async fn insert_in(conn: &mut sqlx::AnyConnection, n: &NewReport) -> anyhow::Res
             .execute(&mut *conn)
             .await?;
     }
+    let made = by_id_in(conn, id).await?;
+    crate::pilotage::apply_signalement_in(conn, None, Some(&made.faits())).await?;
     Ok(id)
 }
 
@@ -560,6 +578,11 @@ where
                 return Ok(None);
             };
             let s = by_id_in(conn, id).await?;
+            let before = guichet_domain::pilotage::FaitsSignalement {
+                state: State::AConfirmer,
+                ..s.faits()
+            };
+            crate::pilotage::apply_signalement_in(conn, Some(&before), Some(&s.faits())).await?;
             // The link reached the reporter's mailbox: the address is proved.
             if let Some(email) = &s.reporter_email {
                 sqlx::query("UPDATE signalement_followers SET confirmed_at = $1 WHERE signalement_id = $2 AND email = $3 AND confirmed_at IS NULL")
@@ -789,6 +812,7 @@ where
     db.write(move |conn| {
         Box::pin(async move {
             let now = crate::now_ms();
+            let before = by_id_in(conn, id).await?;
             let updated = sqlx::query(
                 "UPDATE signalements SET state = $1, reject_reason = $2, updated_at = $3,
                      resolved_at = CASE WHEN $1 IN ('resolu', 'rejete') THEN $3 ELSE NULL END
@@ -818,6 +842,8 @@ where
             .execute(&mut *conn)
             .await?;
             let changed = by_id_in(conn, id).await?;
+            crate::pilotage::apply_signalement_in(conn, Some(&before.faits()), Some(&changed.faits()))
+                .await?;
             let audience = audience_in(conn, &changed, !from.is_public() && to.is_public()).await?;
             notice(&changed, &audience).write(conn).await?;
             Ok(true)
@@ -844,6 +870,7 @@ where
     db.write(move |conn| {
         Box::pin(async move {
             let now = crate::now_ms();
+            let before = by_id_in(conn, id).await?;
             for table in ["signalement_events", "signalement_photos"] {
                 sqlx::query(&format!(
                     "UPDATE {table} SET tenant_id = $1 WHERE signalement_id = $2"
@@ -870,6 +897,8 @@ where
             .execute(&mut *conn)
             .await?;
             let moved = by_id_in(conn, id).await?;
+            crate::pilotage::apply_signalement_in(conn, Some(&before.faits()), Some(&moved.faits()))
+                .await?;
             let audience = audience_in(conn, &moved, false).await?;
             notice(&moved, &audience).write(conn).await?;
             Ok(())

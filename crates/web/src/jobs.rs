@@ -61,8 +61,26 @@ pub async fn anchor(state: &AppState) {
     }
 }
 
+/// Records this node's service measures of the last minute or so (the observatoire's
+/// availability and response time).
+pub async fn record_service(state: &AppState, now: i64) {
+    let (served, failed, total_ms) = crate::observe::take_service();
+    if served == 0 {
+        return;
+    }
+    let day = guichet_domain::delai::paris_day(now).to_string();
+    if let Err(e) =
+        guichet_store::pilotage::record_service(&state.db, day, served, failed, total_ms).await
+    {
+        tracing::error!(error = format!("{e:#}"), "service measures");
+    }
+}
+
+const SERVICE_EVERY_MS: i64 = 60_000;
+
 pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let (mut last_purge, mut last_tacit, mut last_anchor) = (0i64, 0i64, 0i64);
+    let mut last_service = guichet_store::now_ms();
     // Woken as soon as a commit queued mails, on this node; every few seconds otherwise (mails
     // queued by another node, retries).
     let mut commits = state.db.subscribe();
@@ -73,6 +91,10 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
         let now = guichet_store::now_ms();
         if let Err(e) = crate::webhook::deliver_due(&state, now).await {
             tracing::error!(error = format!("{e:#}"), "webhooks");
+        }
+        if now - last_service >= SERVICE_EVERY_MS {
+            last_service = now;
+            record_service(&state, now).await;
         }
         if now - last_anchor >= ANCHOR_EVERY_MS {
             last_anchor = now;
@@ -140,6 +162,7 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
             _ = stop.changed() => {
                 // The last head before stopping, so that no acknowledged entry is unanchored.
                 anchor(&state).await;
+                record_service(&state, guichet_store::now_ms()).await;
                 break;
             }
             topic = commits.recv() => match topic {

@@ -33,6 +33,7 @@ pub mod equipe;
 pub mod jeton;
 pub mod journal;
 pub mod mandat;
+pub mod pilotage;
 pub mod profil;
 pub mod recherche;
 pub mod signalement;

@@ -4,8 +4,29 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
+
+/// This node's page requests since the worker last recorded them: served, failed (5xx), total
+/// milliseconds. The observatoire's availability and response time come from them.
+static SERVED: AtomicI64 = AtomicI64::new(0);
+static FAILED: AtomicI64 = AtomicI64::new(0);
+static TOTAL_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Takes the counts gathered since the last call (served, failed, total milliseconds).
+pub fn take_service() -> (i64, i64, i64) {
+    (
+        SERVED.swap(0, Ordering::Relaxed),
+        FAILED.swap(0, Ordering::Relaxed),
+        TOTAL_MS.swap(0, Ordering::Relaxed),
+    )
+}
+
+/// Pages and API calls count; static files, metrics and health probes do not.
+fn is_service(route: &str) -> bool {
+    !(route.starts_with("/static/") || route == "/metrics" || route == "/healthz")
+}
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -46,6 +67,13 @@ pub async fn track(req: Request, next: Next) -> Response {
         ("route", route.clone()),
         ("status", status.to_string()),
     ];
+    if is_service(&route) {
+        SERVED.fetch_add(1, Ordering::Relaxed);
+        TOTAL_MS.fetch_add(elapsed.as_millis() as i64, Ordering::Relaxed);
+        if status >= 500 {
+            FAILED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     metrics::counter!("guichet_http_requests_total", &labels).increment(1);
     metrics::histogram!("guichet_http_request_duration_seconds", &labels[..2])
         .record(elapsed.as_secs_f64());

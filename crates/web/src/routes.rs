@@ -131,7 +131,7 @@ pub async fn openapi() -> axum::response::Response {
 pub fn table() -> RouteTable {
     use crate::{
         accueil, assets, coffre, collectivite, competence, compte, demarche, demo, donnees,
-        dossier, equipe, health, jeton, journal, mandat, profil, recherche, signalement,
+        dossier, equipe, health, jeton, journal, mandat, pilotage, profil, recherche, signalement,
     };
     use Access::*;
     RouteTable::default()
@@ -217,6 +217,18 @@ pub fn table() -> RouteTable {
         )
         .get("/donnees/{owner}", Public, donnees::catalogue::platform)
         .get("/donnees/{owner}/{file}", Public, donnees::dataset)
+        .get("/observatoire", Public, pilotage::region)
+        .get("/observatoire/modeles/{id}", Public, pilotage::modele)
+        .get(
+            "/observatoire/{collectivite}",
+            Public,
+            pilotage::collectivite,
+        )
+        .get(
+            "/observatoire/{collectivite}/{demarche}",
+            Public,
+            pilotage::demarche,
+        )
         .get("/healthz", Public, health::healthz)
         .get("/metrics", Public, health::metrics)
         .get("/static/{file}", Public, assets::serve_asset)
@@ -417,6 +429,11 @@ pub fn table() -> RouteTable {
             dossier::depot::review,
         )
         .post("/dossiers/{id}/depot", DossierOwner, dossier::depot::submit)
+        .post(
+            "/dossiers/{id}/satisfaction",
+            DossierOwner,
+            pilotage::satisfaction::rate,
+        )
         .post("/dossiers/{id}/retrait", SignedIn, dossier::depot::withdraw)
         .post("/dossiers/{id}/profil", SignedIn, profil::save_back)
         .post(
@@ -462,6 +479,16 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/equipes/{id}/membres",
             Collectivite(P::ManageEquipe),
             equipe::change_equipe_member,
+        )
+        .get(
+            "/admin/{collectivite}/observatoire",
+            Collectivite(P::PublishData),
+            pilotage::admin::page,
+        )
+        .post(
+            "/admin/{collectivite}/observatoire/accessibilite",
+            Collectivite(P::PublishData),
+            pilotage::admin::declare,
         )
         .get(
             "/admin/{collectivite}/donnees",

@@ -374,6 +374,111 @@ const COLLECTIVITES: &[Column] = &[
     ),
 ];
 
+const INDICATEURS: &[Column] = &[
+    COLL_NOM,
+    col(
+        "DEMARCHE_ID",
+        FieldType::String,
+        "Identifiant",
+        "Identifiant de la démarche dans la collectivité",
+        true,
+    ),
+    col(
+        "DEMARCHE_TITRE",
+        FieldType::String,
+        "Démarche",
+        "Titre de la démarche",
+        true,
+    ),
+    col(
+        "MOIS",
+        YearMonth,
+        "Mois",
+        "Mois du dépôt ou de la décision (heure de Paris)",
+        true,
+    ),
+    with_pattern(
+        col(
+            "CANAL",
+            FieldType::String,
+            "Canal",
+            "en_ligne, aidant (avec un aidant) ou guichet (au guichet de la collectivité)",
+            true,
+        ),
+        "en_ligne|aidant|guichet",
+    ),
+    col(
+        "DEPOSES",
+        Integer,
+        "Déposés",
+        "Dossiers déposés dans le mois (vide : moins de 5, non publié)",
+        false,
+    ),
+    col(
+        "DECIDES",
+        Integer,
+        "Décidés",
+        "Décisions rendues dans le mois (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "ACCEPTES",
+        Integer,
+        "Acceptés",
+        "Décisions d'acceptation du mois (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "REFUSES",
+        Integer,
+        "Refusés",
+        "Décisions de refus du mois (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "SANS_SUITE",
+        Integer,
+        "Sans suite",
+        "Dossiers classés sans suite dans le mois (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "IMPLICITES",
+        Integer,
+        "Implicites",
+        "Décisions implicites (silence de l'administration) du mois (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "DANS_LE_DELAI",
+        Integer,
+        "Dans le délai",
+        "Décisions du mois rendues dans le délai légal (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "CORRECTIONS",
+        Integer,
+        "Corrections",
+        "Corrections demandées aux usagers dans le mois (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "AVIS",
+        Integer,
+        "Avis",
+        "Réponses à « Comment s'est passée cette démarche ? » (vide : moins de 5)",
+        false,
+    ),
+    col(
+        "NOTE_MOYENNE",
+        Number,
+        "Note moyenne",
+        "Note moyenne sur 10 de ces réponses (vide : moins de 5 réponses)",
+        false,
+    ),
+];
+
 /// The datasets the platform generates from what it holds, refreshed by its worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Genere {
@@ -385,12 +490,18 @@ pub enum Genere {
     DossiersParMois,
     /// The collectivités of the platform (the platform's own dataset).
     Collectivites,
+    /// The observatoire's figures per démarche, month and channel; small counts suppressed.
+    Indicateurs,
 }
 
 impl Genere {
     /// Per collectivité, in the order pages show them.
-    pub const PER_COLLECTIVITE: [Genere; 3] =
-        [Self::Demarches, Self::Signalements, Self::DossiersParMois];
+    pub const PER_COLLECTIVITE: [Genere; 4] = [
+        Self::Demarches,
+        Self::Signalements,
+        Self::DossiersParMois,
+        Self::Indicateurs,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
@@ -398,6 +509,7 @@ impl Genere {
             Self::Signalements => "signalements",
             Self::DossiersParMois => "dossiers-par-mois",
             Self::Collectivites => "collectivites",
+            Self::Indicateurs => "indicateurs",
         }
     }
 
@@ -407,6 +519,7 @@ impl Genere {
             Self::Signalements,
             Self::DossiersParMois,
             Self::Collectivites,
+            Self::Indicateurs,
         ]
         .into_iter()
         .find(|g| g.slug() == slug)
@@ -419,6 +532,7 @@ impl Genere {
             Self::Signalements => "Signalements",
             Self::DossiersParMois => "Dossiers déposés par démarche et par mois",
             Self::Collectivites => "Collectivités",
+            Self::Indicateurs => "Indicateurs de l'observatoire des démarches",
         }
     }
 
@@ -432,6 +546,7 @@ impl Genere {
             Self::Signalements => format!("Les signalements publics traités par {of} (voirie, propreté, éclairage…) : catégorie, commune, état, dates et position arrondie. Sans donnée personnelle : ni description, ni adresse, ni auteur."),
             Self::DossiersParMois => format!("Le nombre de dossiers déposés chaque mois pour chaque démarche de {of}, et combien ont été acceptés ou refusés. Les nombres de 1 à 4 ne sont pas publiés (secret statistique)."),
             Self::Collectivites => format!("Les collectivités qui proposent leurs démarches sur {of}."),
+            Self::Indicateurs => format!("Les chiffres de l'observatoire pour chaque démarche de {of}, par mois et par canal (en ligne, avec un aidant, au guichet) : dossiers déposés, décisions, décisions dans le délai légal, décisions implicites, corrections demandées, satisfaction des usagers. Les nombres de 1 à 4 ne sont pas publiés (secret statistique)."),
         }
     }
 
@@ -440,6 +555,7 @@ impl Genere {
             Self::Demarches | Self::Signalements => Frequence::Quotidienne,
             Self::DossiersParMois => Frequence::Mensuelle,
             Self::Collectivites => Frequence::Irreguliere,
+            Self::Indicateurs => Frequence::Quotidienne,
         }
     }
 
@@ -449,6 +565,7 @@ impl Genere {
             Self::Signalements => SIGNALEMENTS,
             Self::DossiersParMois => DOSSIERS_PAR_MOIS,
             Self::Collectivites => COLLECTIVITES,
+            Self::Indicateurs => INDICATEURS,
         }
     }
 
@@ -662,6 +779,7 @@ mod tests {
             Genere::Signalements,
             Genere::DossiersParMois,
             Genere::Collectivites,
+            Genere::Indicateurs,
         ] {
             assert_eq!(Genere::from_slug(g.slug()), Some(g));
             let schema = g.table_schema("https://x/s.json");

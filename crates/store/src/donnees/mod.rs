@@ -187,6 +187,7 @@ async fn generate(
         Genere::Signalements => signalements(db, t).await?,
         Genere::DossiersParMois => dossiers_par_mois(db, t).await?,
         Genere::Collectivites => Vec::new(),
+        Genere::Indicateurs => indicateurs(db, t).await?,
     };
     Ok(Table { rows })
 }
@@ -347,6 +348,56 @@ async fn dossiers_par_mois(
             ]
         })
         .collect())
+}
+
+/// The observatoire's figures of a collectivité, read from the aggregates kept with each change.
+async fn indicateurs(
+    db: &Db,
+    t: &crate::collectivite::Collectivite,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let lignes = crate::pilotage::lignes(
+        db,
+        crate::pilotage::Perimetre::Collectivite(t.id),
+        "0000-00",
+    )
+    .await?;
+    let demarches: std::collections::HashMap<i64, (String, String)> =
+        crate::demarche::list(db, t.id)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, (d.slug, d.title)))
+            .collect();
+    let mut rows: Vec<Vec<String>> = lignes
+        .iter()
+        .filter_map(|l| {
+            let (slug, title) = demarches.get(&l.demarche_id)?;
+            let c = &l.comptes;
+            let mean = if c.ratings >= guichet_domain::pilotage::SMALL {
+                format!("{:.1}", c.rating_sum as f64 / c.ratings as f64)
+            } else {
+                String::new()
+            };
+            Some(vec![
+                t.name.clone(),
+                slug.clone(),
+                title.clone(),
+                l.month.clone(),
+                l.canal.code().to_string(),
+                count_cell(c.deposited),
+                count_cell(c.decided),
+                count_cell(c.accepted),
+                count_cell(c.refused),
+                count_cell(c.closed),
+                count_cell(c.tacit),
+                count_cell(c.within_deadline),
+                count_cell(c.corrections),
+                count_cell(c.ratings),
+                mean,
+            ])
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a[1], &a[3], &a[4]).cmp(&(&b[1], &b[3], &b[4])));
+    Ok(rows)
 }
 
 /// A file a collectivité publishes, already checked against its schema.

@@ -303,6 +303,7 @@ pub async fn change_state(
         answers: None,
         notice,
         team: None,
+        asked_again: None,
     };
     let by = by_token(&state, &token).await;
     match dossier::change_with(&state.db, &x, &def, &action, &by, along).await {

@@ -199,6 +199,8 @@ async fn open(
         applicant_name: format!("{first} {}", last.to_uppercase()),
         answers: Default::default(),
         commune_insee: None,
+        // Opened at a help structure's counter (not a collectivité's): an aidant filed it.
+        aidant_id: tenant_id.is_none().then_some(user.id),
     };
     let (x, _) =
         comptoir::open(&state.db, draft, user.id, &last, &contact, Trace::of(event)).await?;

@@ -186,6 +186,7 @@ pub async fn start_without_account(
             applicant_name: full_name.clone(),
             commune_insee: None,
             answers: Default::default(),
+            aidant_id: None,
         },
         &last_name,
         &address,
@@ -307,6 +308,7 @@ pub async fn start(
             applicant_name: user.display_name.clone(),
             commune_insee: def.commune_of(&answers),
             answers,
+            aidant_id: visitor.acting.as_ref().map(|a| a.aidant.id),
         },
     )
     .await?;
@@ -768,10 +770,24 @@ pub async fn submit(
         }
         _ => None,
     };
+    // "Dites-le-nous une fois", measured on a first deposit by a usager with an account: the
+    // answers that repeat what their profile already held.
+    let asked_again = match (x.state, x.usager_id) {
+        (DState::Brouillon, Some(usager)) => {
+            let profile = guichet_store::profil::get(&state.db, usager).await?;
+            Some(guichet_domain::profil::asked_again(
+                &def,
+                &normalized,
+                &profile,
+            ))
+        }
+        _ => None,
+    };
     let along = dossier::Along {
         answers: Some(normalized),
         notice,
         team,
+        asked_again,
     };
     match dossier::change_with(
         &state.db,
@@ -811,6 +827,9 @@ struct UsagerDossierPage {
     profile_changes: Vec<guichet_domain::profil::Change>,
     /// Filed at the counter by this agent or aidant: the tracking code to hand over.
     counter_code: Option<String>,
+    /// "depot" or "decision": the satisfaction question to ask, if not answered yet.
+    satisfaction: Option<&'static str>,
+    max_comment: usize,
     /// The full address where a dossier is followed with its code.
     follow_url: String,
 }
@@ -820,6 +839,8 @@ pub struct ViewQuery {
     depose: Option<u8>,
     /// How many values were just saved to the profile.
     profil: Option<usize>,
+    /// A satisfaction answer was just given.
+    avis: Option<u8>,
 }
 
 pub async fn view(
@@ -837,6 +858,7 @@ pub async fn view(
         (Some(_), _) => Some(format!("Le dossier est déposé. Aucune adresse électronique n'a été donnée : imprimez l'accusé de réception ci-dessous et remettez-le, avec le code de suivi. Numéro {number}.")),
         (None, Some(0)) => Some("Votre profil n'a pas changé.".to_string()),
         (None, Some(n)) => Some(format!("{n} information(s) enregistrée(s) dans votre profil : vos prochaines démarches en seront préremplies.")),
+        _ if q.avis.is_some() => Some("Merci pour votre avis : il compte dans l'observatoire des démarches.".to_string()),
         _ => None,
     };
     usager_dossier_page(
@@ -893,6 +915,8 @@ pub(crate) async fn usager_dossier_page(
         flash,
         profile_changes,
         counter_code: crate::dossier::comptoir::counter_note(state, visitor, &x).await?,
+        satisfaction: crate::pilotage::satisfaction::to_ask(state, visitor, &x).await?,
+        max_comment: crate::pilotage::satisfaction::MAX_COMMENT,
         follow_url: state.config.link("/suivi"),
         d: x,
     };

@@ -593,6 +593,7 @@ pub async fn act(
         answers: None,
         notice,
         team: None,
+        asked_again: None,
     };
     match dossier::change_with(&state.db, &x, &def, &action, &by(&visitor, &ctx), along).await {
         Ok(after) => {
@@ -897,6 +898,7 @@ pub async fn bulk(
                 answers: None,
                 notice,
                 team: None,
+                asked_again: None,
             };
             match dossier::change_with(
                 &state.db,

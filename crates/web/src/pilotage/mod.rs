@@ -1,0 +1,681 @@
+//! The observatoire of local démarches (`/observatoire`): the figures of public action of the
+//! région, of each collectivité and of each démarche over the last twelve months (volumes by
+//! channel, processing times, decisions within the legal deadline, tacit decisions, corrections
+//! asked, signalements resolved), the grid of the national observatoire applied to every
+//! published démarche, and the comparison of the collectivités that adopted the same shared
+//! template. Every figure is read from aggregates kept with each change; counts under 5 are
+//! withheld; charts are SVG drawn here, each with its table.
+
+pub mod admin;
+pub mod graphique;
+pub mod satisfaction;
+
+use crate::error::AppError;
+use crate::layout::Layout;
+use crate::page::html;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use graphique::{count, empile, Graphique, Serie};
+use guichet_domain::demarche::definition::IdentityLevel;
+use guichet_domain::pilotage::grille::{self, Critere, Mesures, Service};
+use guichet_domain::pilotage::{
+    month_of, months, months_before, percent, quantile, share, Canal, Comptes, SMALL,
+};
+use guichet_store::collectivite::Collectivite;
+use guichet_store::pilotage::{self as store, Ligne, Perimetre};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// The automatic accessibility check of the platform's pages, written by the browser suite
+/// (`tests/browser`): pages checked with axe-core and violations found.
+const AXE: &str = include_str!("axe.json");
+
+fn axe() -> Option<(i64, i64)> {
+    let v: serde_json::Value = serde_json::from_str(AXE).ok()?;
+    Some((v["pages"].as_i64()?, v["violations"].as_i64()?))
+}
+
+/// The twelve months shown: this one and the eleven before, Paris calendar.
+pub(crate) struct Periode {
+    pub first: String,
+    pub months: Vec<String>,
+    pub label: String,
+}
+
+pub(crate) fn periode(now: i64) -> Periode {
+    let last = month_of(now);
+    let first = months_before(&last, 11);
+    Periode {
+        label: format!(
+            "de {} à {}",
+            graphique::month_label(&first),
+            graphique::month_label(&last)
+        ),
+        months: months(&first, &last),
+        first,
+    }
+}
+
+/// A published démarche as the grid and the tables name it.
+pub(crate) struct Offre {
+    pub tenant_id: i64,
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub collectivite: String,
+    pub collectivite_slug: String,
+    pub franceconnect: bool,
+    pub template_id: Option<i64>,
+}
+
+async fn offres(state: &AppState, only: Option<&Collectivite>) -> anyhow::Result<Vec<Offre>> {
+    let collectivites: HashMap<i64, Collectivite> = match only {
+        Some(c) => HashMap::from([(c.id, c.clone())]),
+        None => guichet_store::collectivite::list(&state.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect(),
+    };
+    let published = match only {
+        Some(c) => {
+            let mut out = Vec::new();
+            for d in guichet_store::demarche::list_published(&state.db, c.id).await? {
+                let version = d.published_version.unwrap_or(1);
+                if let Some(def) =
+                    guichet_store::demarche::definition(&state.db, c.id, d.id, version).await?
+                {
+                    out.push((d, def));
+                }
+            }
+            out
+        }
+        None => guichet_store::demarche::all_published(&state.db).await?,
+    };
+    Ok(published
+        .into_iter()
+        .filter_map(|(d, def)| {
+            let c = collectivites.get(&d.tenant_id)?;
+            Some(Offre {
+                tenant_id: d.tenant_id,
+                id: d.id,
+                slug: d.slug,
+                title: d.title,
+                collectivite: c.name.clone(),
+                collectivite_slug: c.slug.clone(),
+                franceconnect: matches!(
+                    def.identity,
+                    IdentityLevel::Franceconnect | IdentityLevel::FranceconnectProposee
+                ),
+                template_id: d.template_id,
+            })
+        })
+        .collect())
+}
+
+/// "12 jours", "1 jour", "—".
+fn days(d: Option<i64>) -> String {
+    match d {
+        None => "—".into(),
+        Some(1) => "1 jour".into(),
+        Some(730) => "730 jours ou plus".into(),
+        Some(n) => format!("{n} jours"),
+    }
+}
+
+fn share_text(part: i64, whole: i64) -> String {
+    share(part, whole)
+        .map(percent)
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The figures of a perimeter over the period, as shown.
+pub(crate) struct Synthese {
+    pub deposited: String,
+    pub by_canal: Vec<(&'static str, String, String)>,
+    pub decided: String,
+    pub accepted: String,
+    pub refused: String,
+    pub closed: String,
+    pub tacit: String,
+    pub corrections: String,
+    pub within: String,
+    pub median: String,
+    pub p90: String,
+    pub satisfaction: String,
+}
+
+fn totals<'a>(lignes: impl Iterator<Item = &'a Ligne>) -> (Comptes, [i64; 3]) {
+    let (mut all, mut by_canal) = (Comptes::default(), [0i64; 3]);
+    for l in lignes {
+        all.add(&l.comptes);
+        let i = Canal::ALL.iter().position(|c| *c == l.canal).unwrap_or(0);
+        by_canal[i] += l.comptes.deposited;
+    }
+    (all, by_canal)
+}
+
+fn synthese(all: &Comptes, by_canal: [i64; 3], histogram: &[(i64, i64)]) -> Synthese {
+    let decided: i64 = histogram.iter().map(|(_, n)| n).sum();
+    let quantiles = decided >= SMALL;
+    Synthese {
+        deposited: count(all.deposited),
+        by_canal: Canal::ALL
+            .iter()
+            .zip(by_canal)
+            .map(|(c, n)| (c.label(), count(n), share_text(n, all.deposited)))
+            .collect(),
+        decided: count(all.decided),
+        accepted: count(all.accepted),
+        refused: count(all.refused),
+        closed: count(all.closed),
+        tacit: count(all.tacit),
+        corrections: count(all.corrections),
+        within: share_text(all.within_deadline, all.with_deadline),
+        median: days(quantiles.then(|| quantile(histogram, 0.5)).flatten()),
+        p90: days(quantiles.then(|| quantile(histogram, 0.9)).flatten()),
+        satisfaction: if all.ratings >= grille::MIN_RATINGS {
+            format!(
+                "{} / 10 ({} avis)",
+                format!("{:.1}", all.rating_sum as f64 / all.ratings as f64).replace('.', ","),
+                all.ratings
+            )
+        } else {
+            format!("moins de {} avis", grille::MIN_RATINGS)
+        },
+    }
+}
+
+fn merged(h: &HashMap<(i64, i64), Vec<(i64, i64)>>) -> Vec<(i64, i64)> {
+    let mut all: BTreeMap<i64, i64> = BTreeMap::new();
+    for v in h.values() {
+        for (b, n) in v {
+            *all.entry(*b).or_default() += n;
+        }
+    }
+    all.into_iter().collect()
+}
+
+/// The two charts of a perimeter: deposits by channel and decisions by outcome, per month.
+fn charts(p: &Periode, lignes: &[Ligne]) -> Vec<Graphique> {
+    let index: HashMap<&str, usize> = p
+        .months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let n = p.months.len();
+    let mut canaux = vec![vec![0i64; n]; 3];
+    let mut decisions = vec![vec![0i64; n]; 3];
+    for l in lignes {
+        let Some(&i) = index.get(l.month.as_str()) else {
+            continue;
+        };
+        let c = Canal::ALL.iter().position(|c| *c == l.canal).unwrap_or(0);
+        canaux[c][i] += l.comptes.deposited;
+        decisions[0][i] += l.comptes.accepted;
+        decisions[1][i] += l.comptes.refused;
+        decisions[2][i] += l.comptes.closed;
+    }
+    let [en_ligne, aidant, guichet] = <[Vec<i64>; 3]>::try_from(canaux).unwrap_or_default();
+    let [acceptes, refuses, clos] = <[Vec<i64>; 3]>::try_from(decisions).unwrap_or_default();
+    vec![
+        empile(
+            "graphique-depots",
+            "Dossiers déposés par mois, selon le canal".into(),
+            &p.months,
+            vec![
+                Serie {
+                    label: "En ligne",
+                    class: "serie-1",
+                    values: en_ligne,
+                },
+                Serie {
+                    label: "Avec un aidant",
+                    class: "serie-2",
+                    values: aidant,
+                },
+                Serie {
+                    label: "Au guichet",
+                    class: "serie-3",
+                    values: guichet,
+                },
+            ],
+        ),
+        empile(
+            "graphique-decisions",
+            "Décisions par mois".into(),
+            &p.months,
+            vec![
+                Serie {
+                    label: "Acceptés",
+                    class: "serie-1",
+                    values: acceptes,
+                },
+                Serie {
+                    label: "Refusés",
+                    class: "serie-2",
+                    values: refuses,
+                },
+                Serie {
+                    label: "Classés sans suite",
+                    class: "serie-3",
+                    values: clos,
+                },
+            ],
+        ),
+    ]
+}
+
+/// A démarche's line of the grid.
+pub(crate) struct LigneGrille {
+    pub offre: Offre,
+    pub criteres: Vec<Critere>,
+}
+
+/// The grid of the démarches offered, from the figures of the period.
+fn grid(
+    offres: Vec<Offre>,
+    lignes: &[Ligne],
+    accessibility: &HashMap<i64, (i64, String)>,
+) -> Vec<LigneGrille> {
+    let mut by_demarche: HashMap<(i64, i64), (Comptes, i64)> = HashMap::new();
+    for l in lignes {
+        let e = by_demarche.entry((l.tenant_id, l.demarche_id)).or_default();
+        e.0.add(&l.comptes);
+        if l.canal == Canal::EnLigne {
+            e.1 += l.comptes.deposited;
+        }
+    }
+    let axe = axe();
+    offres
+        .into_iter()
+        .map(|o| {
+            let (c, online) = by_demarche
+                .get(&(o.tenant_id, o.id))
+                .copied()
+                .unwrap_or_default();
+            let m = Mesures {
+                published: true,
+                franceconnect: o.franceconnect,
+                ratings: c.ratings,
+                rating_sum: c.rating_sum,
+                measured: c.measured,
+                asked_again: c.asked_again,
+                deposited_online: online,
+                deposited: c.deposited,
+                accessibility_rate: accessibility.get(&o.tenant_id).map(|a| a.0),
+                axe,
+            };
+            LigneGrille {
+                criteres: grille::grille(&m),
+                offre: o,
+            }
+        })
+        .collect()
+}
+
+/// The figures of each démarche of a collectivité (or of each collectivité for a template).
+pub(crate) struct LigneDemarche {
+    pub label: String,
+    pub href: String,
+    pub deposited: String,
+    pub decided: String,
+    pub within: String,
+    pub median: String,
+    pub p90: String,
+    pub tacit: String,
+    pub corrections: String,
+    pub satisfaction: String,
+}
+
+fn per_demarche(
+    offres: &[Offre],
+    lignes: &[Ligne],
+    histograms: &HashMap<(i64, i64), Vec<(i64, i64)>>,
+    label: impl Fn(&Offre) -> String,
+) -> Vec<LigneDemarche> {
+    offres
+        .iter()
+        .map(|o| {
+            let (c, by_canal) = totals(
+                lignes
+                    .iter()
+                    .filter(|l| (l.tenant_id, l.demarche_id) == (o.tenant_id, o.id)),
+            );
+            let h = histograms
+                .get(&(o.tenant_id, o.id))
+                .cloned()
+                .unwrap_or_default();
+            let s = synthese(&c, by_canal, &h);
+            LigneDemarche {
+                label: label(o),
+                href: format!("/observatoire/{}/{}", o.collectivite_slug, o.slug),
+                deposited: s.deposited,
+                decided: s.decided,
+                within: s.within,
+                median: s.median,
+                p90: s.p90,
+                tacit: s.tacit,
+                corrections: s.corrections,
+                satisfaction: s.satisfaction,
+            }
+        })
+        .collect()
+}
+
+async fn service_criteria(state: &AppState, p: &Periode) -> anyhow::Result<Vec<Critere>> {
+    let (requests, failed, total_ms) =
+        store::service(&state.db, &format!("{}-01", p.first)).await?;
+    Ok(grille::service(&Service {
+        requests,
+        failed,
+        total_ms,
+    }))
+}
+
+/// Signalements by category and commune, as shown.
+pub(crate) struct LigneSignalement {
+    pub category: String,
+    pub commune: String,
+    pub reported: String,
+    pub resolved: String,
+    pub share: String,
+    pub mean: String,
+}
+
+async fn signalement_lines(
+    state: &AppState,
+    tenant: Option<i64>,
+    p: &Periode,
+) -> anyhow::Result<Vec<LigneSignalement>> {
+    let rows = store::signalements(&state.db, tenant, &p.first).await?;
+    let labels = guichet_store::signalement::category_labels(&state.db).await?;
+    let codes: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
+    let names = guichet_store::territoire::commune_names(&state.db, &codes).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, c)| c.reported > 0)
+        .map(|(category, commune, c)| LigneSignalement {
+            category: labels.get(&category).cloned().unwrap_or_default(),
+            commune: names.get(&commune).cloned().unwrap_or(commune),
+            reported: count(c.reported),
+            resolved: count(c.resolved),
+            share: share_text(c.resolved, c.reported),
+            mean: if c.resolved >= SMALL {
+                days(Some(c.resolution_days / c.resolved))
+            } else {
+                "—".into()
+            },
+        })
+        .collect())
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+const GRID_PAGE: usize = 20;
+
+/// Collectivités of the région, each with its totals.
+pub(crate) struct LigneCollectivite {
+    pub name: String,
+    pub slug: String,
+    pub deposited: String,
+    pub within: String,
+    pub median: String,
+}
+
+/// Each collectivité offering démarches, with its totals over the period, by name.
+fn per_collectivite(
+    offres: &[Offre],
+    lignes: &[Ligne],
+    histograms: &HashMap<(i64, i64), Vec<(i64, i64)>>,
+) -> Vec<LigneCollectivite> {
+    let mut named: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for o in offres {
+        named.insert((&o.collectivite, &o.collectivite_slug), o.tenant_id);
+    }
+    // One pass over the figures, whatever the number of collectivités.
+    let mut comptes: HashMap<i64, Comptes> = HashMap::new();
+    for l in lignes {
+        comptes.entry(l.tenant_id).or_default().add(&l.comptes);
+    }
+    let mut buckets: HashMap<i64, BTreeMap<i64, i64>> = HashMap::new();
+    for ((tenant, _), v) in histograms {
+        let h = buckets.entry(*tenant).or_default();
+        for (b, n) in v {
+            *h.entry(*b).or_default() += n;
+        }
+    }
+    named
+        .into_iter()
+        .map(|((name, slug), tenant)| {
+            let c = comptes.get(&tenant).copied().unwrap_or_default();
+            let h: Vec<(i64, i64)> = buckets
+                .remove(&tenant)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            let s = synthese(&c, [0; 3], &h);
+            LigneCollectivite {
+                name: name.to_string(),
+                slug: slug.to_string(),
+                deposited: s.deposited,
+                within: s.within,
+                median: s.median,
+            }
+        })
+        .collect()
+}
+
+/// Templates adopted by at least two collectivités: (id, title, adopters).
+pub(crate) struct Comparable {
+    pub id: i64,
+    pub title: String,
+    pub adopters: usize,
+}
+
+#[derive(Template)]
+#[template(path = "pilotage/region.html")]
+struct RegionPage {
+    layout: Layout,
+    periode: String,
+    synthese: Synthese,
+    charts: Vec<Graphique>,
+    service: Vec<Critere>,
+    collectivites: Vec<LigneCollectivite>,
+    comparables: Vec<Comparable>,
+    grid: Vec<LigneGrille>,
+    page: usize,
+    pages: usize,
+    total: usize,
+}
+
+/// `/observatoire`: the région.
+pub async fn region(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let p = periode(guichet_store::now_ms());
+    let lignes = store::lignes(&state.db, Perimetre::Region, &p.first).await?;
+    let histograms = store::delays(&state.db, Perimetre::Region, &p.first).await?;
+    let (all, by_canal) = totals(lignes.iter());
+    let offres = offres(&state, None).await?;
+    let collectivites = per_collectivite(&offres, &lignes, &histograms);
+    let mut adopters: BTreeMap<i64, (String, Vec<i64>)> = BTreeMap::new();
+    for o in &offres {
+        if let Some(t) = o.template_id {
+            let e = adopters
+                .entry(t)
+                .or_insert_with(|| (o.title.clone(), Vec::new()));
+            if !e.1.contains(&o.tenant_id) {
+                e.1.push(o.tenant_id);
+            }
+        }
+    }
+    let comparables = adopters
+        .into_iter()
+        .filter(|(_, (_, t))| t.len() >= 2)
+        .map(|(id, (title, t))| Comparable {
+            id,
+            title,
+            adopters: t.len(),
+        })
+        .collect();
+    let total = offres.len();
+    let pages = total.div_ceil(GRID_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let shown: Vec<Offre> = offres
+        .into_iter()
+        .skip((page - 1) * GRID_PAGE)
+        .take(GRID_PAGE)
+        .collect();
+    let accessibility = store::accessibility(&state.db).await?;
+    html(&RegionPage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        synthese: synthese(&all, by_canal, &merged(&histograms)),
+        charts: charts(&p, &lignes),
+        service: service_criteria(&state, &p).await?,
+        grid: grid(shown, &lignes, &accessibility),
+        periode: p.label,
+        collectivites,
+        comparables,
+        page,
+        pages,
+        total,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "pilotage/collectivite.html")]
+struct CollectivitePage {
+    layout: Layout,
+    collectivite: Collectivite,
+    periode: String,
+    synthese: Synthese,
+    charts: Vec<Graphique>,
+    service: Vec<Critere>,
+    demarches: Vec<LigneDemarche>,
+    grid: Vec<LigneGrille>,
+    signalements: Vec<LigneSignalement>,
+    audit: Option<(i64, String)>,
+}
+
+/// `/observatoire/{collectivite}`.
+pub async fn collectivite(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(c) = guichet_store::collectivite::by_slug(&state.db, &slug).await? else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let p = periode(guichet_store::now_ms());
+    let scope = Perimetre::Collectivite(c.id);
+    let lignes = store::lignes(&state.db, scope, &p.first).await?;
+    let histograms = store::delays(&state.db, scope, &p.first).await?;
+    let (all, by_canal) = totals(lignes.iter());
+    let offres = offres(&state, Some(&c)).await?;
+    let accessibility = store::accessibility(&state.db).await?;
+    html(&CollectivitePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        synthese: synthese(&all, by_canal, &merged(&histograms)),
+        charts: charts(&p, &lignes),
+        service: service_criteria(&state, &p).await?,
+        demarches: per_demarche(&offres, &lignes, &histograms, |o| o.title.clone()),
+        grid: grid(offres, &lignes, &accessibility),
+        signalements: signalement_lines(&state, Some(c.id), &p).await?,
+        audit: accessibility.get(&c.id).cloned(),
+        periode: p.label,
+        collectivite: c,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "pilotage/demarche.html")]
+struct DemarchePage {
+    layout: Layout,
+    offre: Offre,
+    periode: String,
+    synthese: Synthese,
+    charts: Vec<Graphique>,
+    criteres: Vec<Critere>,
+    service: Vec<Critere>,
+}
+
+/// `/observatoire/{collectivite}/{demarche}`.
+pub async fn demarche(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+    Path((slug, demarche)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let Some(c) = guichet_store::collectivite::by_slug(&state.db, &slug).await? else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let Some(offre) = offres(&state, Some(&c))
+        .await?
+        .into_iter()
+        .find(|o| o.slug == demarche)
+    else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let p = periode(guichet_store::now_ms());
+    let scope = Perimetre::Demarche(c.id, offre.id);
+    let lignes = store::lignes(&state.db, scope, &p.first).await?;
+    let histograms = store::delays(&state.db, scope, &p.first).await?;
+    let (all, by_canal) = totals(lignes.iter());
+    let accessibility = store::accessibility(&state.db).await?;
+    let mut line = grid(vec![offre], &lignes, &accessibility);
+    let Some(LigneGrille { offre, criteres }) = line.pop() else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    html(&DemarchePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        synthese: synthese(&all, by_canal, &merged(&histograms)),
+        charts: charts(&p, &lignes),
+        service: service_criteria(&state, &p).await?,
+        periode: p.label,
+        offre,
+        criteres,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "pilotage/modele.html")]
+struct ModelePage {
+    layout: Layout,
+    title: String,
+    periode: String,
+    lines: Vec<LigneDemarche>,
+}
+
+/// `/observatoire/modeles/{id}`: the collectivités that adopted one shared template, compared.
+pub async fn modele(
+    State(state): State<AppState>,
+    visitor: crate::auth::Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let offres: Vec<Offre> = offres(&state, None)
+        .await?
+        .into_iter()
+        .filter(|o| o.template_id == Some(id))
+        .collect();
+    let Some(title) = offres.first().map(|o| o.title.clone()) else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let p = periode(guichet_store::now_ms());
+    let lignes = store::lignes(&state.db, Perimetre::Modele(id), &p.first).await?;
+    let histograms = store::delays(&state.db, Perimetre::Modele(id), &p.first).await?;
+    html(&ModelePage {
+        layout: Layout::for_visitor(&state, &visitor).await,
+        lines: per_demarche(&offres, &lignes, &histograms, |o| o.collectivite.clone()),
+        periode: p.label,
+        title,
+    })
+}
