@@ -126,7 +126,164 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
     seed_demarches(db).await?;
     seed_signalements(db).await?;
     seed_profile(db).await?;
-    seed_aidant(db).await
+    seed_aidant(db).await?;
+    seed_history(db).await
+}
+
+/// A year of dossiers for the observatoire: Dijon shares its composteur démarche as a template,
+/// Mâcon and the département of Côte-d'Or adopt and publish it, and each receives dossiers over
+/// the last twelve months (online, with an aidant, at the counter), decided in varied delays,
+/// with satisfaction answers (Mâcon's pass the hundred needed to show a score). Dijon's own
+/// queue is left as the demo's journeys expect it.
+async fn seed_history(db: &Db) -> anyhow::Result<()> {
+    use guichet_domain::dossier::{Action, Actor};
+    use guichet_store::{demarche, dossier, modele, pilotage};
+    let (Some(dijon), Some(macon), Some(cote_d_or)) = (
+        collectivite::by_slug(db, "dijon").await?,
+        collectivite::by_slug(db, "macon").await?,
+        collectivite::by_slug(db, "cote-d-or").await?,
+    ) else {
+        return Ok(());
+    };
+    if !modele::list(db).await?.is_empty() {
+        return Ok(());
+    }
+    let Some(source) = demarche::list(db, dijon.id)
+        .await?
+        .into_iter()
+        .find(|d| d.slug.contains("composteur"))
+    else {
+        return Ok(());
+    };
+    let version = source.published_version.unwrap_or(1);
+    let Some(def) = demarche::definition(db, dijon.id, source.id, version).await? else {
+        return Ok(());
+    };
+    let (template_id, _) = modele::publish(db, &source, &def, &[], |_, _| Trace::default()).await?;
+    let Some(template) = modele::get(db, template_id).await? else {
+        return Ok(());
+    };
+    // Declared accessibility audits: Mâcon's total, Dijon's partial.
+    for (t, rate) in [(&macon, 100), (&dijon, 75)] {
+        let day = "2026-06-15".to_string();
+        pilotage::declare_accessibility(db, t.id, Some((rate, day)), Trace::default()).await?;
+    }
+    let now = guichet_store::now_ms();
+    const DAY: i64 = 86_400_000;
+    // A small deterministic generator: the same demo every time.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for (t, count, ratings) in [(&macon, 160usize, 110usize), (&cote_d_or, 45, 20)] {
+        let adopted = modele::adopt(db, &template, t.id, Trace::default()).await?;
+        demarche::publish(db, &adopted, Default::default()).await?;
+        let Some(d) = demarche::get(db, t.id, adopted.id).await? else {
+            continue;
+        };
+        let v = d.published_version.unwrap_or(1);
+        let Some(def) = demarche::definition(db, t.id, d.id, v).await? else {
+            continue;
+        };
+        let agent = dossier::By {
+            actor: Actor::Agent,
+            user_id: None,
+            label: agent_email(&t.slug),
+            ip: None,
+            on_behalf_of: None,
+        };
+        let usager = dossier::By {
+            actor: Actor::Usager,
+            label: "usager".into(),
+            ..agent.clone()
+        };
+        let mut rated = 0;
+        for i in 0..count {
+            let draft = dossier::Draft {
+                tenant_id: t.id,
+                demarche_id: d.id,
+                version: v,
+                usager_id: None,
+                applicant_name: format!("Habitant {i}"),
+                answers: Default::default(),
+                commune_insee: None,
+                aidant_id: None,
+            };
+            let x = match next(10) {
+                // One in ten at the counter, one in ten with an aidant.
+                0 => {
+                    guichet_store::comptoir::open(db, draft, 0, "Habitant", "", Trace::default())
+                        .await?
+                        .0
+                }
+                1 => {
+                    dossier::start_draft(
+                        db,
+                        dossier::Draft {
+                            aidant_id: Some(0),
+                            ..draft
+                        },
+                    )
+                    .await?
+                }
+                _ => dossier::start_draft(db, draft).await?,
+            };
+            let deposited = now - (next(360) as i64 + 1) * DAY;
+            let step = |x: dossier::Dossier, action: Action, by: &dossier::By, at: i64| {
+                let (db, def, by) = (db.clone(), def.clone(), by.clone());
+                async move {
+                    dossier::change_as_of(&db, &x, &def, &action, &by, at)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    dossier::get(&db, x.tenant_id, x.id)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("dossier de démo disparu"))
+                }
+            };
+            let x = step(x, Action::Submit, &usager, deposited).await?;
+            let took = (next(50) as i64 + 1) * DAY;
+            if deposited + took + DAY > now {
+                continue;
+            }
+            let mut x = step(x, Action::StartInstruction, &agent, deposited + DAY).await?;
+            if next(6) == 0 {
+                let asked = Action::RequestCorrection {
+                    message: "Joignez un justificatif de domicile.".into(),
+                };
+                x = step(x, asked, &agent, deposited + 2 * DAY).await?;
+                x = step(x, Action::Submit, &usager, deposited + 3 * DAY).await?;
+            }
+            let decision = match next(10) {
+                0 => Action::Refuse {
+                    reason: "Le logement n'a pas de jardin.".into(),
+                },
+                1 => Action::Close {
+                    reason: "Demande en double.".into(),
+                },
+                _ => Action::Accept {
+                    conditions: String::new(),
+                },
+            };
+            let x = step(x, decision, &agent, deposited + took).await?;
+            if rated < ratings {
+                rated += 1;
+                let score = [10, 9, 9, 8, 8, 8, 7, 7, 6, 4][next(10) as usize];
+                pilotage::rate(
+                    db,
+                    &x,
+                    pilotage::Moment::Decision,
+                    score,
+                    None,
+                    Trace::default(),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An aidant of a France Services in Montbard, with a one-year mandat from the demo usager for

@@ -21,7 +21,11 @@ pub async fn open(
     let (folded, contact) = (fold(last_name), contact.to_string());
     db.write(move |conn| {
         Box::pin(async move {
-            let x = crate::dossier::start_draft_in(conn, &draft).await?;
+            let mut x = crate::dossier::start_draft_in(conn, &draft).await?;
+            // Filed at a counter: by an aidant (help structure) or by the collectivité's agent.
+            if draft.aidant_id.is_none() {
+                x.canal = guichet_domain::pilotage::Canal::Guichet;
+            }
             sqlx::query(
                 "UPDATE dossiers SET channel = 'guichet', counter_by = $1, tracking_code = $2, applicant_last_name = $3, counter_contact = $4
                  WHERE tenant_id = $5 AND id = $6 AND usager_id IS NULL",

@@ -326,7 +326,7 @@ pub async fn delays(
 ) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
     let (condition, params) = p.condition(2);
     let sql = format!(
-        "SELECT tenant_id, demarche_id, bucket, SUM(n) AS n FROM dossier_delays WHERE month >= $1 AND {condition}
+        "SELECT tenant_id, demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays WHERE month >= $1 AND {condition}
          GROUP BY tenant_id, demarche_id, bucket"
     );
     let mut q = sqlx::query(&sql).bind(from_month);
@@ -354,8 +354,8 @@ pub async fn signalements(
         None => "",
     };
     let sql = format!(
-        "SELECT category_id, commune_insee, SUM(reported) AS reported, SUM(resolved) AS resolved,
-                SUM(rejected) AS rejected, SUM(resolution_days) AS resolution_days
+        "SELECT category_id, commune_insee, CAST(SUM(reported) AS BIGINT) AS reported, CAST(SUM(resolved) AS BIGINT) AS resolved,
+                CAST(SUM(rejected) AS BIGINT) AS rejected, CAST(SUM(resolution_days) AS BIGINT) AS resolution_days
          FROM signalement_figures WHERE month >= $1 {condition}
          GROUP BY category_id, commune_insee ORDER BY category_id, commune_insee"
     );
@@ -508,8 +508,8 @@ pub async fn record_service(
 /// milliseconds.
 pub async fn service(db: &Db, from_day: &str) -> anyhow::Result<(i64, i64, i64)> {
     let r = sqlx::query(
-        "SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(failed), 0) AS failed,
-                COALESCE(SUM(total_ms), 0) AS total_ms FROM service_days WHERE day >= $1",
+        "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS requests, CAST(COALESCE(SUM(failed), 0) AS BIGINT) AS failed,
+                CAST(COALESCE(SUM(total_ms), 0) AS BIGINT) AS total_ms FROM service_days WHERE day >= $1",
     )
     .bind(from_day)
     .fetch_one(db.pool())

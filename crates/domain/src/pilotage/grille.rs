@@ -67,6 +67,9 @@ pub struct Service {
     pub requests: i64,
     pub failed: i64,
     pub total_ms: i64,
+    /// The automatic accessibility check of the platform's pages (axe-core): pages checked and
+    /// violations found.
+    pub axe: Option<(i64, i64)>,
 }
 
 /// One line of the grid.
@@ -136,24 +139,15 @@ pub fn grille(m: &Mesures) -> Vec<Critere> {
             niveau: Niveau::NonMesure,
         }
     });
-    let axe = match m.axe {
-        Some((pages, 0)) => {
-            format!(" ; contrôle automatique de la plateforme : {pages} pages, aucune erreur")
-        }
-        Some((pages, n)) => {
-            format!(" ; contrôle automatique de la plateforme : {n} erreur(s) sur {pages} pages")
-        }
-        None => String::new(),
-    };
     out.push(match m.accessibility_rate {
         Some(100) if m.axe.is_none_or(|(_, n)| n == 0) => Critere {
             name: "Accessibilité",
-            value: format!("Totalement conforme (audit déclaré : 100 %){axe}"),
+            value: "Totalement conforme (audit déclaré : 100 %)".into(),
             niveau: Niveau::Atteint,
         },
         Some(rate) => Critere {
             name: "Accessibilité",
-            value: format!("Partiellement conforme (audit déclaré : {rate} %){axe}"),
+            value: format!("Partiellement conforme (audit déclaré : {rate} %)"),
             niveau: if rate >= 50 {
                 Niveau::Partiel
             } else {
@@ -162,7 +156,7 @@ pub fn grille(m: &Mesures) -> Vec<Critere> {
         },
         None => Critere {
             name: "Accessibilité",
-            value: format!("Aucun audit déclaré{axe}"),
+            value: "Aucun audit déclaré".into(),
             niveau: Niveau::NonAtteint,
         },
     });
@@ -195,9 +189,27 @@ pub fn grille(m: &Mesures) -> Vec<Critere> {
     out
 }
 
-/// The criteria every démarche of the platform shares: availability and response time.
+/// The criteria every démarche of the platform shares: availability, response time, and the
+/// automatic accessibility check of its pages.
 pub fn service(m: &Service) -> Vec<Critere> {
-    let mut out = Vec::with_capacity(2);
+    let mut out = Vec::with_capacity(3);
+    out.push(match m.axe {
+        Some((pages, 0)) => Critere {
+            name: "Contrôle automatique de l'accessibilité",
+            value: format!("{pages} pages vérifiées avec axe-core, aucune erreur"),
+            niveau: Niveau::Atteint,
+        },
+        Some((pages, n)) => Critere {
+            name: "Contrôle automatique de l'accessibilité",
+            value: format!("{n} erreur(s) sur {pages} pages vérifiées avec axe-core"),
+            niveau: Niveau::NonAtteint,
+        },
+        None => Critere {
+            name: "Contrôle automatique de l'accessibilité",
+            value: "Pas encore mesuré".into(),
+            niveau: Niveau::NonMesure,
+        },
+    });
     if m.requests > 0 {
         let available = 100.0 * (m.requests - m.failed) as f64 / m.requests as f64;
         out.push(Critere {

@@ -135,6 +135,7 @@ fn the_grid_uses_the_national_thresholds() {
         requests: 100_000,
         failed: 50,
         total_ms: 3_000_000,
+        axe: Some((40, 0)),
     };
     let mut g = grille(&m);
     g.extend(service(&platform));
@@ -169,6 +170,10 @@ fn the_grid_uses_the_national_thresholds() {
     assert_eq!(level("Dites-le-nous une fois"), Some(Niveau::Partiel));
     // Only a total conformity counts.
     assert_eq!(level("Accessibilité"), Some(Niveau::Partiel));
+    assert_eq!(
+        level("Contrôle automatique de l'accessibilité"),
+        Some(Niveau::Atteint)
+    );
     // 99.8 %: under 99.9.
     assert_eq!(level("Disponibilité"), Some(Niveau::Partiel));
 }

@@ -22,6 +22,7 @@ mod modeles;
 mod one_door;
 mod open311;
 mod personas;
+mod pilotage;
 mod regles;
 mod security;
 mod shutdown;

@@ -373,6 +373,7 @@ async fn service_criteria(state: &AppState, p: &Periode) -> anyhow::Result<Vec<C
         requests,
         failed,
         total_ms,
+        axe: axe(),
     }))
 }
 
