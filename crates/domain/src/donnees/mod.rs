@@ -5,6 +5,7 @@
 pub mod dcat;
 pub mod patrimoine;
 pub mod schema;
+pub mod shacl;
 
 use serde_json::{json, Value};
 

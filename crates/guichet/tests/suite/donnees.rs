@@ -506,6 +506,14 @@ async fn an_uploaded_file_is_refused_cell_by_cell_until_valid_then_published_in_
     assert!(checked
         .html
         .contains("Le fichier est conforme au schéma : 1 ligne(s)"));
+    // The description it will have is checked too, against the DCAT-AP 3.0.1 shapes.
+    assert!(
+        checked
+            .html
+            .contains("conforme aux formes officielles DCAT-AP 3.0.1"),
+        "{}",
+        checked.html
+    );
     assert!(guichet_store::donnees::of(db, t.dijon.id)
         .await
         .expect("q")
@@ -804,4 +812,45 @@ async fn two_nodes_refreshing_at_once_record_each_version_once() {
         .await
         .expect("count");
     assert_eq!(versions, 13);
+}
+
+#[test]
+fn the_producer_s_check_finds_what_pyshacl_finds() {
+    let dataset = "https://guichet.example/donnees/dijon/budget";
+    let shapes = shared("dcat-ap-3.0.1-SHACL.ttl");
+    // The shapes the platform embeds are the official ones.
+    assert_eq!(
+        std::fs::read_to_string(&shapes).expect("shapes"),
+        guichet_domain::donnees::shacl::SHAPES
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    for (description, access) in [
+        ("", "\"budget.csv\""),
+        ("dct:description \"Le budget.\"@fr ;", "\"budget.csv\""),
+        (
+            "dct:description \"Le budget.\"@fr ;",
+            "<https://guichet.example/b.csv>",
+        ),
+    ] {
+        let ttl = format!(
+            r#"@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+<{dataset}> a dcat:Dataset ; dct:title "Budget"@fr ; {description}
+  dcat:distribution <{dataset}#csv>, <{dataset}#json> .
+<{dataset}#csv> a dcat:Distribution ; dcat:accessURL {access} .
+<{dataset}#json> a dcat:Distribution ; dcat:accessURL <https://guichet.example/b.json> .
+"#
+        );
+        let ours = guichet_domain::donnees::shacl::verifier(&ttl, dataset).expect("checked");
+        let file = dir.path().join("description.ttl");
+        std::fs::write(&file, &ttl).expect("write");
+        let (conforms, out) = python(PYSHACL, &[&shapes, &file, std::path::Path::new("turtle")]);
+        let theirs = out.matches("Constraint Violation").count();
+        assert_eq!(ours.conforme, conforms, "{ttl}\n{out}\n{ours:?}");
+        assert_eq!(
+            ours.constats.iter().filter(|c| c.bloquant).count(),
+            theirs,
+            "{ttl}\n{out}\n{ours:?}"
+        );
+    }
 }

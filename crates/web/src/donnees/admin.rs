@@ -14,6 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::donnees::schema::{Report, Schema};
+use guichet_domain::donnees::shacl::{self, Verdict};
 use guichet_domain::donnees::{reserved, scdl, slug, Frequence, Licence, SCDL};
 use guichet_store::donnees::{self as store, Dataset, Upload};
 use guichet_store::trace::Trace;
@@ -43,6 +44,8 @@ struct AdminPage {
     /// The check of the file: its verdict and its rows.
     report: Option<Report>,
     checked_name: String,
+    /// The check of the dataset's DCAT-AP description against the SHACL shapes.
+    dcat: Option<Verdict>,
 }
 
 async fn render(
@@ -52,8 +55,12 @@ async fn render(
     typed: Typed,
     errors: Errors,
     report: Option<(Report, String)>,
+    dcat: Option<Verdict>,
 ) -> Result<Response, AppError> {
-    let status = if errors.is_empty() && report.as_ref().is_none_or(|(r, _)| r.valid()) {
+    let status = if errors.is_empty()
+        && report.as_ref().is_none_or(|(r, _)| r.valid())
+        && dcat.as_ref().is_none_or(|v| v.conforme)
+    {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -71,6 +78,7 @@ async fn render(
         errors,
         report,
         checked_name,
+        dcat,
     })?;
     Ok((status, page).into_response())
 }
@@ -86,7 +94,7 @@ pub async fn page(
         schema: "deliberations".into(),
         ..Typed::default()
     };
-    render(&state, &visitor, &ctx, typed, Errors::default(), None).await
+    render(&state, &visitor, &ctx, typed, Errors::default(), None, None).await
 }
 
 /// Checks the file and, when asked and valid, publishes it.
@@ -192,11 +200,35 @@ pub async fn upload(
         },
     };
     let (Some(schema), Some((csv, file_name))) = (schema, csv) else {
-        return render(&state, &visitor, &ctx, typed, errors, None).await;
+        return render(&state, &visitor, &ctx, typed, errors, None, None).await;
     };
     let report = schema.validate(csv.as_bytes());
+    // The description it would have once published, checked against DCAT-AP 3.0.1.
+    let dcat = match (licence, frequency, errors.is_empty()) {
+        (Some(licence), Some(frequency), true) => {
+            let now = guichet_store::now_ms();
+            let draft = Dataset {
+                id: 0,
+                tenant_id: ctx.collectivite.id,
+                slug: name.clone(),
+                origin: "depose".into(),
+                title: typed.titre.clone(),
+                description: typed.description.clone(),
+                licence,
+                frequency,
+                schema_name: schema_name.clone(),
+                schema: schema_name.is_none().then(|| schema_text.clone()),
+                created_at: now,
+                modified_at: now,
+            };
+            let (turtle, iri) = super::catalogue::draft(&state, &ctx.collectivite, &draft)?;
+            Some(shacl::verifier(&turtle, &iri).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        _ => None,
+    };
     let publish = get("action") == "publier";
-    if !errors.is_empty() || !report.valid() || !publish {
+    let described = dcat.as_ref().is_some_and(|v| v.conforme);
+    if !errors.is_empty() || !report.valid() || !described || !publish {
         return render(
             &state,
             &visitor,
@@ -204,11 +236,12 @@ pub async fn upload(
             typed,
             errors,
             Some((report, file_name)),
+            dcat,
         )
         .await;
     }
     let (Some(licence), Some(frequency)) = (licence, frequency) else {
-        return render(&state, &visitor, &ctx, typed, errors, None).await;
+        return render(&state, &visitor, &ctx, typed, errors, None, None).await;
     };
     let mut event = visitor.event(Some(ctx.collectivite.id), "donnees.publication");
     event.details = serde_json::json!({ "jeu": name, "lignes": report.rows }).to_string();
@@ -235,7 +268,7 @@ pub async fn upload(
         ),
         None => {
             errors.add("titre", "Ce titre est celui d'un jeu de données produit par la plateforme : choisissez-en un autre.");
-            render(&state, &visitor, &ctx, typed, errors, None).await
+            render(&state, &visitor, &ctx, typed, errors, None, None).await
         }
     }
 }

@@ -151,6 +151,41 @@ async fn build(
     }))
 }
 
+/// The DCAT description a dataset of `c` will have once published (a catalogue of that one
+/// dataset, as Turtle), and the dataset's IRI: what the producer's check validates.
+pub(crate) fn draft(
+    state: &AppState,
+    c: &Collectivite,
+    d: &Dataset,
+) -> anyhow::Result<(String, String)> {
+    let publisher = Agent {
+        iri: agent_iri(state, c),
+        name: c.name.clone(),
+    };
+    let described = dataset(state, d, Some(c), &publisher);
+    let iri = described.iri.clone();
+    let base = state
+        .config
+        .link(&format!("/donnees/{}/catalogue.ttl", c.slug));
+    let catalogue = Catalogue {
+        iri: state.config.link(&format!("/donnees/{}/catalogue", c.slug)),
+        title: format!("Données ouvertes — {}", c.name),
+        description: format!("Les jeux de données que {} publie sur Guichet.", c.name),
+        homepage: state.config.link("/donnees"),
+        publisher,
+        datasets: vec![described],
+        paging: Paging {
+            this: base.clone(),
+            first: base.clone(),
+            last: base,
+            next: None,
+            previous: None,
+            total: 1,
+        },
+    };
+    Ok((String::from_utf8(dcat::turtle(&catalogue)?)?, iri))
+}
+
 /// The publisher's IRI: its page on the platform.
 fn agent_iri(state: &AppState, c: &Collectivite) -> String {
     state
