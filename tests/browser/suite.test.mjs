@@ -134,6 +134,8 @@ function concrete(path, persona) {
   if (path === '/signalements/{name}') return `/signalements/S${new Date().getUTCFullYear()}-000001`;
   if (path === '/communes/{name}/signalements') return '/communes/21231/signalements';
   if (path === '/donnees/{owner}/{file}') return '/donnees/dijon/signalements';
+  // Mâcon adopted Dijon's composteur from the shared template 1 and has a year of dossiers.
+  if (path === '/observatoire/{collectivite}/{demarche}') return '/observatoire/macon/demande-de-composteur-de-jardin';
   const dossier = path.startsWith('/admin/') ? '3' : '4';
   return path
     .replace('{collectivite}', persona.collectivite)
@@ -269,6 +271,10 @@ test('pages in their error and confirmation states pass axe too', async () => {
     ['dossiers en lot sans dossier coché', agent, async (p) => { await p.goto(`${base}/admin/dijon/dossiers?file=tous`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/dossiers/lot"] button[type=submit]')]); assert.ok(await p.locator('.errors').count(), 'error shown'); }],
     ['invitation d\'un administrateur par l\'opérateur', personas.operateur.context, async (p) => { await p.goto(`${base}/operateur/collectivites/macon`); await p.fill('#email', 'nouvel.admin@macon.example'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/invitations"] button[type=submit]')]); assert.match(await p.locator('main').innerText(), /Invitation envoyée/); }],
     ['ajout d\'une collectivité refusé', personas.operateur.context, async (p) => { await p.goto(`${base}/operateur`); await p.fill('#code', '99999'); await Promise.all([p.waitForNavigation(), p.click('form[action="/operateur/collectivites"] button[type=submit]')]); assert.ok(await p.locator('.errors').count(), 'error shown'); }],
+    ['observatoire : graphiques et leurs tableaux', anon, async (p) => { await p.goto(`${base}/observatoire/macon`); assert.equal(await p.locator('figure svg[role=img]').count(), 2); for (const summary of await p.locator('figure details summary').all()) await summary.click(); assert.match(await p.locator('figure table').first().innerText(), /janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\./); assert.match(await p.locator('main').innerText(), /Satisfaction[\s\S]*\/ 10 \(\d{3} avis\)/); }],
+    ['observatoire : collectivités comparées', anon, async (p) => { await p.goto(`${base}/observatoire/modeles/1`); assert.match(await p.locator('main').innerText(), /Mâcon/); }],
+    ['avis sans note', usager, async (p) => { await p.goto(`${base}/dossiers/5`); await Promise.all([p.waitForNavigation(), p.click('form[action$="/satisfaction"] button[type=submit]')]); assert.match(await p.locator('#note-erreur').innerText(), /Choisissez une note/); }],
+    ['audit d\'accessibilité avec erreurs', agent, async (p) => { await p.goto(`${base}/admin/dijon/observatoire`); await p.fill('#taux', '120'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/accessibilite"] button[type=submit]')]); assert.ok(await p.locator('.errors').count(), 'error shown'); }],
     ['import de démarche invalide', agent, async (p) => { await p.goto(`${base}/admin/dijon/demarches`); await p.fill('#definition', '{"title": 1}'); await Promise.all([p.waitForNavigation(), p.click('form[action$="/demarches"] button[type=submit]')]); }],
   ];
   const failures = [];

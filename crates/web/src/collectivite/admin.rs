@@ -86,6 +86,10 @@ pub async fn home(
     }
     if allowed(&ctx.roles, Permission::PublishData) {
         links.push((format!("/admin/{slug}/donnees"), "Données ouvertes"));
+        links.push((
+            format!("/admin/{slug}/observatoire"),
+            "Observatoire : audit d'accessibilité, avis des usagers",
+        ));
     }
     if allowed(&ctx.roles, Permission::ViewJournal) {
         links.push((format!("/admin/{slug}/journal"), "Journal d'audit"));
