@@ -68,7 +68,6 @@ struct Listed {
     owner_name: String,
     dataset: Dataset,
     modified: String,
-    located: bool,
 }
 
 #[derive(Template)]
@@ -101,7 +100,6 @@ pub async fn portal(
                 owner,
                 owner_name,
                 modified: crate::format::format_day(d.modified_at),
-                located: d.genere().is_some_and(Genere::located),
                 dataset: d,
             }
         })

@@ -198,8 +198,10 @@ fn merged(h: &HashMap<(i64, i64), Vec<(i64, i64)>>) -> Vec<(i64, i64)> {
     all.into_iter().collect()
 }
 
-/// The two charts of a perimeter: deposits by channel and decisions by outcome, per month.
-fn charts(p: &Periode, lignes: &[Ligne]) -> Vec<Graphique> {
+/// The charts of a perimeter: deposits by channel and, when `decisions`, decisions by outcome,
+/// per month. (Pages that also list démarches or collectivités show the first only, to stay
+/// light.)
+fn charts(p: &Periode, lignes: &[Ligne], decisions_too: bool) -> Vec<Graphique> {
     let index: HashMap<&str, usize> = p
         .months
         .iter()
@@ -221,7 +223,7 @@ fn charts(p: &Periode, lignes: &[Ligne]) -> Vec<Graphique> {
     }
     let [en_ligne, aidant, guichet] = <[Vec<i64>; 3]>::try_from(canaux).unwrap_or_default();
     let [acceptes, refuses, clos] = <[Vec<i64>; 3]>::try_from(decisions).unwrap_or_default();
-    vec![
+    let mut charts = vec![
         empile(
             "graphique-depots",
             "Dossiers déposés par mois, selon le canal".into(),
@@ -266,7 +268,9 @@ fn charts(p: &Periode, lignes: &[Ligne]) -> Vec<Graphique> {
                 },
             ],
         ),
-    ]
+    ];
+    charts.truncate(if decisions_too { 2 } else { 1 });
+    charts
 }
 
 /// A démarche's line of the grid.
@@ -420,7 +424,7 @@ pub struct PageQuery {
     page: Option<usize>,
 }
 
-const GRID_PAGE: usize = 20;
+const GRID_PAGE: usize = 10;
 
 /// Collectivités of the région, each with its totals.
 pub(crate) struct LigneCollectivite {
@@ -541,7 +545,7 @@ pub async fn region(
     html(&RegionPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         synthese: synthese(&all, by_canal, &merged(&histograms)),
-        charts: charts(&p, &lignes),
+        charts: charts(&p, &lignes, false),
         service: service_criteria(&state, &p).await?,
         grid: grid(shown, &lignes, &accessibility),
         periode: p.label,
@@ -587,7 +591,7 @@ pub async fn collectivite(
     html(&CollectivitePage {
         layout: Layout::for_visitor(&state, &visitor).await,
         synthese: synthese(&all, by_canal, &merged(&histograms)),
-        charts: charts(&p, &lignes),
+        charts: charts(&p, &lignes, false),
         service: service_criteria(&state, &p).await?,
         demarches: per_demarche(&offres, &lignes, &histograms, |o| o.title.clone()),
         grid: grid(offres, &lignes, &accessibility),
@@ -639,7 +643,7 @@ pub async fn demarche(
     html(&DemarchePage {
         layout: Layout::for_visitor(&state, &visitor).await,
         synthese: synthese(&all, by_canal, &merged(&histograms)),
-        charts: charts(&p, &lignes),
+        charts: charts(&p, &lignes, true),
         service: service_criteria(&state, &p).await?,
         periode: p.label,
         offre,

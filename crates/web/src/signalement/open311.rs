@@ -120,6 +120,30 @@ fn unknown_format() -> Response {
     error(Format::Json, err(404, "format inconnu : .json ou .xml"))
 }
 
+/// The preamble of an answer about one jurisdiction: the format the file's extension names, the
+/// collectivité `jurisdiction_id` names, and any failure answered in the spec's error format.
+async fn in_jurisdiction(
+    state: &AppState,
+    file: &str,
+    q: &HashMap<String, String>,
+    answer: impl AsyncFnOnce(&str, Format, Collectivite) -> anyhow::Result<Response>,
+) -> Response {
+    let Some((name, format)) = split_format(file) else {
+        return unknown_format();
+    };
+    let result: anyhow::Result<Response> = async {
+        match jurisdiction(state, q.get("jurisdiction_id").map(String::as_str)).await? {
+            Ok(t) => answer(name, format, t).await,
+            Err(e) => Ok(error(format, e)),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        tracing::error!(error = format!("{e:#}"), "open311");
+        error(format, err(500, "erreur interne"))
+    })
+}
+
 async fn jurisdiction(
     state: &AppState,
     id: Option<&str>,
@@ -228,14 +252,7 @@ pub async fn service_definition(
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some((code, format)) = split_format(&file) else {
-        return unknown_format();
-    };
-    let result: anyhow::Result<Response> = async {
-        let t = match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
-            Ok(t) => t,
-            Err(e) => return Ok(error(format, e)),
-        };
+    in_jurisdiction(&state, &file, &q, async |code, format, t| {
         let Some(c) = store::for_collectivite(&state.db, t.id).await?.into_iter().find(|c| c.code == code) else {
             return Ok(error(format, err(404, "service_code inconnu")));
         };
@@ -289,9 +306,8 @@ pub async fn service_definition(
                 ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], w.into_inner()).into_response()
             }
         })
-    }
-    .await;
-    result.unwrap_or_else(|_| error(format, err(500, "erreur interne")))
+    })
+    .await
 }
 
 /// The categories by id, read once per answer.
@@ -437,14 +453,7 @@ pub async fn one_request(
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some((id, format)) = split_format(&file) else {
-        return unknown_format();
-    };
-    let result: anyhow::Result<Response> = async {
-        let t = match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
-            Ok(t) => t,
-            Err(e) => return Ok(error(format, e)),
-        };
+    in_jurisdiction(&state, &file, &q, async |id, format, t| {
         let Some(s) = store::by_number(&state.db, id)
             .await?
             .filter(|s| s.tenant_id == t.id && s.state.is_public())
@@ -460,9 +469,8 @@ pub async fn one_request(
             &[record],
             StatusCode::OK,
         ))
-    }
-    .await;
-    result.unwrap_or_else(|_| error(format, err(500, "erreur interne")))
+    })
+    .await
 }
 
 /// The request created for a token. Requests are created at once, so the token is the request's
@@ -472,14 +480,7 @@ pub async fn token(
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some((token, format)) = split_format(&file) else {
-        return unknown_format();
-    };
-    let result: anyhow::Result<Response> = async {
-        let t = match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await? {
-            Ok(t) => t,
-            Err(e) => return Ok(error(format, e)),
-        };
+    in_jurisdiction(&state, &file, &q, async |token, format, t| {
         // A report not public (awaiting its confirmation or a moderator, or rejected) answers
         // exactly as an unknown token: the endpoint does not confirm it exists.
         let Some(s) = store::by_number(&state.db, token)
@@ -498,9 +499,8 @@ pub async fn token(
             ]],
             StatusCode::OK,
         ))
-    }
-    .await;
-    result.unwrap_or_else(|_| error(format, err(500, "erreur interne")))
+    })
+    .await
 }
 
 /// POST a service request, with an API key of the collectivité (scope "open311").
