@@ -15,6 +15,15 @@ impl Errors {
         self.0.is_empty()
     }
 
+    /// The status of a page shown with these errors: 422 when there are any, else 200.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     /// The message for a field, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0

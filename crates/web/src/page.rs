@@ -20,11 +20,7 @@ pub(crate) fn form_page(
     errors: &crate::form::Errors,
     template: &impl Template,
 ) -> Result<Response, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     Ok((status, html(template)?).into_response())
 }
 

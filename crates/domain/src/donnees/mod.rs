@@ -176,20 +176,8 @@ const COLL_SIREN: Column = with_pattern(
 const DEMARCHES: &[Column] = &[
     COLL_NOM,
     COLL_SIREN,
-    col(
-        "DEMARCHE_ID",
-        FieldType::String,
-        "Identifiant",
-        "Identifiant de la démarche dans la collectivité",
-        true,
-    ),
-    col(
-        "DEMARCHE_TITRE",
-        FieldType::String,
-        "Démarche",
-        "Titre de la démarche",
-        true,
-    ),
+    DEMARCHE_ID,
+    DEMARCHE_TITRE,
     col(
         "COMPETENCE",
         FieldType::String,
@@ -300,22 +288,26 @@ const SIGNALEMENTS: &[Column] = &[
     ),
 ];
 
+const DEMARCHE_ID: Column = col(
+    "DEMARCHE_ID",
+    FieldType::String,
+    "Identifiant",
+    "Identifiant de la démarche dans la collectivité",
+    true,
+);
+
+const DEMARCHE_TITRE: Column = col(
+    "DEMARCHE_TITRE",
+    FieldType::String,
+    "Démarche",
+    "Titre de la démarche",
+    true,
+);
+
 const DOSSIERS_PAR_MOIS: &[Column] = &[
     COLL_NOM,
-    col(
-        "DEMARCHE_ID",
-        FieldType::String,
-        "Identifiant",
-        "Identifiant de la démarche dans la collectivité",
-        true,
-    ),
-    col(
-        "DEMARCHE_TITRE",
-        FieldType::String,
-        "Démarche",
-        "Titre de la démarche",
-        true,
-    ),
+    DEMARCHE_ID,
+    DEMARCHE_TITRE,
     col(
         "MOIS",
         YearMonth,
@@ -377,20 +369,8 @@ const COLLECTIVITES: &[Column] = &[
 
 const INDICATEURS: &[Column] = &[
     COLL_NOM,
-    col(
-        "DEMARCHE_ID",
-        FieldType::String,
-        "Identifiant",
-        "Identifiant de la démarche dans la collectivité",
-        true,
-    ),
-    col(
-        "DEMARCHE_TITRE",
-        FieldType::String,
-        "Démarche",
-        "Titre de la démarche",
-        true,
-    ),
+    DEMARCHE_ID,
+    DEMARCHE_TITRE,
     col(
         "MOIS",
         YearMonth,

@@ -519,11 +519,7 @@ async fn account_page(
     flash: Option<String>,
 ) -> Result<Response, AppError> {
     let user = visitor.signed_in()?.clone();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let franceconnect = match state.config.franceconnect {
         Some(_) => Some(guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?),
         None => None,

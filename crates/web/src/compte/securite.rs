@@ -64,11 +64,7 @@ async fn page(state: &AppState, visitor: &Visitor, errors: Errors) -> Result<Res
         };
         svg = qr_svg(&compte::totp_url(&secret, &user.email)?)?;
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = TotpPage {
         layout: Layout::for_visitor(state, visitor).await,
         enabled: user.totp_enabled,

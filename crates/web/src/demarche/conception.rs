@@ -10,7 +10,7 @@ use crate::page::{html, not_found};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use guichet_domain::demarche::{Answers, Definition, DefinitionError};
@@ -41,11 +41,7 @@ async fn list_page(
         .into_iter()
         .map(|d| (d.id, d.title, d.status.label()))
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = ListPage {
         layout: Layout::for_visitor(state, visitor).await,
         collectivite: ctx.collectivite.clone(),
@@ -255,11 +251,7 @@ async fn demarche_page(
             .render(&p.fields),
         );
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = DemarchePage {
         layout: Layout::for_visitor(state, visitor).await,
         collectivite: ctx.collectivite.clone(),

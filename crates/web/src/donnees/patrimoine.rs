@@ -10,7 +10,6 @@ use crate::page::html;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::donnees::patrimoine::{
     check, scdl_row, Actif, COLUMNS, FREQUENCES, LICENCES, MAILLES,
@@ -49,11 +48,7 @@ async fn render(
     editing: Option<i64>,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = html(&RegisterPage {
         layout: Layout::for_visitor(state, visitor).await,
         slug: ctx.collectivite.slug.clone(),

@@ -215,11 +215,7 @@ async fn avis_page(
         .unwrap_or_default();
     // Files are named, not given: the expert reads the answers the service shares.
     let names = crate::dossier::file_names(state, x, &def).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = AvisPage {
         layout: Layout::for_visitor(state, visitor).await,
         collectivite,

@@ -385,11 +385,7 @@ async fn step_page(
             format!("{} : {}", def.key_label(&e.key), e.message),
         );
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = summary.status();
     let page = StepPage {
         autosave_js: &crate::assets::AUTOSAVE_JS.href,
         conditions_js: &crate::assets::CONDITIONS_JS.href,
@@ -894,11 +890,7 @@ pub(crate) async fn usager_dossier_page(
         }
         _ => Vec::new(),
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = UsagerDossierPage {
         layout: Layout::for_visitor(state, visitor).await,
         accuse: accuse(&x, &def, &coordonnees),

@@ -11,7 +11,6 @@ use crate::page::{html, not_found};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use guichet_domain::demarche::{Answers, FieldError};
@@ -247,11 +246,7 @@ async fn queue_page(
             ctx.collectivite.slug
         )
     });
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = QueuePage {
         layout: Layout::for_visitor(state, visitor).await,
         demarches: demarche::list(&state.db, ctx.collectivite.id)
@@ -391,11 +386,7 @@ async fn dossier_page_with(
     let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
     let names = crate::dossier::file_names(state, &x, &def).await?;
     let history = crate::dossier::history_lines(state, &x, true).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = DossierPage {
         layout: Layout::for_visitor(state, visitor).await,
         collectivite: ctx.collectivite.clone(),

@@ -58,11 +58,7 @@ async fn equipe_page(
     flash: Option<String>,
 ) -> Result<Response, AppError> {
     let now = guichet_store::now_ms();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = EquipePage {
         layout: Layout::for_visitor(state, visitor).await,
         collectivite: ctx.collectivite.clone(),
@@ -356,11 +352,7 @@ async fn invitation_page(
     errors: Errors,
 ) -> Result<Response, AppError> {
     let collectivite = guichet_store::collectivite::by_id(&state.db, inv.tenant_id).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = InvitationPage {
         layout: Layout::for_visitor(state, visitor).await,
         token,

@@ -14,7 +14,6 @@ use crate::page::html;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::jeton::{self, SCOPES};
@@ -97,11 +96,7 @@ async fn render(
             owner: t.owner_email,
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = TokensPage {
         layout: Layout::for_visitor(state, visitor).await,
         collectivite: ctx.collectivite.clone(),

@@ -9,7 +9,6 @@ use crate::page::html;
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_store::trace::Trace;
 
@@ -64,11 +63,7 @@ async fn render(
             at: crate::format::format_ms(x.at),
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = html(&AdminPage {
         layout: Layout::for_visitor(state, visitor).await,
         slug: c.slug.clone(),

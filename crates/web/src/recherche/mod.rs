@@ -11,7 +11,6 @@ use crate::page::html;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use catalogue::{Group, Place};
@@ -182,11 +181,7 @@ pub async fn page(
     } else {
         Vec::new()
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = ResultsPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         commune: place
