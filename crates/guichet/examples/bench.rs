@@ -121,7 +121,13 @@ async fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
     )
-    .await?;
+    .await?
+    // Secrets (the agent's second factor) are sealed with the data directory's key, which the
+    // server started below reads too.
+    .with_sealer(guichet_store::sealed::Sealer::new(
+        &guichet_store::secret::key_file(&dir.join("cle-secrets"), "clé de scellement")?,
+        &[],
+    )?);
     guichet_store::migrate::run(&db).await?;
     guichet_store::territoire::import_shipped(&db, false).await?;
     let dijon = match guichet_store::collectivite::by_slug(&db, "dijon").await? {
