@@ -10,23 +10,29 @@ use guichet_domain::pilotage::{
 };
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
 
-static UPSERT_FIGURES: LazyLock<String> = LazyLock::new(|| {
-    let columns = Comptes::COLUMNS;
-    let places: Vec<String> = (5..5 + columns.len()).map(|i| format!("${i}")).collect();
-    let sums: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{c} = dossier_figures.{c} + excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO dossier_figures (tenant_id, demarche_id, month, channel, {}) VALUES ($1, $2, $3, $4, {})
-         ON CONFLICT (tenant_id, demarche_id, month, channel) DO UPDATE SET {}",
-        columns.join(", "),
-        places.join(", "),
-        sums.join(", ")
-    )
-});
+/// The columns of `dossier_figures`: its key, then the counts of `Comptes`.
+const FIGURE_COLUMNS: [&str; 17] = [
+    "tenant_id",
+    "demarche_id",
+    "month",
+    "channel",
+    "deposited",
+    "measured",
+    "asked_again",
+    "corrections",
+    "decided",
+    "accepted",
+    "refused",
+    "closed",
+    "tacit",
+    "with_deadline",
+    "within_deadline",
+    "ratings",
+    "rating_sum",
+];
+
+const DELAY_COLUMNS: [&str; 5] = ["tenant_id", "demarche_id", "month", "bucket", "n"];
 
 const UPSERT_DELAYS: &str = "INSERT INTO dossier_delays (tenant_id, demarche_id, month, bucket, n) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (tenant_id, demarche_id, month, bucket) DO UPDATE SET n = dossier_delays.n + excluded.n";
@@ -39,34 +45,35 @@ const UPSERT_SIGNALEMENTS: &str = "INSERT INTO signalement_figures (tenant_id, c
        rejected = signalement_figures.rejected + excluded.rejected,
        resolution_days = signalement_figures.resolution_days + excluded.resolution_days";
 
-/// Adds what a change of a dossier of `demarche_id` contributes, in the change's transaction.
+/// Adds what a change of a dossier of `demarche_id` contributes, in the change's transaction
+/// (summed with the other changes of its batch into one write per figure row).
 pub(crate) async fn apply_in(
     conn: &mut sqlx::AnyConnection,
     tenant_id: i64,
     demarche_id: i64,
     apports: &[Apport],
 ) -> anyhow::Result<()> {
+    use crate::writer::{add_later, Value::Int, Value::Text};
     for a in apports {
         if !a.comptes.is_zero() {
-            let mut q = sqlx::query(UPSERT_FIGURES.as_str())
-                .bind(tenant_id)
-                .bind(demarche_id)
-                .bind(&a.month)
-                .bind(a.canal.code());
-            for v in a.comptes.values() {
-                q = q.bind(v);
-            }
-            q.execute(&mut *conn).await?;
+            let mut values = vec![
+                Int(Some(tenant_id)),
+                Int(Some(demarche_id)),
+                Text(Some(a.month.clone())),
+                Text(Some(a.canal.code().to_string())),
+            ];
+            values.extend(a.comptes.values().map(|v| Int(Some(v))));
+            add_later(conn, "dossier_figures", &FIGURE_COLUMNS, 4, values).await?;
         }
         if let Some((bucket, n)) = a.delay {
-            sqlx::query(UPSERT_DELAYS)
-                .bind(tenant_id)
-                .bind(demarche_id)
-                .bind(&a.month)
-                .bind(bucket)
-                .bind(n)
-                .execute(&mut *conn)
-                .await?;
+            let values = vec![
+                Int(Some(tenant_id)),
+                Int(Some(demarche_id)),
+                Text(Some(a.month.clone())),
+                Int(Some(bucket)),
+                Int(Some(n)),
+            ];
+            add_later(conn, "dossier_delays", &DELAY_COLUMNS, 4, values).await?;
         }
     }
     Ok(())

@@ -116,6 +116,9 @@ pub(crate) struct LaterRow {
     pub table: &'static str,
     pub columns: &'static [&'static str],
     pub values: Vec<Value>,
+    /// For counters: the leading columns that key the row; the others (integers) are added to
+    /// the row of that key, created when missing.
+    pub key: usize,
 }
 
 /// A value of a row inserted later.
@@ -137,12 +140,65 @@ pub(crate) async fn insert_later(
         table,
         columns,
         values,
+        key: 0,
     };
     let kept = BATCH.try_with(|b| b.borrow_mut().rows.push(row.clone()));
     if kept.is_err() {
         insert_rows(conn, &[row]).await?;
     }
     Ok(())
+}
+
+/// Adds to counters nobody waits to read: the first `key` columns name the row, the other
+/// (integer) columns are added to it, the row made when missing. Inside a batch, the additions
+/// of every job to the same row are summed and written once, just before the commit (a failed
+/// job's are dropped with it); elsewhere, at once.
+pub(crate) async fn add_later(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    columns: &'static [&'static str],
+    key: usize,
+    values: Vec<Value>,
+) -> anyhow::Result<()> {
+    let row = LaterRow {
+        table,
+        columns,
+        values,
+        key,
+    };
+    let kept = BATCH.try_with(|b| b.borrow_mut().rows.push(row.clone()));
+    if kept.is_err() {
+        insert_rows(conn, &[row]).await?;
+    }
+    Ok(())
+}
+
+/// Counter rows with the same key summed into one (a statement may not touch a row twice).
+fn summed(rows: &[LaterRow]) -> Vec<LaterRow> {
+    let mut out: Vec<LaterRow> = Vec::new();
+    let same_key = |a: &LaterRow, b: &LaterRow| {
+        a.values[..a.key]
+            .iter()
+            .zip(&b.values[..b.key])
+            .all(|(x, y)| match (x, y) {
+                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Text(x), Value::Text(y)) => x == y,
+                _ => false,
+            })
+    };
+    for row in rows {
+        match out.iter_mut().find(|o| same_key(o, row)) {
+            Some(o) => {
+                for (total, add) in o.values.iter_mut().zip(&row.values).skip(row.key) {
+                    if let (Value::Int(Some(t)), Value::Int(Some(a))) = (total, add) {
+                        *t += a;
+                    }
+                }
+            }
+            None => out.push(row.clone()),
+        }
+    }
+    out
 }
 
 /// Parameters per statement, under the limits of both databases.
@@ -197,6 +253,8 @@ async fn insert_rows(conn: &mut AnyConnection, rows: &[LaterRow]) -> anyhow::Res
     let Some(first) = rows.first() else {
         return Ok(());
     };
+    let counters = (first.key > 0).then(|| summed(rows));
+    let rows = counters.as_deref().unwrap_or(rows);
     let width = first.columns.len();
     let mut rest = rows;
     while !rest.is_empty() {
@@ -212,11 +270,22 @@ async fn insert_rows(conn: &mut AnyConnection, rows: &[LaterRow]) -> anyhow::Res
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!(
+        let mut sql = format!(
             "INSERT INTO {} ({}) VALUES {tuples}",
             first.table,
             first.columns.join(", ")
         );
+        if first.key > 0 {
+            let sums: Vec<String> = first.columns[first.key..]
+                .iter()
+                .map(|c| format!("{c} = {}.{c} + excluded.{c}", first.table))
+                .collect();
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                first.columns[..first.key].join(", "),
+                sums.join(", ")
+            ));
+        }
         let mut query = sqlx::query(&sql);
         for row in chunk {
             for value in &row.values {
@@ -237,7 +306,7 @@ async fn flush_rows(conn: &mut AnyConnection, rows: Vec<LaterRow>) -> anyhow::Re
     for row in rows {
         match groups
             .iter_mut()
-            .find(|g| g[0].table == row.table && g[0].columns == row.columns)
+            .find(|g| g[0].table == row.table && g[0].columns == row.columns && g[0].key == row.key)
         {
             Some(group) => group.push(row),
             None => groups.push(vec![row]),
@@ -460,7 +529,27 @@ async fn commit_batch(
 
 #[cfg(test)]
 mod tests {
-    use super::statement_size;
+    #[test]
+    fn counters_of_one_key_are_summed_into_one_row() {
+        let row = |month: &str, n: i64| LaterRow {
+            table: "t",
+            columns: &["k", "month", "n", "m"],
+            values: vec![
+                Value::Int(Some(1)),
+                Value::Text(Some(month.into())),
+                Value::Int(Some(n)),
+                Value::Int(Some(-n)),
+            ],
+            key: 2,
+        };
+        let out = summed(&[row("2026-11", 1), row("2026-12", 5), row("2026-11", 2)]);
+        assert_eq!(out.len(), 2);
+        assert!(matches!(out[0].values[2], Value::Int(Some(3))));
+        assert!(matches!(out[0].values[3], Value::Int(Some(-3))));
+        assert!(matches!(out[1].values[2], Value::Int(Some(5))));
+    }
+
+    use super::{statement_size, summed, LaterRow, Value};
 
     #[test]
     fn rows_go_in_power_of_two_statements_under_the_parameter_limit() {
