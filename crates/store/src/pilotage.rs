@@ -11,39 +11,25 @@ use guichet_domain::pilotage::{
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
 
-/// The columns of `dossier_figures`: its key, then the counts of `Comptes`.
-const FIGURE_COLUMNS: [&str; 17] = [
-    "tenant_id",
-    "demarche_id",
-    "month",
-    "channel",
-    "deposited",
-    "measured",
-    "asked_again",
-    "corrections",
-    "decided",
-    "accepted",
-    "refused",
-    "closed",
-    "tacit",
-    "with_deadline",
-    "within_deadline",
-    "ratings",
-    "rating_sum",
-];
+/// The columns of `dossier_figures`: its key, then the counts of `Comptes`, in their order.
+static FIGURE_COLUMNS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut columns = vec!["tenant_id", "demarche_id", "month", "channel"];
+    columns.extend(Comptes::COLUMNS);
+    columns
+});
 
 const DELAY_COLUMNS: [&str; 5] = ["tenant_id", "demarche_id", "month", "bucket", "n"];
 
-const UPSERT_DELAYS: &str = "INSERT INTO dossier_delays (tenant_id, demarche_id, month, bucket, n) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (tenant_id, demarche_id, month, bucket) DO UPDATE SET n = dossier_delays.n + excluded.n";
-
-const UPSERT_SIGNALEMENTS: &str = "INSERT INTO signalement_figures (tenant_id, category_id, commune_insee, month, reported, resolved, rejected, resolution_days)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (tenant_id, category_id, commune_insee, month) DO UPDATE SET
-       reported = signalement_figures.reported + excluded.reported,
-       resolved = signalement_figures.resolved + excluded.resolved,
-       rejected = signalement_figures.rejected + excluded.rejected,
-       resolution_days = signalement_figures.resolution_days + excluded.resolution_days";
+const SIGNALEMENT_COLUMNS: [&str; 8] = [
+    "tenant_id",
+    "category_id",
+    "commune_insee",
+    "month",
+    "reported",
+    "resolved",
+    "rejected",
+    "resolution_days",
+];
 
 /// Adds what a change of a dossier of `demarche_id` contributes, in the change's transaction
 /// (summed with the other changes of its batch into one write per figure row).
@@ -96,18 +82,18 @@ async fn upsert_signalement(
     (tenant_id, category_id, commune, month): &CleSignalement,
     c: &ComptesSignalement,
 ) -> anyhow::Result<()> {
-    sqlx::query(UPSERT_SIGNALEMENTS)
-        .bind(tenant_id)
-        .bind(category_id)
-        .bind(commune)
-        .bind(month)
-        .bind(c.reported)
-        .bind(c.resolved)
-        .bind(c.rejected)
-        .bind(c.resolution_days)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    use crate::writer::Value::{Int, Text};
+    let values = vec![
+        Int(Some(*tenant_id)),
+        Int(Some(*category_id)),
+        Text(Some(commune.clone())),
+        Text(Some(month.clone())),
+        Int(Some(c.reported)),
+        Int(Some(c.resolved)),
+        Int(Some(c.rejected)),
+        Int(Some(c.resolution_days)),
+    ];
+    crate::writer::add_later(conn, "signalement_figures", &SIGNALEMENT_COLUMNS, 4, values).await
 }
 
 const DOSSIER_FACTS: &str =
@@ -201,14 +187,13 @@ pub async fn rebuild(db: &Db) -> anyhow::Result<()> {
         apply_in(&mut tx, tenant_id, demarche_id, &[a]).await?;
     }
     for ((tenant_id, demarche_id, month, bucket), n) in delays {
-        sqlx::query(UPSERT_DELAYS)
-            .bind(tenant_id)
-            .bind(demarche_id)
-            .bind(&month)
-            .bind(bucket)
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
+        let a = Apport {
+            month,
+            canal: Canal::EnLigne,
+            comptes: Comptes::default(),
+            delay: Some((bucket, n)),
+        };
+        apply_in(&mut tx, tenant_id, demarche_id, &[a]).await?;
     }
     let signalements = sqlx::query(
         "SELECT tenant_id, category_id, commune_insee, state, created_at, resolved_at FROM signalements",
