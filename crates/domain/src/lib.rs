@@ -6,6 +6,7 @@ pub mod anchor;
 pub mod coffre;
 pub mod collectivite;
 pub mod competence;
+pub mod conseil;
 pub mod contours;
 pub mod delai;
 pub mod demarche;
