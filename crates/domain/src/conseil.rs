@@ -300,7 +300,10 @@ pub fn verifier_procuration(
     if existantes.iter().any(|p| p.mandant == nouvelle.mandant) {
         return Err(R::DejaDonnee);
     }
-    if existantes.iter().any(|p| p.mandataire == nouvelle.mandataire) {
+    if existantes
+        .iter()
+        .any(|p| p.mandataire == nouvelle.mandataire)
+    {
         return Err(R::DejaPortee);
     }
     if existantes.iter().any(|p| p.mandant == nouvelle.mandataire) {
@@ -419,8 +422,7 @@ pub fn resultat(d: &Decompte, voix_presidence: Option<Choix>, scrutin_secret: bo
     if d.exprimes() > 0 && d.pour * 2 > d.exprimes() {
         return Issue::Adoptee;
     }
-    if d.pour > 0 && d.pour == d.contre && !scrutin_secret && voix_presidence == Some(Choix::Pour)
-    {
+    if d.pour > 0 && d.pour == d.contre && !scrutin_secret && voix_presidence == Some(Choix::Pour) {
         return Issue::Adoptee;
     }
     Issue::Rejetee
@@ -578,14 +580,8 @@ mod tests {
     #[test]
     fn jours_francs_count_neither_the_day_sent_nor_the_session_day() {
         // Sent on Monday 1st at 23:00, session on Saturday 6th at 9:00: the 2nd to the 5th.
-        assert_eq!(
-            jours_francs(paris(2026, 6, 1, 23), paris(2026, 6, 6, 9)),
-            4
-        );
-        assert_eq!(
-            jours_francs(paris(2026, 6, 1, 0), paris(2026, 6, 7, 23)),
-            5
-        );
+        assert_eq!(jours_francs(paris(2026, 6, 1, 23), paris(2026, 6, 6, 9)), 4);
+        assert_eq!(jours_francs(paris(2026, 6, 1, 0), paris(2026, 6, 7, 23)), 5);
         assert_eq!(jours_francs(paris(2026, 6, 1, 8), paris(2026, 6, 2, 8)), 0);
         // Across the change to winter time (25 October 2026).
         assert_eq!(
@@ -625,7 +621,10 @@ mod tests {
             Ok(())
         );
         let three = paris(2026, 6, 5, 18);
-        assert_eq!(verifier_convocation(&convocation(envoi, three, 900)), Ok(()));
+        assert_eq!(
+            verifier_convocation(&convocation(envoi, three, 900)),
+            Ok(())
+        );
         let two = paris(2026, 6, 4, 18);
         assert!(verifier_convocation(&convocation(envoi, two, 900)).is_err());
     }
@@ -744,9 +743,17 @@ mod tests {
             abstention: 6,
             nppv: 0,
         };
-        assert_eq!(resultat(&none, Some(Choix::Abstention), false), Issue::Rejetee);
         assert_eq!(
-            Decompte::of([Choix::Pour, Choix::Pour, Choix::Contre, Choix::NePrendPasPart]),
+            resultat(&none, Some(Choix::Abstention), false),
+            Issue::Rejetee
+        );
+        assert_eq!(
+            Decompte::of([
+                Choix::Pour,
+                Choix::Pour,
+                Choix::Contre,
+                Choix::NePrendPasPart
+            ]),
             Decompte {
                 pour: 2,
                 contre: 1,

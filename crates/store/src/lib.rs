@@ -10,6 +10,7 @@ pub mod competence;
 pub mod compte;
 pub mod comptoir;
 pub mod conn;
+pub mod conseil;
 pub mod db;
 pub mod demarche;
 pub mod donnees;
@@ -43,6 +44,32 @@ pub use db::{Backend, Db};
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The clock of the rules that count days (a council's convocation delay…): the system's time,
+/// or a time a test sets, so that a journey across days runs in a second.
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Option<std::sync::Arc<std::sync::atomic::AtomicI64>>);
+
+impl Clock {
+    /// A clock that shows `ms` until it is set again.
+    pub fn fixed(ms: i64) -> Self {
+        Self(Some(std::sync::Arc::new(ms.into())))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        match &self.0 {
+            Some(t) => t.load(std::sync::atomic::Ordering::SeqCst),
+            None => now_ms(),
+        }
+    }
+
+    /// Moves a fixed clock (the system's clock cannot be moved).
+    pub fn set(&self, ms: i64) {
+        if let Some(t) = &self.0 {
+            t.store(ms, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 pub use guichet_domain::delai::paris;

@@ -149,6 +149,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pilotage",
         include_str!("../migrations/0031_pilotage.sql"),
     ),
+    (
+        32,
+        "conseil",
+        include_str!("../migrations/0032_conseil.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -1,5 +1,6 @@
 //! Printable letters as PDF (accusé de réception, decision letter): A4 pages in the PDF base font
-//! Helvetica, which every reader has, so nothing is embedded and a letter weighs a few KB.
+//! Helvetica, which every reader has, so nothing is embedded and a letter weighs a few KB. Acts
+//! published online (délibérations) are archival PDF/A instead (`archive`), fonts embedded.
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
@@ -37,7 +38,12 @@ fn encode(text: &str) -> Vec<u8> {
 
 /// Splits a paragraph into lines that fit `width` points at `size`.
 fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
-    let per_line = ((width / (size * AVERAGE_ADVANCE)) as usize).max(10);
+    wrap_with(text, size, width, AVERAGE_ADVANCE)
+}
+
+/// `wrap` for a font whose glyphs average `advance` em.
+fn wrap_with(text: &str, size: f32, width: f32, advance: f32) -> Vec<String> {
+    let per_line = ((width / (size * advance)) as usize).max(10);
     let mut lines = Vec::new();
     for paragraph in text.lines() {
         let mut line = String::new();
@@ -169,6 +175,113 @@ pub fn letter(title: &str, blocks: &[Block]) -> Vec<u8> {
     pdf.finish()
 }
 
+/// DejaVu Sans (Bitstream Vera licence, `fonts/LICENSE-DejaVu.txt`): embedded, subset to the
+/// glyphs used, in the archival documents.
+static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
+/// DejaVu's glyphs are wider than Helvetica's.
+const DEJAVU_ADVANCE: f32 = 0.6;
+
+/// Renders the blocks as a PDF/A-2u document (archival: fonts embedded, text in Unicode, XMP
+/// metadata, an sRGB output intent), what acts published online must be. `created_ms`: the
+/// instant it is dated (Unix ms), written in Paris time.
+pub fn archive(title: &str, blocks: &[Block], created_ms: i64) -> anyhow::Result<Vec<u8>> {
+    use krilla::configure::{Archival, ConfigurationBuilder};
+    use krilla::geom::Point;
+    use krilla::metadata::{DateTime, Metadata};
+    use krilla::page::PageSettings;
+    use krilla::text::{Font, TextDirection};
+    let configuration = ConfigurationBuilder::new()
+        .with_archival_validator(Archival::A2_U)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("PDF/A configuration: {e:?}"))?;
+    let mut document = krilla::Document::new_with(krilla::SerializeSettings {
+        configuration,
+        ..Default::default()
+    });
+    let regular = Font::new(REGULAR.into(), 0).ok_or_else(|| anyhow::anyhow!("font"))?;
+    let bold = Font::new(BOLD.into(), 0).ok_or_else(|| anyhow::anyhow!("font"))?;
+    // Lines first (text, bold, size, indent), then pages.
+    let text_width = WIDTH - 2.0 * MARGIN;
+    let mut lines: Vec<(String, bool, f32, f32, f32)> = Vec::new();
+    let mut push = |text: &str, strong: bool, size: f32, indent: f32, gap_after: f32| {
+        let per = wrap_with(text, size, text_width - indent, DEJAVU_ADVANCE);
+        let n = per.len();
+        for (i, l) in per.into_iter().enumerate() {
+            let gap = if i + 1 == n { gap_after } else { 0.0 };
+            lines.push((l, strong, size, indent, gap));
+        }
+    };
+    for block in blocks {
+        match block {
+            Block::Title(t) => push(t, true, 17.0, 0.0, 10.0),
+            Block::Heading(t) => push(t, true, 12.5, 0.0, 2.0),
+            Block::Paragraph(t) => push(t, false, 10.5, 0.0, 6.0),
+            Block::Facts(pairs) => {
+                for (label, value) in pairs {
+                    push(label, true, 9.5, 0.0, 0.0);
+                    push(value, false, 10.5, 12.0, 3.0);
+                }
+            }
+        }
+    }
+    let mut lines = lines.into_iter().peekable();
+    while lines.peek().is_some() {
+        let mut page = document.start_page_with(
+            PageSettings::from_wh(WIDTH, HEIGHT).ok_or_else(|| anyhow::anyhow!("page"))?,
+        );
+        let mut surface = page.surface();
+        let mut y = MARGIN;
+        while let Some((_, _, size, _, _)) = lines.peek() {
+            let leading = size * 1.35;
+            if y + leading > HEIGHT - MARGIN {
+                break;
+            }
+            let Some((text, strong, size, indent, gap)) = lines.next() else {
+                break;
+            };
+            y += leading;
+            let font = if strong {
+                bold.clone()
+            } else {
+                regular.clone()
+            };
+            surface.draw_text(
+                Point::from_xy(MARGIN + indent, y),
+                font,
+                size,
+                &text,
+                false,
+                TextDirection::Auto,
+            );
+            y += gap;
+        }
+        surface.finish();
+        page.finish();
+    }
+    let instant =
+        jiff::Timestamp::from_millisecond(created_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let paris = guichet_domain::delai::paris();
+    let zoned = paris.to_datetime(instant);
+    let offset = paris.to_offset(instant).seconds();
+    let date = DateTime::new(zoned.year() as u16)
+        .month(zoned.month() as u8)
+        .day(zoned.day() as u8)
+        .hour(zoned.hour() as u8)
+        .minute(zoned.minute() as u8)
+        .second(zoned.second() as u8)
+        .utc_offset_hour((offset / 3600) as i8)
+        .utc_offset_minute(((offset % 3600) / 60) as u8);
+    document.set_metadata(
+        Metadata::new()
+            .title(title.to_string())
+            .language("fr".into())
+            .creator("Guichet".into())
+            .creation_date(date),
+    );
+    document.finish().map_err(|e| anyhow::anyhow!("PDF/A: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +303,24 @@ mod tests {
         assert!(lines.len() > 5);
         let max = ((WIDTH - 2.0 * MARGIN) / (11.0 * AVERAGE_ADVANCE)) as usize;
         assert!(lines.iter().all(|l| l.chars().count() <= max));
+    }
+
+    #[test]
+    fn an_archive_is_pdf_a_2u_with_its_fonts_subset() {
+        let blocks = vec![
+            Block::Title("Délibération n° 2026-001".into()),
+            Block::Paragraph(
+                "Le conseil municipal, après en avoir délibéré : « œuvre » — 5 €. ".repeat(60),
+            ),
+            Block::Facts(vec![("Pour".into(), "12".into())]),
+        ];
+        let bytes = archive("Délibération n° 2026-001", &blocks, 1_780_000_000_000).expect("pdf");
+        assert!(bytes.starts_with(b"%PDF-1.7"));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("pdfaid:part") && text.contains("<pdfaid:part>2</pdfaid:part>"));
+        assert!(text.contains("<pdfaid:conformance>U</pdfaid:conformance>"));
+        assert!(text.contains("/OutputIntents"));
+        // Two fonts of 700 KB each, subset to the glyphs used.
+        assert!(bytes.len() < 80_000, "{} bytes", bytes.len());
     }
 }

@@ -1,0 +1,851 @@
+//! The council online: assemblies, members (élus), sessions (séances), their agenda, the
+//! convocations and their reading, presence, proxies, votes and délibérations. Every change
+//! commits with its trace; the rules are checked in `guichet_domain::conseil` before.
+
+use crate::db::Db;
+use crate::trace::{commit, commit_if, Trace};
+use anyhow::Context;
+use guichet_domain::conseil::{
+    numero, Choix, Decompte, EtatSeance, Fonction, Issue, Organe, Procuration,
+};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct Assemblee {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub organe: Organe,
+    pub name: String,
+    pub siret: String,
+    pub stream_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Elu {
+    pub id: i64,
+    pub assemblee_id: i64,
+    pub name: String,
+    pub email: String,
+    pub fonction: Fonction,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seance {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub assemblee_id: i64,
+    pub starts_at: i64,
+    pub place: String,
+    pub state: EtatSeance,
+    pub urgence: Option<String>,
+    pub after_seance_id: Option<i64>,
+    pub convened_at: Option<i64>,
+    pub presents: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub id: i64,
+    pub seance_id: i64,
+    pub rank: i64,
+    pub title: String,
+    pub matiere: String,
+    pub rapport: String,
+    pub note: String,
+    pub secret: bool,
+    pub added_late: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Convocation {
+    pub elu_id: i64,
+    pub sent_at: i64,
+    pub read_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deliberation {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub seance_id: i64,
+    pub point_id: i64,
+    pub numero: String,
+    pub objet: String,
+    pub matiere: String,
+    pub texte: String,
+    pub issue: Issue,
+    pub effectif: i64,
+    pub presents: i64,
+    pub representes: i64,
+    pub decompte: Decompte,
+    pub decided_at: i64,
+    pub signed_by: Option<String>,
+    pub published_at: Option<i64>,
+    pub file_id: Option<String>,
+    pub sha256: Option<String>,
+}
+
+fn assemblee(r: &AnyRow) -> anyhow::Result<Assemblee> {
+    let organe: String = r.try_get("organe")?;
+    Ok(Assemblee {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        organe: Organe::from_code(&organe).context("organe")?,
+        name: r.try_get("name")?,
+        siret: r.try_get("siret")?,
+        stream_url: r.try_get("stream_url")?,
+    })
+}
+
+fn elu(r: &AnyRow) -> anyhow::Result<Elu> {
+    let fonction: String = r.try_get("fonction")?;
+    Ok(Elu {
+        id: r.try_get("id")?,
+        assemblee_id: r.try_get("assemblee_id")?,
+        name: r.try_get("name")?,
+        email: r.try_get("email")?,
+        fonction: Fonction::from_code(&fonction).context("fonction")?,
+    })
+}
+
+const SEANCE: &str = "id, tenant_id, assemblee_id, starts_at, place, state, urgence, after_seance_id, convened_at, presents";
+
+fn seance(r: &AnyRow) -> anyhow::Result<Seance> {
+    let state: String = r.try_get("state")?;
+    Ok(Seance {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        assemblee_id: r.try_get("assemblee_id")?,
+        starts_at: r.try_get("starts_at")?,
+        place: r.try_get("place")?,
+        state: EtatSeance::from_code(&state).context("state")?,
+        urgence: r.try_get("urgence")?,
+        after_seance_id: r.try_get("after_seance_id")?,
+        convened_at: r.try_get("convened_at")?,
+        presents: r.try_get("presents")?,
+    })
+}
+
+fn point(r: &AnyRow) -> anyhow::Result<Point> {
+    Ok(Point {
+        id: r.try_get("id")?,
+        seance_id: r.try_get("seance_id")?,
+        rank: r.try_get("rank")?,
+        title: r.try_get("title")?,
+        matiere: r.try_get("matiere")?,
+        rapport: r.try_get("rapport")?,
+        note: r.try_get("note")?,
+        secret: r.try_get::<i64, _>("secret")? != 0,
+        added_late: r.try_get::<i64, _>("added_late")? != 0,
+    })
+}
+
+const DELIBERATION: &str = "id, tenant_id, seance_id, point_id, numero, objet, matiere, texte, issue, effectif, presents, representes, pour, contre, abstention, nppv, decided_at, signed_by, published_at, file_id, sha256";
+
+fn deliberation(r: &AnyRow) -> anyhow::Result<Deliberation> {
+    let issue: String = r.try_get("issue")?;
+    Ok(Deliberation {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        seance_id: r.try_get("seance_id")?,
+        point_id: r.try_get("point_id")?,
+        numero: r.try_get("numero")?,
+        objet: r.try_get("objet")?,
+        matiere: r.try_get("matiere")?,
+        texte: r.try_get("texte")?,
+        issue: Issue::from_code(&issue).context("issue")?,
+        effectif: r.try_get("effectif")?,
+        presents: r.try_get("presents")?,
+        representes: r.try_get("representes")?,
+        decompte: Decompte {
+            pour: r.try_get("pour")?,
+            contre: r.try_get("contre")?,
+            abstention: r.try_get("abstention")?,
+            nppv: r.try_get("nppv")?,
+        },
+        decided_at: r.try_get("decided_at")?,
+        signed_by: r.try_get("signed_by")?,
+        published_at: r.try_get("published_at")?,
+        file_id: r.try_get("file_id")?,
+        sha256: r.try_get("sha256")?,
+    })
+}
+
+/// A collectivité's assemblies.
+pub async fn assemblees(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Assemblee>> {
+    sqlx::query("SELECT id, tenant_id, organe, name, siret, stream_url FROM assemblees WHERE tenant_id = $1 ORDER BY id")
+        .bind(tenant_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(assemblee)
+        .collect()
+}
+
+pub struct NewAssemblee {
+    pub tenant_id: i64,
+    pub organe: Organe,
+    pub name: String,
+    pub siret: String,
+    pub stream_url: Option<String>,
+}
+
+pub async fn create_assemblee(
+    db: &Db,
+    a: NewAssemblee,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query_scalar("INSERT INTO assemblees (tenant_id, organe, name, siret, stream_url, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                .bind(a.tenant_id)
+                .bind(a.organe.code())
+                .bind(a.name)
+                .bind(a.siret)
+                .bind(a.stream_url)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// The members in office of an assembly, the chair first.
+pub async fn elus(db: &Db, tenant_id: i64, assemblee_id: i64) -> anyhow::Result<Vec<Elu>> {
+    let mut list: Vec<Elu> = sqlx::query("SELECT id, assemblee_id, name, email, fonction FROM elus WHERE tenant_id = $1 AND assemblee_id = $2 AND ended_at IS NULL ORDER BY id")
+        .bind(tenant_id)
+        .bind(assemblee_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(elu)
+        .collect::<anyhow::Result<_>>()?;
+    list.sort_by_key(|e| Fonction::ALL.iter().position(|f| *f == e.fonction));
+    Ok(list)
+}
+
+pub async fn add_elu(
+    db: &Db,
+    tenant_id: i64,
+    assemblee_id: i64,
+    name: String,
+    email: String,
+    fonction: Fonction,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query_scalar("INSERT INTO elus (tenant_id, assemblee_id, name, email, fonction, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                .bind(tenant_id)
+                .bind(assemblee_id)
+                .bind(name)
+                .bind(email)
+                .bind(fonction.code())
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// A collectivité's sessions, the latest first.
+pub async fn seances(db: &Db, tenant_id: i64, limit: i64) -> anyhow::Result<Vec<Seance>> {
+    sqlx::query(&format!(
+        "SELECT {SEANCE} FROM seances WHERE tenant_id = $1 ORDER BY starts_at DESC, id DESC LIMIT $2"
+    ))
+    .bind(tenant_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(seance)
+    .collect()
+}
+
+pub async fn seance_by_id(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Seance>> {
+    sqlx::query(&format!(
+        "SELECT {SEANCE} FROM seances WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(seance)
+    .transpose()
+}
+
+/// A new session; on second convocation, the failed session's agenda comes along.
+pub async fn create_seance(
+    db: &Db,
+    tenant_id: i64,
+    assemblee_id: i64,
+    starts_at: i64,
+    place: String,
+    after_seance_id: Option<i64>,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query_scalar("INSERT INTO seances (tenant_id, assemblee_id, starts_at, place, state, after_seance_id, created_at) VALUES ($1, $2, $3, $4, 'preparation', $5, $6) RETURNING id")
+                .bind(tenant_id)
+                .bind(assemblee_id)
+                .bind(starts_at)
+                .bind(place)
+                .bind(after_seance_id)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            if let Some(before) = after_seance_id {
+                sqlx::query("INSERT INTO points (tenant_id, seance_id, rank, title, matiere, rapport, note, secret, added_late, created_at) SELECT tenant_id, $1, rank, title, matiere, rapport, note, secret, 0, $2 FROM points WHERE tenant_id = $3 AND seance_id = $4")
+                    .bind(id)
+                    .bind(now)
+                    .bind(tenant_id)
+                    .bind(before)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// The agenda of a session, in order.
+pub async fn points(db: &Db, tenant_id: i64, seance_id: i64) -> anyhow::Result<Vec<Point>> {
+    sqlx::query("SELECT id, seance_id, rank, title, matiere, rapport, note, secret, added_late FROM points WHERE tenant_id = $1 AND seance_id = $2 ORDER BY rank, id")
+        .bind(tenant_id)
+        .bind(seance_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(point)
+        .collect()
+}
+
+pub struct NewPoint {
+    pub title: String,
+    pub matiere: String,
+    pub rapport: String,
+    pub note: String,
+    pub secret: bool,
+}
+
+/// Adds an item at the end of the agenda; after the convocation, marked as an amendment.
+pub async fn add_point(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    p: NewPoint,
+    late: bool,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let rank: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(MAX(rank), 0) + 1 AS BIGINT) FROM points WHERE tenant_id = $1 AND seance_id = $2",
+            )
+            .bind(tenant_id)
+            .bind(seance_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let id: i64 = sqlx::query_scalar("INSERT INTO points (tenant_id, seance_id, rank, title, matiere, rapport, note, secret, added_late, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
+                .bind(tenant_id)
+                .bind(seance_id)
+                .bind(rank)
+                .bind(p.title)
+                .bind(p.matiere)
+                .bind(p.rapport)
+                .bind(p.note)
+                .bind(i64::from(p.secret))
+                .bind(i64::from(late))
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// Moves a session from one state to another, or reports it was no longer in the first.
+async fn advance(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+    seance_id: i64,
+    from: EtatSeance,
+    to: EtatSeance,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE seances SET state = $1 WHERE tenant_id = $2 AND id = $3 AND state = $4",
+    )
+    .bind(to.code())
+    .bind(tenant_id)
+    .bind(seance_id)
+    .bind(from.code())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(done == 1)
+}
+
+/// Sends the convocation: one per member (their link's hash), the mails in the trace. `None`
+/// when the session was convened meanwhile.
+pub async fn convene(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    urgence: Option<String>,
+    tokens: Vec<(i64, String)>,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<Option<()>> {
+    commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            if !advance(conn, tenant_id, seance_id, EtatSeance::Preparation, EtatSeance::Convoquee).await? {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE seances SET convened_at = $1, urgence = $2 WHERE tenant_id = $3 AND id = $4")
+                .bind(now)
+                .bind(urgence)
+                .bind(tenant_id)
+                .bind(seance_id)
+                .execute(&mut *conn)
+                .await?;
+            for (elu_id, hash) in tokens {
+                sqlx::query("INSERT INTO convocations (tenant_id, seance_id, elu_id, token_hash, sent_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(tenant_id)
+                    .bind(seance_id)
+                    .bind(elu_id)
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(Some(()))
+        })
+    })
+    .await
+}
+
+pub async fn convocations(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+) -> anyhow::Result<Vec<Convocation>> {
+    sqlx::query(
+        "SELECT elu_id, sent_at, read_at FROM convocations WHERE tenant_id = $1 AND seance_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(seance_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Convocation {
+            elu_id: r.try_get("elu_id")?,
+            sent_at: r.try_get("sent_at")?,
+            read_at: r.try_get("read_at")?,
+        })
+    })
+    .collect()
+}
+
+/// The session and member a convocation link is for.
+pub async fn convocation_by_token(
+    db: &Db,
+    token_hash: &str,
+) -> anyhow::Result<Option<(Seance, Elu, Convocation)>> {
+    let Some(r) = sqlx::query("SELECT tenant_id, seance_id, elu_id, sent_at, read_at FROM convocations WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (tenant_id, seance_id, elu_id): (i64, i64, i64) = (
+        r.try_get("tenant_id")?,
+        r.try_get("seance_id")?,
+        r.try_get("elu_id")?,
+    );
+    let Some(s) = seance_by_id(db, tenant_id, seance_id).await? else {
+        return Ok(None);
+    };
+    let e = sqlx::query(
+        "SELECT id, assemblee_id, name, email, fonction FROM elus WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(elu_id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(Some((
+        s,
+        elu(&e)?,
+        Convocation {
+            elu_id,
+            sent_at: r.try_get("sent_at")?,
+            read_at: r.try_get("read_at")?,
+        },
+    )))
+}
+
+/// Records the first reading of a convocation (its proof of reading), with its trace.
+pub async fn mark_read(
+    db: &Db,
+    token_hash: String,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE convocations SET read_at = $1 WHERE token_hash = $2 AND read_at IS NULL",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok((done == 1).then_some(()))
+        })
+    })
+    .await?
+    .is_some())
+}
+
+/// Who is present, and the proxies of a session.
+pub async fn attendance(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+) -> anyhow::Result<(Vec<i64>, Vec<Procuration>)> {
+    let presents = sqlx::query_scalar("SELECT elu_id FROM presences WHERE tenant_id = $1 AND seance_id = $2 AND present = 1 ORDER BY elu_id")
+        .bind(tenant_id)
+        .bind(seance_id)
+        .fetch_all(db.pool())
+        .await?;
+    let proxies = sqlx::query("SELECT mandant_id, mandataire_id FROM procurations WHERE tenant_id = $1 AND seance_id = $2 ORDER BY mandant_id")
+        .bind(tenant_id)
+        .bind(seance_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Procuration {
+                mandant: r.try_get("mandant_id")?,
+                mandataire: r.try_get("mandataire_id")?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok((presents, proxies))
+}
+
+/// Opens the session with who is present and the proxies given: `Ouverte` with the quorum,
+/// `Carence` without. `false` when it was no longer waiting to open.
+#[allow(clippy::too_many_arguments)]
+pub async fn open(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    members: Vec<i64>,
+    presents: Vec<i64>,
+    proxies: Vec<Procuration>,
+    to: EtatSeance,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            if !advance(conn, tenant_id, seance_id, EtatSeance::Convoquee, to).await? {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE seances SET opened_at = $1, presents = $2 WHERE tenant_id = $3 AND id = $4")
+                .bind(now)
+                .bind(presents.len() as i64)
+                .bind(tenant_id)
+                .bind(seance_id)
+                .execute(&mut *conn)
+                .await?;
+            for m in members {
+                sqlx::query("INSERT INTO presences (tenant_id, seance_id, elu_id, present, changed_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(tenant_id)
+                    .bind(seance_id)
+                    .bind(m)
+                    .bind(i64::from(presents.contains(&m)))
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for p in proxies {
+                sqlx::query("INSERT INTO procurations (tenant_id, seance_id, mandant_id, mandataire_id) VALUES ($1, $2, $3, $4)")
+                    .bind(tenant_id)
+                    .bind(seance_id)
+                    .bind(p.mandant)
+                    .bind(p.mandataire)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(Some(()))
+        })
+    })
+    .await?
+    .is_some())
+}
+
+/// An arrival or a departure during the session.
+pub async fn set_presence(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    elu_id: i64,
+    present: bool,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE presences SET present = $1, changed_at = $2 WHERE tenant_id = $3 AND seance_id = $4 AND elu_id = $5")
+                .bind(i64::from(present))
+                .bind(now)
+                .bind(tenant_id)
+                .bind(seance_id)
+                .bind(elu_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// What a vote decided, to record with its délibération.
+pub struct Decision {
+    pub seance_id: i64,
+    pub point_id: i64,
+    pub year: i16,
+    pub objet: String,
+    pub matiere: String,
+    pub texte: String,
+    pub issue: Issue,
+    pub effectif: i64,
+    pub presents: i64,
+    pub representes: i64,
+    pub decompte: Decompte,
+    /// By name (none for a secret ballot): member, choice, cast by proxy.
+    pub votes: Vec<(i64, Choix, bool)>,
+}
+
+/// Records a vote and the délibération it makes, numbered in the collectivité's year. `None`
+/// when the item was already voted.
+pub async fn decide(
+    db: &Db,
+    tenant_id: i64,
+    d: Decision,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<Option<String>> {
+    commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let voted: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deliberations WHERE tenant_id = $1 AND point_id = $2",
+            )
+            .bind(tenant_id)
+            .bind(d.point_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if voted > 0 {
+                return Ok(None);
+            }
+            let rank: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(rank), 0) + 1 AS BIGINT) FROM deliberations WHERE tenant_id = $1 AND year = $2")
+                .bind(tenant_id)
+                .bind(i64::from(d.year))
+                .fetch_one(&mut *conn)
+                .await?;
+            let numero = numero(d.year, rank);
+            sqlx::query("INSERT INTO deliberations (tenant_id, seance_id, point_id, numero, year, rank, objet, matiere, texte, issue, effectif, presents, representes, pour, contre, abstention, nppv, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")
+                .bind(tenant_id)
+                .bind(d.seance_id)
+                .bind(d.point_id)
+                .bind(&numero)
+                .bind(i64::from(d.year))
+                .bind(rank)
+                .bind(d.objet)
+                .bind(d.matiere)
+                .bind(d.texte)
+                .bind(d.issue.code())
+                .bind(d.effectif)
+                .bind(d.presents)
+                .bind(d.representes)
+                .bind(d.decompte.pour)
+                .bind(d.decompte.contre)
+                .bind(d.decompte.abstention)
+                .bind(d.decompte.nppv)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            for (elu_id, choix, by_proxy) in d.votes {
+                sqlx::query("INSERT INTO votes (tenant_id, point_id, elu_id, choix, by_proxy) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(tenant_id)
+                    .bind(d.point_id)
+                    .bind(elu_id)
+                    .bind(choix.code())
+                    .bind(i64::from(by_proxy))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(Some(numero))
+        })
+    })
+    .await
+}
+
+/// The votes by name on an item.
+pub async fn votes(
+    db: &Db,
+    tenant_id: i64,
+    point_id: i64,
+) -> anyhow::Result<Vec<(i64, Choix, bool)>> {
+    sqlx::query("SELECT elu_id, choix, by_proxy FROM votes WHERE tenant_id = $1 AND point_id = $2 ORDER BY elu_id")
+        .bind(tenant_id)
+        .bind(point_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let choix: String = r.try_get("choix")?;
+            Ok((
+                r.try_get("elu_id")?,
+                Choix::from_code(&choix).context("choix")?,
+                r.try_get::<i64, _>("by_proxy")? != 0,
+            ))
+        })
+        .collect()
+}
+
+/// Closes the session.
+pub async fn close(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            if !advance(
+                conn,
+                tenant_id,
+                seance_id,
+                EtatSeance::Ouverte,
+                EtatSeance::Close,
+            )
+            .await?
+            {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE seances SET closed_at = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(now)
+                .bind(tenant_id)
+                .bind(seance_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Some(()))
+        })
+    })
+    .await?
+    .is_some())
+}
+
+/// A session's délibérations, in order.
+pub async fn deliberations_of(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+) -> anyhow::Result<Vec<Deliberation>> {
+    sqlx::query(&format!("SELECT {DELIBERATION} FROM deliberations WHERE tenant_id = $1 AND seance_id = $2 ORDER BY rank"))
+        .bind(tenant_id)
+        .bind(seance_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(deliberation)
+        .collect()
+}
+
+/// A collectivité's published délibérations, the latest first; `before`: the rank key of the
+/// last one of the previous page (keyset pagination).
+pub async fn published(
+    db: &Db,
+    tenant_id: i64,
+    before: Option<(i64, i64)>,
+    limit: i64,
+) -> anyhow::Result<Vec<Deliberation>> {
+    let (year, rank) = before.unwrap_or((i64::MAX, i64::MAX));
+    sqlx::query(&format!("SELECT {DELIBERATION} FROM deliberations WHERE tenant_id = $1 AND published_at IS NOT NULL AND (year < $2 OR (year = $2 AND rank < $3)) ORDER BY year DESC, rank DESC LIMIT $4"))
+        .bind(tenant_id)
+        .bind(year)
+        .bind(rank)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(deliberation)
+        .collect()
+}
+
+pub async fn deliberation_by_numero(
+    db: &Db,
+    tenant_id: i64,
+    numero: &str,
+) -> anyhow::Result<Option<Deliberation>> {
+    sqlx::query(&format!(
+        "SELECT {DELIBERATION} FROM deliberations WHERE tenant_id = $1 AND numero = $2"
+    ))
+    .bind(tenant_id)
+    .bind(numero)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(deliberation)
+    .transpose()
+}
+
+/// Signs and publishes a délibération: its PDF/A is already in the file store under `file_id`.
+/// `false` when it was published meanwhile (the caller then forgets the new file).
+pub async fn publish(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+    signed_by: String,
+    file_id: String,
+    sha256: String,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query("UPDATE deliberations SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND id = $6 AND published_at IS NULL")
+                .bind(signed_by)
+                .bind(now)
+                .bind(file_id)
+                .bind(sha256)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok((done == 1).then_some(()))
+        })
+    })
+    .await?
+    .is_some())
+}
