@@ -557,6 +557,26 @@ pub fn numero(annee: i16, rang: i64) -> String {
     format!("{annee}-{rang:03}")
 }
 
+/// The instant of a session typed as a Paris day ("2026-12-10" or "10/12/2026") and an hour
+/// ("18:30" or "18h30").
+pub fn horaire(jour: &str, heure: &str) -> Option<i64> {
+    let day = crate::demarche::values::parse_date(jour)?;
+    let heure = heure.trim().replace('h', ":");
+    let (h, m) = heure.split_once(':').unwrap_or((&heure, "0"));
+    let h: i8 = h.trim().parse().ok().filter(|h| (0..24).contains(h))?;
+    let m: i8 = if m.trim().is_empty() {
+        0
+    } else {
+        m.trim().parse().ok().filter(|m| (0..60).contains(m))?
+    };
+    let civil =
+        jiff::civil::date(day.year() as i16, day.month() as i8, day.day() as i8).at(h, m, 0, 0);
+    crate::delai::paris()
+        .to_timestamp(civil)
+        .ok()
+        .map(|t| t.as_millisecond())
+}
+
 /// A SIRET (14 digits, Luhn): the one SCDL's COLL_SIRET asks for. La Poste's establishments are
 /// the known exception to the Luhn key.
 pub fn siret_valide(siret: &str) -> bool {
@@ -761,6 +781,17 @@ mod tests {
                 nppv: 1
             }
         );
+    }
+
+    #[test]
+    fn a_session_s_time_is_read_in_paris_time() {
+        assert_eq!(
+            horaire("2026-12-10", "18:30"),
+            Some(paris(2026, 12, 10, 18) + 30 * 60_000)
+        );
+        assert_eq!(horaire("10/07/2026", "9h"), Some(paris(2026, 7, 10, 9)));
+        assert_eq!(horaire("2026-12-10", "25:00"), None);
+        assert_eq!(horaire("demain", "18:00"), None);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum Permission {
     /// Adjust the categories of signalements (own categories, extra questions, moderation).
     ConfigureSignalements,
     PublishData,
+    /// Run the council: assemblies, members, sessions, votes, publication of délibérations.
+    ManageConseil,
     /// Platform-wide operation: onboarding collectivités, platform health and indicators.
     OperatePlatform,
 }
@@ -87,6 +89,7 @@ impl Role {
                     | P::ViewJournal
                     | P::ManageJetons
                     | P::ConfigureSignalements
+                    | P::ManageConseil
             ),
             Self::Instructeur => matches!(
                 permission,

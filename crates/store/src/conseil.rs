@@ -802,6 +802,23 @@ pub async fn published(
         .collect()
 }
 
+pub async fn deliberation_by_id(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+) -> anyhow::Result<Option<Deliberation>> {
+    sqlx::query(&format!(
+        "SELECT {DELIBERATION} FROM deliberations WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(deliberation)
+    .transpose()
+}
+
 pub async fn deliberation_by_numero(
     db: &Db,
     tenant_id: i64,

@@ -25,6 +25,7 @@ pub mod coffre;
 pub mod collectivite;
 pub mod competence;
 pub mod compte;
+pub mod conseil;
 pub mod demarche;
 pub mod demo;
 pub mod donnees;
@@ -84,6 +85,8 @@ pub struct WebConfig {
     /// Whether this node runs the background worker (mails, webhooks, deadlines, purges). A
     /// node may only serve pages while others work; tests that drive the jobs turn it off.
     pub worker: bool,
+    /// The clock of the rules that count days (a convocation's jours francs); tests set it.
+    pub clock: guichet_store::Clock,
 }
 
 impl Default for WebConfig {
@@ -107,6 +110,7 @@ impl Default for WebConfig {
             outgoing_allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             worker: true,
+            clock: guichet_store::Clock::default(),
         }
     }
 }

@@ -130,8 +130,9 @@ pub async fn openapi() -> axum::response::Response {
 /// Every route of the application.
 pub fn table() -> RouteTable {
     use crate::{
-        accueil, assets, coffre, collectivite, competence, compte, demarche, demo, donnees,
-        dossier, equipe, health, jeton, journal, mandat, pilotage, profil, recherche, signalement,
+        accueil, assets, coffre, collectivite, competence, compte, conseil, demarche, demo,
+        donnees, dossier, equipe, health, jeton, journal, mandat, pilotage, profil, recherche,
+        signalement,
     };
     use Access::*;
     RouteTable::default()
@@ -218,6 +219,26 @@ pub fn table() -> RouteTable {
         .get("/donnees/{owner}", Public, donnees::catalogue::platform)
         .get("/donnees/{owner}/{file}", Public, donnees::dataset)
         .get("/observatoire", Public, pilotage::region)
+        .get(
+            "/conseil/{collectivite}",
+            Public,
+            conseil::publication::public,
+        )
+        .get(
+            "/conseil/{collectivite}/deliberations.csv",
+            Public,
+            conseil::publication::scdl,
+        )
+        .get(
+            "/conseil/{collectivite}/deliberations/{numero}",
+            Public,
+            conseil::publication::pdf,
+        )
+        .get(
+            "/convocation/{token}",
+            Public,
+            conseil::publication::convocation,
+        )
         .get("/observatoire/modeles/{id}", Public, pilotage::modele)
         .get(
             "/observatoire/{collectivite}",
@@ -479,6 +500,71 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/equipes/{id}/membres",
             Collectivite(P::ManageEquipe),
             equipe::change_equipe_member,
+        )
+        .get(
+            "/admin/{collectivite}/conseil",
+            Collectivite(P::ManageConseil),
+            conseil::page,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/assemblees",
+            Collectivite(P::ManageConseil),
+            conseil::create_assemblee,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/assemblees/{id}/elus",
+            Collectivite(P::ManageConseil),
+            conseil::add_elu,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/assemblees/{id}/seances",
+            Collectivite(P::ManageConseil),
+            conseil::create_seance,
+        )
+        .get(
+            "/admin/{collectivite}/conseil/seances/{id}",
+            Collectivite(P::ManageConseil),
+            conseil::seance::page,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/points",
+            Collectivite(P::ManageConseil),
+            conseil::seance::add_point,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/convoquer",
+            Collectivite(P::ManageConseil),
+            conseil::seance::convene,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/ouvrir",
+            Collectivite(P::ManageConseil),
+            conseil::seance::open,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/presence",
+            Collectivite(P::ManageConseil),
+            conseil::seance::presence,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/points/{point}/vote",
+            Collectivite(P::ManageConseil),
+            conseil::seance::vote,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/cloturer",
+            Collectivite(P::ManageConseil),
+            conseil::seance::close,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/reconvoquer",
+            Collectivite(P::ManageConseil),
+            conseil::seance::reconvene,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/deliberations/{id}/publier",
+            Collectivite(P::ManageConseil),
+            conseil::publication::publish,
         )
         .get(
             "/admin/{collectivite}/observatoire",
