@@ -809,6 +809,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             outgoing_allowed_hosts: config.outgoing_allowed_hosts.clone(),
             trusted_proxies: config.trusted_proxies()?,
             worker: config.worker,
+            clock: guichet_store::Clock::default(),
         },
     );
     guichet_web::serve(listener, state, shutdown_signal()).await?;

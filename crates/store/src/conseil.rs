@@ -377,6 +377,31 @@ pub async fn add_point(
     .await
 }
 
+/// Withdraws an item of an agenda still in preparation. `false` when the session was convened
+/// meanwhile (the agenda then only changes by amendment).
+pub async fn remove_point(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    point_id: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM points WHERE tenant_id = $1 AND seance_id = $2 AND id = $3 AND EXISTS (SELECT 1 FROM seances WHERE tenant_id = $1 AND id = $2 AND state = 'preparation')")
+                .bind(tenant_id)
+                .bind(seance_id)
+                .bind(point_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok((done == 1).then_some(()))
+        })
+    })
+    .await?
+    .is_some())
+}
+
 /// Moves a session from one state to another, or reports it was no longer in the first.
 async fn advance(
     conn: &mut sqlx::AnyConnection,

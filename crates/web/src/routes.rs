@@ -532,6 +532,11 @@ pub fn table() -> RouteTable {
             conseil::seance::add_point,
         )
         .post(
+            "/admin/{collectivite}/conseil/seances/{id}/points/{point}/retirer",
+            Collectivite(P::ManageConseil),
+            conseil::seance::remove_point,
+        )
+        .post(
             "/admin/{collectivite}/conseil/seances/{id}/convoquer",
             Collectivite(P::ManageConseil),
             conseil::seance::convene,

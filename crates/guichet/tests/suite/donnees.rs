@@ -81,7 +81,7 @@ async fn report(s: &TestServer, tenant: i64, state: State, description: &str) {
 }
 
 /// Runs a Python validator on files; its output when it fails.
-fn python(script: &str, args: &[&std::path::Path]) -> (bool, String) {
+pub(crate) fn python(script: &str, args: &[&std::path::Path]) -> (bool, String) {
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -112,7 +112,7 @@ print("triples:", len(data))
 sys.exit(0 if conforms else 1)
 "#;
 
-const FRICTIONLESS: &str = r#"
+pub(crate) const FRICTIONLESS: &str = r#"
 import json, os, sys
 from frictionless import Resource, Schema
 data, schema = sys.argv[1], sys.argv[2]

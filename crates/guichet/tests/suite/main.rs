@@ -8,6 +8,7 @@ mod audit;
 mod authz;
 mod cli;
 mod collectivites;
+mod conseil;
 mod counter;
 mod donnees;
 mod dossiers;

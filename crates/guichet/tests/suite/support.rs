@@ -390,6 +390,7 @@ impl TestServer {
             outgoing_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
             trusted_proxies: Vec::new(),
             worker: true,
+            clock: Default::default(),
         };
         let mut config = config;
         configure(&mut config);

@@ -392,6 +392,40 @@ pub async fn add_point(
     Ok(back(&ctx, id))
 }
 
+/// Withdraws an item from an agenda still in preparation (to write it again).
+pub async fn remove_point(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ctx: CollectiviteContext,
+    Path((_, id, point_id)): Path<(String, i64, i64)>,
+) -> Result<Response, AppError> {
+    let Some((s, _)) = load(&state, &ctx, id).await? else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let c = &ctx.collectivite;
+    let Some(p) = store::points(&state.db, c.id, s.id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == point_id)
+    else {
+        return Ok(crate::page::not_found(State(state)).await);
+    };
+    let mut event = visitor.event_on(Some(c.id), "conseil.ordre_du_jour.retrait", "seance", s.id);
+    event.details = serde_json::json!({"objet": p.title}).to_string();
+    if !store::remove_point(&state.db, c.id, s.id, p.id, Trace::of(event)).await? {
+        return refused(
+            &state,
+            &visitor,
+            &ctx,
+            id,
+            "titre",
+            "La convocation est partie : l'ordre du jour ne change plus que par amendement.",
+        )
+        .await;
+    }
+    Ok(back(&ctx, id))
+}
+
 /// Sends the convocation to every member in office, checked against the legal delay.
 pub async fn convene(
     State(state): State<AppState>,
@@ -703,6 +737,18 @@ pub async fn vote(
             id,
             &cible,
             "On ne vote que pendant la séance.",
+        )
+        .await;
+    }
+    let voted = store::deliberations_of(&state.db, c.id, s.id).await?;
+    if voted.iter().any(|d| d.point_id == p.id) {
+        return refused(
+            &state,
+            &visitor,
+            &ctx,
+            id,
+            &cible,
+            "Ce point a déjà été voté.",
         )
         .await;
     }

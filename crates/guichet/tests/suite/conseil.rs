@@ -1,0 +1,402 @@
+//! The council online, as Dijon's council secretariat runs it from an empty platform, the clock
+//! set: the assembly and its members, a convocation refused four jours francs before and sent at
+//! five, members reading it, a session without quorum convened again, votes with a proxy and the
+//! chair's casting vote, the délibération signed and published as PDF/A, listed online within
+//! the week, and the SCDL délibérations CSV validated by frictionless against the shipped schema.
+
+use crate::personas;
+use crate::support::{paris_ms, Browser, SmtpSink, TestServer};
+use guichet_domain::role::Role;
+use guichet_store::Clock;
+
+const DAY: i64 = 86_400_000;
+
+/// Posts a form and expects the redirection that says it was done.
+async fn done(b: &Browser, path: &str, fields: &[(&str, &str)]) -> String {
+    let page = b.post(path, fields).await;
+    assert_eq!(page.status, 303, "{path}: {}", page.html);
+    page.location.expect("location")
+}
+
+/// Posts a form and expects it refused with this message, the page in French.
+async fn refused(b: &Browser, path: &str, fields: &[(&str, &str)], message: &str) {
+    let page = b.post(path, fields).await;
+    assert_eq!(page.status, 422, "{path}");
+    assert!(
+        page.html.contains(message),
+        "{path}: expected « {message} » in\n{}",
+        page.html
+    );
+}
+
+#[tokio::test]
+async fn a_council_from_convocation_to_published_deliberation() {
+    let smtp = SmtpSink::start().await;
+    // Monday 1 June 2026, 10:00 in Paris.
+    let clock = Clock::fixed(paris_ms(2026, 6, 1, 10, 0));
+    let c = clock.clone();
+    let s = TestServer::with_smtp_and(&smtp, move |config| config.clock = c).await;
+    let t = personas::collectivites(&s).await;
+    let secretariat = personas::agent(&s, "assemblees@dijon.fr", &t.dijon, Role::Admin).await;
+    let b = &secretariat.browser;
+
+    // The first day: nothing yet, the page offers to create the assembly.
+    let page = b.get("/admin/dijon/conseil").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Créer l'assemblée"));
+    let assemblee = [
+        ("organe", "conseil_municipal"),
+        ("nom", "Conseil municipal de Dijon"),
+        ("siret", "2121 0231 6000 10"),
+    ];
+    let page = b.post("/admin/dijon/conseil/assemblees", &assemblee).await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("Indiquez le SIRET de la collectivité"));
+    assert!(
+        page.html.contains("value=\"Conseil municipal de Dijon\""),
+        "what was typed stays"
+    );
+    let mut assemblee = assemblee.to_vec();
+    assemblee[2] = ("siret", "21210231600008");
+    done(b, "/admin/dijon/conseil/assemblees", &assemblee).await;
+    let a = guichet_store::conseil::assemblees(s.db(), t.dijon.id)
+        .await
+        .expect("assemblies")[0]
+        .id;
+    let members = [
+        ("Nathalie Koenders", "maire@dijon.fr", "presidence"),
+        ("Antoine Hoareau", "a.hoareau@dijon.fr", "adjoint"),
+        ("Claire Tomaselli", "c.tomaselli@dijon.fr", "conseiller"),
+        ("Denis Hameau", "d.hameau@dijon.fr", "conseiller"),
+        ("Emmanuel Bichot", "e.bichot@dijon.fr", "conseiller"),
+    ];
+    let path = format!("/admin/dijon/conseil/assemblees/{a}/elus");
+    let (nom, courriel, fonction) = (
+        format!("elu-nom-{a}"),
+        format!("elu-courriel-{a}"),
+        format!("elu-fonction-{a}"),
+    );
+    for (name, email, role) in members {
+        done(
+            b,
+            &path,
+            &[(&nom, name), (&courriel, email), (&fonction, role)],
+        )
+        .await;
+    }
+    // One chair only.
+    refused(
+        b,
+        &path,
+        &[
+            (&nom, "Autre"),
+            (&courriel, "autre@dijon.fr"),
+            (&fonction, "presidence"),
+        ],
+        "a déjà sa présidence (Maire)",
+    )
+    .await;
+
+    // A session on Saturday 6 June: four jours francs from today (2, 3, 4, 5 June).
+    let new_session = |day: &'static str| {
+        let a = a;
+        async move {
+            let path = format!("/admin/dijon/conseil/assemblees/{a}/seances");
+            let location = done(
+                b,
+                &path,
+                &[
+                    (&format!("seance-jour-{a}") as &str, day),
+                    (&format!("seance-heure-{a}"), "18:00"),
+                    (
+                        &format!("seance-lieu-{a}"),
+                        "Salle de Flore, hôtel de ville",
+                    ),
+                ],
+            )
+            .await;
+            location.rsplit('/').next().expect("id").to_string()
+        }
+    };
+    let early = new_session("2026-06-06").await;
+    let point = [
+        ("titre", "Subvention au club de football de Dijon"),
+        ("matiere", "7.5"),
+        ("rapport", "Il est proposé d'attribuer une subvention de 12 000 euros au club pour la saison 2026-2027."),
+    ];
+    done(
+        b,
+        &format!("/admin/dijon/conseil/seances/{early}/points"),
+        &point,
+    )
+    .await;
+    // Dijon has more than 3,500 inhabitants: the explanatory note is required, then five days.
+    let convene = |id: &str| format!("/admin/dijon/conseil/seances/{id}/convoquer");
+    refused(b, &convene(&early), &[], "note explicative de synthèse").await;
+    // The secretariat withdraws the item and writes it again with its note.
+    let first = guichet_store::conseil::points(s.db(), t.dijon.id, early.parse().expect("id"))
+        .await
+        .expect("points")[0]
+        .id;
+    done(
+        b,
+        &format!("/admin/dijon/conseil/seances/{early}/points/{first}/retirer"),
+        &[],
+    )
+    .await;
+    let mut point = point.to_vec();
+    point.push(("note", "Le club accueille 600 licenciés, dont 250 jeunes."));
+    done(
+        b,
+        &format!("/admin/dijon/conseil/seances/{early}/points"),
+        &point,
+    )
+    .await;
+    refused(
+        b,
+        &convene(&early),
+        &[],
+        "5 jours francs au moins avant la séance ; il n&#39;en reste que 4",
+    )
+    .await;
+    // The same agenda for Sunday 7 June: five jours francs.
+    let session = new_session("2026-06-07").await;
+    done(
+        b,
+        &format!("/admin/dijon/conseil/seances/{session}/points"),
+        &point,
+    )
+    .await;
+    done(b, &convene(&session), &[]).await;
+    // Sent once: the back button and a second click send nothing more.
+    refused(b, &convene(&session), &[], "déjà partie").await;
+
+    // Every member receives it; one opens it, which is the proof of reading.
+    let mail = smtp.wait_for("c.tomaselli@dijon.fr", "Convocation").await;
+    assert!(mail
+        .body
+        .contains("Subvention au club de football de Dijon"));
+    for (_, email, _) in members {
+        smtp.wait_for(email, "Convocation").await;
+    }
+    assert_eq!(smtp.matching("maire@dijon.fr", "Convocation").len(), 1);
+    let reader = s.browser();
+    let opened = reader.get(&mail.link()).await;
+    assert_eq!(opened.status, 200);
+    assert!(opened.html.contains("600 licenciés"));
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{session}"))
+        .await;
+    assert!(page.html.contains(
+        "<td>Claire Tomaselli</td><td>01/06/2026 à 10:00</td><td>01/06/2026 à 10:00</td>"
+    ));
+    assert!(page
+        .html
+        .contains("<td>Denis Hameau</td><td>01/06/2026 à 10:00</td><td>non</td>"));
+    // The public page shows the session to come, with its agenda.
+    let public = s.browser().get("/conseil/dijon").await;
+    assert!(public
+        .html
+        .contains("Subvention au club de football de Dijon"));
+
+    // Sunday 7 June, 18:05: two members of five present, no quorum.
+    clock.set(paris_ms(2026, 6, 7, 18, 5));
+    let ids: Vec<i64> = guichet_store::conseil::elus(s.db(), t.dijon.id, a)
+        .await
+        .expect("members")
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    let (maire, hoareau, tomaselli, hameau) = (ids[0], ids[1], ids[2], ids[3]);
+    let present = |id: i64| format!("present_{id}");
+    let open = |id: &str| format!("/admin/dijon/conseil/seances/{id}/ouvrir");
+    done(
+        b,
+        &open(&session),
+        &[(&present(maire), "oui"), (&present(hoareau), "oui")],
+    )
+    .await;
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{session}"))
+        .await;
+    assert!(page.html.contains("Quorum non atteint"));
+    assert!(page
+        .html
+        .contains("2 présents sur 5 membres en exercice (quorum : 3)"));
+    // Convened again: not two days later, three at least.
+    let again = format!("/admin/dijon/conseil/seances/{session}/reconvoquer");
+    refused(
+        b,
+        &again,
+        &[("jour", "2026-06-09"), ("heure", "18:00")],
+        "trois jours au moins après la précédente",
+    )
+    .await;
+    let second = done(b, &again, &[("jour", "2026-06-13"), ("heure", "18:00")]).await;
+    let second = second.rsplit('/').next().expect("id").to_string();
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{second}"))
+        .await;
+    assert!(page.html.contains("seconde convocation"));
+    assert!(
+        page.html
+            .contains("Subvention au club de football de Dijon"),
+        "the agenda carried over"
+    );
+    clock.set(paris_ms(2026, 6, 7, 18, 30));
+    done(b, &convene(&second), &[]).await;
+
+    // Saturday 13 June: three present, Denis Hameau gives his proxy to Antoine Hoareau. Nobody
+    // holds two proxies.
+    clock.set(paris_ms(2026, 6, 13, 18, 0));
+    let proxy = |id: i64| format!("procuration_{id}");
+    let emmanuel = ids[4];
+    refused(
+        b,
+        &open(&second),
+        &[
+            (&present(maire), "oui"),
+            (&present(hoareau), "oui"),
+            (&present(tomaselli), "oui"),
+            (&proxy(hameau), &hoareau.to_string()),
+            (&proxy(emmanuel), &hoareau.to_string()),
+        ],
+        "un membre n&#39;en porte qu&#39;une",
+    )
+    .await;
+    done(
+        b,
+        &open(&second),
+        &[
+            (&present(maire), "oui"),
+            (&present(hoareau), "oui"),
+            (&present(tomaselli), "oui"),
+            (&proxy(hameau), &hoareau.to_string()),
+        ],
+    )
+    .await;
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{second}"))
+        .await;
+    assert!(page
+        .html
+        .contains("Seconde convocation : le conseil délibère sans condition de quorum"));
+    assert!(page.html.contains("(procuration, vote de Antoine Hoareau)"));
+    // Two for, two against (one by proxy): the mayor's casting vote adopts it.
+    let point_id = guichet_store::conseil::points(s.db(), t.dijon.id, second.parse().expect("id"))
+        .await
+        .expect("points")[0]
+        .id;
+    let vote = format!("/admin/dijon/conseil/seances/{second}/points/{point_id}/vote");
+    let v = |id: i64| format!("vote_{id}");
+    done(
+        b,
+        &vote,
+        &[
+            (&v(maire), "pour"),
+            (&v(hoareau), "contre"),
+            (&v(hameau), "pour"),
+            (&v(tomaselli), "contre"),
+        ],
+    )
+    .await;
+    refused(b, &vote, &[], "Ce point a déjà été voté").await;
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{second}"))
+        .await;
+    assert!(
+        page.html
+            .contains("Délibération n° 2026-001 : <strong>Adoptée</strong> — pour 2, contre 2"),
+        "{}",
+        page.html
+    );
+    done(
+        b,
+        &format!("/admin/dijon/conseil/seances/{second}/cloturer"),
+        &[],
+    )
+    .await;
+
+    // The mayor signs; it goes online the same evening, as PDF/A.
+    let d = guichet_store::conseil::deliberation_by_numero(s.db(), t.dijon.id, "2026-001")
+        .await
+        .expect("query")
+        .expect("délibération");
+    done(
+        b,
+        &format!("/admin/dijon/conseil/deliberations/{}/publier", d.id),
+        &[],
+    )
+    .await;
+    let public = s.browser();
+    let list = public.get("/conseil/dijon").await;
+    assert!(list
+        .html
+        .contains("Subvention au club de football de Dijon"));
+    let published = guichet_store::conseil::deliberation_by_numero(s.db(), t.dijon.id, "2026-001")
+        .await
+        .expect("query")
+        .expect("délibération");
+    let online = published.published_at.expect("published");
+    assert!(
+        online - paris_ms(2026, 6, 13, 18, 0) < 7 * DAY,
+        "within the week"
+    );
+    assert!(list.html.contains("<td>13/06/2026</td>"));
+    let r = s.get("/conseil/dijon/deliberations/2026-001").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.expect("pdf");
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(
+        text.contains("<pdfaid:part>2</pdfaid:part>")
+            && text.contains("<pdfaid:conformance>U</pdfaid:conformance>")
+    );
+    assert!(text.contains("Délibération n° 2026-001"));
+    // What is online is what was signed: its digest is in the journal.
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(&pdf));
+    let logged: String = sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE action = 'conseil.deliberation.publication'",
+    )
+    .fetch_one(s.db().pool())
+    .await
+    .expect("journal");
+    assert!(logged.contains(&digest), "{logged}");
+
+    // The SCDL file validates against the shipped schema.
+    let (status, csv) = s.get_text("/conseil/dijon/deliberations.csv").await;
+    assert_eq!(status, 200);
+    assert!(
+        csv.contains("Dijon,21210231600008,2026-001,2026-06-13,7.5,Subventions,Subvention au club de football de Dijon,,,,,5,4,2,2,0,"),
+        "{csv}"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("deliberations.csv");
+    std::fs::write(&data, &csv).expect("write");
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../domain/schemas/scdl/deliberations.schema.json");
+    let (ok, out) = crate::donnees::python(crate::donnees::FRICTIONLESS, &[&data, &schema]);
+    assert!(ok, "SCDL délibérations:\n{out}\n{csv}");
+
+    // Another collectivité's agent sees none of it.
+    let macon = personas::agent(&s, "admin@macon.fr", &t.macon, Role::Admin).await;
+    let theirs = macon
+        .browser
+        .get(&format!("/admin/macon/conseil/seances/{second}"))
+        .await;
+    assert_eq!(theirs.status, 404);
+    let other = macon
+        .browser
+        .get(&format!("/admin/dijon/conseil/seances/{second}"))
+        .await;
+    assert_eq!(other.status, 403);
+    let page = macon
+        .browser
+        .post(
+            &format!("/admin/macon/conseil/deliberations/{}/publier", d.id),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 404);
+}
