@@ -51,7 +51,11 @@ const DEMO_COMMUNES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-pub async fn seed(db: &Db) -> anyhow::Result<()> {
+pub async fn seed(
+    db: &Db,
+    files: &guichet_store::files::LocalStore,
+    public_url: &str,
+) -> anyhow::Result<()> {
     let mut wanted = vec![
         DemoCollectivite {
             target: Target::Region("27".into()),
@@ -127,7 +131,261 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
     seed_signalements(db).await?;
     seed_profile(db).await?;
     seed_aidant(db).await?;
-    seed_history(db).await
+    seed_history(db).await?;
+    seed_conseil(db, files, public_url).await
+}
+
+/// Dijon's municipal council: nine members, a session three weeks ago whose three délibérations
+/// are published as PDF/A, and the next session, convened for ten days from now.
+async fn seed_conseil(
+    db: &Db,
+    files: &guichet_store::files::LocalStore,
+    public_url: &str,
+) -> anyhow::Result<()> {
+    use guichet_domain::conseil::{self as rules, Choix, Decompte, EtatSeance, Fonction, Organe};
+    use guichet_store::conseil::{self as store, Decision, NewAssemblee, NewPoint};
+    const DAY: i64 = 86_400_000;
+    let Some(dijon) = collectivite::by_entity(db, EntityKind::Commune, "21231").await? else {
+        return Ok(());
+    };
+    if !store::assemblees(db, dijon.id).await?.is_empty() {
+        return Ok(());
+    }
+    let demo = |action: &str| guichet_domain::journal::Event {
+        actor: "démonstration".into(),
+        action: action.into(),
+        tenant_id: Some(dijon.id),
+        details: "{}".into(),
+        ..Default::default()
+    };
+    let now = guichet_store::now_ms();
+    // 18:00 in Paris on the day `days` from today.
+    let at = |days: i64| {
+        let day = guichet_domain::delai::paris_day(now + days * DAY);
+        rules::horaire(&day.to_string(), "18:00").unwrap_or(now + days * DAY)
+    };
+    let a = store::create_assemblee(
+        db,
+        NewAssemblee {
+            tenant_id: dijon.id,
+            organe: Organe::ConseilMunicipal,
+            name: "Conseil municipal de Dijon".into(),
+            siret: "21210231600008".into(),
+            stream_url: Some("https://video.dijon.example/conseil".into()),
+        },
+        now - 90 * DAY,
+        Trace::of(demo("conseil.assemblee.creation")),
+    )
+    .await?;
+    let members = [
+        ("Nathalie Koenders", Fonction::Presidence),
+        ("Antoine Hoareau", Fonction::Adjoint),
+        ("Sladana Zivkovic", Fonction::Adjoint),
+        ("Claire Tomaselli", Fonction::Conseiller),
+        ("Denis Hameau", Fonction::Conseiller),
+        ("Emmanuel Bichot", Fonction::Conseiller),
+        ("Océane Charret-Godard", Fonction::Conseiller),
+        ("Laurent Bourguignat", Fonction::Conseiller),
+        ("Stéphanie Modde", Fonction::Conseiller),
+    ];
+    let mut ids = Vec::new();
+    for (i, (name, fonction)) in members.iter().enumerate() {
+        let id = store::add_elu(
+            db,
+            dijon.id,
+            a,
+            store::NewElu {
+                name: name.to_string(),
+                email: format!("elu{}@dijon.example", i + 1),
+                fonction: *fonction,
+            },
+            now - 90 * DAY,
+            Trace::of(demo("conseil.elu.ajout")),
+        )
+        .await?;
+        ids.push(id);
+    }
+    let agenda = [
+        ("Budget supplémentaire 2026", "7.1", "Le budget supplémentaire reprend les résultats de 2025 et ajuste les crédits de fonctionnement.", "Reprise des résultats et ajustements, sans hausse des taux."),
+        ("Subvention à l'association Les Restos du cœur", "7.5", "Il est proposé d'attribuer une subvention de 15 000 euros à l'antenne dijonnaise pour l'hiver.", "Aide alimentaire : 2 400 familles accompagnées l'an dernier."),
+        ("Dénomination de la place Simone-Veil", "9.1", "Il est proposé de nommer place Simone-Veil la place nouvellement aménagée du quartier Heudelet.", "Nom proposé par le conseil de quartier."),
+    ];
+    let past = at(-21);
+    let seance = store::create_seance(
+        db,
+        dijon.id,
+        a,
+        store::NewSeance {
+            starts_at: past,
+            place: "Salle de Flore, hôtel de ville".into(),
+            after_seance_id: None,
+        },
+        past - 20 * DAY,
+        Trace::of(demo("conseil.seance.creation")),
+    )
+    .await?;
+    for (title, matiere, rapport, note) in agenda {
+        let p = NewPoint {
+            title: title.into(),
+            matiere: matiere.into(),
+            rapport: rapport.into(),
+            note: note.into(),
+            secret: false,
+        };
+        store::add_point(
+            db,
+            dijon.id,
+            seance,
+            p,
+            false,
+            past - 15 * DAY,
+            Trace::of(demo("conseil.ordre_du_jour.ajout")),
+        )
+        .await?;
+    }
+    let tokens = ids
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                guichet_store::secret::hash_token(&guichet_store::secret::random_token()),
+            )
+        })
+        .collect();
+    store::convene(
+        db,
+        dijon.id,
+        seance,
+        None,
+        tokens,
+        past - 8 * DAY,
+        Trace::of(demo("conseil.convocation")),
+    )
+    .await?;
+    // Seven present; Laurent Bourguignat gives his proxy to Claire Tomaselli.
+    let presents: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| *id != ids[7] && *id != ids[8])
+        .collect();
+    let proxy = rules::Procuration {
+        mandant: ids[7],
+        mandataire: ids[3],
+    };
+    store::open(
+        db,
+        dijon.id,
+        seance,
+        ids.clone(),
+        presents.clone(),
+        vec![proxy],
+        EtatSeance::Ouverte,
+        past,
+        Trace::of(demo("conseil.seance.ouverture")),
+    )
+    .await?;
+    let points = store::points(db, dijon.id, seance).await?;
+    for (n, p) in points.iter().enumerate() {
+        // The budget has two votes against and an abstention; the others are unanimous.
+        let choix = |id: i64| match (n, id) {
+            (0, id) if id == ids[5] || id == ids[6] => Choix::Contre,
+            (0, id) if id == ids[4] => Choix::Abstention,
+            _ => Choix::Pour,
+        };
+        let mut votes: Vec<(i64, Choix, bool)> =
+            presents.iter().map(|id| (*id, choix(*id), false)).collect();
+        votes.push((proxy.mandant, choix(proxy.mandant), true));
+        let decompte = Decompte::of(votes.iter().map(|v| v.1));
+        let issue = rules::resultat(&decompte, Some(choix(ids[0])), false);
+        let decision = Decision {
+            seance_id: seance,
+            point_id: p.id,
+            year: guichet_domain::delai::paris_day(past).year(),
+            objet: p.title.clone(),
+            matiere: p.matiere.clone(),
+            texte: format!("Conseil municipal de Dijon,\n\nVu le code général des collectivités territoriales,\n\nVu le rapport présenté :\n{}\n\nAprès en avoir délibéré, adopte la proposition.", p.rapport),
+            issue,
+            effectif: ids.len() as i64,
+            presents: presents.len() as i64,
+            representes: 1,
+            decompte,
+            votes,
+        };
+        store::decide(
+            db,
+            dijon.id,
+            decision,
+            past + (n as i64 + 1) * 600_000,
+            Trace::of(demo("conseil.vote")),
+        )
+        .await?;
+    }
+    store::close(
+        db,
+        dijon.id,
+        seance,
+        past + 3 * 3_600_000,
+        Trace::of(demo("conseil.seance.cloture")),
+    )
+    .await?;
+    for d in store::deliberations_of(db, dijon.id, seance).await? {
+        guichet_web::conseil::publication::sign_and_publish(
+            db,
+            files,
+            public_url,
+            &dijon,
+            &d,
+            past + 2 * DAY,
+            demo("conseil.deliberation.publication"),
+        )
+        .await?;
+    }
+    // The next session, convened.
+    let next = at(10);
+    let seance = store::create_seance(
+        db,
+        dijon.id,
+        a,
+        store::NewSeance {
+            starts_at: next,
+            place: "Salle de Flore, hôtel de ville".into(),
+            after_seance_id: None,
+        },
+        now - 2 * DAY,
+        Trace::of(demo("conseil.seance.creation")),
+    )
+    .await?;
+    let p = NewPoint { title: "Tarifs de la restauration scolaire à la rentrée 2027".into(), matiere: "7.10".into(), rapport: "Il est proposé de maintenir les tarifs et d'ajouter une tranche pour les quotients familiaux les plus bas.".into(), note: "Tarif le plus bas : 0,50 euro le repas.".into(), secret: false };
+    store::add_point(
+        db,
+        dijon.id,
+        seance,
+        p,
+        false,
+        now - 2 * DAY,
+        Trace::of(demo("conseil.ordre_du_jour.ajout")),
+    )
+    .await?;
+    let tokens = ids
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                guichet_store::secret::hash_token(&guichet_store::secret::random_token()),
+            )
+        })
+        .collect();
+    store::convene(
+        db,
+        dijon.id,
+        seance,
+        None,
+        tokens,
+        now - DAY,
+        Trace::of(demo("conseil.convocation")),
+    )
+    .await?;
+    Ok(())
 }
 
 /// A year of dossiers for the observatoire: Dijon shares its composteur démarche as a template,

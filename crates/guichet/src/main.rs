@@ -755,7 +755,14 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         tracing::info!(communes = report.communes, "territory referential imported");
     }
     if demo {
-        demo::seed(&db).await?;
+        let files = guichet_store::files::LocalStore {
+            dir: config.data_dir.join("fichiers"),
+        };
+        let url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.listen));
+        demo::seed(&db, &files, &url).await?;
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

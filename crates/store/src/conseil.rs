@@ -228,16 +228,25 @@ pub async fn elus(db: &Db, tenant_id: i64, assemblee_id: i64) -> anyhow::Result<
     Ok(list)
 }
 
+pub struct NewElu {
+    pub name: String,
+    pub email: String,
+    pub fonction: Fonction,
+}
+
 pub async fn add_elu(
     db: &Db,
     tenant_id: i64,
     assemblee_id: i64,
-    name: String,
-    email: String,
-    fonction: Fonction,
+    e: NewElu,
     now: i64,
     trace: Trace,
 ) -> anyhow::Result<i64> {
+    let NewElu {
+        name,
+        email,
+        fonction,
+    } = e;
     commit(db, trace, move |conn| {
         Box::pin(async move {
             let id: i64 = sqlx::query_scalar("INSERT INTO elus (tenant_id, assemblee_id, name, email, fonction, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
@@ -283,16 +292,26 @@ pub async fn seance_by_id(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Op
 }
 
 /// A new session; on second convocation, the failed session's agenda comes along.
+pub struct NewSeance {
+    pub starts_at: i64,
+    pub place: String,
+    /// The session whose quorum failed, when this one is its second convocation.
+    pub after_seance_id: Option<i64>,
+}
+
 pub async fn create_seance(
     db: &Db,
     tenant_id: i64,
     assemblee_id: i64,
-    starts_at: i64,
-    place: String,
-    after_seance_id: Option<i64>,
+    new: NewSeance,
     now: i64,
     trace: Trace,
 ) -> anyhow::Result<i64> {
+    let NewSeance {
+        starts_at,
+        place,
+        after_seance_id,
+    } = new;
     commit(db, trace, move |conn| {
         Box::pin(async move {
             let id: i64 = sqlx::query_scalar("INSERT INTO seances (tenant_id, assemblee_id, starts_at, place, state, after_seance_id, created_at) VALUES ($1, $2, $3, $4, 'preparation', $5, $6) RETURNING id")
@@ -863,16 +882,26 @@ pub async fn deliberation_by_numero(
 
 /// Signs and publishes a délibération: its PDF/A is already in the file store under `file_id`.
 /// `false` when it was published meanwhile (the caller then forgets the new file).
+pub struct Signature {
+    /// The chair, as the act names them.
+    pub signed_by: String,
+    pub file_id: String,
+    pub sha256: String,
+}
+
 pub async fn publish(
     db: &Db,
     tenant_id: i64,
     id: i64,
-    signed_by: String,
-    file_id: String,
-    sha256: String,
+    signature: Signature,
     now: i64,
     trace: Trace,
 ) -> anyhow::Result<bool> {
+    let Signature {
+        signed_by,
+        file_id,
+        sha256,
+    } = signature;
     Ok(commit_if(db, trace, move |conn| {
         Box::pin(async move {
             let done = sqlx::query("UPDATE deliberations SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND id = $6 AND published_at IS NULL")

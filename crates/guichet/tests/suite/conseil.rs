@@ -99,7 +99,6 @@ async fn a_council_from_convocation_to_published_deliberation() {
 
     // A session on Saturday 6 June: four jours francs from today (2, 3, 4, 5 June).
     let new_session = |day: &'static str| {
-        let a = a;
         async move {
             let path = format!("/admin/dijon/conseil/assemblees/{a}/seances");
             let location = done(

@@ -241,9 +241,11 @@ pub async fn add_elu(
         &state.db,
         c.id,
         a.id,
-        name,
-        email,
-        fonction,
+        store::NewElu {
+            name,
+            email,
+            fonction,
+        },
         state.config.clock.now_ms(),
         Trace::of(event),
     )
@@ -289,9 +291,11 @@ pub async fn create_seance(
         &state.db,
         c.id,
         a.id,
-        at,
-        place,
-        None,
+        store::NewSeance {
+            starts_at: at,
+            place,
+            after_seance_id: None,
+        },
         state.config.clock.now_ms(),
         Trace::of(event),
     )

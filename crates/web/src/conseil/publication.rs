@@ -73,62 +73,89 @@ pub async fn publish(
     let Some(d) = store::deliberation_by_id(&state.db, c.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let back = Redirect::to(&format!(
-        "/admin/{}/conseil/seances/{}",
-        c.slug, d.seance_id
-    ))
-    .into_response();
-    if d.published_at.is_some() {
-        return Ok(back);
-    }
-    let Some(s) = store::seance_by_id(&state.db, c.id, d.seance_id).await? else {
-        return Ok(not_found(State(state)).await);
-    };
-    let Some(a) = store::assemblees(&state.db, c.id)
-        .await?
-        .into_iter()
-        .find(|a| a.id == s.assemblee_id)
-    else {
-        return Ok(not_found(State(state)).await);
-    };
-    let chair = store::elus(&state.db, c.id, a.id)
-        .await?
-        .into_iter()
-        .find(|e| e.fonction == Fonction::Presidence)
-        .map(|e| format!("{}, {}", e.name, a.organe.presidence()))
-        .unwrap_or_else(|| a.organe.presidence().to_string());
-    let now = state.config.clock.now_ms();
-    let url = state
-        .config
-        .link(&format!("/conseil/{}/deliberations/{}", c.slug, d.numero));
-    let title = format!("Délibération n° {} — {}", d.numero, c.name);
-    let bytes = archive(&title, &blocks(c, &a.name, &s, &d, &chair, now, &url), now)?;
-    let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
-    // The file first, then the row that points to it: a crash leaves an unreferenced file.
-    let file_id = guichet_store::secret::random_token();
-    state.config.files.put(&file_id, &bytes).await?;
-    let mut event = visitor.event_on(
+    let event = visitor.event_on(
         Some(c.id),
         "conseil.deliberation.publication",
         "deliberation",
         &d.numero,
     );
+    let now = state.config.clock.now_ms();
+    sign_and_publish(
+        &state.db,
+        &state.config.files,
+        &state.config.public_url,
+        c,
+        &d,
+        now,
+        event,
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/admin/{}/conseil/seances/{}",
+        c.slug, d.seance_id
+    ))
+    .into_response())
+}
+
+/// Renders a délibération as PDF/A signed by the chair, stores it and publishes it with its
+/// journal entry (`event`, completed with the signatory and the digest). Nothing when it is
+/// already published.
+pub async fn sign_and_publish(
+    db: &guichet_store::Db,
+    files: &guichet_store::files::LocalStore,
+    public_url: &str,
+    c: &Collectivite,
+    d: &Deliberation,
+    now: i64,
+    mut event: guichet_domain::journal::Event,
+) -> anyhow::Result<()> {
+    if d.published_at.is_some() {
+        return Ok(());
+    }
+    let s = store::seance_by_id(db, c.id, d.seance_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("séance"))?;
+    let a = store::assemblees(db, c.id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == s.assemblee_id)
+        .ok_or_else(|| anyhow::anyhow!("assemblée"))?;
+    let chair = store::elus(db, c.id, a.id)
+        .await?
+        .into_iter()
+        .find(|e| e.fonction == Fonction::Presidence)
+        .map(|e| format!("{}, {}", e.name, a.organe.presidence()))
+        .unwrap_or_else(|| a.organe.presidence().to_string());
+    let url = format!(
+        "{}/conseil/{}/deliberations/{}",
+        public_url.trim_end_matches('/'),
+        c.slug,
+        d.numero
+    );
+    let title = format!("Délibération n° {} — {}", d.numero, c.name);
+    let bytes = archive(&title, &blocks(c, &a.name, &s, d, &chair, now, &url), now)?;
+    let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    // The file first, then the row that points to it: a crash leaves an unreferenced file.
+    let file_id = guichet_store::secret::random_token();
+    files.put(&file_id, &bytes).await?;
     event.details = serde_json::json!({"signataire": chair, "sha256": sha256}).to_string();
     if !store::publish(
-        &state.db,
+        db,
         c.id,
         d.id,
-        chair,
-        file_id.clone(),
-        sha256,
+        store::Signature {
+            signed_by: chair,
+            file_id: file_id.clone(),
+            sha256,
+        },
         now,
         Trace::of(event),
     )
     .await?
     {
-        state.config.files.delete(&file_id).await?;
+        files.delete(&file_id).await?;
     }
-    Ok(back)
+    Ok(())
 }
 
 struct SeanceView {
@@ -308,9 +335,8 @@ pub async fn scdl(
             .split_once('-')
             .and_then(|(y, r)| Some((y.parse().ok()?, r.parse().ok()?)));
         for d in &page {
-            if !seances.contains_key(&d.seance_id) {
-                let s = store::seance_by_id(&state.db, c.id, d.seance_id).await?;
-                seances.insert(d.seance_id, s);
+            if let std::collections::hash_map::Entry::Vacant(e) = seances.entry(d.seance_id) {
+                e.insert(store::seance_by_id(&state.db, c.id, d.seance_id).await?);
             }
             let Some(s) = seances.get(&d.seance_id).cloned().flatten() else {
                 continue;

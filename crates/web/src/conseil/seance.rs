@@ -959,9 +959,11 @@ pub async fn reconvene(
         &state.db,
         c.id,
         a.id,
-        at,
-        place,
-        Some(s.id),
+        store::NewSeance {
+            starts_at: at,
+            place,
+            after_seance_id: Some(s.id),
+        },
         state.config.clock.now_ms(),
         Trace::of(event),
     )
