@@ -17,6 +17,7 @@ pub mod journal;
 pub mod mandat;
 pub mod net;
 pub mod open311;
+pub mod participation;
 pub mod password;
 pub mod pilotage;
 pub mod profil;

@@ -24,6 +24,7 @@ pub mod migrate;
 pub mod modele;
 pub mod oidc;
 pub mod outbox;
+pub mod participation;
 pub mod pilotage;
 pub mod profil;
 pub mod recherche;

@@ -154,6 +154,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "conseil",
         include_str!("../migrations/0032_conseil.sql"),
     ),
+    (
+        33,
+        "participation",
+        include_str!("../migrations/0033_participation.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

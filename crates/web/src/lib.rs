@@ -34,6 +34,7 @@ pub mod equipe;
 pub mod jeton;
 pub mod journal;
 pub mod mandat;
+pub mod participation;
 pub mod pilotage;
 pub mod profil;
 pub mod recherche;

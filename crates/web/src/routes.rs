@@ -131,8 +131,8 @@ pub async fn openapi() -> axum::response::Response {
 pub fn table() -> RouteTable {
     use crate::{
         accueil, assets, coffre, collectivite, competence, compte, conseil, demarche, demo,
-        donnees, dossier, equipe, health, jeton, journal, mandat, pilotage, profil, recherche,
-        signalement,
+        donnees, dossier, equipe, health, jeton, journal, mandat, participation, pilotage, profil,
+        recherche, signalement,
     };
     use Access::*;
     RouteTable::default()
@@ -238,6 +238,22 @@ pub fn table() -> RouteTable {
             "/convocation/{token}",
             Public,
             conseil::publication::convocation,
+        )
+        .get("/participation/{collectivite}", Public, participation::list)
+        .get(
+            "/participation/{collectivite}/consultations/{id}",
+            Public,
+            participation::show,
+        )
+        .post(
+            "/participation/{collectivite}/consultations/{id}",
+            SignedIn,
+            participation::answer,
+        )
+        .get(
+            "/participation/{collectivite}/consultations/{id}/resultats.csv",
+            Public,
+            participation::results_csv,
         )
         .get("/observatoire/modeles/{id}", Public, pilotage::modele)
         .get(
@@ -505,6 +521,16 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/conseil",
             Collectivite(P::ManageConseil),
             conseil::page,
+        )
+        .get(
+            "/admin/{collectivite}/participation",
+            Collectivite(P::ManageConseil),
+            participation::admin,
+        )
+        .post(
+            "/admin/{collectivite}/participation/consultations",
+            Collectivite(P::ManageConseil),
+            participation::create,
         )
         .post(
             "/admin/{collectivite}/conseil/assemblees",

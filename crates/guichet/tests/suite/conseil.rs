@@ -98,24 +98,22 @@ async fn a_council_from_convocation_to_published_deliberation() {
     .await;
 
     // A session on Saturday 6 June: four jours francs from today (2, 3, 4, 5 June).
-    let new_session = |day: &'static str| {
-        async move {
-            let path = format!("/admin/dijon/conseil/assemblees/{a}/seances");
-            let location = done(
-                b,
-                &path,
-                &[
-                    (&format!("seance-jour-{a}") as &str, day),
-                    (&format!("seance-heure-{a}"), "18:00"),
-                    (
-                        &format!("seance-lieu-{a}"),
-                        "Salle de Flore, hôtel de ville",
-                    ),
-                ],
-            )
-            .await;
-            location.rsplit('/').next().expect("id").to_string()
-        }
+    let new_session = |day: &'static str| async move {
+        let path = format!("/admin/dijon/conseil/assemblees/{a}/seances");
+        let location = done(
+            b,
+            &path,
+            &[
+                (&format!("seance-jour-{a}") as &str, day),
+                (&format!("seance-heure-{a}"), "18:00"),
+                (
+                    &format!("seance-lieu-{a}"),
+                    "Salle de Flore, hôtel de ville",
+                ),
+            ],
+        )
+        .await;
+        location.rsplit('/').next().expect("id").to_string()
     };
     let early = new_session("2026-06-06").await;
     let point = [

@@ -22,6 +22,7 @@ mod instruction;
 mod modeles;
 mod one_door;
 mod open311;
+mod participation;
 mod personas;
 mod pilotage;
 mod regles;
