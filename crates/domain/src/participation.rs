@@ -362,6 +362,111 @@ pub fn resultats(questions: &[Question], answers: &[Vec<Reponse>]) -> Vec<Result
         .collect()
 }
 
+/// What a pétition asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Demande {
+    /// Anything within the collectivité's powers: answered publicly from the threshold it set.
+    Simple,
+    /// That the assembly consider organising a local consultation (L1112-16): a fifth of the
+    /// electors of a commune, a tenth elsewhere; certified signatures; one such demand signed
+    /// per elector, collectivité and year.
+    Consultation,
+}
+
+impl Demande {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Simple => "simple",
+            Self::Consultation => "consultation",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Simple, Self::Consultation]
+            .into_iter()
+            .find(|d| d.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Simple => "Pétition",
+            Self::Consultation => "Demande de consultation locale",
+        }
+    }
+}
+
+/// The signatures a pétition needs: the collectivité's own threshold for a simple one; for a
+/// demand of consultation, a fifth of a commune's registered electors or a tenth of another
+/// collectivité's (rounded up). `None` while the collectivité has not declared the figure.
+pub fn seuil(
+    demande: Demande,
+    kind: crate::territoire::EntityKind,
+    electeurs: Option<i64>,
+    seuil_simple: Option<i64>,
+) -> Option<i64> {
+    match demande {
+        Demande::Simple => seuil_simple.filter(|s| *s > 0),
+        Demande::Consultation => {
+            let e = electeurs.filter(|e| *e > 0)?;
+            let part = if kind == crate::territoire::EntityKind::Commune {
+                5
+            } else {
+                10
+            };
+            Some((e + part - 1) / part)
+        }
+    }
+}
+
+/// Why a person may not sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefusSignature {
+    #[error("La pétition est close.")]
+    Close,
+    #[error("Une demande de consultation se signe avec une identité certifiée : connectez-vous avec FranceConnect.")]
+    IdentiteNonCertifiee,
+    #[error(
+        "Indiquez votre commune dans votre profil : seuls les habitants du territoire signent."
+    )]
+    CommuneInconnue,
+    #[error("Seuls les habitants du territoire de la collectivité signent ses pétitions.")]
+    HorsTerritoire,
+    #[error("Vous avez déjà signé cette pétition.")]
+    DejaSignee,
+    #[error("Vous avez déjà signé cette année une demande de consultation adressée à cette collectivité : la loi n'en permet qu'une par an.")]
+    UneParAn,
+}
+
+pub struct Signataire {
+    pub certifie: bool,
+    pub dans_le_territoire: Option<bool>,
+    pub deja_signee: bool,
+    /// Whether they signed another demand of consultation to this collectivité this year.
+    pub autre_demande_cette_annee: bool,
+}
+
+pub fn peut_signer(demande: Demande, ouverte: bool, s: &Signataire) -> Result<(), RefusSignature> {
+    use RefusSignature as R;
+    if !ouverte {
+        return Err(R::Close);
+    }
+    if demande == Demande::Consultation && !s.certifie {
+        return Err(R::IdentiteNonCertifiee);
+    }
+    match s.dans_le_territoire {
+        None => return Err(R::CommuneInconnue),
+        Some(false) => return Err(R::HorsTerritoire),
+        Some(true) => {}
+    }
+    if s.deja_signee {
+        return Err(R::DejaSignee);
+    }
+    if demande == Demande::Consultation && s.autre_demande_cette_annee {
+        return Err(R::UneParAn);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,6 +601,59 @@ mod tests {
         assert!(
             few[0].options.iter().all(|o| o.1.is_none()),
             "fewer than five answers"
+        );
+    }
+
+    #[test]
+    fn a_consultation_demand_needs_a_fifth_of_a_commune_s_electors() {
+        use crate::territoire::EntityKind as K;
+        assert_eq!(
+            seuil(Demande::Consultation, K::Commune, Some(101_000), None),
+            Some(20_200)
+        );
+        assert_eq!(
+            seuil(Demande::Consultation, K::Commune, Some(11), None),
+            Some(3)
+        );
+        assert_eq!(
+            seuil(Demande::Consultation, K::Departement, Some(400_001), None),
+            Some(40_001)
+        );
+        assert_eq!(
+            seuil(Demande::Consultation, K::Commune, None, Some(10)),
+            None
+        );
+        assert_eq!(
+            seuil(Demande::Simple, K::Commune, Some(100), Some(1_000)),
+            Some(1_000)
+        );
+        assert_eq!(seuil(Demande::Simple, K::Commune, Some(100), None), None);
+    }
+
+    #[test]
+    fn one_consultation_demand_a_year_with_a_certified_identity() {
+        let s = |certifie, autre| Signataire {
+            certifie,
+            dans_le_territoire: Some(true),
+            deja_signee: false,
+            autre_demande_cette_annee: autre,
+        };
+        assert_eq!(
+            peut_signer(Demande::Consultation, true, &s(true, false)),
+            Ok(())
+        );
+        assert_eq!(
+            peut_signer(Demande::Consultation, true, &s(false, false)),
+            Err(RefusSignature::IdentiteNonCertifiee)
+        );
+        assert_eq!(
+            peut_signer(Demande::Consultation, true, &s(true, true)),
+            Err(RefusSignature::UneParAn)
+        );
+        assert_eq!(peut_signer(Demande::Simple, true, &s(false, true)), Ok(()));
+        assert_eq!(
+            peut_signer(Demande::Simple, false, &s(true, false)),
+            Err(RefusSignature::Close)
         );
     }
 }

@@ -132,7 +132,52 @@ pub async fn seed(
     seed_profile(db).await?;
     seed_aidant(db).await?;
     seed_history(db).await?;
-    seed_conseil(db, files, public_url).await
+    seed_conseil(db, files, public_url).await?;
+    seed_participation(db).await
+}
+
+/// A consultation of Dijon's residents, open for three weeks more.
+async fn seed_participation(db: &Db) -> anyhow::Result<()> {
+    use guichet_domain::participation::{questionnaire, Public};
+    use guichet_store::participation::{self as store, NewConsultation};
+    const DAY: i64 = 86_400_000;
+    let Some(dijon) = collectivite::by_entity(db, EntityKind::Commune, "21231").await? else {
+        return Ok(());
+    };
+    if !store::list(db, dijon.id).await?.is_empty() {
+        return Ok(());
+    }
+    let now = guichet_store::now_ms();
+    let questions = questionnaire(
+        "choix : Quel aménagement pour la place du Théâtre ? | Une fontaine ; Un jardin ; Une aire de jeux\n\
+         classement : Classez vos priorités pour la place | De l'ombre ; Des bancs ; Moins de voitures\n\
+         texte : Une idée à nous soumettre ?",
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let event = guichet_domain::journal::Event {
+        actor: "démonstration".into(),
+        action: "participation.consultation.creation".into(),
+        tenant_id: Some(dijon.id),
+        details: "{}".into(),
+        ..Default::default()
+    };
+    store::create(
+        db,
+        dijon.id,
+        NewConsultation {
+            title: "Aménagement de la place du Théâtre".into(),
+            description: "La place sera réaménagée en 2027 : dites-nous ce que vous souhaitez."
+                .into(),
+            questions,
+            public: Public::Residents,
+            starts_at: now - 7 * DAY,
+            ends_at: now + 21 * DAY,
+        },
+        now - 7 * DAY,
+        Trace::of(event),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Dijon's municipal council: nine members, a session three weeks ago whose three délibérations

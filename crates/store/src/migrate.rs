@@ -159,6 +159,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "participation",
         include_str!("../migrations/0033_participation.sql"),
     ),
+    (
+        34,
+        "petitions",
+        include_str!("../migrations/0034_petitions.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

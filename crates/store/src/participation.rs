@@ -4,7 +4,7 @@
 use crate::db::Db;
 use crate::trace::{commit, commit_if, Trace};
 use anyhow::Context;
-use guichet_domain::participation::{Public, Question, Reponse};
+use guichet_domain::participation::{Demande, Public, Question, Reponse};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -159,4 +159,217 @@ pub async fn answers(
     .iter()
     .map(|a| Ok(serde_json::from_str(a)?))
     .collect()
+}
+
+/// The collectivité's figures for pétitions: registered electors, the threshold of a simple one.
+pub async fn settings(db: &Db, tenant_id: i64) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    Ok(sqlx::query(
+        "SELECT electeurs, seuil_petition FROM participation_settings WHERE tenant_id = $1",
+    )
+    .bind(tenant_id)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| Ok::<_, sqlx::Error>((r.try_get("electeurs")?, r.try_get("seuil_petition")?)))
+    .transpose()?
+    .unwrap_or((None, None)))
+}
+
+pub async fn set_settings(
+    db: &Db,
+    tenant_id: i64,
+    electeurs: Option<i64>,
+    seuil: Option<i64>,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO participation_settings (tenant_id, electeurs, seuil_petition, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET electeurs = $2, seuil_petition = $3, updated_at = $4")
+                .bind(tenant_id)
+                .bind(electeurs)
+                .bind(seuil)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Petition {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub demande: Demande,
+    pub title: String,
+    pub body: String,
+    pub signatures: i64,
+    pub created_at: i64,
+    pub closes_at: i64,
+    pub answer: Option<String>,
+    pub answered_at: Option<i64>,
+}
+
+const PETITION: &str =
+    "id, tenant_id, demande, title, body, signatures, created_at, closes_at, answer, answered_at";
+
+fn petition(r: &AnyRow) -> anyhow::Result<Petition> {
+    let demande: String = r.try_get("demande")?;
+    Ok(Petition {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        demande: Demande::from_code(&demande).context("demande")?,
+        title: r.try_get("title")?,
+        body: r.try_get("body")?,
+        signatures: r.try_get("signatures")?,
+        created_at: r.try_get("created_at")?,
+        closes_at: r.try_get("closes_at")?,
+        answer: r.try_get("answer")?,
+        answered_at: r.try_get("answered_at")?,
+    })
+}
+
+pub struct NewPetition {
+    pub demande: Demande,
+    pub title: String,
+    pub body: String,
+    pub author_id: i64,
+    pub closes_at: i64,
+}
+
+pub async fn create_petition(
+    db: &Db,
+    tenant_id: i64,
+    p: NewPetition,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query_scalar("INSERT INTO petitions (tenant_id, demande, title, body, author_id, created_at, closes_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+                .bind(tenant_id)
+                .bind(p.demande.code())
+                .bind(p.title)
+                .bind(p.body)
+                .bind(p.author_id)
+                .bind(now)
+                .bind(p.closes_at)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+pub async fn petitions(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Petition>> {
+    sqlx::query(&format!("SELECT {PETITION} FROM petitions WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200"))
+        .bind(tenant_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(petition)
+        .collect()
+}
+
+pub async fn petition_by_id(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Petition>> {
+    sqlx::query(&format!(
+        "SELECT {PETITION} FROM petitions WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(petition)
+    .transpose()
+}
+
+/// Whether this person signed this pétition, and another demand of consultation to the same
+/// collectivité in this year.
+pub async fn signed(
+    db: &Db,
+    tenant_id: i64,
+    petition_id: i64,
+    voter_hash: &str,
+    year: i16,
+) -> anyhow::Result<(bool, bool)> {
+    let this: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM petition_signatures WHERE tenant_id = $1 AND petition_id = $2 AND voter_hash = $3")
+        .bind(tenant_id)
+        .bind(petition_id)
+        .bind(voter_hash)
+        .fetch_one(db.pool())
+        .await?;
+    let other: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM petition_signatures WHERE tenant_id = $1 AND voter_hash = $2 AND demande = 'consultation' AND year = $3 AND petition_id <> $4")
+        .bind(tenant_id)
+        .bind(voter_hash)
+        .bind(i64::from(year))
+        .bind(petition_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok((this > 0, other > 0))
+}
+
+/// Records a signature and counts it; `false` when this person had signed already.
+pub async fn sign(
+    db: &Db,
+    p: &Petition,
+    voter_hash: String,
+    year: i16,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    let (tenant_id, id, demande) = (p.tenant_id, p.id, p.demande);
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query("INSERT INTO petition_signatures (tenant_id, petition_id, voter_hash, demande, year, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+                .bind(tenant_id)
+                .bind(id)
+                .bind(voter_hash)
+                .bind(demande.code())
+                .bind(i64::from(year))
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if done != 1 {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE petitions SET signatures = signatures + 1 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Some(()))
+        })
+    })
+    .await?
+    .is_some())
+}
+
+/// The collectivité's public answer; it closes the pétition.
+pub async fn answer_petition(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+    text: String,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query("UPDATE petitions SET answer = $1, answered_at = $2, closes_at = CASE WHEN closes_at > $2 THEN $2 ELSE closes_at END WHERE tenant_id = $3 AND id = $4 AND answer IS NULL")
+                .bind(text)
+                .bind(now)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok((done == 1).then_some(()))
+        })
+    })
+    .await?
+    .is_some())
 }

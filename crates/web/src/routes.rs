@@ -241,6 +241,26 @@ pub fn table() -> RouteTable {
         )
         .get("/participation/{collectivite}", Public, participation::list)
         .get(
+            "/participation/{collectivite}/petitions/nouvelle",
+            SignedIn,
+            participation::petition::new_form,
+        )
+        .post(
+            "/participation/{collectivite}/petitions",
+            SignedIn,
+            participation::petition::create,
+        )
+        .get(
+            "/participation/{collectivite}/petitions/{id}",
+            Public,
+            participation::petition::show,
+        )
+        .post(
+            "/participation/{collectivite}/petitions/{id}/signer",
+            SignedIn,
+            participation::petition::sign,
+        )
+        .get(
             "/participation/{collectivite}/consultations/{id}",
             Public,
             participation::show,
@@ -531,6 +551,16 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/participation/consultations",
             Collectivite(P::ManageConseil),
             participation::create,
+        )
+        .post(
+            "/admin/{collectivite}/participation/reglages",
+            Collectivite(P::ManageConseil),
+            participation::petition::settings,
+        )
+        .post(
+            "/admin/{collectivite}/participation/petitions/{id}/reponse",
+            Collectivite(P::ManageConseil),
+            participation::petition::answer,
         )
         .post(
             "/admin/{collectivite}/conseil/assemblees",

@@ -166,3 +166,149 @@ async fn a_consultation_takes_one_answer_per_certified_resident_and_publishes_it
     assert_eq!(page.status, 422);
     assert!(page.html.contains("La consultation est close"));
 }
+
+#[tokio::test]
+async fn a_demand_of_consultation_reaches_its_threshold_with_one_demand_a_year_per_elector() {
+    let clock = Clock::fixed(paris_ms(2026, 6, 1, 10, 0));
+    let c = clock.clone();
+    let s = TestServer::with(move |config| config.clock = c).await;
+    let t = personas::collectivites(&s).await;
+    let admin = personas::agent(&s, "democratie@dijon.fr", &t.dijon, Role::Admin).await;
+    // Dijon declares its electors (a small roll, for the test): a fifth of 11 is 3 signatures.
+    let page = admin
+        .browser
+        .post(
+            "/admin/dijon/participation/reglages",
+            &[("electeurs", "onze")],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("nombre d&#39;électeurs inscrits"));
+    let page = admin
+        .browser
+        .post(
+            "/admin/dijon/participation/reglages",
+            &[("electeurs", "11"), ("seuil", "2")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+
+    let alice = certified(&s, "alice@dijon.example", "21231").await;
+    let demand = [
+        ("demande", "consultation"),
+        (
+            "titre",
+            "Consulter les habitants sur la piétonnisation de la rue de la Liberté",
+        ),
+        (
+            "texte",
+            "Nous demandons que les habitants soient consultés avant toute décision.",
+        ),
+    ];
+    // Without FranceConnect, no demand of consultation.
+    let plain = personas::usager(&s).await;
+    guichet_store::profil::save(
+        s.db(),
+        plain.user_id,
+        &[("adresse.commune".to_string(), "21231".to_string())],
+        Source::Declared,
+        Trace::default(),
+    )
+    .await
+    .expect("profile");
+    let page = plain
+        .browser
+        .post("/participation/dijon/petitions", &demand)
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("connectez-vous avec FranceConnect"));
+    let page = alice
+        .browser
+        .post("/participation/dijon/petitions", &demand)
+        .await;
+    assert_eq!(page.status, 303);
+    let first = page.location.expect("location");
+    let sign = |path: &str| format!("{path}/signer");
+
+    let bruno = certified(&s, "bruno@dijon.example", "21231").await;
+    let chloe = certified(&s, "chloe@dijon.example", "21231").await;
+    for p in [&alice, &bruno] {
+        assert_eq!(p.browser.post(&sign(&first), &[]).await.status, 303);
+    }
+    // Twice is once.
+    assert_eq!(alice.browser.post(&sign(&first), &[]).await.status, 422);
+    let page = s.browser().get(&first).await;
+    assert!(
+        page.html
+            .contains("<strong>2</strong> signature(s) sur les 3 nécessaires"),
+        "{}",
+        page.html
+    );
+    assert!(!page.html.contains("Le seuil est atteint"));
+    // An uncertified account cannot sign it.
+    let page = plain.browser.post(&sign(&first), &[]).await;
+    assert_eq!(page.status, 422);
+    assert_eq!(chloe.browser.post(&sign(&first), &[]).await.status, 303);
+    let page = s.browser().get(&first).await;
+    assert!(page.html.contains("Le seuil est atteint"));
+
+    // Another demand of consultation this year: Alice has signed one already.
+    let other = [
+        ("demande", "consultation"),
+        (
+            "titre",
+            "Consulter les habitants sur les horaires des piscines",
+        ),
+        (
+            "texte",
+            "Nous demandons une consultation sur l'ouverture le dimanche.",
+        ),
+    ];
+    let page = chloe
+        .browser
+        .post("/participation/dijon/petitions", &other)
+        .await;
+    let second = page.location.expect("location");
+    let page = alice.browser.post(&sign(&second), &[]).await;
+    assert_eq!(page.status, 422);
+    assert!(page
+        .html
+        .contains("la loi n&#39;en permet qu&#39;une par an"));
+    // A simple pétition needs no certified identity.
+    let simple = [
+        ("demande", "simple"),
+        ("titre", "Plus de bancs au parc de la Colombière"),
+        (
+            "texte",
+            "Les personnes âgées manquent de bancs pour se reposer au parc.",
+        ),
+    ];
+    let page = plain
+        .browser
+        .post("/participation/dijon/petitions", &simple)
+        .await;
+    let third = page.location.expect("location");
+    assert_eq!(plain.browser.post(&sign(&third), &[]).await.status, 303);
+    assert_eq!(alice.browser.post(&sign(&third), &[]).await.status, 303);
+
+    // The collectivité answers publicly; the pétition closes.
+    let id: i64 = third.rsplit('/').next().expect("id").parse().expect("id");
+    let field = format!("reponse-{id}");
+    let page = admin
+        .browser
+        .post(
+            &format!("/admin/dijon/participation/petitions/{id}/reponse"),
+            &[(&field, "Six bancs seront posés au printemps.")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let page = s.browser().get(&third).await;
+    assert!(page.html.contains("Six bancs seront posés au printemps."));
+    let page = bruno.browser.post(&sign(&third), &[]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("La pétition est close"));
+
+    // Next year, Alice may sign another demand of consultation.
+    clock.set(paris_ms(2027, 1, 5, 10, 0));
+    assert_eq!(alice.browser.post(&sign(&second), &[]).await.status, 303);
+}

@@ -18,6 +18,8 @@ use guichet_store::collectivite::Collectivite;
 use guichet_store::participation::{self as store, Consultation, NewConsultation};
 use guichet_store::trace::Trace;
 
+pub mod petition;
+
 const DAY: i64 = 86_400_000;
 
 /// A consultation as lists show it.
@@ -46,6 +48,10 @@ struct AdminPage {
     layout: Layout,
     slug: String,
     consultations: Vec<(Ligne, i64)>,
+    /// Pétitions with the signatures they need.
+    petitions: Vec<(guichet_store::participation::Petition, String)>,
+    electeurs: String,
+    seuil: String,
     form: Fields,
     errors: Errors,
 }
@@ -54,9 +60,13 @@ impl AdminPage {
     fn val(&self, field: &str) -> String {
         self.form.get(field)
     }
+
+    fn reponse_id(&self, id: &i64) -> String {
+        format!("reponse-{id}")
+    }
 }
 
-async fn admin_page(
+pub(super) async fn admin_page(
     state: &AppState,
     visitor: &Visitor,
     ctx: &CollectiviteContext,
@@ -70,11 +80,31 @@ async fn admin_page(
         let n = store::answers(&state.db, c.id, x.id).await?.len() as i64;
         consultations.push((ligne(x, now), n));
     }
+    let mut petitions = Vec::new();
+    for p in store::petitions(&state.db, c.id).await? {
+        let needed = petition::seuil(state, c, &p)
+            .await?
+            .map(|s| format!("{} / {s}", p.signatures))
+            .unwrap_or_else(|| format!("{} (seuil à déclarer)", p.signatures));
+        petitions.push((p, needed));
+    }
+    let (electeurs, seuil) = store::settings(&state.db, c.id).await?;
+    let typed = |field: &str, stored: Option<i64>| {
+        if form.0.iter().any(|(k, _)| k == field) {
+            form.get(field)
+        } else {
+            stored.map(|n| n.to_string()).unwrap_or_default()
+        }
+    };
+    let (electeurs, seuil) = (typed("electeurs", electeurs), typed("seuil", seuil));
     let status = errors.status();
     let page = html(&AdminPage {
         layout: Layout::for_visitor(state, visitor).await,
         slug: c.slug.clone(),
         consultations,
+        petitions,
+        electeurs,
+        seuil,
         form,
         errors,
     })?;
@@ -156,6 +186,7 @@ struct ListPage {
     layout: Layout,
     collectivite: Collectivite,
     consultations: Vec<Ligne>,
+    petitions: Vec<guichet_store::participation::Petition>,
 }
 
 /// The collectivité's consultations, open and closed.
@@ -174,10 +205,12 @@ pub async fn list(
         .filter(|x| x.starts_at <= now)
         .map(|x| ligne(x, now))
         .collect();
+    let petitions = store::petitions(&state.db, c.id).await?;
     html(&ListPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         collectivite: c,
         consultations,
+        petitions,
     })
 }
 
@@ -255,26 +288,7 @@ async fn refus(
         .err());
     };
     let certifie = guichet_store::oidc::is_linked(&state.db, "franceconnect", user.id).await?;
-    let profile = guichet_store::profil::get(&state.db, user.id).await?;
-    let dans_le_territoire = match profile.get("adresse.commune") {
-        None => None,
-        Some(v) => Some(
-            match guichet_store::territoire::commune_details(&state.db, &v.value).await? {
-                None => false,
-                Some(d) => rules::dans_le_territoire(
-                    c.entity_kind,
-                    &c.entity_code,
-                    &rules::Lieu {
-                        insee: &d.commune.insee,
-                        parent: d.commune.parent_insee.as_deref(),
-                        epci: d.epci.as_ref().map(|e| e.siren.as_str()),
-                        departement: d.commune.departement_code.as_deref(),
-                        region: d.commune.region_code.as_deref(),
-                    },
-                ),
-            },
-        ),
-    };
+    let dans_le_territoire = resident(state, c, user.id).await?;
     let deja_repondu = store::has_answered(&state.db, c.id, x.id, &voter(user.id)).await?;
     let p = rules::Participant {
         certifie,
@@ -284,9 +298,38 @@ async fn refus(
     Ok(rules::peut_repondre(x.public, x.starts_at, x.ends_at, now, &p).err())
 }
 
+/// Whether the commune of the account's profile lies in the collectivité's territory (none: no
+/// commune declared).
+pub(super) async fn resident(
+    state: &AppState,
+    c: &Collectivite,
+    user_id: i64,
+) -> anyhow::Result<Option<bool>> {
+    let profile = guichet_store::profil::get(&state.db, user_id).await?;
+    let Some(v) = profile.get("adresse.commune") else {
+        return Ok(None);
+    };
+    Ok(Some(
+        match guichet_store::territoire::commune_details(&state.db, &v.value).await? {
+            None => false,
+            Some(d) => rules::dans_le_territoire(
+                c.entity_kind,
+                &c.entity_code,
+                &rules::Lieu {
+                    insee: &d.commune.insee,
+                    parent: d.commune.parent_insee.as_deref(),
+                    epci: d.epci.as_ref().map(|e| e.siren.as_str()),
+                    departement: d.commune.departement_code.as_deref(),
+                    region: d.commune.region_code.as_deref(),
+                },
+            ),
+        },
+    ))
+}
+
 /// Who answered, as a key that says nothing of them. With FranceConnect required, an account is
 /// one certified person (an identity links to one account only).
-fn voter(user_id: i64) -> String {
+pub(super) fn voter(user_id: i64) -> String {
     guichet_store::secret::hash_token(&format!("participant:{user_id}"))
 }
 
