@@ -467,6 +467,97 @@ pub fn peut_signer(demande: Demande, ouverte: bool, s: &Signataire) -> Result<()
     Ok(())
 }
 
+/// The phase of a participatory budget campaign, from its dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Phase {
+    /// Residents propose projects.
+    Propositions,
+    /// The collectivité's services study them (feasibility, cost).
+    Examen,
+    /// Residents vote.
+    Vote,
+    /// The winners are known and followed up.
+    Resultats,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Propositions => "Dépôt des projets",
+            Self::Examen => "Étude des projets par les services",
+            Self::Vote => "Vote",
+            Self::Resultats => "Résultats et suivi",
+        }
+    }
+}
+
+/// The phase at `now`: proposals until `vote_ms` minus the study, the vote until `fin_ms`.
+pub fn phase(propositions_fin_ms: i64, vote_debut_ms: i64, vote_fin_ms: i64, now: i64) -> Phase {
+    if now < propositions_fin_ms {
+        Phase::Propositions
+    } else if now < vote_debut_ms {
+        Phase::Examen
+    } else if now < vote_fin_ms {
+        Phase::Vote
+    } else {
+        Phase::Resultats
+    }
+}
+
+/// A resident's ballot: projects (by id, with their cost in euros) within the budget, each once.
+pub fn verifier_bulletin(choisis: &[(i64, i64)], budget: i64) -> Result<(), String> {
+    if choisis.is_empty() {
+        return Err("Choisissez au moins un projet.".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if choisis.iter().any(|(id, _)| !seen.insert(*id)) {
+        return Err("Chaque projet ne se choisit qu'une fois.".into());
+    }
+    let total: i64 = choisis.iter().map(|(_, c)| c).sum();
+    if total > budget {
+        return Err(format!(
+            "Vos projets coûtent {} € au total, plus que le budget de {} € : retirez-en un.",
+            euros(total),
+            euros(budget)
+        ));
+    }
+    Ok(())
+}
+
+/// "1 250 000" with the French thousands separator (a narrow no-break space).
+pub fn euros(n: i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// The winners: projects by votes (then cheaper first), each taken while the budget allows; a
+/// project that does not fit is passed over for the next ones that do.
+pub fn laureats(projets: &[(i64, i64, i64)], budget: i64) -> Vec<i64> {
+    let mut order: Vec<&(i64, i64, i64)> = projets.iter().collect();
+    // (id, cost, votes)
+    order.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+    let mut left = budget;
+    let mut out = Vec::new();
+    for (id, cost, votes) in order {
+        if *votes > 0 && *cost <= left {
+            left -= cost;
+            out.push(*id);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,5 +746,40 @@ mod tests {
             peut_signer(Demande::Simple, false, &s(true, false)),
             Err(RefusSignature::Close)
         );
+    }
+
+    #[test]
+    fn a_ballot_stays_within_the_budget() {
+        assert_eq!(
+            verifier_bulletin(&[(1, 400_000), (2, 500_000)], 1_000_000),
+            Ok(())
+        );
+        assert!(verifier_bulletin(&[(1, 600_000), (2, 500_000)], 1_000_000)
+            .unwrap_err()
+            .contains("1\u{202f}100\u{202f}000 €"));
+        assert!(verifier_bulletin(&[(1, 1), (1, 1)], 10).is_err());
+        assert!(verifier_bulletin(&[], 10).is_err());
+    }
+
+    #[test]
+    fn winners_by_votes_while_the_budget_allows() {
+        // (id, cost, votes): 1 fits, 2 does not after 1, 3 and 4 fit; 5 has no vote.
+        let projets = [
+            (1, 600, 50),
+            (2, 500, 40),
+            (3, 300, 30),
+            (4, 100, 30),
+            (5, 10, 0),
+        ];
+        assert_eq!(laureats(&projets, 1_000), vec![1, 4, 3]);
+        assert_eq!(laureats(&projets, 0), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn phases_follow_the_dates() {
+        assert_eq!(phase(10, 20, 30, 5), Phase::Propositions);
+        assert_eq!(phase(10, 20, 30, 15), Phase::Examen);
+        assert_eq!(phase(10, 20, 30, 20), Phase::Vote);
+        assert_eq!(phase(10, 20, 30, 30), Phase::Resultats);
     }
 }

@@ -174,9 +174,85 @@ async fn seed_participation(db: &Db) -> anyhow::Result<()> {
             ends_at: now + 21 * DAY,
         },
         now - 7 * DAY,
-        Trace::of(event),
+        Trace::of(event.clone()),
     )
     .await?;
+    // A participatory budget whose vote is open.
+    let budget = store::create_budget(
+        db,
+        dijon.id,
+        store::NewBudget {
+            title: "Budget participatif 2027".into(),
+            description: "500 000 euros pour des projets proposés et choisis par les Dijonnais."
+                .into(),
+            amount: 500_000,
+            proposals_until: now - 40 * DAY,
+            vote_from: now - 5 * DAY,
+            vote_until: now + 25 * DAY,
+        },
+        now - 90 * DAY,
+        Trace::of(event.clone()),
+    )
+    .await?;
+    let projects = [
+        (
+            "Un jardin partagé aux Grésilles",
+            "Des bacs, un abri et un point d'eau pour cultiver ensemble.",
+            "Parc des Grésilles",
+            Some(180_000),
+            "",
+        ),
+        (
+            "Des bancs autour du lac Kir",
+            "Quarante bancs et dix tables de pique-nique.",
+            "Lac Kir",
+            Some(120_000),
+            "",
+        ),
+        (
+            "Une boîte à livres par quartier",
+            "Douze boîtes à livres en bois fabriquées par un chantier d'insertion.",
+            "Tous les quartiers",
+            Some(36_000),
+            "",
+        ),
+        (
+            "Un téléphérique gare – Fontaine-d'Ouche",
+            "Relier la gare au quartier par les airs.",
+            "Gare de Dijon",
+            None,
+            "Son coût, plusieurs dizaines de millions d'euros, dépasse de loin le budget.",
+        ),
+    ];
+    let author = compte::by_email(db, "usager@demo.example")
+        .await?
+        .map(|u| u.id)
+        .unwrap_or(0);
+    for (title, description, place, cost, note) in projects {
+        let id = store::propose(
+            db,
+            dijon.id,
+            budget,
+            store::NewProjet {
+                title: title.into(),
+                description: description.into(),
+                place: place.into(),
+                author_id: author,
+            },
+            now - 60 * DAY,
+            Trace::of(event.clone()),
+        )
+        .await?;
+        store::review(
+            db,
+            dijon.id,
+            id,
+            cost,
+            note.into(),
+            Trace::of(event.clone()),
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -164,6 +164,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "petitions",
         include_str!("../migrations/0034_petitions.sql"),
     ),
+    (
+        35,
+        "budget_participatif",
+        include_str!("../migrations/0035_budget_participatif.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

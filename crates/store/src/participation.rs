@@ -373,3 +373,276 @@ pub async fn answer_petition(
     .await?
     .is_some())
 }
+
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub title: String,
+    pub description: String,
+    pub amount: i64,
+    pub proposals_until: i64,
+    pub vote_from: i64,
+    pub vote_until: i64,
+}
+
+const BUDGET: &str =
+    "id, tenant_id, title, description, amount, proposals_until, vote_from, vote_until";
+
+fn budget(r: &AnyRow) -> anyhow::Result<Budget> {
+    Ok(Budget {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        title: r.try_get("title")?,
+        description: r.try_get("description")?,
+        amount: r.try_get("amount")?,
+        proposals_until: r.try_get("proposals_until")?,
+        vote_from: r.try_get("vote_from")?,
+        vote_until: r.try_get("vote_until")?,
+    })
+}
+
+pub struct NewBudget {
+    pub title: String,
+    pub description: String,
+    pub amount: i64,
+    pub proposals_until: i64,
+    pub vote_from: i64,
+    pub vote_until: i64,
+}
+
+pub async fn create_budget(
+    db: &Db,
+    tenant_id: i64,
+    b: NewBudget,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query_scalar("INSERT INTO budgets (tenant_id, title, description, amount, proposals_until, vote_from, vote_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                .bind(tenant_id)
+                .bind(b.title)
+                .bind(b.description)
+                .bind(b.amount)
+                .bind(b.proposals_until)
+                .bind(b.vote_from)
+                .bind(b.vote_until)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+pub async fn budgets(db: &Db, tenant_id: i64) -> anyhow::Result<Vec<Budget>> {
+    sqlx::query(&format!("SELECT {BUDGET} FROM budgets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50"))
+        .bind(tenant_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(budget)
+        .collect()
+}
+
+pub async fn budget_by_id(db: &Db, tenant_id: i64, id: i64) -> anyhow::Result<Option<Budget>> {
+    sqlx::query(&format!(
+        "SELECT {BUDGET} FROM budgets WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(budget)
+    .transpose()
+}
+
+#[derive(Debug, Clone)]
+pub struct Projet {
+    pub id: i64,
+    pub budget_id: i64,
+    pub title: String,
+    pub description: String,
+    pub place: String,
+    /// propose | recevable | non_recevable
+    pub review: String,
+    pub cost: Option<i64>,
+    pub review_note: Option<String>,
+    pub votes: i64,
+    pub progress: Option<String>,
+    pub progress_note: Option<String>,
+}
+
+fn projet(r: &AnyRow) -> anyhow::Result<Projet> {
+    Ok(Projet {
+        id: r.try_get("id")?,
+        budget_id: r.try_get("budget_id")?,
+        title: r.try_get("title")?,
+        description: r.try_get("description")?,
+        place: r.try_get("place")?,
+        review: r.try_get("review")?,
+        cost: r.try_get("cost")?,
+        review_note: r.try_get("review_note")?,
+        votes: r.try_get("votes")?,
+        progress: r.try_get("progress")?,
+        progress_note: r.try_get("progress_note")?,
+    })
+}
+
+/// A campaign's projects, in the order they were proposed; keyset-paginated after `after`.
+pub async fn projets(
+    db: &Db,
+    tenant_id: i64,
+    budget_id: i64,
+    after: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Projet>> {
+    sqlx::query("SELECT id, budget_id, title, description, place, review, cost, review_note, votes, progress, progress_note FROM budget_projects WHERE tenant_id = $1 AND budget_id = $2 AND id > $3 ORDER BY id LIMIT $4")
+        .bind(tenant_id)
+        .bind(budget_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(projet)
+        .collect()
+}
+
+pub struct NewProjet {
+    pub title: String,
+    pub description: String,
+    pub place: String,
+    pub author_id: i64,
+}
+
+pub async fn propose(
+    db: &Db,
+    tenant_id: i64,
+    budget_id: i64,
+    p: NewProjet,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<i64> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query_scalar("INSERT INTO budget_projects (tenant_id, budget_id, title, description, place, author_id, review, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'propose', $7) RETURNING id")
+                .bind(tenant_id)
+                .bind(budget_id)
+                .bind(p.title)
+                .bind(p.description)
+                .bind(p.place)
+                .bind(p.author_id)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// The services' study of a project: feasible with its cost, or not with the reason.
+pub async fn review(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+    cost: Option<i64>,
+    note: String,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE budget_projects SET review = $1, cost = $2, review_note = $3 WHERE tenant_id = $4 AND id = $5")
+                .bind(if cost.is_some() { "recevable" } else { "non_recevable" })
+                .bind(cost)
+                .bind(note)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// A resident's ballot: the projects chosen, counted; `false` when they had voted already.
+pub async fn vote(
+    db: &Db,
+    tenant_id: i64,
+    budget_id: i64,
+    voter_hash: String,
+    projets: Vec<i64>,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query("INSERT INTO budget_ballots (tenant_id, budget_id, voter_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(tenant_id)
+                .bind(budget_id)
+                .bind(voter_hash)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if done != 1 {
+                return Ok(None);
+            }
+            for id in projets {
+                sqlx::query("UPDATE budget_projects SET votes = votes + 1 WHERE tenant_id = $1 AND budget_id = $2 AND id = $3 AND review = 'recevable'")
+                    .bind(tenant_id)
+                    .bind(budget_id)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(Some(()))
+        })
+    })
+    .await?
+    .is_some())
+}
+
+pub async fn has_voted(
+    db: &Db,
+    tenant_id: i64,
+    budget_id: i64,
+    voter_hash: &str,
+) -> anyhow::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM budget_ballots WHERE tenant_id = $1 AND budget_id = $2 AND voter_hash = $3")
+        .bind(tenant_id)
+        .bind(budget_id)
+        .bind(voter_hash)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n > 0)
+}
+
+/// The follow-up of a winning project.
+pub async fn follow_up(
+    db: &Db,
+    tenant_id: i64,
+    id: i64,
+    progress: String,
+    note: String,
+    trace: Trace,
+) -> anyhow::Result<()> {
+    commit(db, trace, move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE budget_projects SET progress = $1, progress_note = $2 WHERE tenant_id = $3 AND id = $4")
+                .bind(progress)
+                .bind(note)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}

@@ -241,6 +241,21 @@ pub fn table() -> RouteTable {
         )
         .get("/participation/{collectivite}", Public, participation::list)
         .get(
+            "/participation/{collectivite}/budgets/{id}",
+            Public,
+            participation::budget::show,
+        )
+        .post(
+            "/participation/{collectivite}/budgets/{id}/projets",
+            SignedIn,
+            participation::budget::propose,
+        )
+        .post(
+            "/participation/{collectivite}/budgets/{id}/vote",
+            SignedIn,
+            participation::budget::vote,
+        )
+        .get(
             "/participation/{collectivite}/petitions/nouvelle",
             SignedIn,
             participation::petition::new_form,
@@ -551,6 +566,26 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/participation/consultations",
             Collectivite(P::ManageConseil),
             participation::create,
+        )
+        .post(
+            "/admin/{collectivite}/participation/budgets",
+            Collectivite(P::ManageConseil),
+            participation::budget::create,
+        )
+        .get(
+            "/admin/{collectivite}/participation/budgets/{id}",
+            Collectivite(P::ManageConseil),
+            participation::budget::admin,
+        )
+        .post(
+            "/admin/{collectivite}/participation/budgets/{id}/projets/{projet}/examen",
+            Collectivite(P::ManageConseil),
+            participation::budget::review,
+        )
+        .post(
+            "/admin/{collectivite}/participation/budgets/{id}/projets/{projet}/suivi",
+            Collectivite(P::ManageConseil),
+            participation::budget::follow_up,
         )
         .post(
             "/admin/{collectivite}/participation/reglages",

@@ -312,3 +312,225 @@ async fn a_demand_of_consultation_reaches_its_threshold_with_one_demand_a_year_p
     clock.set(paris_ms(2027, 1, 5, 10, 0));
     assert_eq!(alice.browser.post(&sign(&second), &[]).await.status, 303);
 }
+
+#[tokio::test]
+async fn a_participatory_budget_from_proposals_to_winners_and_their_follow_up() {
+    let clock = Clock::fixed(paris_ms(2026, 3, 1, 10, 0));
+    let c = clock.clone();
+    let s = TestServer::with(move |config| config.clock = c).await;
+    let t = personas::collectivites(&s).await;
+    let admin = personas::agent(&s, "democratie@dijon.fr", &t.dijon, Role::Admin).await;
+    let mut campaign = vec![
+        ("budget_titre", "Budget participatif 2026"),
+        ("montant", "100 000"),
+        ("propositions_fin", "2026-03-31"),
+        ("vote_debut", "2026-03-20"),
+        ("vote_fin", "2026-04-30"),
+    ];
+    let page = admin
+        .browser
+        .post("/admin/dijon/participation/budgets", &campaign)
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page
+        .html
+        .contains("Le vote commence après le dépôt des projets"));
+    campaign[3].1 = "2026-04-10";
+    assert_eq!(
+        admin
+            .browser
+            .post("/admin/dijon/participation/budgets", &campaign)
+            .await
+            .status,
+        303
+    );
+    let id = guichet_store::participation::budgets(s.db(), t.dijon.id)
+        .await
+        .expect("budgets")[0]
+        .id;
+    let path = format!("/participation/dijon/budgets/{id}");
+
+    // Residents propose; someone from Mâcon cannot.
+    let residents = [
+        certified(&s, "r1@dijon.example", "21231").await,
+        certified(&s, "r2@dijon.example", "21231").await,
+        certified(&s, "r3@dijon.example", "21231").await,
+        certified(&s, "r4@dijon.example", "21231").await,
+        certified(&s, "r5@dijon.example", "21231").await,
+    ];
+    let outsider = certified(&s, "voisin@macon.example", "71270").await;
+    let projects = [
+        (
+            "Un jardin partagé",
+            "Un jardin partagé pour les familles du quartier des Grésilles.",
+            "Parc des Grésilles",
+        ),
+        (
+            "Des bancs au lac Kir",
+            "Des bancs et des tables de pique-nique tout autour du lac Kir.",
+            "Lac Kir",
+        ),
+        (
+            "Une boîte à livres",
+            "Une boîte à livres en bois devant la médiathèque du centre.",
+            "Place de la Libération",
+        ),
+        (
+            "Un téléphérique",
+            "Un téléphérique entre la gare et le quartier de Fontaine-d'Ouche.",
+            "Gare de Dijon",
+        ),
+    ];
+    let propose = format!("{path}/projets");
+    let page = outsider
+        .browser
+        .post(
+            &propose,
+            &[
+                ("titre", "Projet"),
+                ("description", "Une description assez longue."),
+                ("lieu", "Mâcon"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("réservée aux habitants du territoire"));
+    let page = residents[0]
+        .browser
+        .post(
+            &propose,
+            &[
+                ("titre", "Court"),
+                ("description", "Trop court"),
+                ("lieu", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("Décrivez le projet") && page.html.contains("Indiquez où"));
+    for (r, (title, description, place)) in residents.iter().zip(projects) {
+        let page = r
+            .browser
+            .post(
+                &propose,
+                &[
+                    ("titre", title),
+                    ("description", description),
+                    ("lieu", place),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.html);
+    }
+
+    // The study: costs, or why not; no more proposals.
+    clock.set(paris_ms(2026, 4, 2, 10, 0));
+    let page = residents[4]
+        .browser
+        .post(
+            &propose,
+            &[
+                ("titre", "Tard"),
+                ("description", "Une description assez longue."),
+                ("lieu", "Dijon"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("Le dépôt des projets est terminé"));
+    let ids: Vec<i64> = guichet_store::participation::projets(s.db(), t.dijon.id, id, 0, 10)
+        .await
+        .expect("projects")
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let (jardin, bancs, livres, telepherique) = (ids[0], ids[1], ids[2], ids[3]);
+    let review = |p: i64| format!("/admin/dijon/participation/budgets/{id}/projets/{p}/examen");
+    let page = admin.browser.post(&review(telepherique), &[]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("expliquez pourquoi"));
+    for (p, cost) in [(jardin, "60 000"), (bancs, "50000"), (livres, "30000")] {
+        let field = format!("cout-{p}");
+        assert_eq!(
+            admin
+                .browser
+                .post(&review(p), &[(&field, cost)])
+                .await
+                .status,
+            303
+        );
+    }
+    let motif = format!("motif-{telepherique}");
+    let page = admin
+        .browser
+        .post(
+            &review(telepherique),
+            &[(&motif, "Son coût dépasse de loin le budget.")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+
+    // The vote: within the budget, once.
+    clock.set(paris_ms(2026, 4, 15, 10, 0));
+    let vote = format!("{path}/vote");
+    let (j, b, l, tl) = (
+        jardin.to_string(),
+        bancs.to_string(),
+        livres.to_string(),
+        telepherique.to_string(),
+    );
+    let page = residents[0]
+        .browser
+        .post(&vote, &[("projet", &j), ("projet", &b)])
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("plus que le budget"), "{}", page.html);
+    let page = residents[0].browser.post(&vote, &[("projet", &tl)]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("n&#39;est pas soumis au vote"));
+    let ballots: [&[&str]; 5] = [&[&j, &l], &[&j, &l], &[&b, &l], &[&b], &[&j]];
+    for (r, ballot) in residents.iter().zip(ballots) {
+        let fields: Vec<(&str, &str)> = ballot.iter().map(|p| ("projet", *p)).collect();
+        assert_eq!(r.browser.post(&vote, &fields).await.status, 303);
+    }
+    let page = residents[0].browser.post(&vote, &[("projet", &l)]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("Vous avez déjà voté"));
+
+    // The results: the garden and the book box (3 votes each, 90 000 €); the benches (2 votes,
+    // 50 000 €) no longer fit.
+    clock.set(paris_ms(2026, 5, 1, 10, 0));
+    let page = s.browser().get(&path).await;
+    assert!(page.html.contains("Un jardin partagé</strong> <span class=\"meta\">Parc des Grésilles · 60\u{202f}000 € · 3 voix</span>\n<br>Lauréat"), "{}", page.html);
+    assert!(page.html.contains("Une boîte à livres</strong> <span class=\"meta\">Place de la Libération · 30\u{202f}000 € · 3 voix</span>\n<br>Lauréat"));
+    let bancs_line = page
+        .html
+        .split("Des bancs au lac Kir</strong>")
+        .nth(1)
+        .and_then(|rest| rest.split("</li>").next())
+        .expect("the benches are listed");
+    assert!(bancs_line.contains("50\u{202f}000 € · 2 voix") && !bancs_line.contains("Lauréat"));
+    let follow = |p: i64| format!("/admin/dijon/participation/budgets/{id}/projets/{p}/suivi");
+    let (field, note) = (format!("avancement-{jardin}"), format!("note-{jardin}"));
+    let page = admin
+        .browser
+        .post(
+            &follow(jardin),
+            &[
+                (&field, "en_travaux"),
+                (&note, "Clôture posée, premiers bacs en avril."),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let field = format!("avancement-{bancs}");
+    let page = admin
+        .browser
+        .post(&follow(bancs), &[(&field, "en_travaux")])
+        .await;
+    assert_eq!(page.status, 422, "only a winner is followed up");
+    let page = s.browser().get(&path).await;
+    assert!(page
+        .html
+        .contains("Lauréat — En travaux : Clôture posée, premiers bacs en avril."));
+}

@@ -18,6 +18,7 @@ use guichet_store::collectivite::Collectivite;
 use guichet_store::participation::{self as store, Consultation, NewConsultation};
 use guichet_store::trace::Trace;
 
+pub mod budget;
 pub mod petition;
 
 const DAY: i64 = 86_400_000;
@@ -50,6 +51,7 @@ struct AdminPage {
     consultations: Vec<(Ligne, i64)>,
     /// Pétitions with the signatures they need.
     petitions: Vec<(guichet_store::participation::Petition, String)>,
+    budgets: Vec<guichet_store::participation::Budget>,
     electeurs: String,
     seuil: String,
     form: Fields,
@@ -103,6 +105,7 @@ pub(super) async fn admin_page(
         slug: c.slug.clone(),
         consultations,
         petitions,
+        budgets: store::budgets(&state.db, c.id).await?,
         electeurs,
         seuil,
         form,
@@ -187,6 +190,7 @@ struct ListPage {
     collectivite: Collectivite,
     consultations: Vec<Ligne>,
     petitions: Vec<guichet_store::participation::Petition>,
+    budgets: Vec<guichet_store::participation::Budget>,
 }
 
 /// The collectivité's consultations, open and closed.
@@ -206,11 +210,13 @@ pub async fn list(
         .map(|x| ligne(x, now))
         .collect();
     let petitions = store::petitions(&state.db, c.id).await?;
+    let budgets = store::budgets(&state.db, c.id).await?;
     html(&ListPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         collectivite: c,
         consultations,
         petitions,
+        budgets,
     })
 }
 
