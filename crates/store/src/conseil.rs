@@ -3,7 +3,7 @@
 //! commits with its trace; the rules are checked in `guichet_domain::conseil` before.
 
 use crate::db::Db;
-use crate::trace::{commit, commit_if, Trace};
+use crate::trace::{commit, commit_if, commit_one, Trace};
 use anyhow::Context;
 use guichet_domain::conseil::{
     numero, Choix, Decompte, EtatSeance, Fonction, Issue, Organe, Procuration,
@@ -549,21 +549,19 @@ pub async fn mark_read(
     now: i64,
     trace: Trace,
 ) -> anyhow::Result<bool> {
-    Ok(commit_if(db, trace, move |conn| {
+    commit_one(db, trace, move |conn| {
         Box::pin(async move {
-            let done = sqlx::query(
+            Ok(sqlx::query(
                 "UPDATE convocations SET read_at = $1 WHERE token_hash = $2 AND read_at IS NULL",
             )
             .bind(now)
             .bind(token_hash)
             .execute(&mut *conn)
             .await?
-            .rows_affected();
-            Ok((done == 1).then_some(()))
+            .rows_affected())
         })
     })
-    .await?
-    .is_some())
+    .await
 }
 
 /// Who is present, and the proxies of a session.
@@ -902,9 +900,9 @@ pub async fn publish(
         file_id,
         sha256,
     } = signature;
-    Ok(commit_if(db, trace, move |conn| {
+    commit_one(db, trace, move |conn| {
         Box::pin(async move {
-            let done = sqlx::query("UPDATE deliberations SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND id = $6 AND published_at IS NULL")
+            Ok(sqlx::query("UPDATE deliberations SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND id = $6 AND published_at IS NULL")
                 .bind(signed_by)
                 .bind(now)
                 .bind(file_id)
@@ -913,10 +911,8 @@ pub async fn publish(
                 .bind(id)
                 .execute(&mut *conn)
                 .await?
-                .rows_affected();
-            Ok((done == 1).then_some(()))
+                .rows_affected())
         })
     })
-    .await?
-    .is_some())
+    .await
 }

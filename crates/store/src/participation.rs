@@ -2,7 +2,7 @@
 //! the consultation and the hash of who answered, so that two tabs cannot answer twice).
 
 use crate::db::Db;
-use crate::trace::{commit, commit_if, Trace};
+use crate::trace::{commit, commit_if, commit_one, Trace};
 use anyhow::Context;
 use guichet_domain::participation::{Demande, Public, Question, Reponse};
 use sqlx::any::AnyRow;
@@ -125,9 +125,9 @@ pub async fn answer(
     trace: Trace,
 ) -> anyhow::Result<bool> {
     let answers = serde_json::to_string(answers)?;
-    Ok(commit_if(db, trace, move |conn| {
+    commit_one(db, trace, move |conn| {
         Box::pin(async move {
-            let done = sqlx::query("INSERT INTO consultation_answers (tenant_id, consultation_id, voter_hash, answers, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+            Ok(sqlx::query("INSERT INTO consultation_answers (tenant_id, consultation_id, voter_hash, answers, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
                 .bind(tenant_id)
                 .bind(consultation_id)
                 .bind(voter_hash)
@@ -135,12 +135,10 @@ pub async fn answer(
                 .bind(now)
                 .execute(&mut *conn)
                 .await?
-                .rows_affected();
-            Ok((done == 1).then_some(()))
+                .rows_affected())
         })
     })
-    .await?
-    .is_some())
+    .await
 }
 
 /// Every answer of a consultation, to count them.
@@ -357,21 +355,19 @@ pub async fn answer_petition(
     now: i64,
     trace: Trace,
 ) -> anyhow::Result<bool> {
-    Ok(commit_if(db, trace, move |conn| {
+    commit_one(db, trace, move |conn| {
         Box::pin(async move {
-            let done = sqlx::query("UPDATE petitions SET answer = $1, answered_at = $2, closes_at = CASE WHEN closes_at > $2 THEN $2 ELSE closes_at END WHERE tenant_id = $3 AND id = $4 AND answer IS NULL")
+            Ok(sqlx::query("UPDATE petitions SET answer = $1, answered_at = $2, closes_at = CASE WHEN closes_at > $2 THEN $2 ELSE closes_at END WHERE tenant_id = $3 AND id = $4 AND answer IS NULL")
                 .bind(text)
                 .bind(now)
                 .bind(tenant_id)
                 .bind(id)
                 .execute(&mut *conn)
                 .await?
-                .rows_affected();
-            Ok((done == 1).then_some(()))
+                .rows_affected())
         })
     })
-    .await?
-    .is_some())
+    .await
 }
 
 #[derive(Debug, Clone)]

@@ -103,3 +103,16 @@ where
     })
     .await
 }
+
+/// Like `commit_if`, for a change of one row that may find it changed already (a second click, a
+/// second tab): `change` says how many rows it touched; the trace is written only when it is one.
+pub async fn commit_one<F>(db: &Db, trace: Trace, change: F) -> anyhow::Result<bool>
+where
+    F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> WriteFuture<'c, u64> + Send + 'static,
+{
+    Ok(commit_if(db, trace, move |conn| {
+        Box::pin(async move { Ok((change(conn).await? == 1).then_some(())) })
+    })
+    .await?
+    .is_some())
+}

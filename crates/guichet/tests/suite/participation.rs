@@ -70,7 +70,12 @@ async fn a_consultation_takes_one_answer_per_certified_resident_and_publishes_it
 
     // The collectivité's participation page lists it, under a plain title.
     let list = s.browser().get("/participation/dijon").await;
-    assert!(list.html.contains("<title>Participation — Dijon — Guichet</title>"), "{}", list.html);
+    assert!(
+        list.html
+            .contains("<title>Participation — Dijon — Guichet</title>"),
+        "{}",
+        list.html
+    );
     assert!(list.html.contains("Aménagement de la place du Théâtre"));
     // Signed out: the page invites to sign in.
     let anon = s.browser().get(&path).await;
