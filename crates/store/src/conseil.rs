@@ -916,3 +916,68 @@ pub async fn publish(
     })
     .await
 }
+
+/// The published délibérations of a collectivité as rows of the SCDL délibérations schema (its
+/// columns in order), the latest first.
+pub async fn scdl_rows(
+    db: &Db,
+    c: &crate::collectivite::Collectivite,
+    public_url: &str,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let assemblees = assemblees(db, c.id).await?;
+    let mut seances: std::collections::HashMap<i64, Option<Seance>> = Default::default();
+    let mut rows = Vec::new();
+    let mut before = None;
+    loop {
+        let page = published(db, c.id, before, 500).await?;
+        let Some(last) = page.last() else { break };
+        before = last
+            .numero
+            .split_once('-')
+            .and_then(|(y, r)| Some((y.parse().ok()?, r.parse().ok()?)));
+        for d in &page {
+            if let std::collections::hash_map::Entry::Vacant(e) = seances.entry(d.seance_id) {
+                e.insert(seance_by_id(db, c.id, d.seance_id).await?);
+            }
+            let Some(s) = seances.get(&d.seance_id).cloned().flatten() else {
+                continue;
+            };
+            let siret = assemblees
+                .iter()
+                .find(|a| a.id == s.assemblee_id)
+                .map(|a| a.siret.clone())
+                .unwrap_or_default();
+            let n = &d.decompte;
+            rows.push(vec![
+                c.name.clone(),
+                siret,
+                d.numero.clone(),
+                guichet_domain::delai::paris_day(s.starts_at).to_string(),
+                d.matiere.clone(),
+                guichet_domain::conseil::matiere(&d.matiere)
+                    .unwrap_or_default()
+                    .to_string(),
+                d.objet.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                d.effectif.to_string(),
+                n.votants().to_string(),
+                n.pour.to_string(),
+                n.contre.to_string(),
+                n.abstention.to_string(),
+                format!(
+                    "{}/conseil/{}/deliberations/{}",
+                    public_url.trim_end_matches('/'),
+                    c.slug,
+                    d.numero
+                ),
+            ]);
+        }
+        if page.len() < 500 {
+            break;
+        }
+    }
+    Ok(rows)
+}

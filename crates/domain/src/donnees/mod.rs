@@ -367,6 +367,117 @@ const COLLECTIVITES: &[Column] = &[
     ),
 ];
 
+/// The SCDL délibérations schema's fields, in its order.
+const DELIBERATIONS: &[Column] = &[
+    COLL_NOM,
+    with_pattern(
+        col(
+            "COLL_SIRET",
+            FieldType::String,
+            "SIRET",
+            "SIRET de la collectivité délibérante",
+            true,
+        ),
+        "^\\d{14}$",
+    ),
+    col(
+        "DELIB_ID",
+        FieldType::String,
+        "Numéro",
+        "Numéro de la délibération (année-rang)",
+        true,
+    ),
+    col(
+        "DELIB_DATE",
+        Date,
+        "Date",
+        "Date de la séance (heure de Paris)",
+        true,
+    ),
+    with_pattern(
+        col(
+            "DELIB_MATIERE_CODE",
+            FieldType::String,
+            "Code matière",
+            "Matière de la nomenclature ACTES (niveau 2)",
+            true,
+        ),
+        "^\\d\\.\\d{1,2}$",
+    ),
+    col(
+        "DELIB_MATIERE_NOM",
+        FieldType::String,
+        "Matière",
+        "Nom de la matière ACTES",
+        true,
+    ),
+    col(
+        "DELIB_OBJET",
+        FieldType::String,
+        "Objet",
+        "Objet de la délibération",
+        true,
+    ),
+    col(
+        "BUDGET_ANNEE",
+        FieldType::String,
+        "Exercice",
+        "Exercice budgétaire concerné",
+        false,
+    ),
+    col(
+        "BUDGET_NOM",
+        FieldType::String,
+        "Budget",
+        "Budget concerné",
+        false,
+    ),
+    col(
+        "PREF_ID",
+        FieldType::String,
+        "Préfecture",
+        "Identifiant de la préfecture",
+        false,
+    ),
+    col(
+        "PREF_DATE",
+        Date,
+        "Date de transmission",
+        "Date de réception au contrôle de légalité",
+        false,
+    ),
+    col(
+        "VOTE_EFFECTIF",
+        Integer,
+        "Membres en exercice",
+        "Membres en exercice",
+        false,
+    ),
+    col(
+        "VOTE_REEL",
+        Integer,
+        "Votants",
+        "Membres ayant pris part au vote",
+        false,
+    ),
+    col("VOTE_POUR", Integer, "Pour", "Votes pour", false),
+    col("VOTE_CONTRE", Integer, "Contre", "Votes contre", false),
+    col(
+        "VOTE_ABSTENTION",
+        Integer,
+        "Abstentions",
+        "Abstentions",
+        false,
+    ),
+    col(
+        "DELIB_URL",
+        FieldType::String,
+        "Adresse",
+        "Adresse de l'acte publié (PDF/A)",
+        false,
+    ),
+];
+
 const INDICATEURS: &[Column] = &[
     COLL_NOM,
     DEMARCHE_ID,
@@ -473,6 +584,9 @@ pub enum Genere {
     Collectivites,
     /// The observatoire's figures per démarche, month and channel; small counts suppressed.
     Indicateurs,
+    /// The council's published délibérations, in the SCDL délibérations schema (for the
+    /// collectivités that run their council on the platform).
+    Deliberations,
 }
 
 impl Genere {
@@ -491,6 +605,7 @@ impl Genere {
             Self::DossiersParMois => "dossiers-par-mois",
             Self::Collectivites => "collectivites",
             Self::Indicateurs => "indicateurs",
+            Self::Deliberations => "deliberations",
         }
     }
 
@@ -501,6 +616,7 @@ impl Genere {
             Self::DossiersParMois,
             Self::Collectivites,
             Self::Indicateurs,
+            Self::Deliberations,
         ]
         .into_iter()
         .find(|g| g.slug() == slug)
@@ -514,6 +630,7 @@ impl Genere {
             Self::DossiersParMois => "Dossiers déposés par démarche et par mois",
             Self::Collectivites => "Collectivités",
             Self::Indicateurs => "Indicateurs de l'observatoire des démarches",
+            Self::Deliberations => "Délibérations",
         }
     }
 
@@ -527,6 +644,7 @@ impl Genere {
             Self::Signalements => format!("Les signalements publics traités par {of} (voirie, propreté, éclairage…) : catégorie, commune, état, dates et position arrondie. Sans donnée personnelle : ni description, ni adresse, ni auteur."),
             Self::DossiersParMois => format!("Le nombre de dossiers déposés chaque mois pour chaque démarche de {of}, et combien ont été acceptés ou refusés. Les nombres de 1 à 4 ne sont pas publiés (secret statistique)."),
             Self::Collectivites => format!("Les collectivités qui proposent leurs démarches sur {of}."),
+            Self::Deliberations => format!("Les délibérations du conseil de {of}, publiées en ligne au format PDF/A : numéro, date, matière de la nomenclature ACTES, objet, votes et adresse de l'acte (schéma SCDL Délibérations)."),
             Self::Indicateurs => format!("Les chiffres de l'observatoire pour chaque démarche de {of}, par mois et par canal (en ligne, avec un aidant, au guichet) : dossiers déposés, décisions, décisions dans le délai légal, décisions implicites, corrections demandées, satisfaction des usagers. Les nombres de 1 à 4 ne sont pas publiés (secret statistique)."),
         }
     }
@@ -537,6 +655,7 @@ impl Genere {
             Self::DossiersParMois => Frequence::Mensuelle,
             Self::Collectivites => Frequence::Irreguliere,
             Self::Indicateurs => Frequence::Quotidienne,
+            Self::Deliberations => Frequence::Irreguliere,
         }
     }
 
@@ -547,6 +666,7 @@ impl Genere {
             Self::DossiersParMois => DOSSIERS_PAR_MOIS,
             Self::Collectivites => COLLECTIVITES,
             Self::Indicateurs => INDICATEURS,
+            Self::Deliberations => DELIBERATIONS,
         }
     }
 

@@ -375,6 +375,17 @@ async fn a_council_from_convocation_to_published_deliberation() {
         .join("../domain/schemas/scdl/deliberations.schema.json");
     let (ok, out) = crate::donnees::python(crate::donnees::FRICTIONLESS, &[&data, &schema]);
     assert!(ok, "SCDL délibérations:\n{out}\n{csv}");
+    // The same file is a dataset of Dijon's open-data portal, refreshed at the publication, and
+    // valid against the schema it declares too.
+    let (status, portal) = s.get_text("/donnees/dijon/deliberations.csv").await;
+    assert_eq!(status, 200);
+    assert_eq!(portal, csv);
+    let (status, declared) = s.get_text("/donnees/schemas/deliberations.json").await;
+    assert_eq!(status, 200);
+    let declared_file = dir.path().join("declared.schema.json");
+    std::fs::write(&declared_file, &declared).expect("write");
+    let (ok, out) = crate::donnees::python(crate::donnees::FRICTIONLESS, &[&data, &declared_file]);
+    assert!(ok, "against the portal's schema:\n{out}");
 
     // Another collectivité's agent sees none of it.
     let macon = personas::agent(&s, "admin@macon.fr", &t.macon, Role::Admin).await;

@@ -188,6 +188,7 @@ async fn generate(
         Genere::DossiersParMois => dossiers_par_mois(db, t).await?,
         Genere::Collectivites => Vec::new(),
         Genere::Indicateurs => indicateurs(db, t).await?,
+        Genere::Deliberations => crate::conseil::scdl_rows(db, t, public_url).await?,
     };
     Ok(Table { rows })
 }
@@ -569,13 +570,28 @@ pub async fn refresh(db: &Db, public_url: &str, now: i64) -> anyhow::Result<Refr
     );
     done.datasets += 1;
     for t in active {
-        for g in Genere::PER_COLLECTIVITE {
-            let table = generate(db, g, t, public_url).await?;
+        // The délibérations, for the collectivités that run their council here.
+        let council = !crate::conseil::assemblees(db, t.id).await?.is_empty();
+        let own = council.then_some(Genere::Deliberations);
+        for g in Genere::PER_COLLECTIVITE.into_iter().chain(own) {
             done.datasets += 1;
-            done.new_versions += usize::from(save(db, t.id, g, &t.name, &table, now).await?);
+            done.new_versions += usize::from(refresh_one(db, t, g, public_url, now).await?);
         }
     }
     Ok(done)
+}
+
+/// Regenerates one dataset of a collectivité now (after a change it publishes: a délibération);
+/// whether a new version was recorded.
+pub async fn refresh_one(
+    db: &Db,
+    t: &crate::collectivite::Collectivite,
+    g: Genere,
+    public_url: &str,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let table = generate(db, g, t, public_url).await?;
+    save(db, t.id, g, &t.name, &table, now).await
 }
 
 /// Records the table as the dataset's new version if it differs from the last one (the dataset

@@ -139,7 +139,7 @@ pub async fn sign_and_publish(
     let file_id = guichet_store::secret::random_token();
     files.put(&file_id, &bytes).await?;
     event.details = serde_json::json!({"signataire": chair, "sha256": sha256}).to_string();
-    if !store::publish(
+    let published = store::publish(
         db,
         c.id,
         d.id,
@@ -151,10 +151,20 @@ pub async fn sign_and_publish(
         now,
         Trace::of(event),
     )
-    .await?
-    {
+    .await?;
+    if !published {
         files.delete(&file_id).await?;
+        return Ok(());
     }
+    // The open-data dataset follows each publication (the daily refresh would catch up).
+    guichet_store::donnees::refresh_one(
+        db,
+        c,
+        guichet_domain::donnees::Genere::Deliberations,
+        public_url,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -322,56 +332,10 @@ pub async fn scdl(
     let Some(c) = guichet_store::collectivite::by_slug(&state.db, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let assemblees = store::assemblees(&state.db, c.id).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(SCDL)?;
-    let mut before = None;
-    let mut seances: std::collections::HashMap<i64, Option<Seance>> = Default::default();
-    loop {
-        let page = store::published(&state.db, c.id, before, 500).await?;
-        let Some(last) = page.last() else { break };
-        before = last
-            .numero
-            .split_once('-')
-            .and_then(|(y, r)| Some((y.parse().ok()?, r.parse().ok()?)));
-        for d in &page {
-            if let std::collections::hash_map::Entry::Vacant(e) = seances.entry(d.seance_id) {
-                e.insert(store::seance_by_id(&state.db, c.id, d.seance_id).await?);
-            }
-            let Some(s) = seances.get(&d.seance_id).cloned().flatten() else {
-                continue;
-            };
-            let siret = assemblees
-                .iter()
-                .find(|a| a.id == s.assemblee_id)
-                .map(|a| a.siret.clone())
-                .unwrap_or_default();
-            let n = &d.decompte;
-            out.write_record([
-                c.name.clone(),
-                siret,
-                d.numero.clone(),
-                guichet_domain::delai::paris_day(s.starts_at).to_string(),
-                d.matiere.clone(),
-                rules::matiere(&d.matiere).unwrap_or_default().to_string(),
-                d.objet.clone(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                d.effectif.to_string(),
-                n.votants().to_string(),
-                n.pour.to_string(),
-                n.contre.to_string(),
-                n.abstention.to_string(),
-                state
-                    .config
-                    .link(&format!("/conseil/{}/deliberations/{}", c.slug, d.numero)),
-            ])?;
-        }
-        if page.len() < 500 {
-            break;
-        }
+    for row in store::scdl_rows(&state.db, &c, &state.config.public_url).await? {
+        out.write_record(row)?;
     }
     let bytes = out.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?;
     Ok((
