@@ -141,6 +141,17 @@ pub async fn answer(
     .await
 }
 
+/// How many answered a consultation.
+pub async fn answer_count(db: &Db, tenant_id: i64, consultation_id: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM consultation_answers WHERE tenant_id = $1 AND consultation_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(consultation_id)
+    .fetch_one(db.pool())
+    .await?)
+}
+
 /// Every answer of a consultation, to count them.
 pub async fn answers(
     db: &Db,

@@ -145,7 +145,8 @@ pub fn parse_decimal(s: &str) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-fn parse_integer(s: &str) -> Option<i64> {
+/// "12 000" and "12000" both read as 12000.
+pub fn parse_integer(s: &str) -> Option<i64> {
     let cleaned: String = s
         .trim()
         .chars()

@@ -286,7 +286,7 @@ pub async fn create_seance(
     let c = &ctx.collectivite;
     let mut event = visitor.event_on(Some(c.id), "conseil.seance.creation", "assemblee", a.id);
     event.details =
-        serde_json::json!({"date": guichet_store::rfc3339(at), "lieu": place}).to_string();
+        serde_json::json!({"date": crate::format::format_ms(at), "lieu": place}).to_string();
     let id = store::create_seance(
         &state.db,
         c.id,

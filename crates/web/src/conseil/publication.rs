@@ -15,6 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::conseil::{self as rules, EtatSeance, Fonction};
+use guichet_domain::donnees::Genere;
 use guichet_store::collectivite::Collectivite;
 use guichet_store::conseil::{self as store, Deliberation, Point, Seance};
 use guichet_store::trace::Trace;
@@ -157,14 +158,7 @@ pub async fn sign_and_publish(
         return Ok(());
     }
     // The open-data dataset follows each publication (the daily refresh would catch up).
-    guichet_store::donnees::refresh_one(
-        db,
-        c,
-        guichet_domain::donnees::Genere::Deliberations,
-        public_url,
-        now,
-    )
-    .await?;
+    guichet_store::donnees::refresh_one(db, c, Genere::Deliberations, public_url, now).await?;
     Ok(())
 }
 
@@ -302,27 +296,6 @@ pub async fn pdf(
         .into_response())
 }
 
-/// The SCDL columns of the délibérations dataset, in the schema's order.
-pub const SCDL: [&str; 17] = [
-    "COLL_NOM",
-    "COLL_SIRET",
-    "DELIB_ID",
-    "DELIB_DATE",
-    "DELIB_MATIERE_CODE",
-    "DELIB_MATIERE_NOM",
-    "DELIB_OBJET",
-    "BUDGET_ANNEE",
-    "BUDGET_NOM",
-    "PREF_ID",
-    "PREF_DATE",
-    "VOTE_EFFECTIF",
-    "VOTE_REEL",
-    "VOTE_POUR",
-    "VOTE_CONTRE",
-    "VOTE_ABSTENTION",
-    "DELIB_URL",
-];
-
 /// The published délibérations in the SCDL délibérations schema (CSV, UTF-8, comma), for the
 /// open-data portal.
 pub async fn scdl(
@@ -333,7 +306,8 @@ pub async fn scdl(
         return Ok(not_found(State(state)).await);
     };
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(SCDL)?;
+    // The open-data dataset's columns: the SCDL délibérations schema's, in its order.
+    out.write_record(Genere::Deliberations.columns().iter().map(|col| col.name))?;
     for row in store::scdl_rows(&state.db, &c, &state.config.public_url).await? {
         out.write_record(row)?;
     }

@@ -954,7 +954,7 @@ pub async fn reconvene(
         "seance",
         s.id,
     );
-    event.details = serde_json::json!({"date": guichet_store::rfc3339(at)}).to_string();
+    event.details = serde_json::json!({"date": crate::format::format_ms(at)}).to_string();
     let new = store::create_seance(
         &state.db,
         c.id,

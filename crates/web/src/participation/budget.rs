@@ -13,6 +13,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::demarche::values::{parse_date, parse_integer};
 use guichet_domain::participation::{self as rules, Phase};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::participation::{self as store, Budget, NewBudget, NewProjet, Projet};
@@ -350,18 +351,12 @@ pub async fn create(
     if title.is_empty() {
         errors.add("budget_titre", "Indiquez le titre de la campagne.");
     }
-    let amount = f
-        .get("montant")
-        .replace([' ', '\u{202f}', '\u{a0}', '€'], "")
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0);
+    let amount = parse_integer(f.get("montant").trim_end_matches('€')).filter(|n| *n > 0);
     if amount.is_none() {
         errors.add("montant", "Indiquez le budget en euros, un nombre entier.");
     }
     let mut day = |field: &str, message: &str| {
-        let d = guichet_domain::demarche::values::parse_date(&f.get(field))
-            .and_then(|d| guichet_domain::conseil::horaire(&d.to_string(), "00:00"));
+        let d = parse_date(&f.get(field)).map(crate::format::paris_midnight);
         if d.is_none() {
             errors.add(field, message);
         }
@@ -522,14 +517,11 @@ pub async fn review(
     if phase(&b, state.config.clock.now_ms()) >= Phase::Vote {
         errors.add(&cout, "Le vote a commencé : l'étude des projets est close.");
     }
-    let typed = f.get(&cout).replace([' ', '\u{202f}', '\u{a0}', '€'], "");
+    let typed = f.get(&cout).trim_end_matches('€').trim().to_string();
     let cost = if typed.is_empty() {
         None
     } else {
-        let n = typed
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0 && *n <= b.amount);
+        let n = parse_integer(&typed).filter(|n| *n > 0 && *n <= b.amount);
         if n.is_none() {
             errors.add(
                 &cout,

@@ -79,7 +79,7 @@ pub(super) async fn admin_page(
     let now = state.config.clock.now_ms();
     let mut consultations = Vec::new();
     for x in store::list(&state.db, c.id).await? {
-        let n = store::answers(&state.db, c.id, x.id).await?.len() as i64;
+        let n = store::answer_count(&state.db, c.id, x.id).await?;
         consultations.push((ligne(x, now), n));
     }
     let mut petitions = Vec::new();

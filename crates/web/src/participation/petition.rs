@@ -13,6 +13,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use guichet_domain::demarche::values::parse_integer;
 use guichet_domain::participation::{self as rules, Demande};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::participation::{self as store, NewPetition, Petition};
@@ -302,11 +303,11 @@ pub async fn settings(
     let f = Fields::parse(&body);
     let mut errors = Errors::default();
     let mut number = |field: &str, message: &str| -> Option<i64> {
-        let v = f.get(field).replace([' ', '\u{202f}', '\u{a0}'], "");
+        let v = f.get(field);
         if v.is_empty() {
             return None;
         }
-        let n = v.parse::<i64>().ok().filter(|n| *n > 0);
+        let n = parse_integer(&v).filter(|n| *n > 0);
         if n.is_none() {
             errors.add(field, message);
         }
