@@ -483,6 +483,57 @@ pub fn publication_au_plus_tard(seance_ms: i64) -> jiff::civil::Date {
     day.checked_add(jiff::Span::new().days(7)).unwrap_or(day)
 }
 
+/// Why the minutes (procès-verbal) of a session cannot be adopted (arrêté) now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefusProcesVerbal {
+    #[error("Le procès-verbal s'arrête au commencement d'une séance suivante de la même assemblée, une fois celle-ci ouverte.")]
+    PasLaSeanceSuivante,
+    #[error(
+        "Le procès-verbal s'arrête au commencement de la séance suivante, avant le premier vote."
+    )]
+    VoteCommence,
+    #[error("Ce procès-verbal n'est pas encore rédigé.")]
+    NonRedige,
+    #[error("Ce procès-verbal est déjà arrêté.")]
+    DejaArrete,
+}
+
+/// A session as the minutes' rules see it.
+#[derive(Debug, Clone, Copy)]
+pub struct SeanceVue {
+    pub assemblee: i64,
+    pub debut_ms: i64,
+    pub etat: EtatSeance,
+}
+
+/// The minutes of `precedente`, drafted and not yet adopted, are adopted at the beginning of a
+/// later session of the same assembly: once it sits, before its first vote (L2121-15).
+pub fn verifier_adoption_pv(
+    precedente: SeanceVue,
+    redige: bool,
+    arrete: bool,
+    suivante: SeanceVue,
+    votes_commences: bool,
+) -> Result<(), RefusProcesVerbal> {
+    if arrete {
+        return Err(RefusProcesVerbal::DejaArrete);
+    }
+    if !redige {
+        return Err(RefusProcesVerbal::NonRedige);
+    }
+    if suivante.assemblee != precedente.assemblee
+        || suivante.debut_ms <= precedente.debut_ms
+        || suivante.etat != EtatSeance::Ouverte
+        || !matches!(precedente.etat, EtatSeance::Close | EtatSeance::Carence)
+    {
+        return Err(RefusProcesVerbal::PasLaSeanceSuivante);
+    }
+    if votes_commences {
+        return Err(RefusProcesVerbal::VoteCommence);
+    }
+    Ok(())
+}
+
 /// The matters of the ACTES nomenclature (second level), the code SCDL's DELIB_MATIERE_CODE
 /// takes and the contrôle de légalité sorts acts by.
 pub const MATIERES: &[(&str, &str)] = &[
@@ -803,5 +854,57 @@ mod tests {
         assert!(!siret_valide("21210231600010"));
         assert!(!siret_valide("2121023160001"));
         assert!(!siret_valide("2121023160001A"));
+    }
+
+    #[test]
+    fn minutes_are_adopted_at_the_beginning_of_the_next_session() {
+        let s = |assemblee, jour, etat| SeanceVue {
+            assemblee,
+            debut_ms: paris(2026, 6, jour, 18),
+            etat,
+        };
+        let done = s(1, 13, EtatSeance::Close);
+        let next = s(1, 29, EtatSeance::Ouverte);
+        assert_eq!(verifier_adoption_pv(done, true, false, next, false), Ok(()));
+        // Not before it sits, nor once votes began, nor in another assembly or an earlier one.
+        let refused = Err(RefusProcesVerbal::PasLaSeanceSuivante);
+        let convened = s(1, 29, EtatSeance::Convoquee);
+        assert_eq!(
+            verifier_adoption_pv(done, true, false, convened, false),
+            refused
+        );
+        assert_eq!(
+            verifier_adoption_pv(done, true, false, next, true),
+            Err(RefusProcesVerbal::VoteCommence)
+        );
+        let commission = s(2, 29, EtatSeance::Ouverte);
+        assert_eq!(
+            verifier_adoption_pv(done, true, false, commission, false),
+            refused
+        );
+        let earlier = s(1, 7, EtatSeance::Ouverte);
+        assert_eq!(
+            verifier_adoption_pv(done, true, false, earlier, false),
+            refused
+        );
+        // A session still running has no minutes to adopt; a failed quorum has its own.
+        let running = s(1, 13, EtatSeance::Ouverte);
+        assert_eq!(
+            verifier_adoption_pv(running, true, false, next, false),
+            refused
+        );
+        let carence = s(1, 7, EtatSeance::Carence);
+        assert_eq!(
+            verifier_adoption_pv(carence, true, false, next, false),
+            Ok(())
+        );
+        assert_eq!(
+            verifier_adoption_pv(done, false, false, next, false),
+            Err(RefusProcesVerbal::NonRedige)
+        );
+        assert_eq!(
+            verifier_adoption_pv(done, true, true, next, false),
+            Err(RefusProcesVerbal::DejaArrete)
+        );
     }
 }

@@ -400,6 +400,7 @@ async fn seed_conseil(
         ids.clone(),
         presents.clone(),
         vec![proxy],
+        Some(ids[2]),
         EtatSeance::Ouverte,
         past,
         Trace::of(demo("conseil.seance.ouverture")),
@@ -461,6 +462,16 @@ async fn seed_conseil(
         )
         .await?;
     }
+    // Its minutes are drafted, to be adopted at the beginning of the next session.
+    store::draft_proces_verbal(
+        db,
+        dijon.id,
+        seance,
+        "Budget primitif : l'adjoint aux finances présente les grands équilibres ; deux conseillers de l'opposition regrettent la hausse des dépenses de fonctionnement. Les autres points sont adoptés sans débat.".into(),
+        past + DAY,
+        Trace::of(demo("conseil.proces_verbal.redaction")),
+    )
+    .await?;
     // The next session, convened.
     let next = at(10);
     let seance = store::create_seance(

@@ -42,6 +42,8 @@ pub struct Seance {
     pub after_seance_id: Option<i64>,
     pub convened_at: Option<i64>,
     pub presents: Option<i64>,
+    /// The member named secretary at the opening (L2121-15).
+    pub secretaire_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +111,7 @@ fn elu(r: &AnyRow) -> anyhow::Result<Elu> {
     })
 }
 
-const SEANCE: &str = "id, tenant_id, assemblee_id, starts_at, place, state, urgence, after_seance_id, convened_at, presents";
+const SEANCE: &str = "id, tenant_id, assemblee_id, starts_at, place, state, urgence, after_seance_id, convened_at, presents, secretaire_id";
 
 fn seance(r: &AnyRow) -> anyhow::Result<Seance> {
     let state: String = r.try_get("state")?;
@@ -124,6 +126,7 @@ fn seance(r: &AnyRow) -> anyhow::Result<Seance> {
         after_seance_id: r.try_get("after_seance_id")?,
         convened_at: r.try_get("convened_at")?,
         presents: r.try_get("presents")?,
+        secretaire_id: r.try_get("secretaire_id")?,
     })
 }
 
@@ -601,6 +604,7 @@ pub async fn open(
     members: Vec<i64>,
     presents: Vec<i64>,
     proxies: Vec<Procuration>,
+    secretaire: Option<i64>,
     to: EtatSeance,
     now: i64,
     trace: Trace,
@@ -610,9 +614,10 @@ pub async fn open(
             if !advance(conn, tenant_id, seance_id, EtatSeance::Convoquee, to).await? {
                 return Ok(None);
             }
-            sqlx::query("UPDATE seances SET opened_at = $1, presents = $2 WHERE tenant_id = $3 AND id = $4")
+            sqlx::query("UPDATE seances SET opened_at = $1, presents = $2, secretaire_id = $3 WHERE tenant_id = $4 AND id = $5")
                 .bind(now)
                 .bind(presents.len() as i64)
+                .bind(secretaire)
                 .bind(tenant_id)
                 .bind(seance_id)
                 .execute(&mut *conn)
@@ -980,4 +985,177 @@ pub async fn scdl_rows(
         }
     }
     Ok(rows)
+}
+
+/// The minutes of a session (L2121-15).
+#[derive(Debug, Clone)]
+pub struct ProcesVerbal {
+    pub seance_id: i64,
+    pub texte: String,
+    pub drafted_at: i64,
+    pub adopted_seance_id: Option<i64>,
+    pub adopted_at: Option<i64>,
+    pub signed_by: Option<String>,
+    pub published_at: Option<i64>,
+    pub file_id: Option<String>,
+    pub sha256: Option<String>,
+}
+
+const PROCES_VERBAL: &str = "seance_id, texte, drafted_at, adopted_seance_id, adopted_at, signed_by, published_at, file_id, sha256";
+
+fn proces_verbal_row(r: &AnyRow) -> anyhow::Result<ProcesVerbal> {
+    Ok(ProcesVerbal {
+        seance_id: r.try_get("seance_id")?,
+        texte: r.try_get("texte")?,
+        drafted_at: r.try_get("drafted_at")?,
+        adopted_seance_id: r.try_get("adopted_seance_id")?,
+        adopted_at: r.try_get("adopted_at")?,
+        signed_by: r.try_get("signed_by")?,
+        published_at: r.try_get("published_at")?,
+        file_id: r.try_get("file_id")?,
+        sha256: r.try_get("sha256")?,
+    })
+}
+
+pub async fn proces_verbal(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+) -> anyhow::Result<Option<ProcesVerbal>> {
+    sqlx::query(&format!(
+        "SELECT {PROCES_VERBAL} FROM proces_verbaux WHERE tenant_id = $1 AND seance_id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(seance_id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(proces_verbal_row)
+    .transpose()
+}
+
+/// Writes (or rewrites) the draft minutes of a session. `false` once they are adopted: they no
+/// longer change.
+pub async fn draft_proces_verbal(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    texte: String,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    commit_one(db, trace, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query("INSERT INTO proces_verbaux (tenant_id, seance_id, texte, drafted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, seance_id) DO UPDATE SET texte = excluded.texte, drafted_at = excluded.drafted_at WHERE proces_verbaux.adopted_at IS NULL")
+                .bind(tenant_id)
+                .bind(seance_id)
+                .bind(texte)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+        })
+    })
+    .await
+}
+
+/// The drafted minutes of an assembly's earlier sessions still waiting for their adoption, the
+/// oldest first.
+pub async fn proces_verbaux_a_arreter(
+    db: &Db,
+    tenant_id: i64,
+    assemblee_id: i64,
+    before_ms: i64,
+) -> anyhow::Result<Vec<(Seance, ProcesVerbal)>> {
+    sqlx::query(&format!("SELECT {} FROM proces_verbaux p JOIN seances s ON s.tenant_id = p.tenant_id AND s.id = p.seance_id WHERE p.tenant_id = $1 AND s.assemblee_id = $2 AND s.starts_at < $3 AND p.adopted_at IS NULL ORDER BY s.starts_at", with_seance()))
+        .bind(tenant_id)
+        .bind(assemblee_id)
+        .bind(before_ms)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((seance(r)?, proces_verbal_row(r)?)))
+        .collect()
+}
+
+/// The columns of minutes and of their session, joined as `p` and `s`.
+fn with_seance() -> String {
+    SEANCE
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .chain(PROCES_VERBAL.split(", ").map(|c| format!("p.{c}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The minutes adopted at the beginning of session `at`. `false` when adopted meanwhile.
+pub async fn adopt_proces_verbal(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    at: i64,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    commit_one(db, trace, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query("UPDATE proces_verbaux SET adopted_seance_id = $1, adopted_at = $2 WHERE tenant_id = $3 AND seance_id = $4 AND adopted_at IS NULL")
+                .bind(at)
+                .bind(now)
+                .bind(tenant_id)
+                .bind(seance_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+        })
+    })
+    .await
+}
+
+/// Signs and publishes adopted minutes, their PDF/A already in the file store. `false` when they
+/// were published meanwhile (or are not adopted).
+pub async fn publish_proces_verbal(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    signature: Signature,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    let Signature {
+        signed_by,
+        file_id,
+        sha256,
+    } = signature;
+    commit_one(db, trace, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query("UPDATE proces_verbaux SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND seance_id = $6 AND adopted_at IS NOT NULL AND published_at IS NULL")
+                .bind(signed_by)
+                .bind(now)
+                .bind(file_id)
+                .bind(sha256)
+                .bind(tenant_id)
+                .bind(seance_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+        })
+    })
+    .await
+}
+
+/// A collectivité's published minutes with their sessions, the latest session first.
+pub async fn published_proces_verbaux(
+    db: &Db,
+    tenant_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<(Seance, ProcesVerbal)>> {
+    sqlx::query(&format!("SELECT {} FROM proces_verbaux p JOIN seances s ON s.tenant_id = p.tenant_id AND s.id = p.seance_id WHERE p.tenant_id = $1 AND p.published_at IS NOT NULL ORDER BY s.starts_at DESC LIMIT $2", with_seance()))
+        .bind(tenant_id)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((seance(r)?, proces_verbal_row(r)?)))
+        .collect()
 }

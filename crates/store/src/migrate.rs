@@ -169,6 +169,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "budget_participatif",
         include_str!("../migrations/0035_budget_participatif.sql"),
     ),
+    (
+        36,
+        "proces_verbaux",
+        include_str!("../migrations/0036_proces_verbaux.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -235,6 +235,11 @@ pub fn table() -> RouteTable {
             conseil::publication::pdf,
         )
         .get(
+            "/conseil/{collectivite}/proces-verbaux/{id}",
+            Public,
+            conseil::proces_verbal::pdf,
+        )
+        .get(
             "/convocation/{token}",
             Public,
             conseil::publication::convocation,
@@ -661,6 +666,21 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/conseil/deliberations/{id}/publier",
             Collectivite(P::ManageConseil),
             conseil::publication::publish,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/proces-verbal",
+            Collectivite(P::ManageConseil),
+            conseil::proces_verbal::draft,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/proces-verbaux/{seance}/arreter",
+            Collectivite(P::ManageConseil),
+            conseil::proces_verbal::adopt,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/proces-verbal/publier",
+            Collectivite(P::ManageConseil),
+            conseil::proces_verbal::publish,
         )
         .get(
             "/admin/{collectivite}/observatoire",

@@ -261,15 +261,37 @@ async fn a_council_from_convocation_to_published_deliberation() {
         "un membre n&#39;en porte qu&#39;une",
     )
     .await;
+    // The council names its secretary among the members present.
+    let (hoareau_id, tomaselli_id, emmanuel_id) = (
+        hoareau.to_string(),
+        tomaselli.to_string(),
+        emmanuel.to_string(),
+    );
+    let mut fields = vec![
+        (present(maire), "oui"),
+        (present(hoareau), "oui"),
+        (present(tomaselli), "oui"),
+        (proxy(hameau), hoareau_id.as_str()),
+        ("secretaire".to_string(), emmanuel_id.as_str()),
+    ];
+    refused(
+        b,
+        &open(&second),
+        &fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
+        "Choisissez le ou la secrétaire de séance parmi les membres présents.",
+    )
+    .await;
+    fields[4].1 = tomaselli_id.as_str();
     done(
         b,
         &open(&second),
-        &[
-            (&present(maire), "oui"),
-            (&present(hoareau), "oui"),
-            (&present(tomaselli), "oui"),
-            (&proxy(hameau), &hoareau.to_string()),
-        ],
+        &fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
     )
     .await;
     let page = b
@@ -387,6 +409,112 @@ async fn a_council_from_convocation_to_published_deliberation() {
     let (ok, out) = crate::donnees::python(crate::donnees::FRICTIONLESS, &[&data, &declared_file]);
     assert!(ok, "against the portal's schema:\n{out}");
 
+    // The minutes: Claire Tomaselli, secretary, writes the substance of the debates; they are
+    // adopted at the beginning of the next session, then signed and published within the week.
+    let minutes = format!("/admin/dijon/conseil/seances/{second}/proces-verbal");
+    refused(
+        b,
+        &minutes,
+        &[("texte", "  ")],
+        "Rédigez la teneur des débats",
+    )
+    .await;
+    let debates = "M. Hoareau rappelle le coût du stade ; Mme la Maire souligne la place des jeunes licenciés.";
+    done(b, &minutes, &[("texte", debates)]).await;
+    refused(
+        b,
+        &format!("{minutes}/publier"),
+        &[],
+        "doit d&#39;abord être arrêté au commencement de la séance suivante",
+    )
+    .await;
+    let third = new_session("2026-06-29").await;
+    done(
+        b,
+        &format!("/admin/dijon/conseil/seances/{third}/points"),
+        &[
+            ("titre", "Tarifs des piscines municipales"),
+            ("matiere", "7.10"),
+            (
+                "rapport",
+                "Il est proposé de maintenir les tarifs de l'été 2026.",
+            ),
+            ("note", "Les tarifs sont inchangés depuis 2024."),
+        ],
+    )
+    .await;
+    done(b, &convene(&third), &[]).await;
+    let adopt = format!("/admin/dijon/conseil/seances/{third}/proces-verbaux/{second}/arreter");
+    // Not before the next session sits.
+    refused(b, &adopt, &[], "une fois celle-ci ouverte").await;
+    clock.set(paris_ms(2026, 6, 29, 18, 0));
+    done(
+        b,
+        &open(&third),
+        &[
+            (&present(maire), "oui"),
+            (&present(hoareau), "oui"),
+            (&present(tomaselli), "oui"),
+            ("secretaire", &hoareau_id),
+        ],
+    )
+    .await;
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{third}"))
+        .await;
+    assert!(
+        page.html
+            .contains("Arrêter le procès-verbal de la séance du 13/06/2026 à 18:00"),
+        "{}",
+        page.html
+    );
+    done(b, &adopt, &[]).await;
+    refused(b, &adopt, &[], "déjà arrêté").await;
+    // Adopted, the draft no longer changes.
+    refused(b, &minutes, &[("texte", "Autre récit.")], "déjà arrêté").await;
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{second}"))
+        .await;
+    assert!(
+        page.html.contains("À publier au plus tard le 06/07/2026"),
+        "{}",
+        page.html
+    );
+    clock.set(paris_ms(2026, 6, 30, 9, 0));
+    done(b, &format!("{minutes}/publier"), &[]).await;
+    let list = s.browser().get("/conseil/dijon").await;
+    assert!(
+        list.html.contains(&format!(
+            "<a href=\"/conseil/dijon/proces-verbaux/{second}\">Séance du 13/06/2026</a> (PDF, en ligne le 30/06/2026)"
+        )),
+        "{}",
+        list.html
+    );
+    let r = s
+        .get(&format!("/conseil/dijon/proces-verbaux/{second}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let pdf = r.bytes().await.expect("pdf");
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("<pdfaid:part>2</pdfaid:part>"));
+    assert!(text.contains("Procès-verbal de la séance du 13/06/2026"));
+    let signed: String = sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE action = 'conseil.proces_verbal.publication'",
+    )
+    .fetch_one(s.db().pool())
+    .await
+    .expect("journal");
+    assert!(
+        signed.contains("Nathalie Koenders, Maire et Claire Tomaselli, secrétaire de séance")
+            && signed.contains(&hex::encode(sha2::Sha256::digest(&pdf))),
+        "{signed}"
+    );
+    // Minutes not published are not online.
+    let r = s
+        .get(&format!("/conseil/dijon/proces-verbaux/{session}"))
+        .await;
+    assert_eq!(r.status(), 404);
+
     // Another collectivité's agent sees none of it.
     let macon = personas::agent(&s, "admin@macon.fr", &t.macon, Role::Admin).await;
     let theirs = macon
@@ -403,6 +531,14 @@ async fn a_council_from_convocation_to_published_deliberation() {
         .browser
         .post(
             &format!("/admin/macon/conseil/deliberations/{}/publier", d.id),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 404);
+    let page = macon
+        .browser
+        .post(
+            &format!("/admin/macon/conseil/seances/{third}/proces-verbaux/{second}/arreter"),
             &[],
         )
         .await;

@@ -4,6 +4,7 @@
 //! pages in `publication`; the e-mails in `mails`.
 
 pub mod mails;
+pub mod proces_verbal;
 pub mod publication;
 pub mod seance;
 

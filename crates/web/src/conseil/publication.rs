@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::conseil::{self as rules, EtatSeance, Fonction};
 use guichet_domain::donnees::Genere;
 use guichet_store::collectivite::Collectivite;
-use guichet_store::conseil::{self as store, Deliberation, Point, Seance};
+use guichet_store::conseil::{self as store, Assemblee, Deliberation, Point, Seance};
 use guichet_store::trace::Trace;
 use sha2::Digest;
 
@@ -121,12 +121,7 @@ pub async fn sign_and_publish(
         .into_iter()
         .find(|a| a.id == s.assemblee_id)
         .ok_or_else(|| anyhow::anyhow!("assemblée"))?;
-    let chair = store::elus(db, c.id, a.id)
-        .await?
-        .into_iter()
-        .find(|e| e.fonction == Fonction::Presidence)
-        .map(|e| format!("{}, {}", e.name, a.organe.presidence()))
-        .unwrap_or_else(|| a.organe.presidence().to_string());
+    let chair = chair(&store::elus(db, c.id, a.id).await?, &a);
     let url = format!(
         "{}/conseil/{}/deliberations/{}",
         public_url.trim_end_matches('/'),
@@ -162,6 +157,30 @@ pub async fn sign_and_publish(
     Ok(())
 }
 
+/// The chair as acts name them: "Nathalie Koenders, Maire".
+pub(super) fn chair(elus: &[guichet_store::conseil::Elu], a: &Assemblee) -> String {
+    elus.iter()
+        .find(|e| e.fonction == Fonction::Presidence)
+        .map(|e| format!("{}, {}", e.name, a.organe.presidence()))
+        .unwrap_or_else(|| a.organe.presidence().to_string())
+}
+
+/// A published act's PDF/A, as the public pages serve it.
+pub(super) fn pdf_response(bytes: Vec<u8>, filename: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 struct SeanceView {
     s: Seance,
     assemblee: String,
@@ -184,6 +203,8 @@ struct PublicPage {
     prochaines: Vec<SeanceView>,
     deliberations: Vec<DeliberationView>,
     suivante: Option<String>,
+    /// The published minutes: (session, its day, the day they went online).
+    proces_verbaux: Vec<(i64, String, String)>,
 }
 
 #[derive(serde::Deserialize)]
@@ -258,12 +279,26 @@ pub async fn public(
             d,
         });
     }
+    let proces_verbaux = store::published_proces_verbaux(&state.db, c.id, 24)
+        .await?
+        .into_iter()
+        .map(|(s, p)| {
+            (
+                s.id,
+                crate::format::format_day(s.starts_at),
+                p.published_at
+                    .map(crate::format::format_day)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
     html(&PublicPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         collectivite: c,
         prochaines,
         deliberations,
         suivante,
+        proces_verbaux,
     })
 }
 
@@ -282,18 +317,10 @@ pub async fn pdf(
         return Ok(not_found(State(state)).await);
     };
     let bytes = state.config.files.get(&file_id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"deliberation-{}.pdf\"", d.numero),
-            ),
-            (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
-        ],
+    Ok(pdf_response(
         bytes,
-    )
-        .into_response())
+        &format!("deliberation-{}.pdf", d.numero),
+    ))
 }
 
 /// The published délibérations in the SCDL délibérations schema (CSV, UTF-8, comma), for the

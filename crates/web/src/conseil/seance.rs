@@ -15,7 +15,9 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::conseil::{self as rules, Choix, Decompte, EtatSeance, Fonction, Procuration};
 use guichet_domain::territoire::EntityKind;
-use guichet_store::conseil::{self as store, Assemblee, Deliberation, Elu, Point, Seance};
+use guichet_store::conseil::{
+    self as store, Assemblee, Deliberation, Elu, Point, ProcesVerbal, Seance,
+};
 use guichet_store::trace::Trace;
 
 /// Who votes on an item: a member present, or the one they hold a proxy for.
@@ -56,6 +58,11 @@ struct SeancePage {
     votants: Vec<Votant>,
     matieres: &'static [(&'static str, &'static str)],
     choix: Vec<(&'static str, &'static str)>,
+    secretaire: String,
+    /// This session's minutes, once it is over.
+    pv: Option<ProcesVerbal>,
+    /// Earlier sessions' minutes to adopt at this one's beginning: (session, its date).
+    pv_a_arreter: Vec<(i64, String)>,
     form: Fields,
     errors: Errors,
 }
@@ -124,6 +131,50 @@ impl SeancePage {
             .unwrap_or_default()
     }
 
+    fn terminee(&self) -> bool {
+        matches!(self.s.state, EtatSeance::Close | EtatSeance::Carence)
+    }
+
+    /// The minutes' text as drafted, or as typed when the form came back.
+    fn pv_texte(&self) -> String {
+        let typed = self.form.get("texte");
+        if typed.is_empty() {
+            self.pv
+                .as_ref()
+                .map(|p| p.texte.clone())
+                .unwrap_or_default()
+        } else {
+            typed
+        }
+    }
+
+    fn pv_arrete(&self) -> Option<String> {
+        self.pv
+            .as_ref()
+            .and_then(|p| p.adopted_at)
+            .map(crate::format::format_ms)
+    }
+
+    fn pv_publie(&self) -> Option<String> {
+        self.pv
+            .as_ref()
+            .and_then(|p| p.published_at)
+            .map(crate::format::format_ms)
+    }
+
+    /// The last day the adopted minutes may go online (L2121-15).
+    fn pv_au_plus_tard(&self) -> String {
+        self.pv
+            .as_ref()
+            .and_then(|p| p.adopted_at)
+            .map(|at| {
+                rules::publication_au_plus_tard(at)
+                    .strftime("%d/%m/%Y")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+
     fn choix_de(&self, field: &str) -> String {
         let v = self.form.get(field);
         if v.is_empty() {
@@ -135,7 +186,7 @@ impl SeancePage {
 }
 
 /// The session named in the path, in this collectivité, with its assembly.
-async fn load(
+pub(super) async fn load(
     state: &AppState,
     ctx: &CollectiviteContext,
     id: i64,
@@ -167,7 +218,7 @@ async fn population(state: &AppState, ctx: &CollectiviteContext) -> anyhow::Resu
     .unwrap_or(0))
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     visitor: &Visitor,
     ctx: &CollectiviteContext,
@@ -253,8 +304,22 @@ async fn render(
             ""
         }
     );
+    let pv = store::proces_verbal(&state.db, c, s.id).await?;
+    // Earlier minutes are adopted at the beginning of a sitting session, before its first vote.
+    let pv_a_arreter = if s.state == EtatSeance::Ouverte && deliberations.is_empty() {
+        store::proces_verbaux_a_arreter(&state.db, c, a.id, s.starts_at)
+            .await?
+            .into_iter()
+            .map(|(x, _)| (x.id, crate::format::format_ms(x.starts_at)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let status = errors.status();
     let page = html(&SeancePage {
+        secretaire: s.secretaire_id.map(name).unwrap_or_default(),
+        pv,
+        pv_a_arreter,
         layout: Layout::for_visitor(state, visitor).await,
         slug: ctx.collectivite.slug.clone(),
         quand: crate::format::format_ms(s.starts_at),
@@ -296,7 +361,7 @@ pub async fn page(
     .await
 }
 
-fn back(ctx: &CollectiviteContext, id: i64) -> Response {
+pub(super) fn back(ctx: &CollectiviteContext, id: i64) -> Response {
     Redirect::to(&format!(
         "/admin/{}/conseil/seances/{id}",
         ctx.collectivite.slug
@@ -306,7 +371,7 @@ fn back(ctx: &CollectiviteContext, id: i64) -> Response {
 
 /// A message on the page when the action does not fit the session's state (a second tab, the
 /// back button).
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     visitor: &Visitor,
     ctx: &CollectiviteContext,
@@ -594,11 +659,23 @@ pub async fn open(
             Err(refus) => errors.add(field, format!("{} : {refus}", e.name)),
         }
     }
+    let second = s.after_seance_id.is_some();
+    let sits = rules::quorum(elus.len(), presents.len(), second);
+    // The council names its secretary at the opening (L2121-15), among the members present.
+    let secretaire = f
+        .get("secretaire")
+        .parse::<i64>()
+        .ok()
+        .filter(|x| presents.contains(x));
+    if sits && secretaire.is_none() {
+        errors.add(
+            "secretaire",
+            "Choisissez le ou la secrétaire de séance parmi les membres présents.",
+        );
+    }
     if !errors.is_empty() {
         return render(&state, &visitor, &ctx, id, f, errors).await;
     }
-    let second = s.after_seance_id.is_some();
-    let sits = rules::quorum(elus.len(), presents.len(), second);
     let to = if sits {
         EtatSeance::Ouverte
     } else {
@@ -623,6 +700,7 @@ pub async fn open(
         members,
         presents,
         proxies,
+        secretaire.filter(|_| sits),
         to,
         state.config.clock.now_ms(),
         Trace::of(event),
