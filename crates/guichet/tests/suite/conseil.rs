@@ -267,7 +267,7 @@ async fn a_council_from_convocation_to_published_deliberation() {
         tomaselli.to_string(),
         emmanuel.to_string(),
     );
-    let mut fields = vec![
+    let mut fields = [
         (present(maire), "oui"),
         (present(hoareau), "oui"),
         (present(tomaselli), "oui"),
