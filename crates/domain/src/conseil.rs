@@ -534,6 +534,50 @@ pub fn verifier_adoption_pv(
     Ok(())
 }
 
+/// An act's internal number as the contrôle de légalité's exchange (@ctes) accepts it: capitals,
+/// digits and underscores, fifteen characters at most ("2026-017" → "2026_017").
+pub fn numero_interne(numero: &str) -> String {
+    numero
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .take(15)
+        .collect()
+}
+
+/// The levels of an ACTES matter code ("7.5" → ["7", "5"]), as @ctes's CodeMatiere1, 2….
+pub fn codes_matiere(matiere: &str) -> Vec<&str> {
+    matiere
+        .split('.')
+        .filter(|x| !x.is_empty())
+        .take(5)
+        .collect()
+}
+
+/// The name @ctes gives a file of a délibération's transmission: its kind of document (99_DE:
+/// the act, 99_AI: an annex), the département (three characters), the SIREN, the day, the internal
+/// number, and the file's rank in the transmission.
+pub fn fichier_actes(
+    piece: &str,
+    departement: &str,
+    siren: &str,
+    jour: jiff::civil::Date,
+    numero: &str,
+    rang: usize,
+    extension: &str,
+) -> String {
+    format!(
+        "{piece}-{departement:0>3}-{siren}-{}-{}-DE-1-1_{rang}.{extension}",
+        jour.strftime("%Y%m%d"),
+        numero_interne(numero)
+    )
+}
+
 /// The matters of the ACTES nomenclature (second level), the code SCDL's DELIB_MATIERE_CODE
 /// takes and the contrôle de légalité sorts acts by.
 pub const MATIERES: &[(&str, &str)] = &[
@@ -905,6 +949,21 @@ mod tests {
         assert_eq!(
             verifier_adoption_pv(done, true, true, next, false),
             Err(RefusProcesVerbal::DejaArrete)
+        );
+    }
+
+    #[test]
+    fn acts_are_named_as_the_legality_exchange_expects() {
+        assert_eq!(numero_interne("2026-017"), "2026_017");
+        assert_eq!(
+            numero_interne("a-very-long-number-indeed"),
+            "A_VERY_LONG_NUM"
+        );
+        assert_eq!(codes_matiere("7.5"), vec!["7", "5"]);
+        let day = jiff::civil::date(2026, 6, 13);
+        assert_eq!(
+            fichier_actes("99_DE", "21", "212102316", day, "2026-001", 1, "pdf"),
+            "99_DE-021-212102316-20260613-2026_001-DE-1-1_1.pdf"
         );
     }
 }

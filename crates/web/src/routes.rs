@@ -667,6 +667,11 @@ pub fn table() -> RouteTable {
             Collectivite(P::ManageConseil),
             conseil::publication::publish,
         )
+        .get(
+            "/admin/{collectivite}/conseil/deliberations/{id}/legalite.zip",
+            Collectivite(P::ManageConseil),
+            conseil::legalite::bundle,
+        )
         .post(
             "/admin/{collectivite}/conseil/seances/{id}/proces-verbal",
             Collectivite(P::ManageConseil),

@@ -341,6 +341,11 @@ async fn a_council_from_convocation_to_published_deliberation() {
         .await
         .expect("query")
         .expect("délibération");
+    // The prefecture receives signed acts only.
+    let legalite = format!("/admin/dijon/conseil/deliberations/{}/legalite.zip", d.id);
+    let page = b.get(&legalite).await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("doit d&#39;abord être signée"));
     done(
         b,
         &format!("/admin/dijon/conseil/deliberations/{}/publier", d.id),
@@ -382,6 +387,50 @@ async fn a_council_from_convocation_to_published_deliberation() {
     .await
     .expect("journal");
     assert!(logged.contains(&digest), "{logged}");
+
+    // The bundle for the contrôle de légalité: the signed PDF/A and its @ctes envelope.
+    let r = b
+        .client
+        .get(format!("{}{legalite}", b.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let bytes = r.bytes().await.expect("zip");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("zip");
+    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    let act = "99_DE-021-212102316-20260613-2026_001-DE-1-1_1.pdf";
+    assert!(names.contains(&act.to_string()), "{names:?}");
+    let mut signed = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(act).expect("act"), &mut signed).expect("read");
+    assert_eq!(signed, pdf.to_vec(), "the act as published");
+    let mut envelope = String::new();
+    std::io::Read::read_to_string(
+        &mut zip
+            .by_name("DE-021-212102316-20260613-2026_001-DE-1-1_0.xml")
+            .expect("envelope"),
+        &mut envelope,
+    )
+    .expect("read");
+    let mut reader = quick_xml::Reader::from_str(&envelope);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            _ => continue,
+        }
+    }
+    for expected in [
+        r#"actes:Date="2026-06-13""#,
+        r#"actes:NumeroInterne="2026_001""#,
+        r#"actes:CodeNatureActe="1""#,
+        r#"<actes:CodeMatiere1 actes:CodeMatiere="7"/>"#,
+        r#"<actes:CodeMatiere2 actes:CodeMatiere="5"/>"#,
+        "<actes:Objet>Subvention au club de football de Dijon</actes:Objet>",
+        &format!("<actes:NomFichier>{act}</actes:NomFichier>"),
+    ] {
+        assert!(envelope.contains(expected), "{expected} in\n{envelope}");
+    }
 
     // The SCDL file validates against the shipped schema.
     let (status, csv) = s.get_text("/conseil/dijon/deliberations.csv").await;
@@ -541,6 +590,14 @@ async fn a_council_from_convocation_to_published_deliberation() {
             &format!("/admin/macon/conseil/seances/{third}/proces-verbaux/{second}/arreter"),
             &[],
         )
+        .await;
+    assert_eq!(page.status, 404);
+    let page = macon
+        .browser
+        .get(&format!(
+            "/admin/macon/conseil/deliberations/{}/legalite.zip",
+            d.id
+        ))
         .await;
     assert_eq!(page.status, 404);
 }
