@@ -1159,3 +1159,60 @@ pub async fn published_proces_verbaux(
         .map(|r| Ok((seance(r)?, proces_verbal_row(r)?)))
         .collect()
 }
+
+/// The mandates in office of the member with this e-mail address, in every collectivité:
+/// (collectivité, member).
+pub async fn mandats_of(db: &Db, email: &str) -> anyhow::Result<Vec<(i64, Elu)>> {
+    sqlx::query("SELECT tenant_id, id, assemblee_id, name, email, fonction FROM elus WHERE LOWER(email) = LOWER($1) AND ended_at IS NULL ORDER BY tenant_id, id")
+        .bind(email.trim())
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("tenant_id")?, elu(r)?)))
+        .collect()
+}
+
+/// A member opens the agenda in their space: the convocation counts as read, as from its link.
+pub async fn mark_read_by_member(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    elu_id: i64,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
+    commit_one(db, trace, move |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query("UPDATE convocations SET read_at = $1 WHERE tenant_id = $2 AND seance_id = $3 AND elu_id = $4 AND read_at IS NULL")
+                .bind(now)
+                .bind(tenant_id)
+                .bind(seance_id)
+                .bind(elu_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+        })
+    })
+    .await
+}
+
+/// An assembly's délibérations decided and not yet signed, in order.
+pub async fn unsigned(
+    db: &Db,
+    tenant_id: i64,
+    assemblee_id: i64,
+) -> anyhow::Result<Vec<Deliberation>> {
+    let cols = DELIBERATION
+        .split(", ")
+        .map(|c| format!("d.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(&format!("SELECT {cols} FROM deliberations d JOIN seances s ON s.tenant_id = d.tenant_id AND s.id = d.seance_id WHERE d.tenant_id = $1 AND s.assemblee_id = $2 AND d.published_at IS NULL ORDER BY d.year, d.rank"))
+        .bind(tenant_id)
+        .bind(assemblee_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(deliberation)
+        .collect()
+}

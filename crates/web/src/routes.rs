@@ -343,6 +343,12 @@ pub fn table() -> RouteTable {
         .get("/mot-de-passe/nouveau/{token}", Public, compte::reset_form)
         .post("/mot-de-passe/nouveau/{token}", Public, compte::reset)
         .get("/compte", SignedIn, compte::account)
+        .get("/elu", SignedIn, conseil::espace::page)
+        .post(
+            "/elu/{collectivite}/deliberations/{id}/signer",
+            SignedIn,
+            conseil::espace::sign,
+        )
         .post("/compte/mot-de-passe", SignedIn, compte::change_password)
         .post("/compte/courriel", SignedIn, compte::change_email)
         .get(

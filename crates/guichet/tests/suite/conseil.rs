@@ -7,6 +7,7 @@
 use crate::personas;
 use crate::support::{paris_ms, Browser, SmtpSink, TestServer};
 use guichet_domain::role::Role;
+use guichet_store::compte::Kind;
 use guichet_store::Clock;
 
 const DAY: i64 = 86_400_000;
@@ -27,6 +28,21 @@ async fn refused(b: &Browser, path: &str, fields: &[(&str, &str)], message: &str
         "{path}: expected « {message} » in\n{}",
         page.html
     );
+}
+
+/// A browser signed in to this account with its second factor, as after entering the code.
+async fn with_second_factor(s: &TestServer, user_id: i64) -> Browser {
+    use guichet_store::compte;
+    compte::force_totp(s.db(), user_id, &compte::new_totp_secret())
+        .await
+        .expect("totp");
+    let (cookie, _) =
+        guichet_store::session::create(s.db(), user_id, true, Some("127.0.0.1"), Some("test"))
+            .await
+            .expect("session");
+    let b = s.browser();
+    b.set_cookie("guichet_session", &cookie);
+    b
 }
 
 #[tokio::test]
@@ -493,6 +509,36 @@ async fn a_council_from_convocation_to_published_deliberation() {
     )
     .await;
     done(b, &convene(&third), &[]).await;
+    // Claire Tomaselli reads the agenda in her members' space: her own account, with its second
+    // factor.
+    let claire = personas::persona(&s, Kind::Usager, "c.tomaselli@dijon.fr", &[]).await;
+    let page = claire.browser.get("/elu").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location.as_deref(), Some("/compte/securite"));
+    let account = claire.browser.get("/compte").await;
+    assert!(account.html.contains("<a href=\"/elu\">Mon espace d'élu·e</a>"));
+    let claire = with_second_factor(&s, claire.user_id).await;
+    let page = claire.get("/elu").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Tarifs des piscines municipales"));
+    assert!(page.html.contains("Les tarifs sont inchangés depuis 2024."));
+    // That reading is her proof of reading; the others have not read theirs.
+    let page = b
+        .get(&format!("/admin/dijon/conseil/seances/{third}"))
+        .await;
+    assert!(
+        page.html.contains(
+            "<td>Claire Tomaselli</td><td>13/06/2026 à 18:00</td><td>13/06/2026 à 18:00</td>"
+        ),
+        "{}",
+        page.html
+    );
+    assert!(page
+        .html
+        .contains("<td>Antoine Hoareau</td><td>13/06/2026 à 18:00</td><td>non</td>"));
+    // A resident who sits in no assembly has no members' space.
+    let resident = personas::usager(&s).await;
+    assert_eq!(resident.browser.get("/elu").await.status, 403);
     let adopt = format!("/admin/dijon/conseil/seances/{third}/proces-verbaux/{second}/arreter");
     // Not before the next session sits.
     refused(b, &adopt, &[], "une fois celle-ci ouverte").await;
@@ -519,6 +565,55 @@ async fn a_council_from_convocation_to_published_deliberation() {
     );
     done(b, &adopt, &[]).await;
     refused(b, &adopt, &[], "déjà arrêté").await;
+    // Then the council votes; the mayor signs the délibération herself, in her members' space.
+    let piscines = guichet_store::conseil::points(s.db(), t.dijon.id, third.parse().expect("id"))
+        .await
+        .expect("points")[0]
+        .id;
+    done(
+        b,
+        &format!("/admin/dijon/conseil/seances/{third}/points/{piscines}/vote"),
+        &[
+            (&v(maire), "pour"),
+            (&v(hoareau), "pour"),
+            (&v(tomaselli), "contre"),
+        ],
+    )
+    .await;
+    let maire_account = personas::persona(&s, Kind::Usager, "maire@dijon.fr", &[]).await;
+    let nathalie = with_second_factor(&s, maire_account.user_id).await;
+    let page = nathalie.get("/elu").await;
+    assert!(
+        page.html
+            .contains("Signer et publier la délibération n° 2026-002"),
+        "{}",
+        page.html
+    );
+    let d2 = guichet_store::conseil::deliberation_by_numero(s.db(), t.dijon.id, "2026-002")
+        .await
+        .expect("query")
+        .expect("délibération");
+    let sign = format!("/elu/dijon/deliberations/{}/signer", d2.id);
+    // A member who does not chair cannot sign.
+    assert_eq!(claire.post(&sign, &[]).await.status, 403);
+    let signed = nathalie.post(&sign, &[]).await;
+    assert_eq!(signed.status, 303);
+    assert_eq!(signed.location.as_deref(), Some("/elu"));
+    let d2 = guichet_store::conseil::deliberation_by_numero(s.db(), t.dijon.id, "2026-002")
+        .await
+        .expect("query")
+        .expect("délibération");
+    assert_eq!(d2.signed_by.as_deref(), Some("Nathalie Koenders, Maire"));
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor FROM audit_events WHERE action = 'conseil.deliberation.publication' AND object_id = '2026-002'",
+    )
+    .fetch_one(s.db().pool())
+    .await
+    .expect("journal");
+    assert_eq!(
+        actor, "maire@dijon.fr",
+        "the journal names the chair herself"
+    );
     // Adopted, the draft no longer changes.
     refused(b, &minutes, &[("texte", "Autre récit.")], "déjà arrêté").await;
     let page = b

@@ -510,6 +510,8 @@ struct AccountPage {
     franceconnect: Option<bool>,
     /// An aidant of a help structure (link to their space).
     aidant: bool,
+    /// Sits in an assembly: the members' space is offered.
+    elu: bool,
 }
 
 async fn account_page(
@@ -527,6 +529,10 @@ async fn account_page(
     let aidant = !guichet_store::mandat::memberships(&state.db, user.id)
         .await?
         .is_empty();
+    let elu = user.email_confirmed
+        && !guichet_store::conseil::mandats_of(&state.db, &user.email)
+            .await?
+            .is_empty();
     let page = AccountPage {
         layout: Layout::for_visitor(state, visitor).await,
         user,
@@ -534,6 +540,7 @@ async fn account_page(
         flash,
         franceconnect,
         aidant,
+        elu,
     };
     Ok((status, html(&page)?).into_response())
 }
