@@ -6,7 +6,10 @@
 //! docs/PERFORMANCE.md.
 //!   bench_indicateurs GUICHET_BIN DATA_DIR [DATABASE_URL]
 
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{percentile, serve};
+use std::time::Instant;
 
 const DOSSIERS: i64 = 1_000_000;
 const DEMARCHES: i64 = 20;
@@ -22,27 +25,6 @@ const DEF: &str = r#"{
     {"id": "nom", "label": "Nom", "type": "short_text", "required": true}
   ]}]
 }"#;
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-async fn timed(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<Duration>> {
-    let mut out = Vec::with_capacity(REQUESTS);
-    for _ in 0..REQUESTS {
-        let t = Instant::now();
-        let r = client.get(url).send().await?;
-        anyhow::ensure!(r.status() == 200, "{url}: {}", r.status());
-        let _ = r.bytes().await?;
-        out.push(t.elapsed());
-    }
-    out.sort();
-    Ok(out)
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -116,42 +98,18 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     sqlx::query("ANALYZE").execute(db.pool()).await?;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut cmd = tokio::process::Command::new(&bin);
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-        &dir.display().to_string(),
-    ]);
-    if url.starts_with("postgres") {
-        cmd.args(["--database-url", &url]);
-    }
-    let mut server = cmd
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (mut server, base, client) = serve(&bin, &dir, &url).await?;
     // Warm-up, then the measures.
-    timed(&client, &format!("{base}/observatoire/dijon")).await?;
-    let collectivite = timed(&client, &format!("{base}/observatoire/dijon")).await?;
-    let demarche = timed(
+    common::timed(&client, &format!("{base}/observatoire/dijon"), REQUESTS).await?;
+    let collectivite =
+        common::timed(&client, &format!("{base}/observatoire/dijon"), REQUESTS).await?;
+    let demarche = common::timed(
         &client,
         &format!("{base}/observatoire/dijon/{}", demarches[0].slug),
+        REQUESTS,
     )
     .await?;
-    let region = timed(&client, &format!("{base}/observatoire")).await?;
+    let region = common::timed(&client, &format!("{base}/observatoire"), REQUESTS).await?;
     let page = client
         .get(format!("{base}/observatoire/dijon"))
         .send()

@@ -174,6 +174,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "proces_verbaux",
         include_str!("../migrations/0036_proces_verbaux.sql"),
     ),
+    (
+        37,
+        "projets_keyset",
+        include_str!("../migrations/0037_projets_keyset.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -519,6 +519,47 @@ pub async fn projets(
         .collect()
 }
 
+/// A campaign's projects studied feasible (with their cost), in id order: what the vote offers
+/// and the results rank.
+pub async fn recevables(db: &Db, tenant_id: i64, budget_id: i64) -> anyhow::Result<Vec<Projet>> {
+    sqlx::query("SELECT id, budget_id, title, description, place, review, cost, review_note, votes, progress, progress_note FROM budget_projects WHERE tenant_id = $1 AND budget_id = $2 AND review = 'recevable' ORDER BY id")
+        .bind(tenant_id)
+        .bind(budget_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(projet)
+        .collect()
+}
+
+/// How many projects a campaign received.
+pub async fn projet_count(db: &Db, tenant_id: i64, budget_id: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM budget_projects WHERE tenant_id = $1 AND budget_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(budget_id)
+    .fetch_one(db.pool())
+    .await?)
+}
+
+pub async fn projet_by_id(
+    db: &Db,
+    tenant_id: i64,
+    budget_id: i64,
+    id: i64,
+) -> anyhow::Result<Option<Projet>> {
+    sqlx::query("SELECT id, budget_id, title, description, place, review, cost, review_note, votes, progress, progress_note FROM budget_projects WHERE tenant_id = $1 AND budget_id = $2 AND id = $3")
+        .bind(tenant_id)
+        .bind(budget_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(projet)
+        .transpose()
+}
+
 pub struct NewProjet {
     pub title: String,
     pub description: String,

@@ -516,7 +516,9 @@ async fn a_council_from_convocation_to_published_deliberation() {
     assert_eq!(page.status, 303);
     assert_eq!(page.location.as_deref(), Some("/compte/securite"));
     let account = claire.browser.get("/compte").await;
-    assert!(account.html.contains("<a href=\"/elu\">Mon espace d'élu·e</a>"));
+    assert!(account
+        .html
+        .contains("<a href=\"/elu\">Mon espace d'élu·e</a>"));
     let claire = with_second_factor(&s, claire.user_id).await;
     let page = claire.get("/elu").await;
     assert_eq!(page.status, 200);

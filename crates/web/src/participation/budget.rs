@@ -25,20 +25,6 @@ fn phase(b: &Budget, now: i64) -> Phase {
     rules::phase(b.proposals_until, b.vote_from, b.vote_until, now)
 }
 
-/// Every project of a campaign (the vote and the results need them all).
-async fn all(state: &AppState, b: &Budget) -> anyhow::Result<Vec<Projet>> {
-    let mut out = Vec::new();
-    loop {
-        let after = out.last().map(|p: &Projet| p.id).unwrap_or(0);
-        let page = store::projets(&state.db, b.tenant_id, b.id, after, 1_000).await?;
-        let n = page.len();
-        out.extend(page);
-        if n < 1_000 {
-            return Ok(out);
-        }
-    }
-}
-
 fn winners(b: &Budget, projets: &[Projet]) -> Vec<i64> {
     let candidates: Vec<(i64, i64, i64)> = projets
         .iter()
@@ -165,11 +151,7 @@ async fn page(
             (list, Vec::new(), next)
         }
         Phase::Vote | Phase::Resultats => {
-            let mut list: Vec<Projet> = all(state, &b)
-                .await?
-                .into_iter()
-                .filter(|p| p.review == "recevable")
-                .collect();
+            let mut list = store::recevables(&state.db, c.id, b.id).await?;
             let w = if phase == Phase::Resultats {
                 winners(&b, &list)
             } else {
@@ -292,11 +274,7 @@ pub async fn vote(
     } else if let Some(r) = refus(&state, &visitor, &c, &b, Phase::Vote).await? {
         errors.add("projets", r);
     }
-    let feasible: Vec<Projet> = all(&state, &b)
-        .await?
-        .into_iter()
-        .filter(|p| p.review == "recevable")
-        .collect();
+    let feasible = store::recevables(&state.db, c.id, b.id).await?;
     let mut chosen = Vec::new();
     for v in f.all("projet") {
         match v
@@ -416,6 +394,9 @@ struct AdminPage {
     phase: Phase,
     projets: Vec<Projet>,
     laureats: Vec<i64>,
+    /// The last project of this page, when more follow.
+    suivante: Option<i64>,
+    total: i64,
     progress: [(&'static str, &'static str); 3],
     form: Fields,
     errors: Errors,
@@ -445,11 +426,13 @@ impl AdminPage {
     }
 }
 
+/// The services' page of a campaign, a hundred projects a page from `after` (keyset).
 async fn admin_page(
     state: &AppState,
     visitor: &Visitor,
     ctx: &CollectiviteContext,
     id: i64,
+    after: i64,
     form: Fields,
     errors: Errors,
 ) -> Result<Response, AppError> {
@@ -458,9 +441,11 @@ async fn admin_page(
         return Ok(not_found(State(state.clone())).await);
     };
     let phase = phase(&b, state.config.clock.now_ms());
-    let projets = all(state, &b).await?;
+    let mut projets = store::projets(&state.db, c.id, b.id, after, PER_PAGE + 1).await?;
+    let suivante = (projets.len() as i64 > PER_PAGE).then(|| projets[PER_PAGE as usize - 1].id);
+    projets.truncate(PER_PAGE as usize);
     let laureats = if phase == Phase::Resultats {
-        winners(&b, &projets)
+        winners(&b, &store::recevables(&state.db, c.id, b.id).await?)
     } else {
         Vec::new()
     };
@@ -472,6 +457,8 @@ async fn admin_page(
         phase,
         projets,
         laureats,
+        suivante,
+        total: store::projet_count(&state.db, c.id, id).await?,
         progress: PROGRESS,
         form,
         errors,
@@ -484,12 +471,14 @@ pub async fn admin(
     visitor: Visitor,
     ctx: CollectiviteContext,
     Path((_, id)): Path<(String, i64)>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     admin_page(
         &state,
         &visitor,
         &ctx,
         id,
+        q.apres.unwrap_or(0),
         Fields::parse(""),
         Errors::default(),
     )
@@ -508,7 +497,7 @@ pub async fn review(
     let Some(b) = store::budget_by_id(&state.db, c.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let Some(p) = all(&state, &b).await?.into_iter().find(|p| p.id == projet) else {
+    let Some(p) = store::projet_by_id(&state.db, c.id, b.id, projet).await? else {
         return Ok(not_found(State(state)).await);
     };
     let f = Fields::parse(&body);
@@ -541,7 +530,7 @@ pub async fn review(
         );
     }
     if !errors.is_empty() {
-        return admin_page(&state, &visitor, &ctx, id, f, errors).await;
+        return admin_page(&state, &visitor, &ctx, id, p.id - 1, f, errors).await;
     }
     let mut event = visitor.event_on(Some(c.id), "participation.budget.examen", "budget", b.id);
     event.details = serde_json::json!({"projet": p.title, "cout": cost}).to_string();
@@ -561,16 +550,15 @@ pub async fn follow_up(
     let Some(b) = store::budget_by_id(&state.db, c.id, id).await? else {
         return Ok(not_found(State(state)).await);
     };
-    let projets = all(&state, &b).await?;
     let won = phase(&b, state.config.clock.now_ms()) == Phase::Resultats
-        && winners(&b, &projets).contains(&projet);
+        && winners(&b, &store::recevables(&state.db, c.id, b.id).await?).contains(&projet);
     let f = Fields::parse(&body);
     let field = format!("avancement-{projet}");
     let progress = f.get(&field);
     if !won || !PROGRESS.iter().any(|(c, _)| *c == progress) {
         let mut errors = Errors::default();
         errors.add(field, "Choisissez où en est ce projet lauréat.");
-        return admin_page(&state, &visitor, &ctx, id, f, errors).await;
+        return admin_page(&state, &visitor, &ctx, id, projet - 1, f, errors).await;
     }
     let mut event = visitor.event_on(Some(c.id), "participation.budget.suivi", "budget", b.id);
     event.details = serde_json::json!({"projet": projet, "avancement": progress}).to_string();
