@@ -334,6 +334,14 @@ pub async fn create_seance(
                     .bind(before)
                     .execute(&mut *conn)
                     .await?;
+                // The annexes go with their items (the same files), matched by rank.
+                sqlx::query("INSERT INTO annexes (tenant_id, point_id, name, size, file_id, created_at) SELECT a.tenant_id, np.id, a.name, a.size, a.file_id, $1 FROM annexes a JOIN points op ON op.tenant_id = a.tenant_id AND op.id = a.point_id JOIN points np ON np.tenant_id = op.tenant_id AND np.seance_id = $2 AND np.rank = op.rank WHERE a.tenant_id = $3 AND op.seance_id = $4 ORDER BY a.id")
+                    .bind(now)
+                    .bind(id)
+                    .bind(tenant_id)
+                    .bind(before)
+                    .execute(&mut *conn)
+                    .await?;
             }
             Ok(id)
         })
@@ -417,6 +425,14 @@ pub async fn remove_point(
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
+            if done == 1 {
+                // Its annexes go with it (their files stay: a second convocation may share them).
+                sqlx::query("DELETE FROM annexes WHERE tenant_id = $1 AND point_id = $2")
+                    .bind(tenant_id)
+                    .bind(point_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Ok((done == 1).then_some(()))
         })
     })
@@ -1214,5 +1230,78 @@ pub async fn unsigned(
         .await?
         .iter()
         .map(deliberation)
+        .collect()
+}
+
+/// A file annexed to an agenda item.
+#[derive(Debug, Clone)]
+pub struct Annexe {
+    pub id: i64,
+    pub point_id: i64,
+    pub name: String,
+    pub size: i64,
+    pub file_id: String,
+}
+
+fn annexe(r: &AnyRow) -> anyhow::Result<Annexe> {
+    Ok(Annexe {
+        id: r.try_get("id")?,
+        point_id: r.try_get("point_id")?,
+        name: r.try_get("name")?,
+        size: r.try_get("size")?,
+        file_id: r.try_get("file_id")?,
+    })
+}
+
+/// Annexes a file (already in the file store under `file_id`) to an item whose session has not
+/// opened yet. `None` once it has.
+#[allow(clippy::too_many_arguments)]
+pub async fn add_annexe(
+    db: &Db,
+    tenant_id: i64,
+    seance_id: i64,
+    point_id: i64,
+    name: String,
+    size: i64,
+    file_id: String,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<Option<i64>> {
+    commit_if(db, trace, move |conn| {
+        Box::pin(async move {
+            let open: Option<String> = sqlx::query_scalar(
+                "SELECT state FROM seances WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(seance_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if !matches!(open.as_deref(), Some("preparation" | "convoquee")) {
+                return Ok(None);
+            }
+            let id: i64 = sqlx::query_scalar("INSERT INTO annexes (tenant_id, point_id, name, size, file_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                .bind(tenant_id)
+                .bind(point_id)
+                .bind(name)
+                .bind(size)
+                .bind(file_id)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(Some(id))
+        })
+    })
+    .await
+}
+
+/// The annexes of a session's items, in the order they were added.
+pub async fn annexes_of(db: &Db, tenant_id: i64, seance_id: i64) -> anyhow::Result<Vec<Annexe>> {
+    sqlx::query("SELECT a.id, a.point_id, a.name, a.size, a.file_id FROM annexes a JOIN points p ON p.tenant_id = a.tenant_id AND p.id = a.point_id WHERE a.tenant_id = $1 AND p.seance_id = $2 ORDER BY a.id")
+        .bind(tenant_id)
+        .bind(seance_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(annexe)
         .collect()
 }

@@ -179,6 +179,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "projets_keyset",
         include_str!("../migrations/0037_projets_keyset.sql"),
     ),
+    (
+        38,
+        "annexes",
+        include_str!("../migrations/0038_annexes.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

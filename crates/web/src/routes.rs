@@ -244,6 +244,11 @@ pub fn table() -> RouteTable {
             Public,
             conseil::publication::convocation,
         )
+        .get(
+            "/convocation/{token}/annexes/{id}",
+            Public,
+            conseil::annexes::for_convocation,
+        )
         .get("/participation/{collectivite}", Public, participation::list)
         .get(
             "/participation/{collectivite}/budgets/{id}",
@@ -344,6 +349,11 @@ pub fn table() -> RouteTable {
         .post("/mot-de-passe/nouveau/{token}", Public, compte::reset)
         .get("/compte", SignedIn, compte::account)
         .get("/elu", SignedIn, conseil::espace::page)
+        .get(
+            "/elu/{collectivite}/seances/{id}/annexes/{annexe}",
+            SignedIn,
+            conseil::annexes::for_member,
+        )
         .post(
             "/elu/{collectivite}/deliberations/{id}/signer",
             SignedIn,
@@ -677,6 +687,16 @@ pub fn table() -> RouteTable {
             "/admin/{collectivite}/conseil/deliberations/{id}/legalite.zip",
             Collectivite(P::ManageConseil),
             conseil::legalite::bundle,
+        )
+        .post(
+            "/admin/{collectivite}/conseil/seances/{id}/points/{point}/annexes",
+            Collectivite(P::ManageConseil),
+            conseil::annexes::add,
+        )
+        .get(
+            "/admin/{collectivite}/conseil/seances/{id}/annexes/{annexe}",
+            Collectivite(P::ManageConseil),
+            conseil::annexes::for_secretariat,
         )
         .post(
             "/admin/{collectivite}/conseil/seances/{id}/proces-verbal",

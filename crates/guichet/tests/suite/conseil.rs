@@ -30,6 +30,12 @@ async fn refused(b: &Browser, path: &str, fields: &[(&str, &str)], message: &str
     );
 }
 
+/// A signed-in resident with a second factor who sits in no assembly.
+async fn claire_elsewhere(s: &TestServer) -> Browser {
+    let p = personas::persona(s, Kind::Usager, "claire@exemple.fr", &[]).await;
+    with_second_factor(s, p.user_id).await
+}
+
 /// A browser signed in to this account with its second factor, as after entering the code.
 async fn with_second_factor(s: &TestServer, user_id: i64) -> Browser {
     use guichet_store::compte;
@@ -180,6 +186,31 @@ async fn a_council_from_convocation_to_published_deliberation() {
         &point,
     )
     .await;
+    // The item's annex: a PDF, checked before it is kept.
+    let item = guichet_store::conseil::points(s.db(), t.dijon.id, session.parse().expect("id"))
+        .await
+        .expect("points")[0]
+        .id;
+    let annex_path = format!("/admin/dijon/conseil/seances/{session}/points/{item}/annexes");
+    let upload = |name: &'static str, bytes: &'static [u8]| {
+        reqwest::multipart::Form::new().part(
+            format!("annexe_{item}"),
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(name)
+                .mime_str("application/pdf")
+                .expect("mime"),
+        )
+    };
+    let page = b
+        .post_multipart(&annex_path, upload("budget.pdf", b"pas un PDF"))
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains(&format!("id=\"annexe_{item}-erreur\"")));
+    let annex: &'static [u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let page = b
+        .post_multipart(&annex_path, upload("budget du club.pdf", annex))
+        .await;
+    assert_eq!(page.status, 303, "{}", page.html);
     done(b, &convene(&session), &[]).await;
     // Sent once: the back button and a second click send nothing more.
     refused(b, &convene(&session), &[], "déjà partie").await;
@@ -197,6 +228,23 @@ async fn a_council_from_convocation_to_published_deliberation() {
     let opened = reader.get(&mail.link()).await;
     assert_eq!(opened.status, 200);
     assert!(opened.html.contains("600 licenciés"));
+    // The annex is read from the convocation.
+    let href = opened
+        .html
+        .split("href=\"")
+        .find(|h| h.contains("/annexes/"))
+        .and_then(|h| h.split('"').next())
+        .expect("the annex's link")
+        .to_string();
+    assert!(opened.html.contains(">budget du club.pdf</a>"));
+    let r = reader
+        .client
+        .get(format!("{}{href}", reader.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("annex").to_vec(), annex.to_vec());
     let page = b
         .get(&format!("/admin/dijon/conseil/seances/{session}"))
         .await;
@@ -418,6 +466,11 @@ async fn a_council_from_convocation_to_published_deliberation() {
     let names: Vec<String> = zip.file_names().map(str::to_string).collect();
     let act = "99_DE-021-212102316-20260613-2026_001-DE-1-1_1.pdf";
     assert!(names.contains(&act.to_string()), "{names:?}");
+    // The annex carried over to the second convocation goes with the act.
+    let annexed = "99_AI-021-212102316-20260613-2026_001-DE-1-1_2.pdf";
+    let mut sent = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(annexed).expect("annex"), &mut sent).expect("read");
+    assert_eq!(sent, annex.to_vec());
     let mut signed = Vec::new();
     std::io::Read::read_to_end(&mut zip.by_name(act).expect("act"), &mut signed).expect("read");
     assert_eq!(signed, pdf.to_vec(), "the act as published");
@@ -440,6 +493,7 @@ async fn a_council_from_convocation_to_published_deliberation() {
         r#"actes:Date="2026-06-13""#,
         r#"actes:NumeroInterne="2026_001""#,
         r#"actes:CodeNatureActe="1""#,
+        r#"<actes:Annexes actes:Nombre="1">"#,
         r#"<actes:CodeMatiere1 actes:CodeMatiere="7"/>"#,
         r#"<actes:CodeMatiere2 actes:CodeMatiere="5"/>"#,
         "<actes:Objet>Subvention au club de football de Dijon</actes:Objet>",
@@ -697,4 +751,33 @@ async fn a_council_from_convocation_to_published_deliberation() {
         ))
         .await;
     assert_eq!(page.status, 404);
+    let annexes =
+        guichet_store::conseil::annexes_of(s.db(), t.dijon.id, second.parse().expect("id"))
+            .await
+            .expect("annexes");
+    let page = macon
+        .browser
+        .get(&format!(
+            "/admin/macon/conseil/seances/{second}/annexes/{}",
+            annexes[0].id
+        ))
+        .await;
+    assert_eq!(page.status, 404);
+    // Nor can a resident who sits in no assembly read it from the members' space.
+    let page = claire_elsewhere(&s)
+        .await
+        .get(&format!(
+            "/elu/dijon/seances/{second}/annexes/{}",
+            annexes[0].id
+        ))
+        .await;
+    assert_eq!(page.status, 403);
+    // Claire Tomaselli, member of the council, can.
+    let page = claire
+        .get(&format!(
+            "/elu/dijon/seances/{second}/annexes/{}",
+            annexes[0].id
+        ))
+        .await;
+    assert_eq!(page.status, 200);
 }

@@ -15,13 +15,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::conseil::{EtatSeance, Fonction};
 use guichet_store::collectivite::Collectivite;
 use guichet_store::compte::User;
-use guichet_store::conseil::{self as store, Deliberation, Elu, Point, Seance};
+use guichet_store::conseil::{self as store, Annexe, Deliberation, Elu, Point, Seance};
 use guichet_store::trace::Trace;
 
 struct SeanceView {
     s: Seance,
     quand: String,
     points: Vec<Point>,
+    annexes: Vec<Annexe>,
 }
 
 struct MandatView {
@@ -42,7 +43,7 @@ struct EspacePage {
 
 /// The signed-in member and their mandates; the second factor is required, since the chair
 /// signs acts here.
-async fn member(
+pub(super) async fn member(
     state: &AppState,
     visitor: &Visitor,
 ) -> Result<Result<(User, Vec<(i64, Elu)>), Response>, AppError> {
@@ -94,6 +95,7 @@ pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Res
             store::mark_read_by_member(&state.db, tenant, s.id, e.id, now, Trace::of(event))
                 .await?;
             seances.push(SeanceView {
+                annexes: store::annexes_of(&state.db, tenant, s.id).await?,
                 quand: crate::format::format_ms(s.starts_at),
                 points: store::points(&state.db, tenant, s.id).await?,
                 s,

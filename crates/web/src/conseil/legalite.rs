@@ -29,6 +29,7 @@ fn enveloppe(
     matiere: &str,
     objet: &str,
     document: &str,
+    annexes: &[String],
 ) -> String {
     let mut codes = String::new();
     for (i, code) in rules::codes_matiere(matiere).iter().enumerate() {
@@ -46,13 +47,22 @@ fn enveloppe(
   <actes:Document>
     <actes:NomFichier>{document}</actes:NomFichier>
   </actes:Document>
-  <actes:Annexes actes:Nombre="0"/>
+  <actes:Annexes actes:Nombre="{nombre}">
+{liste}  </actes:Annexes>
 </actes:Acte>
 "#,
         jour = jour.strftime("%Y-%m-%d"),
         numero = escape(rules::numero_interne(numero)),
         objet = escape(objet),
         document = escape(document),
+        nombre = annexes.len(),
+        liste = annexes
+            .iter()
+            .map(|a| format!(
+                "    <actes:Annexe>\n      <actes:NomFichier>{}</actes:NomFichier>\n    </actes:Annexe>\n",
+                escape(a)
+            ))
+            .collect::<String>(),
     )
 }
 
@@ -97,7 +107,23 @@ pub async fn bundle(
         rules::fichier_actes(piece, &departement, siren, jour, &d.numero, rang, ext)
     };
     let document = name("99_DE", 1, "pdf");
-    let xml = enveloppe(&d.numero, jour, &d.matiere, &d.objet, &document);
+    // The item's annexes follow the act, ranked after it.
+    let annexes: Vec<_> = store::annexes_of(&state.db, c.id, s.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.point_id == d.point_id)
+        .collect();
+    let annexe_names: Vec<String> = (0..annexes.len())
+        .map(|i| name("99_AI", i + 2, "pdf"))
+        .collect();
+    let xml = enveloppe(
+        &d.numero,
+        jour,
+        &d.matiere,
+        &d.objet,
+        &document,
+        &annexe_names,
+    );
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -105,6 +131,10 @@ pub async fn bundle(
     zip.write_all(xml.as_bytes())?;
     zip.start_file(document, options)?;
     zip.write_all(&state.config.files.get(&file_id).await?)?;
+    for (a, n) in annexes.iter().zip(&annexe_names) {
+        zip.start_file(n.as_str(), options)?;
+        zip.write_all(&state.config.files.get(&a.file_id).await?)?;
+    }
     let bytes = zip.finish()?.into_inner();
     let event = visitor.event_on(
         Some(c.id),

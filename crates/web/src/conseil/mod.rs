@@ -3,6 +3,7 @@
 //! closing) is in `seance`; the délibérations' signature, publication as PDF/A and the public
 //! pages in `publication`; the e-mails in `mails`.
 
+pub mod annexes;
 pub mod espace;
 pub mod legalite;
 pub mod mails;

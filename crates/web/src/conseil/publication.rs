@@ -363,6 +363,9 @@ struct ConvocationPage {
     lieu: String,
     urgence: Option<String>,
     points: Vec<Point>,
+    annexes: Vec<guichet_store::conseil::Annexe>,
+    /// The convocation's link, for its annexes.
+    token: String,
     recue: String,
 }
 
@@ -406,6 +409,8 @@ pub async fn convocation(
         lieu: s.place.clone(),
         urgence: s.urgence.clone(),
         points: store::points(&state.db, s.tenant_id, s.id).await?,
+        annexes: store::annexes_of(&state.db, s.tenant_id, s.id).await?,
+        token,
         recue: crate::format::format_ms(x.read_at.unwrap_or(now)),
     })
 }

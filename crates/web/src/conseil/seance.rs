@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use guichet_domain::conseil::{self as rules, Choix, Decompte, EtatSeance, Fonction, Procuration};
 use guichet_domain::territoire::EntityKind;
 use guichet_store::conseil::{
-    self as store, Assemblee, Deliberation, Elu, Point, ProcesVerbal, Seance,
+    self as store, Annexe, Assemblee, Deliberation, Elu, Point, ProcesVerbal, Seance,
 };
 use guichet_store::trace::Trace;
 
@@ -32,6 +32,7 @@ struct PointView {
     p: Point,
     matiere: String,
     deliberation: Option<Deliberation>,
+    annexes: Vec<Annexe>,
 }
 
 struct ConvocationView {
@@ -238,10 +239,16 @@ pub(super) async fn render(
             .unwrap_or_default()
     };
     let deliberations = store::deliberations_of(&state.db, c, s.id).await?;
+    let annexes = store::annexes_of(&state.db, c, s.id).await?;
     let points = store::points(&state.db, c, s.id)
         .await?
         .into_iter()
         .map(|p| PointView {
+            annexes: annexes
+                .iter()
+                .filter(|a| a.point_id == p.id)
+                .cloned()
+                .collect(),
             matiere: rules::matiere(&p.matiere).unwrap_or_default().to_string(),
             deliberation: deliberations.iter().find(|d| d.point_id == p.id).cloned(),
             p,
