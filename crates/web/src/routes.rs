@@ -71,6 +71,7 @@ impl RouteTable {
                     Access::Collectivite(p) => format!("collectivite:{p:?}"),
                     Access::Operator => "operator".to_string(),
                     Access::Aidant => "aidant".to_string(),
+                    Access::Elu => "elu".to_string(),
                     Access::Api(scope) => format!("api:{scope}"),
                     Access::Demo => "demo".to_string(),
                     Access::ApiKeyInRequest => "api_key_in_request".to_string(),
@@ -348,15 +349,15 @@ pub fn table() -> RouteTable {
         .get("/mot-de-passe/nouveau/{token}", Public, compte::reset_form)
         .post("/mot-de-passe/nouveau/{token}", Public, compte::reset)
         .get("/compte", SignedIn, compte::account)
-        .get("/elu", SignedIn, conseil::espace::page)
+        .get("/elu", Elu, conseil::espace::page)
         .get(
             "/elu/{collectivite}/seances/{id}/annexes/{annexe}",
-            SignedIn,
+            Elu,
             conseil::annexes::for_member,
         )
         .post(
             "/elu/{collectivite}/deliberations/{id}/signer",
-            SignedIn,
+            Elu,
             conseil::espace::sign,
         )
         .post("/compte/mot-de-passe", SignedIn, compte::change_password)

@@ -56,8 +56,9 @@ fn expected(spec: &RouteSpec, who: Who) -> Expect {
                 Expect::Through
             }
         }
-        // None of these people is an aidant (the aidants suite checks who is).
-        Access::Aidant => match who {
+        // None of these people is an aidant or sits in an assembly (the aidants and council
+        // suites check who is).
+        Access::Aidant | Access::Elu => match who {
             Who::Anonymous => Expect::Login,
             _ => Expect::Forbidden,
         },

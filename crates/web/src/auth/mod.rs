@@ -39,6 +39,9 @@ pub enum Access {
     Operator,
     /// An aidant of a help structure, with the second factor, not acting for anyone.
     Aidant,
+    /// An elected member (an assembly's member under this account's confirmed e-mail), with the
+    /// second factor, not acting for anyone.
+    Elu,
     /// An API token with this scope (`*` for any); a `{collectivite}` in the path must be the token's.
     Api(&'static str),
     /// Only when the server runs as `guichet demo`; 404 otherwise.
@@ -188,14 +191,21 @@ async fn decide(
             }
             Ok(None)
         }
-        Access::Aidant => {
+        Access::Aidant | Access::Elu => {
             let Some(user) = &visitor.user else {
                 return Err(to_login());
             };
             let member = visitor.acting.is_none()
-                && guichet_store::mandat::memberships(&state.db, user.id)
-                    .await
-                    .is_ok_and(|m| !m.is_empty());
+                && if access == Access::Aidant {
+                    guichet_store::mandat::memberships(&state.db, user.id)
+                        .await
+                        .is_ok_and(|m| !m.is_empty())
+                } else {
+                    user.email_confirmed
+                        && guichet_store::conseil::mandats_of(&state.db, &user.email)
+                            .await
+                            .is_ok_and(|m| !m.is_empty())
+                };
             if !member {
                 return Err(forbidden(state, visitor).await);
             }
