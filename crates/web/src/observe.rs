@@ -51,7 +51,9 @@ pub fn render() -> String {
 }
 
 pub async fn track(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let start = Instant::now();
+    let id = request_id(&req);
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -59,7 +61,14 @@ pub async fn track(req: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "(aucune)".to_string());
     let path = req.uri().path().to_string();
-    let response = next.run(req).await;
+    // Everything logged while serving it names the request.
+    let mut response = next
+        .run(req)
+        .instrument(tracing::info_span!("request", id = %id))
+        .await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     let elapsed = start.elapsed();
     let status = response.status().as_u16();
     let labels = [
@@ -84,7 +93,33 @@ pub async fn track(req: Request, next: Next) -> Response {
         path,
         status,
         ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %id,
         "request"
     );
     response
+}
+
+/// The header that names a request, in the logs and in the response: what a resident or an
+/// agent quotes when they report a problem, and what a front proxy may set.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The request's id: the one the front proxy set when it is a plain token (64 characters at most:
+/// letters, digits, `-`, `_`, `.`), else a new random one. Anything else is never echoed back.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let mut token = guichet_store::secret::random_token();
+            token.truncate(16);
+            token
+        })
 }
