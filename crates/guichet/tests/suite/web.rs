@@ -170,17 +170,28 @@ async fn every_response_names_its_request_for_the_logs() {
         let mut ids = Vec::new();
         for path in ["/", "/nexiste-pas", "/healthz"] {
             let r = s.get(path).await;
-            let id = r.headers()["x-request-id"].to_str().expect("ascii").to_string();
+            let id = r.headers()["x-request-id"]
+                .to_str()
+                .expect("ascii")
+                .to_string();
             assert_eq!(id.len(), 16, "{path}: {id}");
             ids.push(id);
         }
         ids
     };
-    assert!(ids[0] != ids[1] && ids[1] != ids[2], "one id per request: {ids:?}");
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2],
+        "one id per request: {ids:?}"
+    );
     // A front proxy's id is kept; a hostile or oversized one is replaced, never echoed.
     let client = reqwest::Client::new();
     let url = format!("{}/", s.base);
-    let sent = |v: &str| client.get(&url).header("x-request-id", v.to_string()).send();
+    let sent = |v: &str| {
+        client
+            .get(&url)
+            .header("x-request-id", v.to_string())
+            .send()
+    };
     let r = sent("proxy-7f3a.2").await.expect("GET");
     assert_eq!(r.headers()["x-request-id"], "proxy-7f3a.2");
     for hostile in ["<script>", &"a".repeat(65), "a b"] {
