@@ -20,29 +20,14 @@ const DAY: i64 = 86_400_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let (bin, dir) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
-    std::fs::create_dir_all(&dir)?;
-    let url = args
-        .get(3)
-        .cloned()
-        .unwrap_or_else(|| guichet_store::Db::sqlite_url_in(&dir));
-    let backend = if url.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
-    let db = guichet_store::Db::connect(&url, &Default::default()).await?;
-    guichet_store::migrate::run(&db).await?;
-    guichet_store::territoire::import_shipped(&db, false).await?;
-    let dijon = guichet_store::collectivite::add(
-        &db,
-        &guichet_store::collectivite::Target::Insee("21231".into()),
-        &Default::default(),
-        false,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let common::Setup {
+        bin,
+        dir,
+        url,
+        backend,
+        db,
+        dijon,
+    } = common::setup().await?;
     let now = guichet_store::now_ms();
     // Taking proposals; voting; finished.
     let phases = [

@@ -916,6 +916,20 @@ pub async fn publish(
     now: i64,
     trace: Trace,
 ) -> anyhow::Result<bool> {
+    sign_row(db, "UPDATE deliberations SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND id = $6 AND published_at IS NULL", tenant_id, id, signature, now, trace).await
+}
+
+/// Records a signature and its publication with `sql`, whose parameters are the signatory, the
+/// time, the file, its digest, the collectivité and the row's key; one row or nothing.
+async fn sign_row(
+    db: &Db,
+    sql: &'static str,
+    tenant_id: i64,
+    key: i64,
+    signature: Signature,
+    now: i64,
+    trace: Trace,
+) -> anyhow::Result<bool> {
     let Signature {
         signed_by,
         file_id,
@@ -923,13 +937,13 @@ pub async fn publish(
     } = signature;
     commit_one(db, trace, move |conn| {
         Box::pin(async move {
-            Ok(sqlx::query("UPDATE deliberations SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND id = $6 AND published_at IS NULL")
+            Ok(sqlx::query(sql)
                 .bind(signed_by)
                 .bind(now)
                 .bind(file_id)
                 .bind(sha256)
                 .bind(tenant_id)
-                .bind(id)
+                .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected())
@@ -1138,26 +1152,7 @@ pub async fn publish_proces_verbal(
     now: i64,
     trace: Trace,
 ) -> anyhow::Result<bool> {
-    let Signature {
-        signed_by,
-        file_id,
-        sha256,
-    } = signature;
-    commit_one(db, trace, move |conn| {
-        Box::pin(async move {
-            Ok(sqlx::query("UPDATE proces_verbaux SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND seance_id = $6 AND adopted_at IS NOT NULL AND published_at IS NULL")
-                .bind(signed_by)
-                .bind(now)
-                .bind(file_id)
-                .bind(sha256)
-                .bind(tenant_id)
-                .bind(seance_id)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected())
-        })
-    })
-    .await
+    sign_row(db, "UPDATE proces_verbaux SET signed_by = $1, published_at = $2, file_id = $3, sha256 = $4 WHERE tenant_id = $5 AND seance_id = $6 AND adopted_at IS NOT NULL AND published_at IS NULL", tenant_id, seance_id, signature, now, trace).await
 }
 
 /// A collectivité's published minutes with their sessions, the latest session first.

@@ -63,3 +63,48 @@ pub async fn serve(
     }
     Ok((server, base, client))
 }
+
+/// A bench's arguments (`BIN DATA_DIR [DATABASE_URL]`) and its database, migrated, with the
+/// territory and Dijon as a collectivité.
+pub struct Setup {
+    pub bin: String,
+    pub dir: std::path::PathBuf,
+    pub url: String,
+    pub backend: &'static str,
+    pub db: guichet_store::Db,
+    pub dijon: guichet_store::collectivite::Collectivite,
+}
+
+pub async fn setup() -> anyhow::Result<Setup> {
+    let args: Vec<String> = std::env::args().collect();
+    let (bin, dir) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
+    std::fs::create_dir_all(&dir)?;
+    let url = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| guichet_store::Db::sqlite_url_in(&dir));
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let db = guichet_store::Db::connect(&url, &Default::default()).await?;
+    guichet_store::migrate::run(&db).await?;
+    guichet_store::territoire::import_shipped(&db, false).await?;
+    let dijon = guichet_store::collectivite::add(
+        &db,
+        &guichet_store::collectivite::Target::Insee("21231".into()),
+        &Default::default(),
+        false,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Setup {
+        bin,
+        dir,
+        url,
+        backend,
+        db,
+        dijon,
+    })
+}
