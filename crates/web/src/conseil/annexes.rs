@@ -16,6 +16,8 @@ use guichet_domain::demarche::values::check_file;
 use guichet_store::conseil as store;
 use guichet_store::trace::Trace;
 
+const SEANCE_OUVERTE: &str = "La séance est ouverte : les annexes ne changent plus.";
+
 /// The largest annex accepted, in MB.
 const MAX_MB: u32 = 20;
 
@@ -40,15 +42,7 @@ pub async fn add(
     };
     let field = format!("annexe_{}", p.id);
     if !matches!(s.state, EtatSeance::Preparation | EtatSeance::Convoquee) {
-        return refused(
-            &state,
-            &visitor,
-            &ctx,
-            id,
-            &field,
-            "La séance est ouverte : les annexes ne changent plus.",
-        )
-        .await;
+        return refused(&state, &visitor, &ctx, id, &field, SEANCE_OUVERTE).await;
     }
     let (_, uploads) = read_form(&state, req).await?;
     let Some((_, name, bytes)) = uploads.into_iter().find(|(k, _, _)| *k == field) else {
@@ -84,15 +78,7 @@ pub async fn add(
     .await?;
     if added.is_none() {
         state.config.files.delete(&file_id).await?;
-        return refused(
-            &state,
-            &visitor,
-            &ctx,
-            id,
-            &field,
-            "La séance est ouverte : les annexes ne changent plus.",
-        )
-        .await;
+        return refused(&state, &visitor, &ctx, id, &field, SEANCE_OUVERTE).await;
     }
     Ok(back(&ctx, id))
 }
