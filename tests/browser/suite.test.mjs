@@ -103,6 +103,7 @@ before(async () => {
     ['agent', 'agent.dijon@demo.example', 'dijon'],
     ['operateur', 'operateur@demo.example', 'bourgogne-franche-comte'],
     ['aidant', 'aidant@demo.example', 'dijon'],
+    ['elue', 'maire.dijon@demo.example', 'dijon'],
   ]) {
     const context = await browser.newContext({ bypassCSP: true, locale: 'fr-FR' });
     await login(context, email);

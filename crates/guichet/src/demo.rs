@@ -298,6 +298,7 @@ async fn seed_conseil(
         Trace::of(demo("conseil.assemblee.creation")),
     )
     .await?;
+    ensure_account(db, Kind::Agent, DEMO_ELUE, "Nathalie Koenders", true).await?;
     let members = [
         ("Nathalie Koenders", Fonction::Presidence),
         ("Antoine Hoareau", Fonction::Adjoint),
@@ -317,7 +318,12 @@ async fn seed_conseil(
             a,
             store::NewElu {
                 name: name.to_string(),
-                email: format!("elu{}@dijon.example", i + 1),
+                // The mayor has her account (second factor on): the members' space can be tried.
+                email: if i == 0 {
+                    DEMO_ELUE.to_string()
+                } else {
+                    format!("elu{}@dijon.example", i + 1)
+                },
                 fonction: *fonction,
             },
             now - 90 * DAY,
@@ -679,6 +685,8 @@ async fn seed_history(db: &Db) -> anyhow::Result<()> {
 /// An aidant of a France Services in Montbard, with a one-year mandat from the demo usager for
 /// family matters (Dijon's school catering is one).
 pub const DEMO_AIDANT: &str = "aidant@demo.example";
+/// Dijon's mayor, who signs délibérations in the members' space.
+pub const DEMO_ELUE: &str = "maire.dijon@demo.example";
 
 async fn seed_aidant(db: &Db) -> anyhow::Result<()> {
     use guichet_domain::mandat::{Domain, Length};
