@@ -150,10 +150,7 @@ pub async fn for_member(
     visitor: Visitor,
     Path((slug, id, annexe)): Path<(String, i64, i64)>,
 ) -> Result<Response, AppError> {
-    let mandats = match super::espace::member(&state, &visitor).await? {
-        Ok((_, m)) => m,
-        Err(response) => return Ok(response),
-    };
+    let mandats = super::espace::mandats(&state, &visitor).await?;
     let Some(c) = guichet_store::collectivite::by_slug(&state.db, &slug).await? else {
         return Ok(not_found(State(state)).await);
     };
