@@ -12,94 +12,14 @@
 //! Usage: bench <guichet binary> <data dir> [database url]; prints a Markdown section.
 //! `BENCH_ONLY=submissions` stops after 2 (for tuning).
 
+mod common;
+
+use common::{analyze, bulk_dossiers, cpu_ms, deposit, file_once, percentile, signed_in, DEF};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 64;
 const RUN: Duration = Duration::from_secs(15);
-const DEF: &str = r#"{ "title": "Signalement de changement d'adresse", "description": "Prévenir la mairie.",
-  "retention_months": 12, "deadline_days": 30, "pages": [ { "title": "Adresse", "fields": [
-    { "id": "adresse", "label": "Nouvelle adresse", "type": "address", "required": true },
-    { "id": "depuis", "label": "Depuis le", "type": "date", "required": true } ] } ] }"#;
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-fn field(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\""))?;
-    let tag = &html[at..at + html[at..].find('>')?];
-    let v = tag.find("value=\"")? + 7;
-    Some(tag[v..v + tag[v..].find('"')?].to_string())
-}
-
-/// Deposits a dossier; true when acknowledged by the redirection to its accusé de réception.
-async fn deposit(
-    client: &reqwest::Client,
-    base: &str,
-    cookies: &str,
-    token: &str,
-    id: impl std::fmt::Display,
-) -> bool {
-    let r = client
-        .post(format!("{base}/dossiers/{id}/depot"))
-        .header("cookie", cookies)
-        .form(&[("_csrf", token)])
-        .send()
-        .await;
-    r.as_ref().is_ok_and(|r| {
-        r.status() == 303
-            && r.headers()
-                .get("location")
-                .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
-    })
-}
-
-/// CPU time spent so far, in ms: the whole machine's busy time (every process: server,
-/// database, this load generator) and the server process's own. /proc counts in USER_HZ
-/// ticks, 100 per second on Linux.
-fn cpu_ms(server_pid: u32) -> (u64, u64) {
-    let ticks = |line: &str, fields: &[usize]| -> u64 {
-        let values: Vec<u64> = line
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        fields.iter().filter_map(|&i| values.get(i)).sum::<u64>() * 10
-    };
-    let machine = std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| s.lines().next().map(str::to_string))
-        // user nice system idle iowait irq softirq steal: all but idle and iowait.
-        .map(|l| ticks(&l, &[0, 1, 2, 5, 6, 7]))
-        .unwrap_or_default();
-    let server = std::fs::read_to_string(format!("/proc/{server_pid}/stat"))
-        .ok()
-        // After the command name: state is field 3, utime and stime fields 14 and 15.
-        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_string()))
-        .map(|rest| {
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let get = |i: usize| {
-                fields
-                    .get(i)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            (get(11) + get(12)) * 10
-        })
-        .unwrap_or_default();
-    (machine, server)
-}
-
-/// Gives the planner the table sizes after a bulk load, as autovacuum would in production.
-async fn analyze(db: &guichet_store::Db) -> anyhow::Result<()> {
-    sqlx::query("ANALYZE").execute(db.pool()).await?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -223,22 +143,8 @@ async fn main() -> anyhow::Result<()> {
 
     // 1. Submissions.
     let (cookie, _) = guichet_store::session::create(&db, user.id, false, None, None).await?;
-    let html = client
-        .get(format!("{base}/connexion"))
-        .header("cookie", format!("guichet_session={cookie}"))
-        .send()
-        .await?;
-    let csrf_cookie = html
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("guichet_csrf="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_string)
-        .unwrap_or_default();
-    let token = field(&html.text().await?, "_csrf").unwrap_or_default();
-    let cookies = Arc::new(format!("guichet_session={cookie}; {csrf_cookie}"));
+    let (cookies, token) = signed_in(&client, &base, &cookie).await?;
+    let cookies = Arc::new(cookies);
     let deadline = Instant::now() + RUN;
     let mut tasks = Vec::new();
     for w in 0..CLIENTS {
@@ -254,46 +160,14 @@ async fn main() -> anyhow::Result<()> {
             let mut n = 0;
             while Instant::now() < deadline {
                 n += 1;
-                let start = Instant::now();
-                let r = client
-                    .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
-                    .header("cookie", cookies.as_str())
-                    .form(&[("_csrf", token.as_str())])
-                    .send()
-                    .await;
-                let Some(step) = r.ok().and_then(|r| {
-                    r.headers()
-                        .get("location")
-                        .and_then(|l| l.to_str().ok())
-                        .map(str::to_string)
-                }) else {
-                    errors += 1;
-                    continue;
-                };
                 let address = format!("{n} rue du Banc d'essai {w}, 21000 Dijon");
-                let _ = client
-                    .post(format!("{base}{step}"))
-                    .header("cookie", cookies.as_str())
-                    .form(&[
-                        ("_csrf", token.as_str()),
-                        ("adresse", address.as_str()),
-                        ("depuis", "2026-11-01"),
-                        ("action", "continuer"),
-                    ])
-                    .send()
-                    .await;
-                let id = step
-                    .trim_start_matches("/dossiers/")
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let t = Instant::now();
-                if deposit(&client, &base, &cookies, &token, &id).await {
-                    deposits.push(t.elapsed());
-                    flows.push(start.elapsed());
-                } else {
-                    errors += 1;
+                let demarche = format!("dijon/{slug}");
+                match file_once(&client, &base, &cookies, &token, &demarche, &address).await {
+                    Some((flow, deposit)) => {
+                        flows.push(flow);
+                        deposits.push(deposit);
+                    }
+                    None => errors += 1,
                 }
             }
             (deposits, flows, errors)
@@ -448,15 +322,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let missing = (1_000_000 - existing).max(0);
     let t = Instant::now();
-    sqlx::query(&format!(
-        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {missing})
-         INSERT INTO dossiers (tenant_id, number, demarche_id, version, state, answers, applicant_name, applicant_folded, created_at, updated_at, submitted_at)
-         SELECT $1, 'B-' || CAST(n AS TEXT), $2, 1, CASE WHEN n % 4 = 0 THEN 'en_instruction' ELSE 'depose' END, '{{}}', 'Demandeur ' || CAST(n AS TEXT), 'demandeur ' || CAST(n AS TEXT), n, n, n FROM seq"
-    ))
-    .bind(dijon.id)
-    .bind(d.id)
-    .execute(db.pool())
-    .await?;
+    bulk_dossiers(&db, dijon.id, d.id, missing, "B").await?;
     let seeded = t.elapsed();
     analyze(&db).await?;
     let (agent_cookie, _) = guichet_store::session::create(&db, agent.id, true, None, None).await?;

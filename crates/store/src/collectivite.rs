@@ -237,6 +237,8 @@ async fn insert_in(
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
+    // The one door routes to it from now on.
+    crate::recherche::bump_in(&mut *tx).await?;
     let mut trace = trace;
     for e in trace.events_mut() {
         e.tenant_id = Some(id);

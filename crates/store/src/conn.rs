@@ -14,6 +14,16 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The collation that compares text byte by byte (code point order), whatever the
+    /// database's default: what a prefix read as a range of an index needs. SQLite's default
+    /// already does.
+    pub fn bytes_collation(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " COLLATE \"C\"",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Sqlite => "sqlite",

@@ -1013,8 +1013,22 @@ pub async fn queue(
     }
     if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let number = next(BindValue::Text(t.to_string()), &mut binds);
-        let name = next(BindValue::Text(format!("{}%", fold(t))), &mut binds);
-        sql += &format!(" AND (number = {number} OR applicant_folded LIKE {name})");
+        let prefix = fold(t);
+        let like = next(BindValue::Text(format!("{prefix}%")), &mut binds);
+        match prefix_range(&prefix) {
+            // A prefix of three letters or more is rare enough to be read from the index of
+            // names, as a range; a shorter one matches so many dossiers that the newest are
+            // found sooner by walking the queue.
+            Some((low, high)) if prefix.chars().count() >= 3 => {
+                let collate = db.backend().bytes_collation();
+                let low = next(BindValue::Text(low), &mut binds);
+                let high = next(BindValue::Text(high), &mut binds);
+                sql += &format!(
+                    " AND (number = {number} OR (applicant_folded{collate} >= {low} AND applicant_folded{collate} < {high} AND applicant_folded LIKE {like}))"
+                );
+            }
+            _ => sql += &format!(" AND (number = {number} OR applicant_folded LIKE {like})"),
+        }
     }
     if let Some(now) = f.overdue_at {
         sql += &format!(
@@ -1041,6 +1055,15 @@ pub async fn queue(
 enum BindValue {
     Int(i64),
     Text(String),
+}
+
+/// The strings that begin with `prefix`, as a range in code point order: [low, high).
+fn prefix_range(prefix: &str) -> Option<(String, String)> {
+    let last = prefix.chars().last()?;
+    let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32)?;
+    let mut high = prefix[..prefix.len() - last.len_utf8()].to_string();
+    high.push(next);
+    Some((prefix.to_string(), high))
 }
 
 /// Assigns the dossier to an agent and/or a team of its collectivité (or to nobody).
@@ -1116,4 +1139,24 @@ pub async fn changed_since(
         .iter()
         .map(from_row)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_range;
+
+    #[test]
+    fn a_prefix_is_the_range_up_to_its_last_letter_plus_one() {
+        assert_eq!(
+            prefix_range("dupont"),
+            Some(("dupont".into(), "duponu".into()))
+        );
+        assert_eq!(prefix_range("zo"), Some(("zo".into(), "zp".into())));
+        // A letter before the surrogates is followed by the first one after them.
+        assert_eq!(
+            prefix_range("a\u{d7ff}"),
+            Some(("a\u{d7ff}".into(), "a\u{e000}".into()))
+        );
+        assert_eq!(prefix_range(""), None);
+    }
 }

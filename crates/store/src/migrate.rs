@@ -184,6 +184,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "annexes",
         include_str!("../migrations/0038_annexes.sql"),
     ),
+    (
+        39,
+        "dossier_name_search",
+        include_str!("../migrations/0039_dossier_name_search.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.
@@ -206,7 +211,9 @@ fn render(sql: &str, backend: Backend) -> String {
             "BYTEA",
         ),
     };
-    sql.replace("{{id}}", id).replace("{{blob}}", blob)
+    sql.replace("{{id}}", id)
+        .replace("{{blob}}", blob)
+        .replace("{{bytes}}", backend.bytes_collation())
 }
 
 /// Applies every pending migration, each in its own transaction. Returns the versions applied.

@@ -160,7 +160,7 @@ pub async fn save_settings(
                 .bind(crate::now_ms())
                 .execute(&mut *conn)
                 .await?;
-            Ok(())
+            crate::recherche::bump_in(conn).await
         })
     })
     .await
@@ -206,6 +206,8 @@ pub async fn add_own(
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
+            // The one door offers it from now on.
+            crate::recherche::bump_in(conn).await?;
             Ok(id)
         })
     })
@@ -238,6 +240,9 @@ pub async fn update_own(
             .execute(&mut *conn)
             .await?
             .rows_affected();
+            if n == 1 {
+                crate::recherche::bump_in(conn).await?;
+            }
             Ok((n == 1).then_some(()))
         })
     })

@@ -181,6 +181,8 @@ pub async fn import(db: &Db, r: &Referential, version: &str) -> anyhow::Result<I
     .bind(version)
     .execute(&mut *tx)
     .await?;
+    // Communes and their chains are what the one door routes by.
+    crate::recherche::bump_in(&mut tx).await?;
     tx.commit().await?;
     Ok(ImportReport {
         regions: r.regions.len(),

@@ -211,3 +211,90 @@ async fn adding_a_collectivite_needs_the_referential() {
     .await;
     assert!(matches!(err, Err(CollectiviteError::NoReferential)));
 }
+
+/// A région's hundreds of communes: the home page counts them and links to the directory, which
+/// pages them and filters them by level, département and name (accents and case ignored).
+#[tokio::test]
+async fn a_whole_region_stays_readable_on_the_home_page_and_in_the_directory() {
+    let s = crate::support::TestServer::start().await;
+    for target in [
+        Target::Region("27".into()),
+        Target::Departement("21".into()),
+    ] {
+        collectivite::add(s.db(), &target, &Contact::default(), false)
+            .await
+            .expect("join");
+    }
+    let communes: Vec<String> = sqlx::query_scalar(
+        "SELECT insee FROM communes WHERE departement_code = '21' AND kind = 'commune-actuelle'
+         ORDER BY population DESC LIMIT 130",
+    )
+    .fetch_all(s.db().pool())
+    .await
+    .expect("communes");
+    for insee in &communes {
+        collectivite::add(
+            s.db(),
+            &Target::Insee(insee.clone()),
+            &Contact::default(),
+            false,
+        )
+        .await
+        .expect("commune");
+    }
+    let rows = |html: &str| html.matches("<tr><td><a href=\"/collectivites/").count();
+
+    let (_, home) = s.get_text("/").await;
+    assert!(
+        home.contains("Département de la Côte-d&#39;Or")
+            || home.contains("Département de la Côte-d'Or")
+    );
+    assert!(
+        home.contains("href=\"/collectivites?niveau=commune\">Voir les 130 communes"),
+        "{home}"
+    );
+    assert!(
+        !home.contains("/collectivites/beaune"),
+        "communes are not listed one by one"
+    );
+
+    let (status, first) = s.get_text("/collectivites?niveau=commune").await;
+    assert_eq!(status, 200);
+    assert!(
+        first.contains("130 collectivité(s), page 1 sur 2"),
+        "{first}"
+    );
+    assert_eq!(rows(&first), 100);
+    let nav = first
+        .split("aria-label=\"Pages\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        nav.contains("niveau=commune&#38;departement=&#38;nom=&amp;page=2\">Page suivante"),
+        "{nav}"
+    );
+    let (_, second) = s.get_text("/collectivites?niveau=commune&page=2").await;
+    assert_eq!(rows(&second), 30);
+    let (_, past) = s.get_text("/collectivites?niveau=commune&page=99").await;
+    assert_eq!(rows(&past), 30, "past the last page: the last page");
+
+    // Beaune, and the communes named after it (Savigny-lès-Beaune…), whatever the case.
+    let (_, beaune) = s.get_text("/collectivites?nom=BEAUNE").await;
+    assert!(beaune.contains("/collectivites/beaune\""));
+    let names: Vec<&str> = beaune
+        .split("<tr><td><a href=\"/collectivites/")
+        .skip(1)
+        .filter_map(|row| row.split('>').nth(1)?.split('<').next())
+        .collect();
+    assert!(names.len() > 1, "{names:?}");
+    assert!(names.iter().all(|n| n.contains("Beaune")), "{names:?}");
+    let (_, accented) = s.get_text("/collectivites?nom=savigny-l%C3%A8s").await;
+    assert_eq!(rows(&accented), 1, "accents are matched too");
+    let (_, whole) = s.get_text("/collectivites?departement=21").await;
+    assert!(
+        whole.contains("131 collectivité(s)"),
+        "the département and its communes"
+    );
+    let (_, none) = s.get_text("/collectivites?departement=71").await;
+    assert!(none.contains("Aucune collectivité ne correspond à ces critères."));
+}

@@ -466,3 +466,36 @@ async fn the_operator_maintains_the_referential_and_the_search_follows() {
         );
     }
 }
+
+/// The answers to a search are kept until what is searched or routed changes: a collectivité
+/// joining, then publishing, changes the answer to the very same question at once.
+#[tokio::test]
+async fn the_same_search_follows_what_changes() {
+    let s = TestServer::start().await;
+    let ask = "/recherche?q=cantine&commune=21603";
+    let (status, before) = s.get_text(ask).await;
+    assert_eq!(status, 200);
+    assert!(
+        before.contains("ne propose pas encore ses démarches sur Guichet"),
+        "Semur-en-Auxois has not joined: {before}"
+    );
+    let semur = join(&s, Target::Insee("21603".into())).await;
+    let (_, joined) = s.get_text(ask).await;
+    assert!(
+        joined.contains("utilise Guichet mais ne propose pas encore cette démarche"),
+        "joined, nothing published yet: {joined}"
+    );
+    offer(
+        &s,
+        &semur,
+        "Inscription à la restauration scolaire",
+        "Les repas des écoles de Semur-en-Auxois.",
+        "restauration_scolaire",
+    )
+    .await;
+    let (_, published) = s.get_text(ask).await;
+    assert!(
+        published.contains("/demarches/semur-en-auxois/"),
+        "published: {published}"
+    );
+}

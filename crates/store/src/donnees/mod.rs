@@ -76,17 +76,30 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dataset> {
     })
 }
 
-/// Every published dataset (with at least one version), the platform's first, then by
-/// collectivité and title.
-pub async fn all(db: &Db) -> anyhow::Result<Vec<Dataset>> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM datasets d WHERE EXISTS (SELECT 1 FROM dataset_versions v WHERE v.dataset_id = d.id) ORDER BY tenant_id, title"
+/// A page of the published datasets (with at least one version), the platform's first, then by
+/// collectivité and title; and how many there are in all.
+pub async fn published_page(
+    db: &Db,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<(Vec<Dataset>, i64)> {
+    const PUBLISHED: &str = "EXISTS (SELECT 1 FROM dataset_versions v WHERE v.dataset_id = d.id)";
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM datasets d WHERE {PUBLISHED}"
     ))
+    .fetch_one(db.pool())
+    .await?;
+    let page = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM datasets d WHERE {PUBLISHED} ORDER BY tenant_id, title, id LIMIT $1 OFFSET $2"
+    ))
+    .bind(limit)
+    .bind(offset)
     .fetch_all(db.pool())
     .await?
     .iter()
     .map(from_row)
-    .collect()
+    .collect::<anyhow::Result<_>>()?;
+    Ok((page, total))
 }
 
 /// The published datasets of a collectivité (or of the platform).

@@ -16,16 +16,70 @@ use guichet_store::{collectivite, territoire};
 #[template(path = "collectivite/collectivites.html")]
 struct ListPage {
     layout: Layout,
-    collectivites: Vec<collectivite::Collectivite>,
+    collectivites: Vec<std::sync::Arc<collectivite::Collectivite>>,
+    q: DirectoryQuery,
+    /// Collectivités matching the filters, over every page.
+    total: usize,
+    page: usize,
+    pages: usize,
+    /// The filters as a query string, for the links to the other pages.
+    filters: String,
+    levels: [EntityKind; 4],
+    /// (code, name) of the départements holding collectivités.
+    departements: Vec<(String, String)>,
 }
+
+/// The directory's filters, by plain GET form.
+#[derive(serde::Deserialize, serde::Serialize, Default)]
+pub struct DirectoryQuery {
+    #[serde(default)]
+    pub niveau: String,
+    #[serde(default)]
+    pub departement: String,
+    #[serde(default)]
+    pub nom: String,
+    #[serde(default, skip_serializing)]
+    pub page: Option<usize>,
+}
+
+/// Collectivités a page of the directory.
+const PER_PAGE: usize = 100;
 
 pub async fn list(
     State(state): State<AppState>,
     visitor: crate::auth::Visitor,
+    axum::extract::Query(q): axum::extract::Query<DirectoryQuery>,
 ) -> Result<Response, AppError> {
+    let snap = state.catalogue.snapshot(&state).await?;
+    let name = guichet_domain::text::fold(q.nom.trim());
+    let matching: Vec<_> = snap
+        .collectivites()
+        .iter()
+        .filter(|t| q.niveau.is_empty() || t.entity_kind.code() == q.niveau)
+        .filter(|t| {
+            q.departement.is_empty() || t.departement_code.as_deref() == Some(&q.departement)
+        })
+        .filter(|t| name.is_empty() || guichet_domain::text::fold(&t.name).contains(&name))
+        .collect();
+    let total = matching.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let collectivites = matching
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .cloned()
+        .collect();
     html(&ListPage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        collectivites: collectivite::list(&state.db).await?,
+        collectivites,
+        filters: serde_urlencoded::to_string(&q).unwrap_or_default(),
+        q,
+        total,
+        page,
+        pages,
+        levels: EntityKind::ALL,
+        departements: snap.departements().to_vec(),
     })
 }
 

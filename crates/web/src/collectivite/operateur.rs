@@ -9,12 +9,12 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use guichet_store::collectivite::{self, Collectivite};
+use guichet_store::collectivite::Collectivite;
 use guichet_store::journal::Intact;
 
 /// A collectivité of the platform and how many admins it has (none: it needs an invitation).
 pub struct CollectiviteRow {
-    pub collectivite: Collectivite,
+    pub collectivite: std::sync::Arc<Collectivite>,
     pub admins: i64,
 }
 
@@ -23,8 +23,12 @@ pub struct CollectiviteRow {
 struct OperatorPage {
     layout: Layout,
     database: &'static str,
+    /// A page of the collectivités, those without an administrator first.
     collectivites: Vec<CollectiviteRow>,
+    total: usize,
     without_admin: usize,
+    page: usize,
+    pages: usize,
     mails_pending: i64,
     mails_failed: i64,
     audit_status: String,
@@ -34,9 +38,28 @@ struct OperatorPage {
     flash: Option<String>,
 }
 
-pub async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
-    page_with(&state, &visitor, Errors::default(), None).await
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    page: Option<usize>,
 }
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    page_at(
+        &state,
+        &visitor,
+        Errors::default(),
+        None,
+        q.page.unwrap_or(1),
+    )
+    .await
+}
+
+/// Collectivités a page of the operator's list.
+const PER_PAGE: usize = 100;
 
 /// The operator's page, with what a form sent from it got wrong.
 pub(crate) async fn page_with(
@@ -44,6 +67,16 @@ pub(crate) async fn page_with(
     visitor: &Visitor,
     errors: Errors,
     flash: Option<String>,
+) -> Result<Response, AppError> {
+    page_at(state, visitor, errors, flash, 1).await
+}
+
+async fn page_at(
+    state: &AppState,
+    visitor: &Visitor,
+    errors: Errors,
+    flash: Option<String>,
+    page: usize,
 ) -> Result<Response, AppError> {
     // From the checkpoint on: the whole chain is checked again every day by the worker.
     let audit_status = match guichet_store::journal::verify_recent(&state.db).await? {
@@ -72,19 +105,32 @@ pub(crate) async fn page_with(
     };
     let (mails_pending, mails_failed) = guichet_store::outbox::backlog(&state.db).await?;
     let counts = guichet_store::equipe::admin_counts(&state.db).await?;
-    let collectivites: Vec<CollectiviteRow> = collectivite::list(&state.db)
-        .await?
-        .into_iter()
+    let snap = state.catalogue.snapshot(state).await?;
+    let mut collectivites: Vec<CollectiviteRow> = snap
+        .collectivites()
+        .iter()
         .map(|t| CollectiviteRow {
             admins: counts.get(&t.id).copied().unwrap_or(0),
-            collectivite: t,
+            collectivite: t.clone(),
         })
         .collect();
+    // Those waiting for their first administrator first: what the operator has to do.
+    collectivites.sort_by_key(|t| t.admins > 0);
+    let total = collectivites.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let page = page.clamp(1, pages);
     let page = OperatorPage {
         layout: Layout::for_visitor(state, visitor).await,
         database: state.db.backend().name(),
         without_admin: collectivites.iter().filter(|t| t.admins == 0).count(),
-        collectivites,
+        collectivites: collectivites
+            .into_iter()
+            .skip((page - 1) * PER_PAGE)
+            .take(PER_PAGE)
+            .collect(),
+        total,
+        page,
+        pages,
         mails_pending,
         mails_failed,
         audit_status,

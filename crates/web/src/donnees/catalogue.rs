@@ -84,13 +84,14 @@ async fn build(
     page: Option<u64>,
 ) -> anyhow::Result<Option<Catalogue>> {
     let db = &state.db;
-    let collectivites: std::collections::HashMap<i64, Collectivite> =
-        guichet_store::collectivite::list(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-    let operator = collectivites.values().find(|c| c.is_operator).cloned();
+    let snap = state.catalogue.snapshot(state).await?;
+    let operator = snap
+        .collectivites()
+        .iter()
+        .find(|c| c.is_operator)
+        .map(|c| c.as_ref().clone());
+    let page = page.unwrap_or(1).max(1);
+    let start = ((page - 1) as usize) * PAGE_SIZE;
     let platform_agent = Agent {
         iri: match &operator {
             Some(o) => agent_iri(state, o),
@@ -101,16 +102,24 @@ async fn build(
             .map(|o| o.name.clone())
             .unwrap_or_else(|| "Guichet".into()),
     };
-    let (datasets, base, title, description, publisher) = match owner {
+    let ((datasets, total), base, title, description, publisher) = match owner {
         None | Some(Owner::Platform) => (
-            store::all(db).await?,
+            store::published_page(db, start as i64, PAGE_SIZE as i64)
+                .await
+                .map(|(page, total)| (page, total as usize))?,
             "/donnees/catalogue".to_string(),
             "Données ouvertes de la plateforme Guichet".to_string(),
             "Les jeux de données publiés sur Guichet par la plateforme et par chaque collectivité : démarches en ligne, signalements, dossiers par mois.".to_string(),
             platform_agent.clone(),
         ),
         Some(Owner::Collectivite(c)) => (
-            store::of(db, c.id).await?,
+            store::of(db, c.id).await.map(|all| {
+                let total = all.len();
+                (
+                    all.into_iter().skip(start).take(PAGE_SIZE).collect(),
+                    total,
+                )
+            })?,
             format!("/donnees/{}/catalogue", c.slug),
             format!("Données ouvertes — {}", c.name),
             format!("Les jeux de données que {} publie sur Guichet.", c.name),
@@ -120,17 +129,14 @@ async fn build(
             },
         ),
     };
-    let total = datasets.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1) as u64;
-    let page = page.unwrap_or(1).max(1);
     if page > pages {
         return Ok(None);
     }
     let link = |n: u64| state.config.link(&format!("{base}.{extension}?page={n}"));
-    let start = ((page - 1) as usize) * PAGE_SIZE;
     let mut described = Vec::new();
-    for d in datasets.into_iter().skip(start).take(PAGE_SIZE) {
-        let owner = collectivites.get(&d.tenant_id);
+    for d in datasets {
+        let owner = snap.collectivite(d.tenant_id);
         described.push(dataset(state, &d, owner, &platform_agent));
     }
     Ok(Some(Catalogue {

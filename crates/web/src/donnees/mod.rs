@@ -75,24 +75,33 @@ struct Listed {
 struct PortalPage {
     layout: Layout,
     datasets: Vec<Listed>,
+    total: i64,
+    page: i64,
+    pages: i64,
 }
 
-/// `/donnees`: every published dataset.
+/// Datasets a page of the portal.
+const PORTAL_PAGE: i64 = 50;
+
+#[derive(serde::Deserialize)]
+pub struct PortalQuery {
+    page: Option<i64>,
+}
+
+/// `/donnees`: every published dataset, a page at a time.
 pub async fn portal(
     State(state): State<AppState>,
     visitor: crate::auth::Visitor,
+    Query(q): Query<PortalQuery>,
 ) -> Result<Response, AppError> {
-    let owners: std::collections::HashMap<i64, Collectivite> =
-        guichet_store::collectivite::list(&state.db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-    let datasets = store::all(&state.db)
-        .await?
+    let snap = state.catalogue.snapshot(&state).await?;
+    let page = q.page.unwrap_or(1).max(1);
+    let (datasets, total) =
+        store::published_page(&state.db, (page - 1) * PORTAL_PAGE, PORTAL_PAGE).await?;
+    let datasets = datasets
         .into_iter()
         .map(|d| {
-            let (owner, owner_name) = match owners.get(&d.tenant_id) {
+            let (owner, owner_name) = match snap.collectivite(d.tenant_id) {
                 Some(c) => (c.slug.clone(), c.name.clone()),
                 None => (PLATFORM_OWNER.into(), "Plateforme".into()),
             };
@@ -107,6 +116,9 @@ pub async fn portal(
     html(&PortalPage {
         layout: Layout::for_visitor(&state, &visitor).await,
         datasets,
+        total,
+        page,
+        pages: (total + PORTAL_PAGE - 1) / PORTAL_PAGE,
     })
 }
 

@@ -207,7 +207,14 @@ async fn queue_page(
     } else {
         Vec::new()
     };
-    let mut titles = std::collections::HashMap::new();
+    // The collectivité's démarches name the rows and fill the filter's list.
+    let demarches: Vec<(i64, String)> = demarche::list(&state.db, ctx.collectivite.id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.title))
+        .collect();
+    let titles: std::collections::HashMap<i64, &str> =
+        demarches.iter().map(|(id, t)| (*id, t.as_str())).collect();
     let mut rows = Vec::new();
     let codes: Vec<String> = dossiers
         .iter()
@@ -215,17 +222,13 @@ async fn queue_page(
         .collect();
     let communes = guichet_store::territoire::commune_names(&state.db, &codes).await?;
     for x in &dossiers {
-        if let std::collections::hash_map::Entry::Vacant(e) = titles.entry(x.demarche_id) {
-            let t = demarche::get(&state.db, ctx.collectivite.id, x.demarche_id)
-                .await?
-                .map(|d| d.title)
-                .unwrap_or_default();
-            e.insert(t);
-        }
         rows.push(Row {
             id: x.id,
             number: x.number.clone(),
-            demarche: titles.get(&x.demarche_id).cloned().unwrap_or_default(),
+            demarche: titles
+                .get(&x.demarche_id)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
             applicant: x.applicant_name.clone().unwrap_or_default(),
             state: x.state.label(),
             deadline: x.deadline_at.map(format_day).unwrap_or_else(|| "—".into()),
@@ -249,11 +252,7 @@ async fn queue_page(
     let status = errors.status();
     let page = QueuePage {
         layout: Layout::for_visitor(state, visitor).await,
-        demarches: demarche::list(&state.db, ctx.collectivite.id)
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.title))
-            .collect(),
+        demarches,
         flash,
         agents: processing_agents(state, ctx.collectivite.id).await?,
         equipes: guichet_store::equipe::equipes(&state.db, ctx.collectivite.id)

@@ -13,12 +13,12 @@ pub mod satisfaction;
 use crate::error::AppError;
 use crate::layout::Layout;
 use crate::page::html;
+use crate::recherche::catalogue::Offer;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use graphique::{count, empile, Graphique, Serie};
-use guichet_domain::demarche::definition::IdentityLevel;
 use guichet_domain::pilotage::grille::{self, Critere, Mesures, Service};
 use guichet_domain::pilotage::{
     month_of, months, months_before, percent, quantile, share, Canal, Comptes, SMALL,
@@ -70,49 +70,24 @@ pub(crate) struct Offre {
     pub template_id: Option<i64>,
 }
 
-async fn offres(state: &AppState, only: Option<&Collectivite>) -> anyhow::Result<Vec<Offre>> {
-    let collectivites: HashMap<i64, Collectivite> = match only {
-        Some(c) => HashMap::from([(c.id, c.clone())]),
-        None => guichet_store::collectivite::list(&state.db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect(),
-    };
-    let published = match only {
-        Some(c) => {
-            let mut out = Vec::new();
-            for d in guichet_store::demarche::list_published(&state.db, c.id).await? {
-                let version = d.published_version.unwrap_or(1);
-                if let Some(def) =
-                    guichet_store::demarche::definition(&state.db, c.id, d.id, version).await?
-                {
-                    out.push((d, def));
-                }
-            }
-            out
-        }
-        None => guichet_store::demarche::all_published(&state.db).await?,
-    };
-    Ok(published
-        .into_iter()
-        .filter_map(|(d, def)| {
-            let c = collectivites.get(&d.tenant_id)?;
-            Some(Offre {
-                tenant_id: d.tenant_id,
-                id: d.id,
-                slug: d.slug,
-                title: d.title,
-                collectivite: c.name.clone(),
-                collectivite_slug: c.slug.clone(),
-                franceconnect: matches!(
-                    def.identity,
-                    IdentityLevel::Franceconnect | IdentityLevel::FranceconnectProposee
-                ),
-                template_id: d.template_id,
-            })
-        })
-        .collect())
+fn offre(o: &Offer) -> Offre {
+    Offre {
+        tenant_id: o.collectivite.id,
+        id: o.id,
+        slug: o.slug.clone(),
+        title: o.title.clone(),
+        collectivite: o.collectivite.name.clone(),
+        collectivite_slug: o.collectivite.slug.clone(),
+        franceconnect: o.franceconnect,
+        template_id: o.template_id,
+    }
+}
+
+/// The published démarches of a collectivité, from the catalogue (read once per change of
+/// what is published).
+async fn offres_of(state: &AppState, c: &Collectivite) -> anyhow::Result<Vec<Offre>> {
+    let snap = state.catalogue.snapshot(state).await?;
+    Ok(snap.offers_of(c.id).map(offre).collect())
 }
 
 /// "12 jours", "1 jour", "—".
@@ -422,7 +397,13 @@ async fn signalement_lines(
 pub struct PageQuery {
     #[serde(default)]
     page: Option<usize>,
+    /// The page of the table by collectivité.
+    #[serde(default)]
+    collectivites: Option<usize>,
 }
+
+/// Collectivités a page of the région's table.
+const COLLECTIVITES_PAGE: usize = 50;
 
 const GRID_PAGE: usize = 10;
 
@@ -436,15 +417,12 @@ pub(crate) struct LigneCollectivite {
 }
 
 /// Each collectivité offering démarches, with its totals over the period, by name.
+/// `named`: the collectivités shown, by (name, slug).
 fn per_collectivite(
-    offres: &[Offre],
+    named: BTreeMap<(&str, &str), i64>,
     lignes: &[Ligne],
     histograms: &HashMap<(i64, i64), Vec<(i64, i64)>>,
 ) -> Vec<LigneCollectivite> {
-    let mut named: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for o in offres {
-        named.insert((&o.collectivite, &o.collectivite_slug), o.tenant_id);
-    }
     // One pass over the figures, whatever the number of collectivités.
     let mut comptes: HashMap<i64, Comptes> = HashMap::new();
     for l in lignes {
@@ -494,6 +472,10 @@ struct RegionPage {
     charts: Vec<Graphique>,
     service: Vec<Critere>,
     collectivites: Vec<LigneCollectivite>,
+    /// The table by collectivité's page, its number of pages and of collectivités.
+    cpage: usize,
+    cpages: usize,
+    ctotal: usize,
     comparables: Vec<Comparable>,
     grid: Vec<LigneGrille>,
     page: usize,
@@ -511,16 +493,28 @@ pub async fn region(
     let lignes = store::lignes(&state.db, Perimetre::Region, &p.first).await?;
     let histograms = store::delays(&state.db, Perimetre::Region, &p.first).await?;
     let (all, by_canal) = totals(lignes.iter());
-    let offres = offres(&state, None).await?;
-    let collectivites = per_collectivite(&offres, &lignes, &histograms);
+    let snap = state.catalogue.snapshot(&state).await?;
+    let named: BTreeMap<(&str, &str), i64> = snap
+        .offering()
+        .map(|c| ((c.name.as_str(), c.slug.as_str()), c.id))
+        .collect();
+    let ctotal = named.len();
+    let cpages = ctotal.div_ceil(COLLECTIVITES_PAGE).max(1);
+    let cpage = q.collectivites.unwrap_or(1).clamp(1, cpages);
+    let named = named
+        .into_iter()
+        .skip((cpage - 1) * COLLECTIVITES_PAGE)
+        .take(COLLECTIVITES_PAGE)
+        .collect();
+    let collectivites = per_collectivite(named, &lignes, &histograms);
     let mut adopters: BTreeMap<i64, (String, Vec<i64>)> = BTreeMap::new();
-    for o in &offres {
+    for o in snap.offers() {
         if let Some(t) = o.template_id {
             let e = adopters
                 .entry(t)
                 .or_insert_with(|| (o.title.clone(), Vec::new()));
-            if !e.1.contains(&o.tenant_id) {
-                e.1.push(o.tenant_id);
+            if !e.1.contains(&o.collectivite.id) {
+                e.1.push(o.collectivite.id);
             }
         }
     }
@@ -533,13 +527,14 @@ pub async fn region(
             adopters: t.len(),
         })
         .collect();
-    let total = offres.len();
+    let total = snap.offers().len();
     let pages = total.div_ceil(GRID_PAGE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
-    let shown: Vec<Offre> = offres
-        .into_iter()
+    let shown: Vec<Offre> = snap
+        .offers()
         .skip((page - 1) * GRID_PAGE)
         .take(GRID_PAGE)
+        .map(offre)
         .collect();
     let accessibility = store::accessibility(&state.db).await?;
     html(&RegionPage {
@@ -550,6 +545,9 @@ pub async fn region(
         grid: grid(shown, &lignes, &accessibility),
         periode: p.label,
         collectivites,
+        cpage,
+        cpages,
+        ctotal,
         comparables,
         page,
         pages,
@@ -586,7 +584,7 @@ pub async fn collectivite(
     let lignes = store::lignes(&state.db, scope, &p.first).await?;
     let histograms = store::delays(&state.db, scope, &p.first).await?;
     let (all, by_canal) = totals(lignes.iter());
-    let offres = offres(&state, Some(&c)).await?;
+    let offres = offres_of(&state, &c).await?;
     let accessibility = store::accessibility(&state.db).await?;
     html(&CollectivitePage {
         layout: Layout::for_visitor(&state, &visitor).await,
@@ -623,7 +621,7 @@ pub async fn demarche(
     let Some(c) = guichet_store::collectivite::by_slug(&state.db, &slug).await? else {
         return Ok(crate::page::not_found(State(state)).await);
     };
-    let Some(offre) = offres(&state, Some(&c))
+    let Some(offre) = offres_of(&state, &c)
         .await?
         .into_iter()
         .find(|o| o.slug == demarche)
@@ -666,10 +664,13 @@ pub async fn modele(
     visitor: crate::auth::Visitor,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let offres: Vec<Offre> = offres(&state, None)
+    let offres: Vec<Offre> = state
+        .catalogue
+        .snapshot(&state)
         .await?
-        .into_iter()
+        .offers()
         .filter(|o| o.template_id == Some(id))
+        .map(offre)
         .collect();
     let Some(title) = offres.first().map(|o| o.title.clone()) else {
         return Ok(crate::page::not_found(State(state)).await);

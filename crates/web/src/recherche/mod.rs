@@ -13,7 +13,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use catalogue::{Group, Place};
+use catalogue::{Answer, Group, Place, ReportOffer, Snapshot};
 use guichet_domain::text::fold;
 use serde::Deserialize;
 
@@ -43,46 +43,27 @@ struct ResultsPage {
     suggest_js: &'static str,
 }
 
-/// "Signaler un problème" offered by a search: the category, the link to the prefilled form,
-/// and who handles it in the resident's commune (or why nobody on Guichet does).
-pub struct ReportOffer {
-    pub label: String,
-    pub url: String,
-    pub handled_by: Option<String>,
-    pub elsewhere: Option<String>,
-}
-
 /// The signalement categories a search describes, offered in the resident's commune.
 async fn report_offers(
     state: &AppState,
+    snap: &Snapshot,
     query: &str,
     place: Option<&Place>,
 ) -> anyhow::Result<Vec<ReportOffer>> {
-    let matching: Vec<_> = guichet_store::signalement::offered(&state.db)
-        .await?
-        .into_iter()
-        .filter(|c| guichet_domain::signalement::matches_search(query, &c.code, &c.label))
-        .collect();
-    // The collectivités are read only when one of their own categories matches.
-    let collectivites = if matching.iter().any(|c| c.tenant_id.is_some()) {
-        guichet_store::collectivite::list(&state.db).await?
-    } else {
-        Vec::new()
-    };
     let mut offers = Vec::new();
-    for c in matching {
+    for c in snap
+        .categories()
+        .iter()
+        .filter(|c| guichet_domain::signalement::matches_search(query, &c.code, &c.label))
+    {
         // A collectivité's own category is offered on its territory only.
         if let (Some(owner), Some(p)) = (c.tenant_id, place) {
-            let covers = collectivites
-                .iter()
-                .find(|t| t.id == owner)
-                .is_some_and(|t| catalogue::collectivite_covers(t, &p.chain));
-            if !covers {
+            if !snap.covers(owner, &p.chain) {
                 continue;
             }
         }
         let (handled_by, elsewhere) = match place {
-            Some(p) => match catalogue::route_signalement(state, &c, None, p).await? {
+            Some(p) => match catalogue::route_in(state, snap, c.competence.clone(), p).await? {
                 Ok((t, _)) => (Some(t.name), None),
                 Err(reason) => (None, Some(reason)),
             },
@@ -93,7 +74,7 @@ async fn report_offers(
             .unwrap_or_default();
         offers.push(ReportOffer {
             url: format!("/signalements/nouveau?categorie={}{commune}", c.id),
-            label: c.label,
+            label: c.label.clone(),
             handled_by,
             elsewhere,
         });
@@ -106,7 +87,28 @@ pub async fn resolve_commune(
     state: &AppState,
     typed: &str,
 ) -> anyhow::Result<Result<Place, Vec<(String, String)>>> {
+    let snap = state.catalogue.snapshot(state).await?;
+    resolve_in(state, &snap, typed).await
+}
+
+async fn resolve_in(
+    state: &AppState,
+    snap: &Snapshot,
+    typed: &str,
+) -> anyhow::Result<Result<Place, Vec<(String, String)>>> {
     let typed = typed.trim();
+    let resolved = catalogue::resolution(snap, typed, lookup(state, typed)).await?;
+    Ok(match resolved {
+        Ok(insee) => match snap.place(state, &insee).await? {
+            Some(p) => Ok(p),
+            None => Err(Vec::new()),
+        },
+        Err(choices) => Err(choices),
+    })
+}
+
+/// The communes of the referential matching what was typed: a postal or INSEE code, or a name.
+async fn lookup(state: &AppState, typed: &str) -> anyhow::Result<catalogue::Resolution> {
     let is_code = typed.len() == 5 && typed.chars().filter(char::is_ascii_digit).count() >= 3;
     let mut found = if is_code {
         let mut c = guichet_store::territoire::communes_by_insee(&state.db, typed).await?;
@@ -128,9 +130,7 @@ pub async fn resolve_commune(
     found.retain(|c| c.kind.code() == "commune-actuelle");
     found.dedup_by(|a, b| a.insee == b.insee);
     if found.len() == 1 {
-        if let Some(p) = catalogue::place(state, &found[0].insee).await? {
-            return Ok(Ok(p));
-        }
+        return Ok(Ok(found.remove(0).insee));
     }
     Ok(Err(found
         .into_iter()
@@ -153,8 +153,9 @@ pub async fn page(
     let mut errors = Errors::default();
     let mut place = None;
     let mut choices = Vec::new();
+    let snap = state.catalogue.snapshot(&state).await?;
     if !q.commune.trim().is_empty() {
-        match resolve_commune(&state, &q.commune).await? {
+        match resolve_in(&state, &snap, &q.commune).await? {
             Ok(p) => place = Some(p),
             Err(list) if list.is_empty() => errors.add(
                 "commune",
@@ -170,17 +171,34 @@ pub async fn page(
             "Votre recherche est trop longue : 200 caractères au plus.",
         );
     }
-    let groups = match (&place, searched && errors.is_empty() && choices.is_empty()) {
-        (_, true) => catalogue::find(&state, &q.q, place.as_ref()).await?,
+    // Answers are remembered per query and commune until what is searched changes.
+    let answer = match (&place, searched && errors.is_empty() && choices.is_empty()) {
+        (_, true) => {
+            let insee = place.as_ref().map(|p| p.insee.as_str()).unwrap_or("");
+            snap.answer(&q.q, insee, async {
+                Ok(Answer {
+                    groups: catalogue::find_in(&state, &snap, &q.q, place.as_ref()).await?,
+                    reports: report_offers(&state, &snap, &q.q, place.as_ref()).await?,
+                })
+            })
+            .await?
+        }
         // Only the commune: everything offered to its residents, by every level.
-        (Some(p), false) if errors.is_empty() => catalogue::offered_in(&state, p).await?,
-        _ => Vec::new(),
+        (Some(p), false) if errors.is_empty() => {
+            snap.answer("", &p.insee, async {
+                Ok(Answer {
+                    groups: catalogue::offered_in(&state, &snap, p).await?,
+                    reports: Vec::new(),
+                })
+            })
+            .await?
+        }
+        _ => std::sync::Arc::new(Answer {
+            groups: Vec::new(),
+            reports: Vec::new(),
+        }),
     };
-    let reports = if searched && errors.is_empty() && choices.is_empty() {
-        report_offers(&state, &q.q, place.as_ref()).await?
-    } else {
-        Vec::new()
-    };
+    let (groups, reports) = (answer.groups.clone(), answer.reports.clone());
     let status = errors.status();
     let page = ResultsPage {
         layout: Layout::for_visitor(&state, &visitor).await,

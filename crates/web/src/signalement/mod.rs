@@ -162,17 +162,13 @@ async fn report_page(
 ) -> Result<Response, AppError> {
     let mut categories = Vec::new();
     let mut own: Vec<(String, Vec<Category>)> = Vec::new();
-    let names: std::collections::HashMap<i64, String> = collectivite::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
-    for c in store::offered(&state.db).await? {
-        match c.tenant_id.and_then(|t| names.get(&t)) {
-            None => categories.push(c),
-            Some(name) => match own.iter_mut().find(|(n, _)| n == name) {
-                Some((_, list)) => list.push(c),
-                None => own.push((name.clone(), vec![c])),
+    let snap = state.catalogue.snapshot(state).await?;
+    for c in snap.categories() {
+        match c.tenant_id.and_then(|t| snap.collectivite(t)) {
+            None => categories.push(c.clone()),
+            Some(t) => match own.iter_mut().find(|(n, _)| *n == t.name) {
+                Some((_, list)) => list.push(c.clone()),
+                None => own.push((t.name.clone(), vec![c.clone()])),
             },
         }
     }
