@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{analyze, bulk_dossiers, cpu_ms, deposit, file_once, percentile, signed_in, DEF};
+use common::{analyze, bulk_dossiers, cpu_ms, deposit, percentile, signed_in, DEF};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -96,34 +96,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut cmd = tokio::process::Command::new(&bin);
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-        &dir.display().to_string(),
-    ]);
-    if url.starts_with("postgres") {
-        cmd.args(["--database-url", &url]);
-    }
-    let mut server = cmd
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(CLIENTS)
-        .build()?;
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (mut server, base, client) = common::serve(&bin, &dir, &url).await?;
     let server_pid = server.id().unwrap_or_default();
     let rss = || {
         std::fs::read_to_string(format!("/proc/{server_pid}/status"))
@@ -144,51 +117,19 @@ async fn main() -> anyhow::Result<()> {
     // 1. Submissions.
     let (cookie, _) = guichet_store::session::create(&db, user.id, false, None, None).await?;
     let (cookies, token) = signed_in(&client, &base, &cookie).await?;
+    let (flows, mut deposits, errors) = common::filings(
+        &client,
+        &base,
+        (&cookies, &token),
+        &format!("dijon/{}", d.slug),
+        CLIENTS,
+        Instant::now() + RUN,
+    )
+    .await;
     let cookies = Arc::new(cookies);
-    let deadline = Instant::now() + RUN;
-    let mut tasks = Vec::new();
-    for w in 0..CLIENTS {
-        let (client, base, cookies, token, slug) = (
-            client.clone(),
-            base.clone(),
-            cookies.clone(),
-            token.clone(),
-            d.slug.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let (mut deposits, mut flows, mut errors) = (Vec::new(), Vec::new(), 0u64);
-            let mut n = 0;
-            while Instant::now() < deadline {
-                n += 1;
-                let address = format!("{n} rue du Banc d'essai {w}, 21000 Dijon");
-                let demarche = format!("dijon/{slug}");
-                match file_once(&client, &base, &cookies, &token, &demarche, &address).await {
-                    Some((flow, deposit)) => {
-                        flows.push(flow);
-                        deposits.push(deposit);
-                    }
-                    None => errors += 1,
-                }
-            }
-            (deposits, flows, errors)
-        }));
-    }
-    let (mut deposits, mut flows, mut errors) = (Vec::new(), Vec::new(), 0u64);
-    let mut peak_rss = 0;
-    for t in tasks {
-        let (d, f, e) = t.await?;
-        deposits.extend(d);
-        flows.extend(f);
-        errors += e;
-        peak_rss = peak_rss.max(rss());
-    }
-    flows.sort();
+    let mut peak_rss = rss();
     let flows_per_s = flows.len() as f64 / RUN.as_secs_f64();
-    let flow_deposits = {
-        let mut d = std::mem::take(&mut deposits);
-        d.sort();
-        d
-    };
+    let flow_deposits = std::mem::take(&mut deposits);
 
     // 2. Submissions: the deposit request itself, on drafts filled beforehand (a usager fills a
     // draft over minutes; the submission is the request that files it and acknowledges it).

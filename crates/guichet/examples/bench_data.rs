@@ -11,7 +11,8 @@
 //! million dossiers.
 //!
 //! Usage: bench_data <guichet binary> <data dir> [database url]; prints a Markdown section.
-//! `DOSSIERS`, `JOURNAL` and `SIGNALEMENTS` change the sizes (for a quick try).
+//! `DOSSIERS`, `JOURNAL` and `SIGNALEMENTS` change the sizes (for a quick try). Needs `psql` or
+//! the `sqlite3` shell, which load the journal.
 
 mod common;
 
@@ -60,7 +61,7 @@ async fn dossiers(
                      WHEN x.n % 20 = 18 THEN 'brouillon' ELSE 'depose' END,
                 '{{\"demande\":[\"Demande numéro ' || CAST(x.n AS TEXT) || '\"]}}',
                 'Demandeur ' || CAST(x.n % 100000 AS TEXT), 'demandeur ' || CAST(x.n % 100000 AS TEXT),
-                x.s, x.s, x.s, x.s, x.s + 61 * {DAY},
+                x.s, x.s, x.s, x.s, x.s + {deadline},
                 CASE WHEN x.n % 20 < 15 THEN x.s + (x.n % 90) * {DAY} ELSE NULL END,
                 CASE WHEN x.n % 97 = 0 THEN 1 ELSE 0 END,
                 CASE WHEN x.n % 10 = 0 THEN 'guichet' ELSE 'en_ligne' END,
@@ -69,6 +70,8 @@ async fn dossiers(
          JOIN demarches d ON d.id = x.did",
         start = now - span,
         step = span / n.max(1),
+        // Computed here: PostgreSQL would multiply the two literals as 32-bit integers.
+        deadline = 61 * DAY,
     ))
     .execute(db.pool())
     .await?;
@@ -107,77 +110,95 @@ async fn signalements(db: &guichet_store::Db, n: i64, tenants: &[i64]) -> anyhow
 }
 
 /// Appends `n` entries to the journal's chain, as the platform would have: each hashed over the
-/// previous one; 500 rows a statement, 100,000 a transaction.
-async fn journal(db: &guichet_store::Db, n: i64, tenants: &[i64]) -> anyhow::Result<()> {
+/// previous one, here in Rust; written to a file in PostgreSQL's text format and loaded by the
+/// database's own bulk loader (`psql`'s `\copy`, the `sqlite3` shell's `.import`), ten million
+/// rows being too many for one statement at a time.
+async fn journal(
+    db: &guichet_store::Db,
+    url: &str,
+    dir: &std::path::Path,
+    n: i64,
+    tenants: &[i64],
+) -> anyhow::Result<()> {
     use guichet_domain::journal::{entry_hash, Event};
+    use std::io::Write;
     let (mut last_id, mut prev): (i64, String) =
         sqlx::query_as("SELECT last_id, last_hash FROM audit_head WHERE singleton = 1")
             .fetch_one(db.pool())
             .await?;
     let start = guichet_store::now_ms() - 3 * 365 * DAY;
     let step = 3 * 365 * DAY / n.max(1);
-    const ROWS: i64 = 500;
-    let columns = 13;
-    let placeholders: Vec<String> = (0..ROWS)
-        .map(|r| {
-            let p: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
-                .collect();
-            format!("({})", p.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO audit_events (id, at, tenant_id, actor_id, actor, on_behalf_of, action, object_type, object_id, ip, details, prev_hash, hash) VALUES {}",
-        placeholders.join(", ")
-    );
-    let mut done = 0;
-    while done < n {
-        let mut tx = db.begin().await?;
-        let end = (done + 100_000).min(n);
-        while done < end {
-            let mut q = sqlx::query(&sql);
-            for _ in 0..ROWS {
-                done += 1;
-                let id = last_id + 1;
-                let at = start + done * step;
-                let event = Event {
-                    tenant_id: Some(tenants[(done as usize) % tenants.len()]),
-                    actor_id: None,
-                    actor: format!("agent{}@exemple.fr", done % 1000),
-                    on_behalf_of: None,
-                    action: "dossier.etat".into(),
-                    object_type: Some("dossier".into()),
-                    object_id: Some(format!("B-{done}")),
-                    ip: Some("192.0.2.1".into()),
-                    details: format!("{{\"etat\":\"accepte\",\"n\":{done}}}"),
-                };
-                let hash = entry_hash(id, at, &event, &prev);
-                q = q
-                    .bind(id)
-                    .bind(at)
-                    .bind(event.tenant_id)
-                    .bind(event.actor_id)
-                    .bind(event.actor)
-                    .bind(event.on_behalf_of)
-                    .bind(event.action)
-                    .bind(event.object_type)
-                    .bind(event.object_id)
-                    .bind(event.ip)
-                    .bind(event.details)
-                    .bind(prev)
-                    .bind(hash.clone());
-                prev = hash;
-                last_id = id;
-            }
-            q.execute(&mut *tx).await?;
-        }
-        sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
-            .bind(last_id)
-            .bind(&prev)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+    let path = dir.join("journal.tsv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    for i in 1..=n {
+        let id = last_id + 1;
+        let at = start + i * step;
+        let event = Event {
+            tenant_id: Some(tenants[(i as usize) % tenants.len()]),
+            actor_id: None,
+            actor: format!("agent{}@exemple.fr", i % 1000),
+            on_behalf_of: None,
+            action: "dossier.etat".into(),
+            object_type: Some("dossier".into()),
+            object_id: Some(format!("D-{i}")),
+            ip: Some("192.0.2.1".into()),
+            details: format!("{{\"etat\":\"accepte\",\"n\":{i}}}"),
+        };
+        let hash = entry_hash(id, at, &event, &prev);
+        writeln!(
+            out,
+            "{id}\t{at}\t{}\t\\N\t{}\t\\N\t{}\t{}\t{}\t{}\t{}\t{prev}\t{hash}",
+            event.tenant_id.unwrap_or_default(),
+            event.actor,
+            event.action,
+            event.object_type.unwrap_or_default(),
+            event.object_id.unwrap_or_default(),
+            event.ip.unwrap_or_default(),
+            event.details,
+        )?;
+        prev = hash;
+        last_id = id;
     }
+    out.flush()?;
+    drop(out);
+    const COLUMNS: &str = "id, at, tenant_id, actor_id, actor, on_behalf_of, action, object_type, object_id, ip, details, prev_hash, hash";
+    let loaded = if url.starts_with("postgres") {
+        std::process::Command::new("psql")
+            .args([url, "-v", "ON_ERROR_STOP=1", "-qc"])
+            .arg(format!(
+                "\\copy audit_events ({COLUMNS}) FROM '{}'",
+                path.display()
+            ))
+            .status()?
+    } else {
+        let script = format!(
+            "CREATE TEMP TABLE j (id, at, tenant_id, actor_id, actor, on_behalf_of, action, object_type, object_id, ip, details, prev_hash, hash);
+.mode tabs
+.import {} j
+INSERT INTO audit_events ({COLUMNS})
+  SELECT CAST(id AS INTEGER), CAST(at AS INTEGER), CAST(tenant_id AS INTEGER), NULL, actor, NULL, action,
+         object_type, object_id, ip, details, prev_hash, hash FROM j;
+",
+            path.display()
+        );
+        let mut child = std::process::Command::new("sqlite3")
+            .args(["-bail", &dir.join("guichet.sqlite").display().to_string()])
+            .stdin(std::process::Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("sqlite3's input"))?
+            .write_all(script.as_bytes())?;
+        child.wait()?
+    };
+    anyhow::ensure!(loaded.success(), "loading the journal failed");
+    std::fs::remove_file(&path)?;
+    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
+        .bind(last_id)
+        .bind(&prev)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
@@ -201,8 +222,6 @@ async fn main() -> anyhow::Result<()> {
         size("JOURNAL", 10_000_000),
         size("SIGNALEMENTS", 1_000_000),
     );
-    // Round to whole rows of the journal's statements.
-    let n_journal = n_journal / 500 * 500;
     let common::Setup {
         bin,
         dir,
@@ -258,7 +277,7 @@ async fn main() -> anyhow::Result<()> {
     signalements(&db, n_signalements, &tenants).await?;
     let signalements_time = t.elapsed();
     let t = Instant::now();
-    journal(&db, n_journal, &tenants).await?;
+    journal(&db, &url, &dir, n_journal, &tenants).await?;
     let journal_time = t.elapsed();
     let t = Instant::now();
     guichet_store::pilotage::rebuild(&db).await?;
@@ -281,14 +300,10 @@ async fn main() -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     guichet_store::compte::force_totp(&db, agent.id, &guichet_store::compte::new_totp_secret())
         .await?;
-    guichet_store::equipe::grant(
-        &db,
-        tenants[0],
-        agent.id,
-        guichet_domain::role::Role::Instructeur,
-        None,
-    )
-    .await?;
+    // Every role of the collectivité, as the demo's agents: the queues and the signalements.
+    for role in guichet_domain::role::Role::TENANT_ROLES {
+        guichet_store::equipe::grant(&db, tenants[0], agent.id, role, None).await?;
+    }
     let (session, _) = guichet_store::session::create(&db, agent.id, true, None, None).await?;
     let dijon_demarche = first + 3;
     let middle: i64 = sqlx::query_scalar(
@@ -299,7 +314,10 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     db.close().await;
 
-    let (mut server, base, _) = common::serve(&bin, &dir, &url).await?;
+    // A node that only serves: the background work (the daily check of the whole journal, the
+    // open data's regeneration for every collectivité) would run on another node.
+    let (mut server, base, _) =
+        common::serve_with(&bin, &dir, &url, &[("GUICHET_WORKER", "false")]).await?;
     let server_pid = server.id().unwrap_or_default();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -21,6 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 64;
+/// The measured node only serves: the background work (e-mails, the open data's daily
+/// regeneration for every collectivité…) runs on another node, as the README's production
+/// section allows, and does not land in one page's figures.
+const SERVING_ONLY: &[(&str, &str)] = &[("GUICHET_WORKER", "false")];
 /// Each page's run; `SECONDS` changes it (for profiling one page).
 fn run() -> Duration {
     Duration::from_secs(
@@ -148,38 +152,10 @@ async fn main() -> anyhow::Result<()> {
         "SQLite"
     };
 
-    // The demonstration platform: it seeds itself on its first start.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let demo_base = format!("http://127.0.0.1:{port}");
-    let mut cmd = tokio::process::Command::new(&bin);
-    cmd.args([
-        "demo",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-        &dir.display().to_string(),
-    ]);
-    if url.starts_with("postgres") {
-        cmd.args(["--database-url", &url]);
-    }
-    let mut server = cmd
-        .env("RUST_LOG", "warn")
-        // No map tiles from elsewhere: only loopback is a target.
-        .env("GUICHET_MAP_TILE_URL", "")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let started = Instant::now();
-    while reqwest::get(format!("{demo_base}/healthz")).await.is_err() {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(300),
-            "the demo did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The demonstration platform: it seeds itself on its first start (no map tiles from
+    // elsewhere: only loopback is a target).
+    let (mut server, _, _) =
+        common::start(&bin, "demo", &dir, &url, &[("GUICHET_MAP_TILE_URL", "")]).await?;
 
     // The région's data set, added beside the demo's.
     let db = guichet_store::Db::connect(&url, &Default::default()).await?;
@@ -270,7 +246,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Default::default()
     };
-    let (mut server, base, _) = common::serve(&bin, &dir, &url).await?;
+    let (mut server, base, _) = common::serve_with(&bin, &dir, &url, SERVING_ONLY).await?;
     let server_pid = server.id().unwrap_or_default();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -305,46 +281,18 @@ async fn main() -> anyhow::Result<()> {
     // The usager's journey: three form posts per dossier filed.
     let (cookies, token, _) = sessions["usager"].clone();
     let demarche = format!("dijon/{}", d.slug);
-    let deadline = Instant::now() + run();
     let before = cpu_ms(server_pid).1;
-    let mut tasks = Vec::new();
-    for w in 0..CLIENTS {
-        let (client, base, cookies, token, demarche) = (
-            client.clone(),
-            base.clone(),
-            cookies.clone(),
-            token.clone(),
-            demarche.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let (mut flows, mut deposits, mut errors) = (Vec::new(), Vec::new(), 0u64);
-            let mut n = 0;
-            while Instant::now() < deadline {
-                n += 1;
-                let address = format!("{n} rue du Banc d'essai {w}, 21000 Dijon");
-                match common::file_once(&client, &base, &cookies, &token, &demarche, &address).await
-                {
-                    Some((flow, deposit)) => {
-                        flows.push(flow);
-                        deposits.push(deposit);
-                    }
-                    None => errors += 1,
-                }
-            }
-            (flows, deposits, errors)
-        }));
-    }
-    let (mut flows, mut deposits, mut errors) = (Vec::new(), Vec::new(), 0);
-    for t in tasks {
-        let (f, d, e) = t.await?;
-        flows.extend(f);
-        deposits.extend(d);
-        errors += e;
-    }
+    let (flows, deposits, errors) = common::filings(
+        &client,
+        &base,
+        (&cookies, &token),
+        &demarche,
+        CLIENTS,
+        Instant::now() + run(),
+    )
+    .await;
     let cpu = cpu_ms(server_pid).1 - before;
     peak_rss = peak_rss.max(rss(server_pid));
-    flows.sort();
-    deposits.sort();
     rows.push(Row {
         who: "usager",
         what: "complete filing: `POST` create, save the step, deposit (per flow)".into(),
@@ -410,13 +358,13 @@ async fn count_statements(
     if std::fs::File::open(PG_LOG).is_err() {
         return Ok(counts);
     }
-    let name: String = sqlx::query_scalar("SELECT current_database()")
+    let name: String = sqlx::query_scalar("SELECT CAST(current_database() AS TEXT)")
         .fetch_one(db.pool())
         .await?;
     sqlx::query(&format!("ALTER DATABASE {name} SET log_statement = 'all'"))
         .execute(db.pool())
         .await?;
-    let (mut server, base, client) = common::serve(bin, dir, url).await?;
+    let (mut server, base, client) = common::serve_with(bin, dir, url, SERVING_ONLY).await?;
     let marker = format!("@{name} LOG:  ");
     let logged = || -> usize {
         std::fs::read_to_string(PG_LOG)

@@ -282,11 +282,102 @@ pub struct Ligne {
 /// The figures of a perimeter from `from_month` on, by démarche, month and channel.
 pub async fn lignes(db: &Db, p: Perimetre, from_month: &str) -> anyhow::Result<Vec<Ligne>> {
     let (condition, params) = p.condition(2);
-    let sql = format!(
-        "SELECT tenant_id, demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 AND {condition}",
-        Comptes::COLUMNS.join(", ")
-    );
-    let mut q = sqlx::query(&sql).bind(from_month);
+    read_lignes(
+        db,
+        &format!(
+            "SELECT tenant_id, demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 AND {condition}",
+            Comptes::COLUMNS.join(", ")
+        ),
+        from_month,
+        params,
+    )
+    .await
+}
+
+/// The région's figures from `from_month` on, summed by month and channel (collectivité and
+/// démarche 0): a few dozen rows, whatever the number of démarches.
+pub async fn lignes_region(db: &Db, from_month: &str) -> anyhow::Result<Vec<Ligne>> {
+    read_lignes(
+        db,
+        &format!(
+            "SELECT 0 AS tenant_id, 0 AS demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 GROUP BY month, channel",
+            summed()
+        ),
+        from_month,
+        Vec::new(),
+    )
+    .await
+}
+
+/// The figures of these collectivités from `from_month` on, summed by collectivité, month and
+/// channel (démarche 0).
+pub async fn lignes_of_collectivites(
+    db: &Db,
+    ids: &[i64],
+    from_month: &str,
+) -> anyhow::Result<Vec<Ligne>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    read_lignes(
+        db,
+        &format!(
+            "SELECT tenant_id, 0 AS demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 AND tenant_id IN ({}) GROUP BY tenant_id, month, channel",
+            summed(),
+            placeholders(2, ids.len())
+        ),
+        from_month,
+        ids.to_vec(),
+    )
+    .await
+}
+
+/// The figures of these démarches from `from_month` on, by month and channel.
+pub async fn lignes_of_demarches(
+    db: &Db,
+    ids: &[i64],
+    from_month: &str,
+) -> anyhow::Result<Vec<Ligne>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    read_lignes(
+        db,
+        &format!(
+            "SELECT tenant_id, demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 AND demarche_id IN ({})",
+            Comptes::COLUMNS.join(", "),
+            placeholders(2, ids.len())
+        ),
+        from_month,
+        ids.to_vec(),
+    )
+    .await
+}
+
+/// Every figure column, summed.
+fn summed() -> String {
+    Comptes::COLUMNS
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `$first, $first+1, …`, `n` of them.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn read_lignes(
+    db: &Db,
+    sql: &str,
+    from_month: &str,
+    params: Vec<i64>,
+) -> anyhow::Result<Vec<Ligne>> {
+    let mut q = sqlx::query(sql).bind(from_month);
     for v in params {
         q = q.bind(v);
     }
@@ -317,11 +408,61 @@ pub async fn delays(
     from_month: &str,
 ) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
     let (condition, params) = p.condition(2);
-    let sql = format!(
-        "SELECT tenant_id, demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays WHERE month >= $1 AND {condition}
-         GROUP BY tenant_id, demarche_id, bucket"
-    );
-    let mut q = sqlx::query(&sql).bind(from_month);
+    read_delays(
+        db,
+        &format!(
+            "SELECT tenant_id, demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays WHERE month >= $1 AND {condition}
+             GROUP BY tenant_id, demarche_id, bucket"
+        ),
+        from_month,
+        params,
+    )
+    .await
+}
+
+/// The région's histogram of processing times from `from_month` on, under (0, 0).
+pub async fn delays_region(
+    db: &Db,
+    from_month: &str,
+) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
+    read_delays(
+        db,
+        "SELECT 0 AS tenant_id, 0 AS demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays WHERE month >= $1 GROUP BY bucket",
+        from_month,
+        Vec::new(),
+    )
+    .await
+}
+
+/// The histograms of these collectivités from `from_month` on, under (collectivité, 0).
+pub async fn delays_of_collectivites(
+    db: &Db,
+    ids: &[i64],
+    from_month: &str,
+) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    read_delays(
+        db,
+        &format!(
+            "SELECT tenant_id, 0 AS demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays WHERE month >= $1 AND tenant_id IN ({})
+             GROUP BY tenant_id, bucket",
+            placeholders(2, ids.len())
+        ),
+        from_month,
+        ids.to_vec(),
+    )
+    .await
+}
+
+async fn read_delays(
+    db: &Db,
+    sql: &str,
+    from_month: &str,
+    params: Vec<i64>,
+) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
+    let mut q = sqlx::query(sql).bind(from_month);
     for v in params {
         q = q.bind(v);
     }

@@ -138,6 +138,8 @@ pub struct Inner {
     pub catalogue: recherche::catalogue::Catalogue,
     /// OpenID providers' discovery documents, read once every few minutes.
     pub oidc_discovery: compte::oidc::DiscoveryCache,
+    /// The région's summed figures for its observatoire, read once a minute.
+    pub region_figures: pilotage::RegionFigures,
 }
 
 impl std::ops::Deref for AppState {
@@ -155,6 +157,7 @@ impl AppState {
             csrf_key: tokio::sync::OnceCell::new(),
             catalogue: recherche::catalogue::Catalogue::default(),
             oidc_discovery: compte::oidc::DiscoveryCache::default(),
+            region_figures: pilotage::RegionFigures::default(),
         }))
     }
 }

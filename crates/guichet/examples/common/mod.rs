@@ -36,13 +36,34 @@ pub async fn serve(
     dir: &std::path::Path,
     url: &str,
 ) -> anyhow::Result<(tokio::process::Child, String, reqwest::Client)> {
+    serve_with(bin, dir, url, &[]).await
+}
+
+/// [`serve`] with settings given as `GUICHET_*` environment variables.
+pub async fn serve_with(
+    bin: &str,
+    dir: &std::path::Path,
+    url: &str,
+    settings: &[(&str, &str)],
+) -> anyhow::Result<(tokio::process::Child, String, reqwest::Client)> {
+    start(bin, "serve", dir, url, settings).await
+}
+
+/// The binary's `command` (`serve`, `demo`) on a free loopback port, once it answers.
+pub async fn start(
+    bin: &str,
+    command: &str,
+    dir: &std::path::Path,
+    url: &str,
+    settings: &[(&str, &str)],
+) -> anyhow::Result<(tokio::process::Child, String, reqwest::Client)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut cmd = tokio::process::Command::new(bin);
     cmd.args([
-        "serve",
+        command,
         "--listen",
         &format!("127.0.0.1:{port}"),
         "--data-dir",
@@ -51,6 +72,7 @@ pub async fn serve(
     if url.starts_with("postgres") {
         cmd.args(["--database-url", url]);
     }
+    cmd.envs(settings.iter().copied());
     let server = cmd
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
@@ -59,6 +81,7 @@ pub async fn serve(
         .spawn()?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
         .build()?;
     while client.get(format!("{base}/healthz")).send().await.is_err() {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -210,6 +233,55 @@ pub async fn file_once(
     deposit(client, base, cookies, token, id)
         .await
         .then(|| (start.elapsed(), t.elapsed()))
+}
+
+/// What `clients` usagers filing `demarche` over and over until `deadline` achieved: each
+/// complete filing's time and its deposit's (sorted), and the filings that failed.
+pub async fn filings(
+    client: &reqwest::Client,
+    base: &str,
+    session: (&str, &str),
+    demarche: &str,
+    clients: usize,
+    deadline: Instant,
+) -> (Vec<Duration>, Vec<Duration>, u64) {
+    let mut tasks = Vec::new();
+    for w in 0..clients {
+        let (client, base, cookies, token, demarche) = (
+            client.clone(),
+            base.to_string(),
+            session.0.to_string(),
+            session.1.to_string(),
+            demarche.to_string(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut flows, mut deposits, mut errors) = (Vec::new(), Vec::new(), 0u64);
+            let mut n = 0;
+            while Instant::now() < deadline {
+                n += 1;
+                let address = format!("{n} rue du Banc d'essai {w}, 21000 Dijon");
+                match file_once(&client, &base, &cookies, &token, &demarche, &address).await {
+                    Some((flow, deposit)) => {
+                        flows.push(flow);
+                        deposits.push(deposit);
+                    }
+                    None => errors += 1,
+                }
+            }
+            (flows, deposits, errors)
+        }));
+    }
+    let (mut flows, mut deposits, mut errors) = (Vec::new(), Vec::new(), 0);
+    for t in tasks {
+        if let Ok((f, d, e)) = t.await {
+            flows.extend(f);
+            deposits.extend(d);
+            errors += e;
+        }
+    }
+    flows.sort();
+    deposits.sort();
+    (flows, deposits, errors)
 }
 
 /// CPU time spent so far, in ms: the whole machine's busy time (every process: server,

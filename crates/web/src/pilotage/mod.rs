@@ -27,6 +27,7 @@ use guichet_store::collectivite::Collectivite;
 use guichet_store::pilotage::{self as store, Ligne, Perimetre};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// The automatic accessibility check of the platform's pages, written by the browser suite
 /// (`tests/browser`): pages checked with axe-core and violations found.
@@ -483,6 +484,42 @@ struct RegionPage {
     total: usize,
 }
 
+/// The région's summed figures and delays.
+type RegionSums = (Vec<Ligne>, HashMap<(i64, i64), Vec<(i64, i64)>>);
+
+/// The région's summed figures, read at most once a minute by each node: summing a région's
+/// figures takes seconds at ten million dossiers, and a public statistics page may be a minute
+/// behind. One request reads them, the others wait for its answer.
+#[derive(Default)]
+pub struct RegionFigures(tokio::sync::Mutex<Option<(std::time::Instant, String, Arc<RegionSums>)>>);
+
+const REGION_FIGURES_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl RegionFigures {
+    async fn get(
+        &self,
+        db: &guichet_store::Db,
+        from_month: &str,
+    ) -> anyhow::Result<Arc<RegionSums>> {
+        let mut slot = self.0.lock().await;
+        if let Some((at, month, sums)) = slot.as_ref() {
+            if month == from_month && at.elapsed() < REGION_FIGURES_AGE {
+                return Ok(sums.clone());
+            }
+        }
+        let sums = Arc::new((
+            store::lignes_region(db, from_month).await?,
+            store::delays_region(db, from_month).await?,
+        ));
+        *slot = Some((
+            std::time::Instant::now(),
+            from_month.to_string(),
+            sums.clone(),
+        ));
+        Ok(sums)
+    }
+}
+
 /// `/observatoire`: the région.
 pub async fn region(
     State(state): State<AppState>,
@@ -490,8 +527,10 @@ pub async fn region(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let p = periode(guichet_store::now_ms());
-    let lignes = store::lignes(&state.db, Perimetre::Region, &p.first).await?;
-    let histograms = store::delays(&state.db, Perimetre::Region, &p.first).await?;
+    // The région's figures summed by the database; the collectivités' and the démarches' only
+    // for those shown: a page of constant cost, whatever the number of démarches.
+    let sums = state.region_figures.get(&state.db, &p.first).await?;
+    let (lignes, histograms) = (&sums.0, &sums.1);
     let (all, by_canal) = totals(lignes.iter());
     let snap = state.catalogue.snapshot(&state).await?;
     let named: BTreeMap<(&str, &str), i64> = snap
@@ -501,12 +540,17 @@ pub async fn region(
     let ctotal = named.len();
     let cpages = ctotal.div_ceil(COLLECTIVITES_PAGE).max(1);
     let cpage = q.collectivites.unwrap_or(1).clamp(1, cpages);
-    let named = named
+    let named: BTreeMap<(&str, &str), i64> = named
         .into_iter()
         .skip((cpage - 1) * COLLECTIVITES_PAGE)
         .take(COLLECTIVITES_PAGE)
         .collect();
-    let collectivites = per_collectivite(named, &lignes, &histograms);
+    let ids: Vec<i64> = named.values().copied().collect();
+    let collectivites = per_collectivite(
+        named,
+        &store::lignes_of_collectivites(&state.db, &ids, &p.first).await?,
+        &store::delays_of_collectivites(&state.db, &ids, &p.first).await?,
+    );
     let mut adopters: BTreeMap<i64, (String, Vec<i64>)> = BTreeMap::new();
     for o in snap.offers() {
         if let Some(t) = o.template_id {
@@ -537,12 +581,14 @@ pub async fn region(
         .map(offre)
         .collect();
     let accessibility = store::accessibility(&state.db).await?;
+    let ids: Vec<i64> = shown.iter().map(|o| o.id).collect();
+    let shown_lignes = store::lignes_of_demarches(&state.db, &ids, &p.first).await?;
     html(&RegionPage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        synthese: synthese(&all, by_canal, &merged(&histograms)),
-        charts: charts(&p, &lignes, false),
+        synthese: synthese(&all, by_canal, &merged(histograms)),
+        charts: charts(&p, lignes, false),
         service: service_criteria(&state, &p).await?,
-        grid: grid(shown, &lignes, &accessibility),
+        grid: grid(shown, &shown_lignes, &accessibility),
         periode: p.label,
         collectivites,
         cpage,
