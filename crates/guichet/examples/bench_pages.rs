@@ -139,18 +139,7 @@ async fn load(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let (bin, dir) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
-    std::fs::create_dir_all(&dir)?;
-    let url = args
-        .get(3)
-        .cloned()
-        .unwrap_or_else(|| guichet_store::Db::sqlite_url_in(&dir));
-    let backend = if url.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let (bin, dir, url, backend) = common::args()?;
 
     // The demonstration platform: it seeds itself on its first start (no map tiles from
     // elsewhere: only loopback is a target).

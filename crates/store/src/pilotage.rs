@@ -332,24 +332,34 @@ pub async fn lignes_of_collectivites(
     .await
 }
 
-/// The figures of these démarches from `from_month` on, by month and channel.
+/// The figures of these démarches, (collectivité, démarche), from `from_month` on, by month and
+/// channel: read by the table's key, whatever the size of the région.
 pub async fn lignes_of_demarches(
     db: &Db,
-    ids: &[i64],
+    ids: &[(i64, i64)],
     from_month: &str,
 ) -> anyhow::Result<Vec<Ligne>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let pairs: Vec<String> = (0..ids.len())
+        .map(|i| {
+            format!(
+                "(tenant_id = ${} AND demarche_id = ${})",
+                2 + 2 * i,
+                3 + 2 * i
+            )
+        })
+        .collect();
     read_lignes(
         db,
         &format!(
-            "SELECT tenant_id, demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 AND demarche_id IN ({})",
+            "SELECT tenant_id, demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 AND ({})",
             Comptes::COLUMNS.join(", "),
-            placeholders(2, ids.len())
+            pairs.join(" OR ")
         ),
         from_month,
-        ids.to_vec(),
+        ids.iter().flat_map(|(t, d)| [*t, *d]).collect(),
     )
     .await
 }

@@ -100,8 +100,11 @@ pub struct Setup {
     pub dijon: guichet_store::collectivite::Collectivite,
 }
 
-pub async fn setup() -> anyhow::Result<Setup> {
+/// A bench's arguments: the binary, the data directory (made if missing), the database URL
+/// (the data directory's SQLite when none) and the database's name.
+pub fn args() -> anyhow::Result<(String, std::path::PathBuf, String, &'static str)> {
     let args: Vec<String> = std::env::args().collect();
+    anyhow::ensure!(args.len() >= 3, "usage: BIN DATA_DIR [DATABASE_URL]");
     let (bin, dir) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
     std::fs::create_dir_all(&dir)?;
     let url = args
@@ -113,6 +116,11 @@ pub async fn setup() -> anyhow::Result<Setup> {
     } else {
         "SQLite"
     };
+    Ok((bin, dir, url, backend))
+}
+
+pub async fn setup() -> anyhow::Result<Setup> {
+    let (bin, dir, url, backend) = args()?;
     let db = guichet_store::Db::connect(&url, &Default::default()).await?;
     guichet_store::migrate::run(&db).await?;
     guichet_store::territoire::import_shipped(&db, false).await?;

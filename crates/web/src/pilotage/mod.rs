@@ -581,7 +581,7 @@ pub async fn region(
         .map(offre)
         .collect();
     let accessibility = store::accessibility(&state.db).await?;
-    let ids: Vec<i64> = shown.iter().map(|o| o.id).collect();
+    let ids: Vec<(i64, i64)> = shown.iter().map(|o| (o.tenant_id, o.id)).collect();
     let shown_lignes = store::lignes_of_demarches(&state.db, &ids, &p.first).await?;
     html(&RegionPage {
         layout: Layout::for_visitor(&state, &visitor).await,
