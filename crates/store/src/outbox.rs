@@ -99,11 +99,20 @@ pub async fn claim(db: &Db, now: i64, limit: i64, sent: Vec<i64>) -> anyhow::Res
                 .fetch_all(&mut *conn)
                 .await?;
                 // Re-checked on the row itself: another node's worker may have claimed it
-                // since the SELECT (PostgreSQL; SQLite holds the write lock).
+                // since the SELECT (PostgreSQL; SQLite holds the write lock). On PostgreSQL the
+                // rows another node's batch holds are left to it: waiting for them, in a batch
+                // that may already hold the journal's head that batch waits for, deadlocked two
+                // nodes (scripts/bench-nodes).
+                let postgres = conn.backend_name() == "PostgreSQL";
                 crate::writer::by_ids(conn, &due, &[now + LEASE_MS, now], |list| {
+                    let free = if postgres {
+                        format!(" AND id IN (SELECT id FROM outbox WHERE id IN ({list}) FOR UPDATE SKIP LOCKED)")
+                    } else {
+                        String::new()
+                    };
                     format!(
                         "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
-                         WHERE id IN ({list}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
+                         WHERE id IN ({list}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2){free}
                          RETURNING id, tenant_id, recipient, subject, body, attempts"
                     )
                 })
