@@ -294,42 +294,46 @@ pub async fn lignes(db: &Db, p: Perimetre, from_month: &str) -> anyhow::Result<V
     .await
 }
 
-/// The région's figures from `from_month` on, summed by month and channel (collectivité and
-/// démarche 0): a few dozen rows, whatever the number of démarches.
-pub async fn lignes_region(db: &Db, from_month: &str) -> anyhow::Result<Vec<Ligne>> {
-    read_lignes(
-        db,
-        &format!(
-            "SELECT 0 AS tenant_id, 0 AS demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 GROUP BY month, channel",
-            summed()
-        ),
-        from_month,
-        Vec::new(),
-    )
-    .await
-}
-
-/// The figures of these collectivités from `from_month` on, summed by collectivité, month and
-/// channel (démarche 0).
-pub async fn lignes_of_collectivites(
+/// Figures from `from_month` on, summed by month and channel: for the whole région (under
+/// collectivité 0) when `collectivites` is none, else for each of them; démarche 0.
+pub async fn lignes_summed(
     db: &Db,
-    ids: &[i64],
     from_month: &str,
+    collectivites: Option<&[i64]>,
 ) -> anyhow::Result<Vec<Ligne>> {
-    if ids.is_empty() {
+    let (tenant, condition, params) = by_collectivite(collectivites);
+    if params.as_ref().is_some_and(Vec::is_empty) {
         return Ok(Vec::new());
     }
     read_lignes(
         db,
         &format!(
-            "SELECT tenant_id, 0 AS demarche_id, month, channel, {} FROM dossier_figures WHERE month >= $1 AND tenant_id IN ({}) GROUP BY tenant_id, month, channel",
+            "SELECT {} AS tenant_id, 0 AS demarche_id, month, channel, {} FROM dossier_figures
+             WHERE month >= $1{condition} GROUP BY {}month, channel",
+            tenant.0,
             summed(),
-            placeholders(2, ids.len())
+            tenant.1
         ),
         from_month,
-        ids.to_vec(),
+        params.unwrap_or_default(),
     )
     .await
+}
+
+/// What sums figures by collectivité, or over the région: the collectivité selected and the
+/// grouping it adds (a constant would be read as a column's position), the condition and its
+/// parameters (from `$2`).
+fn by_collectivite(
+    ids: Option<&[i64]>,
+) -> ((&'static str, &'static str), String, Option<Vec<i64>>) {
+    match ids {
+        None => (("0", ""), String::new(), None),
+        Some(ids) => (
+            ("tenant_id", "tenant_id, "),
+            format!(" AND tenant_id IN ({})", placeholders(2, ids.len())),
+            Some(ids.to_vec()),
+        ),
+    }
 }
 
 /// The figures of these démarches, (collectivité, démarche), from `from_month` on, by month and
@@ -430,38 +434,26 @@ pub async fn delays(
     .await
 }
 
-/// The région's histogram of processing times from `from_month` on, under (0, 0).
-pub async fn delays_region(
+/// Histograms of processing times from `from_month` on: the région's under (0, 0) when
+/// `collectivites` is none, else each one's under (collectivité, 0).
+pub async fn delays_summed(
     db: &Db,
     from_month: &str,
+    collectivites: Option<&[i64]>,
 ) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
-    read_delays(
-        db,
-        "SELECT 0 AS tenant_id, 0 AS demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays WHERE month >= $1 GROUP BY bucket",
-        from_month,
-        Vec::new(),
-    )
-    .await
-}
-
-/// The histograms of these collectivités from `from_month` on, under (collectivité, 0).
-pub async fn delays_of_collectivites(
-    db: &Db,
-    ids: &[i64],
-    from_month: &str,
-) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
-    if ids.is_empty() {
+    let (tenant, condition, params) = by_collectivite(collectivites);
+    if params.as_ref().is_some_and(Vec::is_empty) {
         return Ok(HashMap::new());
     }
     read_delays(
         db,
         &format!(
-            "SELECT tenant_id, 0 AS demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays WHERE month >= $1 AND tenant_id IN ({})
-             GROUP BY tenant_id, bucket",
-            placeholders(2, ids.len())
+            "SELECT {} AS tenant_id, 0 AS demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays
+             WHERE month >= $1{condition} GROUP BY {}bucket",
+            tenant.0, tenant.1
         ),
         from_month,
-        ids.to_vec(),
+        params.unwrap_or_default(),
     )
     .await
 }

@@ -104,3 +104,30 @@ pub fn attachment(mime: &str, name: &str, bytes: Vec<u8>) -> Response {
     )
         .into_response()
 }
+
+/// One page of a list shown a page at a time.
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// From 1; a page past the last is the last.
+    pub page: usize,
+    pub pages: usize,
+    /// Items over every page.
+    pub total: usize,
+}
+
+/// Page `asked` (the first when none) of `all`, `per` items a page.
+pub fn paged<T>(
+    all: impl ExactSizeIterator<Item = T>,
+    asked: Option<usize>,
+    per: usize,
+) -> Paged<T> {
+    let total = all.len();
+    let pages = total.div_ceil(per).max(1);
+    let page = asked.unwrap_or(1).clamp(1, pages);
+    Paged {
+        items: all.skip((page - 1) * per).take(per).collect(),
+        page,
+        pages,
+        total,
+    }
+}

@@ -61,23 +61,15 @@ pub async fn list(
         })
         .filter(|t| name.is_empty() || guichet_domain::text::fold(&t.name).contains(&name))
         .collect();
-    let total = matching.len();
-    let pages = total.div_ceil(PER_PAGE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let collectivites = matching
-        .into_iter()
-        .skip((page - 1) * PER_PAGE)
-        .take(PER_PAGE)
-        .cloned()
-        .collect();
+    let shown = crate::page::paged(matching.into_iter(), q.page, PER_PAGE);
     html(&ListPage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        collectivites,
+        collectivites: shown.items.into_iter().cloned().collect(),
         filters: serde_urlencoded::to_string(&q).unwrap_or_default(),
         q,
-        total,
-        page,
-        pages,
+        total: shown.total,
+        page: shown.page,
+        pages: shown.pages,
         levels: EntityKind::ALL,
         departements: snap.departements().to_vec(),
     })

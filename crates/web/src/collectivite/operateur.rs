@@ -116,21 +116,16 @@ async fn page_at(
         .collect();
     // Those waiting for their first administrator first: what the operator has to do.
     collectivites.sort_by_key(|t| t.admins > 0);
-    let total = collectivites.len();
-    let pages = total.div_ceil(PER_PAGE).max(1);
-    let page = page.clamp(1, pages);
+    let without_admin = collectivites.iter().filter(|t| t.admins == 0).count();
+    let shown = crate::page::paged(collectivites.into_iter(), Some(page), PER_PAGE);
     let page = OperatorPage {
         layout: Layout::for_visitor(state, visitor).await,
         database: state.db.backend().name(),
-        without_admin: collectivites.iter().filter(|t| t.admins == 0).count(),
-        collectivites: collectivites
-            .into_iter()
-            .skip((page - 1) * PER_PAGE)
-            .take(PER_PAGE)
-            .collect(),
-        total,
-        page,
-        pages,
+        without_admin,
+        collectivites: shown.items,
+        total: shown.total,
+        page: shown.page,
+        pages: shown.pages,
         mails_pending,
         mails_failed,
         audit_status,

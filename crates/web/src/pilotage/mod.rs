@@ -508,8 +508,8 @@ impl RegionFigures {
             }
         }
         let sums = Arc::new((
-            store::lignes_region(db, from_month).await?,
-            store::delays_region(db, from_month).await?,
+            store::lignes_summed(db, from_month, None).await?,
+            store::delays_summed(db, from_month, None).await?,
         ));
         *slot = Some((
             std::time::Instant::now(),
@@ -537,19 +537,13 @@ pub async fn region(
         .offering()
         .map(|c| ((c.name.as_str(), c.slug.as_str()), c.id))
         .collect();
-    let ctotal = named.len();
-    let cpages = ctotal.div_ceil(COLLECTIVITES_PAGE).max(1);
-    let cpage = q.collectivites.unwrap_or(1).clamp(1, cpages);
-    let named: BTreeMap<(&str, &str), i64> = named
-        .into_iter()
-        .skip((cpage - 1) * COLLECTIVITES_PAGE)
-        .take(COLLECTIVITES_PAGE)
-        .collect();
+    let table = crate::page::paged(named.into_iter(), q.collectivites, COLLECTIVITES_PAGE);
+    let named: BTreeMap<(&str, &str), i64> = table.items.into_iter().collect();
     let ids: Vec<i64> = named.values().copied().collect();
     let collectivites = per_collectivite(
         named,
-        &store::lignes_of_collectivites(&state.db, &ids, &p.first).await?,
-        &store::delays_of_collectivites(&state.db, &ids, &p.first).await?,
+        &store::lignes_summed(&state.db, &p.first, Some(&ids)).await?,
+        &store::delays_summed(&state.db, &p.first, Some(&ids)).await?,
     );
     let mut adopters: BTreeMap<i64, (String, Vec<i64>)> = BTreeMap::new();
     for o in snap.offers() {
@@ -571,15 +565,8 @@ pub async fn region(
             adopters: t.len(),
         })
         .collect();
-    let total = snap.offers().len();
-    let pages = total.div_ceil(GRID_PAGE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let shown: Vec<Offre> = snap
-        .offers()
-        .skip((page - 1) * GRID_PAGE)
-        .take(GRID_PAGE)
-        .map(offre)
-        .collect();
+    let grid_page = crate::page::paged(snap.offers(), q.page, GRID_PAGE);
+    let shown: Vec<Offre> = grid_page.items.into_iter().map(offre).collect();
     let accessibility = store::accessibility(&state.db).await?;
     let ids: Vec<(i64, i64)> = shown.iter().map(|o| (o.tenant_id, o.id)).collect();
     let shown_lignes = store::lignes_of_demarches(&state.db, &ids, &p.first).await?;
@@ -591,13 +578,13 @@ pub async fn region(
         grid: grid(shown, &shown_lignes, &accessibility),
         periode: p.label,
         collectivites,
-        cpage,
-        cpages,
-        ctotal,
+        cpage: table.page,
+        cpages: table.pages,
+        ctotal: table.total,
         comparables,
-        page,
-        pages,
-        total,
+        page: grid_page.page,
+        pages: grid_page.pages,
+        total: grid_page.total,
     })
 }
 
