@@ -65,23 +65,11 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     guichet_store::compte::mark_email_confirmed(&db, user.id).await?;
-    let agent = guichet_store::compte::create(
-        &db,
-        guichet_store::compte::Kind::Agent,
-        &format!("agent{}@exemple.fr", d.id),
-        "Agent",
-        Some("cheval agrafe batterie correcte"),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    guichet_store::compte::force_totp(&db, agent.id, &guichet_store::compte::new_totp_secret())
-        .await?;
-    guichet_store::equipe::grant(
+    let agent = common::agent(
         &db,
         dijon.id,
-        agent.id,
-        guichet_domain::role::Role::Instructeur,
-        None,
+        &format!("agent{}@exemple.fr", d.id),
+        &[guichet_domain::role::Role::Instructeur],
     )
     .await?;
 

@@ -289,21 +289,14 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     // Dijon's agent, signed in with the second factor done.
-    let agent = guichet_store::compte::create(
-        &db,
-        guichet_store::compte::Kind::Agent,
-        "agent.bench@exemple.fr",
-        "Agent",
-        Some("cheval agrafe batterie correcte"),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    guichet_store::compte::force_totp(&db, agent.id, &guichet_store::compte::new_totp_secret())
-        .await?;
     // Every role of the collectivité, as the demo's agents: the queues and the signalements.
-    for role in guichet_domain::role::Role::TENANT_ROLES {
-        guichet_store::equipe::grant(&db, tenants[0], agent.id, role, None).await?;
-    }
+    let agent = common::agent(
+        &db,
+        tenants[0],
+        "agent.bench@exemple.fr",
+        &guichet_domain::role::Role::TENANT_ROLES,
+    )
+    .await?;
     let (session, _) = guichet_store::session::create(&db, agent.id, true, None, None).await?;
     let dijon_demarche = first + 3;
     let middle: i64 = sqlx::query_scalar(

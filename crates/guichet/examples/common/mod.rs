@@ -423,3 +423,28 @@ pub async fn bulk_dossiers(
     .await?;
     Ok(())
 }
+
+/// An agent of collectivité `tenant` with these roles and a second factor enrolled (needed by
+/// every back-office page).
+pub async fn agent(
+    db: &guichet_store::Db,
+    tenant: i64,
+    email: &str,
+    roles: &[guichet_domain::role::Role],
+) -> anyhow::Result<guichet_store::compte::User> {
+    let agent = guichet_store::compte::create(
+        db,
+        guichet_store::compte::Kind::Agent,
+        email,
+        "Agent",
+        Some("cheval agrafe batterie correcte"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    guichet_store::compte::force_totp(db, agent.id, &guichet_store::compte::new_totp_secret())
+        .await?;
+    for role in roles {
+        guichet_store::equipe::grant(db, tenant, agent.id, *role, None).await?;
+    }
+    Ok(agent)
+}
