@@ -97,10 +97,32 @@ pub struct Config {
     pub outgoing_allowed_hosts: Vec<String>,
     /// The key that seals the secrets stored in the database (TOTP seeds, webhook secrets);
     /// created if missing, default `data_dir/cle-secrets`. Keep it off the database's host and out
-    /// of its backups.
+    /// of the database's own dumps (Guichet's backups carry it, encrypted for the backup key).
     pub secrets_key_file: Option<PathBuf>,
     /// Retired sealing keys, still opening what they sealed until the next start reseals it.
     pub secrets_retired_key_files: Vec<PathBuf>,
+    /// Where stored files live: unset for the directory `data_dir/fichiers`, or an object store
+    /// (`s3://bucket/prefix`), shared by every node.
+    pub files_url: Option<String>,
+    /// The object store's address (e.g. `http://127.0.0.1:3900` for Garage), region and
+    /// credentials; unset values come from the AWS_* environment variables.
+    pub files_s3_endpoint: Option<String>,
+    pub files_s3_region: Option<String>,
+    pub files_s3_access_key_id: Option<String>,
+    pub files_s3_secret_access_key: Option<String>,
+    /// The key that encrypts each file before it goes to the object store (an age identity,
+    /// created if missing, default `data_dir/cle-fichiers`), the same on every node.
+    pub files_key_file: Option<PathBuf>,
+    /// Public keys (age, `age1…`) that backups are encrypted for; the secret halves stay offline
+    /// (`guichet backup key` makes a pair).
+    pub backup_recipients: Vec<String>,
+    /// The secret key that opens backups (`restore`, `backup verify`); also gives the recipient
+    /// when `backup_recipients` is empty.
+    pub backup_identity_file: Option<PathBuf>,
+    /// Scheduled backups: the directory (unset: none), every how many hours, how many are kept.
+    pub backup_dir: Option<PathBuf>,
+    pub backup_interval_hours: u32,
+    pub backup_keep: u32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -156,6 +178,17 @@ impl Default for Config {
             outgoing_allowed_hosts: Vec::new(),
             secrets_key_file: None,
             secrets_retired_key_files: Vec::new(),
+            files_url: None,
+            files_s3_endpoint: None,
+            files_s3_region: None,
+            files_s3_access_key_id: None,
+            files_s3_secret_access_key: None,
+            files_key_file: None,
+            backup_recipients: Vec::new(),
+            backup_identity_file: None,
+            backup_dir: None,
+            backup_interval_hours: 24,
+            backup_keep: 14,
         }
     }
 }
@@ -215,30 +248,127 @@ const ENV_KEYS: &[&str] = &[
     "outgoing_allowed_hosts",
     "secrets_key_file",
     "secrets_retired_key_files",
+    "files_url",
+    "files_s3_endpoint",
+    "files_s3_region",
+    "files_s3_access_key_id",
+    "files_s3_secret_access_key",
+    "files_key_file",
+    "backup_recipients",
+    "backup_identity_file",
+    "backup_dir",
+    "backup_interval_hours",
+    "backup_keep",
 ];
 
 impl Config {
+    fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cle-ancrage-journal"))
+    }
+
+    pub fn anchor_dir(&self) -> PathBuf {
+        self.audit_anchor_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ancrages-journal"))
+    }
+
+    fn secrets_key_path(&self) -> PathBuf {
+        self.secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cle-secrets"))
+    }
+
+    fn files_key_path(&self) -> PathBuf {
+        self.files_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cle-fichiers"))
+    }
+
+    /// The key files a backup carries, by their name in it, and where this configuration keeps
+    /// them (not created here: a restoration must find them absent).
+    pub fn key_files(&self) -> Vec<(String, PathBuf)> {
+        let audit = self.audit_key_path();
+        vec![
+            ("cle-secrets".into(), self.secrets_key_path()),
+            ("cle-ancrage-journal".into(), audit.clone()),
+            (
+                "cle-ancrage-journal.pub".into(),
+                audit.with_extension("pub"),
+            ),
+            ("cle-fichiers".into(), self.files_key_path()),
+        ]
+    }
+
     /// The audit chain's anchoring: its key and directory, from configuration or in `data_dir`.
     pub fn anchoring(&self) -> anyhow::Result<guichet_store::anchor::Anchoring> {
-        let key = self
-            .audit_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("cle-ancrage-journal"));
-        let dir = self
-            .audit_anchor_dir
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("ancrages-journal"));
-        guichet_store::anchor::Anchoring::open(&key, &dir, &self.audit_retired_keys)
+        guichet_store::anchor::Anchoring::open(
+            &self.audit_key_path(),
+            &self.anchor_dir(),
+            &self.audit_retired_keys,
+        )
+    }
+
+    /// Where stored files live: `data_dir/fichiers`, or the object store of `files_url`.
+    pub fn file_store(&self) -> anyhow::Result<guichet_store::files::FileStore> {
+        use guichet_store::{files::FileStore, objects};
+        match self.files_url.as_deref().map(str::trim) {
+            None | Some("") => Ok(FileStore::local(self.data_dir.join("fichiers"))),
+            Some(url) => {
+                let key = objects::key(&self.files_key_path())?;
+                let config = objects::ObjectConfig {
+                    url: url.to_string(),
+                    endpoint: self.files_s3_endpoint.clone(),
+                    region: self.files_s3_region.clone(),
+                    access_key_id: self.files_s3_access_key_id.clone(),
+                    secret_access_key: self.files_s3_secret_access_key.clone(),
+                };
+                Ok(FileStore::object(objects::ObjectFiles::open(&config, key)?))
+            }
+        }
+    }
+
+    /// Whom backups are encrypted for: the configured public keys, or the identity's.
+    pub fn backup_recipients(&self) -> anyhow::Result<Vec<age::x25519::Recipient>> {
+        let mut recipients = self
+            .backup_recipients
+            .iter()
+            .map(|r| {
+                r.trim().parse::<age::x25519::Recipient>().map_err(|e| {
+                    anyhow::anyhow!("backup_recipients : clé publique age invalide ({e})")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if recipients.is_empty() {
+            if let Some(path) = &self.backup_identity_file {
+                recipients.push(self.backup_identity(Some(path))?.to_public());
+            }
+        }
+        anyhow::ensure!(
+            !recipients.is_empty(),
+            "aucune clé de sauvegarde configurée : créez-en une avec « guichet backup key --to FICHIER » \
+             et indiquez sa clé publique dans backup_recipients"
+        );
+        Ok(recipients)
+    }
+
+    /// The secret key that opens backups: `given`, or the configured one.
+    pub fn backup_identity(
+        &self,
+        given: Option<&PathBuf>,
+    ) -> anyhow::Result<age::x25519::Identity> {
+        let path = given.or(self.backup_identity_file.as_ref()).ok_or_else(|| {
+            anyhow::anyhow!("indiquez la clé secrète de sauvegarde (--identity FICHIER ou backup_identity_file)")
+        })?;
+        guichet_store::objects::read_identity(path, "clé de sauvegarde")
     }
 
     /// The keys that seal the database's secrets: the current one (created if missing) and the
     /// retired ones.
     pub fn sealer(&self) -> anyhow::Result<guichet_store::sealed::Sealer> {
-        let current = self
-            .secrets_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("cle-secrets"));
-        let current = guichet_store::secret::key_file(&current, "clé de scellement")?;
+        let current =
+            guichet_store::secret::key_file(&self.secrets_key_path(), "clé de scellement")?;
         let retired = self
             .secrets_retired_key_files
             .iter()

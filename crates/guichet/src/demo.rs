@@ -53,7 +53,7 @@ const DEMO_COMMUNES: &[(&str, &str, &str, &str)] = &[
 
 pub async fn seed(
     db: &Db,
-    files: &guichet_store::files::LocalStore,
+    files: &guichet_store::files::FileStore,
     public_url: &str,
 ) -> anyhow::Result<()> {
     let mut wanted = vec![
@@ -260,7 +260,7 @@ async fn seed_participation(db: &Db) -> anyhow::Result<()> {
 /// are published as PDF/A, and the next session, convened for ten days from now.
 async fn seed_conseil(
     db: &Db,
-    files: &guichet_store::files::LocalStore,
+    files: &guichet_store::files::FileStore,
     public_url: &str,
 ) -> anyhow::Result<()> {
     use guichet_domain::conseil::{self as rules, Choix, Decompte, EtatSeance, Fonction, Organe};

@@ -77,6 +77,58 @@ enum Command {
     /// The referential of competences (CSV).
     #[command(subcommand)]
     Competences(CompetencesCommand),
+    /// Back up the running platform into one encrypted file (`--to FILE`): database snapshot,
+    /// stored files, audit anchors and keys, with a manifest of checksums; or check a backup
+    /// (`verify`), or make a key pair for backups (`key`).
+    Backup(BackupCommand),
+    /// Restore a backup into an empty data directory (and an empty PostgreSQL database with
+    /// --database-url), then check the audit journal, the anchors and every stored file.
+    Restore(RestoreOptions),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct BackupCommand {
+    #[command(subcommand)]
+    action: Option<BackupAction>,
+    /// The backup file to write (an existing one is replaced only once the new one is complete).
+    #[arg(long, value_name = "FILE", required = true)]
+    to: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataOptions,
+}
+
+#[derive(Subcommand)]
+enum BackupAction {
+    /// Decrypt a backup and check every entry against its manifest; nothing is written.
+    Verify {
+        file: PathBuf,
+        /// The secret key of backups [default: backup_identity_file of the configuration].
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Make a key pair for backups: the secret key into FILE (keep it offline, apart from the
+    /// backups); prints the public key to put in backup_recipients.
+    Key {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RestoreOptions {
+    /// The backup file.
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// The secret key of backups [default: backup_identity_file of the configuration].
+    #[arg(long, value_name = "FILE")]
+    identity: Option<PathBuf>,
+    /// The data directory to restore into: empty, or absent.
+    #[arg(long, value_name = "DIR")]
+    data_dir: PathBuf,
+    /// An empty PostgreSQL database to restore a PostgreSQL backup into.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -658,6 +710,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
             }
         }
+        Command::Backup(BackupCommand {
+            action: Some(BackupAction::Key { to }),
+            ..
+        }) => {
+            use age::secrecy::ExposeSecret;
+            let identity = age::x25519::Identity::generate();
+            let public = identity.to_public().to_string();
+            let text = format!(
+                "# Clé secrète des sauvegardes de Guichet : à garder hors ligne, loin des sauvegardes.\n# Clé publique : {public}\n{}\n",
+                identity.to_string().expose_secret()
+            );
+            guichet_store::secret::write_private_file(&to, text.as_bytes())
+                .map_err(|e| anyhow::anyhow!("impossible d'écrire {} : {e}", to.display()))?;
+            println!(
+                "Clé secrète écrite dans {} (à garder hors ligne).",
+                to.display()
+            );
+            println!("Clé publique, à indiquer dans backup_recipients :\n{public}");
+            Ok(())
+        }
+        Command::Backup(BackupCommand {
+            action: Some(BackupAction::Verify { file, identity }),
+            data,
+            ..
+        }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let identity = config.backup_identity(identity.as_ref())?;
+            let m = guichet_store::backup::verify(&file, &identity).await?;
+            println!(
+                "Sauvegarde intègre : {} entrées conformes au manifeste ({} fichiers, {} octets), base {} au schéma {}, prise le {} (UTC), journal jusqu'à l'entrée {}.",
+                m.entries.len(), m.files(), m.bytes(), m.backend, m.schema_version, m.created_at, m.journal_last_id
+            );
+            Ok(())
+        }
+        Command::Backup(BackupCommand { to, data, .. }) => {
+            let config = load(cfg, Config::default(), None, &data)?;
+            let to = to.ok_or_else(|| anyhow::anyhow!("indiquez --to FICHIER"))?;
+            let db = open(&config).await?;
+            let m = backup_to(&config, &db, &to).await?;
+            println!(
+                "Sauvegarde écrite dans {} : base {} (journal jusqu'à l'entrée {}), {} fichiers, {} octets avant compression ; vérifiez-la avec « guichet backup verify {} ».",
+                to.display(), m.backend, m.journal_last_id, m.files(), m.bytes(), to.display()
+            );
+            Ok(())
+        }
+        Command::Restore(r) => restore(cfg, r).await,
         Command::Routes => {
             print_out(&format!("{:#}\n", guichet_web::routes::table().to_json()));
             Ok(())
@@ -742,6 +840,103 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A backup of the platform that `config` describes, into `to`.
+async fn backup_to(
+    config: &Config,
+    db: &Db,
+    to: &std::path::Path,
+) -> anyhow::Result<guichet_store::backup::Manifest> {
+    let files = config.file_store()?;
+    let source = guichet_store::backup::Source {
+        db,
+        database_url: &config.database_url()?,
+        files: &files,
+        anchors_dir: &config.anchor_dir(),
+        keys: config.key_files(),
+        guichet_version: env!("CARGO_PKG_VERSION"),
+    };
+    guichet_store::backup::create(&source, &config.backup_recipients()?, to).await
+}
+
+/// Restores, then checks what was restored as `audit verify` does, and every stored file.
+async fn restore(cfg: Option<&PathBuf>, r: RestoreOptions) -> anyhow::Result<()> {
+    let data = DataOptions {
+        data_dir: Some(r.data_dir.clone()),
+        database_url: r.database_url.clone(),
+    };
+    let config = load(cfg, Config::default(), None, &data)?;
+    let identity = config.backup_identity(r.identity.as_ref())?;
+    let opener = || config.file_store();
+    let target = guichet_store::backup::Target {
+        data_dir: &r.data_dir,
+        database_url: r.database_url.as_deref(),
+        files: &opener,
+        anchors_dir: &config.anchor_dir(),
+        keys: config.key_files(),
+    };
+    let m = guichet_store::backup::restore(&r.from, &identity, &target).await?;
+    let db = open(&config).await?;
+    let entries = match guichet_store::journal::verify(&db).await? {
+        Ok(n) => n,
+        Err(broken) => anyhow::bail!(
+            "restauration faite, mais journal d'audit rompu à l'entrée {} : {}",
+            broken.id,
+            broken.reason
+        ),
+    };
+    if let Err((anchor, why)) = config.anchoring()?.verify(&db).await? {
+        anyhow::bail!(
+            "restauration faite, mais journal contredit par l'ancrage de l'entrée {} : {why}",
+            anchor.id
+        );
+    }
+    let files = guichet_store::backup::check_restored(&db, &config.file_store()?, &m).await?;
+    db.close().await;
+    println!(
+        "Sauvegarde du {} (UTC) restaurée dans {} : journal intègre ({entries} entrées, tête {} conforme), {files} fichiers présents et conformes à leur empreinte.",
+        m.created_at,
+        r.data_dir.display(),
+        m.journal_last_id
+    );
+    Ok(())
+}
+
+/// Scheduled backups into `dir`, every `backup_interval_hours`, keeping the `backup_keep`
+/// newest; the first one an interval after the newest found (at once if there is none).
+async fn scheduled_backups(config: Config, db: Db, dir: PathBuf) {
+    let every =
+        std::time::Duration::from_secs(u64::from(config.backup_interval_hours.max(1)) * 3600);
+    loop {
+        let newest = guichet_store::backup::scheduled_in(&dir)
+            .last()
+            .and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        let wait = newest
+            .and_then(|t| t.elapsed().ok())
+            .map(|age| every.saturating_sub(age))
+            .unwrap_or(std::time::Duration::from_secs(60));
+        tokio::time::sleep(wait).await;
+        let to = dir.join(guichet_store::backup::scheduled_name(
+            guichet_store::now_ms(),
+        ));
+        match backup_to(&config, &db, &to).await {
+            Ok(m) => {
+                tracing::info!(file = %to.display(), files = m.files(), bytes = m.bytes(), "scheduled backup written");
+                match guichet_store::backup::prune(&dir, config.backup_keep as usize) {
+                    Ok(gone) if !gone.is_empty() => {
+                        tracing::info!(deleted = gone.len(), "older backups deleted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "older backups could not be deleted"),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "scheduled backup failed; next try in 15 minutes");
+                tokio::time::sleep(std::time::Duration::from_secs(900)).await;
+            }
+        }
+    }
+}
+
 /// Writes a command's listing; a closed pipe (`| head`) is not an error.
 fn print_out(text: &str) {
     use std::io::Write;
@@ -755,9 +950,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         tracing::info!(communes = report.communes, "territory referential imported");
     }
     if demo {
-        let files = guichet_store::files::LocalStore {
-            dir: config.data_dir.join("fichiers"),
-        };
+        let files = config.file_store()?;
         let url = config
             .public_url
             .clone()
@@ -781,6 +974,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             tracing::info!(host = %s.host, port = s.port, "e-mails sent over SMTP")
         }
     }
+    if let (true, Some(dir)) = (config.worker, config.backup_dir.clone()) {
+        tracing::info!(dir = %dir.display(), every_hours = config.backup_interval_hours, keep = config.backup_keep, "scheduled backups");
+        config.backup_recipients()?;
+        tokio::spawn(scheduled_backups(config.clone(), db.clone(), dir));
+    }
     let state = guichet_web::AppState::new(
         db.clone(),
         guichet_web::WebConfig {
@@ -790,9 +988,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .unwrap_or_else(|| format!("http://{address}")),
             demo,
             mail,
-            files: guichet_store::files::LocalStore {
-                dir: config.data_dir.join("fichiers"),
-            },
+            files: config.file_store()?,
             map: config.map()?,
             franceconnect: config.franceconnect()?,
             agent_sso: config.agents_sso()?,

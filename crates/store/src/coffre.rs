@@ -2,7 +2,7 @@
 //! when the usager attaches one to its dossier (`attach`), which is journaled.
 
 use crate::db::Db;
-use crate::files::LocalStore;
+use crate::files::FileStore;
 use crate::trace::Trace;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -48,7 +48,7 @@ pub struct NewDocument<'a> {
 /// content is stored first, then recorded.
 pub async fn add(
     db: &Db,
-    store: &LocalStore,
+    store: &FileStore,
     user_id: i64,
     d: &NewDocument<'_>,
     trace: Trace,
@@ -122,7 +122,7 @@ pub async fn get(db: &Db, user_id: i64, id: &str) -> anyhow::Result<Option<Docum
 }
 
 /// Removes a document from the coffre, with its trace; its content goes after the commit.
-pub async fn remove(db: &Db, store: &LocalStore, d: &Document, trace: Trace) -> anyhow::Result<()> {
+pub async fn remove(db: &Db, store: &FileStore, d: &Document, trace: Trace) -> anyhow::Result<()> {
     let (id, user_id) = (d.id.clone(), d.user_id);
     crate::trace::commit(db, trace, move |conn| {
         Box::pin(async move {

@@ -317,7 +317,7 @@ pub struct StepChange {
 /// is no longer editable by its usager.
 pub async fn save_step(
     db: &Db,
-    store: &crate::files::LocalStore,
+    store: &crate::files::FileStore,
     d: &Dossier,
     definition: &Definition,
     step: StepChange,
@@ -832,7 +832,7 @@ pub async fn history(
 #[allow(clippy::too_many_arguments)]
 pub async fn post(
     db: &Db,
-    store: &crate::files::LocalStore,
+    store: &crate::files::FileStore,
     d: &Dossier,
     by: &By,
     kind: &str,

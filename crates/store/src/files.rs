@@ -7,50 +7,143 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::path::PathBuf;
 
-/// Where file contents live. Several web nodes need a shared store (a shared directory, or an
-/// object store behind this same interface).
-#[derive(Debug, Clone)]
-pub struct LocalStore {
-    pub dir: PathBuf,
+/// Where file contents live: a directory (the default), or an object store shared by every
+/// node (`crate::objects`), where each file is encrypted before it leaves the server.
+#[derive(Clone)]
+pub struct FileStore {
+    inner: std::sync::Arc<Inner>,
 }
 
-impl LocalStore {
-    fn path(&self, id: &str) -> anyhow::Result<PathBuf> {
-        // Ids are ours (URL-safe base64); refuse anything else, so no path can escape the directory.
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            anyhow::bail!("identifiant de fichier invalide");
+enum Inner {
+    Local { dir: PathBuf },
+    Object(crate::objects::ObjectFiles),
+}
+
+/// Says where files live, never with a key or a password.
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Ids are ours (URL-safe base64); anything else is refused, so that no path or object key can
+/// escape the store.
+pub(crate) fn check_id(id: &str) -> anyhow::Result<()> {
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        anyhow::bail!("identifiant de fichier invalide");
+    }
+    Ok(())
+}
+
+impl FileStore {
+    /// Files in a directory, one file per id.
+    pub fn local(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            inner: std::sync::Arc::new(Inner::Local { dir: dir.into() }),
         }
-        Ok(self.dir.join(id))
     }
 
-    /// Writes durably: to a temporary name, synced, then renamed.
+    /// Files in an object store, encrypted (see `crate::objects`).
+    pub fn object(files: crate::objects::ObjectFiles) -> Self {
+        Self {
+            inner: std::sync::Arc::new(Inner::Object(files)),
+        }
+    }
+
+    /// Where the files are, for logs and reports.
+    pub fn describe(&self) -> String {
+        match &*self.inner {
+            Inner::Local { dir } => format!("répertoire {}", dir.display()),
+            Inner::Object(o) => o.describe(),
+        }
+    }
+
+    fn path(dir: &std::path::Path, id: &str) -> anyhow::Result<PathBuf> {
+        check_id(id)?;
+        Ok(dir.join(id))
+    }
+
+    /// Writes durably: to a temporary name, synced, then renamed (or one object put).
     pub async fn put(&self, id: &str, bytes: &[u8]) -> anyhow::Result<()> {
-        use tokio::io::AsyncWriteExt;
-        tokio::fs::create_dir_all(&self.dir).await?;
-        let path = self.path(id)?;
-        let tmp = path.with_extension("partiel");
-        let mut f = tokio::fs::File::create(&tmp).await?;
-        f.write_all(bytes).await?;
-        f.sync_all().await?;
-        tokio::fs::rename(&tmp, &path).await?;
-        Ok(())
+        match &*self.inner {
+            Inner::Local { dir } => {
+                use tokio::io::AsyncWriteExt;
+                tokio::fs::create_dir_all(dir).await?;
+                let path = Self::path(dir, id)?;
+                let tmp = path.with_extension("partiel");
+                let mut f = tokio::fs::File::create(&tmp).await?;
+                f.write_all(bytes).await?;
+                f.sync_all().await?;
+                tokio::fs::rename(&tmp, &path).await?;
+                Ok(())
+            }
+            Inner::Object(o) => o.put(id, bytes).await,
+        }
     }
 
     pub async fn get(&self, id: &str) -> anyhow::Result<Vec<u8>> {
-        Ok(tokio::fs::read(self.path(id)?).await?)
+        match &*self.inner {
+            Inner::Local { dir } => Ok(tokio::fs::read(Self::path(dir, id)?).await?),
+            Inner::Object(o) => o.get(id).await,
+        }
     }
 
     pub async fn delete(&self, id: &str) -> anyhow::Result<()> {
-        match tokio::fs::remove_file(self.path(id)?).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
+        match &*self.inner {
+            Inner::Local { dir } => match tokio::fs::remove_file(Self::path(dir, id)?).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e.into()),
+            },
+            Inner::Object(o) => o.delete(id).await,
         }
     }
+
+    /// Every id the store holds (unordered), half-written files left out.
+    pub async fn list(&self) -> anyhow::Result<Vec<String>> {
+        match &*self.inner {
+            Inner::Local { dir } => {
+                let mut ids = Vec::new();
+                let mut entries = match tokio::fs::read_dir(dir).await {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+                    Err(e) => return Err(e.into()),
+                };
+                while let Some(e) = entries.next_entry().await? {
+                    if let Some(name) = e.file_name().to_str() {
+                        if check_id(name).is_ok() {
+                            ids.push(name.to_string());
+                        }
+                    }
+                }
+                Ok(ids)
+            }
+            Inner::Object(o) => o.list().await,
+        }
+    }
+}
+
+/// Every file the database points to, with the digest it recorded when there is one: what a
+/// restored platform must find in its file store.
+pub async fn referenced(db: &Db) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let rows = sqlx::query(
+        "SELECT id, sha256 FROM files
+         UNION ALL SELECT id, sha256 FROM vault_documents
+         UNION ALL SELECT id, NULL FROM signalement_photos
+         UNION ALL SELECT file_id, sha256 FROM deliberations WHERE file_id IS NOT NULL
+         UNION ALL SELECT file_id, sha256 FROM proces_verbaux WHERE file_id IS NOT NULL
+         UNION ALL SELECT file_id, NULL FROM annexes",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -89,7 +182,7 @@ pub struct NewFile {
 
 /// Writes the files' contents to the file store, before the commit that records them: a crash
 /// in between leaves a file nobody points to, never a dossier pointing to a missing file.
-pub async fn put_all(store: &LocalStore, files: &[NewFile]) -> anyhow::Result<()> {
+pub async fn put_all(store: &FileStore, files: &[NewFile]) -> anyhow::Result<()> {
     for f in files {
         store.put(&f.id, &f.bytes).await?;
     }
@@ -163,7 +256,7 @@ pub(crate) async fn forget_in(
 }
 
 /// Deletes contents no row points to any more (after the commit that forgot them).
-pub async fn delete_contents(store: &LocalStore, ids: &[String]) {
+pub async fn delete_contents(store: &FileStore, ids: &[String]) {
     for id in ids {
         if let Err(e) = store.delete(id).await {
             tracing::warn!(error = %e, file = %id, "file content left behind");

@@ -4,6 +4,7 @@
 
 pub mod anchor;
 pub mod avis;
+pub mod backup;
 pub mod coffre;
 pub mod collectivite;
 pub mod competence;
@@ -22,6 +23,7 @@ pub mod journal;
 pub mod mandat;
 pub mod migrate;
 pub mod modele;
+pub mod objects;
 pub mod oidc;
 pub mod outbox;
 pub mod participation;

@@ -3,7 +3,7 @@
 
 use crate::db::Db;
 use crate::dossier::Dossier;
-use crate::files::LocalStore;
+use crate::files::FileStore;
 use crate::trace::Trace;
 use guichet_domain::delai::Delai;
 use guichet_domain::dossier::DAY_MS;
@@ -84,7 +84,7 @@ where
 
 /// Anonymises every dossier past its retention period: answers, applicant, link to the account,
 /// messages and notes, files. Returns the numbers anonymised. Journaled.
-pub async fn anonymise_due(db: &Db, files: &LocalStore, now: i64) -> anyhow::Result<Vec<String>> {
+pub async fn anonymise_due(db: &Db, files: &FileStore, now: i64) -> anyhow::Result<Vec<String>> {
     let mut done = Vec::new();
     for (d, months, _) in candidates(db, 5000).await? {
         let Some(decided) = d.decided_at else {

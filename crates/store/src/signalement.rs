@@ -414,7 +414,7 @@ async fn by_id_in(conn: &mut sqlx::AnyConnection, id: i64) -> anyhow::Result<Sig
 /// nobody points to, never a report without its photos.
 pub async fn report<N>(
     db: &Db,
-    files: &crate::files::LocalStore,
+    files: &crate::files::FileStore,
     n: NewReport,
     photos: Vec<Vec<u8>>,
     notice: N,

@@ -59,7 +59,7 @@ pub struct WebConfig {
     pub demo: bool,
     pub mail: mail::MailConfig,
     /// Where attached files are kept.
-    pub files: guichet_store::files::LocalStore,
+    pub files: guichet_store::files::FileStore,
     /// Map tiles (empty URL: no maps).
     pub map: carte::MapConfig,
     /// "Se connecter avec FranceConnect", when configured.
@@ -96,9 +96,9 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
             demo: false,
             mail: mail::MailConfig::default(),
-            files: guichet_store::files::LocalStore {
-                dir: std::path::PathBuf::from("guichet-data/fichiers"),
-            },
+            files: guichet_store::files::FileStore::local(std::path::PathBuf::from(
+                "guichet-data/fichiers",
+            )),
             map: carte::MapConfig::default(),
             franceconnect: None,
             agent_sso: None,

@@ -1,25 +1,18 @@
 //! SIGKILL in the middle of a submission load: after a restart, every dossier whose deposit was
 //! acknowledged is there, complete, and the audit chain verifies.
 
-use crate::support::{run_cli, Browser, TestDb};
+use crate::support::{free_port, run_cli, Browser, TestDb};
 use guichet_domain::demarche::Definition;
 use guichet_store::collectivite::{self, Contact, Target};
 use guichet_store::compte::{self, Kind};
 use guichet_store::{dossier, session};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const DEF: &str = r#"{ "title": "Signalement de changement d'adresse", "description": "Prévenir la mairie.",
+pub(crate) const DEF: &str = r#"{ "title": "Signalement de changement d'adresse", "description": "Prévenir la mairie.",
   "retention_months": 12, "deadline_days": 30, "pages": [ { "title": "Adresse", "fields": [
     { "id": "adresse", "label": "Nouvelle adresse", "type": "address", "required": true },
     { "id": "depuis", "label": "Depuis le", "type": "date", "required": true } ] } ] }"#;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 async fn start(t: &TestDb, port: u16, log: &std::path::Path) -> tokio::process::Child {
     start_with(t, port, log, &[]).await
@@ -31,34 +24,7 @@ async fn start_with(
     log: &std::path::Path,
     env: &[(&str, &str)],
 ) -> tokio::process::Child {
-    let mut args = vec![
-        "serve".to_string(),
-        "--listen".into(),
-        format!("127.0.0.1:{port}"),
-    ];
-    args.extend(t.cli_args());
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
-        .args(&args)
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log"))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start guichet serve");
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
-            if r.status() == 200 {
-                return child;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::serve_process(&t.cli_args(), port, log, env).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -263,7 +229,7 @@ enum Acked {
 /// Starts a dossier, answers its one step and deposits it, as a browser does. `None` once the
 /// server stops answering; otherwise the dossier's id and the deposit's answer, for the caller
 /// to judge.
-async fn file_dossier(
+pub(crate) async fn file_dossier(
     b: &Browser,
     base: &str,
     slug: &str,
@@ -307,7 +273,7 @@ async fn file_dossier(
 }
 
 /// A browser's anti-CSRF token, read from a form as a browser would.
-async fn csrf_of(b: &Browser, base: &str) -> Option<String> {
+pub(crate) async fn csrf_of(b: &Browser, base: &str) -> Option<String> {
     let html = b
         .client
         .get(format!("{base}/connexion"))

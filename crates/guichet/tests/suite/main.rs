@@ -6,6 +6,7 @@ mod api;
 mod architecture;
 mod audit;
 mod authz;
+mod backup;
 mod cli;
 mod collectivites;
 mod conseil;

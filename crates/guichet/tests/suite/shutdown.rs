@@ -1,16 +1,9 @@
 //! SIGTERM under load: the server stops accepting, finishes what it started, and exits cleanly.
 
-use crate::support::TestDb;
+use crate::support::{free_port, TestDb};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 #[derive(Default, Debug)]
 struct Tally {

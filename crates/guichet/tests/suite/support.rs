@@ -106,6 +106,52 @@ impl TestDb {
     }
 }
 
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The real binary serving on `port` with these data arguments, its log in `log`; returns once
+/// `/healthz` answers.
+pub async fn serve_process(
+    data_args: &[String],
+    port: u16,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
+    let mut args = vec![
+        "serve".to_string(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+    ];
+    args.extend(data_args.iter().cloned());
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(&args)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start guichet serve");
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
+            if r.status() == 200 {
+                return child;
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "server did not become healthy: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The keys that seal secrets, from the key file of a data directory, as the binary reads them.
 pub fn sealer_in(data_dir: &Path) -> guichet_store::sealed::Sealer {
     let key = guichet_store::secret::key_file(&data_dir.join("cle-secrets"), "clé de scellement")
@@ -370,9 +416,7 @@ impl TestServer {
                 from: "Guichet <ne-pas-repondre@guichet.test>".into(),
                 transport,
             },
-            files: guichet_store::files::LocalStore {
-                dir: db.dir.path().join("fichiers"),
-            },
+            files: guichet_store::files::FileStore::local(db.dir.path().join("fichiers")),
             map: guichet_web::carte::MapConfig {
                 tile_url: format!("{base}/tuiles/{{z}}/{{x}}/{{y}}.png"),
                 ..Default::default()

@@ -103,7 +103,7 @@ pub async fn publish(
 /// already published.
 pub async fn sign_and_publish(
     db: &guichet_store::Db,
-    files: &guichet_store::files::LocalStore,
+    files: &guichet_store::files::FileStore,
     public_url: &str,
     c: &Collectivite,
     d: &Deliberation,

@@ -1,0 +1,322 @@
+//! Backups: taken from a running platform under writes, restored into a fresh directory (and a
+//! fresh PostgreSQL database), where the journal verifies, the checksums hold and a stored file
+//! downloads; a restoration never writes over data; a damaged backup is refused.
+
+use crate::durability::{csrf_of, file_dossier, DEF};
+use crate::support::{free_port, run_cli, serve_process, Browser, TestDb};
+use guichet_domain::demarche::Definition;
+use guichet_store::collectivite::{self, Contact, Target};
+use guichet_store::compte::{self, Kind};
+use guichet_store::{dossier, session};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const TRAVAUX: &str = r#"{ "title": "Déclaration de travaux", "description": "Déclarer des travaux.",
+  "retention_months": 12, "pages": [ { "title": "Travaux", "fields": [
+    { "id": "description", "label": "Description des travaux", "type": "short_text", "required": true },
+    { "id": "plan", "label": "Plan de situation", "type": "file", "accept": ["application/pdf"], "max_size_mb": 1, "required": true }
+  ] } ] }"#;
+
+fn cli(args: &[String]) -> (bool, String, String) {
+    run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// Files a dossier of the démarche with a PDF, as the usager's browser does; its id.
+async fn file_with_pdf(b: &Browser, base: &str, slug: &str, token: &str, pdf: &[u8]) -> i64 {
+    let r = b
+        .client
+        .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
+        .form(&[("_csrf", token)])
+        .send()
+        .await
+        .expect("start");
+    let step = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("description", "Véranda de 12 m²")
+        .text("action", "continuer")
+        .part(
+            "plan",
+            crate::support::file_part("plan.pdf", pdf.to_vec(), "application/pdf"),
+        );
+    let saved = b.post_multipart(&step, form).await;
+    assert_eq!(saved.status, 303, "step saved: {}", saved.html);
+    let id: i64 = step
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|i| i.parse().ok())
+        .expect("id");
+    let r = b
+        .client
+        .post(format!("{base}/dossiers/{id}/depot"))
+        .form(&[("_csrf", token)])
+        .send()
+        .await
+        .expect("deposit");
+    assert_eq!(r.status(), 303, "deposited");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_running_platform_is_backed_up_under_writes_and_restored_elsewhere() {
+    let t = TestDb::with_referential().await;
+    let dijon = collectivite::add(
+        &t.db,
+        &Target::Insee("21231".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("Dijon");
+    let simple =
+        crate::support::publish(&t.db, dijon.id, &Definition::from_json(DEF).expect("def")).await;
+    let travaux = crate::support::publish(
+        &t.db,
+        dijon.id,
+        &Definition::from_json(TRAVAUX).expect("def"),
+    )
+    .await;
+    let user = compte::create(
+        &t.db,
+        Kind::Usager,
+        "sauvegarde@exemple.fr",
+        "Usager",
+        Some("cheval agrafe batterie correcte"),
+    )
+    .await
+    .expect("user");
+    compte::mark_email_confirmed(&t.db, user.id)
+        .await
+        .expect("confirm");
+    let (cookie, _) = session::create(&t.db, user.id, false, None, None)
+        .await
+        .expect("session");
+
+    // The backup key pair, made as an operator would; the platform knows only the public half.
+    let keys = tempfile::tempdir().expect("keys dir");
+    let identity = keys.path().join("cle-sauvegarde");
+    let identity_arg = identity.display().to_string();
+    let (ok, out, err) = cli(&strings(&["backup", "key", "--to", &identity_arg]));
+    assert!(ok, "{out}{err}");
+    let public = out
+        .split_whitespace()
+        .find(|w| w.starts_with("age1"))
+        .expect("public key printed")
+        .to_string();
+    let config = keys.path().join("guichet.toml");
+    std::fs::write(&config, format!("backup_recipients = [\"{public}\"]\n")).expect("config");
+    let config_arg = config.display().to_string();
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server =
+        serve_process(&t.cli_args(), port, &t.dir.path().join("server.log"), &[]).await;
+    let b = Browser::new(&base);
+    b.set_cookie("guichet_session", &cookie);
+    let token = csrf_of(&b, &base).await.expect("csrf");
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+        .to_vec();
+    let with_file = file_with_pdf(&b, &base, &travaux.slug, &token, &pdf).await;
+
+    // Deposits keep coming while the backup runs.
+    let acknowledged: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (base, cookie, slug, acknowledged, stop) = (
+            base.clone(),
+            cookie.clone(),
+            simple.slug.clone(),
+            acknowledged.clone(),
+            stop.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let b = Browser::new(&base);
+            b.set_cookie("guichet_session", &cookie);
+            let token = csrf_of(&b, &base).await.expect("csrf");
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let address = format!("{n} rue de la Sauvegarde {w}, 21000 Dijon");
+                if let Some((id, r)) = file_dossier(&b, &base, &slug, &token, &address).await {
+                    if r.status() == 303 {
+                        acknowledged.lock().expect("lock").push(id);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before_backup = acknowledged.lock().expect("lock").clone();
+    let backup_file = keys.path().join("guichet.sauvegarde");
+    let backup_arg = backup_file.display().to_string();
+    let mut args = strings(&["--config", &config_arg, "backup", "--to", &backup_arg]);
+    args.extend(t.cli_args());
+    let (ok, out, err) = tokio::task::spawn_blocking(move || cli(&args))
+        .await
+        .expect("backup");
+    assert!(ok, "backup of a running platform: {out}{err}");
+    assert!(out.contains("Sauvegarde écrite"), "{out}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let after = acknowledged.lock().expect("lock").len();
+    assert!(
+        before_backup.len() >= 5 && after > before_backup.len(),
+        "writes ran before and during the backup: {} then {after}",
+        before_backup.len()
+    );
+    let _ = server.kill().await;
+
+    // The backup is encrypted: neither the PDF nor a dossier's address can be read in it.
+    let raw = std::fs::read(&backup_file).expect("backup file");
+    assert!(raw.starts_with(b"age-encryption.org/v1"));
+    assert!(!raw.windows(8).any(|w| w == b"%PDF-1.7"));
+    let (ok, out, err) = cli(&strings(&[
+        "backup",
+        "verify",
+        &backup_arg,
+        "--identity",
+        &identity_arg,
+    ]));
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("Sauvegarde intègre") && out.contains("1 fichiers"),
+        "{out}"
+    );
+
+    // Restored into a fresh directory (and a fresh, empty PostgreSQL database).
+    let fresh = TestDb::empty().await;
+    let target = fresh.dir.path().join("restaure");
+    let target_arg = target.display().to_string();
+    let mut target_args = strings(&["--data-dir", &target_arg]);
+    if crate::support::pg_admin_url().is_some() {
+        target_args.extend(strings(&["--database-url", &fresh.url]));
+    }
+    let mut args = strings(&[
+        "restore",
+        "--from",
+        &backup_arg,
+        "--identity",
+        &identity_arg,
+    ]);
+    args.extend(target_args.clone());
+    let (ok, out, err) = cli(&args);
+    assert!(ok, "restore: {out}{err}");
+    assert!(
+        out.contains("journal intègre") && out.contains("1 fichiers présents"),
+        "{out}"
+    );
+    let mut verify = strings(&["audit", "verify"]);
+    verify.extend(target_args.clone());
+    let (ok, out, err) = cli(&verify);
+    assert!(ok, "audit verify after restore: {out}{err}");
+
+    // Every deposit acknowledged before the backup began is there, complete.
+    let restored_url = match crate::support::pg_admin_url() {
+        Some(_) => fresh.url.clone(),
+        None => guichet_store::Db::sqlite_url_in(&target),
+    };
+    let restored = crate::support::connect(&restored_url)
+        .await
+        .with_sealer(crate::support::sealer_in(&target));
+    for id in before_backup.iter().chain([&with_file]) {
+        let x = dossier::get(&restored, dijon.id, *id)
+            .await
+            .expect("query")
+            .unwrap_or_else(|| panic!("dossier {id} acknowledged before the backup, missing"));
+        assert_eq!(
+            x.state,
+            guichet_domain::dossier::State::Depose,
+            "dossier {id}"
+        );
+    }
+    let file_id: String = sqlx::query_scalar("SELECT id FROM files WHERE dossier_id = $1")
+        .bind(with_file)
+        .fetch_one(restored.pool())
+        .await
+        .expect("the dossier's file is recorded");
+    restored.close().await;
+
+    // The restored platform serves: the usager's session still holds, and the file downloads.
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = serve_process(
+        &target_args,
+        port,
+        &fresh.dir.path().join("server.log"),
+        &[],
+    )
+    .await;
+    let b = Browser::new(&base);
+    b.set_cookie("guichet_session", &cookie);
+    let page = b.get(&format!("/dossiers/{with_file}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(
+        page.html.contains("Déclaration de travaux"),
+        "{}",
+        page.html
+    );
+    let download = b
+        .client
+        .get(format!("{base}/dossiers/{with_file}/fichiers/{file_id}"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.expect("bytes").to_vec(), pdf);
+    let _ = server.kill().await;
+
+    // Restoring again over it is refused, and changes nothing.
+    let (ok, out, err) = cli(&args);
+    assert!(!ok, "restore over data must be refused: {out}");
+    assert!(
+        err.contains("restauration refusée") && err.contains("rien n'a été modifié"),
+        "{err}"
+    );
+    let (ok, out, err) = cli(&verify);
+    assert!(ok, "the platform is intact after the refusal: {out}{err}");
+
+    // A damaged backup (one byte changed) is refused by its authentication.
+    let damaged = keys.path().join("abimee.sauvegarde");
+    let mut bytes = raw.clone();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&damaged, bytes).expect("write");
+    let (ok, _, err) = cli(&strings(&[
+        "backup",
+        "verify",
+        &damaged.display().to_string(),
+        "--identity",
+        &identity_arg,
+    ]));
+    assert!(!ok, "a damaged backup must be refused");
+    assert!(!err.is_empty(), "it says why");
+    // And without the right key, nothing opens.
+    let other = keys.path().join("autre-cle");
+    let (ok, ..) = cli(&strings(&[
+        "backup",
+        "key",
+        "--to",
+        &other.display().to_string(),
+    ]));
+    assert!(ok);
+    let (ok, _, err) = cli(&strings(&[
+        "backup",
+        "verify",
+        &backup_arg,
+        "--identity",
+        &other.display().to_string(),
+    ]));
+    assert!(!ok && err.contains("impossible de déchiffrer"), "{err}");
+}
