@@ -902,7 +902,7 @@ async fn restore(cfg: Option<&PathBuf>, r: RestoreOptions) -> anyhow::Result<()>
 }
 
 /// Scheduled backups into `dir`, every `backup_interval_hours`, keeping the `backup_keep`
-/// newest; the first one an interval after the newest found (at once if there is none).
+/// newest; the first one an interval after the newest found, at once if there is none.
 async fn scheduled_backups(config: Config, db: Db, dir: PathBuf) {
     let every =
         std::time::Duration::from_secs(u64::from(config.backup_interval_hours.max(1)) * 3600);
@@ -913,7 +913,7 @@ async fn scheduled_backups(config: Config, db: Db, dir: PathBuf) {
         let wait = newest
             .and_then(|t| t.elapsed().ok())
             .map(|age| every.saturating_sub(age))
-            .unwrap_or(std::time::Duration::from_secs(60));
+            .unwrap_or_default();
         tokio::time::sleep(wait).await;
         let to = dir.join(guichet_store::backup::scheduled_name(
             guichet_store::now_ms(),

@@ -320,3 +320,91 @@ async fn a_running_platform_is_backed_up_under_writes_and_restored_elsewhere() {
     ]));
     assert!(!ok && err.contains("impossible de déchiffrer"), "{err}");
 }
+
+/// A node with a backup directory backs up on its own when the newest backup is older than the
+/// interval, and keeps only the newest `backup_keep`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_are_taken_and_the_oldest_deleted() {
+    let t = TestDb::with_referential().await;
+    let keys = tempfile::tempdir().expect("keys dir");
+    let identity = keys.path().join("cle-sauvegarde");
+    let identity_arg = identity.display().to_string();
+    let (ok, out, err) = cli(&strings(&["backup", "key", "--to", &identity_arg]));
+    assert!(ok, "{out}{err}");
+    let dir = keys.path().join("sauvegardes");
+    std::fs::create_dir_all(&dir).expect("dir");
+    // Three backups of earlier days, the newest two days old.
+    let day = 86_400_000i64;
+    let now = guichet_store::now_ms();
+    for age in [4, 3, 2] {
+        let path = dir.join(guichet_store::backup::scheduled_name(now - age * day));
+        let f = std::fs::File::create(&path).expect("old backup");
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(age as u64 * 86_400))
+            .expect("mtime");
+    }
+    let config = keys.path().join("guichet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "backup_identity_file = \"{identity_arg}\"\nbackup_dir = \"{}\"\nbackup_interval_hours = 24\nbackup_keep = 2\n",
+            dir.display()
+        ),
+    )
+    .expect("config");
+    let port = free_port();
+    let log = t.dir.path().join("server.log");
+    let mut args = strings(&[
+        "--config",
+        &config.display().to_string(),
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    args.extend(t.cli_args());
+    let mut server = {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+            .args(&args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("serve")
+    };
+    let started = std::time::Instant::now();
+    let left = loop {
+        let left = guichet_store::backup::scheduled_in(&dir);
+        let newest_is_today = left
+            .last()
+            .is_some_and(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0));
+        if left.len() == 2 && newest_is_today {
+            break left;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no scheduled backup: {:?}\n{}",
+            left,
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = server.kill().await;
+    // The two kept: the newest old one and today's, which verifies.
+    let names: Vec<String> = left
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        names[0],
+        guichet_store::backup::scheduled_name(now - 2 * day),
+        "{names:?}"
+    );
+    let (ok, out, err) = cli(&strings(&[
+        "backup",
+        "verify",
+        &left[1].display().to_string(),
+        "--identity",
+        &identity_arg,
+    ]));
+    assert!(ok, "{out}{err}");
+}
