@@ -12,22 +12,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const TRAVAUX: &str = r#"{ "title": "Déclaration de travaux", "description": "Déclarer des travaux.",
+pub(crate) const TRAVAUX: &str = r#"{ "title": "Déclaration de travaux", "description": "Déclarer des travaux.",
   "retention_months": 12, "pages": [ { "title": "Travaux", "fields": [
     { "id": "description", "label": "Description des travaux", "type": "short_text", "required": true },
     { "id": "plan", "label": "Plan de situation", "type": "file", "accept": ["application/pdf"], "max_size_mb": 1, "required": true }
   ] } ] }"#;
 
-fn cli(args: &[String]) -> (bool, String, String) {
+pub(crate) fn cli(args: &[String]) -> (bool, String, String) {
     run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-fn strings(args: &[&str]) -> Vec<String> {
+pub(crate) fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
 /// Files a dossier of the démarche with a PDF, as the usager's browser does; its id.
-async fn file_with_pdf(b: &Browser, base: &str, slug: &str, token: &str, pdf: &[u8]) -> i64 {
+pub(crate) async fn file_with_pdf(
+    b: &Browser,
+    base: &str,
+    slug: &str,
+    token: &str,
+    pdf: &[u8],
+) -> i64 {
     let r = b
         .client
         .post(format!("{base}/demarches/dijon/{slug}/dossiers"))

@@ -21,6 +21,7 @@ mod franceconnect;
 mod identity;
 mod instruction;
 mod modeles;
+mod object_storage;
 mod one_door;
 mod open311;
 mod participation;

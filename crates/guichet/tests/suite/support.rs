@@ -936,3 +936,155 @@ pub fn paris_ms(y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
         .expect("a Paris time")
         .as_millisecond()
 }
+
+/// A real Garage server (S3-compatible object store) on loopback, with one bucket and one key:
+/// built once by `scripts/test` (`cargo install garage`, cached in ~/.cache/guichet).
+pub struct Garage {
+    pub endpoint: String,
+    pub bucket: String,
+    pub key_id: String,
+    pub secret: String,
+    _dir: tempfile::TempDir,
+    _server: tokio::process::Child,
+}
+
+impl Garage {
+    fn binary() -> PathBuf {
+        let path = std::env::var_os("GUICHET_GARAGE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                    .join(".cache/guichet/garage/bin/garage")
+            });
+        assert!(
+            path.exists(),
+            "Garage is not built at {} (scripts/test builds it once: cargo install --locked garage --root ~/.cache/guichet/garage)",
+            path.display()
+        );
+        path
+    }
+
+    async fn cli(binary: &Path, config: &Path, args: &[&str]) -> String {
+        let out = tokio::process::Command::new(binary)
+            .arg("-c")
+            .arg(config)
+            .args(args)
+            .output()
+            .await
+            .expect("run garage");
+        assert!(
+            out.status.success(),
+            "garage {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub async fn start() -> Self {
+        let binary = Self::binary();
+        let dir = tempfile::tempdir().expect("garage dir");
+        let (rpc, s3, admin) = (free_port(), free_port(), free_port());
+        let secret: String = (0..32)
+            .map(|i| format!("{:02x}", (i * 37 + std::process::id() as usize) % 256))
+            .collect();
+        let config = dir.path().join("garage.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "metadata_dir = \"{d}/meta\"\ndata_dir = \"{d}/data\"\ndb_engine = \"sqlite\"\n\
+                 replication_factor = 1\nrpc_bind_addr = \"127.0.0.1:{rpc}\"\n\
+                 rpc_public_addr = \"127.0.0.1:{rpc}\"\nrpc_secret = \"{secret}\"\n\
+                 [s3_api]\ns3_region = \"garage\"\napi_bind_addr = \"127.0.0.1:{s3}\"\n\
+                 root_domain = \".s3.garage.localhost\"\n\
+                 [admin]\napi_bind_addr = \"127.0.0.1:{admin}\"\n",
+                d = dir.path().display()
+            ),
+        )
+        .expect("garage config");
+        let server = tokio::process::Command::new(&binary)
+            .arg("-c")
+            .arg(&config)
+            .arg("server")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("garage.log")).expect("log"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start garage");
+        let started = std::time::Instant::now();
+        let node = loop {
+            let out = tokio::process::Command::new(&binary)
+                .arg("-c")
+                .arg(&config)
+                .args(["node", "id", "-q"])
+                .output()
+                .await
+                .expect("garage node id");
+            if out.status.success() {
+                break String::from_utf8_lossy(&out.stdout)
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "garage did not start: {}",
+                std::fs::read_to_string(dir.path().join("garage.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        Self::cli(
+            &binary,
+            &config,
+            &["layout", "assign", "-z", "dc1", "-c", "1G", &node],
+        )
+        .await;
+        Self::cli(&binary, &config, &["layout", "apply", "--version", "1"]).await;
+        let key = Self::cli(&binary, &config, &["key", "create", "guichet"]).await;
+        let field = |name: &str| {
+            key.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| panic!("{name} in: {key}"))
+        };
+        let (key_id, secret) = (field("Key ID:"), field("Secret key:"));
+        Self::cli(&binary, &config, &["bucket", "create", "guichet"]).await;
+        Self::cli(
+            &binary,
+            &config,
+            &[
+                "bucket", "allow", "--read", "--write", "--owner", "guichet", "--key", "guichet",
+            ],
+        )
+        .await;
+        Self {
+            endpoint: format!("http://127.0.0.1:{s3}"),
+            bucket: "guichet".into(),
+            key_id,
+            secret,
+            _dir: dir,
+            _server: server,
+        }
+    }
+
+    /// The configuration lines that put a platform's files under `prefix` of the bucket.
+    pub fn config(&self, prefix: &str) -> String {
+        format!(
+            "files_url = \"s3://{}/{prefix}\"\nfiles_s3_endpoint = \"{}\"\nfiles_s3_region = \"garage\"\n\
+             files_s3_access_key_id = \"{}\"\nfiles_s3_secret_access_key = \"{}\"\n",
+            self.bucket, self.endpoint, self.key_id, self.secret
+        )
+    }
+
+    pub fn object_config(&self, prefix: &str) -> guichet_store::objects::ObjectConfig {
+        guichet_store::objects::ObjectConfig {
+            url: format!("s3://{}/{prefix}", self.bucket),
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("garage".into()),
+            access_key_id: Some(self.key_id.clone()),
+            secret_access_key: Some(self.secret.clone()),
+        }
+    }
+}
