@@ -655,21 +655,7 @@ pub fn numero(annee: i16, rang: i64) -> String {
 /// The instant of a session typed as a Paris day ("2026-12-10" or "10/12/2026") and an hour
 /// ("18:30" or "18h30").
 pub fn horaire(jour: &str, heure: &str) -> Option<i64> {
-    let day = crate::demarche::values::parse_date(jour)?;
-    let heure = heure.trim().replace('h', ":");
-    let (h, m) = heure.split_once(':').unwrap_or((&heure, "0"));
-    let h: i8 = h.trim().parse().ok().filter(|h| (0..24).contains(h))?;
-    let m: i8 = if m.trim().is_empty() {
-        0
-    } else {
-        m.trim().parse().ok().filter(|m| (0..60).contains(m))?
-    };
-    let civil =
-        jiff::civil::date(day.year() as i16, day.month() as i8, day.day() as i8).at(h, m, 0, 0);
-    crate::delai::paris()
-        .to_timestamp(civil)
-        .ok()
-        .map(|t| t.as_millisecond())
+    crate::delai::paris_instant(jour, heure)
 }
 
 /// A SIRET (14 digits, Luhn): the one SCDL's COLL_SIRET asks for. La Poste's establishments are

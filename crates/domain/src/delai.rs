@@ -160,6 +160,23 @@ pub fn jour_court(day: Date) -> String {
     format!("{:02}/{:02}/{}", day.day(), day.month(), day.year())
 }
 
+/// The instant of a Paris day ("2026-12-10" or "10/12/2026") and hour ("18:30" or "18h30"),
+/// summer time included; None when either does not read.
+pub fn paris_instant(jour: &str, heure: &str) -> Option<i64> {
+    let day = crate::demarche::values::parse_date(jour)?;
+    let heure = heure.trim().replace('h', ":");
+    let (h, m) = heure.split_once(':').unwrap_or((&heure, "0"));
+    let h: i8 = h.trim().parse().ok().filter(|h| (0..24).contains(h))?;
+    let m: i8 = if m.trim().is_empty() {
+        0
+    } else {
+        m.trim().parse().ok().filter(|m| (0..60).contains(m))?
+    };
+    let civil =
+        jiff::civil::date(day.year() as i16, day.month() as i8, day.day() as i8).at(h, m, 0, 0);
+    paris().to_timestamp(civil).ok().map(|t| t.as_millisecond())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

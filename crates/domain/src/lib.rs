@@ -12,6 +12,7 @@ pub mod delai;
 pub mod demarche;
 pub mod donnees;
 pub mod dossier;
+pub mod etat;
 pub mod franceconnect;
 pub mod journal;
 pub mod mandat;

@@ -1008,6 +1008,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .api_token_days
                 .clamp(1, guichet_domain::role::TOKEN_MAX_DAYS),
             anchoring: Some(config.anchoring()?),
+            backup_dir: config.backup_dir.clone(),
             header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
             outgoing_allowed_hosts: config.outgoing_allowed_hosts.clone(),
             trusted_proxies: config.trusted_proxies()?,

@@ -104,6 +104,14 @@ impl FileStore {
         }
     }
 
+    /// Whether the store answers: the directory is there (or can be made), the bucket lists.
+    pub async fn probe(&self) -> anyhow::Result<()> {
+        match &*self.inner {
+            Inner::Local { dir } => Ok(tokio::fs::create_dir_all(dir).await?),
+            Inner::Object(o) => o.probe().await,
+        }
+    }
+
     /// Every id the store holds (unordered), half-written files left out.
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
         match &*self.inner {

@@ -17,6 +17,7 @@ pub mod demarche;
 pub mod donnees;
 pub mod dossier;
 pub mod equipe;
+pub mod etat;
 pub mod files;
 pub mod jeton;
 pub mod journal;

@@ -189,6 +189,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dossier_name_search",
         include_str!("../migrations/0039_dossier_name_search.sql"),
     ),
+    (
+        40,
+        "maintenances",
+        include_str!("../migrations/0040_maintenances.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

@@ -131,6 +131,15 @@ impl ObjectFiles {
         }
     }
 
+    /// Reads the first entry of the listing: the store answers and the credentials hold.
+    pub async fn probe(&self) -> anyhow::Result<()> {
+        use futures_util::StreamExt;
+        match self.store.list(Some(&self.prefix)).next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(anyhow::anyhow!("stockage objet injoignable : {e}")),
+        }
+    }
+
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
         let objects: Vec<_> = self.store.list(Some(&self.prefix)).try_collect().await?;
         Ok(objects

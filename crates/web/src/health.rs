@@ -55,6 +55,7 @@ pub async fn metrics(
     let (size, idle) = state.db.pool_stats();
     metrics::gauge!("guichet_db_pool_connections").set(f64::from(size));
     metrics::gauge!("guichet_db_pool_idle_connections").set(idle as f64);
+    operations_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -63,4 +64,46 @@ pub async fn metrics(
         crate::observe::render(),
     )
         .into_response()
+}
+
+fn up(ok: bool) -> f64 {
+    if ok {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// What the alert rules of deploy/prometheus watch besides requests: the dependencies' state, the
+/// mail backlog, the audit chain's anchoring and the last backup. Read at scrape time (a few
+/// indexed reads); a failed read leaves the gauge unset, which the rules treat as absent.
+async fn operations_gauges(state: &AppState) {
+    let now = state.config.clock.now_ms();
+    let probes = state.probes_now(now).await;
+    metrics::gauge!("guichet_database_up").set(up(probes.database));
+    metrics::gauge!("guichet_file_store_up").set(up(probes.files));
+    if let Ok((pending, failed)) = guichet_store::outbox::backlog(&state.db).await {
+        metrics::gauge!("guichet_outbox_pending_mails").set(pending as f64);
+        metrics::gauge!("guichet_outbox_failed_mails").set(failed as f64);
+    }
+    metrics::gauge!("guichet_outbox_oldest_pending_age_seconds")
+        .set(probes.oldest_mail_ms.unwrap_or(0) as f64 / 1000.0);
+    if let Some(anchoring) = &state.config.anchoring {
+        if let (Ok(Some(last)), Ok((head, _))) = (
+            anchoring.last(),
+            guichet_store::anchor::head(&state.db).await,
+        ) {
+            metrics::gauge!("guichet_audit_last_anchor_age_seconds")
+                .set((now - last.at) as f64 / 1000.0);
+            metrics::gauge!("guichet_audit_unanchored_entries").set((head - last.id) as f64);
+        }
+    }
+    if let Some(dir) = &state.config.backup_dir {
+        let newest = guichet_store::backup::scheduled_in(dir)
+            .last()
+            .and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        metrics::gauge!("guichet_backup_last_success_timestamp_seconds")
+            .set(newest.map_or(0.0, |d| d.as_secs_f64()));
+    }
 }

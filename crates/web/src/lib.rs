@@ -31,6 +31,7 @@ pub mod demo;
 pub mod donnees;
 pub mod dossier;
 pub mod equipe;
+pub mod etat;
 pub mod jeton;
 pub mod journal;
 pub mod mandat;
@@ -77,6 +78,8 @@ pub struct WebConfig {
     pub api_token_days: u32,
     /// The audit chain's anchors (key and directory outside the database); none: not anchored.
     pub anchoring: Option<guichet_store::anchor::Anchoring>,
+    /// Where scheduled backups are written, if they are: `/metrics` reports the newest's age.
+    pub backup_dir: Option<std::path::PathBuf>,
     /// How long a client may take to send a request's headers (`HEADER_READ_TIMEOUT`).
     pub header_read_timeout: Duration,
     /// Hosts (names or addresses) outgoing requests may reach although they are not public.
@@ -107,6 +110,7 @@ impl Default for WebConfig {
             metrics_token: None,
             api_token_days: guichet_domain::role::TOKEN_MAX_DAYS,
             anchoring: None,
+            backup_dir: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
             outgoing_allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -140,6 +144,8 @@ pub struct Inner {
     pub oidc_discovery: compte::oidc::DiscoveryCache,
     /// The région's summed figures for its observatoire, read once a minute.
     pub region_figures: pilotage::RegionFigures,
+    /// The status page's last probes.
+    pub probes: etat::ProbeCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -158,6 +164,7 @@ impl AppState {
             catalogue: recherche::catalogue::Catalogue::default(),
             oidc_discovery: compte::oidc::DiscoveryCache::default(),
             region_figures: pilotage::RegionFigures::default(),
+            probes: etat::ProbeCache::default(),
         }))
     }
 }

@@ -132,8 +132,8 @@ pub async fn openapi() -> axum::response::Response {
 pub fn table() -> RouteTable {
     use crate::{
         accueil, assets, coffre, collectivite, competence, compte, conseil, demarche, demo,
-        donnees, dossier, equipe, health, jeton, journal, mandat, participation, pilotage, profil,
-        recherche, signalement,
+        donnees, dossier, equipe, etat, health, jeton, journal, mandat, participation, pilotage,
+        profil, recherche, signalement,
     };
     use Access::*;
     RouteTable::default()
@@ -313,6 +313,9 @@ pub fn table() -> RouteTable {
             pilotage::demarche,
         )
         .get("/healthz", Public, health::healthz)
+        .get("/etat", Public, etat::page)
+        .get("/operateur/etat", Operator, etat::operator)
+        .post("/operateur/etat", Operator, etat::save)
         .get("/metrics", Public, health::metrics)
         .get("/static/{file}", Public, assets::serve_asset)
         // Accounts

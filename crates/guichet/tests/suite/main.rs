@@ -15,6 +15,7 @@ mod donnees;
 mod dossiers;
 mod durability;
 mod editor;
+mod etat;
 mod filing;
 mod first_day;
 mod franceconnect;

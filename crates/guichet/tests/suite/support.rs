@@ -428,6 +428,7 @@ impl TestServer {
             metrics_token: None,
             api_token_days: 365,
             anchoring: None,
+            backup_dir: None,
             header_read_timeout: guichet_web::HEADER_READ_TIMEOUT,
             // The tests' webhook receivers listen on loopback, as an operator would allow-list
             // a partner's host on the platform's network.
