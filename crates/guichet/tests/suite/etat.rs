@@ -173,9 +173,35 @@ async fn residents_see_each_service_and_the_maintenances_the_operator_announces(
     );
 }
 
+/// Every metric the shipped alert rules watch is one /metrics reports (with anchoring and
+/// scheduled backups configured, as in production), with the values of a healthy node.
 #[tokio::test]
-async fn metrics_report_the_dependencies_and_the_mail_backlog() {
-    let s = TestServer::start().await;
+async fn metrics_report_what_the_alert_rules_watch() {
+    let dir = tempfile::tempdir().expect("dir");
+    let anchoring = guichet_store::anchor::Anchoring::open(
+        &dir.path().join("cle"),
+        &dir.path().join("ancrages"),
+        &[],
+    )
+    .expect("anchoring");
+    let backups = dir.path().join("sauvegardes");
+    std::fs::create_dir_all(&backups).expect("dir");
+    std::fs::write(
+        backups.join(guichet_store::backup::scheduled_name(
+            guichet_store::now_ms(),
+        )),
+        b"x",
+    )
+    .expect("backup");
+    let (a, b) = (anchoring.clone(), backups.clone());
+    let s = TestServer::start_with(move |c| {
+        c.anchoring = Some(a);
+        c.backup_dir = Some(b);
+    })
+    .await;
+    anchoring.anchor_now(s.db()).await.expect("anchor");
+    // A page served, so that the request metrics exist.
+    assert_eq!(s.get("/").await.status(), 200);
     let (status, text) = s.get_text("/metrics").await;
     assert_eq!(status, 200);
     for gauge in [
@@ -184,7 +210,37 @@ async fn metrics_report_the_dependencies_and_the_mail_backlog() {
         "guichet_outbox_pending_mails 0",
         "guichet_outbox_failed_mails 0",
         "guichet_outbox_oldest_pending_age_seconds 0",
+        "guichet_audit_unanchored_entries 0",
     ] {
         assert!(text.contains(gauge), "{gauge} in:\n{text}");
+    }
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in:\n{text}"))
+    };
+    assert!(value("guichet_audit_last_anchor_age_seconds") < 60.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("now")
+        .as_secs_f64();
+    assert!((now - value("guichet_backup_last_success_timestamp_seconds")).abs() < 120.0);
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/prometheus/guichet-alerts.yml"
+    ))
+    .expect("alert rules");
+    let watched: std::collections::BTreeSet<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("guichet_"))
+        .map(|w| w.trim_end_matches("_bucket"))
+        .collect();
+    assert!(watched.len() >= 8, "{watched:?}");
+    for name in watched {
+        assert!(
+            text.contains(name),
+            "the alert rules watch {name}, which /metrics does not report:\n{text}"
+        );
     }
 }
