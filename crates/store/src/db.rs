@@ -96,9 +96,24 @@ impl Db {
     }
 
     pub async fn connect(url: &str, options: &DbOptions) -> anyhow::Result<Self> {
+        use crate::failover::{self, Target};
         let backend = backend_of(url)?;
-        let pool = open_pool(url, backend, options.max_connections, options.durability).await?;
-        let writer = crate::writer::Writer::start(url.to_string(), backend, options.durability);
+        // A multi-host PostgreSQL URL: the primary is found now and watched (`failover`).
+        let target = match failover::split(url) {
+            Some(urls) => Target::Hosts(failover::connect(urls, Duration::from_secs(30)).await?),
+            None => Target::Fixed(url.to_string()),
+        };
+        let pool = open_pool(
+            &target.url(),
+            backend,
+            options.max_connections,
+            options.durability,
+        )
+        .await?;
+        if let Target::Hosts(hosts) = &target {
+            failover::watch(hosts.clone(), pool.clone());
+        }
+        let writer = crate::writer::Writer::start(target, backend, options.durability);
         Ok(Self {
             pool,
             backend,

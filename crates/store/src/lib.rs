@@ -18,6 +18,7 @@ pub mod donnees;
 pub mod dossier;
 pub mod equipe;
 pub mod etat;
+mod failover;
 pub mod files;
 pub mod jeton;
 pub mod journal;

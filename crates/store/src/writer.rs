@@ -354,7 +354,11 @@ impl std::fmt::Debug for Message {
 impl Writer {
     /// Starts the writer on a thread of its own, with its own connection: its turn between two
     /// statements never waits behind the requests queued on the main runtime.
-    pub(crate) fn start(url: String, backend: Backend, durability: Durability) -> Self {
+    pub(crate) fn start(
+        target: crate::failover::Target,
+        backend: Backend,
+        durability: Durability,
+    ) -> Self {
         let (queue, jobs) = mpsc::unbounded_channel();
         let (announcer, _) = tokio::sync::broadcast::channel(64);
         let announces = announcer.clone();
@@ -368,7 +372,7 @@ impl Writer {
                     Ok(runtime) => runtime,
                     Err(e) => return tracing::error!(error = %e, "writer runtime"),
                 };
-                runtime.block_on(run(url, backend, durability, jobs, announces))
+                runtime.block_on(run(target, backend, durability, jobs, announces))
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "writer thread");
@@ -413,8 +417,33 @@ impl Writer {
     }
 }
 
+/// How long a batch waits for the database to accept a connection again (a restart, a failover
+/// to the standby) before its writes are refused. Nothing of the batch has run yet: waiting is
+/// safe, and a resident sees a slow answer instead of an error.
+const RECONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A connection to the database as it is now (the primary, behind a multi-host URL), retried
+/// until `RECONNECT_WITHIN`.
+async fn reconnect(
+    target: &crate::failover::Target,
+    backend: Backend,
+    durability: Durability,
+) -> anyhow::Result<AnyConnection> {
+    let deadline = tokio::time::Instant::now() + RECONNECT_WITHIN;
+    loop {
+        match connect(&target.url(), backend, durability).await {
+            Ok(c) => return Ok(c),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "database unreachable: the group commit waits");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
 async fn run(
-    url: String,
+    target: crate::failover::Target,
     backend: Backend,
     durability: Durability,
     mut messages: mpsc::UnboundedReceiver<Message>,
@@ -442,7 +471,7 @@ async fn run(
         }
         let result = match conn.as_mut() {
             Some(c) => commit_batch(c, backend, jobs).await,
-            None => match connect(&url, backend, durability).await {
+            None => match reconnect(&target, backend, durability).await {
                 Ok(c) => commit_batch(conn.insert(c), backend, jobs).await,
                 Err(e) => Err(e),
             },

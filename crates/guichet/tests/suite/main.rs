@@ -16,6 +16,7 @@ mod dossiers;
 mod durability;
 mod editor;
 mod etat;
+mod failover;
 mod filing;
 mod first_day;
 mod franceconnect;
