@@ -194,6 +194,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "maintenances",
         include_str!("../migrations/0040_maintenances.sql"),
     ),
+    (
+        41,
+        "queue_filters",
+        include_str!("../migrations/0041_queue_filters.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.
@@ -334,4 +339,97 @@ pub async fn reseal_secrets(db: &Db) -> anyhow::Result<usize> {
     })
     .await?;
     Ok(n)
+}
+
+/// The last migration of the previous release (the commit in deploy/previous-release; move both
+/// together). During a rolling upgrade that release keeps serving on the schema the new one has
+/// migrated: the migrations after it may only expand the schema (new tables, new nullable or
+/// defaulted columns, new indexes). A contraction (dropping or renaming what the previous release
+/// reads, tightening a column) comes one release after the code stopped using it, in a migration
+/// that says so on a `-- contract:` line.
+pub const PREVIOUS_RELEASE_VERSION: i64 = 39;
+
+/// What a migration does that the previous release may not survive, if anything.
+pub fn contraction(sql: &str) -> Option<String> {
+    if sql
+        .lines()
+        .any(|l| l.trim_start().starts_with("-- contract:"))
+    {
+        return None;
+    }
+    let code: String = sql
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
+    let words: Vec<&str> = code.split_whitespace().collect();
+    let text = words.join(" ");
+    for forbidden in [
+        "DROP TABLE",
+        "DROP COLUMN",
+        "RENAME",
+        "ALTER COLUMN",
+        "SET NOT NULL",
+        "DROP VIEW",
+        "TRUNCATE",
+    ] {
+        if text.contains(forbidden) {
+            return Some(forbidden.to_lowercase());
+        }
+    }
+    // A new column the previous release does not write must accept its inserts.
+    for statement in text.split(';') {
+        if let Some(at) = statement.find("ADD COLUMN") {
+            let column = &statement[at..];
+            if column.contains("NOT NULL") && !column.contains("DEFAULT") {
+                return Some("add column not null without default".into());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod expand_contract {
+    use super::*;
+
+    #[test]
+    fn migrations_since_the_previous_release_only_expand_the_schema() {
+        assert!(
+            MIGRATIONS.iter().any(|m| m.0 == PREVIOUS_RELEASE_VERSION),
+            "the previous release's last migration is known"
+        );
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > PREVIOUS_RELEASE_VERSION) {
+            assert_eq!(
+                contraction(sql),
+                None,
+                "migration {version} ({name}) contracts the schema the previous release still reads"
+            );
+        }
+    }
+
+    #[test]
+    fn contractions_are_recognised_unless_declared() {
+        assert_eq!(contraction("CREATE TABLE t (id BIGINT NOT NULL);"), None);
+        assert_eq!(contraction("ALTER TABLE t ADD COLUMN c TEXT;"), None);
+        assert_eq!(
+            contraction("ALTER TABLE t ADD COLUMN c BIGINT NOT NULL DEFAULT 0;"),
+            None
+        );
+        assert!(contraction("ALTER TABLE t ADD COLUMN c BIGINT NOT NULL;").is_some());
+        assert!(contraction("ALTER TABLE t DROP COLUMN c;").is_some());
+        assert!(contraction("ALTER TABLE t RENAME COLUMN c TO d;").is_some());
+        assert!(contraction("alter table t\n  alter column c type text;").is_some());
+        assert!(contraction("DROP TABLE t;").is_some());
+        assert_eq!(
+            contraction("-- contract: nothing reads t since release 2027.1\nDROP TABLE t;"),
+            None
+        );
+        // A comment mentioning a drop is not one.
+        assert_eq!(
+            contraction("-- we never DROP TABLE here\nCREATE INDEX i ON t (c);"),
+            None
+        );
+    }
 }

@@ -178,7 +178,10 @@ fn the_store_s_ground_floor_is_in_no_circle_and_the_group_commit_knows_no_capabi
         let ground: Vec<&String> = c
             .iter()
             .filter(|m| {
-                ["conn", "db", "writer", "trace", "journal", "outbox"].contains(&m.as_str())
+                [
+                    "conn", "failover", "db", "writer", "trace", "journal", "outbox",
+                ]
+                .contains(&m.as_str())
             })
             .collect();
         assert!(
@@ -186,9 +189,16 @@ fn the_store_s_ground_floor_is_in_no_circle_and_the_group_commit_knows_no_capabi
             "a circle in the store: {c:?}"
         );
     }
-    // The writer offers shares and topics; it imports only the connection layer.
+    // The writer offers shares and topics; it imports only the connection layer (connections,
+    // and which host of a multi-host URL is the primary).
     let writer: Vec<&String> = g["writer"].iter().collect();
-    assert_eq!(writer, ["conn"], "the writer imports {writer:?}");
+    assert_eq!(
+        writer,
+        ["conn", "failover"],
+        "the writer imports {writer:?}"
+    );
+    let failover: Vec<&String> = g["failover"].iter().collect();
+    assert_eq!(failover, ["conn"], "failover imports {failover:?}");
 }
 
 #[test]

@@ -36,4 +36,5 @@ mod signalements;
 mod support;
 mod tell_us_once;
 mod territory;
+mod upgrade;
 mod web;

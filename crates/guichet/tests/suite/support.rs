@@ -121,13 +121,31 @@ pub async fn serve_process(
     log: &Path,
     env: &[(&str, &str)],
 ) -> tokio::process::Child {
+    serve_binary(
+        Path::new(env!("CARGO_BIN_EXE_guichet")),
+        data_args,
+        port,
+        log,
+        env,
+    )
+    .await
+}
+
+/// The same with another build of the binary (the previous release, for the upgrade test).
+pub async fn serve_binary(
+    binary: &Path,
+    data_args: &[String],
+    port: u16,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
     let mut args = vec![
         "serve".to_string(),
         "--listen".into(),
         format!("127.0.0.1:{port}"),
     ];
     args.extend(data_args.iter().cloned());
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+    let child = tokio::process::Command::new(binary)
         .args(&args)
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
@@ -143,8 +161,9 @@ pub async fn serve_process(
                 return child;
             }
         }
+        // A first start migrates and imports the territory referential.
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
+            started.elapsed() < std::time::Duration::from_secs(90),
             "server did not become healthy: {}",
             std::fs::read_to_string(log).unwrap_or_default()
         );

@@ -1,0 +1,228 @@
+//! Upgrades without downtime: the previous release (deploy/previous-release, built once by
+//! scripts/previous-release) serves a database; the new release starts beside it on the same
+//! database and migrates it; under a deposit load on both, neither stops serving, and each reads
+//! what the other wrote.
+
+use crate::durability::{csrf_of, file_dossier, DEF};
+use crate::support::{free_port, run_cli, serve_binary, serve_process, Browser, TestDb};
+use guichet_domain::demarche::Definition;
+use guichet_store::collectivite::{self, Contact, Target};
+use guichet_store::compte::{self, Kind};
+use guichet_store::{dossier, migrate, session};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn previous_release() -> PathBuf {
+    if let Some(path) = std::env::var_os("GUICHET_PREVIOUS_BINARY") {
+        return PathBuf::from(path);
+    }
+    let commit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/previous-release"
+    ))
+    .expect("deploy/previous-release");
+    let path = PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(".cache/guichet/releases")
+        .join(commit.trim())
+        .join("guichet");
+    assert!(
+        path.exists(),
+        "the previous release is not built at {} (scripts/previous-release builds it once)",
+        path.display()
+    );
+    path
+}
+
+#[derive(Default)]
+struct Tally {
+    acknowledged: Vec<i64>,
+    refused: Vec<String>,
+}
+
+/// Deposits in a loop on one node until `stop`.
+fn load(
+    base: String,
+    cookie: String,
+    slug: String,
+    tally: Arc<Mutex<Tally>>,
+    stop: Arc<AtomicBool>,
+    w: usize,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let b = Browser::new(&base);
+        b.set_cookie("guichet_session", &cookie);
+        let token = csrf_of(&b, &base).await.expect("csrf");
+        let mut n = 0;
+        while !stop.load(Ordering::Relaxed) {
+            n += 1;
+            let address = format!("{n} rue de la Montée de version {w}, 21000 Dijon");
+            match file_dossier(&b, &base, &slug, &token, &address).await {
+                Some((id, r))
+                    if r.status() == 303
+                        && r.headers().get("location").is_some_and(|l| {
+                            l.to_str().is_ok_and(|l| l.ends_with("?depose=1"))
+                        }) =>
+                {
+                    tally.lock().expect("lock").acknowledged.push(id)
+                }
+                other => tally.lock().expect("lock").refused.push(format!(
+                    "{base}: {:?}",
+                    other.map(|(id, r)| (id, r.status()))
+                )),
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_previous_release_keeps_serving_while_the_new_one_migrates_beside_it() {
+    let previous = previous_release();
+    let t = TestDb::empty().await;
+
+    // The previous release alone: it creates the schema it knows.
+    let old_port = free_port();
+    let old_base = format!("http://127.0.0.1:{old_port}");
+    let mut old = serve_binary(
+        &previous,
+        &t.cli_args(),
+        old_port,
+        &t.dir.path().join("old.log"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        migrate::current_version(&t.db).await.expect("version"),
+        migrate::PREVIOUS_RELEASE_VERSION,
+        "deploy/previous-release and PREVIOUS_RELEASE_VERSION name the same release"
+    );
+    let dijon = collectivite::add(
+        &t.db,
+        &Target::Insee("21231".into()),
+        &Contact::default(),
+        false,
+    )
+    .await
+    .expect("Dijon");
+    let d =
+        crate::support::publish(&t.db, dijon.id, &Definition::from_json(DEF).expect("def")).await;
+    let user = compte::create(
+        &t.db,
+        Kind::Usager,
+        "version@exemple.fr",
+        "Usager",
+        Some("cheval agrafe batterie correcte"),
+    )
+    .await
+    .expect("user");
+    compte::mark_email_confirmed(&t.db, user.id)
+        .await
+        .expect("confirm");
+    let (cookie, _) = session::create(&t.db, user.id, false, None, None)
+        .await
+        .expect("session");
+
+    let tally: Arc<Mutex<Tally>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers: Vec<_> = (0..2)
+        .map(|w| {
+            load(
+                old_base.clone(),
+                cookie.clone(),
+                d.slug.clone(),
+                tally.clone(),
+                stop.clone(),
+                w,
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The new release starts beside it, on the same database, and migrates it.
+    let new_port = free_port();
+    let new_base = format!("http://127.0.0.1:{new_port}");
+    let mut new = serve_process(&t.cli_args(), new_port, &t.dir.path().join("new.log"), &[]).await;
+    assert_eq!(
+        migrate::current_version(&t.db).await.expect("version"),
+        migrate::latest_version()
+    );
+    assert!(
+        migrate::latest_version() > migrate::PREVIOUS_RELEASE_VERSION,
+        "there is a migration to run beside the previous release"
+    );
+    writers.extend((2..4).map(|w| {
+        load(
+            new_base.clone(),
+            cookie.clone(),
+            d.slug.clone(),
+            tally.clone(),
+            stop.clone(),
+            w,
+        )
+    }));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let tally = std::mem::take(&mut *tally.lock().expect("lock"));
+    assert!(
+        tally.refused.is_empty(),
+        "deposits refused during the upgrade: {:?}",
+        tally.refused
+    );
+    assert!(
+        tally.acknowledged.len() >= 10,
+        "the load ran: {}",
+        tally.acknowledged.len()
+    );
+
+    // Both serve; each reads what the other wrote; only the new one has the new page.
+    for base in [&old_base, &new_base] {
+        let r = reqwest::get(format!("{base}/healthz"))
+            .await
+            .expect("healthz");
+        assert_eq!(r.status(), 200, "{base}");
+    }
+    let newest = *tally.acknowledged.iter().max().expect("one");
+    for base in [&old_base, &new_base] {
+        let b = Browser::new(base);
+        b.set_cookie("guichet_session", &cookie);
+        for id in [tally.acknowledged[0], newest] {
+            let page = b.get(&format!("/dossiers/{id}")).await;
+            assert_eq!(page.status, 200, "dossier {id} on {base}");
+        }
+    }
+    assert_eq!(
+        reqwest::get(format!("{new_base}/etat"))
+            .await
+            .expect("etat")
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("{old_base}/etat"))
+            .await
+            .expect("etat")
+            .status(),
+        404,
+        "the old node is the previous release"
+    );
+    for id in &tally.acknowledged {
+        let x = dossier::get(&t.db, dijon.id, *id)
+            .await
+            .expect("query")
+            .expect("deposit kept");
+        assert_eq!(x.state, guichet_domain::dossier::State::Depose);
+    }
+    let _ = old.kill().await;
+    let _ = new.kill().await;
+    let args: Vec<String> = ["audit", "verify"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(t.cli_args())
+        .collect();
+    let (ok, out, err) = run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "audit chain after the upgrade: {out}{err}");
+}
