@@ -5,9 +5,7 @@
 use crate::durability::{csrf_of, file_dossier, DEF};
 use crate::support::{free_port, run_cli, serve_process, Browser, TestDb};
 use guichet_domain::demarche::Definition;
-use guichet_store::collectivite::{self, Contact, Target};
-use guichet_store::compte::{self, Kind};
-use guichet_store::{dossier, session};
+use guichet_store::dossier;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,37 +72,17 @@ pub(crate) async fn file_with_pdf(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_running_platform_is_backed_up_under_writes_and_restored_elsewhere() {
     let t = TestDb::with_referential().await;
-    let dijon = collectivite::add(
-        &t.db,
-        &Target::Insee("21231".into()),
-        &Contact::default(),
-        false,
-    )
-    .await
-    .expect("Dijon");
-    let simple =
-        crate::support::publish(&t.db, dijon.id, &Definition::from_json(DEF).expect("def")).await;
+    let crate::support::Depositor {
+        dijon,
+        demarche: simple,
+        cookie,
+    } = crate::support::depositor(&t.db, DEF, "sauvegarde@exemple.fr").await;
     let travaux = crate::support::publish(
         &t.db,
         dijon.id,
         &Definition::from_json(TRAVAUX).expect("def"),
     )
     .await;
-    let user = compte::create(
-        &t.db,
-        Kind::Usager,
-        "sauvegarde@exemple.fr",
-        "Usager",
-        Some("cheval agrafe batterie correcte"),
-    )
-    .await
-    .expect("user");
-    compte::mark_email_confirmed(&t.db, user.id)
-        .await
-        .expect("confirm");
-    let (cookie, _) = session::create(&t.db, user.id, false, None, None)
-        .await
-        .expect("session");
 
     // The backup key pair, made as an operator would; the platform knows only the public half.
     let keys = tempfile::tempdir().expect("keys dir");

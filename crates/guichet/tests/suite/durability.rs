@@ -30,31 +30,11 @@ async fn start_with(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_submission_survives_sigkill() {
     let t = TestDb::with_referential().await;
-    let dijon = collectivite::add(
-        &t.db,
-        &Target::Insee("21231".into()),
-        &Contact::default(),
-        false,
-    )
-    .await
-    .expect("Dijon");
-    let def = Definition::from_json(DEF).expect("definition");
-    let d = crate::support::publish(&t.db, dijon.id, &def).await;
-    let user = compte::create(
-        &t.db,
-        Kind::Usager,
-        "charge@exemple.fr",
-        "Charge",
-        Some("cheval agrafe batterie correcte"),
-    )
-    .await
-    .expect("user");
-    compte::mark_email_confirmed(&t.db, user.id)
-        .await
-        .expect("confirm");
-    let (cookie, _) = session::create(&t.db, user.id, false, None, None)
-        .await
-        .expect("session");
+    let crate::support::Depositor {
+        dijon,
+        demarche: d,
+        cookie,
+    } = crate::support::depositor(&t.db, DEF, "charge@exemple.fr").await;
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");

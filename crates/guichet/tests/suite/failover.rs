@@ -5,10 +5,7 @@
 
 use crate::durability::{csrf_of, file_dossier, DEF};
 use crate::support::{run_cli, serve_process, Browser};
-use guichet_domain::demarche::Definition;
-use guichet_store::collectivite::{self, Contact, Target};
-use guichet_store::compte::{self, Kind};
-use guichet_store::{dossier, session};
+use guichet_store::dossier;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -86,30 +83,11 @@ async fn deposits_resume_on_the_standby_when_the_primary_dies() {
     guichet_store::territoire::import_shipped(&db, false)
         .await
         .expect("referential");
-    let dijon = collectivite::add(
-        &db,
-        &Target::Insee("21231".into()),
-        &Contact::default(),
-        false,
-    )
-    .await
-    .expect("Dijon");
-    let d = crate::support::publish(&db, dijon.id, &Definition::from_json(DEF).expect("def")).await;
-    let user = compte::create(
-        &db,
-        Kind::Usager,
-        "bascule@exemple.fr",
-        "Usager",
-        Some("cheval agrafe batterie correcte"),
-    )
-    .await
-    .expect("user");
-    compte::mark_email_confirmed(&db, user.id)
-        .await
-        .expect("confirm");
-    let (cookie, _) = session::create(&db, user.id, false, None, None)
-        .await
-        .expect("session");
+    let crate::support::Depositor {
+        dijon,
+        demarche: d,
+        cookie,
+    } = crate::support::depositor(&db, DEF, "bascule@exemple.fr").await;
     db.close().await;
 
     let port = crate::support::free_port();
@@ -146,12 +124,7 @@ async fn deposits_resume_on_the_standby_when_the_primary_dies() {
                 let address = format!("{n} rue de la Bascule {w}, 21000 Dijon");
                 match file_dossier(&b, &base, &slug, &token, &address).await {
                     // The acknowledgement: the redirection to the accusé de réception.
-                    Some((id, r))
-                        if r.status() == 303
-                            && r.headers().get("location").is_some_and(|l| {
-                                l.to_str().is_ok_and(|l| l.ends_with("?depose=1"))
-                            }) =>
-                    {
+                    Some((id, r)) if crate::support::acknowledged(&r) => {
                         acknowledged.lock().expect("lock").push((id, sent));
                     }
                     // Refused or cut while the primary is gone: the client tries again.

@@ -4,45 +4,17 @@
 use crate::backup::{cli, file_with_pdf, strings, TRAVAUX};
 use crate::durability::csrf_of;
 use crate::support::{free_port, serve_process, Browser, Garage, TestDb};
-use guichet_domain::demarche::Definition;
-use guichet_store::collectivite::{self, Contact, Target};
-use guichet_store::compte::{self, Kind};
 use guichet_store::objects::ObjectFiles;
-use guichet_store::session;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn files_go_encrypted_to_the_object_store_and_come_back() {
     let garage = Garage::start().await;
     let t = TestDb::with_referential().await;
-    let dijon = collectivite::add(
-        &t.db,
-        &Target::Insee("21231".into()),
-        &Contact::default(),
-        false,
-    )
-    .await
-    .expect("Dijon");
-    let travaux = crate::support::publish(
-        &t.db,
-        dijon.id,
-        &Definition::from_json(TRAVAUX).expect("def"),
-    )
-    .await;
-    let user = compte::create(
-        &t.db,
-        Kind::Usager,
-        "objet@exemple.fr",
-        "Usager",
-        Some("cheval agrafe batterie correcte"),
-    )
-    .await
-    .expect("user");
-    compte::mark_email_confirmed(&t.db, user.id)
-        .await
-        .expect("confirm");
-    let (cookie, _) = session::create(&t.db, user.id, false, None, None)
-        .await
-        .expect("session");
+    let crate::support::Depositor {
+        dijon: _,
+        demarche: travaux,
+        cookie,
+    } = crate::support::depositor(&t.db, TRAVAUX, "objet@exemple.fr").await;
 
     let keys = tempfile::tempdir().expect("keys");
     let identity = keys.path().join("cle-sauvegarde");

@@ -1108,3 +1108,53 @@ impl Garage {
         }
     }
 }
+
+/// What the tests that deposit under load start from: Dijon, a published démarche of this
+/// definition, and a usager signed in (their session cookie).
+pub struct Depositor {
+    pub dijon: guichet_store::collectivite::Collectivite,
+    pub demarche: guichet_store::demarche::Demarche,
+    pub cookie: String,
+}
+
+pub async fn depositor(db: &guichet_store::Db, definition: &str, email: &str) -> Depositor {
+    use guichet_store::compte::{self, Kind};
+    let dijon = guichet_store::collectivite::add(
+        db,
+        &guichet_store::collectivite::Target::Insee("21231".into()),
+        &guichet_store::collectivite::Contact::default(),
+        false,
+    )
+    .await
+    .expect("Dijon");
+    let def = guichet_domain::demarche::Definition::from_json(definition).expect("definition");
+    let demarche = publish(db, dijon.id, &def).await;
+    let user = compte::create(
+        db,
+        Kind::Usager,
+        email,
+        "Usager",
+        Some("cheval agrafe batterie correcte"),
+    )
+    .await
+    .expect("user");
+    compte::mark_email_confirmed(db, user.id)
+        .await
+        .expect("confirm");
+    let (cookie, _) = guichet_store::session::create(db, user.id, false, None, None)
+        .await
+        .expect("session");
+    Depositor {
+        dijon,
+        demarche,
+        cookie,
+    }
+}
+
+/// Whether a deposit's answer is its acknowledgement: the redirection to the accusé de réception.
+pub fn acknowledged(r: &reqwest::Response) -> bool {
+    r.status() == 303
+        && r.headers()
+            .get("location")
+            .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
+}

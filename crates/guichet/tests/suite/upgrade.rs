@@ -5,10 +5,7 @@
 
 use crate::durability::{csrf_of, file_dossier, DEF};
 use crate::support::{free_port, run_cli, serve_binary, serve_process, Browser, TestDb};
-use guichet_domain::demarche::Definition;
-use guichet_store::collectivite::{self, Contact, Target};
-use guichet_store::compte::{self, Kind};
-use guichet_store::{dossier, migrate, session};
+use guichet_store::{dossier, migrate};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,12 +56,7 @@ fn load(
             n += 1;
             let address = format!("{n} rue de la Montée de version {w}, 21000 Dijon");
             match file_dossier(&b, &base, &slug, &token, &address).await {
-                Some((id, r))
-                    if r.status() == 303
-                        && r.headers().get("location").is_some_and(|l| {
-                            l.to_str().is_ok_and(|l| l.ends_with("?depose=1"))
-                        }) =>
-                {
+                Some((id, r)) if crate::support::acknowledged(&r) => {
                     tally.lock().expect("lock").acknowledged.push(id)
                 }
                 other => tally.lock().expect("lock").refused.push(format!(
@@ -97,31 +89,11 @@ async fn the_previous_release_keeps_serving_while_the_new_one_migrates_beside_it
         migrate::PREVIOUS_RELEASE_VERSION,
         "deploy/previous-release and PREVIOUS_RELEASE_VERSION name the same release"
     );
-    let dijon = collectivite::add(
-        &t.db,
-        &Target::Insee("21231".into()),
-        &Contact::default(),
-        false,
-    )
-    .await
-    .expect("Dijon");
-    let d =
-        crate::support::publish(&t.db, dijon.id, &Definition::from_json(DEF).expect("def")).await;
-    let user = compte::create(
-        &t.db,
-        Kind::Usager,
-        "version@exemple.fr",
-        "Usager",
-        Some("cheval agrafe batterie correcte"),
-    )
-    .await
-    .expect("user");
-    compte::mark_email_confirmed(&t.db, user.id)
-        .await
-        .expect("confirm");
-    let (cookie, _) = session::create(&t.db, user.id, false, None, None)
-        .await
-        .expect("session");
+    let crate::support::Depositor {
+        dijon,
+        demarche: d,
+        cookie,
+    } = crate::support::depositor(&t.db, DEF, "version@exemple.fr").await;
 
     let tally: Arc<Mutex<Tally>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
