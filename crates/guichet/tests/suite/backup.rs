@@ -2,7 +2,7 @@
 //! fresh PostgreSQL database), where the journal verifies, the checksums hold and a stored file
 //! downloads; a restoration never writes over data; a damaged backup is refused.
 
-use crate::durability::{csrf_of, file_dossier, DEF};
+use crate::durability::{csrf_of, deposit_loop, Deposits, DEF};
 use crate::support::{free_port, run_cli, serve_process, Browser, TestDb};
 use guichet_domain::demarche::Definition;
 use guichet_store::dossier;
@@ -111,35 +111,28 @@ async fn a_running_platform_is_backed_up_under_writes_and_restored_elsewhere() {
     let with_file = file_with_pdf(&b, &base, &travaux.slug, &token, &pdf).await;
 
     // Deposits keep coming while the backup runs.
-    let acknowledged: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let deposits: Arc<Mutex<Deposits>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for w in 0..4 {
-        let (base, cookie, slug, acknowledged, stop) = (
-            base.clone(),
-            cookie.clone(),
-            simple.slug.clone(),
-            acknowledged.clone(),
-            stop.clone(),
-        );
-        writers.push(tokio::spawn(async move {
-            let b = Browser::new(&base);
-            b.set_cookie("guichet_session", &cookie);
-            let token = csrf_of(&b, &base).await.expect("csrf");
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let address = format!("{n} rue de la Sauvegarde {w}, 21000 Dijon");
-                if let Some((id, r)) = file_dossier(&b, &base, &slug, &token, &address).await {
-                    if r.status() == 303 {
-                        acknowledged.lock().expect("lock").push(id);
-                    }
-                }
-            }
-        }));
-    }
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            deposit_loop(
+                &base,
+                &cookie,
+                &simple.slug,
+                w,
+                deposits.clone(),
+                stop.clone(),
+            )
+        })
+        .collect();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let before_backup = acknowledged.lock().expect("lock").clone();
+    let before_backup: Vec<i64> = deposits
+        .lock()
+        .expect("lock")
+        .acknowledged
+        .iter()
+        .map(|d| d.id)
+        .collect();
     let backup_file = keys.path().join("guichet.sauvegarde");
     let backup_arg = backup_file.display().to_string();
     let mut args = strings(&["--config", &config_arg, "backup", "--to", &backup_arg]);
@@ -154,7 +147,7 @@ async fn a_running_platform_is_backed_up_under_writes_and_restored_elsewhere() {
     for w in writers {
         w.await.expect("writer");
     }
-    let after = acknowledged.lock().expect("lock").len();
+    let after = deposits.lock().expect("lock").acknowledged.len();
     assert!(
         before_backup.len() >= 5 && after > before_backup.len(),
         "writes ran before and during the backup: {} then {after}",

@@ -41,41 +41,11 @@ async fn every_acknowledged_submission_survives_sigkill() {
     let log = t.dir.path().join("server.log");
     let mut child = start(&t, port, &log).await;
 
-    let acknowledged: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
+    let deposits: Arc<Mutex<Deposits>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut workers = Vec::new();
-    for w in 0..8 {
-        let (base, cookie, slug, acknowledged, stop) = (
-            base.clone(),
-            cookie.clone(),
-            d.slug.clone(),
-            acknowledged.clone(),
-            stop.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let b = Browser::new(&base);
-            b.set_cookie("guichet_session", &cookie);
-            let Some(token) = csrf_of(&b, &base).await else {
-                return;
-            };
-            let mut n = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                n += 1;
-                let address = format!("{n} rue du Travailleur {w}, 21000 Dijon");
-                let Some((id, r)) = file_dossier(&b, &base, &slug, &token, &address).await else {
-                    break;
-                };
-                // The success answer: a redirection to the accusé de réception.
-                if r.status() == 303
-                    && r.headers()
-                        .get("location")
-                        .is_some_and(|l| l.to_str().is_ok_and(|l| l.ends_with("?depose=1")))
-                {
-                    acknowledged.lock().expect("lock").push((id, address));
-                }
-            }
-        }));
-    }
+    let workers: Vec<_> = (0..8)
+        .map(|w| deposit_loop(&base, &cookie, &d.slug, w, deposits.clone(), stop.clone()))
+        .collect();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let pid = nix::unistd::Pid::from_raw(child.id().expect("pid") as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("SIGKILL");
@@ -84,7 +54,7 @@ async fn every_acknowledged_submission_survives_sigkill() {
     for w in workers {
         let _ = w.await;
     }
-    let acknowledged = acknowledged.lock().expect("lock").clone();
+    let acknowledged = deposits.lock().expect("lock").acknowledged.clone();
     assert!(
         acknowledged.len() >= 10,
         "the load was running: {} submissions acknowledged",
@@ -96,7 +66,7 @@ async fn every_acknowledged_submission_survives_sigkill() {
     let db = crate::support::connect(&t.url)
         .await
         .with_sealer(crate::support::sealer_in(t.dir.path()));
-    for (id, address) in &acknowledged {
+    for Deposit { id, address, .. } in &acknowledged {
         let x = dossier::get(&db, dijon.id, *id)
             .await
             .expect("query")
@@ -264,6 +234,62 @@ pub(crate) async fn csrf_of(b: &Browser, base: &str) -> Option<String> {
         .await
         .ok()?;
     crate::support::field_value(&html, "_csrf")
+}
+
+/// One deposit of a load: the dossier, the address typed, when it was sent.
+#[derive(Clone, Debug)]
+pub(crate) struct Deposit {
+    pub id: i64,
+    pub address: String,
+    pub sent: std::time::Instant,
+}
+
+/// What a load's usagers were told: deposits acknowledged, attempts refused or unanswered.
+#[derive(Default)]
+pub(crate) struct Deposits {
+    pub acknowledged: Vec<Deposit>,
+    pub refused: Vec<String>,
+}
+
+/// A usager's browser depositing dossiers of `slug` one after another on `base` until `stop`
+/// (worker `w` of a load); an attempt refused or unanswered is noted, and tried again after a
+/// short pause, as a resident would.
+pub(crate) fn deposit_loop(
+    base: &str,
+    cookie: &str,
+    slug: &str,
+    w: usize,
+    deposits: Arc<Mutex<Deposits>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let (base, cookie, slug) = (base.to_string(), cookie.to_string(), slug.to_string());
+    tokio::spawn(async move {
+        let b = Browser::new(&base);
+        b.set_cookie("guichet_session", &cookie);
+        let Some(token) = csrf_of(&b, &base).await else {
+            return;
+        };
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            n += 1;
+            let sent = std::time::Instant::now();
+            let address = format!("{n} rue du Dépôt {w}, 21000 Dijon");
+            match file_dossier(&b, &base, &slug, &token, &address).await {
+                Some((id, r)) if crate::support::acknowledged(&r) => deposits
+                    .lock()
+                    .expect("lock")
+                    .acknowledged
+                    .push(Deposit { id, address, sent }),
+                other => {
+                    deposits.lock().expect("lock").refused.push(format!(
+                        "{base}: {:?}",
+                        other.map(|(id, r)| (id, r.status()))
+                    ));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    })
 }
 
 /// The durability check: a mixed load of journaled actions (reports through Open311 and

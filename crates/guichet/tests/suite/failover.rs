@@ -3,8 +3,8 @@
 //! deposit load; deposits succeed again on the promoted standby without any manual action, and no
 //! acknowledged deposit is lost. The time it takes is printed (docs/PERFORMANCE.md).
 
-use crate::durability::{csrf_of, file_dossier, DEF};
-use crate::support::{run_cli, serve_process, Browser};
+use crate::durability::{deposit_loop, Deposit, Deposits, DEF};
+use crate::support::{run_cli, serve_process};
 use guichet_store::dossier;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,39 +102,13 @@ async fn deposits_resume_on_the_standby_when_the_primary_dies() {
     let mut server = serve_process(&args, port, &dir.path().join("server.log"), &[]).await;
 
     // Deposits, each with the moment it was sent and whether it was acknowledged.
-    let acknowledged: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
+    let deposits: Arc<Mutex<Deposits>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for w in 0..4 {
-        let (base, cookie, slug, acknowledged, stop) = (
-            base.clone(),
-            cookie.clone(),
-            d.slug.clone(),
-            acknowledged.clone(),
-            stop.clone(),
-        );
-        writers.push(tokio::spawn(async move {
-            let b = Browser::new(&base);
-            b.set_cookie("guichet_session", &cookie);
-            let token = csrf_of(&b, &base).await.expect("csrf");
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let sent = Instant::now();
-                let address = format!("{n} rue de la Bascule {w}, 21000 Dijon");
-                match file_dossier(&b, &base, &slug, &token, &address).await {
-                    // The acknowledgement: the redirection to the accusé de réception.
-                    Some((id, r)) if crate::support::acknowledged(&r) => {
-                        acknowledged.lock().expect("lock").push((id, sent));
-                    }
-                    // Refused or cut while the primary is gone: the client tries again.
-                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
-                }
-            }
-        }));
-    }
+    let writers: Vec<_> = (0..4)
+        .map(|w| deposit_loop(&base, &cookie, &d.slug, w, deposits.clone(), stop.clone()))
+        .collect();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = acknowledged.lock().expect("lock").len();
+    let before = deposits.lock().expect("lock").acknowledged.len();
     assert!(before >= 5, "the load runs: {before} deposits");
     assert_eq!(script(&["primary", &cluster_arg]), "1");
     let crash = Instant::now();
@@ -142,12 +116,13 @@ async fn deposits_resume_on_the_standby_when_the_primary_dies() {
 
     // Wait for a deposit sent after the crash to be acknowledged.
     let resumed = loop {
-        let first = acknowledged
+        let first = deposits
             .lock()
             .expect("lock")
+            .acknowledged
             .iter()
-            .filter(|(_, sent)| *sent > crash)
-            .map(|(_, sent)| *sent)
+            .map(|d| d.sent)
+            .filter(|sent| *sent > crash)
             .min();
         if let Some(sent) = first {
             break sent;
@@ -159,11 +134,12 @@ async fn deposits_resume_on_the_standby_when_the_primary_dies() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let took = acknowledged
+    let took = deposits
         .lock()
         .expect("lock")
+        .acknowledged
         .iter()
-        .filter(|(_, sent)| *sent >= resumed)
+        .filter(|d| d.sent >= resumed)
         .count();
     let recovered_in = resumed.duration_since(crash);
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -183,12 +159,12 @@ async fn deposits_resume_on_the_standby_when_the_primary_dies() {
     );
 
     // Every acknowledged deposit is on the new primary, and the journal verifies.
-    let acknowledged = acknowledged.lock().expect("lock").clone();
+    let acknowledged = deposits.lock().expect("lock").acknowledged.clone();
     let db = guichet_store::Db::connect(&url, &guichet_store::db::DbOptions::default())
         .await
         .expect("reconnect")
         .with_sealer(crate::support::sealer_in(dir.path()));
-    for (id, _) in &acknowledged {
+    for Deposit { id, .. } in &acknowledged {
         let x = dossier::get(&db, dijon.id, *id)
             .await
             .expect("query")

@@ -3,7 +3,7 @@
 //! database and migrates it; under a deposit load on both, neither stops serving, and each reads
 //! what the other wrote.
 
-use crate::durability::{csrf_of, file_dossier, DEF};
+use crate::durability::{deposit_loop, Deposits, DEF};
 use crate::support::{free_port, run_cli, serve_binary, serve_process, Browser, TestDb};
 use guichet_store::{dossier, migrate};
 use std::path::PathBuf;
@@ -30,42 +30,6 @@ fn previous_release() -> PathBuf {
         path.display()
     );
     path
-}
-
-#[derive(Default)]
-struct Tally {
-    acknowledged: Vec<i64>,
-    refused: Vec<String>,
-}
-
-/// Deposits in a loop on one node until `stop`.
-fn load(
-    base: String,
-    cookie: String,
-    slug: String,
-    tally: Arc<Mutex<Tally>>,
-    stop: Arc<AtomicBool>,
-    w: usize,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let b = Browser::new(&base);
-        b.set_cookie("guichet_session", &cookie);
-        let token = csrf_of(&b, &base).await.expect("csrf");
-        let mut n = 0;
-        while !stop.load(Ordering::Relaxed) {
-            n += 1;
-            let address = format!("{n} rue de la Montée de version {w}, 21000 Dijon");
-            match file_dossier(&b, &base, &slug, &token, &address).await {
-                Some((id, r)) if crate::support::acknowledged(&r) => {
-                    tally.lock().expect("lock").acknowledged.push(id)
-                }
-                other => tally.lock().expect("lock").refused.push(format!(
-                    "{base}: {:?}",
-                    other.map(|(id, r)| (id, r.status()))
-                )),
-            }
-        }
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -95,19 +59,10 @@ async fn the_previous_release_keeps_serving_while_the_new_one_migrates_beside_it
         cookie,
     } = crate::support::depositor(&t.db, DEF, "version@exemple.fr").await;
 
-    let tally: Arc<Mutex<Tally>> = Arc::default();
+    let tally: Arc<Mutex<Deposits>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers: Vec<_> = (0..2)
-        .map(|w| {
-            load(
-                old_base.clone(),
-                cookie.clone(),
-                d.slug.clone(),
-                tally.clone(),
-                stop.clone(),
-                w,
-            )
-        })
+        .map(|w| deposit_loop(&old_base, &cookie, &d.slug, w, tally.clone(), stop.clone()))
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -123,16 +78,9 @@ async fn the_previous_release_keeps_serving_while_the_new_one_migrates_beside_it
         migrate::latest_version() > migrate::PREVIOUS_RELEASE_VERSION,
         "there is a migration to run beside the previous release"
     );
-    writers.extend((2..4).map(|w| {
-        load(
-            new_base.clone(),
-            cookie.clone(),
-            d.slug.clone(),
-            tally.clone(),
-            stop.clone(),
-            w,
-        )
-    }));
+    writers.extend(
+        (2..4).map(|w| deposit_loop(&new_base, &cookie, &d.slug, w, tally.clone(), stop.clone())),
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::Relaxed);
     for w in writers {
@@ -157,11 +105,12 @@ async fn the_previous_release_keeps_serving_while_the_new_one_migrates_beside_it
             .expect("healthz");
         assert_eq!(r.status(), 200, "{base}");
     }
-    let newest = *tally.acknowledged.iter().max().expect("one");
+    let ids: Vec<i64> = tally.acknowledged.iter().map(|d| d.id).collect();
+    let newest = *ids.iter().max().expect("one");
     for base in [&old_base, &new_base] {
         let b = Browser::new(base);
         b.set_cookie("guichet_session", &cookie);
-        for id in [tally.acknowledged[0], newest] {
+        for id in [ids[0], newest] {
             let page = b.get(&format!("/dossiers/{id}")).await;
             assert_eq!(page.status, 200, "dossier {id} on {base}");
         }
@@ -181,7 +130,7 @@ async fn the_previous_release_keeps_serving_while_the_new_one_migrates_beside_it
         404,
         "the old node is the previous release"
     );
-    for id in &tally.acknowledged {
+    for id in &ids {
         let x = dossier::get(&t.db, dijon.id, *id)
             .await
             .expect("query")
