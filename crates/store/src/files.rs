@@ -112,6 +112,26 @@ impl FileStore {
         }
     }
 
+    /// Every id the store holds with when it was written (ms), half-written files left out.
+    pub async fn list_dated(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        match &*self.inner {
+            Inner::Local { dir } => {
+                let mut out = Vec::new();
+                for id in self.list().await? {
+                    let modified = tokio::fs::metadata(dir.join(&id))
+                        .await
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_millis() as i64);
+                    out.push((id, modified));
+                }
+                Ok(out)
+            }
+            Inner::Object(o) => o.list_dated().await,
+        }
+    }
+
     /// Every id the store holds (unordered), half-written files left out.
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
         match &*self.inner {
@@ -136,19 +156,43 @@ impl FileStore {
     }
 }
 
-/// Every file the database points to, with the digest it recorded when there is one: what a
-/// restored platform must find in its file store.
-pub async fn referenced(db: &Db) -> anyhow::Result<Vec<(String, Option<String>)>> {
-    let rows = sqlx::query(
-        "SELECT id, sha256 FROM files
+/// A file is written before the commit that records it: one nobody points to is an orphan only
+/// once it is older than this (a crash between the two, an annex removed, a photo refused).
+pub const ORPHAN_AFTER_MS: i64 = 24 * 3600 * 1000;
+
+/// Deletes the contents no row points to and written before `now - ORPHAN_AFTER_MS`; returns
+/// how many. The database is read after the listing, so a file recorded meanwhile is kept.
+pub async fn sweep(db: &Db, store: &FileStore, now: i64) -> anyhow::Result<usize> {
+    let listed = store.list_dated().await?;
+    let referenced: std::collections::HashSet<String> = referenced(db)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut deleted = 0;
+    for (id, written) in listed {
+        if written < now - ORPHAN_AFTER_MS && !referenced.contains(&id) {
+            store.delete(&id).await?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// The ids of stored files (and their digests) in every table that points to the file store.
+/// A new table that does must be added here: the sweep deletes what this does not name (a unit
+/// test reads the migrations to check none is missed).
+const REFERENCED: &str = "SELECT id, sha256 FROM files
          UNION ALL SELECT id, sha256 FROM vault_documents
          UNION ALL SELECT id, NULL FROM signalement_photos
          UNION ALL SELECT file_id, sha256 FROM deliberations WHERE file_id IS NOT NULL
          UNION ALL SELECT file_id, sha256 FROM proces_verbaux WHERE file_id IS NOT NULL
-         UNION ALL SELECT file_id, NULL FROM annexes",
-    )
-    .fetch_all(db.pool())
-    .await?;
+         UNION ALL SELECT file_id, NULL FROM annexes";
+
+/// Every file the database points to, with the digest it recorded when there is one: what a
+/// restored platform must find in its file store.
+pub async fn referenced(db: &Db) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let rows = sqlx::query(REFERENCED).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
@@ -348,4 +392,47 @@ pub async fn of_dossier(
         .iter()
         .map(from_row)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Tables whose `file_id` or `sha256` is not a file of the store: dataset versions keep their
+    /// CSV in the database; history lines point to a row of `files`.
+    const NOT_STORED: [&str; 2] = ["dataset_versions", "dossier_events"];
+
+    #[test]
+    fn every_table_that_points_to_the_file_store_is_swept_around() {
+        let mut tables = std::collections::BTreeSet::new();
+        for (_, _, sql) in crate::migrate::MIGRATIONS {
+            let mut current: Option<String> = None;
+            for line in sql.lines() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if let ["CREATE", "TABLE", name, ..] = words.as_slice() {
+                    current = Some(name.trim_end_matches('(').to_string());
+                }
+                if let ["ALTER", "TABLE", name, "ADD", "COLUMN", column, ..] = words.as_slice() {
+                    if *column == "file_id" || *column == "sha256" {
+                        tables.insert(name.to_string());
+                    }
+                }
+                let column = words.first().copied().unwrap_or_default();
+                if let (Some(t), true) = (&current, column == "file_id" || column == "sha256") {
+                    tables.insert(t.clone());
+                }
+                if line.trim_start().starts_with(");") {
+                    current = None;
+                }
+            }
+        }
+        assert!(
+            tables.contains("files") && tables.contains("annexes"),
+            "{tables:?}"
+        );
+        for t in tables.iter().filter(|t| !NOT_STORED.contains(&t.as_str())) {
+            assert!(
+                super::REFERENCED.contains(&format!("FROM {t}")),
+                "{t} points to the file store but the sweep and the restore check do not read it"
+            );
+        }
+    }
 }

@@ -5,7 +5,7 @@ use anyhow::Context;
 use sqlx::Row;
 
 /// (version, name, SQL). Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "foundation",

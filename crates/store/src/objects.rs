@@ -140,6 +140,19 @@ impl ObjectFiles {
         }
     }
 
+    pub async fn list_dated(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        let objects: Vec<_> = self.store.list(Some(&self.prefix)).try_collect().await?;
+        Ok(objects
+            .into_iter()
+            .filter_map(|o| {
+                let id = o.location.filename()?.to_string();
+                crate::files::check_id(&id)
+                    .is_ok()
+                    .then(|| (id, o.last_modified.timestamp_millis()))
+            })
+            .collect())
+    }
+
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
         let objects: Vec<_> = self.store.list(Some(&self.prefix)).try_collect().await?;
         Ok(objects

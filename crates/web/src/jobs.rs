@@ -8,6 +8,8 @@ use std::time::Duration;
 /// How often the periodic jobs run.
 const TACIT_EVERY_MS: i64 = 60_000;
 const PURGE_EVERY_MS: i64 = 600_000;
+/// Orphan file contents are looked for once a day (a whole listing of the file store).
+const SWEEP_EVERY_MS: i64 = 24 * 3600 * 1000;
 /// The whole audit chain is checked again this often (pages check what follows the checkpoint).
 const AUDIT_WHOLE_EVERY_MS: i64 = 24 * 3_600_000;
 
@@ -80,6 +82,7 @@ const SERVICE_EVERY_MS: i64 = 60_000;
 
 pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let (mut last_purge, mut last_tacit, mut last_anchor) = (0i64, 0i64, 0i64);
+    let mut last_sweep = 0i64;
     let mut last_service = guichet_store::now_ms();
     // Woken as soon as a commit queued mails, on this node; every few seconds otherwise (mails
     // queued by another node, retries).
@@ -106,6 +109,14 @@ pub async fn run_worker(state: AppState, mut stop: tokio::sync::watch::Receiver<
                 Ok(0) => {}
                 Ok(n) => tracing::info!(dossiers = n, "tacit decisions applied"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "tacit decisions"),
+            }
+        }
+        if now - last_sweep > SWEEP_EVERY_MS {
+            last_sweep = now;
+            match guichet_store::files::sweep(&state.db, &state.config.files, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(files = n, "orphan file contents deleted"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "file store sweep"),
             }
         }
         if now - last_purge > PURGE_EVERY_MS {

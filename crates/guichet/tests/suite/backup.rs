@@ -385,3 +385,60 @@ async fn scheduled_backups_are_taken_and_the_oldest_deleted() {
     ]));
     assert!(ok, "{out}{err}");
 }
+
+/// The daily sweep deletes file contents nobody points to once they are a day old: never a
+/// file a row points to, never one just written (its commit may be on its way).
+#[tokio::test]
+async fn the_sweep_deletes_only_old_orphans() {
+    let t = TestDb::with_referential().await;
+    let store = guichet_store::files::FileStore::local(t.dir.path().join("fichiers"));
+    let user = guichet_store::compte::create(
+        &t.db,
+        guichet_store::compte::Kind::Usager,
+        "coffre@exemple.fr",
+        "Usager",
+        Some("cheval agrafe batterie correcte"),
+    )
+    .await
+    .expect("user");
+    let kept = guichet_store::coffre::add(
+        &t.db,
+        &store,
+        user.id,
+        &guichet_store::coffre::NewDocument {
+            kind: "justificatif_domicile",
+            name: "facture.pdf",
+            mime: "application/pdf",
+            valid_until: None,
+            bytes: b"%PDF-1.7 facture",
+        },
+        guichet_store::trace::Trace::of(guichet_domain::journal::Event {
+            actor: "essai".into(),
+            action: "coffre.ajout".into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("document");
+    store.put("orphelin-ancien", b"x").await.expect("put");
+    store.put("orphelin-recent", b"x").await.expect("put");
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 86_400);
+    for id in [kept.id.as_str(), "orphelin-ancien"] {
+        std::fs::File::options()
+            .write(true)
+            .open(t.dir.path().join("fichiers").join(id))
+            .expect("file")
+            .set_modified(two_days_ago)
+            .expect("mtime");
+    }
+    let deleted = guichet_store::files::sweep(&t.db, &store, guichet_store::now_ms())
+        .await
+        .expect("sweep");
+    assert_eq!(deleted, 1);
+    let mut left = store.list().await.expect("list");
+    left.sort();
+    let mut expected = vec![kept.id.clone(), "orphelin-recent".to_string()];
+    expected.sort();
+    assert_eq!(left, expected);
+    assert_eq!(store.get(&kept.id).await.expect("kept"), b"%PDF-1.7 facture");
+}
