@@ -2,7 +2,7 @@
 //! fresh PostgreSQL database), where the journal verifies, the checksums hold and a stored file
 //! downloads; a restoration never writes over data; a damaged backup is refused.
 
-use crate::durability::{csrf_of, deposit_loop, Deposits, DEF};
+use crate::durability::{csrf_of, deposit, deposit_loop, start_dossier, Deposits, DEF};
 use crate::support::{free_port, run_cli, serve_process, Browser, TestDb};
 use guichet_domain::demarche::Definition;
 use guichet_store::dossier;
@@ -32,17 +32,7 @@ pub(crate) async fn file_with_pdf(
     token: &str,
     pdf: &[u8],
 ) -> i64 {
-    let r = b
-        .client
-        .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
-        .form(&[("_csrf", token)])
-        .send()
-        .await
-        .expect("start");
-    let step = r.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
+    let (id, step) = start_dossier(b, base, slug, token).await.expect("started");
     let form = reqwest::multipart::Form::new()
         .text("description", "Véranda de 12 m²")
         .text("action", "continuer")
@@ -52,19 +42,7 @@ pub(crate) async fn file_with_pdf(
         );
     let saved = b.post_multipart(&step, form).await;
     assert_eq!(saved.status, 303, "step saved: {}", saved.html);
-    let id: i64 = step
-        .trim_start_matches("/dossiers/")
-        .split('/')
-        .next()
-        .and_then(|i| i.parse().ok())
-        .expect("id");
-    let r = b
-        .client
-        .post(format!("{base}/dossiers/{id}/depot"))
-        .form(&[("_csrf", token)])
-        .send()
-        .await
-        .expect("deposit");
+    let r = deposit(b, base, id, token).await.expect("deposit");
     assert_eq!(r.status(), 303, "deposited");
     id
 }
@@ -440,5 +418,8 @@ async fn the_sweep_deletes_only_old_orphans() {
     let mut expected = vec![kept.id.clone(), "orphelin-recent".to_string()];
     expected.sort();
     assert_eq!(left, expected);
-    assert_eq!(store.get(&kept.id).await.expect("kept"), b"%PDF-1.7 facture");
+    assert_eq!(
+        store.get(&kept.id).await.expect("kept"),
+        b"%PDF-1.7 facture"
+    );
 }

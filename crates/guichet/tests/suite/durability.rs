@@ -186,14 +186,7 @@ pub(crate) async fn file_dossier(
     token: &str,
     address: &str,
 ) -> Option<(i64, reqwest::Response)> {
-    let r = b
-        .client
-        .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
-        .form(&[("_csrf", token)])
-        .send()
-        .await
-        .ok()?;
-    let step = r.headers().get("location")?.to_str().ok()?.to_string();
+    let (id, step) = start_dossier(b, base, slug, token).await?;
     let form = [
         ("_csrf", token),
         ("adresse", address),
@@ -206,20 +199,45 @@ pub(crate) async fn file_dossier(
         .send()
         .await
         .ok()?;
-    let id: i64 = step
-        .trim_start_matches("/dossiers/")
-        .split('/')
-        .next()
-        .and_then(|i| i.parse().ok())
-        .expect("id");
+    Some((id, deposit(b, base, id, token).await?))
+}
+
+/// Starts a dossier of the démarche as the usager's browser does: its id and its first step.
+pub(crate) async fn start_dossier(
+    b: &Browser,
+    base: &str,
+    slug: &str,
+    token: &str,
+) -> Option<(i64, String)> {
     let r = b
         .client
-        .post(format!("{base}/dossiers/{id}/depot"))
+        .post(format!("{base}/demarches/dijon/{slug}/dossiers"))
         .form(&[("_csrf", token)])
         .send()
         .await
         .ok()?;
-    Some((id, r))
+    let step = r.headers().get("location")?.to_str().ok()?.to_string();
+    let id = step
+        .trim_start_matches("/dossiers/")
+        .split('/')
+        .next()
+        .and_then(|i| i.parse().ok())?;
+    Some((id, step))
+}
+
+/// Deposits a dossier whose steps are filled: the answer (see `support::acknowledged`).
+pub(crate) async fn deposit(
+    b: &Browser,
+    base: &str,
+    id: i64,
+    token: &str,
+) -> Option<reqwest::Response> {
+    b.client
+        .post(format!("{base}/dossiers/{id}/depot"))
+        .form(&[("_csrf", token)])
+        .send()
+        .await
+        .ok()
 }
 
 /// A browser's anti-CSRF token, read from a form as a browser would.
