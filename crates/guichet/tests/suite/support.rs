@@ -1040,7 +1040,16 @@ impl Garage {
                 .output()
                 .await
                 .expect("garage node id");
-            if out.status.success() {
+            // The node id is read from disk: the RPC server may not listen yet, which `status`
+            // (a call over RPC) tells.
+            let listening = tokio::process::Command::new(&binary)
+                .arg("-c")
+                .arg(&config)
+                .arg("status")
+                .output()
+                .await
+                .is_ok_and(|o| o.status.success());
+            if out.status.success() && listening {
                 break String::from_utf8_lossy(&out.stdout)
                     .split('@')
                     .next()
