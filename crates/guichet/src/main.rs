@@ -739,8 +739,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let identity = config.backup_identity(identity.as_ref())?;
             let m = guichet_store::backup::verify(&file, &identity).await?;
             println!(
-                "Sauvegarde intègre : {} entrées conformes au manifeste ({} fichiers, {} octets), base {} au schéma {}, prise le {} (UTC), journal jusqu'à l'entrée {}.",
-                m.entries.len(), m.files(), m.bytes(), m.backend, m.schema_version, m.created_at, m.journal_last_id
+                "Sauvegarde intègre : {} entrées conformes au manifeste ({} fichiers, {} octets), base {} au schéma {}, prise le {} (heure de Paris), journal jusqu'à l'entrée {}.",
+                m.entries.len(), m.files(), m.bytes(), m.backend, m.schema_version, paris_time(&m), m.journal_last_id
             );
             Ok(())
         }
@@ -840,6 +840,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// When a backup was taken, as people read it (French time).
+fn paris_time(m: &guichet_store::backup::Manifest) -> String {
+    m.created_at_ms()
+        .map(guichet_web::format::format_ms)
+        .unwrap_or_else(|| m.created_at.clone())
+}
+
 /// A backup of the platform that `config` describes, into `to`.
 async fn backup_to(
     config: &Config,
@@ -893,8 +900,8 @@ async fn restore(cfg: Option<&PathBuf>, r: RestoreOptions) -> anyhow::Result<()>
     let files = guichet_store::backup::check_restored(&db, &config.file_store()?, &m).await?;
     db.close().await;
     println!(
-        "Sauvegarde du {} (UTC) restaurée dans {} : journal intègre ({entries} entrées, tête {} conforme), {files} fichiers présents et conformes à leur empreinte.",
-        m.created_at,
+        "Sauvegarde du {} (heure de Paris) restaurée dans {} : journal intègre ({entries} entrées, tête {} conforme), {files} fichiers présents et conformes à leur empreinte.",
+        paris_time(&m),
         r.data_dir.display(),
         m.journal_last_id
     );
@@ -949,8 +956,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if !report.skipped {
         tracing::info!(communes = report.communes, "territory referential imported");
     }
+    let files = config.file_store()?;
     if demo {
-        let files = config.file_store()?;
         let url = config
             .public_url
             .clone()
@@ -988,7 +995,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .unwrap_or_else(|| format!("http://{address}")),
             demo,
             mail,
-            files: config.file_store()?,
+            files,
             map: config.map()?,
             franceconnect: config.franceconnect()?,
             agent_sso: config.agents_sso()?,

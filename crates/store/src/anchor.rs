@@ -56,23 +56,23 @@ impl Anchoring {
     /// Every anchor written, oldest first. A file that does not parse is reported as an error:
     /// it is not ours, or it was tampered with.
     pub fn list(&self) -> anyhow::Result<Vec<Anchor>> {
+        self.names()?.iter().map(|p| read_anchor(p)).collect()
+    }
+
+    /// The anchor files, oldest first (their names begin with the time they were written).
+    fn names(&self) -> anyhow::Result<Vec<PathBuf>> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect();
         names.sort();
-        names
-            .iter()
-            .map(|p| {
-                let text = std::fs::read_to_string(p)?;
-                serde_json::from_str(&text)
-                    .map_err(|_| anyhow::anyhow!("ancrage illisible : {}", p.display()))
-            })
-            .collect()
+        Ok(names)
     }
 
+    /// The newest anchor, reading only its file (every minute, and at each metrics scrape: the
+    /// directory grows by one file a minute).
     pub fn last(&self) -> anyhow::Result<Option<Anchor>> {
-        Ok(self.list()?.pop())
+        self.names()?.last().map(|p| read_anchor(p)).transpose()
     }
 
     /// Writes an anchor once: to a temporary name, synced, then linked to its final name (which
@@ -123,6 +123,11 @@ impl Anchoring {
         }
         Ok(Ok(anchors.len()))
     }
+}
+
+fn read_anchor(p: &Path) -> anyhow::Result<Anchor> {
+    let text = std::fs::read_to_string(p)?;
+    serde_json::from_str(&text).map_err(|_| anyhow::anyhow!("ancrage illisible : {}", p.display()))
 }
 
 /// The chain's head as the database records it: (last id, last hash).

@@ -57,6 +57,14 @@ impl Manifest {
             .count()
     }
 
+    /// When the snapshot was taken, in ms (from `created_at`).
+    pub fn created_at_ms(&self) -> Option<i64> {
+        self.created_at
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| t.as_millisecond())
+    }
+
     pub fn bytes(&self) -> u64 {
         self.entries.iter().map(|e| e.size).sum()
     }
@@ -273,12 +281,10 @@ async fn produce(
     let mut ids = source.files.list().await?;
     ids.sort();
     for id in ids {
-        let bytes = match source.files.get(&id).await {
-            Ok(b) => b,
-            // Deleted since it was listed (a dossier anonymised, an annex removed): nothing the
-            // snapshot needs, since the change that forgot it committed before its deletion.
-            Err(_) if !source.files.list().await?.contains(&id) => continue,
-            Err(e) => return Err(e),
+        // Deleted since it was listed (a dossier anonymised, an annex removed): nothing the
+        // snapshot needs, since the change that forgot it committed before its deletion.
+        let Some(bytes) = source.files.get_if_present(&id).await? else {
+            continue;
         };
         send(tx, Item::Bytes(format!("fichiers/{id}"), bytes)).await?;
     }

@@ -92,25 +92,55 @@ pub(crate) fn split(url: &str) -> Option<Vec<String>> {
     )
 }
 
-/// Whether this host is a primary now (accepts writes); None when it does not answer in time.
+/// Whether the host behind this connection accepts writes now.
+async fn accepts_writes(conn: &mut sqlx::AnyConnection) -> Option<bool> {
+    let standby: bool = sqlx::query("SELECT pg_is_in_recovery()")
+        .fetch_one(conn)
+        .await
+        .ok()?
+        .try_get(0)
+        .ok()?;
+    Some(!standby)
+}
+
+async fn open(url: &str) -> Option<sqlx::AnyConnection> {
+    sqlx::AnyConnection::connect_with(&connect_options(url).ok()?)
+        .await
+        .ok()
+}
+
+/// Whether this host is a primary now; None when it does not answer in time.
 async fn is_primary(url: &str) -> Option<bool> {
     let attempt = async {
-        let mut conn = sqlx::AnyConnection::connect_with(&connect_options(url).ok()?)
-            .await
-            .ok()?;
-        let standby: bool = sqlx::query("SELECT pg_is_in_recovery()")
-            .fetch_one(&mut conn)
-            .await
-            .ok()?
-            .try_get(0)
-            .ok()?;
+        let mut conn = open(url).await?;
+        let primary = accepts_writes(&mut conn).await;
         let _ = conn.close().await;
-        Some(!standby)
+        primary
     };
     tokio::time::timeout(HOST_TIMEOUT, attempt)
         .await
         .ok()
         .flatten()
+}
+
+/// Whether the current primary still is one, through a connection kept between checks (a
+/// check is one query, not a new server process); the connection is dropped when it fails.
+async fn still_primary(kept: &mut Option<sqlx::AnyConnection>, url: &str) -> bool {
+    let check = async {
+        if kept.is_none() {
+            *kept = open(url).await;
+        }
+        accepts_writes(kept.as_mut()?).await
+    };
+    let primary = tokio::time::timeout(HOST_TIMEOUT, check)
+        .await
+        .ok()
+        .flatten()
+        == Some(true);
+    if !primary {
+        *kept = None;
+    }
+    primary
 }
 
 /// The first host that is a primary.
@@ -148,10 +178,11 @@ pub(crate) async fn connect(urls: Vec<String>, within: Duration) -> anyhow::Resu
 /// one (the group commit reads `Hosts::current` at each connection).
 pub(crate) fn watch(hosts: Arc<Hosts>, pool: AnyPool) {
     tokio::spawn(async move {
+        let mut kept = None;
         while !pool.is_closed() {
             tokio::time::sleep(CHECK_EVERY).await;
             let current = hosts.current();
-            if is_primary(&current).await == Some(true) {
+            if still_primary(&mut kept, &current).await {
                 continue;
             }
             let Some(primary) = find_primary(&hosts.urls).await else {

@@ -93,6 +93,18 @@ impl FileStore {
         }
     }
 
+    /// The content, or None when the store does not hold it (deleted meanwhile).
+    pub async fn get_if_present(&self, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        match &*self.inner {
+            Inner::Local { dir } => match tokio::fs::read(Self::path(dir, id)?).await {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            Inner::Object(o) => o.get_if_present(id).await,
+        }
+    }
+
     pub async fn delete(&self, id: &str) -> anyhow::Result<()> {
         match &*self.inner {
             Inner::Local { dir } => match tokio::fs::remove_file(Self::path(dir, id)?).await {

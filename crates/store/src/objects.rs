@@ -112,15 +112,24 @@ impl ObjectFiles {
     }
 
     pub async fn get(&self, id: &str) -> anyhow::Result<Vec<u8>> {
-        let path = self.object(id)?;
-        let sealed = self
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| anyhow::anyhow!("lecture du fichier {id} dans le stockage objet : {e}"))?
-            .bytes()
-            .await?;
+        self.get_if_present(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("fichier {id} absent du stockage objet"))
+    }
+
+    /// The decrypted content, or None when the bucket does not hold it.
+    pub async fn get_if_present(&self, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let sealed = match self.store.get(&self.object(id)?).await {
+            Ok(found) => found.bytes().await?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "lecture du fichier {id} dans le stockage objet : {e}"
+                ))
+            }
+        };
         age::decrypt(&self.identity, &sealed)
+            .map(Some)
             .map_err(|e| anyhow::anyhow!("déchiffrement du fichier {id} : {e}"))
     }
 
@@ -154,11 +163,11 @@ impl ObjectFiles {
     }
 
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
-        let objects: Vec<_> = self.store.list(Some(&self.prefix)).try_collect().await?;
-        Ok(objects
+        Ok(self
+            .list_dated()
+            .await?
             .into_iter()
-            .filter_map(|o| o.location.filename().map(str::to_string))
-            .filter(|id| crate::files::check_id(id).is_ok())
+            .map(|(id, _)| id)
             .collect())
     }
 
