@@ -230,8 +230,9 @@ async fn main() -> anyhow::Result<()> {
     .into_iter()
     .collect();
 
+    let demarche = format!("dijon/{}", d.slug);
     let statements = if url.starts_with("postgres") {
-        count_statements(&bin, &dir, &url, &db, &pages, &sessions_db).await?
+        count_statements(&bin, &dir, &url, &db, &pages, &sessions_db, &demarche).await?
     } else {
         Default::default()
     };
@@ -269,7 +270,6 @@ async fn main() -> anyhow::Result<()> {
 
     // The usager's journey: three form posts per dossier filed.
     let (cookies, token, _) = sessions["usager"].clone();
-    let demarche = format!("dijon/{}", d.slug);
     let before = cpu_ms(server_pid).1;
     let (flows, deposits, errors) = common::filings(
         &client,
@@ -290,7 +290,7 @@ async fn main() -> anyhow::Result<()> {
         p99: percentile(&flows, 0.99),
         errors,
         cpu_us: cpu as f64 * 1000.0 / flows.len().max(1) as f64,
-        statements: None,
+        statements: statements.get(FILING).copied(),
     });
     rows.push(Row {
         who: "usager",
@@ -331,10 +331,14 @@ async fn main() -> anyhow::Result<()> {
 /// PostgreSQL's server log, where `log_statement` writes (Debian's layout).
 const PG_LOG: &str = "/var/log/postgresql/postgresql-15-main.log";
 
-/// The statements the server runs for one request of each page (after two to warm it up),
-/// counted in PostgreSQL's log with `log_statement = 'all'` set on the bench's database for
-/// the time of the count, less what the background workers run in the same time; empty when
-/// the log cannot be read.
+/// The key of the complete filing's count in [`count_statements`].
+const FILING: &str = "filing";
+
+/// The statements the server runs for one request of each page (after two to warm it up) and
+/// for one complete filing of `demarche` by the usager (its three posts, each write a batch of
+/// its own), counted in PostgreSQL's log with `log_statement = 'all'` set on the bench's
+/// database for the time of the count, less what the background workers run in the same time;
+/// empty when the log cannot be read.
 async fn count_statements(
     bin: &str,
     dir: &std::path::Path,
@@ -342,6 +346,7 @@ async fn count_statements(
     db: &guichet_store::Db,
     pages: &[(Who, String)],
     sessions: &std::collections::HashMap<&str, (String, i64)>,
+    demarche: &str,
 ) -> anyhow::Result<std::collections::HashMap<String, usize>> {
     let mut counts = std::collections::HashMap::new();
     if std::fs::File::open(PG_LOG).is_err() {
@@ -396,6 +401,24 @@ async fn count_statements(
         tokio::time::sleep(Duration::from_millis(300)).await;
         let n = (logged() - before) as f64 - idle;
         counts.insert(path.clone(), n.round().max(0.0) as usize);
+    }
+    if let Some((session, _)) = sessions.get("usager") {
+        let (cookies, token) = signed_in(&client, &base, session).await?;
+        let file = |n: usize| {
+            let address = format!("{n} rue du Compte, 21000 Dijon");
+            let (client, base, cookies, token) = (&client, &base, &cookies, &token);
+            async move { common::file_once(client, base, cookies, token, demarche, &address).await }
+        };
+        for n in 0..2 {
+            file(n).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = logged();
+        if file(2).await.is_some() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let n = (logged() - before) as f64 - idle;
+            counts.insert(FILING.to_string(), n.round().max(0.0) as usize);
+        }
     }
     let _ = server.kill().await;
     sqlx::query(&format!("ALTER DATABASE {name} RESET log_statement"))

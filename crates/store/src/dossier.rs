@@ -300,6 +300,40 @@ pub async fn list_for_usager(db: &Db, usager_id: i64) -> anyhow::Result<Vec<Doss
     .collect()
 }
 
+/// A line of the usager's list of dossiers: the dossier and its démarche's title.
+#[derive(Debug, Clone)]
+pub struct UsagerLine {
+    pub id: i64,
+    pub number: String,
+    pub state: State,
+    pub title: String,
+}
+
+/// The usager's dossiers, newest first, with their démarche's title: one statement, without
+/// their answers.
+pub async fn lines_for_usager(db: &Db, usager_id: i64) -> anyhow::Result<Vec<UsagerLine>> {
+    sqlx::query(
+        "SELECT d.id, d.number, d.state, m.title FROM dossiers d
+         LEFT JOIN demarches m ON m.id = d.demarche_id
+         WHERE d.usager_id = $1 ORDER BY d.id DESC LIMIT 200",
+    )
+    .bind(usager_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        let state: String = r.try_get(2)?;
+        Ok(UsagerLine {
+            id: r.try_get(0)?,
+            number: r.try_get(1)?,
+            state: State::from_code(&state)
+                .ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
+            title: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+        })
+    })
+    .collect()
+}
+
 /// Saves the answers of a dossier the usager may still edit. Returns false if it no longer may.
 /// `definition` is the dossier's version, which the caller already has: it names the commune.
 /// What saving a step changes: the answers, the files added (their contents not stored yet),
@@ -970,8 +1004,75 @@ pub async fn queue(
     f: &QueueFilter,
     limit: i64,
 ) -> anyhow::Result<Vec<Dossier>> {
-    let mut sql =
-        format!("SELECT {COLUMNS} FROM dossiers WHERE tenant_id = $1 AND state <> 'brouillon'");
+    let (sql, binds) = queue_sql(db, &format!("SELECT {COLUMNS} FROM dossiers"), "", tenant_id, f, limit);
+    bind_all(sqlx::query(&sql), binds)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// A row of an agent's queue: what the page shows of a dossier, without its answers.
+#[derive(Debug, Clone)]
+pub struct QueueLine {
+    pub id: i64,
+    pub number: String,
+    pub demarche_id: i64,
+    pub applicant_name: Option<String>,
+    pub state: State,
+    pub deadline_at: Option<i64>,
+    /// The name of the commune the dossier is about.
+    pub commune: Option<String>,
+}
+
+/// The rows of a page of the queue, as [`queue`] finds them, with their commune's name: one
+/// statement, reading only the columns the page shows.
+pub async fn queue_lines(
+    db: &Db,
+    tenant_id: i64,
+    f: &QueueFilter,
+    limit: i64,
+) -> anyhow::Result<Vec<QueueLine>> {
+    // The commune's name by a subquery per row shown, not a join: SQLite (3.46) would build a
+    // Bloom filter of every commune of France for the join on each page (3.6 ms instead of
+    // 0.5 ms a page, measured on 200,000 dossiers).
+    let select = "SELECT d.id, d.number, d.demarche_id, d.applicant_name, d.state, d.deadline_at,
+             (SELECT c.nom FROM communes c WHERE c.insee = d.commune_insee AND c.kind = 'commune-actuelle')
+         FROM dossiers d";
+    let (sql, binds) = queue_sql(db, select, "d.", tenant_id, f, limit);
+    bind_all(sqlx::query(&sql), binds)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let state: String = r.try_get(4)?;
+            Ok(QueueLine {
+                id: r.try_get(0)?,
+                number: r.try_get(1)?,
+                demarche_id: r.try_get(2)?,
+                applicant_name: r.try_get(3)?,
+                state: State::from_code(&state)
+                    .ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
+                deadline_at: r.try_get(5)?,
+                commune: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// The statement of a page of the queue and its values: `select` (which names the dossiers
+/// table, aliased when `alias` is its prefix such as `"d."`) with the filter's conditions, order and
+/// limit.
+fn queue_sql(
+    db: &Db,
+    select: &str,
+    alias: &str,
+    tenant_id: i64,
+    f: &QueueFilter,
+    limit: i64,
+) -> (String, Vec<BindValue>) {
+    let mut sql = format!("{select} WHERE {alias}tenant_id = $1 AND {alias}state <> 'brouillon'");
     let mut binds: Vec<BindValue> = vec![BindValue::Int(tenant_id)];
     let next = |v: BindValue, binds: &mut Vec<BindValue>| {
         binds.push(v);
@@ -979,35 +1080,35 @@ pub async fn queue(
     };
     if !f.states.is_empty() {
         let list: Vec<String> = f.states.iter().map(|s| format!("'{}'", s.code())).collect();
-        sql += &format!(" AND state IN ({})", list.join(", "));
+        sql += &format!(" AND {alias}state IN ({})", list.join(", "));
     }
     if let Some(d) = f.demarche_id {
-        sql += &format!(" AND demarche_id = {}", next(BindValue::Int(d), &mut binds));
+        sql += &format!(" AND {alias}demarche_id = {}", next(BindValue::Int(d), &mut binds));
     }
     if let Some(a) = f.assigned_to {
-        sql += &format!(" AND assigned_to = {}", next(BindValue::Int(a), &mut binds));
+        sql += &format!(" AND {alias}assigned_to = {}", next(BindValue::Int(a), &mut binds));
     }
     if let Some(t) = f.assigned_team {
         sql += &format!(
-            " AND assigned_team = {}",
+            " AND {alias}assigned_team = {}",
             next(BindValue::Int(t), &mut binds)
         );
     }
     if let Some(c) = &f.commune {
         sql += &format!(
-            " AND commune_insee = {}",
+            " AND {alias}commune_insee = {}",
             next(BindValue::Text(c.clone()), &mut binds)
         );
     }
     if let Some(t) = f.submitted_from {
         sql += &format!(
-            " AND submitted_at >= {}",
+            " AND {alias}submitted_at >= {}",
             next(BindValue::Int(t), &mut binds)
         );
     }
     if let Some(t) = f.submitted_before {
         sql += &format!(
-            " AND submitted_at < {}",
+            " AND {alias}submitted_at < {}",
             next(BindValue::Int(t), &mut binds)
         );
     }
@@ -1024,32 +1125,38 @@ pub async fn queue(
                 let low = next(BindValue::Text(low), &mut binds);
                 let high = next(BindValue::Text(high), &mut binds);
                 sql += &format!(
-                    " AND (number = {number} OR (applicant_folded{collate} >= {low} AND applicant_folded{collate} < {high} AND applicant_folded LIKE {like}))"
+                    " AND ({alias}number = {number} OR ({alias}applicant_folded{collate} >= {low} AND {alias}applicant_folded{collate} < {high} AND {alias}applicant_folded LIKE {like}))"
                 );
             }
-            _ => sql += &format!(" AND (number = {number} OR applicant_folded LIKE {like})"),
+            _ => sql += &format!(" AND ({alias}number = {number} OR {alias}applicant_folded LIKE {like})"),
         }
     }
     if let Some(now) = f.overdue_at {
         sql += &format!(
-            " AND deadline_at < {} AND state IN ('depose', 'en_instruction')",
+            " AND {alias}deadline_at < {} AND state IN ('depose', 'en_instruction')",
             next(BindValue::Int(now), &mut binds)
         );
     }
     if let Some(b) = f.cursor {
         let op = if f.oldest_first { ">" } else { "<" };
-        sql += &format!(" AND id {op} {}", next(BindValue::Int(b), &mut binds));
+        sql += &format!(" AND {alias}id {op} {}", next(BindValue::Int(b), &mut binds));
     }
     let order = if f.oldest_first { "ASC" } else { "DESC" };
-    sql += &format!(" ORDER BY id {order} LIMIT {}", limit.clamp(1, 500));
-    let mut q = sqlx::query(&sql);
+    sql += &format!(" ORDER BY {alias}id {order} LIMIT {}", limit.clamp(1, 500));
+    (sql, binds)
+}
+
+fn bind_all<'a>(
+    mut q: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
+    binds: Vec<BindValue>,
+) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
     for b in binds {
         q = match b {
             BindValue::Int(i) => q.bind(i),
             BindValue::Text(t) => q.bind(t),
         };
     }
-    q.fetch_all(db.pool()).await?.iter().map(from_row).collect()
+    q
 }
 
 enum BindValue {

@@ -2,8 +2,9 @@
 //! (`postgres://user@db1:5432,db2:5432/guichet?target_session_attrs=read-write`), which sqlx does
 //! not read itself. The primary is the host that answers `pg_is_in_recovery() = false`; a watcher
 //! checks it twice a second and, when it stops answering or becomes a standby, finds the new one
-//! and points the pool and the group commit at it. Connections to the old primary fail and are
-//! replaced; the group commit waits for the new primary rather than refusing writes at once.
+//! and points the pool and the group commit at it. The pool's connections opened before the
+//! change are closed instead of lent (`Hosts::predates_switch`); the group commit waits for the
+//! new primary rather than refusing writes at once.
 
 use crate::conn::connect_options;
 use sqlx::{AnyPool, Connection, Row};
@@ -27,6 +28,8 @@ pub(crate) struct Hosts {
     pub urls: Vec<String>,
     /// The primary's URL, as last found.
     current: RwLock<String>,
+    /// When the primary last changed: connections opened before lead to the old one.
+    switched: RwLock<Option<std::time::Instant>>,
 }
 
 impl Target {
@@ -52,6 +55,19 @@ impl Hosts {
             Ok(mut c) => *c = url.to_string(),
             Err(e) => *e.into_inner() = url.to_string(),
         }
+        match self.switched.write() {
+            Ok(mut s) => *s = Some(std::time::Instant::now()),
+            Err(e) => *e.into_inner() = Some(std::time::Instant::now()),
+        }
+    }
+
+    /// Whether a connection opened `age` ago was opened before the primary last changed.
+    pub fn predates_switch(&self, age: Duration) -> bool {
+        let switched = match self.switched.read() {
+            Ok(s) => *s,
+            Err(e) => *e.into_inner(),
+        };
+        switched.is_some_and(|at| age > at.elapsed())
     }
 }
 
@@ -162,6 +178,7 @@ pub(crate) async fn connect(urls: Vec<String>, within: Duration) -> anyhow::Resu
             return Ok(Arc::new(Hosts {
                 urls,
                 current: RwLock::new(primary),
+                switched: RwLock::new(None),
             }));
         }
         if tokio::time::Instant::now() >= deadline {

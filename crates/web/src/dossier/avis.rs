@@ -214,7 +214,8 @@ async fn avis_page(
         .map(|t| t.name)
         .unwrap_or_default();
     // Files are named, not given: the expert reads the answers the service shares.
-    let names = crate::dossier::file_names(state, x, &def).await?;
+    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
+    let names = crate::dossier::file_names(state, x, &def, &files).await?;
     let status = errors.status();
     let page = AvisPage {
         layout: Layout::for_visitor(state, visitor).await,

@@ -264,7 +264,8 @@ pub async fn track(
                 if let Some(x) = dossier::get_any(&state.db, id).await? {
                     let title = demarche::get(&state.db, x.tenant_id, x.demarche_id).await?.map(|d| d.title).unwrap_or_default();
                     let collectivite_name = collectivite::by_id(&state.db, x.tenant_id).await?.map(|t| t.name).unwrap_or_default();
-                    let history = crate::dossier::history_lines(&state, &x, false).await?;
+                    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
+                    let history = crate::dossier::history_lines(&state, &x, false, &files).await?;
                     found = Some((x.number.clone(), title, collectivite_name, x.state.label(), history));
                 }
             }

@@ -350,7 +350,8 @@ async fn step_page(
     flash: Option<String>,
 ) -> Result<Response, AppError> {
     let page = &def.pages[step];
-    let names = file_names(state, x, def).await?;
+    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
+    let names = file_names(state, x, def, &files).await?;
     // Documents of the vault, offered next to each file field that accepts their type.
     let today = today();
     let coffre: Vec<(String, String, String)> = match &visitor.user {
@@ -605,7 +606,8 @@ pub async fn review(
             ));
         }
     }
-    let names = file_names(&state, &x, &def).await?;
+    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
+    let names = file_names(&state, &x, &def, &files).await?;
     let sections = def
         .pages
         .iter()
@@ -881,7 +883,8 @@ pub(crate) async fn usager_dossier_page(
     message: String,
     flash: Option<String>,
 ) -> Result<Response, AppError> {
-    let history = crate::dossier::history_lines(state, &x, false).await?;
+    let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
+    let history = crate::dossier::history_lines(state, &x, false, &files).await?;
     // After the deposit, what was typed may be worth keeping in the profile.
     let profile_changes = match (&visitor.user, x.state) {
         (Some(u), s) if s != DState::Brouillon && x.usager_id == Some(u.id) => {
@@ -942,7 +945,7 @@ struct MyDossiersPage {
 pub async fn mine(State(state): State<AppState>, visitor: Visitor) -> Result<Response, AppError> {
     let user = visitor.signed_in()?;
     let mut rows = Vec::new();
-    for x in dossier::list_for_usager(&state.db, user.id).await? {
+    for x in dossier::lines_for_usager(&state.db, user.id).await? {
         // An aidant sees only the dossiers within the mandat's domains.
         if visitor.acting.is_some()
             && !crate::auth::mandat::in_scope(
@@ -955,11 +958,7 @@ pub async fn mine(State(state): State<AppState>, visitor: Visitor) -> Result<Res
         {
             continue;
         }
-        let title = demarche::get(&state.db, x.tenant_id, x.demarche_id)
-            .await?
-            .map(|d| d.title)
-            .unwrap_or_default();
-        rows.push((x.id, title, x.number.clone(), x.state.label()));
+        rows.push((x.id, x.title, x.number, x.state.label()));
     }
     html(&MyDossiersPage {
         layout: Layout::for_visitor(&state, &visitor).await,

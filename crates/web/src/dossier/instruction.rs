@@ -203,7 +203,7 @@ async fn queue_page(
         errors.add(field.clone(), message.clone());
     }
     let dossiers = if filters_ok {
-        dossier::queue(&state.db, ctx.collectivite.id, &filter, PAGE).await?
+        dossier::queue_lines(&state.db, ctx.collectivite.id, &filter, PAGE).await?
     } else {
         Vec::new()
     };
@@ -215,14 +215,9 @@ async fn queue_page(
         .collect();
     let titles: std::collections::HashMap<i64, &str> =
         demarches.iter().map(|(id, t)| (*id, t.as_str())).collect();
-    let mut rows = Vec::new();
-    let codes: Vec<String> = dossiers
+    let rows: Vec<Row> = dossiers
         .iter()
-        .filter_map(|x| x.commune_insee.clone())
-        .collect();
-    let communes = guichet_store::territoire::commune_names(&state.db, &codes).await?;
-    for x in &dossiers {
-        rows.push(Row {
+        .map(|x| Row {
             id: x.id,
             number: x.number.clone(),
             demarche: titles
@@ -232,13 +227,9 @@ async fn queue_page(
             applicant: x.applicant_name.clone().unwrap_or_default(),
             state: x.state.label(),
             deadline: x.deadline_at.map(format_day).unwrap_or_else(|| "—".into()),
-            commune: x
-                .commune_insee
-                .as_ref()
-                .and_then(|c| communes.get(c).cloned())
-                .unwrap_or_else(|| "—".into()),
-        });
-    }
+            commune: x.commune.clone().unwrap_or_else(|| "—".into()),
+        })
+        .collect();
     let mut filters = q.clone();
     filters.file = current.clone();
     let query = serde_urlencoded::to_string(&filters).unwrap_or_default();
@@ -383,8 +374,8 @@ async fn dossier_page_with(
         .copied()
         .collect();
     let files = guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id).await?;
-    let names = crate::dossier::file_names(state, &x, &def).await?;
-    let history = crate::dossier::history_lines(state, &x, true).await?;
+    let names = crate::dossier::file_names(state, &x, &def, &files).await?;
+    let history = crate::dossier::history_lines(state, &x, true, &files).await?;
     let status = errors.status();
     let page = DossierPage {
         layout: Layout::for_visitor(state, visitor).await,

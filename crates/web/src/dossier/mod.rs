@@ -77,17 +77,17 @@ pub fn answers_html(
 /// Names of a dossier's files, by id.
 /// What the summary of answers shows for ids: file names by file id, and commune names by
 /// `commune:<INSEE code>` (people read "Dijon (21231)", not a code).
+/// `files`: the dossier's files (`files::of_dossier`), read once by the page.
 pub(crate) async fn file_names(
     state: &AppState,
     x: &Dossier,
     def: &Definition,
+    files: &[files::StoredFile],
 ) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    let mut names: std::collections::HashMap<String, String> =
-        guichet_store::files::of_dossier(&state.db, x.tenant_id, x.id)
-            .await?
-            .into_iter()
-            .map(|f| (f.id, f.name))
-            .collect();
+    let mut names: std::collections::HashMap<String, String> = files
+        .iter()
+        .map(|f| (f.id.clone(), f.name.clone()))
+        .collect();
     // The answers of commune fields only (a block's too: `ecoles[0].commune`).
     let communes: std::collections::HashSet<&str> = def
         .all_fields()
@@ -117,18 +117,18 @@ pub struct HistoryLine {
     pub file: Option<(String, String)>,
 }
 
-/// The history of a dossier: for agents with their private notes, for the usager without.
+/// The history of a dossier: for agents with their private notes, for the usager without;
+/// `files`: the dossier's files, which name the attachments of messages.
 pub async fn history_lines(
     state: &AppState,
     x: &Dossier,
     for_agents: bool,
+    files: &[files::StoredFile],
 ) -> anyhow::Result<Vec<HistoryLine>> {
-    let names: std::collections::HashMap<String, String> =
-        files::of_dossier(&state.db, x.tenant_id, x.id)
-            .await?
-            .into_iter()
-            .map(|f| (f.id, f.name))
-            .collect();
+    let names: std::collections::HashMap<&str, &str> = files
+        .iter()
+        .map(|f| (f.id.as_str(), f.name.as_str()))
+        .collect();
     // The usager hears from the service, never from an agent's personal address.
     let (service, agents): (String, std::collections::HashSet<i64>) = if for_agents {
         (String::new(), Default::default())
@@ -174,7 +174,7 @@ pub async fn history_lines(
                 what,
                 file: h
                     .file_id
-                    .and_then(|f| names.get(&f).map(|n| (f.clone(), n.clone()))),
+                    .and_then(|f| names.get(f.as_str()).map(|n| (f.clone(), n.to_string()))),
             }
         })
         .collect())

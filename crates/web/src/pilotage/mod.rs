@@ -545,24 +545,14 @@ pub async fn region(
         &store::lignes_summed(&state.db, &p.first, Some(&ids)).await?,
         &store::delays_summed(&state.db, &p.first, Some(&ids)).await?,
     );
-    let mut adopters: BTreeMap<i64, (String, Vec<i64>)> = BTreeMap::new();
-    for o in snap.offers() {
-        if let Some(t) = o.template_id {
-            let e = adopters
-                .entry(t)
-                .or_insert_with(|| (o.title.clone(), Vec::new()));
-            if !e.1.contains(&o.collectivite.id) {
-                e.1.push(o.collectivite.id);
-            }
-        }
-    }
-    let comparables = adopters
-        .into_iter()
-        .filter(|(_, (_, t))| t.len() >= 2)
-        .map(|(id, (title, t))| Comparable {
-            id,
-            title,
-            adopters: t.len(),
+    let comparables = snap
+        .adoptions()
+        .iter()
+        .filter(|a| a.collectivites >= 2)
+        .map(|a| Comparable {
+            id: a.template_id,
+            title: a.title.clone(),
+            adopters: a.collectivites,
         })
         .collect();
     let grid_page = crate::page::paged(snap.offers(), q.page, GRID_PAGE);

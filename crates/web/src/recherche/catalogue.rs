@@ -57,6 +57,17 @@ pub struct Snapshot {
     resolutions: Bounded<Resolution>,
     /// The answers of searches already asked, by query and commune.
     answers: Bounded<Arc<Answer>>,
+    /// The shared templates and the collectivités that publish a démarche made from each,
+    /// worked out on the first question.
+    adoptions: std::sync::OnceLock<Vec<Adoption>>,
+}
+
+/// A shared template and the collectivités that publish a démarche made from it.
+pub struct Adoption {
+    pub template_id: i64,
+    /// The title of the first démarche made from it (by id).
+    pub title: String,
+    pub collectivites: usize,
 }
 
 /// What a search answers: the things to do, grouped, and the problems to report.
@@ -394,6 +405,7 @@ async fn build(state: &AppState, generation: i64) -> anyhow::Result<Snapshot> {
         resolutions: Bounded::new(),
         // An answer weighs a few kilobytes: the most frequent searches of the moment.
         answers: Bounded::of(2_000),
+        adoptions: std::sync::OnceLock::new(),
     })
 }
 
@@ -840,6 +852,32 @@ impl Snapshot {
             .into_iter()
             .flatten()
             .filter_map(|i| self.offers.get(i))
+    }
+
+    /// The shared templates in use, by id, with how many collectivités publish a démarche made
+    /// from each: once per snapshot (the région's observatoire compares them).
+    pub fn adoptions(&self) -> &[Adoption] {
+        self.adoptions.get_or_init(|| {
+            let mut by_template: std::collections::BTreeMap<i64, (&str, std::collections::HashSet<i64>)> =
+                Default::default();
+            for o in self.offers.values() {
+                if let Some(t) = o.template_id {
+                    by_template
+                        .entry(t)
+                        .or_insert_with(|| (o.title.as_str(), Default::default()))
+                        .1
+                        .insert(o.collectivite.id);
+                }
+            }
+            by_template
+                .into_iter()
+                .map(|(template_id, (title, c))| Adoption {
+                    template_id,
+                    title: title.to_string(),
+                    collectivites: c.len(),
+                })
+                .collect()
+        })
     }
 
     /// The collectivités that publish démarches.
