@@ -199,6 +199,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "queue_filters",
         include_str!("../migrations/0041_queue_filters.sql"),
     ),
+    (
+        42,
+        "queue_recent",
+        include_str!("../migrations/0042_queue_recent.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.
