@@ -51,8 +51,13 @@ pub struct Dossier {
 const COLUMNS: &str = "tenant_id, id, number, demarche_id, version, usager_id, state, answers, applicant_name, assigned_to,
     assigned_team, commune_insee, created_at, updated_at, submitted_at, complete_since, deadline_at, suspended_at, decided_at, tacit, decision_reason, tracking_code, annotations, channel, aidant_id, asked_again";
 
+/// The state in column `column` of a row.
+fn state_of<I: sqlx::ColumnIndex<AnyRow>>(r: &AnyRow, column: I) -> anyhow::Result<State> {
+    let code: String = r.try_get(column)?;
+    State::from_code(&code).ok_or_else(|| anyhow::anyhow!("état inconnu {code}"))
+}
+
 fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
-    let state: String = r.try_get("state")?;
     let answers: String = r.try_get("answers")?;
     Ok(Dossier {
         tenant_id: r.try_get("tenant_id")?,
@@ -61,7 +66,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Dossier> {
         demarche_id: r.try_get("demarche_id")?,
         version: r.try_get("version")?,
         usager_id: r.try_get("usager_id")?,
-        state: State::from_code(&state).ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
+        state: state_of(r, "state")?,
         answers: serde_json::from_str(&answers)?,
         applicant_name: r.try_get("applicant_name")?,
         tracking_code: r.try_get("tracking_code")?,
@@ -322,12 +327,10 @@ pub async fn lines_for_usager(db: &Db, usager_id: i64) -> anyhow::Result<Vec<Usa
     .await?
     .iter()
     .map(|r| {
-        let state: String = r.try_get(2)?;
         Ok(UsagerLine {
             id: r.try_get(0)?,
             number: r.try_get(1)?,
-            state: State::from_code(&state)
-                .ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
+            state: state_of(r, 2)?,
             title: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
         })
     })
@@ -1004,7 +1007,14 @@ pub async fn queue(
     f: &QueueFilter,
     limit: i64,
 ) -> anyhow::Result<Vec<Dossier>> {
-    let (sql, binds) = queue_sql(db, &format!("SELECT {COLUMNS} FROM dossiers"), "", tenant_id, f, limit);
+    let (sql, binds) = queue_sql(
+        db,
+        &format!("SELECT {COLUMNS} FROM dossiers"),
+        "",
+        tenant_id,
+        f,
+        limit,
+    );
     bind_all(sqlx::query(&sql), binds)
         .fetch_all(db.pool())
         .await?
@@ -1046,14 +1056,12 @@ pub async fn queue_lines(
         .await?
         .iter()
         .map(|r| {
-            let state: String = r.try_get(4)?;
             Ok(QueueLine {
                 id: r.try_get(0)?,
                 number: r.try_get(1)?,
                 demarche_id: r.try_get(2)?,
                 applicant_name: r.try_get(3)?,
-                state: State::from_code(&state)
-                    .ok_or_else(|| anyhow::anyhow!("état inconnu {state}"))?,
+                state: state_of(r, 4)?,
                 deadline_at: r.try_get(5)?,
                 commune: r.try_get(6)?,
             })
@@ -1083,10 +1091,16 @@ fn queue_sql(
         sql += &format!(" AND {alias}state IN ({})", list.join(", "));
     }
     if let Some(d) = f.demarche_id {
-        sql += &format!(" AND {alias}demarche_id = {}", next(BindValue::Int(d), &mut binds));
+        sql += &format!(
+            " AND {alias}demarche_id = {}",
+            next(BindValue::Int(d), &mut binds)
+        );
     }
     if let Some(a) = f.assigned_to {
-        sql += &format!(" AND {alias}assigned_to = {}", next(BindValue::Int(a), &mut binds));
+        sql += &format!(
+            " AND {alias}assigned_to = {}",
+            next(BindValue::Int(a), &mut binds)
+        );
     }
     if let Some(t) = f.assigned_team {
         sql += &format!(
@@ -1128,7 +1142,11 @@ fn queue_sql(
                     " AND ({alias}number = {number} OR ({alias}applicant_folded{collate} >= {low} AND {alias}applicant_folded{collate} < {high} AND {alias}applicant_folded LIKE {like}))"
                 );
             }
-            _ => sql += &format!(" AND ({alias}number = {number} OR {alias}applicant_folded LIKE {like})"),
+            _ => {
+                sql += &format!(
+                    " AND ({alias}number = {number} OR {alias}applicant_folded LIKE {like})"
+                )
+            }
         }
     }
     if let Some(now) = f.overdue_at {
@@ -1139,7 +1157,10 @@ fn queue_sql(
     }
     if let Some(b) = f.cursor {
         let op = if f.oldest_first { ">" } else { "<" };
-        sql += &format!(" AND {alias}id {op} {}", next(BindValue::Int(b), &mut binds));
+        sql += &format!(
+            " AND {alias}id {op} {}",
+            next(BindValue::Int(b), &mut binds)
+        );
     }
     // A filter without an index of its own (every state, several states, an agent or a team):
     // PostgreSQL's planner walks the primary key from the newest dossier of the platform,

@@ -858,8 +858,10 @@ impl Snapshot {
     /// from each: once per snapshot (the région's observatoire compares them).
     pub fn adoptions(&self) -> &[Adoption] {
         self.adoptions.get_or_init(|| {
-            let mut by_template: std::collections::BTreeMap<i64, (&str, std::collections::HashSet<i64>)> =
-                Default::default();
+            let mut by_template: std::collections::BTreeMap<
+                i64,
+                (&str, std::collections::HashSet<i64>),
+            > = Default::default();
             for o in self.offers.values() {
                 if let Some(t) = o.template_id {
                     by_template
