@@ -1007,16 +1007,8 @@ pub async fn queue(
     f: &QueueFilter,
     limit: i64,
 ) -> anyhow::Result<Vec<Dossier>> {
-    let (sql, binds) = queue_sql(
-        db,
-        &format!("SELECT {COLUMNS} FROM dossiers"),
-        "",
-        tenant_id,
-        f,
-        limit,
-    );
-    bind_all(sqlx::query(&sql), binds)
-        .fetch_all(db.pool())
+    let select = format!("SELECT {COLUMNS} FROM dossiers");
+    queue_rows(db, &select, "", tenant_id, f, limit)
         .await?
         .iter()
         .map(from_row)
@@ -1050,9 +1042,7 @@ pub async fn queue_lines(
     let select = "SELECT d.id, d.number, d.demarche_id, d.applicant_name, d.state, d.deadline_at,
              (SELECT c.nom FROM communes c WHERE c.insee = d.commune_insee AND c.kind = 'commune-actuelle')
          FROM dossiers d";
-    let (sql, binds) = queue_sql(db, select, "d.", tenant_id, f, limit);
-    bind_all(sqlx::query(&sql), binds)
-        .fetch_all(db.pool())
+    queue_rows(db, select, "d.", tenant_id, f, limit)
         .await?
         .iter()
         .map(|r| {
@@ -1189,17 +1179,24 @@ fn queue_sql(
     (sql, binds)
 }
 
-fn bind_all<'a>(
-    mut q: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
-    binds: Vec<BindValue>,
-) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+/// The rows of a page of the queue: [`queue_sql`]'s statement, bound and run.
+async fn queue_rows(
+    db: &Db,
+    select: &str,
+    alias: &str,
+    tenant_id: i64,
+    f: &QueueFilter,
+    limit: i64,
+) -> anyhow::Result<Vec<AnyRow>> {
+    let (sql, binds) = queue_sql(db, select, alias, tenant_id, f, limit);
+    let mut q = sqlx::query(&sql);
     for b in binds {
         q = match b {
             BindValue::Int(i) => q.bind(i),
             BindValue::Text(t) => q.bind(t),
         };
     }
-    q
+    Ok(q.fetch_all(db.pool()).await?)
 }
 
 enum BindValue {
