@@ -995,8 +995,17 @@ pub struct QueueFilter {
     pub overdue_at: Option<i64>,
     /// Oldest first (by id); newest first otherwise.
     pub oldest_first: bool,
-    /// Keyset pagination: dossiers after this id in the chosen order.
+    /// Keyset pagination: dossiers after this one (by id) in the chosen order.
     pub cursor: Option<i64>,
+}
+
+impl QueueFilter {
+    /// A queue filtered by deposit date is read in deposit order (then by id): the order of its
+    /// index, so a page reads its fifty rows instead of sorting the whole period (a month of a
+    /// large collectivité is tens of thousands of dossiers). Other queues are in creation order.
+    pub fn by_deposit(&self) -> bool {
+        self.submitted_from.is_some() || self.submitted_before.is_some()
+    }
 }
 
 /// A page of a collectivité's queue, newest first; stays fast at millions of rows (keyset on the
@@ -1145,12 +1154,27 @@ fn queue_sql(
             next(BindValue::Int(now), &mut binds)
         );
     }
-    if let Some(b) = f.cursor {
-        let op = if f.oldest_first { ">" } else { "<" };
-        sql += &format!(
-            " AND {alias}id {op} {}",
-            next(BindValue::Int(b), &mut binds)
-        );
+    let op = if f.oldest_first { ">" } else { "<" };
+    match f.cursor {
+        // The cursor is a dossier of the page before; in deposit order, the rows after it are
+        // those deposited after it, or at the same instant with an id after its own. The
+        // bound on the deposit instant alone is what both databases read the index by.
+        Some(b) if f.by_deposit() => {
+            let b = next(BindValue::Int(b), &mut binds);
+            let at = format!(
+                "(SELECT c.submitted_at FROM dossiers c WHERE c.tenant_id = $1 AND c.id = {b})"
+            );
+            sql += &format!(
+                " AND {alias}submitted_at {op}= {at} AND ({alias}submitted_at {op} {at} OR {alias}id {op} {b})"
+            );
+        }
+        Some(b) => {
+            sql += &format!(
+                " AND {alias}id {op} {}",
+                next(BindValue::Int(b), &mut binds)
+            );
+        }
+        None => {}
     }
     // A filter without an index of its own (every state, several states, an agent or a team):
     // PostgreSQL's planner walks the primary key from the newest dossier of the platform,
@@ -1175,7 +1199,12 @@ fn queue_sql(
         );
     }
     let order = if f.oldest_first { "ASC" } else { "DESC" };
-    sql += &format!(" ORDER BY {alias}id {order} LIMIT {}", limit.clamp(1, 500));
+    let by = if f.by_deposit() {
+        format!("{alias}submitted_at {order}, {alias}id {order}")
+    } else {
+        format!("{alias}id {order}")
+    };
+    sql += &format!(" ORDER BY {by} LIMIT {}", limit.clamp(1, 500));
     (sql, binds)
 }
 

@@ -204,6 +204,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "queue_recent",
         include_str!("../migrations/0042_queue_recent.sql"),
     ),
+    (
+        43,
+        "signalements_recent",
+        include_str!("../migrations/0043_signalements_recent.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

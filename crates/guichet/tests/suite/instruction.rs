@@ -259,6 +259,137 @@ async fn queue_filters_by_date_commune_agent_and_equipe_and_exports_what_is_show
     assert!(csv.html.contains("Bruno Petit"));
 }
 
+/// The ids of the dossiers a queue page links to, in the page's order.
+fn linked_ids(html: &str) -> Vec<i64> {
+    html.split("/admin/dijon/dossiers/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter_map(|id| id.parse().ok())
+        .collect()
+}
+
+/// The "Page suivante" link of a queue page, as a browser follows it.
+fn next_page(html: &str) -> Option<String> {
+    let (before, _) = html.split_once("\">Page suivante</a>")?;
+    let href = &before[before.rfind("href=\"")? + 6..];
+    Some(href.replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn a_month_of_deposits_pages_in_deposit_order_to_its_last_dossier_and_exports_whole() {
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
+    let def = Definition::from_json(DEFINITION).expect("definition");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    // 1,100 dossiers: the first 1,000 deposited in March 2025 (Paris), later-created ones deposited
+    // earlier (a draft finished after a newer one), two at each instant; the last 100 deposited
+    // on the last evening of February or the first night of April, Paris time.
+    let march = 1_740_783_600_000_i64; // 2025-03-01T00:00+01:00
+    let april = 1_743_458_400_000_i64; // 2025-04-01T00:00+02:00
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1100)
+         INSERT INTO dossiers (tenant_id, number, demarche_id, version, state, answers, applicant_name, applicant_folded,
+             created_at, updated_at, submitted_at)
+         SELECT $1, 'M-' || CAST(n AS TEXT), $2, 1, CASE WHEN n % 3 = 0 THEN 'accepte' ELSE 'depose' END, '{}',
+             'Demandeur ' || CAST(n AS TEXT), 'demandeur ' || CAST(n AS TEXT), $3 + n, $3 + n,
+             CASE WHEN n <= 1000 THEN $3 + ((1000 - n) / 2) * 60000
+                  WHEN n % 2 = 0 THEN $3 - n ELSE $4 + n END
+         FROM seq",
+    )
+    .bind(t.dijon.id)
+    .bind(d.id)
+    .bind(march)
+    .bind(april)
+    .execute(s.db().pool())
+    .await
+    .expect("bulk insert");
+    // What the agent expects: March's dossiers, most recently deposited first (ties by number
+    // order of creation, newest first), read from the database apart from the queue.
+    let mut expected: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT submitted_at, id FROM dossiers WHERE tenant_id = $1 AND submitted_at >= $2 AND submitted_at < $3")
+            .bind(t.dijon.id)
+            .bind(march)
+            .bind(april)
+            .fetch_all(s.db().pool())
+            .await
+            .expect("rows");
+    assert_eq!(expected.len(), 1000);
+    expected.sort_by(|a, b| b.cmp(a));
+    let newest_first: Vec<i64> = expected.iter().map(|x| x.1).collect();
+    let oldest_first: Vec<i64> = newest_first.iter().rev().copied().collect();
+
+    for (order, want) in [("", &newest_first), ("anciens", &oldest_first)] {
+        let mut url = Some(format!(
+            "/admin/dijon/dossiers?file=tous&du=2025-03-01&au=2025-03-31&ordre={order}"
+        ));
+        let (mut seen, mut pages) = (Vec::new(), 0);
+        while let Some(u) = url {
+            let page = agent.browser.get(&u).await;
+            assert_eq!(page.status, 200, "{u}");
+            if pages == 0 {
+                assert!(
+                    page.html.contains("par date de dépôt"),
+                    "the page says its order"
+                );
+            }
+            seen.extend(linked_ids(&page.html));
+            url = next_page(&page.html);
+            pages += 1;
+        }
+        assert_eq!(
+            &seen, want,
+            "every dossier of March once, in deposit order ({order})"
+        );
+        assert_eq!(pages, 20, "fifty a page");
+    }
+    // A state with the month: the accepted ones only, same order.
+    let accepted: Vec<i64> = {
+        let ids: std::collections::HashSet<i64> = sqlx::query_scalar(
+            "SELECT id FROM dossiers WHERE tenant_id = $1 AND state = 'accepte'",
+        )
+        .bind(t.dijon.id)
+        .fetch_all(s.db().pool())
+        .await
+        .expect("ids")
+        .into_iter()
+        .collect();
+        newest_first
+            .iter()
+            .filter(|x| ids.contains(x))
+            .take(50)
+            .copied()
+            .collect()
+    };
+    let traites = agent
+        .browser
+        .get("/admin/dijon/dossiers?file=traites&du=2025-03-01&au=2025-03-31")
+        .await;
+    assert_eq!(linked_ids(&traites.html), accepted);
+
+    // The export of the month: every dossier once, in the queue's order (pages of 500 inside).
+    let csv = agent
+        .browser
+        .get("/admin/dijon/dossiers.csv?file=tous&du=2025-03-01&au=2025-03-31")
+        .await;
+    assert_eq!(csv.status, 200);
+    let numbers: Vec<String> = csv
+        .html
+        .lines()
+        .skip(1)
+        .map(|l| l.split(';').next().unwrap_or_default().to_string())
+        .collect();
+    let first_number: String = sqlx::query_scalar("SELECT number FROM dossiers WHERE id = $1")
+        .bind(newest_first[0])
+        .fetch_one(s.db().pool())
+        .await
+        .expect("number");
+    assert_eq!(numbers.len(), 1000, "header and every dossier of March");
+    assert_eq!(numbers[0], first_number);
+    let unique: std::collections::HashSet<&String> = numbers.iter().collect();
+    assert_eq!(unique.len(), 1000, "none twice");
+}
+
 #[tokio::test]
 async fn a_state_change_reaches_the_webhook_signed_and_is_retried_until_accepted() {
     let s = TestServer::start().await;

@@ -58,6 +58,8 @@ struct QueuePage {
     /// The query string of these filters, for the export links.
     query: String,
     next_page: Option<String>,
+    /// Filtered by deposit date, hence in deposit order.
+    by_deposit: bool,
     /// The collectivité's démarches, to filter by: (id, title).
     demarches: Vec<(i64, String)>,
     flash: Option<String>,
@@ -202,11 +204,14 @@ async fn queue_page(
     for (field, message) in bulk_errors.list() {
         errors.add(field.clone(), message.clone());
     }
-    let dossiers = if filters_ok {
-        dossier::queue_lines(&state.db, ctx.collectivite.id, &filter, PAGE).await?
+    // One row more than a page tells whether a next page exists (no link to an empty page).
+    let mut dossiers = if filters_ok {
+        dossier::queue_lines(&state.db, ctx.collectivite.id, &filter, PAGE + 1).await?
     } else {
         Vec::new()
     };
+    let more = dossiers.len() as i64 > PAGE;
+    dossiers.truncate(PAGE as usize);
     // The collectivité's démarches name the rows and fill the filter's list.
     let demarches: Vec<(i64, String)> = demarche::list(&state.db, ctx.collectivite.id)
         .await?
@@ -233,7 +238,7 @@ async fn queue_page(
     let mut filters = q.clone();
     filters.file = current.clone();
     let query = serde_urlencoded::to_string(&filters).unwrap_or_default();
-    let next_page = (dossiers.len() as i64 == PAGE).then(|| {
+    let next_page = more.then(|| {
         let last = dossiers.last().map(|x| x.id).unwrap_or_default();
         format!(
             "/admin/{}/dossiers?{query}&curseur={last}",
@@ -259,6 +264,7 @@ async fn queue_page(
         rows,
         query,
         next_page,
+        by_deposit: filter.by_deposit(),
     };
     Ok((status, html(&page)?).into_response())
 }
