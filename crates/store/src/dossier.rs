@@ -999,12 +999,42 @@ pub struct QueueFilter {
     pub cursor: Option<i64>,
 }
 
+/// The order a queue is read in, newest or oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueOrder {
+    /// By number of creation (the dossier's id).
+    Creation,
+    /// By deposit instant, then id: a queue filtered by deposit date.
+    Deposit,
+    /// By deadline, then id: the overdue dossiers.
+    Deadline,
+}
+
 impl QueueFilter {
-    /// A queue filtered by deposit date is read in deposit order (then by id): the order of its
-    /// index, so a page reads its fifty rows instead of sorting the whole period (a month of a
-    /// large collectivité is tens of thousands of dossiers). Other queues are in creation order.
-    pub fn by_deposit(&self) -> bool {
-        self.submitted_from.is_some() || self.submitted_before.is_some()
+    /// A queue filtered by deposit date is read in deposit order, the overdue queue in deadline
+    /// order (then by id): the order of their indexes (`(tenant_id, submitted_at)`, and the
+    /// open dossiers' `(tenant_id, deadline_at)`), so a page reads its fifty rows instead of
+    /// sorting the period, or walking every dossier newer than the oldest deadline. Other
+    /// queues are in creation order.
+    pub fn order(&self) -> QueueOrder {
+        if self.submitted_from.is_some() || self.submitted_before.is_some() {
+            QueueOrder::Deposit
+        } else if self.overdue_at.is_some() {
+            QueueOrder::Deadline
+        } else {
+            QueueOrder::Creation
+        }
+    }
+}
+
+impl QueueOrder {
+    /// The instant the order goes by, before the id; none for the order of creation.
+    fn column(self) -> Option<&'static str> {
+        match self {
+            Self::Creation => None,
+            Self::Deposit => Some("submitted_at"),
+            Self::Deadline => Some("deadline_at"),
+        }
     }
 }
 
@@ -1155,38 +1185,37 @@ fn queue_sql(
         );
     }
     let op = if f.oldest_first { ">" } else { "<" };
-    match f.cursor {
-        // The cursor is a dossier of the page before; in deposit order, the rows after it are
-        // those deposited after it, or at the same instant with an id after its own. The
-        // bound on the deposit instant alone is what both databases read the index by.
-        Some(b) if f.by_deposit() => {
+    match (f.cursor, f.order().column()) {
+        // The cursor is a dossier of the page before; in an order by an instant, the rows after
+        // it are those whose instant comes after its own, or the same instant with an id after
+        // its own. The bound on the instant alone is what both databases read the index by.
+        (Some(b), Some(col)) => {
             let b = next(BindValue::Int(b), &mut binds);
-            let at = format!(
-                "(SELECT c.submitted_at FROM dossiers c WHERE c.tenant_id = $1 AND c.id = {b})"
-            );
+            let at =
+                format!("(SELECT c.{col} FROM dossiers c WHERE c.tenant_id = $1 AND c.id = {b})");
             sql += &format!(
-                " AND {alias}submitted_at {op}= {at} AND ({alias}submitted_at {op} {at} OR {alias}id {op} {b})"
+                " AND {alias}{col} {op}= {at} AND ({alias}{col} {op} {at} OR {alias}id {op} {b})"
             );
         }
-        Some(b) => {
+        (Some(b), None) => {
             sql += &format!(
                 " AND {alias}id {op} {}",
                 next(BindValue::Int(b), &mut binds)
             );
         }
-        None => {}
+        (None, _) => {}
     }
-    // A filter without an index of its own (every state, several states, an agent or a team):
+    // A filter without an index of its own (every state, several states, an agent or a team)
+    // in creation order:
     // PostgreSQL's planner walks the primary key from the newest dossier of the platform,
     // expecting to meet the collectivité's soon; a collectivité whose newest dossiers are far
     // from the platform's (a small one) costs it seconds at ten million dossiers. Bounding the
     // collectivité's own index (tenant_id, id, migration 0042) by a row comparison makes the
     // planner read it, in the page's order (2.4 s -> 0.1 ms measured, docs/PERFORMANCE.md).
     let own_index = f.states.len() == 1
+        || f.order() != QueueOrder::Creation
         || f.demarche_id.is_some()
         || f.text.is_some()
-        || f.submitted_from.is_some()
-        || f.submitted_before.is_some()
         || f.commune.is_some();
     if db.backend() == crate::conn::Backend::Postgres && !own_index {
         let (op, bound) = match (f.oldest_first, f.cursor) {
@@ -1199,10 +1228,9 @@ fn queue_sql(
         );
     }
     let order = if f.oldest_first { "ASC" } else { "DESC" };
-    let by = if f.by_deposit() {
-        format!("{alias}submitted_at {order}, {alias}id {order}")
-    } else {
-        format!("{alias}id {order}")
+    let by = match f.order().column() {
+        Some(col) => format!("{alias}{col} {order}, {alias}id {order}"),
+        None => format!("{alias}id {order}"),
     };
     sql += &format!(" ORDER BY {by} LIMIT {}", limit.clamp(1, 500));
     (sql, binds)

@@ -209,6 +209,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signalements_recent",
         include_str!("../migrations/0043_signalements_recent.sql"),
     ),
+    (
+        44,
+        "queue_overdue",
+        include_str!("../migrations/0044_queue_overdue.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema, used by the test suite to reuse prepared databases safely.

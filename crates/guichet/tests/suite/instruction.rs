@@ -275,6 +275,90 @@ fn next_page(html: &str) -> Option<String> {
     Some(href.replace("&#38;", "&").replace("&amp;", "&"))
 }
 
+/// Follows a queue's "Page suivante" links from `url` to the last page, as a browser does: the
+/// dossiers' ids in the order shown and the number of pages. The first page says its order.
+async fn follow_pages(
+    browser: &crate::support::Browser,
+    url: &str,
+    order: &str,
+) -> (Vec<i64>, usize) {
+    let mut url = Some(url.to_string());
+    let (mut seen, mut pages) = (Vec::new(), 0);
+    while let Some(u) = url {
+        let page = browser.get(&u).await;
+        assert_eq!(page.status, 200, "{u}");
+        if pages == 0 {
+            assert!(
+                page.html.contains(order),
+                "the page says its order: {order}"
+            );
+        }
+        seen.extend(linked_ids(&page.html));
+        url = next_page(&page.html);
+        pages += 1;
+    }
+    (seen, pages)
+}
+
+#[tokio::test]
+async fn the_overdue_queue_pages_in_deadline_order_without_closed_or_future_ones() {
+    let s = TestServer::start().await;
+    let t = personas::collectivites(&s).await;
+    let agent = personas::agent(&s, "instructeur@dijon.fr", &t.dijon, Role::Instructeur).await;
+    let def = Definition::from_json(DEFINITION).expect("definition");
+    let d = crate::support::publish(s.db(), t.dijon.id, &def).await;
+    // 300 dossiers deposited a year ago: deadlines passed in the opposite order of creation, two
+    // at each instant; a fifth refused (not overdue whatever their deadline), a tenth with a
+    // deadline still to come, the rest open (déposés or en instruction).
+    let now = guichet_store::now_ms();
+    let year_ago = now - 365 * 86_400_000;
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 300)
+         INSERT INTO dossiers (tenant_id, number, demarche_id, version, state, answers, applicant_name, applicant_folded,
+             created_at, updated_at, submitted_at, deadline_at)
+         SELECT $1, 'R-' || CAST(n AS TEXT), $2, 1,
+             CASE WHEN n % 5 = 0 THEN 'refuse' WHEN n % 2 = 0 THEN 'en_instruction' ELSE 'depose' END, '{}',
+             'Demandeur ' || CAST(n AS TEXT), 'demandeur ' || CAST(n AS TEXT), $3 + n, $3 + n, $3 + n,
+             CASE WHEN n % 10 = 3 THEN $4 + CAST(86400000 AS BIGINT) * n ELSE $4 - ((n + 1) / 2) * 3600000 END
+         FROM seq",
+    )
+    .bind(t.dijon.id)
+    .bind(d.id)
+    .bind(year_ago)
+    .bind(now)
+    .execute(s.db().pool())
+    .await
+    .expect("bulk insert");
+    // What the agent expects, read from the database apart from the queue.
+    let mut expected: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT deadline_at, id FROM dossiers WHERE tenant_id = $1 AND state IN ('depose', 'en_instruction') AND deadline_at < $2",
+    )
+    .bind(t.dijon.id)
+    .bind(now)
+    .fetch_all(s.db().pool())
+    .await
+    .expect("rows");
+    assert_eq!(expected.len(), 210, "open and past their deadline");
+    expected.sort_by(|a, b| b.cmp(a));
+    let latest_first: Vec<i64> = expected.iter().map(|x| x.1).collect();
+    let (seen, pages) = follow_pages(
+        &agent.browser,
+        "/admin/dijon/dossiers?file=en-retard",
+        "par échéance, les plus récents",
+    )
+    .await;
+    assert_eq!(seen, latest_first, "the latest deadline first, each once");
+    assert_eq!(pages, 5);
+    let (seen, _) = follow_pages(
+        &agent.browser,
+        "/admin/dijon/dossiers?file=en-retard&ordre=anciens",
+        "par échéance, les plus anciens",
+    )
+    .await;
+    let most_overdue_first: Vec<i64> = latest_first.iter().rev().copied().collect();
+    assert_eq!(seen, most_overdue_first, "the most overdue first");
+}
+
 #[tokio::test]
 async fn a_month_of_deposits_pages_in_deposit_order_to_its_last_dossier_and_exports_whole() {
     let s = TestServer::start().await;
@@ -320,23 +404,12 @@ async fn a_month_of_deposits_pages_in_deposit_order_to_its_last_dossier_and_expo
     let oldest_first: Vec<i64> = newest_first.iter().rev().copied().collect();
 
     for (order, want) in [("", &newest_first), ("anciens", &oldest_first)] {
-        let mut url = Some(format!(
-            "/admin/dijon/dossiers?file=tous&du=2025-03-01&au=2025-03-31&ordre={order}"
-        ));
-        let (mut seen, mut pages) = (Vec::new(), 0);
-        while let Some(u) = url {
-            let page = agent.browser.get(&u).await;
-            assert_eq!(page.status, 200, "{u}");
-            if pages == 0 {
-                assert!(
-                    page.html.contains("par date de dépôt"),
-                    "the page says its order"
-                );
-            }
-            seen.extend(linked_ids(&page.html));
-            url = next_page(&page.html);
-            pages += 1;
-        }
+        let (seen, pages) = follow_pages(
+            &agent.browser,
+            &format!("/admin/dijon/dossiers?file=tous&du=2025-03-01&au=2025-03-31&ordre={order}"),
+            "par date de dépôt",
+        )
+        .await;
         assert_eq!(
             &seen, want,
             "every dossier of March once, in deposit order ({order})"

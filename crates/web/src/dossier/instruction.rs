@@ -58,8 +58,8 @@ struct QueuePage {
     /// The query string of these filters, for the export links.
     query: String,
     next_page: Option<String>,
-    /// Filtered by deposit date, hence in deposit order.
-    by_deposit: bool,
+    /// What the rows are ordered by, when not by creation: "date de dépôt", "échéance".
+    order_by: Option<&'static str>,
     /// The collectivité's démarches, to filter by: (id, title).
     demarches: Vec<(i64, String)>,
     flash: Option<String>,
@@ -264,7 +264,11 @@ async fn queue_page(
         rows,
         query,
         next_page,
-        by_deposit: filter.by_deposit(),
+        order_by: match filter.order() {
+            dossier::QueueOrder::Creation => None,
+            dossier::QueueOrder::Deposit => Some("date de dépôt"),
+            dossier::QueueOrder::Deadline => Some("échéance"),
+        },
     };
     Ok((status, html(&page)?).into_response())
 }
