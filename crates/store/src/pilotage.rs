@@ -294,46 +294,21 @@ pub async fn lignes(db: &Db, p: Perimetre, from_month: &str) -> anyhow::Result<V
     .await
 }
 
-/// Figures from `from_month` on, summed by month and channel: for the whole région (under
-/// collectivité 0) when `collectivites` is none, else for each of them; démarche 0.
-pub async fn lignes_summed(
-    db: &Db,
-    from_month: &str,
-    collectivites: Option<&[i64]>,
-) -> anyhow::Result<Vec<Ligne>> {
-    let (tenant, condition, params) = by_collectivite(collectivites);
-    if params.as_ref().is_some_and(Vec::is_empty) {
-        return Ok(Vec::new());
-    }
+/// Figures from `from_month` on, summed by collectivité, month and channel (démarche 0): every
+/// collectivité's in one reading of the month's rows, from which the région's totals and any
+/// page of the table by collectivité are added up without reading again.
+pub async fn lignes_by_collectivite(db: &Db, from_month: &str) -> anyhow::Result<Vec<Ligne>> {
     read_lignes(
         db,
         &format!(
-            "SELECT {} AS tenant_id, 0 AS demarche_id, month, channel, {} FROM dossier_figures
-             WHERE month >= $1{condition} GROUP BY {}month, channel",
-            tenant.0,
-            summed(),
-            tenant.1
+            "SELECT tenant_id, 0 AS demarche_id, month, channel, {} FROM dossier_figures
+             WHERE month >= $1 GROUP BY tenant_id, month, channel",
+            summed()
         ),
         from_month,
-        params.unwrap_or_default(),
+        Vec::new(),
     )
     .await
-}
-
-/// What sums figures by collectivité, or over the région: the collectivité selected and the
-/// grouping it adds (a constant would be read as a column's position), the condition and its
-/// parameters (from `$2`).
-fn by_collectivite(
-    ids: Option<&[i64]>,
-) -> ((&'static str, &'static str), String, Option<Vec<i64>>) {
-    match ids {
-        None => (("0", ""), String::new(), None),
-        Some(ids) => (
-            ("tenant_id", "tenant_id, "),
-            format!(" AND tenant_id IN ({})", placeholders(2, ids.len())),
-            Some(ids.to_vec()),
-        ),
-    }
 }
 
 /// The figures of these démarches, (collectivité, démarche), from `from_month` on, by month and
@@ -373,14 +348,6 @@ fn summed() -> String {
     Comptes::COLUMNS
         .iter()
         .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `$first, $first+1, …`, `n` of them.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -434,26 +401,18 @@ pub async fn delays(
     .await
 }
 
-/// Histograms of processing times from `from_month` on: the région's under (0, 0) when
-/// `collectivites` is none, else each one's under (collectivité, 0).
-pub async fn delays_summed(
+/// Histograms of processing times from `from_month` on, each collectivité's under
+/// (collectivité, 0), in one reading.
+pub async fn delays_by_collectivite(
     db: &Db,
     from_month: &str,
-    collectivites: Option<&[i64]>,
 ) -> anyhow::Result<HashMap<(i64, i64), Vec<(i64, i64)>>> {
-    let (tenant, condition, params) = by_collectivite(collectivites);
-    if params.as_ref().is_some_and(Vec::is_empty) {
-        return Ok(HashMap::new());
-    }
     read_delays(
         db,
-        &format!(
-            "SELECT {} AS tenant_id, 0 AS demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays
-             WHERE month >= $1{condition} GROUP BY {}bucket",
-            tenant.0, tenant.1
-        ),
+        "SELECT tenant_id, 0 AS demarche_id, bucket, CAST(SUM(n) AS BIGINT) AS n FROM dossier_delays
+         WHERE month >= $1 GROUP BY tenant_id, bucket",
         from_month,
-        params.unwrap_or_default(),
+        Vec::new(),
     )
     .await
 }

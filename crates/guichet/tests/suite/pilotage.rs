@@ -323,7 +323,18 @@ async fn a_deposit_its_rating_and_its_decision_feed_the_observatoire_at_once() {
     );
     let region = s.browser().get("/observatoire").await;
     assert_eq!(region.status, 200);
-    assert!(region.html.contains("href=\"/observatoire/dijon\""));
+    // The région's table by collectivité adds up the same deposits as Dijon's page.
+    let row = region
+        .html
+        .split("href=\"/observatoire/dijon\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_default();
+    assert!(row.contains("<td>6</td>"), "Dijon's row: {row}");
+    assert!(
+        region.html.contains("Dossiers déposés</dt><dd>6 "),
+        "the région's total"
+    );
 }
 
 #[tokio::test]
