@@ -11,8 +11,8 @@
 //! alone, on the same machine, in the same minute.
 //!
 //! Usage: bench_pages <guichet binary> <data dir> [database url]; prints a Markdown section.
-//! `ONLY=/admin/dijon/dossiers SECONDS=20` loads only the pages whose path holds the text, for
-//! the time given (to profile them).
+//! `ONLY=/admin/dijon/dossiers SECONDS=20` loads only the pages whose path holds the text (or one
+//! of its comma-separated parts), for the time given (to profile them).
 
 mod common;
 
@@ -250,9 +250,13 @@ async fn main() -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     let mut peak_rss = 0u64;
-    // `ONLY=text`: only the pages whose path holds it (for profiling one page).
+    // `ONLY=text`: only the pages whose path holds it, or one of its comma-separated parts (for
+    // profiling a page, or comparing two builds on a few).
     let only = std::env::var("ONLY").unwrap_or_default();
-    for (who, path) in pages.iter().filter(|(_, p)| p.contains(&only)) {
+    for (who, path) in pages
+        .iter()
+        .filter(|(_, p)| only.split(',').any(|o| p.contains(o)))
+    {
         let cookies = (*who != Who::Public).then(|| sessions[who.label()].0.clone());
         let (per_s, times, errors, cpu_us) = load(&client, &base, path, cookies, server_pid).await;
         peak_rss = peak_rss.max(rss(server_pid));
