@@ -993,7 +993,7 @@ pub struct QueueFilter {
     /// Number or applicant name (accents and case ignored, prefix).
     pub text: Option<String>,
     pub overdue_at: Option<i64>,
-    /// Oldest first (by id); newest first otherwise.
+    /// Oldest first in the queue's order ([`QueueFilter::order`]); newest first otherwise.
     pub oldest_first: bool,
     /// Keyset pagination: dossiers after this one (by id) in the chosen order.
     pub cursor: Option<i64>,
