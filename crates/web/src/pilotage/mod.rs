@@ -488,12 +488,19 @@ struct RegionPage {
 type RegionSums = (Vec<Ligne>, HashMap<(i64, i64), Vec<(i64, i64)>>);
 
 /// The région's figures summed by collectivité, read at most once a minute by each node:
-/// summing a région's figures takes seconds at ten million dossiers, and a public statistics
-/// page may be a minute behind. The région's totals and each page of the table by collectivité
-/// are added up from them (reading a page's collectivités on each request took 60 ms at ten
-/// million dossiers). One request reads them, the others wait for its answer.
+/// summing a région's figures takes about a second at ten million dossiers, and a public
+/// statistics page may be a minute behind. The région's totals and each page of the table by
+/// collectivité are added up from them (reading a page's collectivités on each request took 60
+/// ms at ten million dossiers). When they are a minute old, one request reads them again and
+/// the others answer from the previous minute's meanwhile; only the first reading of a month
+/// makes everyone wait.
 #[derive(Default)]
-pub struct RegionFigures(tokio::sync::Mutex<Option<(std::time::Instant, String, Arc<RegionSums>)>>);
+pub struct RegionFigures {
+    /// The last sums read: when, from which month, what.
+    last: std::sync::RwLock<Option<(std::time::Instant, String, Arc<RegionSums>)>>,
+    /// Held by the request that reads them again.
+    reading: tokio::sync::Mutex<()>,
+}
 
 const REGION_FIGURES_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -503,21 +510,50 @@ impl RegionFigures {
         db: &guichet_store::Db,
         from_month: &str,
     ) -> anyhow::Result<Arc<RegionSums>> {
-        let mut slot = self.0.lock().await;
-        if let Some((at, month, sums)) = slot.as_ref() {
-            if month == from_month && at.elapsed() < REGION_FIGURES_AGE {
-                return Ok(sums.clone());
+        if let Some((fresh, sums)) = self.last(from_month) {
+            if fresh {
+                return Ok(sums);
             }
+            let Ok(_reading) = self.reading.try_lock() else {
+                // Another request reads them again: the previous minute's meanwhile.
+                return Ok(sums);
+            };
+            return match self.last(from_month) {
+                Some((true, sums)) => Ok(sums),
+                _ => self.read(db, from_month).await,
+            };
         }
+        let _reading = self.reading.lock().await;
+        match self.last(from_month) {
+            Some((true, sums)) => Ok(sums),
+            _ => self.read(db, from_month).await,
+        }
+    }
+
+    /// The last sums if they start at `from_month`, and whether they are less than a minute old.
+    fn last(&self, from_month: &str) -> Option<(bool, Arc<RegionSums>)> {
+        let last = self.last.read().ok()?;
+        let (at, month, sums) = last.as_ref()?;
+        (month == from_month).then(|| (at.elapsed() < REGION_FIGURES_AGE, sums.clone()))
+    }
+
+    /// Reads the sums and keeps them (the caller holds `reading`).
+    async fn read(
+        &self,
+        db: &guichet_store::Db,
+        from_month: &str,
+    ) -> anyhow::Result<Arc<RegionSums>> {
         let sums = Arc::new((
             store::lignes_by_collectivite(db, from_month).await?,
             store::delays_by_collectivite(db, from_month).await?,
         ));
-        *slot = Some((
-            std::time::Instant::now(),
-            from_month.to_string(),
-            sums.clone(),
-        ));
+        if let Ok(mut last) = self.last.write() {
+            *last = Some((
+                std::time::Instant::now(),
+                from_month.to_string(),
+                sums.clone(),
+            ));
+        }
         Ok(sums)
     }
 }
@@ -704,4 +740,39 @@ pub async fn modele(
         periode: p.label,
         title,
     })
+}
+
+#[cfg(test)]
+mod region_figures_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_minute_old_reading_answers_while_one_request_reads_again() {
+        // A database without the platform's tables: any reading of the figures fails.
+        let db = guichet_store::Db::connect("sqlite::memory:", &Default::default())
+            .await
+            .expect("database");
+        let figures = RegionFigures::default();
+        let old: Arc<RegionSums> = Arc::new((Vec::new(), HashMap::new()));
+        let at = std::time::Instant::now()
+            .checked_sub(REGION_FIGURES_AGE * 2)
+            .expect("uptime");
+        *figures.last.write().expect("lock") = Some((at, "2026-01".into(), old.clone()));
+        // Another request is reading them again: the previous sums, without waiting.
+        let reading = figures.reading.lock().await;
+        let sums = figures.get(&db, "2026-01").await.expect("previous sums");
+        assert!(Arc::ptr_eq(&sums, &old));
+        drop(reading);
+        // Nobody is: this request reads them (and finds no table here).
+        assert!(figures.get(&db, "2026-01").await.is_err());
+        // Another month's: never the previous month's sums.
+        let reading = figures.reading.lock().await;
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            figures.get(&db, "2026-02"),
+        )
+        .await;
+        assert!(waiting.is_err(), "waits for the reading of its month");
+        drop(reading);
+    }
 }
