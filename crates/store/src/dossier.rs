@@ -1184,8 +1184,9 @@ fn queue_sql(
             next(BindValue::Int(now), &mut binds)
         );
     }
+    let order = f.order();
     let op = if f.oldest_first { ">" } else { "<" };
-    match (f.cursor, f.order().column()) {
+    match (f.cursor, order.column()) {
         // The cursor is a dossier of the page before; in an order by an instant, the rows after
         // it are those whose instant comes after its own, or the same instant with an id after
         // its own. The bound on the instant alone is what both databases read the index by.
@@ -1213,7 +1214,7 @@ fn queue_sql(
     // collectivité's own index (tenant_id, id, migration 0042) by a row comparison makes the
     // planner read it, in the page's order (2.4 s -> 0.1 ms measured, docs/PERFORMANCE.md).
     let own_index = f.states.len() == 1
-        || f.order() != QueueOrder::Creation
+        || order != QueueOrder::Creation
         || f.demarche_id.is_some()
         || f.text.is_some()
         || f.commune.is_some();
@@ -1227,10 +1228,10 @@ fn queue_sql(
             next(BindValue::Int(bound), &mut binds)
         );
     }
-    let order = if f.oldest_first { "ASC" } else { "DESC" };
-    let by = match f.order().column() {
-        Some(col) => format!("{alias}{col} {order}, {alias}id {order}"),
-        None => format!("{alias}id {order}"),
+    let direction = if f.oldest_first { "ASC" } else { "DESC" };
+    let by = match order.column() {
+        Some(col) => format!("{alias}{col} {direction}, {alias}id {direction}"),
+        None => format!("{alias}id {direction}"),
     };
     sql += &format!(" ORDER BY {by} LIMIT {}", limit.clamp(1, 500));
     (sql, binds)

@@ -514,20 +514,14 @@ impl RegionFigures {
             if fresh {
                 return Ok(sums);
             }
-            let Ok(_reading) = self.reading.try_lock() else {
+            let Ok(reading) = self.reading.try_lock() else {
                 // Another request reads them again: the previous minute's meanwhile.
                 return Ok(sums);
             };
-            return match self.last(from_month) {
-                Some((true, sums)) => Ok(sums),
-                _ => self.read(db, from_month).await,
-            };
+            return self.read(db, from_month, reading).await;
         }
-        let _reading = self.reading.lock().await;
-        match self.last(from_month) {
-            Some((true, sums)) => Ok(sums),
-            _ => self.read(db, from_month).await,
-        }
+        let reading = self.reading.lock().await;
+        self.read(db, from_month, reading).await
     }
 
     /// The last sums if they start at `from_month`, and whether they are less than a minute old.
@@ -537,12 +531,16 @@ impl RegionFigures {
         (month == from_month).then(|| (at.elapsed() < REGION_FIGURES_AGE, sums.clone()))
     }
 
-    /// Reads the sums and keeps them (the caller holds `reading`).
+    /// Reads the sums and keeps them, unless the request that held `reading` before just did.
     async fn read(
         &self,
         db: &guichet_store::Db,
         from_month: &str,
+        _reading: tokio::sync::MutexGuard<'_, ()>,
     ) -> anyhow::Result<Arc<RegionSums>> {
+        if let Some((true, sums)) = self.last(from_month) {
+            return Ok(sums);
+        }
         let sums = Arc::new((
             store::lignes_by_collectivite(db, from_month).await?,
             store::delays_by_collectivite(db, from_month).await?,
