@@ -8,6 +8,12 @@
 //! complete filing (create, save the step, deposit) and the search page, 64 clients for 10 s
 //! each; the CPU time of the nodes, of PostgreSQL and of the load generator over each run.
 //!
+//! On this machine the nodes, PostgreSQL and the load generator share the same cores, so a
+//! second node cannot add CPU. The later rounds therefore give each node a CPU quota of its own
+//! (`NODE_CPU` cores, 0.4 by default, through the kernel's CPU controller, cgroup v2 or v1), as
+//! if each node ran on a small machine of its own: what a second node adds is then measured where
+//! the nodes are the limit, and where PostgreSQL becomes it, its CPU per operation says so.
+//!
 //! Usage: bench_nodes <guichet binary> <data dir> <database url>; prints a Markdown section.
 
 mod common;
@@ -19,6 +25,56 @@ use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 64;
 const RUN: Duration = Duration::from_secs(10);
+
+/// A CPU quota for one process, through the kernel's CPU controller (cgroup v2, else v1).
+struct Quota {
+    dir: std::path::PathBuf,
+    v2: bool,
+}
+
+impl Quota {
+    /// A control group of its own for `pid`, without a limit yet; none where the controller is
+    /// not writable (a container without it, a user without the right).
+    fn of(pid: u32, name: &str) -> Option<Quota> {
+        let v2_root = std::path::Path::new("/sys/fs/cgroup");
+        let v2 = std::fs::read_to_string(v2_root.join("cgroup.controllers"))
+            .is_ok_and(|c| c.split_whitespace().any(|x| x == "cpu"));
+        let dir = if v2 {
+            let _ = std::fs::write(v2_root.join("cgroup.subtree_control"), "+cpu");
+            v2_root.join(name)
+        } else {
+            std::path::Path::new("/sys/fs/cgroup/cpu").join(name)
+        };
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).ok()?;
+        let quota = Quota { dir, v2 };
+        quota.set(None).then_some(quota)
+    }
+
+    /// Limits the group to `cores` of CPU time (none: no limit).
+    fn set(&self, cores: Option<f64>) -> bool {
+        const PERIOD_US: u64 = 100_000;
+        let quota = cores.map(|c| (c * PERIOD_US as f64) as u64);
+        if self.v2 {
+            let value = match quota {
+                Some(q) => format!("{q} {PERIOD_US}"),
+                None => format!("max {PERIOD_US}"),
+            };
+            std::fs::write(self.dir.join("cpu.max"), value).is_ok()
+        } else {
+            let value = quota.map_or("-1".to_string(), |q| q.to_string());
+            std::fs::write(self.dir.join("cpu.cfs_period_us"), PERIOD_US.to_string()).is_ok()
+                && std::fs::write(self.dir.join("cpu.cfs_quota_us"), value).is_ok()
+        }
+    }
+}
+
+impl Drop for Quota {
+    fn drop(&mut self) {
+        // The group can only go once its processes have: the nodes are killed before.
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
 
 /// Accepts connections on `listener` and hands each to the next of `backends`, byte for byte.
 async fn balance(listener: tokio::net::TcpListener, backends: Arc<std::sync::RwLock<Vec<String>>>) {
@@ -52,6 +108,8 @@ struct Run {
     nodes_us: f64,
     database_us: f64,
     load_us: f64,
+    /// The nodes' CPU time over the run's time: how many cores they kept busy.
+    nodes_cores: f64,
 }
 
 /// `CLIENTS` clients doing `op` through the balancer for `RUN`.
@@ -97,6 +155,7 @@ where
         nodes_us: per(nodes),
         database_us: per(machine.saturating_sub(nodes + own)),
         load_us: per(own),
+        nodes_cores: nodes as f64 / RUN.as_millis() as f64,
     }
 }
 
@@ -138,9 +197,29 @@ async fn main() -> anyhow::Result<()> {
     let (cookies, token) = (Arc::new(cookies), Arc::new(token));
     let demarche = Arc::new(format!("dijon/{}", d.slug));
 
+    let node_cpu: f64 = std::env::var("NODE_CPU")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.4);
+    let quotas: Option<[Quota; 2]> = match (
+        Quota::of(pids[0], "guichet-bench-node-a"),
+        Quota::of(pids[1], "guichet-bench-node-b"),
+    ) {
+        (Some(qa), Some(qb)) => Some([qa, qb]),
+        _ => None,
+    };
+    // The first round as the machine is; the next two with each node on its own CPU quota.
+    let quotas_missing = quotas.is_none();
+    let mut rounds = vec![None];
+    if quotas.is_some() {
+        rounds.extend([Some(node_cpu), Some(node_cpu)]);
+    }
     let mut lines = Vec::new();
-    let mut ratios: Vec<(f64, f64)> = Vec::new();
-    for round in 0..2 {
+    let mut ratios: Vec<(Option<f64>, f64, f64)> = Vec::new();
+    for (round, cap) in rounds.iter().enumerate() {
+        for q in quotas.iter().flatten() {
+            anyhow::ensure!(q.set(*cap), "the CPU quota could not be set");
+        }
         for nodes in [1usize, 2] {
             let list = if nodes == 1 {
                 vec![base_a.trim_start_matches("http://").to_string()]
@@ -205,37 +284,50 @@ async fn main() -> anyhow::Result<()> {
             };
             for (what, r) in [("complete filings", &flows), ("search pages", &search)] {
                 lines.push(format!(
-                    "| {} | {nodes} | {what} | {:.0} /s | {} | {:.0} µs | {:.0} µs | {:.0} µs |",
+                    "| {} | {} | {nodes} | {what} | {:.0} /s | {} | {:.2} | {:.0} µs | {:.0} µs | {:.0} µs |",
                     round + 1,
+                    cap.map_or("none".to_string(), |c| format!("{c} core each")),
                     r.per_s,
                     r.errors,
+                    r.nodes_cores,
                     r.nodes_us,
                     r.database_us,
                     r.load_us
                 ));
             }
             if nodes == 1 {
-                ratios.push((flows.per_s, search.per_s));
+                ratios.push((*cap, flows.per_s, search.per_s));
             } else if let Some(last) = ratios.last_mut() {
                 *last = (
-                    flows.per_s / last.0.max(1.0),
-                    search.per_s / last.1.max(1.0),
+                    *cap,
+                    flows.per_s / last.1.max(1.0),
+                    search.per_s / last.2.max(1.0),
                 );
             }
         }
     }
     let _ = a.kill().await;
     let _ = b.kill().await;
-    println!("| round | nodes | operation | per second | errors | CPU per operation: nodes | PostgreSQL and system | load generator and balancer |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    drop(quotas);
+    println!("| round | CPU quota of a node | nodes | operation | per second | errors | cores used by the nodes | CPU per operation: nodes | PostgreSQL and system | load generator and balancer |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for l in lines {
         println!("{l}");
     }
     println!();
-    for (i, (f, s)) in ratios.iter().enumerate() {
+    for (i, (cap, f, s)) in ratios.iter().enumerate() {
+        let how = cap.map_or("the machine as it is".to_string(), |c| {
+            format!("each node on {c} core")
+        });
         println!(
-            "Round {}: two nodes / one node = {f:.2} for complete filings, {s:.2} for search pages.",
+            "Round {} ({how}): two nodes / one node = {f:.2} for complete filings, {s:.2} for search pages.",
             i + 1
+        );
+    }
+    if quotas_missing {
+        println!();
+        println!(
+            "The kernel's CPU controller was not writable here: no round with a quota per node."
         );
     }
     Ok(())

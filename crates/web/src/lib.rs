@@ -144,6 +144,8 @@ pub struct Inner {
     pub oidc_discovery: compte::oidc::DiscoveryCache,
     /// The région's summed figures for its observatoire, read once a minute.
     pub region_figures: pilotage::RegionFigures,
+    /// The DCAT catalogue's pages already written.
+    pub dcat_pages: donnees::catalogue::Written,
     /// The status page's last probes.
     pub probes: etat::ProbeCache,
 }
@@ -164,6 +166,7 @@ impl AppState {
             catalogue: recherche::catalogue::Catalogue::default(),
             oidc_discovery: compte::oidc::DiscoveryCache::default(),
             region_figures: pilotage::RegionFigures::default(),
+            dcat_pages: donnees::catalogue::Written::default(),
             probes: etat::ProbeCache::default(),
         }))
     }

@@ -27,7 +27,7 @@ const PREFIXES: [(&str, &str); 7] = [
 const THEME: &str = "http://publications.europa.eu/resource/authority/data-theme/GOVE";
 
 /// Who publishes: a collectivité, or the région operating the platform.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Agent {
     pub iri: String,
     pub name: String,

@@ -464,6 +464,11 @@ async fn an_uploaded_file_is_refused_cell_by_cell_until_valid_then_published_in_
     assert_eq!(form.status, 200);
     assert!(form.html.contains("Délibérations (SCDL 2.1.5)"));
 
+    // The catalogues as a harvester read them before: nothing of Dijon's yet.
+    let (_, platform_before) = s.get_text("/donnees/catalogue.jsonld").await;
+    let (_, dijon_before) = s.get_text("/donnees/dijon/catalogue.jsonld").await;
+    assert!(!dijon_before.contains("deliberations-du-conseil-municipal"));
+
     // A file with mistakes: refused, each placed by row and column, in French; nothing stored.
     let faulty = format!(
         "{DELIB_HEADER}\nDijon,2121023130001,2026-42,17/11/2026,7.1,Décisions budgétaires,Budget primitif,2027,,,,59,55,quarante,10,5,\n"
@@ -547,8 +552,13 @@ async fn an_uploaded_file_is_refused_cell_by_cell_until_valid_then_published_in_
         .iter()
         .any(|e| e.event.action == "donnees.publication" && e.event.actor == "donnees@dijon.fr"));
 
-    // It appears in the catalogue, conforming to the SCDL schema, and the catalogue still
-    // conforms to DCAT-AP.
+    // It appears in the catalogues read again (each in the format read before), conforming to
+    // the SCDL schema, and the catalogue still conforms to DCAT-AP.
+    let (_, dijon_after) = s.get_text("/donnees/dijon/catalogue.jsonld").await;
+    assert!(dijon_after.contains("deliberations-du-conseil-municipal"));
+    let (_, platform_after) = s.get_text("/donnees/catalogue.jsonld").await;
+    assert_ne!(platform_after, platform_before);
+    assert!(platform_after.contains("deliberations-du-conseil-municipal"));
     let (_, ttl) = s.get_text("/donnees/dijon/catalogue.ttl").await;
     assert!(ttl.contains("deliberations-du-conseil-municipal"), "{ttl}");
     assert!(
@@ -853,4 +863,84 @@ fn the_producer_s_check_finds_what_pyshacl_finds() {
             "{ttl}\n{out}\n{ours:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_harvester_asking_for_compression_gets_the_same_catalogue_each_time() {
+    // No background refresh: the catalogue stays the same between the reads.
+    let s = TestServer::with(|c| c.worker = false).await;
+    personas::collectivites(&s).await;
+    // As a harvester reads it: the encodings it accepts, and the answer as sent.
+    let read = |accept: &'static str| {
+        let url = format!("{}/donnees/catalogue.ttl", s.base);
+        async move {
+            let raw = reqwest::Client::builder()
+                .no_gzip()
+                .no_brotli()
+                .build()
+                .expect("client")
+                .get(&url)
+                .header("accept-encoding", accept)
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(raw.status(), 200, "{accept}");
+            let header = |name: &str| {
+                raw.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (encoding, vary) = (header("content-encoding"), header("vary"));
+            let bytes = raw.bytes().await.expect("body").to_vec();
+            let text = match encoding.as_str() {
+                "br" => {
+                    let mut out = Vec::new();
+                    brotli_decode(&bytes, &mut out);
+                    out
+                }
+                "gzip" => {
+                    use std::io::Read;
+                    let mut out = Vec::new();
+                    flate2::read::GzDecoder::new(&bytes[..])
+                        .read_to_end(&mut out)
+                        .expect("gzip");
+                    out
+                }
+                _ => bytes,
+            };
+            (
+                encoding,
+                vary,
+                String::from_utf8(text).expect("UTF-8 Turtle"),
+            )
+        }
+    };
+    let (plain_encoding, _, plain) = read("identity").await;
+    assert_eq!(plain_encoding, "");
+    assert!(plain.contains("dcat:Catalog"), "{plain}");
+    // Twice each: written once, then served as written, in the encoding asked for.
+    for (accept, expected) in [
+        ("gzip, deflate, br", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+        ("*", "br"),
+        ("br;q=0, gzip;q=0", ""),
+    ] {
+        for _ in 0..2 {
+            let (encoding, vary, text) = read(accept).await;
+            assert_eq!(encoding, expected, "{accept}");
+            assert!(vary.contains("Accept-Encoding"), "{accept}: {vary}");
+            assert_eq!(text, plain, "{accept}");
+        }
+    }
+}
+
+/// Decodes a Brotli stream (as a browser does).
+fn brotli_decode(input: &[u8], out: &mut Vec<u8>) {
+    use std::io::Read;
+    brotli::Decompressor::new(input, 4096)
+        .read_to_end(out)
+        .expect("brotli");
 }

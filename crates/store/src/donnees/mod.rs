@@ -17,7 +17,7 @@ pub const PLATFORM: i64 = 0;
 /// How many versions keep their file (older ones keep their date, size and checksum).
 pub const FILES_KEPT: i64 = 3;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub id: i64,
     /// The collectivité, or `PLATFORM`.

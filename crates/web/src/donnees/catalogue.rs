@@ -3,7 +3,9 @@
 
 use super::Owner;
 use crate::error::AppError;
+use crate::recherche::catalogue::Snapshot;
 use crate::AppState;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,6 +14,8 @@ use guichet_domain::donnees::Genere;
 use guichet_domain::territoire::EntityKind;
 use guichet_store::collectivite::Collectivite;
 use guichet_store::donnees::{self as store, Dataset};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Datasets per page of the catalogue.
 pub const PAGE_SIZE: usize = 50;
@@ -19,11 +23,12 @@ pub const PAGE_SIZE: usize = 50;
 /// `/donnees/catalogue.jsonld` and `/donnees/catalogue.ttl`.
 pub async fn platform(
     State(state): State<AppState>,
+    headers: HeaderMap,
     axum::extract::Path(file): axum::extract::Path<String>,
     Query(q): Query<super::FileQuery>,
 ) -> Result<Response, AppError> {
     match file.strip_prefix("catalogue.") {
-        Some(ext) => serve(&state, None, Some(ext), q.page).await,
+        Some(ext) => serve(&state, &headers, None, Some(ext), q.page).await,
         None => Ok(crate::page::not_found(State(state)).await),
     }
 }
@@ -47,82 +52,223 @@ pub async fn negotiated(
     } else {
         "jsonld"
     };
-    let mut response = serve(&state, None, Some(extension), q.page).await?;
-    response
-        .headers_mut()
-        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    let mut response = serve(&state, &headers, None, Some(extension), q.page).await?;
+    response.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
     Ok(response)
 }
 
 /// Writes a catalogue in one serialisation.
 type Writer = fn(&Catalogue) -> std::io::Result<Vec<u8>>;
 
+/// Catalogue pages already written, by owner, format and page, each with what it was written
+/// from: a page is served again as written while its datasets, their count, its publisher and
+/// the collectivités (the search snapshot's generation) are the same, and written anew as soon
+/// as one of them changes. Harvesters page through the whole catalogue, a few times a day each;
+/// the RDF of a page of 50 datasets (3,000 triples) is most of its cost.
+#[derive(Default)]
+pub struct Written(std::sync::Mutex<HashMap<(i64, &'static str, u64), Arc<WrittenPage>>>);
+
+/// Pages kept at most (a page of the platform's catalogue is about 100 KB).
+const PAGES_KEPT: usize = 64;
+
+/// One written page and what it was written from, compressed once for each encoding asked.
+pub struct WrittenPage {
+    from: Source,
+    body: Bytes,
+    brotli: Encoded,
+    gzip: Encoded,
+}
+
+/// A page compressed once, with its encoding's name (none if compressing failed).
+type Encoded = std::sync::OnceLock<Option<(Bytes, &'static str)>>;
+
+impl WrittenPage {
+    fn new(from: Source, body: Bytes) -> Self {
+        Self {
+            from,
+            body,
+            brotli: std::sync::OnceLock::new(),
+            gzip: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The page in the encoding the client prefers among Brotli, gzip and none, and that
+    /// encoding's name.
+    fn encoded(&self, accept_encoding: &str) -> (Bytes, Option<&'static str>) {
+        let compressed = match preferred_encoding(accept_encoding) {
+            Some("br") => self.brotli.get_or_init(|| {
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: 9,
+                    ..Default::default()
+                };
+                let mut out = Vec::new();
+                brotli::BrotliCompress(&mut &self.body[..], &mut out, &params)
+                    .ok()
+                    .map(|_| (Bytes::from(out), "br"))
+            }),
+            Some("gzip") => self.gzip.get_or_init(|| {
+                use std::io::Write;
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                gz.write_all(&self.body)
+                    .and_then(|()| gz.finish())
+                    .ok()
+                    .map(|out| (Bytes::from(out), "gzip"))
+            }),
+            _ => &None,
+        };
+        match compressed {
+            Some((body, encoding)) => (body.clone(), Some(*encoding)),
+            None => (self.body.clone(), None),
+        }
+    }
+}
+
+/// The encoding to answer with, given the client's `Accept-Encoding`: Brotli, else gzip, when
+/// accepted with a quality above zero (`*` accepts both); none otherwise.
+fn preferred_encoding(accept_encoding: &str) -> Option<&'static str> {
+    let quality = |wanted: &str| -> f32 {
+        let mut found = None;
+        for item in accept_encoding.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if name.eq_ignore_ascii_case(wanted) {
+                return q;
+            }
+            if name == "*" {
+                found = Some(q);
+            }
+        }
+        found.unwrap_or(0.0)
+    };
+    ["br", "gzip"].into_iter().find(|e| quality(e) > 0.0)
+}
+
+/// What a page of a catalogue is written from, besides the platform's settings.
+#[derive(PartialEq)]
+struct Source {
+    generation: i64,
+    publisher: Agent,
+    total: usize,
+    datasets: Vec<Dataset>,
+}
+
+impl Written {
+    fn get(&self, key: &(i64, &'static str, u64), from: &Source) -> Option<Arc<WrittenPage>> {
+        let pages = self.0.lock().ok()?;
+        pages.get(key).filter(|p| p.from == *from).cloned()
+    }
+
+    fn put(&self, key: (i64, &'static str, u64), page: Arc<WrittenPage>) {
+        if let Ok(mut pages) = self.0.lock() {
+            if pages.len() >= PAGES_KEPT && !pages.contains_key(&key) {
+                pages.clear();
+            }
+            pages.insert(key, page);
+        }
+    }
+}
+
 /// One page of a catalogue in the format the extension names.
 pub(crate) async fn serve(
     state: &AppState,
+    request: &HeaderMap,
     owner: Option<&Owner>,
     extension: Option<&str>,
     page: Option<u64>,
 ) -> Result<Response, AppError> {
-    let (kind, write): (&str, Writer) = match extension {
-        Some("jsonld") => ("application/ld+json", dcat::json_ld),
-        Some("ttl") => ("text/turtle; charset=utf-8", dcat::turtle),
+    let (extension, kind, write): (&'static str, &str, Writer) = match extension {
+        Some("jsonld") => ("jsonld", "application/ld+json", dcat::json_ld),
+        Some("ttl") => ("ttl", "text/turtle; charset=utf-8", dcat::turtle),
         _ => return Ok(crate::page::not_found(State(state.clone())).await),
     };
-    let Some(catalogue) = build(state, owner, extension.unwrap_or("jsonld"), page).await? else {
+    let page = page.unwrap_or(1).max(1);
+    let snap = state.catalogue.snapshot(state).await?;
+    let Some(from) = read(state, &snap, owner, page).await? else {
         return Ok((StatusCode::NOT_FOUND, "page inexistante").into_response());
     };
-    let body = write(&catalogue).map_err(anyhow::Error::from)?;
-    Ok(super::published(kind, body, super::CACHED))
+    let key = (
+        match owner {
+            Some(Owner::Collectivite(c)) => c.id,
+            None | Some(Owner::Platform) => -1,
+        },
+        extension,
+        page,
+    );
+    let written = match state.dcat_pages.get(&key, &from) {
+        Some(written) => written,
+        None => {
+            let catalogue = describe(state, &snap, owner, extension, page, &from);
+            let body = Bytes::from(write(&catalogue).map_err(anyhow::Error::from)?);
+            let written = Arc::new(WrittenPage::new(from, body));
+            state.dcat_pages.put(key, written.clone());
+            written
+        }
+    };
+    // Compressed here once per page rather than by the compression layer on each request.
+    let accept = request
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (body, encoding) = written.encoded(accept);
+    let mut response = super::published(kind, body, super::CACHED);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept-Encoding"),
+    );
+    if let Some(encoding) = encoding {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static(encoding),
+        );
+    }
+    Ok(response)
 }
 
-/// The catalogue of `owner` (the platform when none), page `page` (from 1); none past the last.
-async fn build(
-    state: &AppState,
-    owner: Option<&Owner>,
-    extension: &str,
-    page: Option<u64>,
-) -> anyhow::Result<Option<Catalogue>> {
-    let db = &state.db;
-    let snap = state.catalogue.snapshot(state).await?;
-    let operator = snap
-        .collectivites()
-        .iter()
-        .find(|c| c.is_operator)
-        .map(|c| c.as_ref().clone());
-    let page = page.unwrap_or(1).max(1);
-    let start = ((page - 1) as usize) * PAGE_SIZE;
-    let platform_agent = Agent {
-        iri: match &operator {
-            Some(o) => agent_iri(state, o),
-            None => state.config.link("/#plateforme"),
+/// The platform's agent: the operator when there is one.
+fn platform_agent(state: &AppState, snap: &Snapshot) -> Agent {
+    let operator = snap.collectivites().iter().find(|c| c.is_operator);
+    match operator {
+        Some(o) => Agent {
+            iri: agent_iri(state, o),
+            name: o.name.clone(),
         },
-        name: operator
-            .as_ref()
-            .map(|o| o.name.clone())
-            .unwrap_or_else(|| "Guichet".into()),
-    };
-    let ((datasets, total), base, title, description, publisher) = match owner {
+        None => Agent {
+            iri: state.config.link("/#plateforme"),
+            name: "Guichet".into(),
+        },
+    }
+}
+
+/// What page `page` (from 1) of the catalogue of `owner` (the platform when none) is written
+/// from; none past the last page.
+async fn read(
+    state: &AppState,
+    snap: &Snapshot,
+    owner: Option<&Owner>,
+    page: u64,
+) -> anyhow::Result<Option<Source>> {
+    let db = &state.db;
+    let start = ((page - 1) as usize) * PAGE_SIZE;
+    let ((datasets, total), publisher) = match owner {
         None | Some(Owner::Platform) => (
             store::published_page(db, start as i64, PAGE_SIZE as i64)
                 .await
                 .map(|(page, total)| (page, total as usize))?,
-            "/donnees/catalogue".to_string(),
-            "Données ouvertes de la plateforme Guichet".to_string(),
-            "Les jeux de données publiés sur Guichet par la plateforme et par chaque collectivité : démarches en ligne, signalements, dossiers par mois.".to_string(),
-            platform_agent.clone(),
+            platform_agent(state, snap),
         ),
         Some(Owner::Collectivite(c)) => (
             store::of(db, c.id).await.map(|all| {
                 let total = all.len();
-                (
-                    all.into_iter().skip(start).take(PAGE_SIZE).collect(),
-                    total,
-                )
+                (all.into_iter().skip(start).take(PAGE_SIZE).collect(), total)
             })?,
-            format!("/donnees/{}/catalogue", c.slug),
-            format!("Données ouvertes — {}", c.name),
-            format!("Les jeux de données que {} publie sur Guichet.", c.name),
             Agent {
                 iri: agent_iri(state, c),
                 name: c.name.clone(),
@@ -130,31 +276,59 @@ async fn build(
         ),
     };
     let pages = total.div_ceil(PAGE_SIZE).max(1) as u64;
-    if page > pages {
-        return Ok(None);
-    }
+    Ok((page <= pages).then_some(Source {
+        generation: snap.generation(),
+        publisher,
+        total,
+        datasets,
+    }))
+}
+
+/// The catalogue of `owner` (the platform when none), page `page`, from what was read.
+fn describe(
+    state: &AppState,
+    snap: &Snapshot,
+    owner: Option<&Owner>,
+    extension: &str,
+    page: u64,
+    from: &Source,
+) -> Catalogue {
+    let (base, title, description) = match owner {
+        None | Some(Owner::Platform) => (
+            "/donnees/catalogue".to_string(),
+            "Données ouvertes de la plateforme Guichet".to_string(),
+            "Les jeux de données publiés sur Guichet par la plateforme et par chaque collectivité : démarches en ligne, signalements, dossiers par mois.".to_string(),
+        ),
+        Some(Owner::Collectivite(c)) => (
+            format!("/donnees/{}/catalogue", c.slug),
+            format!("Données ouvertes — {}", c.name),
+            format!("Les jeux de données que {} publie sur Guichet.", c.name),
+        ),
+    };
+    let pages = from.total.div_ceil(PAGE_SIZE).max(1) as u64;
     let link = |n: u64| state.config.link(&format!("{base}.{extension}?page={n}"));
-    let mut described = Vec::new();
-    for d in datasets {
-        let owner = snap.collectivite(d.tenant_id);
-        described.push(dataset(state, &d, owner, &platform_agent));
-    }
-    Ok(Some(Catalogue {
+    let platform = platform_agent(state, snap);
+    let datasets = from
+        .datasets
+        .iter()
+        .map(|d| dataset(state, d, snap.collectivite(d.tenant_id), &platform))
+        .collect();
+    Catalogue {
         iri: state.config.link(&base),
         title,
         description,
         homepage: state.config.link("/donnees"),
-        publisher,
-        datasets: described,
+        publisher: from.publisher.clone(),
+        datasets,
         paging: Paging {
             this: link(page),
             first: link(1),
             last: link(pages),
             next: (page < pages).then(|| link(page + 1)),
             previous: (page > 1).then(|| link(page - 1)),
-            total: total as u64,
+            total: from.total as u64,
         },
-    }))
+    }
 }
 
 /// The DCAT description a dataset of `c` will have once published (a catalogue of that one

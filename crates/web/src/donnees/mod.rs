@@ -158,6 +158,7 @@ pub struct FileQuery {
 pub async fn dataset(
     State(state): State<AppState>,
     visitor: crate::auth::Visitor,
+    headers: axum::http::HeaderMap,
     Path((owner, file)): Path<(String, String)>,
     Query(q): Query<FileQuery>,
 ) -> Result<Response, AppError> {
@@ -169,7 +170,7 @@ pub async fn dataset(
         None => (file.as_str(), None),
     };
     if slug == "catalogue" {
-        return catalogue::serve(&state, Some(&owner), extension, q.page).await;
+        return catalogue::serve(&state, &headers, Some(&owner), extension, q.page).await;
     }
     if let (Owner::Collectivite(c), "patrimoine", Some("csv")) = (&owner, slug, extension) {
         return patrimoine::export(&state, c).await;

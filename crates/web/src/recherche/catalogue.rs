@@ -894,6 +894,11 @@ impl Snapshot {
         &self.departements
     }
 
+    /// The search generation this snapshot was built for.
+    pub fn generation(&self) -> i64 {
+        self.generation
+    }
+
     pub fn collectivite(&self, id: i64) -> Option<&Collectivite> {
         self.collectivites.get(&id).map(|t| t.as_ref())
     }
