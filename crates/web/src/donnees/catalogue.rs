@@ -69,7 +69,11 @@ type Writer = fn(&Catalogue) -> std::io::Result<Vec<u8>>;
 /// as one of them changes. Harvesters page through the whole catalogue, a few times a day each;
 /// the RDF of a page of 50 datasets (3,000 triples) is most of its cost.
 #[derive(Default)]
-pub struct Written(std::sync::Mutex<HashMap<(i64, &'static str, u64), Arc<WrittenPage>>>);
+pub struct Written(std::sync::Mutex<HashMap<PageKey, Arc<WrittenPage>>>);
+
+/// A catalogue page: its owner (the collectivité's id, -1 for the platform's whole catalogue),
+/// its format's extension and its number.
+type PageKey = (i64, &'static str, u64);
 
 /// Pages kept at most (a page of the platform's catalogue is about 100 KB).
 const PAGES_KEPT: usize = 64;
@@ -160,12 +164,12 @@ struct Source {
 }
 
 impl Written {
-    fn get(&self, key: &(i64, &'static str, u64), from: &Source) -> Option<Arc<WrittenPage>> {
+    fn get(&self, key: &PageKey, from: &Source) -> Option<Arc<WrittenPage>> {
         let pages = self.0.lock().ok()?;
         pages.get(key).filter(|p| p.from == *from).cloned()
     }
 
-    fn put(&self, key: (i64, &'static str, u64), page: Arc<WrittenPage>) {
+    fn put(&self, key: PageKey, page: Arc<WrittenPage>) {
         if let Ok(mut pages) = self.0.lock() {
             if pages.len() >= PAGES_KEPT && !pages.contains_key(&key) {
                 pages.clear();
