@@ -417,38 +417,22 @@ pub(crate) struct LigneCollectivite {
     pub median: String,
 }
 
-/// Each collectivité offering démarches, with its totals over the period, by name.
-/// `named`: the collectivités shown, by (name, slug).
-fn per_collectivite(
-    named: BTreeMap<(&str, &str), i64>,
-    lignes: &[Ligne],
-    histograms: &HashMap<(i64, i64), Vec<(i64, i64)>>,
+/// The collectivités shown, each with its totals over the period.
+fn per_collectivite<'a>(
+    shown: impl Iterator<Item = &'a Collectivite>,
+    digest: &RegionDigest,
 ) -> Vec<LigneCollectivite> {
-    // One pass over the figures, whatever the number of collectivités.
-    let mut comptes: HashMap<i64, Comptes> = HashMap::new();
-    for l in lignes {
-        comptes.entry(l.tenant_id).or_default().add(&l.comptes);
-    }
-    let mut buckets: HashMap<i64, BTreeMap<i64, i64>> = HashMap::new();
-    for ((tenant, _), v) in histograms {
-        let h = buckets.entry(*tenant).or_default();
-        for (b, n) in v {
-            *h.entry(*b).or_default() += n;
-        }
-    }
-    named
-        .into_iter()
-        .map(|((name, slug), tenant)| {
-            let c = comptes.get(&tenant).copied().unwrap_or_default();
-            let h: Vec<(i64, i64)> = buckets
-                .remove(&tenant)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            let s = synthese(&c, [0; 3], &h);
+    shown
+        .map(|c| {
+            let (comptes, h) = digest
+                .by_tenant
+                .get(&c.id)
+                .map(|(comptes, h)| (*comptes, h.as_slice()))
+                .unwrap_or_default();
+            let s = synthese(&comptes, [0; 3], h);
             LigneCollectivite {
-                name: name.to_string(),
-                slug: slug.to_string(),
+                name: c.name.clone(),
+                slug: c.slug.clone(),
                 deposited: s.deposited,
                 within: s.within,
                 median: s.median,
@@ -484,8 +468,60 @@ struct RegionPage {
     total: usize,
 }
 
-/// The région's summed figures and delays.
-type RegionSums = (Vec<Ligne>, HashMap<(i64, i64), Vec<(i64, i64)>>);
+/// The région's figures as its page uses them, worked out once per reading.
+#[derive(Default)]
+pub(crate) struct RegionDigest {
+    /// Summed over every collectivité, by month and channel: what the charts draw.
+    by_month: Vec<Ligne>,
+    all: Comptes,
+    by_canal: [i64; 3],
+    /// The decision delays' histogram of the whole région.
+    delays: Vec<(i64, i64)>,
+    /// Each collectivité's totals and delays' histogram.
+    by_tenant: HashMap<i64, (Comptes, Vec<(i64, i64)>)>,
+}
+
+impl RegionDigest {
+    /// From the figures and delays summed by collectivité: one pass over each.
+    fn of(lignes: Vec<Ligne>, histograms: HashMap<(i64, i64), Vec<(i64, i64)>>) -> Self {
+        let (all, by_canal) = totals(lignes.iter());
+        let delays = merged(&histograms);
+        let mut by_tenant: HashMap<i64, (Comptes, BTreeMap<i64, i64>)> = HashMap::new();
+        let mut by_month: BTreeMap<(String, Canal), Comptes> = BTreeMap::new();
+        for l in lignes {
+            by_tenant.entry(l.tenant_id).or_default().0.add(&l.comptes);
+            by_month
+                .entry((l.month, l.canal))
+                .or_default()
+                .add(&l.comptes);
+        }
+        for ((tenant, _), v) in histograms {
+            let h = &mut by_tenant.entry(tenant).or_default().1;
+            for (b, n) in v {
+                *h.entry(b).or_default() += n;
+            }
+        }
+        Self {
+            by_month: by_month
+                .into_iter()
+                .map(|((month, canal), comptes)| Ligne {
+                    tenant_id: 0,
+                    demarche_id: 0,
+                    month,
+                    canal,
+                    comptes,
+                })
+                .collect(),
+            all,
+            by_canal,
+            delays,
+            by_tenant: by_tenant
+                .into_iter()
+                .map(|(t, (c, h))| (t, (c, h.into_iter().collect())))
+                .collect(),
+        }
+    }
+}
 
 /// The région's figures summed by collectivité, read at most once a minute by each node:
 /// summing a région's figures takes about a second at ten million dossiers, and a public
@@ -497,7 +533,7 @@ type RegionSums = (Vec<Ligne>, HashMap<(i64, i64), Vec<(i64, i64)>>);
 #[derive(Default)]
 pub struct RegionFigures {
     /// The last sums read: when, from which month, what.
-    last: std::sync::RwLock<Option<(std::time::Instant, String, Arc<RegionSums>)>>,
+    last: std::sync::RwLock<Option<(std::time::Instant, String, Arc<RegionDigest>)>>,
     /// Held by the request that reads them again.
     reading: tokio::sync::Mutex<()>,
 }
@@ -509,7 +545,7 @@ impl RegionFigures {
         &self,
         db: &guichet_store::Db,
         from_month: &str,
-    ) -> anyhow::Result<Arc<RegionSums>> {
+    ) -> anyhow::Result<Arc<RegionDigest>> {
         if let Some((fresh, sums)) = self.last(from_month) {
             if fresh {
                 return Ok(sums);
@@ -525,7 +561,7 @@ impl RegionFigures {
     }
 
     /// The last sums if they start at `from_month`, and whether they are less than a minute old.
-    fn last(&self, from_month: &str) -> Option<(bool, Arc<RegionSums>)> {
+    fn last(&self, from_month: &str) -> Option<(bool, Arc<RegionDigest>)> {
         let last = self.last.read().ok()?;
         let (at, month, sums) = last.as_ref()?;
         (month == from_month).then(|| (at.elapsed() < REGION_FIGURES_AGE, sums.clone()))
@@ -537,11 +573,11 @@ impl RegionFigures {
         db: &guichet_store::Db,
         from_month: &str,
         _reading: tokio::sync::MutexGuard<'_, ()>,
-    ) -> anyhow::Result<Arc<RegionSums>> {
+    ) -> anyhow::Result<Arc<RegionDigest>> {
         if let Some((true, sums)) = self.last(from_month) {
             return Ok(sums);
         }
-        let sums = Arc::new((
+        let sums = Arc::new(RegionDigest::of(
             store::lignes_by_collectivite(db, from_month).await?,
             store::delays_by_collectivite(db, from_month).await?,
         ));
@@ -565,17 +601,14 @@ pub async fn region(
     let p = periode(guichet_store::now_ms());
     // The région's figures summed by collectivité (once a minute); the démarches' only for
     // those shown: a page of constant cost, whatever the number of démarches.
-    let sums = state.region_figures.get(&state.db, &p.first).await?;
-    let (lignes, histograms) = (&sums.0, &sums.1);
-    let (all, by_canal) = totals(lignes.iter());
+    let digest = state.region_figures.get(&state.db, &p.first).await?;
     let snap = state.catalogue.snapshot(&state).await?;
-    let named: BTreeMap<(&str, &str), i64> = snap
-        .offering()
-        .map(|c| ((c.name.as_str(), c.slug.as_str()), c.id))
-        .collect();
-    let table = crate::page::paged(named.into_iter(), q.collectivites, COLLECTIVITES_PAGE);
-    let named: BTreeMap<(&str, &str), i64> = table.items.into_iter().collect();
-    let collectivites = per_collectivite(named, lignes, histograms);
+    let table = crate::page::paged(
+        snap.offering_by_name().iter().map(|c| c.as_ref()),
+        q.collectivites,
+        COLLECTIVITES_PAGE,
+    );
+    let collectivites = per_collectivite(table.items.into_iter(), &digest);
     let comparables = snap
         .adoptions()
         .iter()
@@ -593,8 +626,8 @@ pub async fn region(
     let shown_lignes = store::lignes_of_demarches(&state.db, &ids, &p.first).await?;
     html(&RegionPage {
         layout: Layout::for_visitor(&state, &visitor).await,
-        synthese: synthese(&all, by_canal, &merged(histograms)),
-        charts: charts(&p, lignes, false),
+        synthese: synthese(&digest.all, digest.by_canal, &digest.delays),
+        charts: charts(&p, &digest.by_month, false),
         service: service_criteria(&state, &p).await?,
         grid: grid(shown, &shown_lignes, &accessibility),
         periode: p.label,
@@ -744,6 +777,59 @@ pub async fn modele(
 mod region_figures_tests {
     use super::*;
 
+    #[test]
+    fn the_digest_adds_up_the_region_by_month_and_each_collectivite_apart() {
+        let ligne = |tenant_id, demarche_id, month: &str, canal, deposited| Ligne {
+            tenant_id,
+            demarche_id,
+            month: month.into(),
+            canal,
+            comptes: Comptes {
+                deposited,
+                ..Default::default()
+            },
+        };
+        let digest = RegionDigest::of(
+            vec![
+                ligne(1, 10, "2026-11", Canal::EnLigne, 3),
+                ligne(2, 20, "2026-11", Canal::EnLigne, 4),
+                ligne(2, 21, "2026-11", Canal::Guichet, 5),
+                ligne(1, 10, "2026-12", Canal::EnLigne, 7),
+            ],
+            HashMap::from([
+                ((1, 10), vec![(2, 1), (5, 2)]),
+                ((2, 20), vec![(2, 3)]),
+                ((2, 21), vec![(9, 1)]),
+            ]),
+        );
+        assert_eq!(digest.all.deposited, 19);
+        let by_month: Vec<(&str, Canal, i64)> = digest
+            .by_month
+            .iter()
+            .map(|l| (l.month.as_str(), l.canal, l.comptes.deposited))
+            .collect();
+        assert_eq!(
+            by_month,
+            [
+                ("2026-11", Canal::EnLigne, 7),
+                ("2026-11", Canal::Guichet, 5),
+                ("2026-12", Canal::EnLigne, 7),
+            ]
+        );
+        assert_eq!(digest.delays, [(2, 4), (5, 2), (9, 1)]);
+        assert_eq!(digest.by_tenant[&1].0.deposited, 10);
+        assert_eq!(
+            digest.by_tenant[&2],
+            (
+                Comptes {
+                    deposited: 9,
+                    ..Default::default()
+                },
+                vec![(2, 3), (9, 1)]
+            )
+        );
+    }
+
     #[tokio::test]
     async fn a_minute_old_reading_answers_while_one_request_reads_again() {
         // A database without the platform's tables: any reading of the figures fails.
@@ -751,7 +837,7 @@ mod region_figures_tests {
             .await
             .expect("database");
         let figures = RegionFigures::default();
-        let old: Arc<RegionSums> = Arc::new((Vec::new(), HashMap::new()));
+        let old: Arc<RegionDigest> = Arc::default();
         let at = std::time::Instant::now()
             .checked_sub(REGION_FIGURES_AGE * 2)
             .expect("uptime");

@@ -60,6 +60,9 @@ pub struct Snapshot {
     /// The shared templates and the collectivités that publish a démarche made from each,
     /// worked out on the first question.
     adoptions: std::sync::OnceLock<Vec<Adoption>>,
+    /// The collectivités that publish démarches, by name (then address), worked out on the
+    /// first question.
+    offering_by_name: std::sync::OnceLock<Vec<Arc<Collectivite>>>,
 }
 
 /// A shared template and the collectivités that publish a démarche made from it.
@@ -406,6 +409,7 @@ async fn build(state: &AppState, generation: i64) -> anyhow::Result<Snapshot> {
         // An answer weighs a few kilobytes: the most frequent searches of the moment.
         answers: Bounded::of(2_000),
         adoptions: std::sync::OnceLock::new(),
+        offering_by_name: std::sync::OnceLock::new(),
     })
 }
 
@@ -882,11 +886,17 @@ impl Snapshot {
         })
     }
 
-    /// The collectivités that publish démarches.
-    pub fn offering(&self) -> impl Iterator<Item = &Collectivite> {
-        self.by_tenant
-            .keys()
-            .filter_map(|t| self.collectivites.get(t).map(|c| c.as_ref()))
+    /// The collectivités that publish démarches, by name (then address).
+    pub fn offering_by_name(&self) -> &[Arc<Collectivite>] {
+        self.offering_by_name.get_or_init(|| {
+            let mut offering: Vec<Arc<Collectivite>> = self
+                .by_tenant
+                .keys()
+                .filter_map(|t| self.collectivites.get(t).cloned())
+                .collect();
+            offering.sort_by(|a, b| (&a.name, &a.slug).cmp(&(&b.name, &b.slug)));
+            offering
+        })
     }
 
     /// (code, label) of the départements where collectivités are.
