@@ -86,8 +86,8 @@ pub struct WrittenPage {
     gzip: Encoded,
 }
 
-/// A page compressed once, with its encoding's name (none if compressing failed).
-type Encoded = std::sync::OnceLock<Option<(Bytes, &'static str)>>;
+/// A page compressed once (none if compressing failed).
+type Encoded = std::sync::OnceLock<Option<Bytes>>;
 
 impl WrittenPage {
     fn new(from: Source, body: Bytes) -> Self {
@@ -102,32 +102,37 @@ impl WrittenPage {
     /// The page in the encoding the client prefers among Brotli, gzip and none, and that
     /// encoding's name.
     fn encoded(&self, accept_encoding: &str) -> (Bytes, Option<&'static str>) {
-        let compressed = match preferred_encoding(accept_encoding) {
-            Some("br") => self.brotli.get_or_init(|| {
-                let params = brotli::enc::BrotliEncoderParams {
-                    quality: 9,
-                    ..Default::default()
-                };
-                let mut out = Vec::new();
-                brotli::BrotliCompress(&mut &self.body[..], &mut out, &params)
-                    .ok()
-                    .map(|_| (Bytes::from(out), "br"))
-            }),
-            Some("gzip") => self.gzip.get_or_init(|| {
-                use std::io::Write;
-                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-                gz.write_all(&self.body)
-                    .and_then(|()| gz.finish())
-                    .ok()
-                    .map(|out| (Bytes::from(out), "gzip"))
-            }),
-            _ => &None,
+        type Compress = fn(&[u8]) -> std::io::Result<Vec<u8>>;
+        let encoding = preferred_encoding(accept_encoding);
+        let (cell, compress): (&Encoded, Compress) = match encoding {
+            Some("br") => (&self.brotli, brotli_compressed),
+            Some("gzip") => (&self.gzip, gzip_compressed),
+            _ => return (self.body.clone(), None),
         };
-        match compressed {
-            Some((body, encoding)) => (body.clone(), Some(*encoding)),
+        match cell.get_or_init(|| compress(&self.body).ok().map(Bytes::from)) {
+            Some(body) => (body.clone(), encoding),
             None => (self.body.clone(), None),
         }
     }
+}
+
+/// `body` compressed with Brotli, at a quality worth spending once per page.
+fn brotli_compressed(mut body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 9,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut body, &mut out, &params)?;
+    Ok(out)
+}
+
+/// `body` compressed with gzip, at its best.
+fn gzip_compressed(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(body)?;
+    gz.finish()
 }
 
 /// The encoding to answer with, given the client's `Accept-Encoding`: Brotli, else gzip, when

@@ -484,7 +484,6 @@ pub(crate) struct RegionDigest {
 impl RegionDigest {
     /// From the figures and delays summed by collectivité: one pass over each.
     fn of(lignes: Vec<Ligne>, histograms: HashMap<(i64, i64), Vec<(i64, i64)>>) -> Self {
-        let (all, by_canal) = totals(lignes.iter());
         let delays = merged(&histograms);
         let mut by_tenant: HashMap<i64, (Comptes, BTreeMap<i64, i64>)> = HashMap::new();
         let mut by_month: BTreeMap<(String, Canal), Comptes> = BTreeMap::new();
@@ -501,17 +500,20 @@ impl RegionDigest {
                 *h.entry(b).or_default() += n;
             }
         }
+        let by_month: Vec<Ligne> = by_month
+            .into_iter()
+            .map(|((month, canal), comptes)| Ligne {
+                tenant_id: 0,
+                demarche_id: 0,
+                month,
+                canal,
+                comptes,
+            })
+            .collect();
+        // The région's totals from its lines by month: a few dozen, not every collectivité's.
+        let (all, by_canal) = totals(by_month.iter());
         Self {
-            by_month: by_month
-                .into_iter()
-                .map(|((month, canal), comptes)| Ligne {
-                    tenant_id: 0,
-                    demarche_id: 0,
-                    month,
-                    canal,
-                    comptes,
-                })
-                .collect(),
+            by_month,
             all,
             by_canal,
             delays,
